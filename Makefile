@@ -1,0 +1,62 @@
+# Switchboard's two commands are `make dev` and `make test`; both set up what they need first.
+# Everything is pinned: Python packages in pyproject.toml + requirements.lock, the CDK CLI in
+# package.json + package-lock.json.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+PY_STAMP   := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+PORT   ?= 8787
+
+# Keep the CDK offline and quiet (no telemetry, no version check, no jsii end-of-life banner).
+export CDK_DISABLE_CLI_TELEMETRY := true
+export CDK_DISABLE_VERSION_CHECK := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: env dev dev-once test lint typecheck unit synth clean
+
+$(PY_STAMP): pyproject.toml requirements.lock
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+env: $(PY_STAMP) $(NODE_STAMP)
+
+## make dev: run Switchboard locally (embedded AWS + sandbox apps), replay the samples, serve until Ctrl-C.
+dev: env
+	$(BIN)/switchboard dev --port $(PORT)
+
+## make dev-once: replay the samples, wait until the queues drain, print a summary and exit.
+dev-once: env
+	$(BIN)/switchboard dev --once --port 0
+
+lint: env
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: env
+	$(BIN)/mypy
+
+unit: env
+	$(BIN)/pytest -q -n 2
+
+## make test: lint, type-check and the whole test suite (unit, functions, CDK, end to end).
+test: env
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/pytest -n 2 --durations=10
+
+## make synth: synthesize the CDK app offline into cdk.out/.
+synth: env
+	npx cdk synth --quiet
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out .switchboard .pytest_cache .mypy_cache .ruff_cache

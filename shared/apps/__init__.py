@@ -1,0 +1,1 @@
+"""Per-SaaS knowledge, one module per app (Pipedream's ``<app>.app.mjs`` idea)."""

@@ -1,0 +1,56 @@
+"""What Switchboard knows about a SaaS app, as data: base URL, auth, rate limits, idempotency.
+
+One :class:`App` per ``shared/apps/<app>.py``. Importing an app module must stay cheap (no httpx):
+specs import app modules for their verifiers and connections on the ingress path. The typed client
+of an app takes a :class:`shared.http.ApiClient`, built on the worker path only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from shared.spec import Connection
+
+__all__ = ["App"]
+
+
+@dataclass(frozen=True)
+class App:
+    name: str
+    #: Production base URL; a connection's secret may override it with ``base_url`` (sandbox, EU hosts).
+    base_url: str
+    #: How requests are authenticated: ``bearer`` sends ``Authorization: Bearer <token>``,
+    #: ``header`` sends ``<auth_header>: <token>``, ``oauth2`` gets the bearer token from a refresh.
+    auth: Literal["bearer", "header", "oauth2", "none"] = "bearer"
+    auth_header: str = "authorization"
+    token_field: str = "token"
+    #: Extra secret fields the connection needs besides the token.
+    extra_fields: tuple[str, ...] = ()
+    #: Headers sent on every request (API version pins ...).
+    default_headers: Mapping[str, str] = field(default_factory=dict)
+    #: Headers that tell how long to wait after a 429, in order of preference (seconds).
+    retry_after_headers: tuple[str, ...] = ("retry-after",)
+    #: Requests in flight at once per worker (keeps us inside the app's rate limit).
+    max_concurrency: int = 5
+    connect_timeout_s: float = 3.05
+    read_timeout_s: float = 10.0
+    #: The app's own idempotency feature, in words (for docs); the client uses it.
+    idempotency: str = ""
+    docs_url: str = ""
+
+    def connection(self, name: str | None = None, *, description: str = "") -> Connection:
+        """The credentials connection for this app; ``local`` points it at the sandbox."""
+        fields = (self.token_field, *self.extra_fields) if self.auth != "none" else self.extra_fields
+        local = {f: f"sandbox-{self.name}-{f}" for f in fields}
+        local["base_url"] = "{sandbox}/" + self.name
+        return Connection(
+            name=name or self.name,
+            app=self.name,
+            description=description or f"{self.name} API credentials",
+            fields=fields,
+            optional=("base_url",),
+            local=local,
+            kind="oauth2" if self.auth == "oauth2" else "api",
+        )

@@ -1,0 +1,143 @@
+"""Outbound HTTP to target apps, on httpx, with Switchboard's error model applied to every answer.
+
+Worker path only: importing this module imports httpx, which the ingress path must not pay for.
+
+Every request has a timeout (connect and read, from the app). Answers map onto the error tree once,
+here, so integrations never look at status codes to decide whether to retry:
+
+* timeout -> :class:`~shared.errors.TargetTimeout`; connection failure or 5xx ->
+  :class:`~shared.errors.TargetUnavailable` (``Retry-After`` kept when the target sent one);
+* 429 -> :class:`~shared.errors.RateLimited` carrying the app's ``Retry-After``;
+* any other 4xx -> :class:`~shared.errors.TargetRejected` with the target's error text, redacted.
+
+A client is thread-safe and shared by all records of a batch (one connection pool per app and
+connection); a per-client semaphore keeps requests in flight within the app's concurrency cap.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import httpx
+
+from shared.apps.base import App
+from shared.errors import MissingSecret, RateLimited, TargetRejected, TargetTimeout, TargetUnavailable
+from shared.redact import redact_text
+
+__all__ = ["ApiClient", "RequestObserver", "parse_retry_after"]
+
+#: Called after every request with (app, method, path template, status or None, seconds).
+RequestObserver = Callable[[str, str, str, int | None, float], None]
+
+_MAX_ERROR_TEXT = 500
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value (delta-seconds or HTTP-date); ``None`` if absent."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+class ApiClient:
+    """An app's HTTP client for one connection: base URL, auth, timeouts, error mapping."""
+
+    def __init__(
+        self,
+        app: App,
+        credentials: Mapping[str, str],
+        *,
+        transport: httpx.BaseTransport | None = None,
+        observer: RequestObserver | None = None,
+    ) -> None:
+        self.app = app
+        base_url = credentials.get("base_url") or app.base_url
+        headers = {"user-agent": "switchboard/0.1", "accept": "application/json", **app.default_headers}
+        if app.auth in ("bearer", "oauth2", "header"):
+            token = credentials.get(app.token_field)
+            if not token:
+                raise MissingSecret(f"connection for {app.name} has no {app.token_field!r}")
+            if app.auth == "header":
+                headers[app.auth_header] = token
+            else:
+                headers["authorization"] = f"Bearer {token}"
+        self._observer = observer
+        self._slots = threading.BoundedSemaphore(app.max_concurrency)
+        self._http = httpx.Client(
+            base_url=base_url.rstrip("/"),
+            headers=headers,
+            timeout=httpx.Timeout(app.read_timeout_s, connect=app.connect_timeout_s),
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        template: str | None = None,
+        ok: tuple[int, ...] = (),
+    ) -> httpx.Response:
+        """Send one request; return the response if it is 2xx (or in ``ok``), else raise.
+
+        ``template`` names the endpoint in metrics (``/crm/v3/objects/contacts/{id}``) so that ids
+        do not become metric dimensions.
+        """
+        started = time.perf_counter()
+        status: int | None = None
+        try:
+            with self._slots:
+                response = self._http.request(method, path, json=json, params=params, headers=headers)
+            status = response.status_code
+        except httpx.TimeoutException as exc:
+            raise TargetTimeout(f"{self.app.name} {method} {template or path}: timed out") from exc
+        except httpx.TransportError as exc:
+            raise TargetUnavailable(
+                f"{self.app.name} {method} {template or path}: {type(exc).__name__}"
+            ) from exc
+        finally:
+            if self._observer is not None:
+                self._observer(self.app.name, method, template or path, status, time.perf_counter() - started)
+        if response.is_success or status in ok:
+            return response
+        self._raise_for(response, method, template or path)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _retry_after(self, response: httpx.Response) -> float | None:
+        for name in self.app.retry_after_headers:
+            seconds = parse_retry_after(response.headers.get(name))
+            if seconds is not None:
+                return seconds
+        return None
+
+    def _raise_for(self, response: httpx.Response, method: str, path: str) -> None:
+        where = f"{self.app.name} {method} {path}"
+        text = redact_text(response.text[:_MAX_ERROR_TEXT])
+        if response.status_code == 429:
+            raise RateLimited(f"{where}: 429 rate limited", retry_after=self._retry_after(response))
+        if response.status_code >= 500:
+            raise TargetUnavailable(
+                f"{where}: {response.status_code} {text}".strip(), retry_after=self._retry_after(response)
+            )
+        raise TargetRejected(
+            f"{where}: {response.status_code} {text}".strip(), status=response.status_code, app=self.app.name
+        )

@@ -1,0 +1,68 @@
+"""Masks personal data and secrets before text leaves the process (logs, DLQ reasons, error bodies).
+
+The effects themselves still get the real values; only what is *recorded about* them is masked.
+Emails keep their first letter and domain (``j***@example.com``) so an operator can still tell two
+leads apart; phone numbers keep their last two digits.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["SENSITIVE_KEYS", "redact", "redact_text"]
+
+_EMAIL = re.compile(r"(?<![\w.+-])([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
+# Phone-like runs: "+" and digits, or digit groups split by spaces, dots, dashes or brackets.
+# Bare digit runs are left alone: they are usually record ids, which operators need to see.
+_PHONE = re.compile(r"(?<![\w+])(\+\d[\d\s().-]{6,}\d|\(?\d{2,5}\)?[\s.-]\d[\d\s.-]{4,}\d)(?![\w])")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+_BEARER = re.compile(r"(?i)\b(bearer|token|basic)\s+[A-Za-z0-9._~+/=-]{8,}")
+_WHSEC = re.compile(r"\bwhsec_[A-Za-z0-9+/=]+")
+
+#: Keys whose values are never written anywhere, whatever they hold.
+SENSITIVE_KEYS = frozenset(
+    {
+        "authorization",
+        "token",
+        "access_token",
+        "refresh_token",
+        "client_secret",
+        "secret",
+        "previous_secret",
+        "password",
+        "api_key",
+        "x-api-key",
+        "cookie",
+        "set-cookie",
+    }
+)
+
+
+def _mask_phone(match: re.Match[str]) -> str:
+    digits = re.sub(r"\D", "", match.group(1))
+    if not 8 <= len(digits) <= 15 or _DATE.match(match.group(1)):
+        return match.group(0)
+    return "***" + digits[-2:]
+
+
+def redact_text(text: str) -> str:
+    """Mask emails, phone numbers and credentials found in free text."""
+    text = _WHSEC.sub("whsec_***", text)
+    text = _BEARER.sub(lambda m: m.group(1) + " ***", text)
+    text = _EMAIL.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", text)
+    return _PHONE.sub(_mask_phone, text)
+
+
+def redact(value: Any) -> Any:
+    """Recursively mask a JSON-like value: sensitive keys dropped to ``***``, strings scanned."""
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, Mapping):
+        return {
+            k: ("***" if str(k).lower() in SENSITIVE_KEYS else redact(v)) for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [redact(v) for v in value]
+    return value

@@ -1,0 +1,274 @@
+"""The integration declaration: one ``IntegrationSpec`` per ``functions/<name>/spec.py``.
+
+A spec is plain data. The Lambda handler, the CDK constructs, the local runtime, the docs and the
+scaffold all read it; nothing about an integration is written twice. A spec imports only
+``shared`` types and its own models - never CDK, boto3 or httpx - so that importing it is cheap on the
+ingress path.
+
+The kinds of trigger cover what small businesses' tools do:
+
+* :class:`WebhookTrigger` - a provider POSTs a signed request (Standard Webhooks, HubSpot v3,
+  Square, Stripe, Tally ...); verified, validated and queued.
+* :class:`FormTrigger` - a browser posts the business's own HTML form; guarded by an origin
+  allow-list and a honeypot field instead of a signature.
+* :class:`ScheduleTrigger` - an EventBridge schedule (cron or rate, in a time zone).
+* :class:`BusTrigger` - a domain event another integration emitted on the Switchboard bus.
+* :class:`RouteTrigger` - a synchronous route (``GET /stock/{sku}``) answered by calling the target.
+
+Every trigger except the synchronous route turns its input into :class:`Accepted` work items, which
+are queued; the worker path then processes them with retries, a DLQ and idempotency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+
+from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from shared.webhooks.base import Verifier, WebhookRequest
+
+__all__ = [
+    "Accepted",
+    "BusEvent",
+    "BusTrigger",
+    "Connection",
+    "FormTrigger",
+    "IntegrationSpec",
+    "NoSettings",
+    "RetryPolicy",
+    "RouteTrigger",
+    "ScheduleTrigger",
+    "ScheduledRun",
+    "Trigger",
+    "WebhookTrigger",
+]
+
+DEFAULT_MAX_BODY_BYTES = 256 * 1024
+
+
+class NoSettings(BaseModel):
+    """Settings model for an integration that has nothing to configure."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """One unit of work an inbound request (or schedule tick, or bus event) yields.
+
+    ``event_id`` is the provider's own id for the event (``webhook-id``, Tally's ``eventId``,
+    HubSpot's ``eventId`` ...), or a content hash where the sender has none. It is the idempotency
+    key: the same id is processed at most once per step, however often it arrives.
+    """
+
+    event_id: str
+    type: str
+    data: BaseModel
+
+
+@dataclass(frozen=True)
+class Connection:
+    """A set of credentials (one Secrets Manager secret) an integration uses.
+
+    The secret's value is a JSON object with ``fields`` (required) and ``optional`` keys. ``local``
+    is what ``make dev`` stores in the emulated Secrets Manager; the placeholder ``{sandbox}`` in a
+    value becomes the local sandbox base URL. Connections are built by the app modules
+    (``shared/apps/<app>.py``) so that the shape of an app's credentials is written once.
+    """
+
+    name: str
+    app: str
+    description: str
+    fields: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+    local: Mapping[str, str] = field(default_factory=dict)
+    #: ``"signing"`` secrets verify inbound webhooks; ``"api"`` secrets call a target.
+    kind: Literal["api", "signing", "oauth2"] = "api"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How a retryable failure backs off.
+
+    Attempt ``n`` (1-based receive count) waits ``min(max_delay_s, base_delay_s * 2**(n-1))`` with
+    full jitter, unless the target said ``Retry-After``. After ``max_attempts`` receives SQS moves the
+    message to the DLQ (``maxReceiveCount``), so retries always end.
+    """
+
+    max_attempts: int = 8
+    base_delay_s: float = 10.0
+    max_delay_s: float = 900.0
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        if not 0 < self.base_delay_s <= self.max_delay_s <= 43_200:
+            raise ValueError("need 0 < base_delay_s <= max_delay_s <= 43200 (the SQS visibility limit)")
+
+
+@dataclass(frozen=True)
+class WebhookTrigger:
+    """A provider POSTs a signed request to ``path``."""
+
+    name: str
+    path: str
+    verifier: Verifier
+    secret: Connection
+    model: type[BaseModel]
+    #: Provider payload (validated ``model``) and the request -> work items to queue.
+    accept: Callable[[Any, WebhookRequest], Sequence[Accepted]]
+    content_types: tuple[str, ...] = ("application/json",)
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    method: str = "POST"
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class FormTrigger:
+    """A browser posts the business's own HTML form (``application/x-www-form-urlencoded``).
+
+    A browser cannot sign, so the checks are an allow-list of site origins (from the integration's
+    settings field ``origins_setting``) and a ``honeypot`` field that people leave empty and bots
+    fill in. Spam is answered 202 (so bots learn nothing), counted, and dropped.
+    """
+
+    name: str
+    path: str
+    model: type[BaseModel]
+    accept: Callable[[Any, WebhookRequest], Sequence[Accepted]]
+    origins_setting: str = "allowed_origins"
+    honeypot: str | None = "website"
+    content_types: tuple[str, ...] = ("application/x-www-form-urlencoded", "multipart/form-data")
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    method: str = "POST"
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class ScheduledRun:
+    """What a schedule tick carries: when it was due, in the schedule's time zone."""
+
+    trigger: str
+    scheduled_at: str
+    timezone: str
+
+
+@dataclass(frozen=True)
+class ScheduleTrigger:
+    """An EventBridge Scheduler schedule; each tick becomes one queued work item."""
+
+    name: str
+    expression: str
+    accept: Callable[[ScheduledRun], Sequence[Accepted]]
+    timezone: str = "UTC"
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class BusEvent:
+    """An event from the Switchboard bus, as EventBridge delivers it."""
+
+    id: str
+    source: str
+    detail_type: str
+    time: str
+    detail: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class BusTrigger:
+    """Domain events emitted by integrations (``lead.created`` ...) that this integration consumes."""
+
+    name: str
+    detail_types: tuple[str, ...]
+    model: type[BaseModel]
+    accept: Callable[[Any, BusEvent], Sequence[Accepted]]
+    sources: tuple[str, ...] = ("switchboard",)
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class RouteTrigger:
+    """A synchronous route. ``handler`` is ``"module:function"``, imported when the route is hit."""
+
+    name: str
+    path: str
+    handler: str
+    method: str = "GET"
+    cors: bool = False
+    throttle_rate: float = 10.0
+    throttle_burst: int = 20
+    description: str = ""
+
+
+Trigger: TypeAlias = WebhookTrigger | FormTrigger | ScheduleTrigger | BusTrigger | RouteTrigger
+
+
+@dataclass(frozen=True)
+class IntegrationSpec:
+    """Everything about one integration, as data. See the module docstring."""
+
+    name: str
+    description: str
+    input_model: type[BaseModel]
+    triggers: tuple[Trigger, ...]
+    #: Credentials the worker path uses to call targets (signing secrets are on the triggers).
+    connections: tuple[Connection, ...] = ()
+    #: Domain event types this integration emits on the bus.
+    emits: tuple[str, ...] = ()
+    #: Non-secret configuration (owners, allowed origins ...), set per stage, validated on load.
+    settings: type[BaseModel] = NoSettings
+    #: ``"module:function"`` doing the work for one event; imported lazily on the worker path only.
+    worker: str = ""
+    timeout_s: int = 30
+    memory_mb: int = 256
+    batch_size: int = 10
+    #: Records of one batch processed at once: the app's concurrency cap (rate limits).
+    max_concurrency: int = 5
+    #: Concurrent Lambda invocations the SQS event source may run (>= 2, SQS's own floor).
+    max_invocations: int = 5
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+    def __post_init__(self) -> None:
+        if not self.name.isidentifier() or self.name != self.name.lower():
+            raise ValueError(f"integration name {self.name!r} must be a lower-case identifier")
+        names = [t.name for t in self.triggers]
+        if len(names) != len(set(names)):
+            raise ValueError(f"{self.name}: trigger names must be unique, got {names}")
+        if not 1 <= self.batch_size <= 10:
+            raise ValueError(f"{self.name}: batch_size must be 1..10")
+        if self.max_invocations < 2:
+            raise ValueError(f"{self.name}: max_invocations must be at least 2 (SQS event source floor)")
+        if self.queued_triggers and not self.worker:
+            raise ValueError(f"{self.name}: a spec with queued triggers needs a worker")
+
+    @property
+    def queued_triggers(self) -> tuple[Trigger, ...]:
+        return tuple(t for t in self.triggers if not isinstance(t, RouteTrigger))
+
+    @property
+    def http_triggers(self) -> tuple[WebhookTrigger | FormTrigger | RouteTrigger, ...]:
+        return tuple(t for t in self.triggers if isinstance(t, WebhookTrigger | FormTrigger | RouteTrigger))
+
+    @property
+    def signing_secrets(self) -> tuple[Connection, ...]:
+        seen: dict[str, Connection] = {}
+        for t in self.triggers:
+            if isinstance(t, WebhookTrigger):
+                seen.setdefault(t.secret.name, t.secret)
+        return tuple(seen.values())
+
+    @property
+    def all_connections(self) -> tuple[Connection, ...]:
+        return self.signing_secrets + tuple(
+            c for c in self.connections if c.name not in {s.name for s in self.signing_secrets}
+        )
+
+    def trigger(self, name: str) -> Trigger:
+        for t in self.triggers:
+            if t.name == name:
+                return t
+        raise KeyError(f"{self.name} has no trigger {name!r}")

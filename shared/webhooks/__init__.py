@@ -1,0 +1,1 @@
+"""Webhook signature schemes shared by many apps (Standard Webhooks, generic HMAC)."""
