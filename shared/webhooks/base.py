@@ -49,8 +49,10 @@ class Verifier(Protocol):
     ``secrets`` is a :class:`shared.errors.MissingSecret` (fail closed), never a pass.
     """
 
-    #: Name shown in docs, OpenAPI security schemes and error logs (e.g. ``"standard-webhooks"``).
-    scheme: str
+    @property
+    def scheme(self) -> str:
+        """Name shown in docs, OpenAPI security schemes and error logs (e.g. ``"standard-webhooks"``)."""
+        ...
 
     def verify(self, request: WebhookRequest, secrets: Sequence[str], now: float) -> None: ...
 
