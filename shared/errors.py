@@ -17,7 +17,8 @@ answered 500, counted and alarmed, and never turned into "skip the check").
     │   │   ├── SignatureMismatch          no signature matches any active secret
     │   │   └── TimestampOutOfTolerance    signed too long ago, or in the future (replay)
     │   ├── MalformedPayload          400  body is not valid UTF-8 / JSON / form encoding
-    │   └── InvalidPayload            400  body parsed but fields are wrong (names every field)
+    │   ├── InvalidPayload            400  body parsed but fields are wrong (names every field)
+    │   └── QueueUnavailable          503  the event could not be made durable: the sender re-sends
     ├── ConfigurationError            500  deployment is wrong: fix it, then replay
     │   └── MissingSecret                  a secret (signing secret, credentials) is absent or empty
     ├── RetryableError                     a later attempt may succeed: back off and retry
@@ -48,6 +49,7 @@ __all__ = [
     "MissingSecret",
     "PayloadTooLarge",
     "PermanentError",
+    "QueueUnavailable",
     "RateLimited",
     "RetryableError",
     "RouteNotFound",
@@ -150,6 +152,13 @@ class InvalidPayload(IngressError):
 
     def as_dict(self) -> dict[str, Any]:
         return {**super().as_dict(), "errors": self.errors}
+
+
+class QueueUnavailable(IngressError):
+    """SQS did not take the event. 503 makes the provider re-send; the event id dedupes the re-send."""
+
+    status = 503
+    code = "queue_unavailable"
 
 
 # --- configuration: a server fault an operator must fix ----------------------------------------

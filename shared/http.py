@@ -134,7 +134,7 @@ class ApiClient:
         text = redact_text(response.text[:_MAX_ERROR_TEXT])
         if response.status_code == 429:
             raise RateLimited(f"{where}: 429 rate limited", retry_after=self._retry_after(response))
-        if response.status_code >= 500:
+        if response.status_code >= 500 or response.status_code in self.app.retryable_statuses:
             raise TargetUnavailable(
                 f"{where}: {response.status_code} {text}".strip(), retry_after=self._retry_after(response)
             )

@@ -60,9 +60,7 @@ def redact(value: Any) -> Any:
     if isinstance(value, str):
         return redact_text(value)
     if isinstance(value, Mapping):
-        return {
-            k: ("***" if str(k).lower() in SENSITIVE_KEYS else redact(v)) for k, v in value.items()
-        }
+        return {k: ("***" if str(k).lower() in SENSITIVE_KEYS else redact(v)) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [redact(v) for v in value]
     return value

@@ -32,6 +32,8 @@ class App:
     default_headers: Mapping[str, str] = field(default_factory=dict)
     #: Headers that tell how long to wait after a 429, in order of preference (seconds).
     retry_after_headers: tuple[str, ...] = ("retry-after",)
+    #: 4xx statuses this app uses for "try again later" (HubSpot: 423 Locked, 477 Migration in progress).
+    retryable_statuses: tuple[int, ...] = ()
     #: Requests in flight at once per worker (keeps us inside the app's rate limit).
     max_concurrency: int = 5
     connect_timeout_s: float = 3.05

@@ -1,0 +1,113 @@
+"""website_to_crm's worker: one lead in, one HubSpot contact (never two), a note, ``lead.created``.
+
+Steps, each recorded in the effects ledger so a retry resumes where the last attempt failed:
+
+1. ``upsert_contact`` - create or update by email (HubSpot matches emails case-insensitively), with
+   name, phone, company, lead source and UTM properties;
+2. ``qualify`` - only for a contact this lead *created*: lifecycle stage, lead status and an owner
+   taken round-robin from the configured list. An existing contact keeps its stage and its owner
+   (HubSpot refuses to move a stage backwards, and a customer writing again stays with their owner);
+3. ``note`` - the message, as a note on the contact's timeline;
+4. ``emit.lead.created`` - the domain event other integrations consume (notify, enrich).
+
+Imported on the worker path only (``spec.worker``); it may import httpx-backed clients freely.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.apps import hubspot
+from shared.worker import WorkContext
+
+from .models import Lead, Settings
+
+
+def contact_properties(lead: Lead) -> dict[str, str]:
+    """HubSpot properties for the lead; absent values are left out (an empty string would clear)."""
+    values = {
+        "email": lead.email,
+        "firstname": lead.first_name,
+        "lastname": lead.last_name,
+        "phone": lead.phone,
+        "company": lead.company,
+        "lead_source": lead.source,
+        "utm_source": lead.utm.source,
+        "utm_medium": lead.utm.medium,
+        "utm_campaign": lead.utm.campaign,
+        "utm_term": lead.utm.term,
+        "utm_content": lead.utm.content,
+    }
+    return {k: v for k, v in values.items() if v}
+
+
+def note_text(lead: Lead) -> str:
+    lines = [lead.message or ""]
+    meta = [f"Source: {lead.source}"]
+    if lead.form_id:
+        meta.append(f"Form: {lead.form_id}")
+    if lead.page_url:
+        meta.append(f"Page: {lead.page_url}")
+    if lead.utm.campaign:
+        meta.append(f"Campaign: {lead.utm.campaign}")
+    meta.append(f"Marketing consent: {'yes' if lead.consent else 'no'}")
+    return "\n".join([*lines, "", *meta]).strip()
+
+
+def process(lead: Lead, ctx: WorkContext) -> dict[str, Any]:
+    settings: Settings = ctx.settings
+    crm = hubspot.HubSpotClient(ctx.api(hubspot.APP, hubspot.CONNECTION))
+
+    contact = ctx.step(
+        "upsert_contact",
+        lambda: _contact_summary(crm.upsert_contact(lead.email, contact_properties(lead))),
+    )
+
+    owner_id: str | None = None
+    if contact["is_new"]:
+
+        def qualify() -> dict[str, Any]:
+            props = {"lifecyclestage": settings.lifecycle_stage, "hs_lead_status": settings.lead_status}
+            owner = _next_owner(ctx, settings)
+            if owner:
+                props["hubspot_owner_id"] = owner
+            crm.update_contact(contact["id"], props)
+            return {"owner_id": owner, **props}
+
+        owner_id = ctx.step("qualify", qualify).get("owner_id")
+
+    note_id = None
+    if lead.message:
+        note_id = ctx.step(
+            "note", lambda: {"id": crm.create_note(contact["id"], note_text(lead), lead.submitted_at).id}
+        )["id"]
+
+    crm_url = _crm_url(settings, contact["id"])
+    ctx.emit(
+        "lead.created",
+        {
+            "contact_id": contact["id"],
+            "is_new_contact": contact["is_new"],
+            "crm_url": crm_url,
+            "owner_id": owner_id,
+            "lead": lead.model_dump(mode="json"),
+        },
+    )
+    return {"contact_id": contact["id"], "new": contact["is_new"], "owner_id": owner_id, "note_id": note_id}
+
+
+def _contact_summary(contact: hubspot.Contact) -> dict[str, Any]:
+    return {"id": contact.id, "is_new": bool(contact.is_new)}
+
+
+def _next_owner(ctx: WorkContext, settings: Settings) -> str | None:
+    if not settings.owner_ids:
+        return None
+    turn = ctx.counter("owner_round_robin")
+    return settings.owner_ids[(turn - 1) % len(settings.owner_ids)]
+
+
+def _crm_url(settings: Settings, contact_id: str) -> str | None:
+    if not settings.hubspot_portal_id:
+        return None
+    return f"https://app.hubspot.com/contacts/{settings.hubspot_portal_id}/record/0-1/{contact_id}"

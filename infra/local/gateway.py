@@ -1,0 +1,253 @@
+"""The local stand-in for API Gateway (HTTP API): real HTTP in, payload-2.0 events to the handlers.
+
+One threaded server on 127.0.0.1 serves every integration's routes exactly as API Gateway would
+hand them to Lambda (``routeKey``, raw path and query, lower-case headers, base64 for non-UTF-8
+bodies), plus the sandbox apps under ``/_sandbox/<app>/...`` and a route index at ``/``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from shared import trace
+from shared.routes import match
+from shared.spec import FormTrigger, IntegrationSpec, RouteTrigger
+
+__all__ = ["Gateway", "api_gateway_event"]
+
+#: API Gateway's own payload limit; larger requests never reach a function.
+MAX_REQUEST_BYTES = 10 * 1024 * 1024
+
+Dispatch = Callable[[str, dict[str, Any]], dict[str, Any]]
+
+
+def api_gateway_event(
+    *,
+    method: str,
+    path: str,
+    query: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    route_key: str,
+    path_params: Mapping[str, str] | None = None,
+    source_ip: str = "127.0.0.1",
+) -> dict[str, Any]:
+    """An API Gateway HTTP API (payload format 2.0) request event."""
+    lower = {k.lower(): v for k, v in headers.items()}
+    try:
+        text: str | None = body.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    now = time.time()
+    host = lower.get("host", "127.0.0.1")
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": lower,
+        "requestContext": {
+            "accountId": "000000000000",
+            "apiId": "local",
+            "domainName": host,
+            "domainPrefix": host.split(".")[0],
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": lower.get("user-agent", ""),
+            },
+            "requestId": uuid.uuid4().hex,
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "timeEpoch": int(now * 1000),
+        },
+        "isBase64Encoded": text is None,
+    }
+    if lower.get("cookie"):
+        event["cookies"] = [c.strip() for c in lower["cookie"].split(";")]
+    if query:
+        event["queryStringParameters"] = {
+            k: ",".join(v) for k, v in parse_qs(query, keep_blank_values=True).items()
+        }
+    if path_params:
+        event["pathParameters"] = dict(path_params)
+    if body:
+        event["body"] = text if text is not None else base64.b64encode(body).decode("ascii")
+    return event
+
+
+class Gateway:
+    def __init__(
+        self,
+        specs: tuple[IntegrationSpec, ...],
+        dispatch: Dispatch,
+        sandboxes: Mapping[str, Any],
+        *,
+        port: int,
+        cors_origins: Callable[[str], tuple[str, ...]],
+    ) -> None:
+        self.specs = specs
+        self.dispatch = dispatch
+        self.sandboxes = sandboxes
+        self.cors_origins = cors_origins
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._server.serve_forever, name="gateway", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def routes(self) -> list[dict[str, str]]:
+        return [
+            {"integration": s.name, "trigger": t.name, "method": t.method, "url": self.url + t.path}
+            for s in self.specs
+            for t in s.http_triggers
+        ]
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            server_version = "switchboard-local"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass  # the trace printer tells what happened; access logs would drown it
+
+            def _handle(self) -> None:
+                gateway._serve(self)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _handle
+
+        return Handler
+
+    # --- serving ------------------------------------------------------------------------------
+
+    def _serve(self, h: BaseHTTPRequestHandler) -> None:
+        parts = urlsplit(h.path)
+        length = int(h.headers.get("content-length") or 0)
+        if length > MAX_REQUEST_BYTES:
+            self._reply(
+                h, 413, {"content-type": "application/json"}, b'{"message":"Request Entity Too Large"}'
+            )
+            h.close_connection = True
+            return
+        body = h.rfile.read(length) if length else b""
+        headers: dict[str, str] = {}
+        for key, value in h.headers.items():
+            k = key.lower()
+            headers[k] = f"{headers[k]},{value}" if k in headers else value  # API Gateway joins repeats
+        if parts.path.startswith("/_sandbox/"):
+            self._serve_sandbox(h, parts.path, parts.query, headers, body)
+            return
+        if parts.path == "/" and h.command == "GET":
+            self._reply_json(h, 200, {"routes": self.routes(), "sandbox": sorted(self.sandboxes)})
+            return
+        found, exists = match(self.specs, h.command if h.command != "OPTIONS" else "POST", parts.path)
+        if h.command == "OPTIONS" and found is not None:
+            self._preflight(h, found.spec.name, found.trigger, headers)
+            return
+        if found is None:
+            # API Gateway's own answer when no route matches.
+            self._reply_json(h, 404 if not exists else 405, {"message": "Not Found"})
+            return
+        event = api_gateway_event(
+            method=h.command,
+            path=parts.path,
+            query=parts.query,
+            headers=headers,
+            body=body,
+            route_key=f"{found.trigger.method} {found.trigger.path}",
+            path_params=found.path_params,
+            source_ip=h.client_address[0],
+        )
+        try:
+            result = self.dispatch(found.spec.name, event)
+        except Exception as exc:  # Lambda's answer to an unhandled error
+            trace.record(found.spec.name, None, "crash", error=type(exc).__name__)
+            self._reply_json(h, 500, {"message": "Internal Server Error"})
+            return
+        out = result.get("body") or ""
+        data = base64.b64decode(out) if result.get("isBase64Encoded") else str(out).encode("utf-8")
+        self._reply(h, int(result.get("statusCode", 200)), dict(result.get("headers") or {}), data)
+
+    def _preflight(
+        self, h: BaseHTTPRequestHandler, integration: str, trigger: Any, headers: Mapping[str, str]
+    ) -> None:
+        origin = headers.get("origin", "")
+        browser = isinstance(trigger, FormTrigger) or (isinstance(trigger, RouteTrigger) and trigger.cors)
+        if not browser or origin not in self.cors_origins(integration):
+            self._reply(
+                h, 403, {"content-type": "application/json"}, b'{"message":"CORS origin not allowed"}'
+            )
+            return
+        self._reply(
+            h,
+            204,
+            {
+                "access-control-allow-origin": origin,
+                "access-control-allow-methods": f"{trigger.method},OPTIONS",
+                "access-control-allow-headers": "content-type,x-api-key",
+                "access-control-max-age": "600",
+                "vary": "origin",
+            },
+            b"",
+        )
+
+    def _serve_sandbox(
+        self, h: BaseHTTPRequestHandler, path: str, query: str, headers: dict[str, str], body: bytes
+    ) -> None:
+        from sandbox.base import SandboxRequest
+
+        _, _, rest = path.partition("/_sandbox/")
+        app_name, _, sub = rest.partition("/")
+        app = self.sandboxes.get(app_name)
+        if app is None:
+            self._reply_json(
+                h, 404, {"message": f"no sandbox app {app_name!r}", "apps": sorted(self.sandboxes)}
+            )
+            return
+        req = SandboxRequest(
+            method=h.command,
+            path="/" + sub,
+            query=parse_qs(query, keep_blank_values=True),
+            headers=headers,
+            body=body,
+        )
+        res = app.handle(req)
+        self._reply(h, res.status, dict(res.headers), res.body)
+
+    def _reply_json(self, h: BaseHTTPRequestHandler, status: int, body: Any) -> None:
+        self._reply(h, status, {"content-type": "application/json"}, json.dumps(body).encode())
+
+    @staticmethod
+    def _reply(h: BaseHTTPRequestHandler, status: int, headers: Mapping[str, str], body: bytes) -> None:
+        h.send_response(status)
+        for k, v in headers.items():
+            if k.lower() not in ("content-length", "connection", "transfer-encoding"):
+                h.send_header(k, v)
+        h.send_header("content-length", str(len(body)))
+        h.end_headers()
+        if h.command != "HEAD":
+            h.wfile.write(body)

@@ -1,0 +1,106 @@
+"""The AWS resources the CDK app would create, made from the same specs on the embedded moto server.
+
+Names follow the deployed ones (``switchboard-<stage>-<integration>``), so the CLI commands that
+work against a stage work locally too. Where moto differs from AWS (it never fires schedules; a
+schedule-only rule would receive every bus event) the local runtime does that part itself and no
+schedule rule is created here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from shared.spec import BusTrigger, IntegrationSpec
+
+__all__ = ["LocalResources", "create_resources", "sandbox_secret_value"]
+
+
+@dataclass(frozen=True)
+class LocalResources:
+    stage: str
+    table: str
+    bus: str
+    secret_prefix: str
+    queues: dict[str, tuple[str, str]]  # integration -> (queue url, dlq url)
+
+
+def queue_name(stage: str, integration: str) -> str:
+    return f"switchboard-{stage}-{integration}"
+
+
+def sandbox_secret_value(local: dict[str, str], sandbox_url: str) -> str:
+    return json.dumps({k: v.replace("{sandbox}", sandbox_url) for k, v in local.items()})
+
+
+def create_resources(
+    specs: tuple[IntegrationSpec, ...], session: Any, *, stage: str, sandbox_url: str, visibility_scale: float
+) -> LocalResources:
+    sqs = session.client("sqs")
+    ddb = session.client("dynamodb")
+    events = session.client("events")
+    secrets = session.client("secretsmanager")
+
+    table = f"switchboard-{stage}-ledger"
+    ddb.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    ddb.update_time_to_live(
+        TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"}
+    )
+
+    bus = f"switchboard-{stage}"
+    events.create_event_bus(Name=bus)
+    prefix = f"switchboard/{stage}/"
+
+    queues: dict[str, tuple[str, str]] = {}
+    seen_secrets: set[str] = set()
+    for spec in specs:
+        name = queue_name(stage, spec.name)
+        dlq_url = sqs.create_queue(QueueName=f"{name}-dlq", Attributes={"MessageRetentionPeriod": "1209600"})[
+            "QueueUrl"
+        ]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        visibility = max(2, int(spec.timeout_s * 6 * visibility_scale))
+        queue_url = sqs.create_queue(
+            QueueName=name,
+            Attributes={
+                "VisibilityTimeout": str(visibility),
+                "RedrivePolicy": json.dumps(
+                    {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(spec.retry.max_attempts)}
+                ),
+            },
+        )["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        queues[spec.name] = (queue_url, dlq_url)
+
+        for trigger in spec.triggers:
+            if isinstance(trigger, BusTrigger):
+                rule = f"{spec.name}-{trigger.name}"
+                events.put_rule(
+                    Name=rule,
+                    EventBusName=bus,
+                    EventPattern=json.dumps(
+                        {"source": list(trigger.sources), "detail-type": list(trigger.detail_types)}
+                    ),
+                )
+                events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "queue", "Arn": queue_arn}])
+
+        for connection in spec.all_connections:
+            if connection.name in seen_secrets:
+                continue
+            seen_secrets.add(connection.name)
+            secrets.create_secret(
+                Name=prefix + connection.name,
+                Description=connection.description,
+                SecretString=sandbox_secret_value(dict(connection.local), sandbox_url),
+            )
+    return LocalResources(stage=stage, table=table, bus=bus, secret_prefix=prefix, queues=queues)

@@ -1,0 +1,273 @@
+"""Switchboard on one machine, in one process: the embedded default behind ``make dev``.
+
+It starts, on 127.0.0.1 only: a moto server (SQS, DynamoDB, Secrets Manager, EventBridge, SES) with
+``AWS_ENDPOINT_URL`` pointing at it; the resources the CDK app would create, from the same specs;
+the gateway (API Gateway stand-in) that also serves the sandbox SaaS apps; one SQS poller per
+integration invoking its handler as Lambda would; and a scheduler for the specs' schedules. Every
+handler runs the production code path (``shared.entry.dispatch``) unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from shared import trace
+from shared.entry import dispatch
+from shared.ledger import DeadlineContext
+from shared.registry import FUNCTIONS_DIR, load_specs
+from shared.runtime import Runtime
+from shared.spec import IntegrationSpec
+
+from .gateway import Gateway
+from .poller import Poller
+from .resources import LocalResources, create_resources
+from .scheduler import Scheduler
+
+__all__ = ["STATE_FILE", "LocalRuntime", "local_settings"]
+
+STATE_FILE = Path(".switchboard") / "local.json"
+REGION = "us-east-1"
+
+
+def local_settings(spec: IntegrationSpec, functions_dir: Path = FUNCTIONS_DIR) -> str:
+    """``functions/<name>/settings.local.json``: the integration's settings for ``make dev``."""
+    path = functions_dir / spec.name / "settings.local.json"
+    if not path.exists():
+        return "{}"
+    text = path.read_text(encoding="utf-8")
+    spec.settings.model_validate_json(text)  # fail at start, naming the file, not on the first event
+    return text
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LocalRuntime:
+    def __init__(
+        self,
+        *,
+        port: int = 8787,
+        aws_port: int | None = None,
+        stage: str = "local",
+        specs: tuple[IntegrationSpec, ...] | None = None,
+        retry_scale: float = 0.05,
+        log_dir: str | None = ".switchboard/logs",
+        state_file: Path | None = STATE_FILE,
+        pollers: bool = True,
+        on_error: Callable[[str, BaseException], None] | None = None,
+    ) -> None:
+        from sandbox.registry import create_sandboxes
+
+        self.specs = specs if specs is not None else load_specs()
+        self.stage = stage
+        self.retry_scale = retry_scale
+        self._state_file = state_file
+        self._want_pollers = pollers
+        self._aws_port = aws_port or _free_port()
+        self._log_dir = log_dir
+        self.errors: list[tuple[str, BaseException]] = []
+        self._on_error = on_error or (lambda name, exc: self.errors.append((name, exc)))
+        self.sandboxes = create_sandboxes()
+        self.runtimes: dict[str, Runtime] = {}
+        self.pollers: list[Poller] = []
+        self.gateway = Gateway(
+            self.specs, self.dispatch, self.sandboxes, port=port, cors_origins=self._cors_origins
+        )
+        self._moto: Any = None
+        self.resources: LocalResources | None = None
+        self.scheduler: Scheduler | None = None
+        self._inflight = 0
+        self._inflight_lock = threading.Lock()
+
+    # --- lifecycle --------------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return self.gateway.url
+
+    @property
+    def aws_endpoint(self) -> str:
+        return f"http://127.0.0.1:{self._aws_port}"
+
+    def start(self) -> LocalRuntime:
+        from moto.server import ThreadedMotoServer
+
+        os.environ.update(
+            {
+                "AWS_ENDPOINT_URL": self.aws_endpoint,
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",  # moto's convention; nothing real
+                "AWS_DEFAULT_REGION": REGION,
+                "AWS_REGION": REGION,
+                # EMF lines would bury the trace; the local runtime is not where metrics are read.
+                "POWERTOOLS_METRICS_DISABLED": os.environ.get("POWERTOOLS_METRICS_DISABLED", "true"),
+            }
+        )
+        if self._log_dir:
+            os.environ["SWITCHBOARD_LOG_DIR"] = self._log_dir
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's access log would drown the trace
+        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self._aws_port, verbose=False)
+        self._moto.start()
+        import boto3
+
+        session = boto3.session.Session(region_name=REGION)
+        self.resources = create_resources(
+            self.specs,
+            session,
+            stage=self.stage,
+            sandbox_url=f"{self.url}/_sandbox",
+            visibility_scale=max(self.retry_scale, 0.02),
+        )
+        sqs = session.client("sqs")
+        for spec in self.specs:
+            queue_url, dlq_url = self.resources.queues[spec.name]
+            self.runtimes[spec.name] = Runtime(
+                spec=spec,
+                stage=self.stage,
+                queue_url=queue_url,
+                dlq_url=dlq_url,
+                table=self.resources.table,
+                bus=self.resources.bus,
+                secret_prefix=self.resources.secret_prefix,
+                settings_json=local_settings(spec),
+                secret_max_age_s=2,
+                retry_scale=self.retry_scale,
+            )
+            if self._want_pollers and spec.queued_triggers:
+                arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+                    "QueueArn"
+                ]
+                self.pollers.append(
+                    Poller(
+                        spec.name,
+                        sqs,
+                        queue_url,
+                        arn,
+                        spec.batch_size,
+                        self._invoke_worker,
+                        region=REGION,
+                        on_error=self._on_error,
+                    )
+                )
+        self.scheduler = Scheduler(self.specs, self._send_to_queue, lambda: datetime.now(UTC))
+        self.gateway.start()
+        for poller in self.pollers:
+            poller.start()
+        self.scheduler.start()
+        self._write_state()
+        return self
+
+    def stop(self) -> None:
+        if self.scheduler:
+            self.scheduler.stop()
+        for poller in self.pollers:
+            poller.stop()
+        self.gateway.stop()
+        if self._moto is not None:
+            self._moto.stop()
+        if self._state_file and self._state_file.exists():
+            self._state_file.unlink()
+
+    def __enter__(self) -> LocalRuntime:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- invoking ---------------------------------------------------------------------------------
+
+    def dispatch(self, integration: str, event: dict[str, Any]) -> dict[str, Any]:
+        rt = self.runtimes[integration]
+        return dispatch(
+            rt, event, DeadlineContext(rt.spec.timeout_s, f"switchboard-{self.stage}-{integration}")
+        )
+
+    def _invoke_worker(self, integration: str, event: dict[str, Any]) -> dict[str, Any]:
+        with self._inflight_lock:
+            self._inflight += 1
+        try:
+            return self.dispatch(integration, event)
+        finally:
+            with self._inflight_lock:
+                self._inflight -= 1
+
+    def _send_to_queue(self, integration: str, body: str) -> None:
+        rt = self.runtimes[integration]
+        rt.aws("sqs").send_message(QueueUrl=rt.queue_url, MessageBody=body)
+        trace.record(integration, None, "scheduled", body=body)
+
+    def signing_secret(self, spec: IntegrationSpec, trigger_name: str) -> str | None:
+        """The current signing secret of a webhook trigger, as a provider would hold it."""
+        from shared.secrets import signing_secrets
+        from shared.spec import WebhookTrigger
+
+        trigger = spec.trigger(trigger_name)
+        if not isinstance(trigger, WebhookTrigger):
+            return None
+        return signing_secrets(self.runtimes[spec.name], trigger.secret)[0]
+
+    def _cors_origins(self, integration: str) -> tuple[str, ...]:
+        settings = self.runtimes[integration].settings
+        return tuple(getattr(settings, "allowed_origins", ()) or ())
+
+    # --- observing --------------------------------------------------------------------------------
+
+    def queue_depths(self) -> dict[str, tuple[int, int]]:
+        """integration -> (messages in its queue incl. in flight, messages in its DLQ)."""
+        depths = {}
+        for name, rt in self.runtimes.items():
+            sqs = rt.aws("sqs")
+            q = sqs.get_queue_attributes(QueueUrl=rt.queue_url, AttributeNames=["All"])["Attributes"]
+            d = sqs.get_queue_attributes(QueueUrl=rt.dlq_url, AttributeNames=["All"])["Attributes"]
+            depths[name] = (
+                int(q["ApproximateNumberOfMessages"])
+                + int(q["ApproximateNumberOfMessagesNotVisible"])
+                + int(q.get("ApproximateNumberOfMessagesDelayed", 0)),
+                int(d["ApproximateNumberOfMessages"]),
+            )
+        return depths
+
+    def wait_drained(self, timeout_s: float = 60.0, settle_s: float = 0.5) -> bool:
+        """True once every queue is empty (nothing visible, in flight or delayed) and stays so."""
+        deadline = time.monotonic() + timeout_s
+        quiet_since: float | None = None
+        while time.monotonic() < deadline:
+            idle = self._inflight == 0 and all(q == 0 for q, _ in self.queue_depths().values())
+            if idle:
+                quiet_since = quiet_since or time.monotonic()
+                if time.monotonic() - quiet_since >= settle_s:
+                    return True
+            else:
+                quiet_since = None
+            time.sleep(0.1)
+        return False
+
+    def _write_state(self) -> None:
+        if not self._state_file or self.resources is None:
+            return
+        self._state_file.parent.mkdir(parents=True, exist_ok=True)
+        self._state_file.write_text(
+            json.dumps(
+                {
+                    "pid": os.getpid(),
+                    "gateway": self.url,
+                    "aws_endpoint": self.aws_endpoint,
+                    "region": REGION,
+                    "stage": self.stage,
+                    "secret_prefix": self.resources.secret_prefix,
+                },
+                indent=2,
+            )
+        )

@@ -1,0 +1,408 @@
+"""A tiny framework for sandbox apps: offline stand-ins of the SaaS APIs Switchboard calls.
+
+A sandbox app answers with the real API's request and response shapes, so the same client code runs
+against it and against production. Every app also gets the same control endpoints, which tests and
+``make dev`` use to look inside and to misbehave on purpose:
+
+* ``GET /_requests`` - the requests the app received, newest last (``?path=`` filters by substring);
+* ``POST /_faults`` - queue faults; ``GET /_faults`` lists them; ``DELETE /_faults`` clears them;
+* ``POST /_reset`` - clear data, faults and recorded requests;
+* ``GET /_state`` - the app's data, as the app chooses to show it.
+
+A fault is ``{"kind": "status", "status": 503, "count": 2, "path": "/notes"}``,
+``{"kind": "rate_limit", "retry_after": 1}`` or ``{"kind": "slow", "delay_s": 2.0}`` (``count``
+defaults to 1; ``path`` and ``method`` optionally narrow which requests it hits). Before routing, the
+first queued fault that matches a request applies to it and uses up one count. A slow request is still
+served after its delay, like a slow server: if the client gives up first, the work was done anyway.
+
+No web framework: the local gateway (a ``ThreadingHTTPServer``) and :func:`as_transport` both call
+:meth:`SandboxApp.handle`, from many threads at once, so an app's state is guarded by one lock.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
+from urllib.parse import parse_qs, unquote
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from shared.redact import SENSITIVE_KEYS
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = [
+    "Fault",
+    "Handler",
+    "RateLimitFault",
+    "SandboxApp",
+    "SandboxRequest",
+    "SandboxResponse",
+    "SandboxTimeout",
+    "SlowFault",
+    "StatusFault",
+    "as_transport",
+    "iso_ms",
+]
+
+JSON_TYPE = "application/json;charset=utf-8"
+_MAX_RECORDS = 2000
+
+
+def iso_ms(epoch_s: float) -> str:
+    """``2024-05-01T12:00:00.123Z``: ISO 8601 in UTC with milliseconds, as most SaaS APIs write it."""
+    when = datetime.fromtimestamp(epoch_s, UTC)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+
+
+@dataclass(frozen=True)
+class SandboxRequest:
+    """One request, relative to the app's mount (the gateway strips ``/_sandbox/<app>``).
+
+    ``path`` is as sent (still percent-encoded); route parameters are decoded when matched.
+    ``headers`` keys are lower-case; a repeated header is joined with ``","``.
+    """
+
+    method: str
+    path: str
+    query: dict[str, list[str]] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+    def param(self, name: str, default: str | None = None) -> str | None:
+        """First value of a query parameter."""
+        values = self.query.get(name)
+        return values[0] if values else default
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+    def json(self) -> Any:
+        """The body parsed as JSON; ``ValueError`` if it is not JSON."""
+        return json.loads(self.body.decode("utf-8"))
+
+
+@dataclass(frozen=True)
+class SandboxResponse:
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+    @classmethod
+    def json(cls, data: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> SandboxResponse:
+        """A JSON answer, compact like real APIs send it."""
+        body = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        return cls(status, {"content-type": JSON_TYPE, **(headers or {})}, body)
+
+    def with_headers(self, headers: Mapping[str, str]) -> SandboxResponse:
+        return SandboxResponse(self.status, {**self.headers, **headers}, self.body)
+
+    def parsed(self) -> Any:
+        """The body as JSON (tests use this on direct ``handle`` calls)."""
+        return json.loads(self.body.decode("utf-8")) if self.body else None
+
+
+class SandboxTimeout(Exception):
+    """The request took longer than the caller's read timeout (raised only when one is given)."""
+
+
+# --- faults --------------------------------------------------------------------------------------
+
+
+class _FaultBase(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    count: int = Field(default=1, ge=1, le=10_000)
+    #: Substring of the request path the fault applies to; every path if absent.
+    path: str | None = None
+    method: str | None = None
+
+    def matches(self, req: SandboxRequest) -> bool:
+        if self.method and self.method.upper() != req.method.upper():
+            return False
+        return self.path is None or self.path in req.path
+
+
+class StatusFault(_FaultBase):
+    """Answer with ``status`` (and the app's error body, or ``body`` if given) instead of routing."""
+
+    kind: Literal["status"]
+    status: int = Field(ge=400, le=599)
+    body: dict[str, Any] | None = None
+
+
+class RateLimitFault(_FaultBase):
+    """Answer 429 with ``Retry-After: retry_after`` and the app's rate-limit body."""
+
+    kind: Literal["rate_limit"]
+    retry_after: float = Field(default=1.0, ge=0, le=3600)
+
+
+class SlowFault(_FaultBase):
+    """Wait ``delay_s`` before serving the request normally."""
+
+    kind: Literal["slow"]
+    delay_s: float = Field(gt=0, le=120)
+
+
+Fault = Annotated[StatusFault | RateLimitFault | SlowFault, Field(discriminator="kind")]
+_FAULTS: TypeAdapter[list[Fault]] = TypeAdapter(list[Fault])
+
+
+@dataclass
+class _Queued:
+    fault: StatusFault | RateLimitFault | SlowFault
+    remaining: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {**self.fault.model_dump(exclude_none=True), "count": self.remaining}
+
+
+# --- routing -------------------------------------------------------------------------------------
+
+#: A route handler: the request and the decoded path parameters.
+Handler = Callable[[SandboxRequest, dict[str, str]], SandboxResponse]
+
+
+@dataclass(frozen=True)
+class _Route:
+    method: str
+    regex: re.Pattern[str]
+    handler: Handler
+
+    @classmethod
+    def compile(cls, method: str, pattern: str, handler: Handler) -> _Route:
+        """``/crm/v3/objects/contacts/{id}`` -> a regex where ``{id}`` is one path segment."""
+        parts = re.split(r"\{(\w+)\}", pattern)
+        regex = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>[^/]+)" for i, p in enumerate(parts))
+        return cls(method.upper(), re.compile(f"^{regex}$"), handler)
+
+
+class SandboxApp:
+    """Base of every sandbox app: routing, control endpoints, faults, request records, one lock.
+
+    Subclasses set ``name``, list their routes in :meth:`routes`, keep their data in attributes that
+    :meth:`reset_data` (re)creates, and may override the hooks (:meth:`authorize`, :meth:`finish`,
+    :meth:`error_response`, :meth:`rate_limit_response`, :meth:`not_found`, :meth:`state`) to answer
+    in the real API's shapes. Handlers and hooks run under :attr:`lock`; they need no locking of
+    their own. A subclass sets its configuration first and then calls ``super().__init__()``, which
+    builds the routes and calls :meth:`reset_data`.
+    """
+
+    name: ClassVar[str] = ""
+
+    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+        self.lock = threading.RLock()
+        self._faults: list[_Queued] = []
+        self._records: deque[dict[str, Any]] = deque(maxlen=_MAX_RECORDS)
+        self._routes = tuple(_Route.compile(m, p, h) for m, p, h in self.routes())
+        with self.lock:
+            self.reset_data()
+
+    # --- to override -------------------------------------------------------------------------
+
+    def routes(self) -> Iterable[tuple[str, str, Handler]]:
+        """``(method, path pattern, handler)`` for each endpoint the app serves."""
+        return ()
+
+    def reset_data(self) -> None:
+        """(Re)create the app's data: called at construction and on ``POST /_reset``."""
+
+    def state(self) -> Any:
+        """What ``GET /_state`` shows."""
+        return {}
+
+    def authorize(self, req: SandboxRequest) -> SandboxResponse | None:
+        """The answer to an unauthenticated request, or ``None`` to let it through."""
+        return None
+
+    def finish(self, req: SandboxRequest, resp: SandboxResponse) -> SandboxResponse:
+        """Last touch on every API answer (not control endpoints): rate-limit headers and the like."""
+        return resp
+
+    def error_response(self, status: int, message: str) -> SandboxResponse:
+        """An error in the app's own shape (used for status faults and unknown routes)."""
+        return SandboxResponse.json({"error": status, "message": message}, status)
+
+    def rate_limit_response(self, retry_after: float) -> SandboxResponse:
+        """A 429 in the app's own shape; the ``Retry-After`` header is added by the caller."""
+        return self.error_response(429, "rate limited")
+
+    def not_found(self, req: SandboxRequest, *, path_known: bool) -> SandboxResponse:
+        """404 for an unknown path; 405 for a known path with another method."""
+        if path_known:
+            return self.error_response(405, f"{req.method} is not allowed on {req.path}")
+        return self.error_response(404, f"no route for {req.method} {req.path}")
+
+    # --- serving -----------------------------------------------------------------------------
+
+    def handle(self, req: SandboxRequest, *, read_timeout: float | None = None) -> SandboxResponse:
+        """Answer one request. Thread-safe.
+
+        ``read_timeout`` is the caller's (in-process callers cannot time out on their own): a slow
+        fault longer than it serves the request, then raises :class:`SandboxTimeout`.
+        """
+        control = self._control(req)
+        if control is not None:
+            return control
+        with self.lock:
+            fault = self._take_fault(req)
+        if isinstance(fault, SlowFault):
+            wait = fault.delay_s if read_timeout is None else min(fault.delay_s, read_timeout)
+            time.sleep(wait)  # outside the lock: other requests go on meanwhile
+            response = self._serve(req, fault)
+            if read_timeout is not None and fault.delay_s > read_timeout:
+                raise SandboxTimeout(f"{req.method} {req.path} took longer than {read_timeout} s")
+            return response
+        return self._serve(req, fault)
+
+    def _serve(self, req: SandboxRequest, fault: _FaultBase | None) -> SandboxResponse:
+        with self.lock:
+            if isinstance(fault, StatusFault):
+                resp = (
+                    SandboxResponse.json(fault.body, fault.status)
+                    if fault.body is not None
+                    else self.error_response(fault.status, f"injected fault: {fault.status}")
+                )
+            elif isinstance(fault, RateLimitFault):
+                resp = self.rate_limit_response(fault.retry_after).with_headers(
+                    {"retry-after": f"{fault.retry_after:g}"}
+                )
+            else:
+                resp = self._route(req)
+            resp = self.finish(req, resp)
+            self._record(req, resp, fault)
+            return resp
+
+    def _route(self, req: SandboxRequest) -> SandboxResponse:
+        path = req.path.split("?", 1)[0]
+        for route in self._routes:
+            match = route.regex.match(path)
+            if match is None or route.method != req.method.upper():
+                continue
+            denied = self.authorize(req)
+            if denied is not None:
+                return denied
+            return route.handler(req, {k: unquote(v) for k, v in match.groupdict().items()})
+        return self.not_found(req, path_known=any(r.regex.match(path) for r in self._routes))
+
+    # --- faults and records ------------------------------------------------------------------
+
+    def _take_fault(self, req: SandboxRequest) -> StatusFault | RateLimitFault | SlowFault | None:
+        for queued in self._faults:
+            if queued.fault.matches(req):
+                queued.remaining -= 1
+                if queued.remaining <= 0:
+                    self._faults.remove(queued)
+                return queued.fault
+        return None
+
+    def _record(self, req: SandboxRequest, resp: SandboxResponse, fault: _FaultBase | None) -> None:
+        headers = {k: _mask(k, v) for k, v in req.headers.items()}
+        record: dict[str, Any] = {
+            "method": req.method.upper(),
+            "path": req.path,
+            "query": req.query,
+            "headers": headers,
+            "json": None,
+            "time": iso_ms(self.clock()),
+            "status": resp.status,
+            "fault": getattr(fault, "kind", None),
+        }
+        if req.body:
+            try:
+                record["json"] = req.json()
+            except ValueError:
+                record["body"] = req.body.decode("utf-8", errors="replace")
+        self._records.append(record)
+
+    # --- control endpoints -------------------------------------------------------------------
+
+    def _control(self, req: SandboxRequest) -> SandboxResponse | None:
+        path, method = req.path.split("?", 1)[0], req.method.upper()
+        if not path.startswith("/_"):
+            return None
+        with self.lock:
+            if path == "/_requests" and method == "GET":
+                wanted = req.param("path")
+                records = [r for r in self._records if wanted is None or wanted in r["path"]]
+                return SandboxResponse.json({"requests": records})
+            if path == "/_faults" and method == "GET":
+                return SandboxResponse.json({"faults": [q.as_json() for q in self._faults]})
+            if path == "/_faults" and method == "POST":
+                return self._add_faults(req)
+            if path == "/_faults" and method == "DELETE":
+                self._faults.clear()
+                return SandboxResponse.json({"faults": []})
+            if path == "/_reset" and method == "POST":
+                self._faults.clear()
+                self._records.clear()
+                self.reset_data()
+                return SandboxResponse.json({"reset": True})
+            if path == "/_state" and method == "GET":
+                return SandboxResponse.json(self.state())
+        return SandboxResponse.json({"error": f"no control endpoint {method} {path}"}, 404)
+
+    def _add_faults(self, req: SandboxRequest) -> SandboxResponse:
+        try:
+            data = req.json()
+            faults = _FAULTS.validate_python(data if isinstance(data, list) else [data])
+        except (ValueError, ValidationError) as exc:
+            message = exc.errors(include_url=False) if isinstance(exc, ValidationError) else str(exc)
+            return SandboxResponse.json({"error": "invalid fault", "detail": message}, 400)
+        added = [_Queued(f, f.count) for f in faults]
+        self._faults.extend(added)
+        return SandboxResponse.json({"faults": [q.as_json() for q in added]}, 201)
+
+
+def _mask(name: str, value: str) -> str:
+    """Credentials never land in the request log; the auth scheme stays visible."""
+    if name.lower() not in SENSITIVE_KEYS:
+        return value
+    scheme, _, secret = value.partition(" ")
+    return f"{scheme} ***" if secret else "***"
+
+
+def as_transport(app: SandboxApp, *, mount: str | None = None) -> httpx.MockTransport:
+    """An httpx transport that answers from ``app`` in-process (unit tests; no sockets).
+
+    ``mount`` is a path prefix to strip (default ``/_sandbox/<app name>``, where the local gateway
+    mounts the app; a base URL without it works as is). The request's read timeout is passed on, so a
+    slow fault raises :class:`httpx.ReadTimeout` the way a real slow server would.
+    """
+    import httpx
+
+    prefix = f"/_sandbox/{app.name}" if mount is None else mount.rstrip("/")
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        path = request.url.raw_path.decode("ascii").split("?", 1)[0]
+        if prefix and (path == prefix or path.startswith(prefix + "/")):
+            path = path[len(prefix) :] or "/"
+        headers: dict[str, str] = {}
+        for key, value in request.headers.multi_items():
+            name = key.lower()
+            headers[name] = f"{headers[name]},{value}" if name in headers else value
+        req = SandboxRequest(
+            method=request.method,
+            path=path,
+            query=parse_qs(request.url.query.decode("ascii"), keep_blank_values=True),
+            headers=headers,
+            body=request.read(),
+        )
+        timeout = request.extensions.get("timeout", {}).get("read")
+        try:
+            resp = app.handle(req, read_timeout=timeout)
+        except SandboxTimeout as exc:
+            raise httpx.ReadTimeout(str(exc), request=request) from exc
+        return httpx.Response(resp.status, headers=resp.headers, content=resp.body)
+
+    return httpx.MockTransport(handler)

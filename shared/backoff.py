@@ -1,0 +1,36 @@
+"""How long a failed message stays invisible before its next attempt (SQS does the waiting).
+
+No ``sleep`` inside Lambda: we set the message's visibility timeout and let SQS redeliver it, so a
+retry costs nothing while it waits. The delay grows exponentially with the receive count and uses
+"equal jitter" (a random point in the upper half of the window) so that a burst of failures spreads
+out without ever retrying at once. A target's ``Retry-After`` wins over the computed delay.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+
+from shared.spec import RetryPolicy
+
+__all__ = ["MAX_VISIBILITY_S", "visibility_delay"]
+
+#: SQS refuses visibility timeouts above 12 hours.
+MAX_VISIBILITY_S = 43_200
+
+
+def visibility_delay(
+    policy: RetryPolicy,
+    attempt: int,
+    retry_after: float | None = None,
+    *,
+    scale: float = 1.0,
+    rng: random.Random | None = None,
+) -> int:
+    """Seconds before the next attempt, for a message received ``attempt`` times (1-based)."""
+    if retry_after is not None:
+        delay = retry_after
+    else:
+        window = min(policy.max_delay_s, policy.base_delay_s * 2 ** max(0, attempt - 1))
+        delay = (rng or random).uniform(window / 2, window)
+    return int(min(MAX_VISIBILITY_S, max(0, math.ceil(delay * scale))))

@@ -1,0 +1,123 @@
+"""Idempotency per event and the effects ledger per step, on Powertools idempotency + DynamoDB.
+
+SQS delivers at least once and providers re-send, so every event is processed at most once *per
+step*, keyed on the provider's own event id (never the SQS message id, which differs per delivery):
+
+* the event record (``<integration>#event#<hash>``) makes a re-sent or re-delivered event a no-op
+  once it completed, and makes a concurrent duplicate back off while the first is in progress;
+* a step record (``<integration>#step#<step>#<hash>``) per side effect makes a retry resume at the
+  failed step: the email that went out is not sent again because Slack failed afterwards.
+
+Powertools stores the records (status, expiry, in-progress lease, saved result). Its decorator is
+synchronous and its persistence layer is re-configured with the key prefix on every call, so each
+key prefix gets its own persistence layer (sharing one boto3 client): records of one batch run on
+several threads at once and must not race on that configuration.
+
+A crash mid-step (Lambda timeout) leaves the record in progress until the invocation's deadline;
+after that the next delivery retries the step. The window between a target call and its record is
+closed by the target's own idempotency feature where it has one (upsert by email, request ids).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
+)
+
+from shared.errors import EventInProgress, TargetUnavailable
+
+if TYPE_CHECKING:
+    from shared.runtime import Runtime
+
+__all__ = ["RETENTION_S", "DeadlineContext", "Ledger"]
+
+T = TypeVar("T")
+
+#: How long completed records are kept: longer than providers re-send (Stripe: 3 days) and than
+#: the DLQ keeps messages (14 days), so a replay from the DLQ is still recognised.
+RETENTION_S = 15 * 24 * 3600
+
+_stores: dict[tuple[str, str], DynamoDBPersistenceLayer] = {}
+_stores_lock = threading.Lock()
+
+
+class DeadlineContext:
+    """Stands in for the Lambda context outside Lambda: in-progress records must expire.
+
+    Without a deadline Powertools would keep a crashed event "in progress" until the record's
+    retention ends - days - and block every retry of it.
+    """
+
+    def __init__(self, timeout_s: float, function_name: str = "switchboard-local") -> None:
+        self._deadline = time.monotonic() + timeout_s
+        self.function_name = function_name
+        self.aws_request_id = f"local-{int(time.time() * 1000)}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(1, int((self._deadline - time.monotonic()) * 1000))
+
+
+class Ledger:
+    """The idempotency records of one invocation."""
+
+    def __init__(self, rt: Runtime, lambda_context: Any) -> None:
+        self._rt = rt
+        self._config = IdempotencyConfig(
+            event_key_jmespath="event_id",
+            raise_on_no_idempotency_key=True,
+            expires_after_seconds=RETENTION_S,
+        )
+        self._config.register_lambda_context(lambda_context or DeadlineContext(rt.spec.timeout_s))  # type: ignore[arg-type]
+
+    def run_event(self, event_id: str, fn: Callable[[], T]) -> tuple[T, bool]:
+        """Run ``fn`` once per event id; returns (result, ran). ``ran`` is False for a duplicate."""
+        return self._run(f"{self._rt.name}#event", event_id, fn)
+
+    def run_step(self, event_id: str, step: str, fn: Callable[[], T]) -> tuple[T, bool]:
+        """Run one side effect once per event id; a completed step returns its saved result."""
+        return self._run(f"{self._rt.name}#step#{step}", event_id, fn)
+
+    def _store(self, prefix: str) -> DynamoDBPersistenceLayer:
+        key = (self._rt.table, prefix)
+        with _stores_lock:
+            store = _stores.get(key)
+            if store is None:
+                store = DynamoDBPersistenceLayer(
+                    table_name=self._rt.table, boto3_client=self._rt.aws("dynamodb")
+                )
+                _stores[key] = store
+            return store
+
+    def _run(self, prefix: str, event_id: str, fn: Callable[[], T]) -> tuple[T, bool]:
+        ran = False
+
+        def call(key: dict[str, str]) -> Any:
+            nonlocal ran
+            ran = True
+            return fn()
+
+        guarded = idempotent_function(
+            call,
+            data_keyword_argument="key",
+            persistence_store=self._store(prefix),
+            config=self._config,
+            key_prefix=prefix,
+        )
+        try:
+            result = guarded(key={"event_id": event_id})
+        except IdempotencyAlreadyInProgressError as exc:
+            raise EventInProgress(f"{prefix}: another worker is processing this event") from exc
+        except IdempotencyPersistenceLayerError as exc:
+            raise TargetUnavailable(f"idempotency table unavailable: {type(exc.__cause__).__name__}") from exc
+        return result, ran

@@ -1,0 +1,78 @@
+"""Logs, metrics and the correlation id, the Powertools way, with personal data masked.
+
+* Logs are Powertools JSON lines. Every record passes through :class:`RedactingFormatter`, so an
+  email or a phone number written by mistake into a message or an extra field is masked before it is
+  printed. Per-event keys (``event_id`` as correlation id) are thread-local, because the worker
+  processes the records of a batch on several threads at once.
+* Metrics are Powertools EMF in namespace ``Switchboard`` with dimension ``integration``. One
+  :class:`~aws_lambda_powertools.metrics.EphemeralMetrics` per invocation, so that concurrent
+  invocations hosted in one process (the local runtime) never mix their metric sets.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+
+from shared.redact import redact
+
+__all__ = ["NAMESPACE", "MetricUnit", "RedactingFormatter", "event_context", "get_logger", "new_metrics"]
+
+NAMESPACE = "Switchboard"
+
+_loggers: dict[str, Logger] = {}
+_lock = threading.Lock()
+
+
+class RedactingFormatter(LambdaPowertoolsFormatter):
+    """Powertools' JSON formatter, with emails, phones and credentials masked in every field."""
+
+    def serialize(self, log: Any) -> str:
+        return super().serialize(redact(log))
+
+
+def get_logger(integration: str) -> Logger:
+    """One Powertools logger per integration (the local runtime hosts several in one process)."""
+    with _lock:
+        logger = _loggers.get(integration)
+        if logger is None:
+            handler: logging.Handler | None = None
+            log_dir = os.environ.get("SWITCHBOARD_LOG_DIR")
+            if log_dir:
+                # Local runtime: JSON logs go to a file per integration; the terminal shows the trace.
+                os.makedirs(log_dir, exist_ok=True)
+                handler = logging.FileHandler(os.path.join(log_dir, f"{integration}.jsonl"), encoding="utf-8")
+            logger = Logger(
+                service=f"switchboard.{integration}",
+                logger_formatter=RedactingFormatter(),
+                logger_handler=handler,
+                utc=True,
+            )
+            logger.append_keys(integration=integration)
+            _loggers[integration] = logger
+        return logger
+
+
+@contextmanager
+def event_context(logger: Logger, **keys: str) -> Iterator[None]:
+    """Adds per-event keys (``event_id`` ...) to this thread's log lines for the block's duration."""
+    logger.thread_safe_append_keys(**keys)
+    try:
+        yield
+    finally:
+        logger.thread_safe_remove_keys(list(keys))
+
+
+def new_metrics(integration: str) -> EphemeralMetrics:
+    """A metric set for one invocation; flush it with ``flush_metrics()`` at the end."""
+    metrics = EphemeralMetrics(namespace=NAMESPACE)
+    metrics.add_dimension(name="integration", value=integration)
+    return metrics

@@ -1,0 +1,49 @@
+"""Credentials from Secrets Manager, through Powertools parameters with caching.
+
+Never from environment variables, never logged: values only ever leave this module as the return
+value of :func:`get_connection`. A secret that is absent, not JSON, or missing a required field is a
+:class:`~shared.errors.MissingSecret` - which on ingress fails closed (500), never skips a check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from shared.errors import MissingSecret
+
+if TYPE_CHECKING:
+    from shared.runtime import Runtime
+    from shared.spec import Connection
+
+__all__ = ["get_connection", "signing_secrets"]
+
+
+def get_connection(rt: Runtime, connection: Connection) -> Mapping[str, str]:
+    """The connection's secret as a dict, cached for ``rt.secret_max_age_s`` seconds."""
+    from aws_lambda_powertools.utilities.parameters import get_secret
+    from aws_lambda_powertools.utilities.parameters.exceptions import (
+        GetParameterError,
+        TransformParameterError,
+    )
+
+    name = rt.secret_prefix + connection.name
+    try:
+        value = get_secret(name, transform="json", max_age=rt.secret_max_age_s)
+    except TransformParameterError as exc:
+        raise MissingSecret(f"secret {name} is not a JSON object") from exc
+    except GetParameterError as exc:
+        # The message of the underlying error names the secret and the AWS error code, not the value.
+        raise MissingSecret(f"secret {name} could not be read ({type(exc.__cause__).__name__})") from exc
+    if not isinstance(value, dict):
+        raise MissingSecret(f"secret {name} is not a JSON object")
+    missing = [f for f in connection.fields if not value.get(f)]
+    if missing:
+        raise MissingSecret(f"secret {name} has no value for {', '.join(missing)}")
+    return {str(k): str(v) for k, v in value.items() if v is not None}
+
+
+def signing_secrets(rt: Runtime, connection: Connection) -> list[str]:
+    """The active webhook signing secrets: the current one and, during a rotation, the previous one."""
+    value = get_connection(rt, connection)
+    return [s for s in (value.get("secret"), value.get("previous_secret")) if s]

@@ -1,0 +1,374 @@
+"""The worker path: an SQS batch in, a partial batch response out.
+
+Records of a batch run concurrently (Powertools' async batch processor, each record on a thread, at
+most ``spec.max_concurrency`` at once - the app's concurrency cap). What happens to a record is
+decided by the error tree alone:
+
+* success, or a duplicate of a completed event -> the record is deleted;
+* :class:`~shared.errors.RetryableError` (and any unexpected exception) -> the record is reported as
+  failed and its visibility is set from its receive count (``Retry-After`` wins), so SQS redelivers it
+  later; on the last allowed attempt it goes to the DLQ with the reason instead;
+* :class:`~shared.errors.PermanentError` -> the record is copied to the DLQ at once with its reason,
+  then deleted. If the DLQ write itself fails, the record is reported as failed: a message is
+  processed, in the DLQ with a reason, or still queued - never gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import json
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from aws_lambda_powertools.utilities.batch import (
+    AsyncBatchProcessor,
+    EventType,
+    async_process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from pydantic import BaseModel, ValidationError
+
+from shared import trace
+from shared.backoff import visibility_delay
+from shared.envelope import Envelope
+from shared.errors import InvalidEvent, PermanentError, RetryableError
+from shared.ledger import Ledger
+from shared.observability import event_context, get_logger, new_metrics
+from shared.redact import redact_text
+from shared.secrets import get_connection
+from shared.spec import BusEvent, BusTrigger, ScheduledRun, ScheduleTrigger
+from shared.sync import resolve
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Logger
+    from aws_lambda_powertools.metrics import EphemeralMetrics
+
+    from shared.apps.base import App
+    from shared.http import ApiClient
+    from shared.runtime import Runtime
+    from shared.spec import Connection
+
+__all__ = ["WorkContext", "handle_sqs"]
+
+T = TypeVar("T")
+
+_current_metrics: contextvars.ContextVar[EphemeralMetrics | None] = contextvars.ContextVar(
+    "switchboard_metrics", default=None
+)
+_api_lock = threading.Lock()
+
+
+class WorkContext:
+    """What an integration's worker function gets besides its input: steps, clients, the bus."""
+
+    def __init__(
+        self,
+        rt: Runtime,
+        envelope: Envelope,
+        ledger: Ledger,
+        logger: Logger,
+        metrics: EphemeralMetrics,
+        attempt: int,
+    ) -> None:
+        self.rt = rt
+        self.envelope = envelope
+        self.ledger = ledger
+        self.logger = logger
+        self.metrics = metrics
+        self.attempt = attempt
+        self.steps: list[tuple[str, bool]] = []
+
+    @property
+    def event_id(self) -> str:
+        return self.envelope.event_id
+
+    @property
+    def settings(self) -> Any:
+        return self.rt.settings
+
+    def step(self, name: str, fn: Callable[[], T]) -> T:
+        """Run one side effect at most once for this event; a retry returns the saved result."""
+        result, ran = self.ledger.run_step(self.event_id, name, fn)
+        self.steps.append((name, ran))
+        trace.record(
+            self.rt.name,
+            self.event_id,
+            "effect" if ran else "effect-skipped",
+            step=name,
+            summary=_summary(result),
+        )
+        if not ran:
+            self.logger.info("step already done", extra={"step": name})
+        return result
+
+    def api(self, app: App, connection: Connection) -> ApiClient:
+        """The app's HTTP client for a connection; rebuilt only when the credentials change."""
+        from shared.http import ApiClient
+
+        credentials = get_connection(self.rt, connection)
+        key = f"api:{connection.name}:{hash(tuple(sorted(credentials.items())))}"
+        with _api_lock:
+            client = self.rt._clients.get(key)
+            if client is None:
+                client = ApiClient(app, credentials, transport=self.rt.http_transport, observer=_observe)
+                self.rt._clients[key] = client
+        return client
+
+    def counter(self, name: str) -> int:
+        """Next value of an atomic counter (round-robin assignment ...). Wrap it in a step."""
+        table = self.rt.aws("dynamodb")
+        result = table.update_item(
+            TableName=self.rt.table,
+            Key={"id": {"S": f"{self.rt.name}#counter#{name}"}},
+            UpdateExpression="ADD #v :one",
+            ExpressionAttributeNames={"#v": "value"},
+            ExpressionAttributeValues={":one": {"N": "1"}},
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(result["Attributes"]["value"]["N"])
+
+    def emit(self, detail_type: str, detail: Mapping[str, Any]) -> str:
+        """Put a domain event on the Switchboard bus, once per event (a step of its own).
+
+        ``detail.source_event_id`` carries this event's id, so consumers deduplicate on it.
+        """
+        if detail_type not in self.rt.spec.emits:
+            raise InvalidEvent(f"{self.rt.name} does not declare that it emits {detail_type!r}")
+
+        def put() -> dict[str, str]:
+            events = self.rt.aws("events")
+            body = {**detail, "source_event_id": self.event_id, "integration": self.rt.name}
+            result = events.put_events(
+                Entries=[
+                    {
+                        "Source": "switchboard",
+                        "DetailType": detail_type,
+                        "Detail": json.dumps(body, separators=(",", ":")),
+                        "EventBusName": self.rt.bus,
+                    }
+                ]
+            )
+            entry = result["Entries"][0]
+            if result.get("FailedEntryCount") or "EventId" not in entry:
+                from shared.errors import TargetUnavailable
+
+                raise TargetUnavailable(
+                    f"EventBridge refused {detail_type}: {entry.get('ErrorCode', 'unknown')}"
+                )
+            return {"event_bus_id": str(entry["EventId"]), "detail_type": detail_type}
+
+        return self.step(f"emit.{detail_type}", put)["event_bus_id"]
+
+
+def _summary(result: Any) -> str:
+    if isinstance(result, Mapping):
+        return ", ".join(f"{k}={v}" for k, v in list(result.items())[:4])
+    return "" if result is None else str(result)[:80]
+
+
+def _observe(app: str, method: str, path: str, status: int | None, seconds: float) -> None:
+    metrics = _current_metrics.get()
+    if metrics is None:
+        return
+    metrics.add_metric(name="TargetLatency", unit="Milliseconds", value=seconds * 1000)
+    if status == 429:
+        metrics.add_metric(name="TargetRateLimited", unit="Count", value=1)
+    elif status is None or status >= 500:
+        metrics.add_metric(name="TargetErrors", unit="Count", value=1)
+
+
+# --- decoding what arrives on the queue ---------------------------------------------------------
+
+
+def decode(rt: Runtime, body: str) -> list[Envelope]:
+    """Envelope(s) from a queue message: our own envelope, a bus event, or a schedule tick."""
+    try:
+        raw = json.loads(body)
+    except ValueError as exc:
+        raise InvalidEvent("queue message is not JSON") from exc
+    if Envelope.looks_like(raw):
+        try:
+            return [Envelope.model_validate(raw)]
+        except ValidationError as exc:
+            raise InvalidEvent(
+                f"queue message is not a valid envelope: {exc.error_count()} error(s)"
+            ) from exc
+    if isinstance(raw, dict) and "detail-type" in raw and "detail" in raw:
+        return _from_bus(rt, raw)
+    if isinstance(raw, dict) and "switchboard_schedule" in raw:
+        return _from_schedule(rt, raw)
+    raise InvalidEvent("queue message is neither an envelope, a bus event nor a schedule tick")
+
+
+def _from_bus(rt: Runtime, raw: dict[str, Any]) -> list[Envelope]:
+    for trigger in rt.spec.triggers:
+        if (
+            isinstance(trigger, BusTrigger)
+            and raw["detail-type"] in trigger.detail_types
+            and raw.get("source") in trigger.sources
+        ):
+            event = BusEvent(
+                id=str(raw.get("id", "")),
+                source=str(raw.get("source")),
+                detail_type=str(raw["detail-type"]),
+                time=str(raw.get("time", "")),
+                detail=raw["detail"],
+            )
+            try:
+                model = trigger.model.model_validate(raw["detail"])
+            except ValidationError as exc:
+                raise InvalidEvent(
+                    f"bus event {event.detail_type} does not match {trigger.model.__name__}"
+                ) from exc
+            return [Envelope.wrap(rt.name, trigger.name, a) for a in trigger.accept(model, event)]
+    raise InvalidEvent(f"no trigger of {rt.name} consumes bus events of type {raw['detail-type']!r}")
+
+
+def _from_schedule(rt: Runtime, raw: dict[str, Any]) -> list[Envelope]:
+    name = raw["switchboard_schedule"]
+    for trigger in rt.spec.triggers:
+        if isinstance(trigger, ScheduleTrigger) and trigger.name == name:
+            due = raw.get("scheduled_at") or datetime.now(UTC).isoformat(timespec="seconds")
+            run = ScheduledRun(trigger=name, scheduled_at=str(due), timezone=trigger.timezone)
+            return [Envelope.wrap(rt.name, trigger.name, a) for a in trigger.accept(run)]
+    raise InvalidEvent(f"{rt.name} has no schedule named {name!r}")
+
+
+# --- processing -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """What every record of one invocation shares."""
+
+    rt: Runtime
+    worker: Callable[[BaseModel, WorkContext], Any]
+    ledger: Ledger
+    logger: Logger
+    metrics: EphemeralMetrics
+
+
+def handle_sqs(rt: Runtime, event: Mapping[str, Any], lambda_context: Any = None) -> dict[str, Any]:
+    batch = _Batch(
+        rt, resolve(rt.spec.worker), Ledger(rt, lambda_context), get_logger(rt.name), new_metrics(rt.name)
+    )
+    slots = asyncio.Semaphore(rt.spec.max_concurrency)
+
+    async def record_handler(record: SQSRecord) -> Any:
+        async with slots:
+            ctx = contextvars.copy_context()
+            ctx.run(_current_metrics.set, batch.metrics)
+            return await asyncio.to_thread(ctx.run, _process_record, batch, record)
+
+    processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    try:
+        return dict(
+            async_process_partial_response(
+                event=dict(event), record_handler=record_handler, processor=processor, context=lambda_context
+            )
+        )
+    finally:
+        batch.metrics.flush_metrics()
+
+
+def _process_record(batch: _Batch, record: SQSRecord) -> str:
+    rt, logger = batch.rt, batch.logger
+    attempt = int(record.attributes.approximate_receive_count or 1)
+    attribute: Any = record.message_attributes.get("event_id") or {}
+    event_id: str | None = attribute.get("stringValue")
+    correlation = event_id or record.message_id
+    with event_context(logger, event_id=correlation, correlation_id=correlation):
+        try:
+            for envelope in decode(rt, record.body):
+                event_id = envelope.event_id
+                _run_envelope(batch, envelope, attempt)
+            return "ok"
+        except PermanentError as exc:
+            _dead_letter(batch, record, exc, attempt, event_id)
+            return "dead-lettered"
+        except Exception as exc:
+            if attempt >= rt.spec.retry.max_attempts:
+                _dead_letter(batch, record, exc, attempt, event_id, exhausted=True)
+                return "dead-lettered"
+            retryable = isinstance(exc, RetryableError)
+            retry_after = exc.retry_after if isinstance(exc, RetryableError) else None
+            delay = visibility_delay(rt.spec.retry, attempt, retry_after, scale=rt.retry_scale)
+            _set_visibility(rt, record, delay, logger)
+            batch.metrics.add_metric(name="Retried", unit="Count", value=1)
+            reason = redact_text(str(exc))
+            if not retryable:
+                reason = f"unexpected {type(exc).__name__}: {reason}"
+            log = logger.warning if retryable else logger.exception
+            log("retrying later", extra={"attempt": attempt, "delay_s": delay, "reason": reason})
+            trace.record(rt.name, event_id, "retry", attempt=attempt, delay_s=delay, reason=reason)
+            raise
+
+
+def _run_envelope(batch: _Batch, envelope: Envelope, attempt: int) -> None:
+    rt, logger, metrics = batch.rt, batch.logger, batch.metrics
+    try:
+        data = rt.spec.input_model.model_validate(envelope.data)
+    except ValidationError as exc:
+        fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors())
+        raise InvalidEvent(f"event data does not match {rt.spec.input_model.__name__}: {fields}") from exc
+    ctx = WorkContext(rt, envelope, batch.ledger, logger, metrics, attempt)
+    trace.record(rt.name, envelope.event_id, "processing", attempt=attempt, trigger=envelope.trigger)
+    result, ran = batch.ledger.run_event(envelope.event_id, lambda: batch.worker(data, ctx))
+    if ran:
+        metrics.add_metric(name="Processed", unit="Count", value=1)
+        logger.info("processed", extra={"attempt": attempt, "steps": [s for s, _ in ctx.steps]})
+        trace.record(rt.name, envelope.event_id, "processed", summary=_summary(result))
+    else:
+        metrics.add_metric(name="Duplicate", unit="Count", value=1)
+        logger.info("duplicate event skipped", extra={"attempt": attempt})
+        trace.record(rt.name, envelope.event_id, "duplicate")
+
+
+def _set_visibility(rt: Runtime, record: SQSRecord, delay: int, logger: Logger) -> None:
+    try:
+        rt.aws("sqs").change_message_visibility(
+            QueueUrl=rt.queue_url, ReceiptHandle=record.receipt_handle, VisibilityTimeout=delay
+        )
+    except Exception as exc:  # the queue's own visibility timeout still brings the message back
+        logger.warning("could not set visibility", extra={"error": type(exc).__name__})
+
+
+def _dead_letter(
+    batch: _Batch,
+    record: SQSRecord,
+    exc: Exception,
+    attempt: int,
+    event_id: str | None,
+    *,
+    exhausted: bool = False,
+) -> None:
+    rt, logger, metrics = batch.rt, batch.logger, batch.metrics
+    code = getattr(exc, "code", type(exc).__name__)
+    reason = redact_text(str(exc))[:900]
+    if exhausted:
+        reason = f"retries exhausted after {attempt} attempts: {reason}"
+    sent = record.attributes.sent_timestamp
+    first_seen = datetime.fromtimestamp(int(sent) / 1000, UTC).isoformat() if sent else ""
+    attributes = {
+        "reason": reason,
+        "error": str(code),
+        "attempts": str(attempt),
+        "integration": rt.name,
+        "event_id": event_id or "",
+        "first_seen": first_seen,
+        "failed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "source_message_id": record.message_id,
+    }
+    # Raises if the DLQ cannot take it: the record then stays on its queue (reported as failed).
+    rt.aws("sqs").send_message(
+        QueueUrl=rt.dlq_url,
+        MessageBody=record.body,
+        MessageAttributes={k: {"DataType": "String", "StringValue": v or "-"} for k, v in attributes.items()},
+    )
+    metrics.add_metric(name="DeadLettered", unit="Count", value=1)
+    logger.error("sent to DLQ", extra={"error": code, "reason": reason, "attempt": attempt})
+    trace.record(rt.name, event_id, "dlq", error=code, reason=reason)
