@@ -406,3 +406,22 @@ def as_transport(app: SandboxApp, *, mount: str | None = None) -> httpx.MockTran
         return httpx.Response(resp.status, headers=resp.headers, content=resp.body)
 
     return httpx.MockTransport(handler)
+
+
+def transport_for(apps: Mapping[str, SandboxApp]) -> httpx.MockTransport:
+    """One transport answering for several sandbox apps, each under ``/_sandbox/<name>/``.
+
+    An integration that calls several apps (CRM + Slack + email) gets one ``http_transport``.
+    """
+    import httpx
+
+    transports = {f"/_sandbox/{name}/": as_transport(app) for name, app in apps.items()}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        path = request.url.raw_path.decode("ascii")
+        for prefix, transport in transports.items():
+            if path.startswith(prefix):
+                return transport.handle_request(request)
+        return httpx.Response(404, json={"message": f"no sandbox app serves {path}"})
+
+    return httpx.MockTransport(handler)

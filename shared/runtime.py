@@ -22,7 +22,7 @@ from shared.errors import ConfigurationError
 if TYPE_CHECKING:
     from shared.spec import IntegrationSpec
 
-__all__ = ["Runtime"]
+__all__ = ["Runtime", "reset_process_state"]
 
 _ENV = "SWITCHBOARD_"
 
@@ -121,3 +121,21 @@ def _require(key: str) -> str:
     if not value:
         raise ConfigurationError(f"environment variable {_ENV + key} is not set")
     return value
+
+
+def reset_process_state() -> None:
+    """Forget every process-wide cache: boto3 clients, cached secrets, idempotency stores.
+
+    Lambda never needs this. Tests do, and so does anything that points the same process at another
+    AWS endpoint (a new moto server), because cached clients keep the endpoint they were made with.
+    """
+    from aws_lambda_powertools.utilities.parameters import base
+
+    from shared import ledger
+
+    with _shared_lock:
+        _shared_clients.clear()
+    base.DEFAULT_PROVIDERS.clear()  # type: ignore[attr-defined]  # the provider holds its boto3 client
+    base.clear_caches()  # type: ignore[no-untyped-call]
+    with ledger._stores_lock:
+        ledger._stores.clear()

@@ -24,7 +24,7 @@ from shared import trace
 from shared.entry import dispatch
 from shared.ledger import DeadlineContext
 from shared.registry import FUNCTIONS_DIR, load_specs
-from shared.runtime import Runtime
+from shared.runtime import Runtime, reset_process_state
 from shared.spec import IntegrationSpec
 
 from .gateway import Gateway
@@ -118,6 +118,7 @@ class LocalRuntime:
         if self._log_dir:
             os.environ["SWITCHBOARD_LOG_DIR"] = self._log_dir
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's access log would drown the trace
+        reset_process_state()
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self._aws_port, verbose=False)
         self._moto.start()
         import boto3
