@@ -121,6 +121,10 @@ class LocalRuntime:
         reset_process_state()
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self._aws_port, verbose=False)
         self._moto.start()
+        # moto keeps its state per process, not per server: start from an empty AWS every time.
+        import httpx
+
+        httpx.post(f"{self.aws_endpoint}/moto-api/reset", timeout=10).raise_for_status()
         import boto3
 
         session = boto3.session.Session(region_name=REGION)
