@@ -50,8 +50,16 @@ def main() -> None:
     print(f"baseline (boto3 + stdlib) {baseline:8.1f} ms")
     print(f"ratio                     {ingress / baseline:8.2f}")
     print(f"worker-only modules imported on the ingress path: {leaked or 'none'}")
-    print(json.dumps({"ingress_import_ms": round(ingress, 1), "baseline_import_ms": round(baseline, 1),
-                      "ratio": round(ingress / baseline, 2), "leaked": leaked}))
+    print(
+        json.dumps(
+            {
+                "ingress_import_ms": round(ingress, 1),
+                "baseline_import_ms": round(baseline, 1),
+                "ratio": round(ingress / baseline, 2),
+                "leaked": leaked,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

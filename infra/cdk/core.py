@@ -1,0 +1,166 @@
+"""The core stack: what all integrations share and what must outlive any one of them.
+
+* the Switchboard event bus (``switchboard-<stage>``) for domain events (``lead.created`` ...);
+* one DynamoDB table with the AWS Lambda Powertools idempotency layout (partition key ``id``, TTL on
+  ``expiration``; ``status``, ``data`` and ``in_progress_expiration`` are written by Powertools), which
+  also holds the effects ledger and OAuth refresh leases under their own key prefixes;
+* the alarm topic, encrypted with a customer-managed key: CloudWatch alarms cannot publish to a topic
+  encrypted with the AWS-managed ``alias/aws/sns`` key, because its key policy cannot be edited to let
+  ``cloudwatch.amazonaws.com`` use it;
+* one Secrets Manager secret per connection any spec declares (``switchboard/<stage>/<connection>``),
+  created with an empty placeholder value that the operator replaces.
+
+Stateful resources live here and functions do not, so that redeploying or removing integrations never
+touches data, and so the values the integrations stack imports (bus, table, topic) never change.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from infra.cdk import nag
+from infra.cdk.config import StageConfig
+from infra.cdk.naming import pascal, resource_name, secret_name
+from shared.spec import Connection, IntegrationSpec
+
+__all__ = ["CoreResources", "CoreStack", "connections_of"]
+
+#: Powertools idempotency table layout (``DynamoDBPersistenceLayer`` defaults).
+TABLE_KEY = "id"
+TABLE_TTL_ATTRIBUTE = "expiration"
+
+
+@dataclass(frozen=True)
+class CoreResources:
+    """What an :class:`~infra.cdk.integration.Integration` needs from the core stack."""
+
+    stage: str
+    bus: events.IEventBus
+    table: dynamodb.ITable
+    alarm_topic: sns.ITopic
+
+
+def connections_of(specs: Sequence[IntegrationSpec]) -> tuple[Connection, ...]:
+    """Every connection any spec declares, once, sorted by name.
+
+    Two integrations may share a connection (one HubSpot app for several flows); they must then agree
+    on what its secret holds, or one of them would read fields the other never asked the operator for.
+    """
+    seen: dict[str, Connection] = {}
+    for spec in specs:
+        for conn in spec.all_connections:
+            known = seen.setdefault(conn.name, conn)
+            if (known.app, known.fields, known.kind) != (conn.app, conn.fields, conn.kind):
+                raise ValueError(
+                    f"connection {conn.name!r} is declared differently by {spec.name} "
+                    f"({conn.app}, {conn.fields}, {conn.kind}) and elsewhere "
+                    f"({known.app}, {known.fields}, {known.kind})"
+                )
+    return tuple(seen[name] for name in sorted(seen))
+
+
+class CoreStack(cdk.Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        specs: Sequence[IntegrationSpec],
+        env: cdk.Environment | None = None,
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            description=f"Switchboard {config.stage}: event bus, state table, alarm topic, secrets",
+            env=env,
+        )
+        self.config = config
+
+        self.bus = events.EventBus(self, "Bus", event_bus_name=f"switchboard-{config.stage}")
+
+        self.table = dynamodb.Table(
+            self,
+            "Table",
+            partition_key=dynamodb.Attribute(name=TABLE_KEY, type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            time_to_live_attribute=TABLE_TTL_ATTRIBUTE,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            deletion_protection=config.is_prod,
+            removal_policy=config.removal_policy,
+        )
+
+        self.alarm_key = kms.Key(
+            self,
+            "AlarmTopicKey",
+            description=f"Switchboard {config.stage}: encrypts the alarm topic",
+            enable_key_rotation=True,
+            removal_policy=config.removal_policy,
+        )
+        # CloudWatch publishes alarm notifications to the encrypted topic with this key.
+        self.alarm_key.grant(
+            iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*"
+        )
+        self.alarm_topic = sns.Topic(
+            self,
+            "AlarmTopic",
+            topic_name=resource_name(config.stage, "alarms"),
+            display_name=f"Switchboard {config.stage} alarms",
+            master_key=self.alarm_key,
+            enforce_ssl=True,
+        )
+
+        self.secrets: dict[str, secretsmanager.Secret] = {}
+        for conn in connections_of(specs):
+            self.secrets[conn.name] = self._secret(conn)
+
+        self.resources = CoreResources(
+            stage=config.stage, bus=self.bus, table=self.table, alarm_topic=self.alarm_topic
+        )
+
+        cdk.CfnOutput(self, "BusName", value=self.bus.event_bus_name)
+        cdk.CfnOutput(self, "TableName", value=self.table.table_name)
+        cdk.CfnOutput(self, "AlarmTopicArn", value=self.alarm_topic.topic_arn)
+
+    def _secret(self, conn: Connection) -> secretsmanager.Secret:
+        """A connection's secret, holding ``{"<field>": ""}`` until the operator sets real values.
+
+        Empty strings, not a ``CHANGE_ME`` text: the runtime treats an empty required field as a
+        missing secret and fails closed with "secret ... has no value for <field>", whereas a
+        placeholder text would be sent to the app as a credential. Secrets Manager requires a generated
+        key next to a template; ``_placeholder`` is that key and is ignored by the runtime. CloudFormation
+        writes the value only on creation or when this template changes, so values set later with the
+        CLI survive deployments.
+        """
+        secret = secretsmanager.Secret(
+            self,
+            f"{pascal(conn.name)}Secret",
+            secret_name=secret_name(self.config.stage, conn.name),
+            description=(
+                f"{conn.description} ({conn.app}, {conn.kind}). Fields: {', '.join(conn.fields)}"
+                + (f"; optional: {', '.join(conn.optional)}" if conn.optional else "")
+            )[:2048],
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                secret_string_template=json.dumps(dict.fromkeys(conn.fields, "")),
+                generate_string_key="_placeholder",
+                exclude_punctuation=True,
+                password_length=16,
+            ),
+            removal_policy=self.config.removal_policy,
+        )
+        nag.acknowledge(secret, "AwsSolutions-SMG4", nag.SECRET_NOT_ROTATED)
+        return secret

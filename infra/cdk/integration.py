@@ -1,0 +1,465 @@
+"""One integration on AWS, built from its spec alone.
+
+:class:`Integration` is the only place that turns an :class:`~shared.spec.IntegrationSpec` into
+resources; the stacks only loop. Per integration:
+
+* a Lambda function (arm64, Python 3.14, ``shared.entry.handler``) with its own role and log group,
+  serving both the ingress path (HTTP routes) and the worker path (SQS batches);
+* a queue and a dead-letter queue; the SQS event source reports partial batch failures and caps
+  concurrent invocations (``spec.max_invocations``) so a rate-limited app is not flooded;
+* one HTTP API route per webhook, form and synchronous route trigger;
+* one EventBridge rule per bus trigger and one EventBridge Scheduler schedule per schedule trigger,
+  both delivering into the queue (and into the DLQ when delivery fails), so every unit of work gets
+  the same retries, DLQ and idempotency;
+* least-privilege grants, alarms, and an output per HTTP trigger with its full URL.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zoneinfo
+from collections.abc import Mapping
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_apigatewayv2 as apigwv2
+from aws_cdk import aws_apigatewayv2_integrations as apigwv2_integrations
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+from pydantic import ValidationError
+
+from infra.cdk import alarms, nag
+from infra.cdk.api import CorsConfig, SwitchboardApi
+from infra.cdk.bundling import ARCHITECTURE, RUNTIME
+from infra.cdk.config import StageConfig
+from infra.cdk.core import CoreResources
+from infra.cdk.naming import pascal, resource_name, secret_name, secret_prefix, short_name
+from shared.spec import (
+    BusTrigger,
+    FormTrigger,
+    IntegrationSpec,
+    RouteTrigger,
+    ScheduleTrigger,
+    WebhookTrigger,
+)
+
+__all__ = [
+    "HANDLER",
+    "METRICS_NAMESPACE",
+    "Integration",
+    "cors_config",
+    "resolve_settings",
+]
+
+HANDLER = "shared.entry.handler"
+METRICS_NAMESPACE = "Switchboard"
+#: Lambda's recommendation for SQS event sources: visibility timeout >= 6 x function timeout, so a
+#: batch whose invocation Lambda retries (throttling) does not reappear to another poller meanwhile.
+VISIBILITY_FACTOR = 6
+#: The main queue keeps a message this long; retries must end (in the DLQ) well before.
+QUEUE_RETENTION = cdk.Duration.days(4)
+#: Longer than the main queue's, because a standard queue's DLQ counts retention from the original
+#: enqueue time: a shorter DLQ retention would delete dead messages on arrival.
+DLQ_RETENTION = cdk.Duration.days(14)
+#: Lambda caps all environment variables of a function at 4 KB together.
+MAX_SETTINGS_BYTES = 2048
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
+
+
+def resolve_settings(spec: IntegrationSpec, raw: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The integration's settings, validated by ``spec.settings`` and normalised to JSON-able data.
+
+    Given settings that do not validate fail synthesis (better than a function that fails on every
+    event). No settings at all is fine when the model has defaults for everything; otherwise ``None``
+    is returned: a dev stage then synthesizes with a warning (its settings may not be known yet) and
+    the function reports a configuration error at run time, while prod refuses to synthesize.
+    """
+    if raw is None:
+        try:
+            model = spec.settings.model_validate({})
+        except ValidationError:
+            return None
+    else:
+        try:
+            model = spec.settings.model_validate(dict(raw))
+        except ValidationError as exc:
+            raise ValueError(f"context settings.{spec.name} are invalid: {exc}") from exc
+    dumped: dict[str, Any] = model.model_dump(mode="json", by_alias=True)
+    return dumped
+
+
+def _origins(integration: str, value: Any) -> set[str]:
+    """Origins from a settings value; a malformed one fails synthesis rather than the deployment."""
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list | tuple | set | frozenset):
+        return set()
+    origins = {str(v).strip().rstrip("/") for v in value if str(v).strip()}
+    bad = sorted(o for o in origins if not _ORIGIN.match(o))
+    if bad:
+        raise ValueError(f"{integration}: {bad} are not browser origins (scheme://host[:port])")
+    return origins
+
+
+def cors_config(spec: IntegrationSpec, settings: Mapping[str, Any] | None) -> CorsConfig | None:
+    """Browser origins and methods this integration's routes must allow cross-origin.
+
+    Forms read their allow-list from the settings field ``trigger.origins_setting``; synchronous
+    routes with ``cors=True`` from ``allowed_origins``. No origins configured means no CORS.
+    """
+    origins: set[str] = set()
+    methods: set[str] = set()
+    for trigger in spec.http_triggers:
+        if isinstance(trigger, FormTrigger):
+            key = trigger.origins_setting
+        elif isinstance(trigger, RouteTrigger) and trigger.cors:
+            key = "allowed_origins"
+        else:
+            continue
+        found = _origins(spec.name, (settings or {}).get(key))
+        if found:
+            origins |= found
+            methods.add(trigger.method.upper())
+    if not origins:
+        return None
+    return CorsConfig(origins=tuple(sorted(origins)), methods=tuple(sorted(methods)))
+
+
+class Integration(Construct):
+    """Every AWS resource of one integration. See the module docstring."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        spec: IntegrationSpec,
+        config: StageConfig,
+        core: CoreResources,
+        api: SwitchboardApi,
+        layer: lambda_.ILayerVersion,
+        code: lambda_.Code,
+        settings: Mapping[str, Any] | None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.spec = spec
+        self.config = config
+        self.core = core
+        self.api = api
+        self.base_name = resource_name(config.stage, spec.name)
+        self.settings_json = json.dumps(settings if settings is not None else {}, separators=(",", ":"))
+        self._check_limits()
+        if settings is None:
+            missing = f"{spec.name} has required settings but context 'settings.{spec.name}' is not set"
+            if config.is_prod:
+                raise ValueError(missing)
+            cdk.Annotations.of(self).add_warning_v2(
+                "switchboard:settings-missing",
+                f"{missing}: the function will answer with a configuration error until it is.",
+            )
+
+        self.dlq, self.queue = self._queues()
+        self.log_group, self.role, self.function = self._function(layer, code)
+        self._grant()
+        self.function.add_event_source(
+            event_sources.SqsEventSource(
+                self.queue,
+                batch_size=spec.batch_size,
+                report_batch_item_failures=True,
+                max_concurrency=spec.max_invocations,
+            )
+        )
+        self.routes: dict[str, list[apigwv2.HttpRoute]] = self._http_routes()
+        self.rules: dict[str, events.Rule] = self._bus_rules()
+        self.schedules: dict[str, scheduler.CfnSchedule] = self._schedules()
+        self.alarms: list[cloudwatch.Alarm] = [
+            alarms.dlq_not_empty(
+                self,
+                stage=config.stage,
+                integration=spec.name,
+                dlq=self.dlq,
+                topic=core.alarm_topic,
+            )
+        ]
+        self.outputs: dict[str, cdk.CfnOutput] = self._outputs()
+        cdk.Tags.of(self).add("switchboard:integration", spec.name)
+
+    # -- checks -------------------------------------------------------------------------------
+
+    def _check_limits(self) -> None:
+        """Fail synthesis with a readable message instead of a CloudFormation rollback."""
+        spec = self.spec
+        if len(self.base_name) > 64:
+            raise ValueError(f"{spec.name}: function name {self.base_name!r} exceeds Lambda's 64 characters")
+        if len(self.base_name) + len("-dlq") > 80:
+            raise ValueError(f"{spec.name}: queue name {self.base_name}-dlq exceeds SQS's 80 characters")
+        if not 1 <= spec.timeout_s <= 900:
+            raise ValueError(f"{spec.name}: timeout_s must be 1..900")
+        if not 128 <= spec.memory_mb <= 10240:
+            raise ValueError(f"{spec.name}: memory_mb must be 128..10240")
+        worst_case_s = spec.retry.max_attempts * (spec.retry.max_delay_s + VISIBILITY_FACTOR * spec.timeout_s)
+        if worst_case_s >= QUEUE_RETENTION.to_seconds():
+            raise ValueError(
+                f"{spec.name}: {spec.retry.max_attempts} attempts with up to {spec.retry.max_delay_s}s "
+                f"back-off may outlast the queue's retention ({QUEUE_RETENTION.to_days()} days), and "
+                "an expired message disappears without reaching the DLQ"
+            )
+        if len(self.settings_json.encode()) > MAX_SETTINGS_BYTES:
+            raise ValueError(f"{spec.name}: settings exceed {MAX_SETTINGS_BYTES} bytes of JSON")
+
+    # -- resources ----------------------------------------------------------------------------
+
+    def _queues(self) -> tuple[sqs.Queue, sqs.Queue]:
+        dlq = sqs.Queue(
+            self,
+            "Dlq",
+            queue_name=f"{self.base_name}-dlq",
+            retention_period=DLQ_RETENTION,
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+        )
+        queue = sqs.Queue(
+            self,
+            "Queue",
+            queue_name=self.base_name,
+            visibility_timeout=cdk.Duration.seconds(VISIBILITY_FACTOR * self.spec.timeout_s),
+            retention_period=QUEUE_RETENTION,
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            dead_letter_queue=sqs.DeadLetterQueue(queue=dlq, max_receive_count=self.spec.retry.max_attempts),
+        )
+        return dlq, queue
+
+    def _function(
+        self, layer: lambda_.ILayerVersion, code: lambda_.Code
+    ) -> tuple[logs.LogGroup, iam.Role, lambda_.Function]:
+        spec, config = self.spec, self.config
+        # An explicit log group (retention, removal) and an explicit role: the role CDK would create
+        # gets the AWSLambdaBasicExecutionRole managed policy, which may write to any log group.
+        log_group = logs.LogGroup(
+            self,
+            "LogGroup",
+            log_group_name=f"/aws/lambda/{self.base_name}",
+            retention=config.log_retention,
+            removal_policy=config.removal_policy,
+        )
+        role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Switchboard {config.stage}: function role of {spec.name}",
+        )
+        log_group.grant_write(role)
+        function = lambda_.Function(
+            self,
+            "Function",
+            function_name=self.base_name,
+            description=(spec.description or spec.name)[:256],
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler=HANDLER,
+            code=code,
+            layers=[layer],
+            memory_size=spec.memory_mb,
+            timeout=cdk.Duration.seconds(spec.timeout_s),
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=log_group,
+            role=role,
+            environment=self._environment(),
+        )
+        nag.acknowledge(role, "AwsSolutions-IAM5[Resource::*]", nag.XRAY_WILDCARD)
+        return log_group, role, function
+
+    def _environment(self) -> dict[str, str]:
+        """What ``shared.runtime.Runtime.from_env`` reads. Never a secret: those are fetched by name."""
+        spec, config, core = self.spec, self.config, self.core
+        return {
+            "SWITCHBOARD_INTEGRATION": spec.name,
+            "SWITCHBOARD_STAGE": config.stage,
+            "SWITCHBOARD_QUEUE_URL": self.queue.queue_url,
+            "SWITCHBOARD_DLQ_URL": self.dlq.queue_url,
+            "SWITCHBOARD_TABLE": core.table.table_name,
+            "SWITCHBOARD_BUS": core.bus.event_bus_name,
+            "SWITCHBOARD_SECRET_PREFIX": secret_prefix(config.stage),
+            "SWITCHBOARD_SETTINGS": self.settings_json,
+            "POWERTOOLS_SERVICE_NAME": spec.name,
+            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+            "POWERTOOLS_LOG_LEVEL": config.log_level,
+            # Tracer would otherwise attach every traced method's return value (payloads with
+            # personal data) to X-Ray segments.
+            "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
+        }
+
+    def _grant(self) -> None:
+        """Least privilege: its own queues, its own secrets, the table, and the bus only if it emits.
+
+        Consuming its queue (receive, delete, change visibility - the back-off) is granted by the SQS
+        event source.
+        """
+        spec, fn, core = self.spec, self.function, self.core
+        self.queue.grant_send_messages(fn)
+        self.dlq.grant_send_messages(fn)  # permanent failures go to the DLQ at once, with a reason
+        core.table.grant_read_write_data(fn)
+        if spec.emits:
+            core.bus.grant_put_events_to(fn)
+
+        read: list[str] = []
+        write: list[str] = []
+        for conn in spec.all_connections:
+            arn = self.secret_arn_pattern(conn.name)
+            read.append(arn)
+            if conn.kind == "oauth2":
+                write.append(arn)  # the OAuth 2.0 refresh writes rotated tokens back
+        if read:
+            fn.add_to_role_policy(
+                iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=read)
+            )
+        if write:
+            fn.add_to_role_policy(
+                iam.PolicyStatement(actions=["secretsmanager:PutSecretValue"], resources=write)
+            )
+
+    def secret_arn_pattern(self, connection: str) -> str:
+        """ARN of the connection's secret, matching the random suffix Secrets Manager appends.
+
+        ``-??????`` matches exactly the 6 characters Secrets Manager appends to this one name (a
+        secret ``<name>-x`` has a longer suffix and does not match). Granting by name rather than by
+        the core stack's secret ARN avoids a cross-stack export per secret, which would block the
+        core stack from ever removing a connection that an integration stops using.
+        """
+        return cdk.Stack.of(self).format_arn(
+            service="secretsmanager",
+            resource="secret",
+            resource_name=f"{secret_name(self.config.stage, connection)}-??????",
+            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+        )
+
+    def _http_routes(self) -> dict[str, list[apigwv2.HttpRoute]]:
+        if not self.spec.http_triggers:
+            return {}
+        integration = apigwv2_integrations.HttpLambdaIntegration(
+            f"{pascal(self.spec.name)}Integration",
+            self.function,
+            payload_format_version=apigwv2.PayloadFormatVersion.VERSION_2_0,
+        )
+        routes: dict[str, list[apigwv2.HttpRoute]] = {}
+        for trigger in self.spec.http_triggers:
+            method = trigger.method.upper()
+            created = self.api.http_api.add_routes(
+                path=trigger.path, methods=[apigwv2.HttpMethod(method)], integration=integration
+            )
+            reason = {
+                WebhookTrigger: nag.PUBLIC_WEBHOOK,
+                FormTrigger: nag.PUBLIC_FORM,
+                RouteTrigger: nag.PUBLIC_ROUTE,
+            }[type(trigger)]
+            for route in created:
+                nag.acknowledge(route, "AwsSolutions-APIG4", reason)
+            if isinstance(trigger, RouteTrigger):
+                self.api.throttle_route(
+                    f"{method} {trigger.path}",
+                    rate_limit=trigger.throttle_rate,
+                    burst_limit=trigger.throttle_burst,
+                )
+            routes[trigger.name] = created
+        return routes
+
+    def _bus_rules(self) -> dict[str, events.Rule]:
+        rules: dict[str, events.Rule] = {}
+        for trigger in self.spec.triggers:
+            if not isinstance(trigger, BusTrigger):
+                continue
+            rules[trigger.name] = events.Rule(
+                self,
+                f"{pascal(trigger.name)}Rule",
+                event_bus=self.core.bus,
+                description=(
+                    trigger.description
+                    or f"{self.spec.name}/{trigger.name}: {', '.join(trigger.detail_types)}"
+                )[:512],
+                event_pattern=events.EventPattern(
+                    source=list(trigger.sources), detail_type=list(trigger.detail_types)
+                ),
+                targets=[targets.SqsQueue(self.queue, dead_letter_queue=self.dlq)],
+            )
+        return rules
+
+    def _schedules(self) -> dict[str, scheduler.CfnSchedule]:
+        triggers = [t for t in self.spec.triggers if isinstance(t, ScheduleTrigger)]
+        if not triggers:
+            return {}
+        stack = cdk.Stack.of(self)
+        role = iam.Role(
+            self,
+            "SchedulerRole",
+            assumed_by=iam.ServicePrincipal(
+                "scheduler.amazonaws.com",
+                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+            ),
+            description=f"Switchboard {self.config.stage}: lets the schedules of {self.spec.name} queue work",
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["sqs:SendMessage"], resources=[self.queue.queue_arn, self.dlq.queue_arn]
+            )
+        )
+        schedules: dict[str, scheduler.CfnSchedule] = {}
+        for trigger in triggers:
+            _check_schedule(self.spec.name, trigger)
+            # <aws.scheduler.scheduled-time> is filled in by Scheduler: the tick's due time is the
+            # natural idempotency key of a scheduled run.
+            payload = {
+                "switchboard_schedule": trigger.name,
+                "integration": self.spec.name,
+                "scheduled_at": "<aws.scheduler.scheduled-time>",
+            }
+            schedules[trigger.name] = scheduler.CfnSchedule(
+                self,
+                f"{pascal(trigger.name)}Schedule",
+                name=short_name(resource_name(self.config.stage, self.spec.name, trigger.name), 64),
+                description=(trigger.description or f"{self.spec.name}/{trigger.name}")[:512],
+                schedule_expression=trigger.expression,
+                schedule_expression_timezone=trigger.timezone,
+                flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
+                state="ENABLED",
+                target=scheduler.CfnSchedule.TargetProperty(
+                    arn=self.queue.queue_arn,
+                    role_arn=role.role_arn,
+                    input=json.dumps(payload, separators=(",", ":")),
+                    dead_letter_config=scheduler.CfnSchedule.DeadLetterConfigProperty(arn=self.dlq.queue_arn),
+                ),
+            )
+        return schedules
+
+    def _outputs(self) -> dict[str, cdk.CfnOutput]:
+        outputs: dict[str, cdk.CfnOutput] = {}
+        for trigger in self.spec.http_triggers:
+            key = f"{pascal(self.spec.name, trigger.name)}Url"
+            output = cdk.CfnOutput(
+                self,
+                key,
+                value=self.api.url + trigger.path,
+                description=f"{trigger.method.upper()} {self.spec.name}/{trigger.name} ({type(trigger).__name__})",
+            )
+            output.override_logical_id(key)  # a stable key for the CLI and docs, not a path hash
+            outputs[key] = output
+        return outputs
+
+
+def _check_schedule(integration: str, trigger: ScheduleTrigger) -> None:
+    if not trigger.expression.startswith(("cron(", "rate(", "at(")) or not trigger.expression.endswith(")"):
+        raise ValueError(
+            f"{integration}/{trigger.name}: schedule expression {trigger.expression!r} must be "
+            "cron(...), rate(...) or at(...)"
+        )
+    if zoneinfo.available_timezones() and trigger.timezone not in zoneinfo.available_timezones():
+        raise ValueError(f"{integration}/{trigger.name}: unknown time zone {trigger.timezone!r}")

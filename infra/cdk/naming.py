@@ -1,0 +1,54 @@
+"""Names of deployed resources, in one place so the stacks, the CLI and the runbooks agree on them.
+
+Physical names are ``switchboard-<stage>-<integration>[-suffix]`` (SQS queues, functions, schedules)
+and ``switchboard/<stage>/<connection>`` (secrets): an operator can find everything of one stage, or of
+one integration, by prefix. Construct ids and CloudFormation output keys must be alphanumeric, hence
+:func:`pascal`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+__all__ = [
+    "pascal",
+    "resource_name",
+    "secret_name",
+    "secret_prefix",
+    "short_name",
+]
+
+_WORD = re.compile(r"[A-Za-z0-9]+")
+
+
+def pascal(*parts: str) -> str:
+    """``("website_to_crm", "tally")`` -> ``"WebsiteToCrmTally"`` (construct ids, output keys)."""
+    words = [w for part in parts for w in _WORD.findall(part)]
+    return "".join(w[:1].upper() + w[1:] for w in words)
+
+
+def resource_name(stage: str, *parts: str) -> str:
+    """``switchboard-<stage>-<part>-<part>``; underscores become dashes (valid for every AWS service)."""
+    return "-".join(("switchboard", stage, *parts)).replace("_", "-")
+
+
+def short_name(name: str, limit: int) -> str:
+    """``name`` if it fits in ``limit`` characters, else a prefix plus a stable hash of the whole.
+
+    Some services cap names at 64 characters (schedules, IAM roles); a readable prefix keeps the name
+    searchable and the hash keeps it unique.
+    """
+    if len(name) <= limit:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name[: limit - 9]}-{digest}"
+
+
+def secret_prefix(stage: str) -> str:
+    """What the runtime prepends to a connection name to find its secret (``SWITCHBOARD_SECRET_PREFIX``)."""
+    return f"switchboard/{stage}/"
+
+
+def secret_name(stage: str, connection: str) -> str:
+    return secret_prefix(stage) + connection

@@ -1,0 +1,860 @@
+"""The CDK app, synthesized in-process: resources per spec, least privilege, cdk-nag, cfn-lint.
+
+Two apps are synthesized once per module: the real one (every spec in ``functions/``, context from
+``cdk.json``) and one from two synthetic specs defined here, which together use every kind of
+trigger and let the tests check that one integration can reach nothing of another's. Bundling is
+skipped (``aws:cdk:bundling-stacks: []``); ``make synth`` exercises it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk.assertions import Match, Template
+from pydantic import BaseModel, ConfigDict
+
+from infra.cdk import nag
+from infra.cdk.app import build_app, stack_names
+from infra.cdk.bundling import (
+    PIP_PLATFORM,
+    FunctionCodeBundler,
+    LayerBundler,
+    function_files,
+    lock_pins,
+    runtime_dependencies,
+)
+from infra.cdk.core import connections_of
+from infra.cdk.naming import pascal, resource_name
+from shared.registry import load_specs
+from shared.spec import (
+    BusTrigger,
+    Connection,
+    FormTrigger,
+    IntegrationSpec,
+    RetryPolicy,
+    RouteTrigger,
+    ScheduleTrigger,
+    WebhookTrigger,
+)
+from tests.infra.conftest import CDK_ENV
+
+pytestmark = pytest.mark.cdk
+
+ROOT = Path(__file__).resolve().parents[2]
+CDK_CONTEXT: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"]
+SKIP_BUNDLING: dict[str, Any] = {"aws:cdk:bundling-stacks": []}
+
+
+# -- synthetic specs -----------------------------------------------------------------------------
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: str = "x"
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    allowed_origins: tuple[str, ...] = ()
+
+
+class _StubVerifier:
+    """Stands in for a real verifier when ``shared.webhooks.standard`` is not there."""
+
+    scheme = "stub"
+
+    def verify(self, request: Any, secrets: Sequence[str], now: float) -> None:
+        return None
+
+    def sign(
+        self, *, method: str, url: str, body: bytes, secret: str, now: float, msg_id: str
+    ) -> dict[str, str]:
+        return {}
+
+    def signature_headers(self) -> tuple[str, ...]:
+        return ()
+
+
+def _verifier() -> Any:
+    try:
+        from shared.webhooks.standard import StandardWebhooks
+    except ImportError:
+        return _StubVerifier()
+    return StandardWebhooks()
+
+
+def _accept(*_: Any) -> list[Any]:
+    return []
+
+
+ALPHA_SIGNING = Connection(
+    name="alpha_signing", app="alpha", description="Alpha signing", fields=("secret",), kind="signing"
+)
+ALPHA_API = Connection(
+    name="alpha_api", app="alpha", description="Alpha API", fields=("token",), optional=("base_url",)
+)
+BETA_OAUTH = Connection(
+    name="beta_oauth",
+    app="beta",
+    description="Beta OAuth",
+    fields=("client_id", "client_secret", "refresh_token"),
+    kind="oauth2",
+)
+
+ALPHA = IntegrationSpec(
+    name="alpha_flow",
+    description="Synthetic: webhook + form + synchronous route, emits",
+    input_model=_Payload,
+    triggers=(
+        WebhookTrigger(
+            name="hook",
+            path="/hooks/alpha_flow",
+            verifier=_verifier(),
+            secret=ALPHA_SIGNING,
+            model=_Payload,
+            accept=_accept,
+        ),
+        FormTrigger(name="form", path="/forms/alpha_flow", model=_Payload, accept=_accept),
+        RouteTrigger(
+            name="stock", path="/stock/{sku}", handler="x:y", cors=True, throttle_rate=7, throttle_burst=14
+        ),
+    ),
+    connections=(ALPHA_API,),
+    emits=("lead.created",),
+    settings=_Settings,
+    worker="functions.alpha_flow.handler:process",
+    timeout_s=20,
+    memory_mb=512,
+    batch_size=5,
+    max_invocations=3,
+)
+BETA = IntegrationSpec(
+    name="beta_flow",
+    description="Synthetic: schedule + bus, OAuth connection, emits nothing",
+    input_model=_Payload,
+    triggers=(
+        ScheduleTrigger(
+            name="nightly", expression="cron(0 2 * * ? *)", accept=_accept, timezone="Europe/Berlin"
+        ),
+        BusTrigger(name="leads", detail_types=("lead.created",), model=_Payload, accept=_accept),
+    ),
+    connections=(BETA_OAUTH,),
+    worker="functions.beta_flow.handler:process",
+    timeout_s=45,
+    retry=RetryPolicy(max_attempts=4),
+)
+SYNTHETIC = (ALPHA, BETA)
+SYNTHETIC_SETTINGS = {
+    "alpha_flow": {"allowed_origins": ["https://shop.example", "https://www.shop.example/"]}
+}
+
+
+def _inline_code(spec: IntegrationSpec) -> lambda_.Code:
+    # Synthetic specs have no folder to bundle; the code asset is not what these tests are about.
+    return lambda_.Code.from_inline("def handler(event, context):\n    return None\n")
+
+
+# -- synthesis -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Synth:
+    """One synthesized app: its templates, its validation report and its synthesis error, if any."""
+
+    stage: str
+    specs: tuple[IntegrationSpec, ...]
+    outdir: Path
+    error: str | None
+    templates: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _assertions: dict[str, Template] = field(default_factory=dict)
+
+    @property
+    def core(self) -> dict[str, Any]:
+        return self.templates[stack_names(self.stage)[0]]
+
+    @property
+    def integrations(self) -> dict[str, Any]:
+        return self.templates[stack_names(self.stage)[1]]
+
+    def template(self, which: str) -> Template:
+        name = stack_names(self.stage)[0 if which == "core" else 1]
+        if name not in self._assertions:
+            self._assertions[name] = Template.from_json(self.templates[name])
+        return self._assertions[name]
+
+    def report(self) -> dict[str, Any]:
+        path = self.outdir / "validation-report.json"
+        return json.loads(path.read_text()) if path.exists() else {"pluginReports": []}
+
+    def violations(self) -> list[tuple[str, str, str]]:
+        return [
+            (v["ruleName"], v["severity"], c["constructPath"])
+            for plugin in self.report()["pluginReports"]
+            for v in plugin["violations"]
+            for c in v["violatingConstructs"]
+        ]
+
+    def resources(self, type_: str, which: str = "integrations") -> dict[str, dict[str, Any]]:
+        template = self.integrations if which == "integrations" else self.core
+        return {k: r for k, r in template["Resources"].items() if r["Type"] == type_}
+
+
+def synthesize(
+    outdir: Path,
+    specs: Sequence[IntegrationSpec] | None,
+    context: Mapping[str, Any] | None = None,
+    *,
+    code: Any = None,
+) -> Synth:
+    ctx = {**CDK_CONTEXT, **SKIP_BUNDLING, **(context or {})}
+    app = build_app(ctx, specs, code=code, outdir=str(outdir))
+    error = None
+    try:
+        app.synth()
+    except RuntimeError as exc:  # a failed validation (cdk-nag) still writes the templates
+        error = str(exc)
+    stage = str(ctx.get("stage", "dev"))
+    synth = Synth(
+        stage=stage, specs=tuple(load_specs() if specs is None else specs), outdir=outdir, error=error
+    )
+    for name in stack_names(stage):
+        synth.templates[name] = json.loads((outdir / f"{name}.template.json").read_text())
+    return synth
+
+
+@pytest.fixture(scope="module")
+def real(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    return synthesize(tmp_path_factory.mktemp("real"), None)
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    return synthesize(
+        tmp_path_factory.mktemp("synthetic"), SYNTHETIC, {"settings": SYNTHETIC_SETTINGS}, code=_inline_code
+    )
+
+
+@pytest.fixture(scope="module")
+def prod(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    return synthesize(
+        tmp_path_factory.mktemp("prod"),
+        SYNTHETIC,
+        {"stage": "prod", "settings": SYNTHETIC_SETTINGS},
+        code=_inline_code,
+    )
+
+
+@dataclass(frozen=True)
+class Case:
+    app: str  # fixture name
+    spec: IntegrationSpec
+
+    def __str__(self) -> str:
+        return f"{self.app}-{self.spec.name}"
+
+
+CASES = [Case("real", s) for s in load_specs()] + [Case("synthetic", s) for s in SYNTHETIC]
+
+
+@pytest.fixture(params=CASES, ids=str)
+def case(request: pytest.FixtureRequest) -> tuple[Synth, IntegrationSpec]:
+    c: Case = request.param
+    return request.getfixturevalue(c.app), c.spec
+
+
+# -- template navigation -------------------------------------------------------------------------
+
+
+def _one(resources: Mapping[str, dict[str, Any]], **props: Any) -> tuple[str, dict[str, Any]]:
+    found = [
+        (k, r) for k, r in resources.items() if all(r["Properties"].get(p) == v for p, v in props.items())
+    ]
+    assert len(found) == 1, f"expected one resource with {props}, found {[k for k, _ in found]}"
+    return found[0]
+
+
+@dataclass(frozen=True)
+class Parts:
+    """Logical ids of one integration's resources in the integrations template."""
+
+    function: str
+    role: str
+    queue: str
+    dlq: str
+    log_group: str
+
+
+def parts(synth: Synth, spec: IntegrationSpec) -> Parts:
+    base = resource_name(synth.stage, spec.name)
+    function, fn = _one(synth.resources("AWS::Lambda::Function"), FunctionName=base)
+    queue, _ = _one(synth.resources("AWS::SQS::Queue"), QueueName=base)
+    dlq, _ = _one(synth.resources("AWS::SQS::Queue"), QueueName=f"{base}-dlq")
+    log_group, _ = _one(synth.resources("AWS::Logs::LogGroup"), LogGroupName=f"/aws/lambda/{base}")
+    return Parts(
+        function=function,
+        role=fn["Properties"]["Role"]["Fn::GetAtt"][0],
+        queue=queue,
+        dlq=dlq,
+        log_group=log_group,
+    )
+
+
+def _arn(logical_id: str) -> dict[str, Any]:
+    return {"Fn::GetAtt": [logical_id, "Arn"]}
+
+
+def _listify(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def role_statements(synth: Synth, role: str) -> list[dict[str, Any]]:
+    """Every statement of every policy attached to ``role`` (inline policies only)."""
+    statements = []
+    for policy in synth.resources("AWS::IAM::Policy").values():
+        if {"Ref": role} in policy["Properties"]["Roles"]:
+            statements.extend(policy["Properties"]["PolicyDocument"]["Statement"])
+    return statements
+
+
+def _walk(value: Any) -> Iterator[Any]:
+    yield value
+    if isinstance(value, dict):
+        for v in value.values():
+            yield from _walk(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _walk(v)
+
+
+def referenced_ids(value: Any) -> set[str]:
+    """Logical ids a CloudFormation value refers to (Ref / Fn::GetAtt)."""
+    ids: set[str] = set()
+    for node in _walk(value):
+        if isinstance(node, dict):
+            if isinstance(node.get("Ref"), str) and not node["Ref"].startswith("AWS::"):
+                ids.add(node["Ref"])
+            if isinstance(node.get("Fn::GetAtt"), list):
+                ids.add(node["Fn::GetAtt"][0])
+    return ids
+
+
+_SECRET = re.compile(r":secret:switchboard/[a-z0-9]+/([A-Za-z0-9_.-]+)-\?{6}")
+
+
+def secret_names(value: Any) -> set[str]:
+    return set(_SECRET.findall(json.dumps(value)))
+
+
+def _origin_list(values: Sequence[str]) -> list[str]:
+    return sorted({v.rstrip("/") for v in values})
+
+
+# -- per spec ------------------------------------------------------------------------------------
+
+
+def test_function(case: tuple[Synth, IntegrationSpec]) -> None:
+    synth, spec = case
+    p = parts(synth, spec)
+    fn = synth.integrations["Resources"][p.function]["Properties"]
+    assert fn["Runtime"] == "python3.14"
+    assert fn["Architectures"] == ["arm64"]
+    assert fn["Handler"] == "shared.entry.handler"
+    assert fn["MemorySize"] == spec.memory_mb
+    assert fn["Timeout"] == spec.timeout_s
+    assert fn["TracingConfig"] == {"Mode": "Active"}
+    assert fn["LoggingConfig"]["LogGroup"] == {"Ref": p.log_group}
+    (layer,) = fn["Layers"]
+    assert synth.integrations["Resources"][layer["Ref"]]["Type"] == "AWS::Lambda::LayerVersion"
+
+    env = fn["Environment"]["Variables"]
+    assert env["SWITCHBOARD_INTEGRATION"] == spec.name
+    assert env["SWITCHBOARD_STAGE"] == synth.stage
+    assert env["SWITCHBOARD_QUEUE_URL"] == {"Ref": p.queue}
+    assert env["SWITCHBOARD_DLQ_URL"] == {"Ref": p.dlq}
+    assert "Table" in json.dumps(env["SWITCHBOARD_TABLE"])
+    assert "Bus" in json.dumps(env["SWITCHBOARD_BUS"])
+    assert env["SWITCHBOARD_SECRET_PREFIX"] == f"switchboard/{synth.stage}/"
+    assert env["POWERTOOLS_SERVICE_NAME"] == spec.name
+    assert env["POWERTOOLS_METRICS_NAMESPACE"] == "Switchboard"
+    assert env["POWERTOOLS_LOG_LEVEL"] == "DEBUG"
+    settings = json.loads(env["SWITCHBOARD_SETTINGS"])
+    assert spec.settings.model_validate(settings) is not None
+    if spec is ALPHA:
+        assert settings["allowed_origins"] == SYNTHETIC_SETTINGS["alpha_flow"]["allowed_origins"]
+
+    log_group = synth.integrations["Resources"][p.log_group]
+    assert log_group["Properties"]["RetentionInDays"] == 14
+    assert log_group["DeletionPolicy"] == "Delete"
+    role = synth.integrations["Resources"][p.role]["Properties"]
+    assert "ManagedPolicyArns" not in role, "the function role must not get AWSLambdaBasicExecutionRole"
+
+
+def test_queue_and_dlq(case: tuple[Synth, IntegrationSpec]) -> None:
+    synth, spec = case
+    p = parts(synth, spec)
+    queue = synth.integrations["Resources"][p.queue]["Properties"]
+    dlq = synth.integrations["Resources"][p.dlq]["Properties"]
+    assert queue["VisibilityTimeout"] == 6 * spec.timeout_s
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": _arn(p.dlq),
+        "maxReceiveCount": spec.retry.max_attempts,
+    }
+    assert queue["SqsManagedSseEnabled"] is True
+    assert dlq["SqsManagedSseEnabled"] is True
+    assert dlq["MessageRetentionPeriod"] == 14 * 24 * 3600
+    assert dlq["MessageRetentionPeriod"] > queue["MessageRetentionPeriod"]
+    for queue_id in (p.queue, p.dlq):
+        synth.template("integrations").has_resource_properties(
+            "AWS::SQS::QueuePolicy",
+            {
+                "Queues": [{"Ref": queue_id}],
+                "PolicyDocument": {
+                    "Statement": Match.array_with(
+                        [
+                            Match.object_like(
+                                {
+                                    "Effect": "Deny",
+                                    "Action": "sqs:*",
+                                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                                    "Resource": _arn(queue_id),
+                                }
+                            )
+                        ]
+                    )
+                },
+            },
+        )
+
+
+def test_event_source_mapping(case: tuple[Synth, IntegrationSpec]) -> None:
+    synth, spec = case
+    p = parts(synth, spec)
+    synth.template("integrations").has_resource_properties(
+        "AWS::Lambda::EventSourceMapping",
+        {
+            "FunctionName": {"Ref": p.function},
+            "EventSourceArn": _arn(p.queue),
+            "BatchSize": spec.batch_size,
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            "ScalingConfig": {"MaximumConcurrency": spec.max_invocations},
+        },
+    )
+    mappings = [
+        m for m in synth.resources("AWS::Lambda::EventSourceMapping").values() if referenced_ids(m) & {p.dlq}
+    ]
+    assert not mappings, "nothing may consume the DLQ automatically: dead events wait for a person"
+
+
+def test_one_route_per_http_trigger(case: tuple[Synth, IntegrationSpec]) -> None:
+    synth, spec = case
+    p = parts(synth, spec)
+    integrations = {
+        k
+        for k, r in synth.resources("AWS::ApiGatewayV2::Integration").items()
+        if p.function in referenced_ids(r["Properties"]["IntegrationUri"])
+    }
+    for i in integrations:
+        props = synth.integrations["Resources"][i]["Properties"]
+        assert props["PayloadFormatVersion"] == "2.0"
+        assert props["IntegrationType"] == "AWS_PROXY"
+    routes = sorted(
+        r["Properties"]["RouteKey"]
+        for r in synth.resources("AWS::ApiGatewayV2::Route").values()
+        if referenced_ids(r["Properties"]["Target"]) & integrations
+    )
+    assert routes == sorted(f"{t.method.upper()} {t.path}" for t in spec.http_triggers)
+
+
+def test_one_rule_per_bus_trigger(case: tuple[Synth, IntegrationSpec]) -> None:
+    synth, spec = case
+    p = parts(synth, spec)
+    rules = [
+        r["Properties"]
+        for r in synth.resources("AWS::Events::Rule").values()
+        if any(t["Arn"] == _arn(p.queue) for t in r["Properties"]["Targets"])
+    ]
+    expected = [t for t in spec.triggers if isinstance(t, BusTrigger)]
+    assert len(rules) == len(expected)
+    for trigger in expected:
+        (rule,) = [r for r in rules if r["EventPattern"]["detail-type"] == list(trigger.detail_types)]
+        assert rule["EventPattern"] == {
+            "source": list(trigger.sources),
+            "detail-type": list(trigger.detail_types),
+        }
+        assert "Bus" in json.dumps(rule["EventBusName"]), (
+            "rules listen on the Switchboard bus, not the default"
+        )
+        (target,) = rule["Targets"]
+        assert target["DeadLetterConfig"] == {"Arn": _arn(p.dlq)}
+
+
+def test_one_schedule_per_schedule_trigger(case: tuple[Synth, IntegrationSpec]) -> None:
+    synth, spec = case
+    p = parts(synth, spec)
+    schedules = [
+        r["Properties"]
+        for r in synth.resources("AWS::Scheduler::Schedule").values()
+        if r["Properties"]["Target"]["Arn"] == _arn(p.queue)
+    ]
+    expected = [t for t in spec.triggers if isinstance(t, ScheduleTrigger)]
+    assert len(schedules) == len(expected)
+    for trigger in expected:
+        (schedule,) = [
+            s for s in schedules if json.loads(s["Target"]["Input"])["switchboard_schedule"] == trigger.name
+        ]
+        assert schedule["ScheduleExpression"] == trigger.expression
+        assert schedule["ScheduleExpressionTimezone"] == trigger.timezone
+        assert schedule["FlexibleTimeWindow"] == {"Mode": "OFF"}
+        assert schedule["Target"]["DeadLetterConfig"] == {"Arn": _arn(p.dlq)}
+        assert json.loads(schedule["Target"]["Input"]) == {
+            "switchboard_schedule": trigger.name,
+            "integration": spec.name,
+            "scheduled_at": "<aws.scheduler.scheduled-time>",
+        }
+        role = schedule["Target"]["RoleArn"]["Fn::GetAtt"][0]
+        statements = role_statements(synth, role)
+        assert all(_listify(s["Action"]) == ["sqs:SendMessage"] for s in statements)
+        assert referenced_ids(statements) == {p.queue, p.dlq}
+        trust = synth.integrations["Resources"][role]["Properties"]["AssumeRolePolicyDocument"]
+        assert trust["Statement"][0]["Principal"] == {"Service": "scheduler.amazonaws.com"}
+        assert "aws:SourceAccount" in trust["Statement"][0]["Condition"]["StringEquals"]
+
+
+def test_dlq_alarm(case: tuple[Synth, IntegrationSpec]) -> None:
+    synth, spec = case
+    p = parts(synth, spec)
+    alarms = [
+        r["Properties"]
+        for r in synth.resources("AWS::CloudWatch::Alarm").values()
+        if r["Properties"].get("Dimensions")
+        == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [p.dlq, "QueueName"]}}]
+    ]
+    assert len(alarms) == 1
+    (alarm,) = alarms
+    assert alarm["Namespace"] == "AWS/SQS"
+    assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+    assert alarm["Threshold"] == 0
+    assert alarm["EvaluationPeriods"] == 1
+    assert alarm["DatapointsToAlarm"] == 1
+    assert alarm["Period"] == 60
+    assert "docs/runbooks/dlq-not-empty.md" in alarm["AlarmDescription"]
+    (action,) = alarm["AlarmActions"]
+    assert "AlarmTopic" in json.dumps(action)
+
+
+def test_url_output_per_http_trigger(case: tuple[Synth, IntegrationSpec]) -> None:
+    synth, spec = case
+    outputs = synth.integrations["Outputs"]
+    for trigger in spec.http_triggers:
+        key = f"{pascal(spec.name, trigger.name)}Url"
+        assert key.isalnum()
+        value = outputs[key]["Value"]["Fn::Join"][1]
+        assert value[-1] == trigger.path
+        assert "ApiEndpoint" in json.dumps(value[0])
+
+
+def test_function_policy_is_least_privilege(case: tuple[Synth, IntegrationSpec]) -> None:
+    synth, spec = case
+    p = parts(synth, spec)
+    statements = role_statements(synth, p.role)
+    assert statements
+
+    queues = set(synth.resources("AWS::SQS::Queue"))
+    assert referenced_ids(statements) & queues == {p.queue, p.dlq}
+    assert referenced_ids(statements) - queues == {p.log_group}
+
+    for s in statements:
+        actions = _listify(s["Action"])
+        if "*" in _listify(s["Resource"]):
+            assert all(a.startswith("xray:") for a in actions), f"wildcard resource for {actions}"
+        assert all(a != "*" and not a.endswith(":*") for a in actions), actions
+
+    def resources_of(action: str) -> list[Any]:
+        return [r for s in statements if action in _listify(s["Action"]) for r in _listify(s["Resource"])]
+
+    own = {c.name for c in spec.all_connections}
+    assert secret_names(statements) == own
+    assert secret_names(resources_of("secretsmanager:GetSecretValue")) == own
+    assert secret_names(resources_of("secretsmanager:PutSecretValue")) == {
+        c.name for c in spec.all_connections if c.kind == "oauth2"
+    }
+    assert bool(resources_of("events:PutEvents")) == bool(spec.emits)
+    if spec.emits:
+        assert all("Bus" in json.dumps(r) for r in resources_of("events:PutEvents"))
+    assert all("Table" in json.dumps(r) for r in resources_of("dynamodb:PutItem"))
+    assert resources_of("dynamodb:PutItem")
+    assert resources_of("sqs:ReceiveMessage") == [_arn(p.queue)]
+    assert sorted(map(json.dumps, resources_of("sqs:SendMessage"))) == sorted(
+        map(json.dumps, [_arn(p.queue), _arn(p.dlq)])
+    )
+
+
+# -- isolation between integrations -------------------------------------------------------------
+
+
+def test_integrations_cannot_reach_each_other(synthetic: Synth) -> None:
+    alpha, beta = parts(synthetic, ALPHA), parts(synthetic, BETA)
+    for me, other, other_spec in ((alpha, beta, BETA), (beta, alpha, ALPHA)):
+        statements = role_statements(synthetic, me.role)
+        assert not referenced_ids(statements) & {other.queue, other.dlq, other.function, other.log_group}
+        assert not secret_names(statements) & {c.name for c in other_spec.all_connections}
+    # Only alpha emits; beta may not put events on the bus.
+    assert "events:PutEvents" in json.dumps(role_statements(synthetic, alpha.role))
+    assert "events:PutEvents" not in json.dumps(role_statements(synthetic, beta.role))
+
+
+# -- shared resources ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("app", ["real", "synthetic"])
+def test_core_stack(app: str, request: pytest.FixtureRequest) -> None:
+    synth: Synth = request.getfixturevalue(app)
+    core = synth.template("core")
+    core.has_resource_properties("AWS::Events::EventBus", {"Name": f"switchboard-{synth.stage}"})
+    core.resource_count_is("AWS::DynamoDB::Table", 1)
+    core.has_resource(
+        "AWS::DynamoDB::Table",
+        {
+            "DeletionPolicy": "Delete",
+            "Properties": {
+                "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+                "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+                "BillingMode": "PAY_PER_REQUEST",
+                "TimeToLiveSpecification": {"AttributeName": "expiration", "Enabled": True},
+                "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+                "SSESpecification": {"SSEEnabled": True},
+            },
+        },
+    )
+    core.has_resource_properties(
+        "AWS::SNS::Topic",
+        {"KmsMasterKeyId": {"Fn::GetAtt": [Match.string_like_regexp("AlarmTopicKey"), "Arn"]}},
+    )
+    core.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
+    core.has_resource_properties(
+        "AWS::SNS::TopicPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+                        )
+                    ]
+                )
+            }
+        },
+    )
+    secrets = synth.resources("AWS::SecretsManager::Secret", "core")
+    expected = {c.name: c for c in connections_of(synth.specs)}
+    assert sorted(s["Properties"]["Name"] for s in secrets.values()) == sorted(
+        f"switchboard/{synth.stage}/{n}" for n in expected
+    )
+    for secret in secrets.values():
+        props = secret["Properties"]
+        conn = expected[props["Name"].rsplit("/", 1)[1]]
+        template = json.loads(props["GenerateSecretString"]["SecretStringTemplate"])
+        assert template == dict.fromkeys(conn.fields, ""), "required fields start empty (fail closed)"
+    # The function-only asset and the layer live with the functions, not in the core stack.
+    assert not synth.resources("AWS::Lambda::LayerVersion", "core")
+
+
+def test_shared_api(synthetic: Synth, real: Synth) -> None:
+    for synth in (synthetic, real):
+        api = synth.template("integrations")
+        api.resource_count_is("AWS::ApiGatewayV2::Api", 1)
+        api.resource_count_is("AWS::Lambda::LayerVersion", 1)
+        api.has_resource_properties(
+            "AWS::Lambda::LayerVersion",
+            {"CompatibleRuntimes": ["python3.14"], "CompatibleArchitectures": ["arm64"]},
+        )
+        api.has_resource_properties(
+            "AWS::ApiGatewayV2::Stage",
+            {
+                "StageName": "$default",
+                "AutoDeploy": True,
+                "AccessLogSettings": {
+                    "DestinationArn": Match.any_value(),
+                    "Format": Match.string_like_regexp("requestId"),
+                },
+                "DefaultRouteSettings": {
+                    "ThrottlingRateLimit": Match.any_value(),
+                    "ThrottlingBurstLimit": Match.any_value(),
+                },
+            },
+        )
+        assert "ApiUrl" in synth.integrations["Outputs"]
+    (api_props,) = [r["Properties"] for r in synthetic.resources("AWS::ApiGatewayV2::Api").values()]
+    cors = api_props["CorsConfiguration"]
+    assert cors["AllowOrigins"] == _origin_list(SYNTHETIC_SETTINGS["alpha_flow"]["allowed_origins"])
+    assert set(cors["AllowMethods"]) == {"GET", "POST", "OPTIONS"}
+    (stage,) = [r["Properties"] for r in synthetic.resources("AWS::ApiGatewayV2::Stage").values()]
+    assert stage["RouteSettings"] == {
+        "GET /stock/{sku}": {"ThrottlingRateLimit": 7, "ThrottlingBurstLimit": 14}
+    }
+
+
+def test_prod_keeps_data_and_logs_longer(prod: Synth) -> None:
+    assert prod.error is None, prod.error
+    (table,) = prod.resources("AWS::DynamoDB::Table", "core").values()
+    assert table["DeletionPolicy"] == "Retain"
+    assert table["Properties"]["DeletionProtectionEnabled"] is True
+    for secret in prod.resources("AWS::SecretsManager::Secret", "core").values():
+        assert secret["DeletionPolicy"] == "Retain"
+    for spec in SYNTHETIC:
+        p = parts(prod, spec)
+        fn = prod.integrations["Resources"][p.function]["Properties"]
+        assert fn["FunctionName"] == f"switchboard-prod-{spec.name.replace('_', '-')}"
+        assert fn["Environment"]["Variables"]["POWERTOOLS_LOG_LEVEL"] == "INFO"
+        assert fn["Environment"]["Variables"]["SWITCHBOARD_SECRET_PREFIX"] == "switchboard/prod/"
+        assert prod.integrations["Resources"][p.log_group]["Properties"]["RetentionInDays"] == 90
+
+
+# -- cdk-nag and cfn-lint ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("app", ["real", "synthetic", "prod"])
+def test_cdk_nag_has_no_unacknowledged_findings(app: str, request: pytest.FixtureRequest) -> None:
+    synth: Synth = request.getfixturevalue(app)
+    assert synth.error is None, synth.error
+    assert synth.violations() == []
+
+
+def test_every_acknowledgment_answers_a_real_finding(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the acknowledgments, cdk-nag reports exactly the findings they acknowledge.
+
+    Proves the plugin is registered and running, and that no acknowledgment is dead weight.
+    """
+    acknowledged: set[tuple[str, str]] = set()
+
+    def record(scope: Any, rule: str, reason: str) -> None:
+        assert reason.strip()
+        acknowledged.add((scope.node.path, rule))
+
+    monkeypatch.setattr(nag, "acknowledge", record)
+    synth = synthesize(tmp_path, SYNTHETIC, {"settings": SYNTHETIC_SETTINGS}, code=_inline_code)
+    assert synth.error is not None and "ValidationFailed" in synth.error
+    findings = {(path, rule) for rule, severity, path in synth.violations() if severity == "error"}
+    covered = {
+        (path, rule)
+        for path, rule in findings
+        for ack_path, ack_rule in acknowledged
+        if ack_rule == rule and (path == ack_path or path.startswith(ack_path + "/"))
+    }
+    assert covered == findings
+    assert {rule for _, rule in acknowledged} == {rule for _, rule in findings}
+    assert {r for _, r in findings} == {
+        "AwsSolutions-SMG4",
+        "AwsSolutions-APIG4",
+        "AwsSolutions-IAM5[Resource::*]",
+    }
+
+
+def test_cfn_lint(real: Synth, synthetic: Synth, prod: Synth) -> None:
+    paths = [str(s.outdir / f"{name}.template.json") for s in (real, synthetic, prod) for name in s.templates]
+    cfn_lint = Path(sys.executable).with_name("cfn-lint")
+    proc = subprocess.run(
+        [str(cfn_lint), "--ignore-checks", "W3005", "--", *paths],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **CDK_ENV},
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+# -- refusing bad input --------------------------------------------------------------------------
+
+
+def test_invalid_settings_fail_synthesis() -> None:
+    with pytest.raises(ValueError, match=r"settings\.alpha_flow"):
+        build_app({**SKIP_BUNDLING, "settings": {"alpha_flow": {"no_such": 1}}}, SYNTHETIC, code=_inline_code)
+
+
+def test_malformed_origin_fails_synthesis() -> None:
+    with pytest.raises(ValueError, match="not browser origins"):
+        build_app(
+            {**SKIP_BUNDLING, "settings": {"alpha_flow": {"allowed_origins": ["shop.example/path"]}}},
+            SYNTHETIC,
+            code=_inline_code,
+        )
+
+
+def test_prod_refuses_missing_required_settings() -> None:
+    class Required(BaseModel):
+        owner: str
+
+    spec = replace(BETA, settings=Required)
+    with pytest.raises(ValueError, match="required settings"):
+        build_app({**SKIP_BUNDLING, "stage": "prod"}, (spec,), code=_inline_code)
+
+
+def test_two_integrations_cannot_claim_one_route() -> None:
+    twin = replace(ALPHA, name="alpha_twin", triggers=(ALPHA.triggers[2],))
+    with pytest.raises(ValueError, match=r"GET /stock/\{sku\}"):
+        build_app(SKIP_BUNDLING, (ALPHA, twin), code=_inline_code)
+
+
+def test_connections_are_declared_once() -> None:
+    same = replace(BETA, name="beta_twin")
+    assert [c.name for c in connections_of((ALPHA, BETA, same))] == [
+        "alpha_api",
+        "alpha_signing",
+        "beta_oauth",
+    ]
+    clash = Connection(name="beta_oauth", app="beta", description="x", fields=("token",))
+    with pytest.raises(ValueError, match="declared differently"):
+        connections_of((BETA, replace(BETA, name="beta_other", connections=(clash,))))
+
+
+# -- bundling (no pip, no synthesis) -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spec", load_specs(), ids=lambda s: s.name)
+def test_function_asset_holds_shared_and_only_its_own_folder(spec: IntegrationSpec, tmp_path: Path) -> None:
+    files = [f.as_posix() for f in function_files(spec.name)]
+    assert "shared/entry.py" in files
+    assert "shared/spec.py" in files
+    assert "functions/__init__.py" in files
+    assert f"functions/{spec.name}/spec.py" in files
+    assert all(
+        f.startswith(("shared/", f"functions/{spec.name}/")) or f == "functions/__init__.py" for f in files
+    )
+    assert not [
+        f for f in files if "__pycache__" in f or "/tests/" in f or f.endswith(".pyc") or ".local." in f
+    ]
+
+    FunctionCodeBundler(spec.name).try_bundle(str(tmp_path), image=cdk.DockerImage.from_registry("unused"))
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()) == sorted(
+        files
+    )
+
+
+def test_layer_installs_pyproject_dependencies_for_the_lambda_platform() -> None:
+    cmd = LayerBundler().command(Path("/out/python"))
+    deps = runtime_dependencies()
+    assert cmd[-len(deps) :] == deps
+    assert any(d.startswith("pydantic") for d in deps)
+    assert cmd[cmd.index("--platform") + 1] == PIP_PLATFORM == "manylinux2014_aarch64"
+    assert cmd[cmd.index("--python-version") + 1] == "3.14"
+    assert cmd[cmd.index("--implementation") + 1] == "cp"
+    assert "--only-binary=:all:" in cmd
+    assert cmd[cmd.index("--target") + 1] == "/out/python"
+    assert cmd[cmd.index("--constraint") + 1].endswith("requirements.lock")
+    pins = lock_pins()
+    for dep in deps:
+        name, _, version = re.sub(r"\[[^\]]*\]", "", dep).partition("==")
+        assert pins[name.replace("_", "-").lower()] == version, f"{dep} differs from requirements.lock"
