@@ -85,11 +85,11 @@ def test_lead_created_reaches_the_consumer_once(runtime: LocalRuntime) -> None:
     for _ in range(2):  # re-sent by the provider: still one lead.created, one announcement
         assert httpx.post(url, headers=headers, content=body, timeout=10).status_code == 202
     assert runtime.wait_drained(30)
-    assert RECEIVED == [
+    assert [
         {
             "event_id": f"lead:{sample.webhook_id}",
             "contact_id": RECEIVED[0]["contact_id"],
             "email": "priya.raman@northwind-traders.example",
         }
-    ]
+    ] == RECEIVED
     assert RECEIVED[0]["contact_id"].isdigit()
