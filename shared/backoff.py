@@ -28,9 +28,9 @@ def visibility_delay(
     rng: random.Random | None = None,
 ) -> int:
     """Seconds before the next attempt, for a message received ``attempt`` times (1-based)."""
-    if retry_after is not None:
-        delay = retry_after
+    if retry_after is not None and not math.isnan(retry_after):
+        delay = min(max(0.0, retry_after), MAX_VISIBILITY_S)  # "wait forever" waits the longest SQS allows
     else:
         window = min(policy.max_delay_s, policy.base_delay_s * 2 ** max(0, attempt - 1))
         delay = (rng or random).uniform(window / 2, window)
-    return int(min(MAX_VISIBILITY_S, max(0, math.ceil(delay * scale))))
+    return int(min(MAX_VISIBILITY_S, max(0.0, math.ceil(min(delay * scale, MAX_VISIBILITY_S)))))

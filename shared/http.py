@@ -17,6 +17,7 @@ connection); a per-client semaphore keeps requests in flight within the app's co
 from __future__ import annotations
 
 import email.utils
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -34,6 +35,7 @@ __all__ = ["ApiClient", "RequestObserver", "parse_retry_after"]
 RequestObserver = Callable[[str, str, str, int | None, float], None]
 
 _MAX_ERROR_TEXT = 500
+_SECONDS = re.compile(r"\d{1,9}(\.\d{1,6})?")
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -41,10 +43,8 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     if not value:
         return None
     value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
+    if _SECONDS.fullmatch(value):  # delta-seconds (some APIs add a fraction); never "inf" or "1e999"
+        return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):

@@ -155,7 +155,7 @@ def _accept(
     else:
         cors = _check_origin(rt, trigger, request)
 
-    payload = _parse(request.body, media_type)
+    payload = _parse(request.body, media_type, request.header("content-type") or "")
     if isinstance(trigger, FormTrigger) and trigger.honeypot and _filled(payload.get(trigger.honeypot)):
         # Bots fill every field. Answer like a success so they learn nothing, and drop it.
         metrics.add_metric(name="SpamDropped", unit="Count", value=1)
@@ -212,7 +212,9 @@ def _check_origin(rt: Runtime, trigger: FormTrigger, request: WebhookRequest) ->
     return {"access-control-allow-origin": origin, "vary": "origin"}
 
 
-def _parse(body: bytes, media_type: str) -> dict[str, Any]:
+def _parse(body: bytes, media_type: str, content_type: str = "") -> dict[str, Any]:
+    if media_type == "multipart/form-data":
+        return _parse_multipart(body, content_type)
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -234,6 +236,46 @@ def _parse(body: bytes, media_type: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise MalformedPayload(f"body must be a JSON object, not {type(value).__name__}")
     return value
+
+
+def _parse_multipart(body: bytes, content_type: str) -> dict[str, Any]:
+    """Text fields of a ``multipart/form-data`` body (a form with ``enctype="multipart/form-data"``).
+
+    File parts are refused: nothing Switchboard does with a form takes an upload, and accepting one
+    would put arbitrary bytes on the queue.
+    """
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    if "boundary=" not in content_type:
+        raise MalformedPayload("multipart/form-data without a boundary parameter")
+    message = BytesParser(policy=HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body
+    )
+    if not message.is_multipart() or message.defects:
+        raise MalformedPayload("multipart/form-data body could not be parsed")
+    fields: dict[str, Any] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str) or not name:
+            raise MalformedPayload("a multipart part has no name")
+        if part.get_filename() is not None:
+            raise UnsupportedMediaType(f"file uploads are not accepted (field {name!r})")
+        payload = part.get_payload(decode=True) or b""
+        if not isinstance(payload, bytes):
+            raise MalformedPayload(f"field {name!r} is nested multipart")
+        try:
+            value = payload.decode(part.get_content_charset() or "utf-8")
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise MalformedPayload(f"field {name!r} is not valid text") from exc
+        if len(fields) >= _MAX_FORM_FIELDS:
+            raise MalformedPayload(f"more than {_MAX_FORM_FIELDS} form fields")
+        previous = fields.get(name)
+        if previous is None:
+            fields[name] = value
+        else:
+            fields[name] = [*previous, value] if isinstance(previous, list) else [previous, value]
+    return fields
 
 
 def _reject_constant(name: str) -> Any:

@@ -17,7 +17,8 @@ _EMAIL = re.compile(r"(?<![\w.+-])([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-
 # Phone-like runs: "+" and digits, or digit groups split by spaces, dots, dashes or brackets.
 # Bare digit runs are left alone: they are usually record ids, which operators need to see.
 _PHONE = re.compile(r"(?<![\w+])(\+\d[\d\s().-]{6,}\d|\(?\d{2,5}\)?[\s.-]\d[\d\s.-]{4,}\d)(?![\w])")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+# Dates and times that look like digit groups: 2026-11-21, 21.11.2026 10:15, 21/11/2026.
+_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2}|\d{1,2}[./]\d{1,2}[./]\d{2,4})")
 _BEARER = re.compile(r"(?i)\b(bearer|token|basic)\s+[A-Za-z0-9._~+/=-]{8,}")
 _WHSEC = re.compile(r"\bwhsec_[A-Za-z0-9+/=]+")
 
@@ -42,7 +43,11 @@ SENSITIVE_KEYS = frozenset(
 
 def _mask_phone(match: re.Match[str]) -> str:
     digits = re.sub(r"\D", "", match.group(1))
-    if not 8 <= len(digits) <= 15 or _DATE.match(match.group(1)):
+    text = match.group(1)
+    # International numbers ("+...") have up to 15 digits; national ones 8-12. Longer runs of digit
+    # groups without a "+" are lists of ids, not phone numbers.
+    limit = 15 if text.startswith("+") else 12
+    if not 8 <= len(digits) <= limit or _DATE.match(text):
         return match.group(0)
     return "***" + digits[-2:]
 

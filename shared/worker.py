@@ -288,11 +288,11 @@ def _process_record(batch: _Batch, record: SQSRecord) -> str:
                 _run_envelope(batch, envelope, attempt)
             return "ok"
         except PermanentError as exc:
-            _dead_letter(batch, record, exc, attempt, event_id)
+            _dead_letter_or_keep(batch, record, exc, attempt, event_id)
             return "dead-lettered"
         except Exception as exc:
             if attempt >= rt.spec.retry.max_attempts:
-                _dead_letter(batch, record, exc, attempt, event_id, exhausted=True)
+                _dead_letter_or_keep(batch, record, exc, attempt, event_id, exhausted=True)
                 return "dead-lettered"
             retryable = isinstance(exc, RetryableError)
             retry_after = exc.retry_after if isinstance(exc, RetryableError) else None
@@ -335,6 +335,29 @@ def _set_visibility(rt: Runtime, record: SQSRecord, delay: int, logger: Logger) 
         )
     except Exception as exc:  # the queue's own visibility timeout still brings the message back
         logger.warning("could not set visibility", extra={"error": type(exc).__name__})
+
+
+def _dead_letter_or_keep(
+    batch: _Batch,
+    record: SQSRecord,
+    exc: Exception,
+    attempt: int,
+    event_id: str | None,
+    *,
+    exhausted: bool = False,
+) -> None:
+    """Dead-letter the record; if the DLQ cannot take it, keep it on its queue (never drop it)."""
+    try:
+        _dead_letter(batch, record, exc, attempt, event_id, exhausted=exhausted)
+    except Exception as dlq_error:
+        batch.metrics.add_metric(name="DeadLetterFailed", unit="Count", value=1)
+        batch.logger.error(
+            "DLQ unavailable; the message stays on its queue",
+            extra={"error": type(dlq_error).__name__, "attempt": attempt, "reason": redact_text(str(exc))},
+        )
+        delay = visibility_delay(batch.rt.spec.retry, attempt, scale=batch.rt.retry_scale)
+        _set_visibility(batch.rt, record, delay, batch.logger)
+        raise
 
 
 def _dead_letter(

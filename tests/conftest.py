@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import boto3
+import botocore.loaders
+import botocore.session
 import pytest
 from moto import mock_aws
 
@@ -40,6 +42,25 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     reset_process_state()
     os.environ.clear()
     os.environ.update(saved)
+
+
+_LOADERS: dict[str | None, botocore.loaders.Loader] = {}
+
+
+@pytest.fixture(autouse=True)
+def _shared_botocore_loader(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Speed only: every botocore session reuses one model loader (each service JSON parsed once).
+
+    A fresh session per test re-reads the service models (~0.3 s a test); results are identical.
+    """
+
+    def cached(search_paths: str | None = None) -> botocore.loaders.Loader:
+        loader = _LOADERS.get(search_paths)
+        if loader is None:
+            loader = _LOADERS[search_paths] = botocore.loaders.create_loader(search_paths)
+        return loader
+
+    monkeypatch.setattr(botocore.session, "create_loader", cached)
 
 
 @pytest.fixture

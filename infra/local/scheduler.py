@@ -13,7 +13,7 @@ import json
 import re
 import threading
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from shared.spec import IntegrationSpec, ScheduleTrigger
@@ -35,7 +35,10 @@ def _field(text: str, low: int, high: int, names: dict[str, int] | None = None) 
     """Values a cron field allows; ``None`` for ``*``/``?`` (anything)."""
     if text in ("*", "?"):
         return None
-    if any(c in text for c in "LW#"):
+    residue = text.upper()
+    for name in names or {}:
+        residue = residue.replace(name, "")  # JUL, WED are names, not the L and W operators
+    if any(c in residue for c in "LW#"):
         raise ValueError(f"cron field {text!r}: L, W and # are not supported by the local scheduler")
     values: set[int] = set()
     for part in text.split(","):
@@ -73,7 +76,8 @@ def next_fire(expression: str, timezone: str, after: datetime) -> datetime:
         minutes = amount * {"minute": 1, "hour": 60, "day": 1440}[unit]
         if minutes < 1:
             raise ValueError("rate must be at least 1 minute")
-        return after + timedelta(minutes=minutes)
+        # A rate is elapsed time (AWS counts it in UTC): a day is 24 h even across a DST change.
+        return after.astimezone(UTC) + timedelta(minutes=minutes)
     cron = _CRON.match(expression)
     if not cron:
         raise ValueError(f"schedule {expression!r} must be rate(...) or cron(...)")
@@ -100,10 +104,15 @@ def next_fire(expression: str, timezone: str, after: datetime) -> datetime:
             for hour in sorted(hours_f) if hours_f is not None else range(24):
                 for minute in sorted(minutes_f) if minutes_f is not None else range(60):
                     candidate = day.replace(hour=hour, minute=minute)
-                    if candidate >= local:
+                    if candidate >= local and _exists(candidate):
                         return candidate
         day = (day + timedelta(days=1)).replace(hour=0, minute=0)
     raise ValueError(f"cron {expression!r} never fires in the next five years")
+
+
+def _exists(local: datetime) -> bool:
+    """False for a wall-clock time skipped by a DST change; EventBridge Scheduler skips those runs."""
+    return local.astimezone(UTC).astimezone(local.tzinfo).replace(tzinfo=None) == local.replace(tzinfo=None)
 
 
 def schedule_message(integration: str, trigger: ScheduleTrigger, due: datetime) -> str:

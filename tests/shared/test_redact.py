@@ -1,0 +1,123 @@
+"""Masking personal data and credentials in text and JSON-like values."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.redact import SENSITIVE_KEYS, redact, redact_text
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("from jane.doe@example.com today", "from j***@example.com today"),
+        ("Priya.Raman@Northwind-Traders.example", "P***@Northwind-Traders.example"),
+        ("a+tag@sub.example.co.uk,b@x.io", "a***@sub.example.co.uk,b***@x.io"),
+        ("<lena@fischer-kaffee.example>", "<l***@fischer-kaffee.example>"),
+    ],
+)
+def test_emails_keep_their_first_letter_and_domain(text: str, masked: str) -> None:
+    assert redact_text(text) == masked
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("+44 20 7946 0321", "***21"),
+        ("call 087 123 4567 now", "call ***67 now"),
+        ("(020) 7946 0321", "***21"),
+        ("+1 (555) 010-9999", "***99"),
+        ("tel: +4930123456789", "tel: ***89"),
+        ("phone 030-1234-5678.", "phone ***78."),
+    ],
+)
+def test_phone_numbers_keep_their_last_two_digits(text: str, masked: str) -> None:
+    assert redact_text(text) == masked
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("Authorization: Bearer pat-na1-1234abcd-5678", "Authorization: Bearer ***"),
+        ("header: bearer abcdefgh", "header: bearer ***"),
+        ("Basic dXNlcjpwYXNzd29yZA==", "Basic ***"),
+        ("token sk_live_51Habcdefgh", "token ***"),
+        ("secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw end", "secret whsec_*** end"),
+        ("whsec_c3dpdGNoYm9hcmQ=", "whsec_***"),
+    ],
+)
+def test_credentials_are_masked(text: str, masked: str) -> None:
+    assert redact_text(text) == masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-03-29",
+        "at 2026-03-29 10:15:00",
+        "2026-03-29T10:15:00.123Z",
+        "since 2026-03-29 10:15:00,123",
+        "between 2026-03-29 and 2026-04-01 09:00",
+        "Sun, 29 Mar 2026 10:15:00 GMT",
+        "29/03/2026",
+        "contact 10001",
+        "contact ids 10001, 10002, 10003",
+        "record 1234567890123",
+        "ts 1774771200000",
+        "0871234567",
+        "uuid 3f1d6c2a-7b8e-4d5f-a9c0-1e2f3a4b5c6d",
+        "msg_2pQ8vXh1kLmN3oR5sT7uW9yZ0a",
+        "sha256-0123456789abcdef0123456789abcdef01234567",
+        "hubspot POST /crm/v3/objects/contacts/batch/upsert: 503",
+        "Bearer short",  # too short to be a credential
+        "no @ here, and not@an-email",
+    ],
+)
+def test_dates_ids_and_ordinary_text_are_left_alone(text: str) -> None:
+    assert redact_text(text) == text
+
+
+def test_day_first_dates_are_left_alone() -> None:
+    assert redact_text("on 29.03.2026 10:15") == "on 29.03.2026 10:15"
+
+
+def test_space_separated_ids_are_left_alone() -> None:
+    assert redact_text("ids 10001 10002 10003") == "ids 10001 10002 10003"
+
+
+def test_redact_masks_sensitive_keys_whatever_they_hold() -> None:
+    value = {
+        "Authorization": "Bearer x",
+        "password": 1234,
+        "api_key": {"nested": "thing"},
+        "X-API-Key": "k",
+        "previous_secret": None,
+        "email": "jane.doe@example.com",
+        "count": 3,
+        "ok": True,
+        "items": [{"token": "t", "note": "call +44 20 7946 0321"}, "bob@example.org", 7],
+        "pair": ("amy@example.net", 1),
+    }
+    assert redact(value) == {
+        "Authorization": "***",
+        "password": "***",
+        "api_key": "***",
+        "X-API-Key": "***",
+        "previous_secret": "***",
+        "email": "j***@example.com",
+        "count": 3,
+        "ok": True,
+        "items": [{"token": "***", "note": "call ***21"}, "b***@example.org", 7],
+        "pair": ["a***@example.net", 1],
+    }
+
+
+def test_redact_does_not_change_its_input() -> None:
+    value = {"email": "jane.doe@example.com", "token": "t"}
+    redact(value)
+    assert value == {"email": "jane.doe@example.com", "token": "t"}
+
+
+def test_sensitive_keys_cover_the_credential_names() -> None:
+    assert {"authorization", "secret", "previous_secret", "token", "cookie", "x-api-key"} <= SENSITIVE_KEYS
+    assert "email" not in SENSITIVE_KEYS  # masked by content, not dropped: operators tell leads apart
