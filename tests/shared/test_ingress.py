@@ -62,7 +62,6 @@ FORM = {
 # --- helpers ---------------------------------------------------------------------------------------
 
 
-
 @pytest.fixture
 def rt(make_runtime: Any) -> Runtime:
     runtime: Runtime = make_runtime(NAME)

@@ -32,7 +32,6 @@ SIGNING = Connection(
 )
 
 
-
 @pytest.fixture
 def secrets(aws: boto3.session.Session) -> Any:
     return aws.client("secretsmanager")

@@ -45,7 +45,6 @@ UPSERT = "/crm/v3/objects/contacts/batch/upsert"
 NOTES = "/crm/v3/objects/notes"
 
 
-
 # --- the synthetic integration -------------------------------------------------------------------
 
 
