@@ -38,7 +38,13 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar, Final
 
 from sandbox.base import Handler, SandboxApp, SandboxRequest, SandboxResponse, iso_ms
-from shared.apps.hubspot import CUSTOM_PROPERTIES, LEAD_STATUSES, NOTE_TO_CONTACT, PropertyDefinition
+from shared.apps.hubspot import (
+    CUSTOM_PROPERTIES,
+    LEAD_STATUSES,
+    LIFECYCLE_STAGES,
+    NOTE_TO_CONTACT,
+    PropertyDefinition,
+)
 
 __all__ = ["DEFAULT_TOKEN", "HubSpotSandbox", "SandboxOwner"]
 
@@ -146,20 +152,7 @@ _DEFAULT_CONTACT_PROPERTIES: Final = (
     _Property("zip", "Postal Code"),
     _Property("country", "Country/Region"),
     _Property("message", "Message", field_type="textarea"),
-    _enum(
-        "lifecyclestage",
-        "Lifecycle Stage",
-        (
-            "subscriber",
-            "lead",
-            "marketingqualifiedlead",
-            "salesqualifiedlead",
-            "opportunity",
-            "customer",
-            "evangelist",
-            "other",
-        ),
-    ),
+    _enum("lifecyclestage", "Lifecycle Stage", LIFECYCLE_STAGES),
     _enum("hs_lead_status", "Lead Status", LEAD_STATUSES, group="sales_properties"),
     _Property(
         "hubspot_owner_id",

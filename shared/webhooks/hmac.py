@@ -37,12 +37,26 @@ from typing import Literal
 from shared.errors import MissingSecret, SignatureMismatch, SignatureMissing, TimestampOutOfTolerance
 from shared.webhooks.base import WebhookRequest
 
-__all__ = ["HmacVerifier", "check_timestamp", "require_secrets"]
+__all__ = ["HmacVerifier", "any_match", "check_timestamp", "require_secrets"]
 
 _PLACEHOLDERS = frozenset({"method", "url", "body", "timestamp", "id"})
 
 #: A parsed content template: literal text, then the placeholder that follows it (or ``None``).
 _Template = tuple[tuple[str, str | None], ...]
+
+
+def any_match(keys: Sequence[bytes], signed: bytes, signatures: Sequence[bytes]) -> bool:
+    """Whether any sent signature is the HMAC-SHA256 of ``signed`` under any active key.
+
+    Every candidate is compared in constant time, so which key or signature matched (and how much of
+    a forged one was right) is not observable. Several keys: the current and previous secret during a
+    rotation; several signatures: senders that sign with more than one secret at once.
+    """
+    for key in keys:
+        expected = hmac.new(key, signed, hashlib.sha256).digest()
+        if any(hmac.compare_digest(expected, s) for s in signatures):
+            return True
+    return False
 
 
 def require_secrets(secrets: Sequence[str], scheme: str) -> list[str]:
@@ -157,12 +171,8 @@ class HmacVerifier:
                 raise SignatureMissing(f"{self.id_header} header is missing")
         signed = self._content(request.method, request.url, request.body, timestamp, msg_id)
         decoded = [d for d in (self._decode(c) for c in candidates) if d is not None]
-        for key in keys:
-            expected = hmac.new(key, signed, hashlib.sha256).digest()
-            # Every candidate is compared in constant time; which one matched is not observable.
-            if any(hmac.compare_digest(expected, d) for d in decoded):
-                return
-        raise SignatureMismatch(f"no signature in {self.header} matches")
+        if not any_match(keys, signed, decoded):
+            raise SignatureMismatch(f"no signature in {self.header} matches")
 
     def sign(
         self, *, method: str, url: str, body: bytes, secret: str, now: float, msg_id: str

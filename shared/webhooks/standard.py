@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from shared.errors import ConfigurationError, MissingSecret, SignatureMismatch, SignatureMissing
 from shared.webhooks.base import WebhookRequest
-from shared.webhooks.hmac import check_timestamp, require_secrets
+from shared.webhooks.hmac import any_match, check_timestamp, require_secrets
 
 __all__ = ["StandardWebhooks"]
 
@@ -103,11 +103,8 @@ class StandardWebhooks:
             except (ValueError, binascii.Error):
                 continue
         signed = _signed_content(sent[self._id_header], timestamp, request.body)
-        for key in keys:
-            expected = hmac.new(key, signed, hashlib.sha256).digest()
-            if any(hmac.compare_digest(expected, c) for c in candidates):
-                return
-        raise SignatureMismatch(f"no v1 signature in {self._signature_header} matches")
+        if not any_match(keys, signed, candidates):
+            raise SignatureMismatch(f"no v1 signature in {self._signature_header} matches")
 
     def sign(
         self, *, method: str, url: str, body: bytes, secret: str, now: float, msg_id: str
