@@ -252,7 +252,34 @@ class _Batch:
     metrics: EphemeralMetrics
 
 
+_tracer: Any = None
+
+
+def tracer() -> Any:
+    """Powertools Tracer, made on first use (worker path only; disabled outside Lambda).
+
+    Not auto-patched: records run on worker threads, where X-Ray has no current segment, so patched
+    botocore/httpx calls would only log "segment not found". The batch is traced as one subsegment
+    on the invocation's own thread, annotated so X-Ray can filter by integration and outcome.
+    """
+    global _tracer  # noqa: PLW0603 - one tracer per process, like the Powertools examples
+    if _tracer is None:
+        from aws_lambda_powertools import Tracer
+
+        _tracer = Tracer(service="switchboard", auto_patch=False)
+    return _tracer
+
+
 def handle_sqs(rt: Runtime, event: Mapping[str, Any], lambda_context: Any = None) -> dict[str, Any]:
+    with tracer().provider.in_subsegment("## process_batch") as subsegment:
+        subsegment.put_annotation(key="integration", value=rt.name)
+        subsegment.put_annotation(key="records", value=len(event.get("Records", [])))
+        result = _handle_batch(rt, event, lambda_context)
+        subsegment.put_annotation(key="failed_records", value=len(result.get("batchItemFailures", [])))
+        return result
+
+
+def _handle_batch(rt: Runtime, event: Mapping[str, Any], lambda_context: Any) -> dict[str, Any]:
     batch = _Batch(
         rt, resolve(rt.spec.worker), Ledger(rt, lambda_context), get_logger(rt.name), new_metrics(rt.name)
     )

@@ -874,3 +874,46 @@ def test_empty_batch_has_no_failures(syn: Runtime) -> None:
 def test_unrecognised_event_is_refused(syn: Runtime) -> None:
     with pytest.raises(ValueError, match="unrecognised event"):
         dispatch(syn, {"Records": [{"eventSource": "aws:kinesis"}]})
+
+
+class _Subsegment:
+    def __init__(self, name: str, log: list[tuple[str, Any]]) -> None:
+        self.name, self.log = name, log
+
+    def __enter__(self) -> _Subsegment:
+        self.log.append(("enter", self.name))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.log.append(("exit", self.name))
+
+    def put_annotation(self, key: str, value: Any) -> None:
+        self.log.append((key, value))
+
+
+def test_each_batch_is_traced_with_its_integration_and_outcome(
+    syn: Runtime, behave: Any, monkeypatch: pytest.MonkeyPatch, top_of_window: None
+) -> None:
+    import types
+
+    import shared.worker
+
+    log: list[tuple[str, Any]] = []
+    provider = types.SimpleNamespace(in_subsegment=lambda name: _Subsegment(name, log))
+    monkeypatch.setattr(shared.worker, "_tracer", types.SimpleNamespace(provider=provider))
+
+    def half_fail(item: Item, ctx: WorkContext) -> None:
+        if item.name == "bad":
+            raise TargetUnavailable("down")
+
+    behave(half_fail)
+    send_envelope(syn, "on_thing", "evt-good", Item(name="good"))
+    send_envelope(syn, "on_thing", "evt-bad", Item(name="bad"))
+    run(syn, receive(syn, expect=2))
+    assert log == [
+        ("enter", "## process_batch"),
+        ("integration", syn.name),
+        ("records", 2),
+        ("failed_records", 1),
+        ("exit", "## process_batch"),
+    ]
