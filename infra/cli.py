@@ -143,14 +143,15 @@ def _cmd_dev(args: argparse.Namespace) -> int:
         if results:
             runtime.wait_drained(args.timeout)
             summarise(results, printer, True, runtime)
-        print("\nServing the webhook URLs above. Ctrl-C to stop.")
         stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        try:
-            while not stop.wait(0.5):
-                pass
-        except KeyboardInterrupt:
-            print("\nstopping")
+        # Explicit handlers: a process started in the background inherits an *ignored* SIGINT, and
+        # Python then never raises KeyboardInterrupt.
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        print("\nServing the webhook URLs above. Ctrl-C to stop.", flush=True)
+        while not stop.wait(0.5):
+            pass
+        print("\nstopping")
     return 0
 
 

@@ -146,7 +146,7 @@ class LocalRuntime:
                 table=self.resources.table,
                 bus=self.resources.bus,
                 secret_prefix=self.resources.secret_prefix,
-                settings_json=local_settings(spec),
+                settings_json=self._settings_with_own_origin(spec),
                 secret_max_age_s=2,
                 retry_scale=self.retry_scale,
             )
@@ -212,6 +212,15 @@ class LocalRuntime:
         rt = self.runtimes[integration]
         rt.aws("sqs").send_message(QueueUrl=rt.queue_url, MessageBody=body)
         trace.record(integration, None, "scheduled", body=body)
+
+    def _settings_with_own_origin(self, spec: IntegrationSpec) -> str:
+        """Local settings, with the gateway's own origin allowed (a test page served on any port)."""
+        settings = json.loads(local_settings(spec))
+        if "allowed_origins" in spec.settings.model_fields:
+            port = self.url.rsplit(":", 1)[1]
+            own = [self.url, f"http://localhost:{port}"]
+            settings["allowed_origins"] = [*settings.get("allowed_origins", []), *own]
+        return json.dumps(settings)
 
     def signing_secret(self, spec: IntegrationSpec, trigger_name: str) -> str | None:
         """The current signing secret of a webhook trigger, as a provider would hold it."""
