@@ -112,7 +112,8 @@ def handle_http(rt: Runtime, event: Mapping[str, Any], now: float | None = None)
         if isinstance(trigger, RouteTrigger):
             from shared.sync import call_route
 
-            return call_route(rt, trigger, request, found.path_params)
+            metrics.add_metric(name="RouteRequests", unit="Count", value=1)
+            return call_route(rt, trigger, request, found.path_params, logger=logger, metrics=metrics)
         metrics.add_metric(name="Received", unit="Count", value=1)
         return _accept(rt, trigger, request, now, metrics)
     except IngressError as exc:

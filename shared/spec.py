@@ -35,6 +35,7 @@ __all__ = [
     "BusEvent",
     "BusTrigger",
     "Connection",
+    "EmailSender",
     "FormTrigger",
     "IntegrationSpec",
     "NoSettings",
@@ -204,6 +205,18 @@ class RouteTrigger:
     description: str = ""
 
 
+@dataclass(frozen=True)
+class EmailSender:
+    """The integration sends email with Amazon SES (v2 ``SendEmail``) from an address in its settings.
+
+    Declared so that the CDK construct grants ``ses:SendEmail`` on that identity only, and the local
+    runtime verifies the identity in its emulated SES (SES refuses unverified senders, locally too).
+    """
+
+    #: Settings field holding the From address (``"Bramble Bakery <hello@bramble-bakery.example>"``).
+    from_setting: str = "from_address"
+
+
 Trigger: TypeAlias = WebhookTrigger | FormTrigger | ScheduleTrigger | BusTrigger | RouteTrigger
 
 
@@ -219,6 +232,8 @@ class IntegrationSpec:
     connections: tuple[Connection, ...] = ()
     #: Domain event types this integration emits on the bus.
     emits: tuple[str, ...] = ()
+    #: Set if the integration sends email through SES.
+    email: EmailSender | None = None
     #: Non-secret configuration (owners, allowed origins ...), set per stage, validated on load.
     settings: type[BaseModel] = NoSettings
     #: ``"module:function"`` doing the work for one event; imported lazily on the worker path only.

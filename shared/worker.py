@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import json
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,12 +33,12 @@ from pydantic import BaseModel, ValidationError
 
 from shared import trace
 from shared.backoff import visibility_delay
+from shared.clients import api_client, current_metrics
 from shared.envelope import Envelope
 from shared.errors import InvalidEvent, PermanentError, RetryableError
 from shared.ledger import Ledger
 from shared.observability import event_context, get_logger, new_metrics
 from shared.redact import redact_text
-from shared.secrets import get_connection
 from shared.spec import BusEvent, BusTrigger, ScheduledRun, ScheduleTrigger
 from shared.sync import resolve
 
@@ -55,11 +54,6 @@ if TYPE_CHECKING:
 __all__ = ["WorkContext", "handle_sqs"]
 
 T = TypeVar("T")
-
-_current_metrics: contextvars.ContextVar[EphemeralMetrics | None] = contextvars.ContextVar(
-    "switchboard_metrics", default=None
-)
-_api_lock = threading.Lock()
 
 
 class WorkContext:
@@ -106,17 +100,8 @@ class WorkContext:
         return result
 
     def api(self, app: App, connection: Connection) -> ApiClient:
-        """The app's HTTP client for a connection; rebuilt only when the credentials change."""
-        from shared.http import ApiClient
-
-        credentials = get_connection(self.rt, connection)
-        key = f"api:{connection.name}:{hash(tuple(sorted(credentials.items())))}"
-        with _api_lock:
-            client = self.rt._clients.get(key)
-            if client is None:
-                client = ApiClient(app, credentials, transport=self.rt.http_transport, observer=_observe)
-                self.rt._clients[key] = client
-        return client
+        """The app's HTTP client for a connection (see :func:`shared.clients.api_client`)."""
+        return api_client(self.rt, app, connection)
 
     def counter(self, name: str) -> int:
         """Next value of an atomic counter (round-robin assignment ...). Wrap it in a step."""
@@ -168,17 +153,6 @@ def _summary(result: Any) -> str:
     if isinstance(result, Mapping):
         return ", ".join(f"{k}={v}" for k, v in list(result.items())[:4])
     return "" if result is None else str(result)[:80]
-
-
-def _observe(app: str, method: str, path: str, status: int | None, seconds: float) -> None:
-    metrics = _current_metrics.get()
-    if metrics is None:
-        return
-    metrics.add_metric(name="TargetLatency", unit="Milliseconds", value=seconds * 1000)
-    if status == 429:
-        metrics.add_metric(name="TargetRateLimited", unit="Count", value=1)
-    elif status is None or status >= 500:
-        metrics.add_metric(name="TargetErrors", unit="Count", value=1)
 
 
 # --- decoding what arrives on the queue ---------------------------------------------------------
@@ -288,7 +262,7 @@ def _handle_batch(rt: Runtime, event: Mapping[str, Any], lambda_context: Any) ->
     async def record_handler(record: SQSRecord) -> Any:
         async with slots:
             ctx = contextvars.copy_context()
-            ctx.run(_current_metrics.set, batch.metrics)
+            ctx.run(current_metrics.set, batch.metrics)
             return await asyncio.to_thread(ctx.run, _process_record, batch, record)
 
     processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)

@@ -18,8 +18,9 @@ from moto import mock_aws
 
 from infra.local.resources import LocalResources, create_resources
 from infra.local.runtime import local_settings
-from sandbox.base import transport_for
+from sandbox.base import SandboxApp, transport_for
 from sandbox.hubspot import HubSpotSandbox
+from sandbox.registry import create_sandboxes
 from shared.registry import load_spec, load_specs
 from shared.runtime import Runtime, reset_process_state
 
@@ -72,17 +73,28 @@ def aws() -> Iterator[boto3.session.Session]:
 
 @pytest.fixture
 def resources(aws: boto3.session.Session) -> LocalResources:
-    """Queues, DLQs, table, bus, rules and secrets for every spec, as the local runtime makes them."""
-    return create_resources(load_specs(), aws, stage="test", sandbox_url=SANDBOX_URL, visibility_scale=0.02)
+    """Queues, DLQs, table, bus, rules, secrets and SES identities for every spec, as locally."""
+    settings = {spec.name: local_settings(spec) for spec in load_specs()}
+    return create_resources(
+        load_specs(), aws, stage="test", sandbox_url=SANDBOX_URL, visibility_scale=0.02, settings=settings
+    )
 
 
 @pytest.fixture
-def hubspot() -> HubSpotSandbox:
-    return HubSpotSandbox()
+def sandboxes() -> dict[str, SandboxApp]:
+    """One fresh instance of every sandbox app (``sandbox/registry.py``)."""
+    return create_sandboxes()
 
 
 @pytest.fixture
-def make_runtime(resources: LocalResources, hubspot: HubSpotSandbox) -> Any:
+def hubspot(sandboxes: dict[str, SandboxApp]) -> HubSpotSandbox:
+    app = sandboxes["hubspot"]
+    assert isinstance(app, HubSpotSandbox)
+    return app
+
+
+@pytest.fixture
+def make_runtime(resources: LocalResources, sandboxes: dict[str, SandboxApp]) -> Any:
     """``make_runtime(name, **overrides)``: a Runtime on moto whose HTTP goes to the sandbox apps."""
 
     def make(name: str, **overrides: Any) -> Runtime:
@@ -98,7 +110,7 @@ def make_runtime(resources: LocalResources, hubspot: HubSpotSandbox) -> Any:
             "secret_prefix": resources.secret_prefix,
             "settings_json": local_settings(spec),
             "secret_max_age_s": 0,
-            "http_transport": transport_for({"hubspot": hubspot}),
+            "http_transport": transport_for(sandboxes),
         }
         fields.update(overrides)
         return Runtime(**fields)

@@ -8,13 +8,15 @@ schedule rule is created here.
 
 from __future__ import annotations
 
+import email.utils
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from shared.spec import BusTrigger, IntegrationSpec
 
-__all__ = ["LocalResources", "create_resources", "sandbox_secret_value"]
+__all__ = ["LocalResources", "create_resources", "sandbox_secret_value", "sender_domain"]
 
 
 @dataclass(frozen=True)
@@ -34,8 +36,23 @@ def sandbox_secret_value(local: dict[str, str], sandbox_url: str) -> str:
     return json.dumps({k: v.replace("{sandbox}", sandbox_url) for k, v in local.items()})
 
 
+def sender_domain(spec: IntegrationSpec, settings_json: str) -> str | None:
+    """The SES identity (domain) an integration sends from, read from its settings."""
+    if spec.email is None:
+        return None
+    value = json.loads(settings_json or "{}").get(spec.email.from_setting) or ""
+    address = email.utils.parseaddr(value)[1]
+    return address.rpartition("@")[2].lower() or None
+
+
 def create_resources(
-    specs: tuple[IntegrationSpec, ...], session: Any, *, stage: str, sandbox_url: str, visibility_scale: float
+    specs: tuple[IntegrationSpec, ...],
+    session: Any,
+    *,
+    stage: str,
+    sandbox_url: str,
+    visibility_scale: float,
+    settings: Mapping[str, str] | None = None,
 ) -> LocalResources:
     sqs = session.client("sqs")
     ddb = session.client("dynamodb")
@@ -93,6 +110,11 @@ def create_resources(
                     ),
                 )
                 events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "queue", "Arn": queue_arn}])
+
+        domain = sender_domain(spec, (settings or {}).get(spec.name, "{}"))
+        if domain:
+            # SES refuses unverified senders; on AWS the operator verifies the domain (see README).
+            session.client("sesv2").create_email_identity(EmailIdentity=domain)
 
         for connection in spec.all_connections:
             if connection.name in seen_secrets:

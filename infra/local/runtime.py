@@ -128,12 +128,14 @@ class LocalRuntime:
         import boto3
 
         session = boto3.session.Session(region_name=REGION)
+        settings = {spec.name: self._settings_with_own_origin(spec) for spec in self.specs}
         self.resources = create_resources(
             self.specs,
             session,
             stage=self.stage,
             sandbox_url=f"{self.url}/_sandbox",
             visibility_scale=max(self.retry_scale, 0.02),
+            settings=settings,
         )
         sqs = session.client("sqs")
         for spec in self.specs:
@@ -146,7 +148,7 @@ class LocalRuntime:
                 table=self.resources.table,
                 bus=self.resources.bus,
                 secret_prefix=self.resources.secret_prefix,
-                settings_json=self._settings_with_own_origin(spec),
+                settings_json=settings[spec.name],
                 secret_max_age_s=2,
                 retry_scale=self.retry_scale,
             )

@@ -1,0 +1,59 @@
+"""Target API clients for a runtime: one per connection, rebuilt only when its credentials change.
+
+Shared by the worker path (:class:`shared.worker.WorkContext`) and synchronous routes
+(:class:`shared.sync.RouteContext`). Imports httpx (through :mod:`shared.http`) when first called,
+never at import time of the ingress path.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+from typing import TYPE_CHECKING
+
+from shared.secrets import get_connection
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.metrics import EphemeralMetrics
+
+    from shared.apps.base import App
+    from shared.http import ApiClient
+    from shared.runtime import Runtime
+    from shared.spec import Connection
+
+__all__ = ["api_client", "current_metrics"]
+
+#: The metric set of the invocation running on this thread/task: target latency and 429s go there.
+current_metrics: contextvars.ContextVar[EphemeralMetrics | None] = contextvars.ContextVar(
+    "switchboard_metrics", default=None
+)
+_lock = threading.Lock()
+
+
+def api_client(rt: Runtime, app: App, connection: Connection) -> ApiClient:
+    """The app's HTTP client for a connection, reused across invocations while credentials hold.
+
+    Credentials come from Secrets Manager (cached); a rotated token makes a new client, so a rotation
+    takes effect within the secret cache's max age without a restart.
+    """
+    from shared.http import ApiClient
+
+    credentials = get_connection(rt, connection)
+    key = f"api:{connection.name}:{hash(tuple(sorted(credentials.items())))}"
+    with _lock:
+        client = rt._clients.get(key)
+        if client is None:
+            client = ApiClient(app, credentials, transport=rt.http_transport, observer=_observe)
+            rt._clients[key] = client
+    return client
+
+
+def _observe(app: str, method: str, path: str, status: int | None, seconds: float) -> None:
+    metrics = current_metrics.get()
+    if metrics is None:
+        return
+    metrics.add_metric(name="TargetLatency", unit="Milliseconds", value=seconds * 1000)
+    if status == 429:
+        metrics.add_metric(name="TargetRateLimited", unit="Count", value=1)
+    elif status is None or status >= 500:
+        metrics.add_metric(name="TargetErrors", unit="Count", value=1)
