@@ -168,7 +168,7 @@ class LocalRuntime:
                         on_error=self._on_error,
                     )
                 )
-        self.scheduler = Scheduler(self.specs, self._send_to_queue, lambda: datetime.now(UTC))
+        self.scheduler = Scheduler(self.specs, self.send_to_queue, lambda: datetime.now(UTC))
         self.gateway.start()
         for poller in self.pollers:
             poller.start()
@@ -210,7 +210,7 @@ class LocalRuntime:
             with self._inflight_lock:
                 self._inflight -= 1
 
-    def _send_to_queue(self, integration: str, body: str) -> None:
+    def send_to_queue(self, integration: str, body: str) -> None:
         rt = self.runtimes[integration]
         rt.aws("sqs").send_message(QueueUrl=rt.queue_url, MessageBody=body)
         trace.record(integration, None, "scheduled", body=body)

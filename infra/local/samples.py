@@ -1,22 +1,30 @@
-"""Sample events (``events/<integration>/*.json``) and how to send them as their provider would.
+"""Sample events (``events/<integration>/*.json``) and how to deliver them as their source would.
 
-A sample file wraps a real provider payload with what is needed to send it and to judge the
-outcome::
+A sample file wraps a real payload with what is needed to deliver it and to judge the outcome. The
+trigger named by ``"trigger"`` decides the kind:
 
-    {
-      "description": "Tally form response with consent and UTM hidden fields",
-      "trigger": "tally",                 # which trigger of the integration receives it
-      "expect": "processed",              # processed | dlq | spam | rejected
-      "expect_status": 202,               # HTTP status the gateway should answer
-      "headers": {"origin": "..."},       # extra request headers (content-type defaults per trigger)
-      "webhook_id": "msg_...",            # Standard Webhooks id (the provider's event id)
-      "sign": "valid",                    # valid | forged | none
-      "faults": {"hubspot": [{...}]},     # sandbox faults to queue before sending (local only)
-      "body": {...} | "form": "a=b&c=d"   # the payload exactly as the provider sends it
-    }
+* webhook / form trigger - an HTTP POST, signed with the trigger's own verifier::
 
-Files in sub-folders (``apigw/``, ``sqs/``) are raw Lambda events for ``switchboard invoke``.
-Signing uses the trigger's own verifier (``Verifier.sign``), so the scheme is never written twice.
+    {"trigger": "tally", "expect": "processed", "body": {...} | "form": "a=b&c=d",
+     "headers": {...}, "webhook_id": "msg_...", "sign": "valid" | "forged" | "none"}
+
+* bus trigger - an event put on the Switchboard bus (EventBridge routes it to the queue)::
+
+    {"trigger": "leads", "expect": "processed", "detail": {...}, "detail_type": "lead.created"}
+
+* route trigger - a synchronous request; ``expect`` is ``answered``::
+
+    {"trigger": "stock", "expect": "answered", "expect_status": 200, "path": "/stock/LOAF-1",
+     "query": "", "headers": {...}}
+
+* schedule trigger - one tick of the schedule, as EventBridge Scheduler would send it::
+
+    {"trigger": "daily", "expect": "processed", "scheduled_at": "2026-11-21T07:00:00+00:00"}
+
+Common keys: ``description``; ``expect`` (processed | dlq | spam | rejected | answered);
+``expect_status`` (HTTP status, default 202, or 400 for rejected, 200 for answered); ``faults``
+(sandbox faults to queue before delivering, ``{"<app>": [{...}]}``). Files in sub-folders
+(``apigw/``, ``sqs/``) are raw Lambda events for ``switchboard invoke``.
 """
 
 from __future__ import annotations
@@ -28,14 +36,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from shared.spec import FormTrigger, IntegrationSpec, WebhookTrigger
+from shared.spec import (
+    BusTrigger,
+    FormTrigger,
+    IntegrationSpec,
+    RouteTrigger,
+    ScheduleTrigger,
+    WebhookTrigger,
+)
 
 __all__ = ["EVENTS_DIR", "Sample", "SampleError", "build_request", "load_sample", "load_samples"]
 
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
 
-Expect = Literal["processed", "dlq", "spam", "rejected"]
-_EXPECT = ("processed", "dlq", "spam", "rejected")
+Kind = Literal["http", "bus", "route", "schedule"]
+Expect = Literal["processed", "dlq", "spam", "rejected", "answered"]
+_EXPECT = ("processed", "dlq", "spam", "rejected", "answered")
 _FORGED_SECRET = "whsec_Zm9yZ2VkLXNlY3JldC1ub3QtdGhlLXJlYWwtb25l"
 
 
@@ -51,11 +67,21 @@ class Sample:
     description: str
     expect: Expect
     expect_status: int
-    body: bytes
+    body: bytes = b""
+    kind: Kind = "http"
     headers: dict[str, str] = field(default_factory=dict)
     webhook_id: str | None = None
     sign: Literal["valid", "forged", "none"] = "valid"
     faults: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: bus samples
+    detail: dict[str, Any] = field(default_factory=dict)
+    detail_type: str = ""
+    source: str = "switchboard"
+    #: route samples
+    request_path: str = ""
+    query: str = ""
+    #: schedule samples
+    scheduled_at: str = ""
 
     @property
     def name(self) -> str:
@@ -68,16 +94,53 @@ def load_sample(path: Path, spec: IntegrationSpec) -> Sample:
     except (OSError, ValueError) as exc:
         raise SampleError(f"{path}: not readable JSON ({exc})") from exc
     if not isinstance(raw, dict) or "trigger" not in raw:
-        raise SampleError(f"{path}: a sample needs at least 'trigger' and 'body' or 'form'")
+        raise SampleError(f"{path}: a sample needs at least 'trigger' (and a payload)")
     try:
         trigger = spec.trigger(raw["trigger"])
     except KeyError as exc:
         raise SampleError(f"{path}: {exc.args[0]}") from exc
-    if not isinstance(trigger, WebhookTrigger | FormTrigger):
-        raise SampleError(f"{path}: trigger {raw['trigger']!r} does not receive HTTP posts")
-    expect = raw.get("expect", "processed")
+    expect = raw.get("expect", "answered" if isinstance(trigger, RouteTrigger) else "processed")
     if expect not in _EXPECT:
         raise SampleError(f"{path}: expect must be one of {', '.join(_EXPECT)}")
+    common: dict[str, Any] = {
+        "path": path,
+        "integration": spec.name,
+        "trigger": trigger.name,
+        "description": str(raw.get("description", "")),
+        "expect": expect,
+        "faults": dict(raw.get("faults", {})),
+        "headers": {k.lower(): str(v) for k, v in raw.get("headers", {}).items()},
+    }
+    if isinstance(trigger, BusTrigger):
+        if not isinstance(raw.get("detail"), dict):
+            raise SampleError(f"{path}: a bus sample needs 'detail' (the event's detail object)")
+        detail_type = raw.get("detail_type", trigger.detail_types[0])
+        if detail_type not in trigger.detail_types:
+            raise SampleError(
+                f"{path}: trigger {trigger.name!r} consumes {trigger.detail_types}, not {detail_type!r}"
+            )
+        return Sample(
+            **common,
+            kind="bus",
+            expect_status=0,
+            detail=raw["detail"],
+            detail_type=detail_type,
+            source=raw.get("source", trigger.sources[0]),
+        )
+    if isinstance(trigger, ScheduleTrigger):
+        return Sample(
+            **common, kind="schedule", expect_status=0, scheduled_at=str(raw.get("scheduled_at", ""))
+        )
+    if isinstance(trigger, RouteTrigger):
+        if "path" not in raw:
+            raise SampleError(f"{path}: a route sample needs 'path' (e.g. {trigger.path!r} filled in)")
+        return Sample(
+            **common,
+            kind="route",
+            expect_status=int(raw.get("expect_status", 200)),
+            request_path=str(raw["path"]),
+            query=str(raw.get("query", "")),
+        )
     if "form" in raw:
         body = str(raw["form"]).encode("utf-8")
         content_type = "application/x-www-form-urlencoded"
@@ -88,20 +151,14 @@ def load_sample(path: Path, spec: IntegrationSpec) -> Sample:
         content_type = "application/json"
     else:
         raise SampleError(f"{path}: needs 'body' (JSON payload) or 'form' (urlencoded string)")
-    headers = {"content-type": content_type, **{k.lower(): str(v) for k, v in raw.get("headers", {}).items()}}
-    default_status = 202 if expect != "rejected" else 400
+    common["headers"] = {"content-type": content_type, **common["headers"]}
     return Sample(
-        path=path,
-        integration=spec.name,
-        trigger=trigger.name,
-        description=str(raw.get("description", "")),
-        expect=expect,
-        expect_status=int(raw.get("expect_status", default_status)),
+        **common,
+        kind="http",
+        expect_status=int(raw.get("expect_status", 202 if expect != "rejected" else 400)),
         body=body,
-        headers=headers,
         webhook_id=raw.get("webhook_id"),
         sign=raw.get("sign", "valid"),
-        faults=dict(raw.get("faults", {})),
     )
 
 
@@ -118,9 +175,16 @@ def build_request(
     *,
     now: float | None = None,
 ) -> tuple[str, dict[str, str], bytes]:
-    """URL, headers and body of the request the provider would send (signed where it signs)."""
+    """URL, headers and body of the HTTP request the sender would make (signed where it signs).
+
+    For route samples the request is a GET (or the route's method) with the sample's path and query.
+    """
     trigger = spec.trigger(sample.trigger)
-    assert isinstance(trigger, WebhookTrigger | FormTrigger)
+    if isinstance(trigger, RouteTrigger):
+        url = base_url.rstrip("/") + sample.request_path + (f"?{sample.query}" if sample.query else "")
+        return url, dict(sample.headers), b""
+    if not isinstance(trigger, WebhookTrigger | FormTrigger):
+        raise SampleError(f"{sample.path}: trigger {trigger.name!r} is not reached over HTTP")
     url = base_url.rstrip("/") + trigger.path
     headers = dict(sample.headers)
     if isinstance(trigger, WebhookTrigger) and sample.sign != "none":
