@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, RootModel, ValidationError
 
 from shared import trace
 from shared.envelope import Envelope, content_id
@@ -156,7 +156,7 @@ def _accept(
     else:
         cors = _check_origin(rt, trigger, request)
 
-    payload = _parse(request.body, media_type, request.header("content-type") or "")
+    payload = _parse(request.body, media_type, request.header("content-type") or "", _shape(trigger.model))
     if isinstance(trigger, FormTrigger) and trigger.honeypot and _filled(payload.get(trigger.honeypot)):
         # Bots fill every field. Answer like a success so they learn nothing, and drop it.
         metrics.add_metric(name="SpamDropped", unit="Count", value=1)
@@ -213,7 +213,21 @@ def _check_origin(rt: Runtime, trigger: FormTrigger, request: WebhookRequest) ->
     return {"access-control-allow-origin": origin, "vary": "origin"}
 
 
-def _parse(body: bytes, media_type: str, content_type: str = "") -> dict[str, Any]:
+def _shape(model: type[BaseModel]) -> type[dict[str, Any]] | type[list[Any]]:
+    """The JSON shape a trigger's model takes: an object, or - for a ``RootModel[list[...]]`` - an array.
+
+    Most providers send one event per request as an object; HubSpot sends an array of events.
+    """
+    if issubclass(model, RootModel):
+        root = model.model_fields["root"].annotation
+        if root is list or getattr(root, "__origin__", None) is list:
+            return list
+    return dict
+
+
+def _parse(
+    body: bytes, media_type: str, content_type: str = "", shape: type[dict[str, Any]] | type[list[Any]] = dict
+) -> Any:
     if media_type == "multipart/form-data":
         return _parse_multipart(body, content_type)
     try:
@@ -234,8 +248,9 @@ def _parse(body: bytes, media_type: str, content_type: str = "") -> dict[str, An
         raise MalformedPayload("JSON is nested too deeply") from exc
     except ValueError as exc:  # JSONDecodeError, and int strings longer than Python's digit limit
         raise MalformedPayload(f"body is not valid JSON: {exc}") from exc
-    if not isinstance(value, dict):
-        raise MalformedPayload(f"body must be a JSON object, not {type(value).__name__}")
+    if not isinstance(value, shape):
+        expected = "a JSON array" if shape is list else "a JSON object"
+        raise MalformedPayload(f"body must be {expected}, not {type(value).__name__}")
     return value
 
 
@@ -283,7 +298,7 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _validate(model: type[BaseModel], payload: dict[str, Any]) -> BaseModel:
+def _validate(model: type[BaseModel], payload: Any) -> BaseModel:
     try:
         return model.model_validate(payload)
     except ValidationError as exc:

@@ -626,3 +626,24 @@ def test_uuid_ids_are_accepted_as_event_ids(rt: Runtime) -> None:
     msg_id = f"msg_{uuid.uuid4().hex}"
     result = post_webhook(rt, json.dumps(LEAD).encode(), msg_id=msg_id)
     assert body_of(result)["ids"] == [msg_id]
+
+
+def test_array_bodies_are_accepted_only_by_list_root_models() -> None:
+    from pydantic import BaseModel, RootModel
+
+    from shared.errors import MalformedPayload
+    from shared.ingress import _parse, _shape
+
+    class Event(BaseModel):
+        eventId: int  # noqa: N815
+
+    class Events(RootModel[list[Event]]):
+        pass
+
+    assert _shape(Events) is list
+    assert _shape(Event) is dict
+    assert _parse(b'[{"eventId": 1}]', "application/json", shape=_shape(Events)) == [{"eventId": 1}]
+    with pytest.raises(MalformedPayload, match="body must be a JSON array, not dict"):
+        _parse(b'{"eventId": 1}', "application/json", shape=list)
+    with pytest.raises(MalformedPayload, match="body must be a JSON object, not list"):
+        _parse(b"[1]", "application/json", shape=dict)
