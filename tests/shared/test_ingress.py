@@ -635,7 +635,7 @@ def test_array_bodies_are_accepted_only_by_list_root_models() -> None:
     from shared.ingress import _parse, _shape
 
     class Event(BaseModel):
-        eventId: int  # noqa: N815
+        eventId: int
 
     class Events(RootModel[list[Event]]):
         pass
