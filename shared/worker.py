@@ -18,7 +18,9 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import json
+import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -227,6 +229,23 @@ class _Batch:
 
 
 _tracer: Any = None
+_pools: dict[tuple[str, int], ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()
+
+
+def _pool(rt: Runtime) -> ThreadPoolExecutor:
+    """Threads for one integration's records, as many as its concurrency cap.
+
+    Not asyncio's default executor: that one has ``cpu_count + 4`` threads - 6 on a 2-vCPU Lambda -
+    which would silently cap every app at 6 records in flight whatever its spec declares.
+    """
+    key = (rt.name, rt.spec.max_concurrency)
+    with _pools_lock:
+        pool = _pools.get(key)
+        if pool is None:
+            pool = ThreadPoolExecutor(max_workers=key[1], thread_name_prefix=f"sb-{rt.name}")
+            _pools[key] = pool
+        return pool
 
 
 def tracer() -> Any:
@@ -263,7 +282,8 @@ def _handle_batch(rt: Runtime, event: Mapping[str, Any], lambda_context: Any) ->
         async with slots:
             ctx = contextvars.copy_context()
             ctx.run(current_metrics.set, batch.metrics)
-            return await asyncio.to_thread(ctx.run, _process_record, batch, record)
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(_pool(rt), ctx.run, _process_record, batch, record)
 
     processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
     try:

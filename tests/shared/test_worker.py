@@ -8,6 +8,7 @@ events and schedule ticks, emitting twice).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import threading
@@ -703,6 +704,38 @@ def test_records_run_concurrently_within_the_cap(syn: Runtime, behave: Any) -> N
 
     assert active["done"] == 10
     assert active["max"] == cap == 3
+
+
+def test_a_cap_above_the_default_thread_pool_is_reached(syn: Runtime, behave: Any) -> None:
+    """asyncio's default executor has cpu_count + 4 threads (6 on 2 vCPUs): the cap must not depend on it."""
+    syn.spec = dataclasses.replace(syn.spec, max_concurrency=10)
+    lock = threading.Lock()
+    active = {"now": 0, "max": 0}
+    all_in = threading.Event()
+
+    def tracked(item: Item, ctx: WorkContext) -> None:
+        with lock:
+            active["now"] += 1
+            active["max"] = max(active["max"], active["now"])
+            if active["now"] == 10:
+                all_in.set()
+        all_in.wait(5)
+        with lock:
+            active["now"] -= 1
+
+    behave(tracked)
+    entries = [
+        {
+            "Id": str(i),
+            "MessageBody": Envelope.wrap(
+                syn.name, "on_thing", Accepted(event_id=f"evt-w{i}", type="t", data=Item(name=str(i)))
+            ).to_message(),
+        }
+        for i in range(10)
+    ]
+    syn.aws("sqs").send_message_batch(QueueUrl=syn.queue_url, Entries=entries)
+    assert run(syn, receive(syn, expect=10)) == {"batchItemFailures": []}
+    assert active["max"] == 10
 
 
 # --- bus events and schedule ticks -------------------------------------------------------------------

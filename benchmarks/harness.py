@@ -1,0 +1,725 @@
+"""The measurements behind ``make bench``; each returns plain numbers, measured in this run.
+
+Every figure is measured against a baseline measured in the same run, on the same machine, so a
+noisy shared machine moves both sides: cold start and warm ingest against the hand-written
+stdlib+boto3 handler (``baseline_handler.py``); batch concurrency against Powertools' sequential
+batch processor. AWS is answered in-process with zero latency (``fakes.py``) wherever Switchboard's
+own overhead is measured, and every AWS request is counted for the cost figures.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from shared.spec import Accepted, BusTrigger, IntegrationSpec, WebhookTrigger
+
+from . import prices
+from .fakes import CallCounter, install
+
+REPO = Path(__file__).resolve().parents[1]
+BASELINE_SECRET = "whsec_" + "YmVuY2htYXJrLWJhc2VsaW5lLXNpZ25pbmcta2V5"
+HOST = "bench.example"
+
+# --- helpers ------------------------------------------------------------------------------------------
+
+
+class _ByteSink(io.TextIOBase):
+    """Counts what would be written to stdout (= CloudWatch Logs on Lambda) and drops it."""
+
+    def __init__(self) -> None:
+        self.bytes = 0
+
+    def write(self, s: str) -> int:
+        self.bytes += len(s.encode("utf-8"))
+        return len(s)
+
+
+@contextlib.contextmanager
+def quiet_stdout() -> Iterator[_ByteSink]:
+    sink = _ByteSink()
+    with contextlib.redirect_stdout(sink):  # type: ignore[type-var]
+        yield sink
+
+
+def _signed_event(spec: IntegrationSpec, sample: Any, secret: str | None) -> dict[str, Any]:
+    from infra.local.gateway import api_gateway_event
+    from infra.local.samples import build_request
+
+    url, headers, body = build_request(spec, sample, f"https://{HOST}", secret)
+    path = url.removeprefix(f"https://{HOST}")
+    return api_gateway_event(
+        method="POST",
+        path=path,
+        query="",
+        headers={**headers, "host": HOST, "x-forwarded-proto": "https"},
+        body=body,
+        route_key=f"POST {path}",
+    )
+
+
+def _baseline_event() -> dict[str, Any]:
+    from infra.local.gateway import api_gateway_event
+    from shared.webhooks.standard import StandardWebhooks
+
+    body = json.dumps(
+        {
+            "type": "form.submitted",
+            "timestamp": "2026-11-20T09:14:03Z",
+            "data": {"name": "A B", "email": "a@b.example"},
+        }
+    ).encode()
+    url = f"https://{HOST}/hooks/baseline"
+    headers = StandardWebhooks().sign(
+        method="POST",
+        url=url,
+        body=body,
+        secret=BASELINE_SECRET,
+        now=time.time(),
+        msg_id=f"msg_{uuid.uuid4().hex}",
+    )
+    return api_gateway_event(
+        method="POST",
+        path="/hooks/baseline",
+        query="",
+        headers={**headers, "content-type": "application/json", "host": HOST},
+        body=body,
+        route_key="POST /hooks/baseline",
+    )
+
+
+def webhook_samples() -> list[tuple[IntegrationSpec, Any]]:
+    """Per integration with a signed webhook: its first sample meant to be processed."""
+    from infra.local.samples import load_samples
+    from shared.registry import load_specs
+
+    found = []
+    for spec in load_specs():
+        for sample in load_samples(spec):
+            trigger = spec.trigger(sample.trigger)
+            if (
+                isinstance(trigger, WebhookTrigger)
+                and sample.expect == "processed"
+                and sample.sign == "valid"
+            ):
+                found.append((spec, sample))
+                break
+    return found
+
+
+# --- 1. cold start ---------------------------------------------------------------------------------------
+
+_SWITCHBOARD_CHILD = (
+    "import json, sys\n"
+    "event = json.load(open(sys.argv[1]))\n"
+    "from shared.entry import handler\n"
+    "result = handler(event, None)\n"
+    "assert result['statusCode'] == 202, result\n"
+)
+_BASELINE_CHILD = (
+    "import json, sys\n"
+    "event = json.load(open(sys.argv[1]))\n"
+    "from benchmarks.baseline_handler import handler\n"
+    "result = handler(event, None)\n"
+    "assert result['statusCode'] == 202, result\n"
+)
+
+
+@dataclass
+class ColdStart:
+    integration: str
+    median_ms: float
+    baseline_ms: float
+
+    @property
+    def ratio(self) -> float:
+        return self.median_ms / self.baseline_ms
+
+
+def cold_starts(runs: int) -> list[ColdStart]:
+    """Fresh process -> 202, against the baseline, with SQS and Secrets Manager on a moto server."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    from infra.local.resources import create_resources
+    from infra.local.runtime import _free_port, local_settings
+    from shared.registry import load_specs
+
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "PYTHONPATH": str(REPO),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    env.pop("POWERTOOLS_METRICS_DISABLED", None)
+    try:
+        session = boto3.session.Session(
+            region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+        )
+        specs = load_specs()
+        settings = {s.name: local_settings(s) for s in specs}
+        with _endpoint(endpoint):
+            res = create_resources(
+                specs,
+                session,
+                stage="bench",
+                sandbox_url="http://127.0.0.1:9/_sandbox",
+                visibility_scale=1,
+                settings=settings,
+            )
+            session.client("secretsmanager", endpoint_url=endpoint).create_secret(
+                Name="bench/baseline", SecretString=json.dumps({"secret": BASELINE_SECRET})
+            )
+            secrets = session.client("secretsmanager", endpoint_url=endpoint)
+
+            def secret_of(name: str) -> str:
+                return str(
+                    json.loads(secrets.get_secret_value(SecretId=res.secret_prefix + name)["SecretString"])[
+                        "secret"
+                    ]
+                )
+
+            baseline_env = {
+                **env,
+                "BASELINE_SECRET_ID": "bench/baseline",
+                "SWITCHBOARD_QUEUE_URL": res.queues[specs[0].name][0],
+            }
+            baseline = _median_run(_BASELINE_CHILD, _baseline_event, baseline_env, runs)
+            results = []
+            for spec, sample in webhook_samples():
+                trigger = spec.trigger(sample.trigger)
+                assert isinstance(trigger, WebhookTrigger)
+                secret = secret_of(trigger.secret.name)
+                queue_url, dlq_url = res.queues[spec.name]
+                child_env = {
+                    **env,
+                    "SWITCHBOARD_INTEGRATION": spec.name,
+                    "SWITCHBOARD_STAGE": "bench",
+                    "SWITCHBOARD_QUEUE_URL": queue_url,
+                    "SWITCHBOARD_DLQ_URL": dlq_url,
+                    "SWITCHBOARD_TABLE": res.table,
+                    "SWITCHBOARD_BUS": res.bus,
+                    "SWITCHBOARD_SECRET_PREFIX": res.secret_prefix,
+                    "SWITCHBOARD_SETTINGS": settings[spec.name],
+                    "POWERTOOLS_SERVICE_NAME": spec.name,
+                    "POWERTOOLS_METRICS_NAMESPACE": "Switchboard",
+                }
+                median = _median_run(
+                    _SWITCHBOARD_CHILD,
+                    lambda spec=spec, sample=sample, secret=secret: _signed_event(spec, sample, secret),
+                    child_env,
+                    runs,
+                )
+                results.append(ColdStart(spec.name, median, baseline))
+            return results
+    finally:
+        server.stop()
+
+
+@contextlib.contextmanager
+def _endpoint(url: str) -> Iterator[None]:
+    old = os.environ.get("AWS_ENDPOINT_URL")
+    os.environ["AWS_ENDPOINT_URL"] = url
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("AWS_ENDPOINT_URL", None)
+        else:
+            os.environ["AWS_ENDPOINT_URL"] = old
+
+
+def _median_run(code: str, make_event: Callable[[], dict[str, Any]], env: dict[str, str], runs: int) -> float:
+    times = []
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "event.json"
+        for _ in range(runs):
+            path.write_text(json.dumps(make_event()))
+            started = time.perf_counter()
+            done = subprocess.run(
+                [sys.executable, "-c", code, str(path)],
+                env=env,
+                cwd=tmp,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            elapsed = time.perf_counter() - started
+            if done.returncode != 0:
+                raise RuntimeError(f"cold-start child failed: {done.stderr[-2000:]}")
+            times.append(elapsed * 1000)
+    return statistics.median(times)
+
+
+# --- 2. warm ingest -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Ingest:
+    median_us: float
+    baseline_us: float
+    log_bytes_per_request: float
+
+    @property
+    def ratio(self) -> float:
+        return self.median_us / self.baseline_us
+
+
+def warm_ingest(requests: int) -> Ingest:
+    """CPU per warm request (verify + validate + enqueue), SQS and Secrets Manager answered in-process."""
+    from benchmarks import baseline_handler
+    from infra.local.runtime import local_settings
+    from shared.entry import dispatch
+    from shared.registry import load_spec
+    from shared.runtime import Runtime
+
+    spec = load_spec("website_to_crm")
+    sample = next(s for sp, s in webhook_samples() if sp.name == spec.name)
+    trigger = spec.trigger(sample.trigger)
+    assert isinstance(trigger, WebhookTrigger)
+    counter = CallCounter()
+    secret_value = json.dumps({"secret": _local_secret(trigger)})
+    install(counter, {f"switchboard/bench/{trigger.secret.name}": secret_value})
+    rt = Runtime(
+        spec=spec,
+        stage="bench",
+        queue_url="q",
+        dlq_url="dlq",
+        table="t",
+        bus="b",
+        secret_prefix="switchboard/bench/",
+        settings_json=local_settings(spec),
+    )
+    event = _signed_event(spec, sample, _local_secret(trigger))
+    with quiet_stdout() as sink:
+        for _ in range(50):  # warm: imports, clients, caches
+            dispatch(rt, event)
+        start_bytes = sink.bytes
+        ours = _cpu_per_call(lambda: dispatch(rt, event), requests)
+        log_bytes = (sink.bytes - start_bytes) / requests
+
+    baseline_handler._clients.update({"sqs": install_sqs(counter), "secretsmanager": None})
+    baseline_handler._secret.update({"secret": BASELINE_SECRET})
+    os.environ["SWITCHBOARD_QUEUE_URL"] = "q"
+    base_event = _baseline_event()
+    with quiet_stdout():
+        for _ in range(50):
+            baseline_handler.handler(base_event, None)
+        base = _cpu_per_call(lambda: baseline_handler.handler(base_event, None), requests)
+    return Ingest(ours, base, log_bytes)
+
+
+def install_sqs(counter: CallCounter) -> Any:
+    from .fakes import FakeSQS
+
+    return FakeSQS(counter, "sqs")
+
+
+def _local_secret(trigger: WebhookTrigger) -> str:
+    return str(trigger.secret.local["secret"])
+
+
+def _cpu_per_call(fn: Callable[[], Any], n: int) -> float:
+    samples = []
+    for _ in range(n):
+        t = time.thread_time_ns()
+        fn()
+        samples.append((time.thread_time_ns() - t) / 1000)
+    return statistics.median(samples)
+
+
+# --- 3/4. worker overhead and batch concurrency ----------------------------------------------------------------
+
+
+class Item(BaseModel):
+    n: int
+
+
+def _accept(detail: Item, event: Any) -> list[Accepted]:
+    return [Accepted(event_id=event.id, type="bench", data=detail)]
+
+
+_INFLIGHT = {"now": 0, "max": 0}
+_INFLIGHT_LOCK = threading.Lock()
+TARGET_SECONDS = 0.1
+
+
+def noop_worker(item: Item, ctx: Any) -> dict[str, int]:
+    """One recorded step, no target: what is left is Switchboard's per-record machinery."""
+    return ctx.step("effect", lambda: {"n": item.n})  # type: ignore[no-any-return]
+
+
+def slow_target_worker(item: Item, ctx: Any) -> dict[str, int]:
+    """A target call that takes 100 ms, counted for the concurrency cap."""
+
+    def call() -> dict[str, int]:
+        with _INFLIGHT_LOCK:
+            _INFLIGHT["now"] += 1
+            _INFLIGHT["max"] = max(_INFLIGHT["max"], _INFLIGHT["now"])
+        try:
+            time.sleep(TARGET_SECONDS)
+        finally:
+            with _INFLIGHT_LOCK:
+                _INFLIGHT["now"] -= 1
+        return {"n": item.n}
+
+    return ctx.step("call", call)  # type: ignore[no-any-return]
+
+
+def _bench_spec(name: str, worker: str, concurrency: int) -> IntegrationSpec:
+    return IntegrationSpec(
+        name=name,
+        description="benchmark",
+        input_model=Item,
+        triggers=(BusTrigger(name="bench", detail_types=("bench",), model=Item, accept=_accept),),
+        worker=worker,
+        max_concurrency=concurrency,
+    )
+
+
+def sqs_batch(spec: IntegrationSpec, size: int, prefix: str) -> dict[str, Any]:
+    from shared.envelope import Envelope
+
+    records = []
+    for i in range(size):
+        event_id = f"{prefix}-{i}-{uuid.uuid4().hex[:8]}"
+        envelope = Envelope.wrap(
+            spec.name, "bench", Accepted(event_id=event_id, type="bench", data=Item(n=i))
+        )
+        records.append(
+            {
+                "messageId": str(uuid.uuid4()),
+                "receiptHandle": "rh",
+                "body": envelope.to_message(),
+                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": str(int(time.time() * 1000))},
+                "messageAttributes": {"event_id": {"stringValue": event_id, "dataType": "String"}},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:bench",
+                "awsRegion": "us-east-1",
+            }
+        )
+    return {"Records": records}
+
+
+def _runtime(spec: IntegrationSpec) -> Any:
+    from shared.runtime import Runtime
+
+    return Runtime(
+        spec=spec, stage="bench", queue_url="q", dlq_url="dlq", table="t", bus="b", secret_prefix="p/"
+    )
+
+
+@dataclass
+class Worker:
+    overhead_ms: float
+    aws_calls_per_record: dict[str, float]
+
+
+def worker_overhead(batches: int) -> Worker:
+    from shared.entry import dispatch
+
+    counter = CallCounter()
+    install(counter, {})
+    spec = _bench_spec("bench_noop", "benchmarks.harness:noop_worker", 10)
+    rt = _runtime(spec)
+    per_record = []
+    with quiet_stdout():
+        for _ in range(5):
+            dispatch(rt, sqs_batch(spec, 10, "warm"))
+        counter.reset()
+        for b in range(batches):
+            event = sqs_batch(spec, 10, f"b{b}")
+            started = time.perf_counter()
+            result = dispatch(rt, event)
+            per_record.append((time.perf_counter() - started) * 1000 / 10)
+            assert result == {"batchItemFailures": []}, result
+    calls = {op: n / (batches * 10) for op, n in sorted(counter.calls.items())}
+    return Worker(statistics.median(per_record), calls)
+
+
+@dataclass
+class Batch:
+    ratio: float
+    sequential_ratio: float
+    max_inflight: int
+    cap: int
+
+
+def _sleep_record(record: Any) -> None:
+    """Powertools' sequential processor, with the same 100 ms target per record."""
+    time.sleep(TARGET_SECONDS)
+
+
+def batch_concurrency(repeats: int) -> Batch:
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+    from shared.entry import dispatch
+
+    counter = CallCounter()
+    install(counter, {})
+    cap = 10
+    spec = _bench_spec("bench_batch", "benchmarks.harness:slow_target_worker", cap)
+    rt = _runtime(spec)
+    _INFLIGHT.update(now=0, max=0)
+    ours, single, sequential = [], [], []
+    with quiet_stdout():
+        for r in range(repeats):
+            t = time.perf_counter()
+            dispatch(rt, sqs_batch(spec, 1, f"s{r}"))
+            single.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            dispatch(rt, sqs_batch(spec, 10, f"c{r}"))
+            ours.append(time.perf_counter() - t)
+
+            processor = BatchProcessor(event_type=EventType.SQS)
+            event = sqs_batch(spec, 10, f"p{r}")
+            t = time.perf_counter()
+            process_partial_response(event=event, record_handler=_sleep_record, processor=processor)
+            sequential.append(time.perf_counter() - t)
+    one = statistics.median(single)
+    return Batch(statistics.median(ours) / one, statistics.median(sequential) / one, _INFLIGHT["max"], cap)
+
+
+# --- 5. peak memory ---------------------------------------------------------------------------------------------
+
+_RSS_CHILD = """
+import json, resource, sys
+from benchmarks.fakes import CallCounter, install
+from benchmarks.harness import quiet_stdout, website_batch
+install(CallCounter(), json.loads(sys.argv[1]))
+with quiet_stdout():
+    website_batch()
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def website_batch() -> None:
+    """website_to_crm's real worker on a batch of 10 leads; HubSpot is the sandbox, in-process."""
+    from infra.local.runtime import local_settings
+    from sandbox.base import transport_for
+    from sandbox.registry import create_sandboxes
+    from shared.entry import dispatch
+    from shared.envelope import Envelope
+    from shared.registry import load_spec
+    from shared.runtime import Runtime
+
+    spec = load_spec("website_to_crm")
+    rt = Runtime(
+        spec=spec,
+        stage="bench",
+        queue_url="q",
+        dlq_url="dlq",
+        table="t",
+        bus="b",
+        secret_prefix="switchboard/bench/",
+        settings_json=local_settings(spec),
+        http_transport=transport_for(create_sandboxes()),
+    )
+    from functions.website_to_crm.models import Lead
+
+    records = []
+    for i in range(10):
+        lead = Lead(
+            email=f"lead{i}@example.com",
+            first_name=f"Lead{i}",
+            message="Hello",
+            source="bench",
+            submitted_at="2026-11-20T09:00:00Z",
+        )  # type: ignore[arg-type]
+        env = Envelope.wrap(
+            spec.name, "form", Accepted(event_id=f"rss-{i}", type="form.submitted", data=lead)
+        )
+        records.append(
+            {
+                "messageId": f"m{i}",
+                "receiptHandle": "rh",
+                "body": env.to_message(),
+                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0"},
+                "messageAttributes": {"event_id": {"stringValue": f"rss-{i}", "dataType": "String"}},
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn",
+                "awsRegion": "us-east-1",
+            }
+        )
+    result = dispatch(rt, {"Records": records})
+    assert result == {"batchItemFailures": []}, result
+
+
+def peak_rss_mb() -> float:
+    from shared.registry import load_spec
+
+    hubspot = next(c for c in load_spec("website_to_crm").connections if c.app == "hubspot")
+    secrets = {
+        f"switchboard/bench/{hubspot.name}": json.dumps(
+            {"token": "sandbox-hubspot-token", "base_url": "http://sandbox/_sandbox/hubspot"}
+        )
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", _RSS_CHILD, json.dumps(secrets)],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"memory child failed: {done.stderr[-2000:]}")
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+# --- 6. dollars per million events ----------------------------------------------------------------------------
+
+
+@dataclass
+class Cost:
+    integration: str
+    usd_per_million: float
+    breakdown: dict[str, float]
+    calls_per_event: dict[str, float]
+    billed_ms: float
+    target_calls: float
+
+
+#: Assumed latency of one SaaS API call, billed as Lambda wall time while the worker waits. The only
+#: assumption in the cost figures: AWS request counts and CPU are measured.
+TARGET_CALL_MS = 200.0
+
+
+def website_cost(events: int, ingest: Ingest) -> Cost:
+    """website_to_crm end to end: ingress (HTTP API + Lambda) -> SQS -> worker (Lambda) -> HubSpot."""
+    from infra.local.runtime import local_settings
+    from sandbox.base import SandboxRequest, transport_for
+    from sandbox.registry import create_sandboxes
+    from shared.entry import dispatch
+    from shared.registry import load_spec
+    from shared.runtime import Runtime
+
+    spec = load_spec("website_to_crm")
+    sample = next(s for sp, s in webhook_samples() if sp.name == spec.name)
+    trigger = spec.trigger(sample.trigger)
+    assert isinstance(trigger, WebhookTrigger)
+    hubspot = next(c for c in spec.connections if c.app == "hubspot")
+    counter = CallCounter()
+    install(
+        counter,
+        {
+            f"switchboard/bench/{trigger.secret.name}": json.dumps({"secret": _local_secret(trigger)}),
+            f"switchboard/bench/{hubspot.name}": json.dumps(
+                {"token": "sandbox-hubspot-token", "base_url": "http://sandbox/_sandbox/hubspot"}
+            ),
+        },
+    )
+    sandboxes = create_sandboxes()
+    rt = Runtime(
+        spec=spec,
+        stage="bench",
+        queue_url="q",
+        dlq_url="dlq",
+        table="t",
+        bus="b",
+        secret_prefix="switchboard/bench/",
+        settings_json=local_settings(spec),
+        http_transport=transport_for(sandboxes),
+    )
+    ingress_cpu, worker_cpu = [], []
+    with quiet_stdout() as sink:
+        for i in range(events):
+            body = json.loads(sample.body)
+            body["data"]["email"] = f"cost{i}@example.com"
+            one = type(sample)(
+                **{**sample.__dict__, "body": json.dumps(body).encode(), "webhook_id": f"msg_cost_{i}"}
+            )
+            event = _signed_event(spec, one, _local_secret(trigger))
+            t = time.thread_time_ns()
+            answer = dispatch(rt, event)
+            ingress_cpu.append((time.thread_time_ns() - t) / 1e6)
+            assert answer["statusCode"] == 202, answer
+            record = {
+                "messageId": f"m{i}",
+                "receiptHandle": "rh",
+                "body": _last_enqueued(),
+                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0"},
+                "messageAttributes": {"event_id": {"stringValue": one.webhook_id, "dataType": "String"}},
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn",
+                "awsRegion": "us-east-1",
+            }
+            t = time.perf_counter()
+            result = dispatch(rt, {"Records": [record]})
+            worker_cpu.append((time.perf_counter() - t) * 1000)
+            assert result == {"batchItemFailures": []}, result
+        log_bytes = sink.bytes / events
+    requests = json.loads(
+        sandboxes["hubspot"]
+        .handle(SandboxRequest(method="GET", path="/_requests", query={}, headers={}, body=b""))
+        .body
+    )["requests"]
+    target_calls = len(requests) / events
+    calls = {op: n / events for op, n in sorted(counter.calls.items())}
+    return _price(
+        spec, calls, statistics.median(ingress_cpu), statistics.median(worker_cpu), target_calls, log_bytes
+    )
+
+
+def _last_enqueued() -> str:
+    """What ingress put on the (fake) queue: the worker gets exactly that body, as from SQS."""
+    from shared import runtime
+
+    return str(runtime._shared_clients["sqs"].last_body)
+
+
+def _price(
+    spec: IntegrationSpec,
+    calls: dict[str, float],
+    ingress_ms: float,
+    worker_ms: float,
+    target_calls: float,
+    log_bytes: float,
+) -> Cost:
+    memory_gb = spec.memory_mb / 1024
+    # Lambda bills wall time, rounded up to the millisecond: ingress CPU, worker CPU, and the wait on
+    # each target call (records of a batch overlap, but a small business's batches are mostly of one).
+    billed_ms = float(int(ingress_ms) + 1 + int(worker_ms + target_calls * TARGET_CALL_MS) + 1)
+    wru = (
+        calls.get("dynamodb.PutItem", 0)
+        + calls.get("dynamodb.UpdateItem", 0)
+        + calls.get("dynamodb.DeleteItem", 0)
+    )
+    rru = calls.get("dynamodb.GetItem", 0)
+    sqs_requests = (
+        sum(v for k, v in calls.items() if k.startswith("sqs.")) + 2
+    )  # + the event source's receive, delete
+    breakdown = {
+        "lambda_duration": billed_ms / 1000 * memory_gb * prices.LAMBDA_ARM_GB_SECOND,
+        "lambda_requests": 2 * prices.LAMBDA_REQUEST,
+        "http_api": prices.HTTP_API_REQUEST,
+        "sqs": sqs_requests * prices.SQS_REQUEST,
+        "dynamodb": wru * prices.DYNAMODB_WRU + rru * prices.DYNAMODB_RRU,
+        "eventbridge": calls.get("events.PutEvents", 0) * prices.EVENTBRIDGE_EVENT,
+        "secrets_manager": calls.get("secretsmanager.GetSecretValue", 0) * prices.SECRETS_API_CALL,
+        "cloudwatch_logs": log_bytes / 1e9 * prices.CLOUDWATCH_LOGS_GB,
+    }
+    per_million = {k: round(v * 1_000_000, 3) for k, v in breakdown.items()}
+    return Cost(spec.name, round(sum(per_million.values()), 2), per_million, calls, billed_ms, target_calls)
