@@ -161,6 +161,11 @@ class Gateway:
         if parts.path.startswith("/_sandbox/"):
             self._serve_sandbox(h, parts.path, parts.query, headers, body)
             return
+        if parts.path == "/openapi.json" and h.command == "GET":
+            from shared.openapi import openapi_document
+
+            self._reply_json(h, 200, openapi_document(self.specs, server_url=self.url))
+            return
         if parts.path == "/" and h.command == "GET":
             self._reply_json(h, 200, {"routes": self.routes(), "sandbox": sorted(self.sandboxes)})
             return
