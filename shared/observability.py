@@ -22,7 +22,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
-from shared.redact import redact, redact_text
+from shared.redact import drop_sensitive, redact_text
 
 __all__ = ["NAMESPACE", "MetricUnit", "RedactingFormatter", "event_context", "get_logger", "new_metrics"]
 
@@ -35,13 +35,13 @@ _lock = threading.Lock()
 class RedactingFormatter(LambdaPowertoolsFormatter):
     """Powertools' JSON formatter, with emails, phones and credentials masked in every field.
 
-    Two passes: the record as data first (so values under sensitive keys such as ``token`` are
-    dropped whatever they hold), then the serialized line as text - objects such as an exception in
+    Two passes: the record as data first, dropping values under sensitive keys such as ``token``
+    whatever they hold; then the serialized line as text, once - objects such as an exception in
     ``stack_trace`` only become text during serialization, and an email inside one must not slip out.
     """
 
     def serialize(self, log: Any) -> str:
-        return redact_text(super().serialize(redact(log)))
+        return redact_text(super().serialize(drop_sensitive(log)))
 
 
 def get_logger(integration: str) -> Logger:
