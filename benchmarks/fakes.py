@@ -15,7 +15,7 @@ import threading
 from collections import Counter
 from typing import Any
 
-__all__ = ["CallCounter", "FakeDynamoDB", "FakeEvents", "FakeSecrets", "FakeSQS", "install"]
+__all__ = ["CallCounter", "FakeDynamoDB", "FakeEvents", "FakeSQS", "FakeSecrets", "install"]
 
 
 class CallCounter:
