@@ -107,8 +107,6 @@ def main() -> None:
         "ingest_ratio": round(ingest.ratio, 3),
         "ingest_own_us_median": round(ingest.own_us, 1),
         "ingest_own_baseline_us": round(ingest.baseline_own_us, 1),
-        "ingest_own_us_median": round(ingest.own_us, 1),
-        "ingest_own_baseline_us": round(ingest.baseline_own_us, 1),
         "worker_overhead_ms": round(worker.overhead_ms, 3),
         "worker_aws_calls_per_record": worker.aws_calls_per_record,
         "batch_ratio": round(batch.ratio, 3),

@@ -78,7 +78,9 @@ def drop_sensitive(value: Any) -> Any:
     (the log formatter): one regex pass over a line instead of one per field.
     """
     if isinstance(value, Mapping):
-        return {k: ("***" if str(k).lower() in SENSITIVE_KEYS else drop_sensitive(v)) for k, v in value.items()}
+        return {
+            k: ("***" if str(k).lower() in SENSITIVE_KEYS else drop_sensitive(v)) for k, v in value.items()
+        }
     if isinstance(value, list | tuple):
         return [drop_sensitive(v) for v in value]
     return value

@@ -22,6 +22,7 @@ _MARKS = {
     "dlq": "✖ DLQ",
     "scheduled": "⏰ schedule fired",
     "crash": "‼ handler crashed",
+    "answered": "⇄ answered",
 }
 
 
@@ -61,6 +62,8 @@ class TracePrinter:
             text += f"  in {entry.get('delay_s')} s: {entry.get('reason')}"
         elif stage == "dlq":
             text += f"  {entry.get('error')}: {entry.get('reason')}"
+        elif stage == "answered":
+            text += f"  {entry.get('status', '')} {entry.get('route', '')} {entry.get('detail', '')}".rstrip()
         elif stage == "processed" and entry.get("summary"):
             text += f"  ({entry['summary']})"
         return text

@@ -169,7 +169,9 @@ class Gateway:
         if parts.path == "/" and h.command == "GET":
             self._reply_json(h, 200, {"routes": self.routes(), "sandbox": sorted(self.sandboxes)})
             return
-        found, exists = match(self.specs, h.command if h.command != "OPTIONS" else "POST", parts.path)
+        # A preflight names the method the browser means to use; match the route by that method.
+        method = headers.get("access-control-request-method", "POST") if h.command == "OPTIONS" else h.command
+        found, exists = match(self.specs, method, parts.path)
         if h.command == "OPTIONS" and found is not None:
             self._preflight(h, found.spec.name, found.trigger, headers)
             return
@@ -195,14 +197,24 @@ class Gateway:
             return
         out = result.get("body") or ""
         data = base64.b64decode(out) if result.get("isBase64Encoded") else str(out).encode("utf-8")
-        self._reply(h, int(result.get("statusCode", 200)), dict(result.get("headers") or {}), data)
+        reply_headers = dict(result.get("headers") or {})
+        origin = headers.get("origin", "")
+        if self._browser_route(found.trigger) and origin in self.cors_origins(found.spec.name):
+            # API Gateway adds CORS headers to every answer of a CORS-enabled route, refusals included,
+            # so the page can read why it was refused.
+            reply_headers.setdefault("access-control-allow-origin", origin)
+            reply_headers.setdefault("vary", "origin")
+        self._reply(h, int(result.get("statusCode", 200)), reply_headers, data)
+
+    @staticmethod
+    def _browser_route(trigger: Any) -> bool:
+        return isinstance(trigger, FormTrigger) or (isinstance(trigger, RouteTrigger) and trigger.cors)
 
     def _preflight(
         self, h: BaseHTTPRequestHandler, integration: str, trigger: Any, headers: Mapping[str, str]
     ) -> None:
         origin = headers.get("origin", "")
-        browser = isinstance(trigger, FormTrigger) or (isinstance(trigger, RouteTrigger) and trigger.cors)
-        if not browser or origin not in self.cors_origins(integration):
+        if not self._browser_route(trigger) or origin not in self.cors_origins(integration):
             self._reply(
                 h, 403, {"content-type": "application/json"}, b'{"message":"CORS origin not allowed"}'
             )

@@ -173,7 +173,8 @@ def test_cli_errors_say_what_to_fix(tmp_path: Path) -> None:
     missing = run("send", "no_such_thing", "x.json")
     assert (
         missing.returncode == 2
-        and "no integration 'no_such_thing'; there are: website_to_crm" in missing.stderr
+        and "no integration 'no_such_thing'; there are: " in missing.stderr
+        and "website_to_crm" in missing.stderr
     )
     no_runtime = run("send", "website_to_crm", str(EVENTS_DIR / "website_to_crm" / "form_post.json"))
     assert no_runtime.returncode == 2 and "start one with `make dev`" in no_runtime.stderr

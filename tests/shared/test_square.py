@@ -1,0 +1,268 @@
+"""The Square app module: the typed client against the sandbox (in-process, no sockets), error
+mapping, pagination, the webhook verifier, and that importing it stays cheap."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import subprocess
+import sys
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from sandbox.base import SandboxRequest, as_transport
+from sandbox.square import DEFAULT_TOKEN, LOCATIONS, SEED_ITEMS, SeedItem, SeedVariation, SquareSandbox
+from shared.apps.square import (
+    APP,
+    CONNECTION,
+    SIGNING,
+    SQUARE_VERSION,
+    VERIFIER,
+    SquareClient,
+    parse_error,
+)
+from shared.errors import RateLimited, SignatureMismatch, TargetRejected, TargetUnavailable
+from shared.http import ApiClient
+from shared.webhooks.base import WebhookRequest
+
+REPO = Path(__file__).resolve().parents[2]
+HIGH_STREET, MARKET, KITCHEN = LOCATIONS
+
+
+@pytest.fixture
+def sandbox() -> SquareSandbox:
+    return SquareSandbox()
+
+
+def make_client(sandbox: SquareSandbox, token: str = DEFAULT_TOKEN) -> SquareClient:
+    return SquareClient(ApiClient(APP, {"token": token}, transport=as_transport(sandbox)))
+
+
+def client_answering(handler: Any) -> SquareClient:
+    return SquareClient(ApiClient(APP, {"token": "t"}, transport=httpx.MockTransport(handler)))
+
+
+def requests_to(sandbox: SquareSandbox, path: str) -> list[dict[str, Any]]:
+    res = sandbox.handle(SandboxRequest("GET", "/_requests", query={"path": [path]}))
+    return list(res.parsed()["requests"])
+
+
+def add_fault(sandbox: SquareSandbox, fault: dict[str, Any]) -> None:
+    assert sandbox.handle(SandboxRequest("POST", "/_faults", body=json.dumps(fault).encode())).status == 201
+
+
+def variation_id(sku: str) -> str:
+    return next(v.id for item in SEED_ITEMS for v in item.variations if v.sku == sku)
+
+
+# --- the app --------------------------------------------------------------------------------------
+
+
+def test_every_request_pins_the_version_and_sends_the_bearer_token(sandbox: SquareSandbox) -> None:
+    make_client(sandbox).search_variations_by_sku(["LOAF-RYE"])
+    (sent,) = requests_to(sandbox, "/v2/catalog/search")
+    assert sent["headers"]["square-version"] == SQUARE_VERSION == "2025-10-16"
+    assert sent["headers"]["authorization"] == "Bearer ***"  # masked in the record, but present
+    assert sent["status"] == 200
+
+
+def test_connection_and_signing_secret_shapes() -> None:
+    assert CONNECTION.name == "square" and CONNECTION.fields == ("token",)
+    assert CONNECTION.local["token"] == DEFAULT_TOKEN  # the sandbox accepts the local secret
+    assert CONNECTION.local["base_url"] == "{sandbox}/square"
+    assert SIGNING.kind == "signing" and SIGNING.fields == ("secret",)
+    assert APP.base_url == "https://connect.squareup.com"
+
+
+def test_importing_the_module_does_not_import_httpx() -> None:
+    code = "import sys, shared.apps.square; print('httpx' in sys.modules, 'shared.http' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.split() == ["False", "False"]
+
+
+# --- catalog --------------------------------------------------------------------------------------
+
+
+def test_variations_are_found_by_sku_in_one_call(sandbox: SquareSandbox) -> None:
+    found = make_client(sandbox).search_variations_by_sku(["LOAF-RYE", "CAKE-CHOC-8IN", "NO-SUCH-SKU"])
+    assert {sku: v.id for sku, v in found.items()} == {
+        "LOAF-RYE": variation_id("LOAF-RYE"),
+        "CAKE-CHOC-8IN": variation_id("CAKE-CHOC-8IN"),
+    }
+    rye = found["LOAF-RYE"]
+    assert rye.type == "ITEM_VARIATION" and rye.item_variation_data is not None
+    assert (
+        rye.item_variation_data.price_money is not None and rye.item_variation_data.price_money.amount == 595
+    )
+    assert isinstance(rye.updated_at, datetime)
+    (sent,) = requests_to(sandbox, "/v2/catalog/search")
+    assert sent["json"]["object_types"] == ["ITEM_VARIATION"]
+    assert sent["json"]["query"] == {
+        "set_query": {
+            "attribute_name": "sku",
+            "attribute_values": ["LOAF-RYE", "CAKE-CHOC-8IN", "NO-SUCH-SKU"],
+        }
+    }
+
+
+def test_skus_match_case_insensitively_keyed_as_asked(sandbox: SquareSandbox) -> None:
+    found = make_client(sandbox).search_variations_by_sku(["loaf-rye", "Loaf-Rye"])
+    assert {k: v.sku for k, v in found.items()} == {"loaf-rye": "LOAF-RYE", "Loaf-Rye": "LOAF-RYE"}
+
+
+def test_deleted_variations_are_not_found(sandbox: SquareSandbox) -> None:
+    assert make_client(sandbox).search_variations_by_sku(["BAGUETTE-CLASSIC"]) == {}
+
+
+def test_a_shared_sku_resolves_to_one_variation_stably() -> None:
+    items = (
+        SeedItem(
+            "ITEM1",
+            "Tart",
+            "",
+            (
+                SeedVariation("VAR-B", "Big", "TART", 900),
+                SeedVariation("VAR-A", "Also big", "TART", 900),
+                SeedVariation("VAR-0", "lower case", "tart", 900),
+            ),
+        ),
+    )
+    client = make_client(SquareSandbox(items=items))
+    assert client.search_variations_by_sku(["TART"])["TART"].id == "VAR-A"  # exact case, then lowest id
+    assert client.search_variations_by_sku(["tart"])["tart"].id == "VAR-0"
+
+
+def test_more_than_250_skus_are_searched_in_chunks(sandbox: SquareSandbox) -> None:
+    skus = [f"SKU-{i:03d}" for i in range(300)] + ["LOAF-RYE"]
+    found = make_client(sandbox).search_variations_by_sku(skus)
+    assert list(found) == ["LOAF-RYE"]
+    sizes = [len(r["json"]["query"]["set_query"]["attribute_values"]) for r in requests_to(sandbox, "/v2/")]
+    assert sizes == [250, 51]
+
+
+def test_search_follows_the_cursor() -> None:
+    sandbox = SquareSandbox(max_page_size=2)
+    skus = ["LOAF-SOURDOUGH", "LOAF-RYE", "CAKE-CHOC-8IN", "CAKE-CHOC-6IN", "CROISSANT-BUTTER"]
+    assert sorted(make_client(sandbox).search_variations_by_sku(skus)) == sorted(skus)
+    sent = requests_to(sandbox, "/v2/catalog/search")
+    assert len(sent) == 3
+    assert "cursor" not in sent[0]["json"] and sent[1]["json"]["cursor"] and sent[2]["json"]["cursor"]
+
+
+# --- inventory ------------------------------------------------------------------------------------
+
+
+def test_counts_are_exact_decimals_at_the_asked_locations(sandbox: SquareSandbox) -> None:
+    ids = [variation_id(s) for s in ("LOAF-SOURDOUGH", "FLOUR-RYE-KG", "CAKE-CHOC-8IN")]
+    got = make_client(sandbox).batch_retrieve_counts(ids, [HIGH_STREET, MARKET], states=["IN_STOCK"])
+    table = {(c.catalog_object_id, c.location_id): c.quantity for c in got}
+    assert table == {
+        (ids[0], HIGH_STREET): Decimal("12"),
+        (ids[0], MARKET): Decimal("6"),
+        (ids[1], HIGH_STREET): Decimal("7.25"),
+        (ids[2], HIGH_STREET): Decimal("2"),
+    }
+    assert all(c.state == "IN_STOCK" and c.calculated_at is not None for c in got)
+    (sent,) = requests_to(sandbox, "/v2/inventory/counts/batch-retrieve")
+    assert sent["json"] == {
+        "catalog_object_ids": ids,
+        "location_ids": [HIGH_STREET, MARKET],
+        "limit": 1000,
+        "states": ["IN_STOCK"],
+    }
+
+
+def test_without_states_every_tracked_state_comes_back(sandbox: SquareSandbox) -> None:
+    got = make_client(sandbox).batch_retrieve_counts([variation_id("LOAF-SOURDOUGH")], [HIGH_STREET])
+    assert sorted(c.state for c in got) == ["IN_STOCK", "WASTE"]
+
+
+def test_counts_follow_the_cursor() -> None:
+    sandbox = SquareSandbox(max_page_size=1)
+    ids = [variation_id(s) for s in ("LOAF-SOURDOUGH", "CROISSANT-BUTTER")]
+    got = make_client(sandbox).batch_retrieve_counts(ids, [HIGH_STREET, MARKET], states=["IN_STOCK"])
+    assert len(got) == 4
+    assert len(requests_to(sandbox, "/v2/inventory/counts/batch-retrieve")) == 4
+
+
+def test_no_variations_means_no_request_and_no_locations_is_refused(sandbox: SquareSandbox) -> None:
+    client = make_client(sandbox)
+    assert client.batch_retrieve_counts([], [HIGH_STREET]) == []
+    assert requests_to(sandbox, "/v2/") == []
+    with pytest.raises(ValueError, match="location"):
+        client.batch_retrieve_counts([variation_id("LOAF-RYE")], [])
+
+
+# --- errors ---------------------------------------------------------------------------------------
+
+
+def test_a_wrong_token_is_refused_with_squares_text(sandbox: SquareSandbox) -> None:
+    with pytest.raises(TargetRejected) as info:
+        make_client(sandbox, token="EAAAl-revoked").search_variations_by_sku(["LOAF-RYE"])
+    assert info.value.status == 401 and info.value.app == "square"
+    assert "UNAUTHORIZED" in info.value.message
+
+
+def test_5xx_is_retryable_and_429_carries_retry_after(sandbox: SquareSandbox) -> None:
+    client = make_client(sandbox)
+    add_fault(sandbox, {"kind": "status", "status": 503})
+    with pytest.raises(TargetUnavailable):
+        client.search_variations_by_sku(["LOAF-RYE"])
+    add_fault(sandbox, {"kind": "rate_limit", "retry_after": 7})
+    with pytest.raises(RateLimited) as info:
+        client.batch_retrieve_counts([variation_id("LOAF-RYE")], [HIGH_STREET])
+    assert info.value.retry_after == 7
+
+
+def test_errors_inside_a_2xx_answer_are_a_refusal() -> None:
+    body = {"errors": [{"category": "INVALID_REQUEST_ERROR", "code": "INVALID_VALUE", "detail": "bad id"}]}
+    client = client_answering(lambda request: httpx.Response(200, json=body))
+    with pytest.raises(TargetRejected, match="INVALID_VALUE: bad id"):
+        client.batch_retrieve_counts(["X"], [HIGH_STREET])
+
+
+def test_a_repeating_cursor_stops_instead_of_looping() -> None:
+    client = client_answering(lambda request: httpx.Response(200, json={"counts": [], "cursor": "again"}))
+    with pytest.raises(TargetUnavailable, match="cursor repeated"):
+        client.batch_retrieve_counts(["X"], [HIGH_STREET])
+
+
+def test_a_body_square_did_not_mean_is_retryable() -> None:
+    client = client_answering(lambda request: httpx.Response(200, text="<html>maintenance</html>"))
+    with pytest.raises(TargetUnavailable, match="unexpected 200 body"):
+        client.search_variations_by_sku(["LOAF-RYE"])
+
+
+def test_parse_error_reads_squares_error_body() -> None:
+    text = '{"errors":[{"category":"RATE_LIMIT_ERROR","code":"RATE_LIMITED","detail":"slow down"}]}'
+    body = parse_error(text)
+    assert body is not None and body.errors[0].code == "RATE_LIMITED" and body.errors[0].field is None
+    assert parse_error("<html>502 Bad Gateway</html>") is None
+    assert parse_error('{"errors": []}') is None
+
+
+# --- webhooks -------------------------------------------------------------------------------------
+
+
+def test_the_verifier_checks_url_plus_body_base64() -> None:
+    key = "sig-key-123"
+    url = "https://hooks.example.test/hooks/square"
+    body = b'{"merchant_id":"ML8M2Q9ZB3XW1","type":"inventory.count.updated"}'
+    expected = base64.b64encode(hmac.new(key.encode(), url.encode() + body, hashlib.sha256).digest()).decode()
+    request = WebhookRequest("POST", url, {"x-square-hmacsha256-signature": expected}, body)
+    VERIFIER.verify(request, [key], now=0)
+    assert VERIFIER.sign(method="POST", url=url, body=body, secret=key, now=0, msg_id="") == {
+        "x-square-hmacsha256-signature": expected
+    }
+    moved = WebhookRequest("POST", url + "/other", dict(request.headers), body)
+    with pytest.raises(SignatureMismatch):
+        VERIFIER.verify(moved, [key], now=0)
