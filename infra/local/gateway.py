@@ -179,6 +179,9 @@ class Gateway:
             # API Gateway's own answer when no route matches.
             self._reply_json(h, 404 if not exists else 405, {"message": "Not Found"})
             return
+        # API Gateway tells the function the scheme the client used; here that is plain http, and
+        # signatures over the URL (HubSpot v3, Square) must be checked against the URL really called.
+        headers.setdefault("x-forwarded-proto", "http")
         event = api_gateway_event(
             method=h.command,
             path=parts.path,

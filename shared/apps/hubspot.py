@@ -218,6 +218,11 @@ def _text_property(name: str, label: str, description: str) -> PropertyDefinitio
     }
 
 
+def _number_property(name: str, label: str, description: str) -> PropertyDefinition:
+    # HubSpot's number properties are type "number" with fieldType "number"; values travel as strings.
+    return {**_text_property(name, label, description), "type": "number", "fieldType": "number"}
+
+
 #: Custom contact properties a portal must have before leads are written (HubSpot rejects unknown
 #: property names with 400 PROPERTY_DOESNT_EXIST). HubSpot has no writable default for these: its
 #: "Original Source" (``hs_analytics_source``) and the ``hs_analytics_*`` URL fields are computed by
@@ -230,6 +235,16 @@ CUSTOM_PROPERTIES: Final[tuple[PropertyDefinition, ...]] = (
     _text_property("utm_campaign", "UTM campaign", "utm_campaign of the page the lead was captured on."),
     _text_property("utm_term", "UTM term", "utm_term of the page the lead was captured on."),
     _text_property("utm_content", "UTM content", "utm_content of the page the lead was captured on."),
+    _number_property(
+        "switchboard_lead_score",
+        "Lead score (Switchboard)",
+        "0-100, from the rules in functions/lead_enrichment/scoring.json (set by Switchboard).",
+    ),
+    _text_property(
+        "switchboard_lead_score_reason",
+        "Lead score reason (Switchboard)",
+        "The rules that gave the lead score, e.g. +30 company 51-200 employees (set by Switchboard).",
+    ),
 )
 
 #: ``associationTypeId`` of the HUBSPOT_DEFINED "note to contact" association.
@@ -500,3 +515,42 @@ class HubSpotClient:
             raise TargetUnavailable(
                 f"hubspot {response.request.method} {where}: unexpected {response.status_code} body"
             ) from exc
+
+
+# --- webhooks ------------------------------------------------------------------------------------
+
+
+class WebhookEvent(_Model):
+    """One event of a HubSpot webhook request (Webhooks API v3). HubSpot POSTs a JSON *array* of these.
+
+    Fields as HubSpot's webhooks guide lists them ("Webhook payloads",
+    https://developers.hubspot.com/docs/api/webhooks): ``objectId`` (for contacts, the contact id),
+    ``eventId`` ("not guaranteed to be unique"), ``subscriptionId``, ``portalId`` (the HubSpot
+    account), ``appId``, ``occurredAt`` (milliseconds), ``subscriptionType`` (``contact.creation``,
+    ``contact.propertyChange`` ...), ``attemptNumber`` (0 on the first delivery), ``changeSource``
+    (``CRM_UI``, ``IMPORT``, ``API`` ...); ``changeFlag`` and ``sourceId`` on newer deliveries;
+    ``propertyName``/``propertyValue`` on property changes only. A request holds up to 100 events, in
+    no particular order, and an event may be delivered more than once.
+    """
+
+    event_id: int = Field(alias="eventId")
+    subscription_id: int | None = Field(default=None, alias="subscriptionId")
+    portal_id: int = Field(alias="portalId")
+    app_id: int | None = Field(default=None, alias="appId")
+    occurred_at_ms: int = Field(alias="occurredAt")
+    subscription_type: str = Field(alias="subscriptionType")
+    attempt_number: int = Field(default=0, alias="attemptNumber")
+    object_id: int = Field(alias="objectId")
+    change_source: str | None = Field(default=None, alias="changeSource")
+    change_flag: str | None = Field(default=None, alias="changeFlag")
+    source_id: str | None = Field(default=None, alias="sourceId")
+    property_name: str | None = Field(default=None, alias="propertyName")
+    property_value: Any = Field(default=None, alias="propertyValue")
+
+    @property
+    def occurred_at(self) -> datetime:
+        """``occurredAt`` as an aware UTC time."""
+        return datetime.fromtimestamp(self.occurred_at_ms / 1000, UTC)
+
+
+__all__ += ["WebhookEvent"]

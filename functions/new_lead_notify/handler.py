@@ -1,0 +1,125 @@
+"""new_lead_notify's worker: announce a lead to sales (email + Slack), or thank the lead (email).
+
+An announcement is two steps, each recorded in the effects ledger, so a retry resumes where the
+last attempt failed - when Slack is down after the email went out, the retry posts to Slack and
+does not email sales a second time:
+
+1. ``email.sales`` - the templated notification to the sales inbox (SES), ``Reply-To`` the lead so
+   sales can answer straight from the email;
+2. ``slack.post`` - a Block Kit message in the configured channel.
+
+For a contact HubSpot announced (its webhook carries only the contact id) the contact is read from
+HubSpot first; that read is not a step (it changes nothing) and is repeated on a retry.
+
+An acknowledgement is one step, ``email.acknowledgement``, to the lead's own address, only when the
+``acknowledge_lead`` setting is on. It is sent for website enquiries only: a contact someone added to
+HubSpot by hand or by an import did not write to the business and gets no "thanks for writing".
+
+Step results and the returned summary hold ids only (SES message id, Slack ``ts``): they are stored
+in the ledger and printed in traces, where personal data does not belong.
+
+Imported on the worker path only (``spec.worker``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Final
+
+from shared.apps import hubspot, slack
+from shared.email import Templates, send_email
+from shared.worker import WorkContext
+
+from .content import LeadView, template_context, view
+from .models import LeadNotice, Person, Settings
+from .slack_message import lead_message
+
+TEMPLATES: Final = Templates(Path(__file__).parent / "templates")
+#: Contact properties an announcement shows (``lead_source`` is website_to_crm's custom property).
+CONTACT_PROPERTIES: Final = ("email", "firstname", "lastname", "phone", "company", "lead_source")
+
+
+def process(notice: LeadNotice, ctx: WorkContext) -> dict[str, Any]:
+    if notice.action == "acknowledge":
+        return acknowledge(notice, ctx)
+    return announce(notice, ctx)
+
+
+def announce(notice: LeadNotice, ctx: WorkContext) -> dict[str, Any]:
+    settings: Settings = ctx.settings
+    lead = _lead(notice, ctx, settings)
+    mail = TEMPLATES.email("sales_notification", template_context(lead, settings.business_name))
+
+    def email_sales() -> dict[str, str]:
+        message_id = send_email(
+            ctx.rt,
+            from_address=settings.from_address,
+            to=settings.sales_inbox,
+            subject=mail.subject,
+            html=mail.html,
+            text=mail.text,
+            reply_to=lead.email,
+        )
+        return {"message_id": message_id}
+
+    emailed = ctx.step("email.sales", email_sales)
+
+    def post_to_slack() -> dict[str, str]:
+        text, blocks = lead_message(lead)
+        client = slack.SlackClient(ctx.api(slack.APP, slack.CONNECTION))
+        posted = client.post_message(settings.slack_channel, text, blocks)
+        return {"channel": posted.channel, "ts": posted.ts}
+
+    posted = ctx.step("slack.post", post_to_slack)
+    return {
+        "contact_id": notice.contact_id,
+        "email_message_id": emailed["message_id"],
+        "slack_ts": posted["ts"],
+    }
+
+
+def acknowledge(notice: LeadNotice, ctx: WorkContext) -> dict[str, Any]:
+    settings: Settings = ctx.settings
+    if not settings.acknowledge_lead:
+        return {"acknowledged": False, "reason": "acknowledge_lead is off"}
+    if notice.person is None or not notice.person.email:
+        return {"acknowledged": False, "reason": "the lead left no email address"}
+    lead = view(notice, notice.person, portal_fallback=settings.hubspot_portal_id)
+    mail = TEMPLATES.email("acknowledgement", template_context(lead, settings.business_name))
+    address = notice.person.email
+
+    def email_lead() -> dict[str, str]:
+        message_id = send_email(
+            ctx.rt,
+            from_address=settings.from_address,
+            to=address,
+            subject=mail.subject,
+            html=mail.html,
+            text=mail.text,
+            reply_to=settings.sales_inbox,
+        )
+        return {"message_id": message_id}
+
+    emailed = ctx.step("email.acknowledgement", email_lead)
+    return {"acknowledged": True, "email_message_id": emailed["message_id"]}
+
+
+def _lead(notice: LeadNotice, ctx: WorkContext, settings: Settings) -> LeadView:
+    """The lead to announce: from the event, or - for HubSpot's webhook - from HubSpot."""
+    if notice.person is not None:
+        return view(notice, notice.person, portal_fallback=settings.hubspot_portal_id)
+    crm = hubspot.HubSpotClient(ctx.api(hubspot.APP, hubspot.CONNECTION))
+    contact = crm.get_contact(notice.contact_id, properties=CONTACT_PROPERTIES)
+    props = contact.properties
+    person = Person(
+        first_name=props.get("firstname") or None,
+        last_name=props.get("lastname") or None,
+        email=props.get("email") or None,
+        phone=props.get("phone") or None,
+        company=props.get("company") or None,
+    )
+    ctx.logger.info("contact read from HubSpot", extra={"contact_id": contact.id})
+    # A contact website_to_crm created names the website form it came from; prefer that to "API".
+    return view(
+        notice, person, portal_fallback=settings.hubspot_portal_id, source=props.get("lead_source") or None
+    )
