@@ -152,6 +152,12 @@ _DEFAULT_CONTACT_PROPERTIES: Final = (
     _Property("zip", "Postal Code"),
     _Property("country", "Country/Region"),
     _Property("message", "Message", field_type="textarea"),
+    _Property("industry", "Industry"),
+    _enum(
+        "numemployees",
+        "Number of Employees",
+        ("1-5", "5-25", "25-50", "50-100", "100-500", "500-1000", "1000+"),
+    ),
     _enum("lifecyclestage", "Lifecycle Stage", LIFECYCLE_STAGES),
     _enum("hs_lead_status", "Lead Status", LEAD_STATUSES, group="sales_properties"),
     _Property(

@@ -81,7 +81,16 @@ def test_local_connection_matches_the_sandbox_token() -> None:
 
 def test_custom_properties_are_not_hubspot_defaults() -> None:
     names = {d["name"] for d in CUSTOM_PROPERTIES}
-    assert names == {"lead_source", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"}
+    assert names == {
+        "lead_source",
+        "utm_source",
+        "utm_medium",
+        "utm_campaign",
+        "utm_term",
+        "utm_content",
+        "switchboard_lead_score",
+        "switchboard_lead_score_reason",
+    }
     assert not names & set(DEFAULT_LEAD_PROPERTIES)
     for definition in CUSTOM_PROPERTIES:
         assert {"name", "label", "type", "fieldType", "groupName"} <= set(definition)

@@ -1,0 +1,122 @@
+"""lead_enrichment's worker: who wrote in? Company lookup, lead score, HubSpot contact, ``lead.scored``.
+
+Steps, each recorded in the effects ledger so a retry resumes where the last attempt failed:
+
+1. ``lookup_company`` - People Data Labs' Company Enrichment by the email's domain. Free-mail and
+   disposable domains are not looked up; the step still records that, and why. "No match" (404) is
+   an answer, not a failure. Quota answers (402, 429) back off and retry (see ``shared.apps.
+   peopledatalabs``); an invalid key (401) is permanent: DLQ with the reason.
+2. ``update_contact`` - company name, industry, number of employees (where the portal has them),
+   score and reason on the contact. The score is computed from the declared rules (``scoring.json``)
+   and saved with this step, so the event below always carries what was written. If the contact id
+   is gone (merged or deleted since the lead arrived), the contact is found again by email; if there
+   is none any more, there is nothing to update and nothing to announce.
+3. ``emit.lead.scored`` - the domain event for whoever acts on hot leads.
+
+Logs carry outcomes, never the email address or the message (``shared.redact`` masks them anyway).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.apps import hubspot, peopledatalabs
+from shared.errors import TargetRejected
+from shared.worker import WorkContext
+
+from .crm import contact_properties
+from .domains import DomainKind, classify
+from .models import CompanySummary, EnrichLead, Settings
+from .portal import writable_properties
+from .scoring import Score, Signals, score
+
+
+def process(lead: EnrichLead, ctx: WorkContext) -> dict[str, Any]:
+    settings: Settings = ctx.settings
+    kind = classify(lead.domain)
+    lookup = ctx.step("lookup_company", lambda: _lookup_company(ctx, lead, kind, settings))
+    company = CompanySummary.model_validate(lookup["company"]) if lookup["company"] else None
+    ctx.logger.info(
+        "company lookup",
+        extra={"lookup": lookup["status"], "domain_kind": kind, "likelihood": company and company.likelihood},
+    )
+
+    result = score(_signals(lead, kind, company))
+    update = ctx.step("update_contact", lambda: _update_contact(ctx, lead, company, result, settings))
+    if not update["updated"]:
+        ctx.logger.warning(
+            "contact no longer in HubSpot; nothing to update", extra={"contact_id": lead.contact_id}
+        )
+        return {"contact_id": lead.contact_id, "score": update["score"], "updated": False}
+
+    contact_id = update["contact_id"]
+    ctx.emit(
+        "lead.scored",
+        {
+            "contact_id": contact_id,
+            "score": update["score"],
+            "reason": update["reason"],
+            "company": company.model_dump(mode="json") if company else None,
+            "lookup": lookup["status"],
+            "crm_url": lead.crm_url if contact_id == lead.contact_id else None,
+            "lead_event_id": lead.lead_event_id,
+        },
+    )
+    return {"contact_id": contact_id, "score": update["score"], "lookup": lookup["status"], "updated": True}
+
+
+def _lookup_company(
+    ctx: WorkContext, lead: EnrichLead, kind: DomainKind, settings: Settings
+) -> dict[str, Any]:
+    """The lookup's outcome as the ledger keeps it: status first (it leads the trace line)."""
+    if kind != "company":
+        return {"status": "skipped", "reason": f"{kind.replace('_', '-')} domain", "company": None}
+    pdl = peopledatalabs.PeopleDataLabsClient(ctx.api(peopledatalabs.APP, peopledatalabs.CONNECTION))
+    found = pdl.enrich_company(website=lead.domain, min_likelihood=settings.min_likelihood)
+    if found is None:
+        return {"status": "not_found", "domain": lead.domain, "company": None}
+    summary = CompanySummary.from_pdl(found)
+    return {
+        "status": "found",
+        "name": summary.name,
+        "size": summary.size,
+        "industry": summary.industry,
+        "company": summary.model_dump(mode="json"),
+    }
+
+
+def _signals(lead: EnrichLead, kind: DomainKind, company: CompanySummary | None) -> Signals:
+    return Signals(
+        email=kind,
+        source=lead.source,
+        utm_source=lead.utm_source,
+        utm_medium=lead.utm_medium,
+        message=lead.message,
+        company_size=company.size if company else None,
+        industry=company.industry if company else None,
+        country=company.country if company else None,
+    )
+
+
+def _update_contact(
+    ctx: WorkContext, lead: EnrichLead, company: CompanySummary | None, result: Score, settings: Settings
+) -> dict[str, Any]:
+    api = ctx.api(hubspot.APP, hubspot.CONNECTION)
+    crm = hubspot.HubSpotClient(api)
+    props = contact_properties(
+        lead, company, result, writable_properties(api), overwrite_company=settings.overwrite_company
+    )
+    outcome = {"score": result.score, "reason": result.reason}
+    contact_id = lead.contact_id
+    try:
+        crm.update_contact(contact_id, props)
+    except TargetRejected as exc:
+        if exc.status != 404:
+            raise
+        # Merged or deleted since lead.created: the email still names the person, if they exist.
+        found = crm.find_contact_by_email(lead.email)
+        if found is None:
+            return {"contact_id": contact_id, "updated": False, **outcome}
+        contact_id = found.id
+        crm.update_contact(contact_id, props)
+    return {"contact_id": contact_id, "updated": True, **outcome, "properties": sorted(props)}

@@ -1,0 +1,140 @@
+"""Models of lead_enrichment: the ``lead.created`` event it consumes, its work item, its settings.
+
+``LeadCreated`` is another integration's event, so it tolerates extra fields (website_to_crm may add
+some). ``EnrichLead`` is ours and strict: it carries only what scoring and the CRM update need - the
+lead's name and phone number never enter this integration's queue.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from shared.apps.peopledatalabs import Company
+
+__all__ = ["CompanySummary", "EnrichLead", "LeadCreated", "LeadSnapshot", "Settings", "UtmTags"]
+
+# A permissive shape check: website_to_crm validated the address; this only guarantees a domain.
+_EMAIL = re.compile(r"^[^@\s]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+#: ``enrich:`` + the lead's event id must fit the envelope's 256-character event id.
+EVENT_ID_PREFIX = "enrich:"
+
+
+class UtmTags(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    source: str | None = None
+    medium: str | None = None
+    campaign: str | None = None
+
+
+class LeadSnapshot(BaseModel):
+    """The part of ``lead.created``'s ``lead`` object this integration reads."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    email: str
+    company: str | None = None
+    message: str | None = None
+    source: str = Field(min_length=1)
+    utm: UtmTags = Field(default_factory=UtmTags)
+
+    @field_validator("email")
+    @classmethod
+    def _has_domain(cls, value: str) -> str:
+        if not _EMAIL.match(value.strip()):
+            raise ValueError("is not an email address with a domain")
+        return value.strip()
+
+
+class LeadCreated(BaseModel):
+    """``lead.created`` as website_to_crm emits it (``detail``); other fields are ignored."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    contact_id: str = Field(min_length=1, max_length=50)
+    is_new_contact: bool | None = None
+    crm_url: str | None = None
+    lead: LeadSnapshot
+    source_event_id: str = Field(min_length=1, max_length=256 - len(EVENT_ID_PREFIX))
+    integration: str | None = None
+
+
+class EnrichLead(BaseModel):
+    """One lead to enrich and score: what the worker receives (strict, ours)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    contact_id: str = Field(min_length=1, max_length=50)
+    email: str
+    #: The company name the person typed, if any.
+    company: str | None = None
+    message: str | None = None
+    source: str
+    utm_source: str | None = None
+    utm_medium: str | None = None
+    crm_url: str | None = None
+    #: ``source_event_id`` of the ``lead.created`` event (its sender's own event id).
+    lead_event_id: str
+
+    @classmethod
+    def from_event(cls, event: LeadCreated) -> EnrichLead:
+        lead = event.lead
+        return cls(
+            contact_id=event.contact_id,
+            email=lead.email,
+            company=lead.company or None,
+            message=lead.message or None,
+            source=lead.source,
+            utm_source=lead.utm.source or None,
+            utm_medium=lead.utm.medium or None,
+            crm_url=event.crm_url,
+            lead_event_id=event.source_event_id,
+        )
+
+    @property
+    def domain(self) -> str:
+        return self.email.rpartition("@")[2].strip().lower().rstrip(".")
+
+
+class CompanySummary(BaseModel):
+    """What this integration keeps of a PDL match: saved in the effects ledger and sent on the bus."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str | None
+    domain: str | None
+    size: str | None
+    employee_count: int | None
+    industry: str | None
+    country: str | None
+    locality: str | None
+    linkedin_url: str | None
+    likelihood: int | None
+
+    @classmethod
+    def from_pdl(cls, company: Company) -> CompanySummary:
+        location = company.location
+        return cls(
+            name=company.display_name or company.name,
+            domain=company.website,
+            size=company.size,
+            employee_count=company.employee_count,
+            industry=company.industry,
+            country=location.country if location else None,
+            locality=location.locality if location else None,
+            linkedin_url=company.linkedin_url,
+            likelihood=company.likelihood,
+        )
+
+
+class Settings(BaseModel):
+    """lead_enrichment's configuration, per stage (CDK context ``settings.lead_enrichment``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: Ask PDL for matches at least this likely (1-10); a weaker match is a free 404. ``None``: PDL's default.
+    min_likelihood: int | None = Field(default=None, ge=1, le=10)
+    #: Replace the company name the person typed with PDL's. Off: a typed name is kept, PDL's fills a gap.
+    overwrite_company: bool = False
