@@ -24,7 +24,15 @@ from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 from shared.redact import drop_sensitive, redact_text
 
-__all__ = ["NAMESPACE", "MetricUnit", "RedactingFormatter", "event_context", "get_logger", "new_metrics"]
+__all__ = [
+    "NAMESPACE",
+    "MetricUnit",
+    "RedactingFormatter",
+    "event_context",
+    "forget_loggers",
+    "get_logger",
+    "new_metrics",
+]
 
 NAMESPACE = "Switchboard"
 
@@ -64,6 +72,30 @@ def get_logger(integration: str) -> Logger:
             logger.append_keys(integration=integration)
             _loggers[integration] = logger
         return logger
+
+
+def forget_loggers() -> None:
+    """Dispose of every logger made by :func:`get_logger`, so the next call configures a fresh one.
+
+    Powertools marks the underlying ``logging.Logger`` as configured and would reuse it half-way
+    (without its formatter), so the handlers and marks go too. Lambda never needs this; tests and
+    the local runtime do when the log destination changes within one process.
+    """
+    from aws_lambda_powertools.logging.constants import (
+        LOGGER_ATTRIBUTE_POWERTOOLS_HANDLER,
+        LOGGER_ATTRIBUTE_PRECONFIGURED,
+    )
+
+    with _lock:
+        for logger in _loggers.values():
+            base = logging.getLogger(logger.service)
+            for handler in list(base.handlers):
+                base.removeHandler(handler)
+                handler.close()
+            for mark in (LOGGER_ATTRIBUTE_PRECONFIGURED, LOGGER_ATTRIBUTE_POWERTOOLS_HANDLER):
+                if hasattr(base, mark):
+                    delattr(base, mark)
+        _loggers.clear()
 
 
 @contextmanager

@@ -133,8 +133,7 @@ def reset_process_state() -> None:
 
     from shared import ledger, observability
 
-    with observability._lock:
-        observability._loggers.clear()  # a cached logger keeps the stream or log file it was made with
+    observability.forget_loggers()  # a cached logger keeps the stream or log file it was made with
     with _shared_lock:
         _shared_clients.clear()
     base.DEFAULT_PROVIDERS.clear()  # type: ignore[attr-defined]  # the provider holds its boto3 client

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -194,8 +196,9 @@ class Gateway:
         )
         try:
             result = self.dispatch(found.spec.name, event)
-        except Exception as exc:  # Lambda's answer to an unhandled error
-            trace.record(found.spec.name, None, "crash", error=type(exc).__name__)
+        except Exception as exc:  # Lambda's answer to an unhandled error; the traceback is for the developer
+            traceback.print_exc(file=sys.stderr)
+            trace.record(found.spec.name, None, "crash", error=f"{type(exc).__name__}: {exc}")
             self._reply_json(h, 500, {"message": "Internal Server Error"})
             return
         out = result.get("body") or ""
