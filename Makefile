@@ -54,9 +54,24 @@ test: env
 	$(BIN)/mypy
 	$(BIN)/pytest -n 2 --durations=10
 
-## make synth: synthesize the CDK app offline into cdk.out/.
+# Deploying (README "Deploying"): STAGE names everything (switchboard-<stage>-...); ALARM_EMAIL, if
+# given, is subscribed to the stage's alarm topic. diff and deploy need AWS credentials.
+STAGE ?= dev
+CDK_CONTEXT = -c stage=$(STAGE) $(if $(ALARM_EMAIL),-c alarm_email=$(ALARM_EMAIL))
+
+.PHONY: diff deploy
+
+## make synth [STAGE=dev]: synthesize the CDK app offline into cdk.out/ (cdk-nag runs on every synth).
 synth: env
-	npx cdk synth --quiet
+	npx cdk synth --quiet $(CDK_CONTEXT)
+
+## make diff STAGE=prod: what `make deploy` would change in the account.
+diff: env
+	npx cdk diff --all $(CDK_CONTEXT)
+
+## make deploy STAGE=prod [ALARM_EMAIL=ops@example.com]: deploy the core and integrations stacks.
+deploy: env
+	npx cdk deploy --all $(CDK_CONTEXT)
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out .switchboard .pytest_cache .mypy_cache .ruff_cache

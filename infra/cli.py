@@ -1,11 +1,17 @@
-"""``switchboard``: run Switchboard locally, send sample events, invoke a handler.
+"""``switchboard``: run Switchboard locally, send sample events, invoke a handler, and operate it.
 
     switchboard dev [--port 8787] [--once] [--no-replay]
     switchboard send <integration> <event-file> [--url URL] [--stage STAGE]
     switchboard invoke <integration> <event-file>
-    switchboard urls
+    switchboard urls                                   [--stage STAGE] [--region REGION]
+    switchboard secrets list | show <connection> | set <connection> key=value …
+    switchboard dlq list [<integration>] | show <id> | replay <id> | redrive <integration>
+    switchboard trace <event-id> [--since 7d]
 
-Every error a user can cause is a one-line message that says what to fix, and a non-zero exit.
+The operations commands (``urls``, ``secrets``, ``dlq``, ``trace``; :mod:`infra.ops`) act on the
+running local runtime, or with ``--stage <name>`` on that deployed stage. Every error a user can cause
+is a one-line ``switchboard: ...`` message that says what to fix, and exit status 2; an operation that
+was understood but failed exits 1.
 """
 
 from __future__ import annotations
@@ -17,16 +23,20 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
+from infra.ops.target import CliError, OperationFailed, Target, resolve
 from shared.registry import load_spec, load_specs
 from shared.spec import FormTrigger, IntegrationSpec, WebhookTrigger
 
-__all__ = ["main"]
+__all__ = ["CliError", "main"]
 
 
-class CliError(Exception):
-    """A mistake the user can fix; printed as ``switchboard: <message>``, exit status 2."""
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its usage errors as one line that says where to look."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"switchboard: {message} (see `{self.prog} --help`)\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,15 +48,21 @@ def main(argv: list[str] | None = None) -> int:
     except CliError as exc:
         print(f"switchboard: {exc}", file=sys.stderr)
         return 2
+    except OperationFailed as exc:
+        print(f"switchboard: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="switchboard", description="Serverless connectors for a small business's tools."
+    p = _Parser(prog="switchboard", description="Serverless connectors for a small business's tools.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    where = _Parser(add_help=False)
+    where.add_argument(
+        "--stage", help="act on this deployed stage (AWS credentials needed); default: the local runtime"
     )
-    sub = p.add_subparsers(dest="command", required=True)
+    where.add_argument("--region", help="AWS region of the stage (default: AWS_REGION / your profile's)")
 
     dev = sub.add_parser("dev", help="run locally: embedded AWS, sandbox apps, webhook URLs, sample replay")
     dev.add_argument("--port", type=int, default=int(os.environ.get("SWITCHBOARD_PORT", "8787")))
@@ -71,8 +87,47 @@ def _parser() -> argparse.ArgumentParser:
     invoke.add_argument("event_file", type=Path)
     invoke.set_defaults(func=_cmd_invoke)
 
-    urls = sub.add_parser("urls", help="print the webhook URLs of the running local runtime")
+    urls = sub.add_parser("urls", parents=[where], help="webhook, form and route URLs (local or --stage)")
     urls.set_defaults(func=_cmd_urls)
+
+    secrets = sub.add_parser("secrets", help="set or inspect a connection's secret (values never shown)")
+    secrets_sub = secrets.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    s_list = secrets_sub.add_parser("list", parents=[where], help="every connection and its secret's name")
+    s_list.set_defaults(func=_cmd_secrets_list)
+    s_show = secrets_sub.add_parser("show", parents=[where], help="a connection's fields, values masked")
+    s_show.add_argument("connection")
+    s_show.set_defaults(func=_cmd_secrets_show)
+    s_set = secrets_sub.add_parser(
+        "set", parents=[where], help="merge key=value pairs into a connection's secret (key=- to type it)"
+    )
+    s_set.add_argument("connection")
+    s_set.add_argument("assignments", nargs="*", metavar="key=value")
+    s_set.set_defaults(func=_cmd_secrets_set)
+
+    dlq = sub.add_parser("dlq", help="dead letters: list, show, replay one, redrive all")
+    dlq_sub = dlq.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    d_list = dlq_sub.add_parser(
+        "list", parents=[where], help="an integration's dead letters (or counts of all)"
+    )
+    d_list.add_argument("integration", nargs="?")
+    d_list.set_defaults(func=_cmd_dlq_list)
+    d_show = dlq_sub.add_parser("show", parents=[where], help="one dead letter: attributes and body, masked")
+    d_show.add_argument("id", help="event id or message id (or a unique prefix of 6+ characters)")
+    d_show.add_argument("--integration", help="look only in this integration's DLQ")
+    d_show.set_defaults(func=_cmd_dlq_show)
+    d_replay = dlq_sub.add_parser("replay", parents=[where], help="put one dead letter back on its queue")
+    d_replay.add_argument("id", help="event id or message id (or a unique prefix of 6+ characters)")
+    d_replay.add_argument("--integration", help="look only in this integration's DLQ")
+    d_replay.set_defaults(func=_cmd_dlq_replay)
+    d_redrive = dlq_sub.add_parser("redrive", parents=[where], help="move all dead letters back to the queue")
+    d_redrive.add_argument("integration")
+    d_redrive.add_argument("--rate", type=int, help="messages per second (default: as fast as SQS goes)")
+    d_redrive.set_defaults(func=_cmd_dlq_redrive)
+
+    trace = sub.add_parser("trace", parents=[where], help="where one event went: ledger steps, DLQ, logs")
+    trace.add_argument("event_id")
+    trace.add_argument("--since", default="7d", help="how far back to search logs: 30m, 12h, 7d (default 7d)")
+    trace.set_defaults(func=_cmd_trace)
     return p
 
 
@@ -93,6 +148,18 @@ def _local_state() -> dict[str, Any] | None:
         return None
     state: dict[str, Any] = json.loads(STATE_FILE.read_text())
     return state
+
+
+def _target(args: argparse.Namespace) -> Target:
+    return resolve(args.stage, args.region)
+
+
+def _duration_s(text: str) -> float:
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    value, unit = text[:-1], text[-1:]
+    if unit not in units or not value.isdigit() or int(value) == 0:
+        raise CliError(f"--since {text!r}: say how far back as a number and a unit, e.g. 30m, 12h or 7d")
+    return int(value) * units[unit]
 
 
 def _read_secret(name: str) -> dict[str, Any]:
@@ -255,15 +322,83 @@ def _cmd_invoke(args: argparse.Namespace) -> int:
 
 
 def _cmd_urls(args: argparse.Namespace) -> int:
-    state = _local_state()
-    if not state:
-        raise CliError(
-            "no local runtime is running; start one with `make dev` (deployed stages: see cdk outputs)"
-        )
-    for spec in load_specs():
-        for t in spec.http_triggers:
-            print(f"{t.method:<5} {state['gateway']}{t.path:<40} {spec.name}.{t.name}")
+    from infra.ops.urls import print_urls
+
+    print_urls(_target(args), sys.stdout)
     return 0
+
+
+# --- secrets ---------------------------------------------------------------------------------------
+
+
+def _cmd_secrets_list(args: argparse.Namespace) -> int:
+    from infra.ops.secrets import list_connections
+
+    list_connections(_target(args), sys.stdout)
+    return 0
+
+
+def _cmd_secrets_show(args: argparse.Namespace) -> int:
+    from infra.ops.secrets import show_secret
+
+    show_secret(_target(args), args.connection, sys.stdout)
+    return 0
+
+
+def _cmd_secrets_set(args: argparse.Namespace) -> int:
+    from infra.ops.secrets import set_secret
+
+    set_secret(_target(args), args.connection, args.assignments, sys.stdout)
+    return 0
+
+
+# --- dead letters ----------------------------------------------------------------------------------
+
+
+def _cmd_dlq_list(args: argparse.Namespace) -> int:
+    from infra.ops import dlq
+
+    target = _target(args)
+    if args.integration:
+        dlq.list_dlq(target, args.integration, sys.stdout)
+        return 0
+    for name, count in dlq.counts(target, [s.name for s in load_specs()]):
+        print(f"{name:<28} {count:>5} dead letter(s)   {target.queue_name(name, dlq=True)}")
+    return 0
+
+
+def _cmd_dlq_show(args: argparse.Namespace) -> int:
+    from infra.ops import dlq
+
+    dlq.show(_target(args), args.id, args.integration, sys.stdout)
+    return 0
+
+
+def _cmd_dlq_replay(args: argparse.Namespace) -> int:
+    from infra.ops import dlq
+
+    dlq.replay(_target(args), args.id, args.integration, sys.stdout)
+    return 0
+
+
+def _cmd_dlq_redrive(args: argparse.Namespace) -> int:
+    from infra.ops import dlq
+
+    if args.rate is not None and not 1 <= args.rate <= 500:
+        raise CliError("--rate must be 1..500 messages per second (SQS's limit for a move task)")
+    dlq.redrive(_target(args), args.integration, sys.stdout, rate=args.rate)
+    return 0
+
+
+# --- trace -----------------------------------------------------------------------------------------
+
+
+def _cmd_trace(args: argparse.Namespace) -> int:
+    from infra.ops.trace import trace
+
+    since_s = _duration_s(args.since)
+    found = trace(_target(args), args.event_id, sys.stdout, since_s=since_s)
+    return 0 if found else 1
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ Context:
 
 * ``stage`` (default ``dev``) - part of every stack and resource name;
 * ``settings`` - ``{"<integration>": {...}}``, the non-secret settings of each integration, validated
-  against its spec's settings model and given to its function as ``SWITCHBOARD_SETTINGS``.
+  against its spec's settings model and given to its function as ``SWITCHBOARD_SETTINGS``;
+* ``alarm_email``, ``runbook_base_url`` - see :mod:`infra.cdk.config`.
 
 cdk-nag's AWS Solutions rules run as a validation plugin on every synthesis; an unacknowledged
 finding fails it (see :mod:`infra.cdk.nag` for the acknowledged ones).
@@ -16,6 +17,7 @@ finding fails it (see :mod:`infra.cdk.nag` for the acknowledged ones).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -25,15 +27,11 @@ from cdk_nag import AwsSolutionsChecks
 from infra.cdk.config import StageConfig
 from infra.cdk.core import CoreStack
 from infra.cdk.integrations_stack import CodeFactory, IntegrationsStack
+from infra.cdk.naming import stack_names
 from shared.registry import load_specs
 from shared.spec import IntegrationSpec
 
 __all__ = ["build_app", "main", "stack_names"]
-
-
-def stack_names(stage: str) -> tuple[str, str]:
-    """``(core, integrations)`` stack names of a stage."""
-    return f"Switchboard-{stage}-core", f"Switchboard-{stage}-integrations"
 
 
 def build_app(
@@ -62,7 +60,10 @@ def build_app(
 
 
 def main() -> None:
-    build_app().synth()
+    try:
+        build_app().synth()
+    except (ValueError, TypeError) as exc:  # a spec, setting or context the stage cannot be built from
+        sys.exit(f"switchboard: cannot synthesize: {exc}")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,17 @@ Everything that differs between ``dev`` and ``prod`` is decided here and nowhere
 asks ``config.is_prod`` questions in one vocabulary instead of comparing stage strings. Context comes
 from ``cdk.json`` (dicts) or from the command line (``-c settings='{"...": {...}}'`` arrives as a JSON
 string), and both forms are accepted.
+
+Context keys:
+
+* ``stage`` (default ``dev``): part of every stack and resource name; ``prod`` keeps data on delete,
+  logs at INFO for 3 months and archives bus events for 30 days (dev: DEBUG, 2 weeks, 7 days);
+* ``settings``: ``{"<integration>": {...}}``, validated against each spec's settings model;
+* ``alarm_email``: an address subscribed to the alarm topic - a string (``-c alarm_email=ops@example.com``)
+  or a mapping per stage (``{"prod": "ops@example.com"}`` in ``cdk.json``); the subscription must be
+  confirmed from the email AWS sends;
+* ``runbook_base_url``: prefix for the runbook links in alarm descriptions (e.g. the repository's web
+  URL ending in ``/blob/main/``); without it they are repository paths (``docs/runbooks/<alarm>.md``).
 """
 
 from __future__ import annotations
@@ -18,13 +29,19 @@ import aws_cdk as cdk
 from aws_cdk import aws_logs as logs
 from constructs import Node
 
-__all__ = ["PROD_STAGES", "StageConfig"]
+__all__ = ["PROD_STAGES", "VISIBILITY_FACTOR", "StageConfig"]
 
 #: Stages that keep data when a stack is deleted and log longer.
 PROD_STAGES = frozenset({"prod"})
 
+#: Lambda's recommendation for SQS event sources: visibility timeout >= 6 x function timeout, so a
+#: batch whose invocation Lambda retries (throttling) does not reappear to another poller meanwhile.
+VISIBILITY_FACTOR = 6
+
 # Lower-case, short: the stage is part of queue, function, bus and secret names (SQS caps at 80).
 _STAGE = re.compile(r"^[a-z][a-z0-9]{0,11}$")
+# Deliberately loose: SNS validates the address; this catches "-c alarm_email=true" and typos like "ops".
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 @dataclass(frozen=True)
@@ -35,18 +52,38 @@ class StageConfig:
     #: Default throttling of the HTTP API stage (requests per second, burst).
     api_rate_limit: float = 50.0
     api_burst_limit: int = 100
+    #: Throttle of each browser-form route (requests per second, burst): a small business's contact
+    #: form sees a few posts an hour, and a bot flooding it must not use up the webhooks' share.
+    form_rate_limit: float = 5.0
+    form_burst_limit: int = 10
+    #: Subscribed to the alarm topic (email); ``None``: alarms reach only the topic.
+    alarm_email: str | None = None
+    #: Prefix of runbook links in alarm descriptions ("" -> repository-relative paths).
+    runbook_base_url: str = ""
 
     def __post_init__(self) -> None:
         if not _STAGE.match(self.stage):
             raise ValueError(f"stage {self.stage!r} must match {_STAGE.pattern}")
+        if self.alarm_email is not None and not _EMAIL.match(self.alarm_email):
+            raise ValueError(f"context alarm_email {self.alarm_email!r} is not an email address")
 
     @classmethod
     def from_node(cls, node: Node) -> StageConfig:
-        stage = node.try_get_context("stage") or "dev"
+        stage = str(node.try_get_context("stage") or "dev")
         settings = _mapping(node.try_get_context("settings"), "settings")
         for name, value in settings.items():
             _mapping(value, f"settings.{name}")
-        return cls(stage=str(stage), settings=settings)
+        return cls(
+            stage=stage,
+            settings=settings,
+            alarm_email=_per_stage(node.try_get_context("alarm_email"), stage, "alarm_email"),
+            runbook_base_url=str(node.try_get_context("runbook_base_url") or ""),
+        )
+
+    @property
+    def name_prefix(self) -> str:
+        """``switchboard-<stage>``: the dashboard, the bus and every resource name start with it."""
+        return f"switchboard-{self.stage}"
 
     @property
     def is_prod(self) -> bool:
@@ -65,9 +102,34 @@ class StageConfig:
     def log_level(self) -> str:
         return "INFO" if self.is_prod else "DEBUG"
 
+    @property
+    def archive_retention(self) -> cdk.Duration:
+        """How long the bus archive keeps events for replay.
+
+        Longer than the idempotency records (15 days) in prod on purpose, for disaster recovery; a
+        replay of events older than 15 days is not deduplicated (see docs/runbooks/bus-replay.md).
+        """
+        return cdk.Duration.days(30) if self.is_prod else cdk.Duration.days(7)
+
+    def runbook(self, name: str) -> str:
+        """Link to ``docs/runbooks/<name>.md`` for alarm descriptions."""
+        return f"{self.runbook_base_url}docs/runbooks/{name}.md"
+
     def settings_for(self, integration: str) -> Mapping[str, Any] | None:
         """The raw settings given for one integration, or ``None`` when the context has none."""
         return self.settings.get(integration)
+
+
+def _per_stage(value: Any, stage: str, what: str) -> str | None:
+    """A context value given once (``"x"``) or per stage (``{"prod": "x"}``, JSON text accepted)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and value.lstrip().startswith("{"):
+        value = _mapping(value, what)
+    if isinstance(value, Mapping):
+        value = value.get(stage)
+        return None if value in (None, "") else str(value)
+    return str(value)
 
 
 def _mapping(value: Any, what: str) -> dict[str, Any]:

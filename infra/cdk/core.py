@@ -1,17 +1,23 @@
 """The core stack: what all integrations share and what must outlive any one of them.
 
-* the Switchboard event bus (``switchboard-<stage>``) for domain events (``lead.created`` ...);
-* one DynamoDB table with the AWS Lambda Powertools idempotency layout (partition key ``id``, TTL on
+* the Switchboard event bus (``switchboard-<stage>``) for domain events (``lead.created`` ...), with an
+  archive of every event put on it, so that events can be replayed after a consumer was fixed
+  (``docs/runbooks/bus-replay.md``);
+* one DynamoDB table (``switchboard-<stage>-ledger``) with the AWS Lambda Powertools idempotency layout (partition key ``id``, TTL on
   ``expiration``; ``status``, ``data`` and ``in_progress_expiration`` are written by Powertools), which
   also holds the effects ledger and OAuth refresh leases under their own key prefixes;
 * the alarm topic, encrypted with a customer-managed key: CloudWatch alarms cannot publish to a topic
   encrypted with the AWS-managed ``alias/aws/sns`` key, because its key policy cannot be edited to let
-  ``cloudwatch.amazonaws.com`` use it;
+  ``cloudwatch.amazonaws.com`` use it; with an email subscription when context ``alarm_email`` is set;
 * one Secrets Manager secret per connection any spec declares (``switchboard/<stage>/<connection>``),
   created with an empty placeholder value that the operator replaces.
 
 Stateful resources live here and functions do not, so that redeploying or removing integrations never
 touches data, and so the values the integrations stack imports (bus, table, topic) never change.
+
+The dependency layer is shared too, but lives in the integrations stack (see
+:mod:`infra.cdk.integrations_stack`): its version ARN changes with every dependency bump, and a value
+exported from this stack cannot change while another stack imports it.
 """
 
 from __future__ import annotations
@@ -27,11 +33,12 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from infra.cdk import nag
 from infra.cdk.config import StageConfig
-from infra.cdk.naming import pascal, resource_name, secret_name
+from infra.cdk.naming import bus_name, pascal, resource_name, secret_name, table_name
 from shared.spec import Connection, IntegrationSpec
 
 __all__ = ["CoreResources", "CoreStack", "connections_of"]
@@ -88,11 +95,20 @@ class CoreStack(cdk.Stack):
         )
         self.config = config
 
-        self.bus = events.EventBus(self, "Bus", event_bus_name=f"switchboard-{config.stage}")
+        self.bus = events.EventBus(self, "Bus", event_bus_name=bus_name(config.stage))
+        # Every event on the bus (the pattern matches this account, i.e. all of them), for replay.
+        self.archive = self.bus.archive(
+            "Archive",
+            archive_name=resource_name(config.stage, "bus"),
+            description=f"Switchboard {config.stage}: every domain event, for replay",
+            event_pattern=events.EventPattern(account=[self.account]),
+            retention=config.archive_retention,
+        )
 
         self.table = dynamodb.Table(
             self,
             "Table",
+            table_name=table_name(config.stage),
             partition_key=dynamodb.Attribute(name=TABLE_KEY, type=dynamodb.AttributeType.STRING),
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
             time_to_live_attribute=TABLE_TTL_ATTRIBUTE,
@@ -123,6 +139,8 @@ class CoreStack(cdk.Stack):
             master_key=self.alarm_key,
             enforce_ssl=True,
         )
+        if config.alarm_email:
+            self.alarm_topic.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
 
         self.secrets: dict[str, secretsmanager.Secret] = {}
         for conn in connections_of(specs):
@@ -135,6 +153,7 @@ class CoreStack(cdk.Stack):
         cdk.CfnOutput(self, "BusName", value=self.bus.event_bus_name)
         cdk.CfnOutput(self, "TableName", value=self.table.table_name)
         cdk.CfnOutput(self, "AlarmTopicArn", value=self.alarm_topic.topic_arn)
+        cdk.CfnOutput(self, "BusArchiveName", value=self.archive.archive_name)
 
     def _secret(self, conn: Connection) -> secretsmanager.Secret:
         """A connection's secret, holding ``{"<field>": ""}`` until the operator sets real values.

@@ -11,11 +11,15 @@ resources; the stacks only loop. Per integration:
 * one EventBridge rule per bus trigger and one EventBridge Scheduler schedule per schedule trigger,
   both delivering into the queue (and into the DLQ when delivery fails), so every unit of work gets
   the same retries, DLQ and idempotency;
-* least-privilege grants, alarms, and an output per HTTP trigger with its full URL.
+* least-privilege grants (its own queues, its own secrets, the table, the bus only if it emits, SES
+  only on the identity of its From address if it sends email);
+* alarms (:mod:`infra.cdk.alarms`), its row of the stage dashboard (:mod:`infra.cdk.dashboard`), and
+  an output per HTTP trigger with its full URL.
 """
 
 from __future__ import annotations
 
+import email.utils
 import json
 import re
 import zoneinfo
@@ -40,9 +44,20 @@ from pydantic import ValidationError
 from infra.cdk import alarms, nag
 from infra.cdk.api import CorsConfig, SwitchboardApi
 from infra.cdk.bundling import ARCHITECTURE, RUNTIME
-from infra.cdk.config import StageConfig
+from infra.cdk.config import VISIBILITY_FACTOR, StageConfig
 from infra.cdk.core import CoreResources
-from infra.cdk.naming import pascal, resource_name, secret_name, secret_prefix, short_name
+from infra.cdk.dashboard import integration_row
+from infra.cdk.naming import (
+    dlq_name,
+    function_name,
+    log_group_name,
+    pascal,
+    queue_name,
+    resource_name,
+    secret_name,
+    secret_prefix,
+    short_name,
+)
 from shared.spec import (
     BusTrigger,
     FormTrigger,
@@ -55,16 +70,18 @@ from shared.spec import (
 __all__ = [
     "HANDLER",
     "METRICS_NAMESPACE",
+    "SES_ACTIONS",
     "Integration",
     "cors_config",
     "resolve_settings",
+    "sender_address",
 ]
 
 HANDLER = "shared.entry.handler"
-METRICS_NAMESPACE = "Switchboard"
-#: Lambda's recommendation for SQS event sources: visibility timeout >= 6 x function timeout, so a
-#: batch whose invocation Lambda retries (throttling) does not reappear to another poller meanwhile.
-VISIBILITY_FACTOR = 6
+METRICS_NAMESPACE = alarms.METRICS_NAMESPACE
+#: What sending one email through SES needs (v2 ``SendEmail`` is authorised as ``ses:SendEmail``;
+#: raw MIME sends as ``ses:SendRawEmail``).
+SES_ACTIONS = ("ses:SendEmail", "ses:SendRawEmail")
 #: The main queue keeps a message this long; retries must end (in the DLQ) well before.
 QUEUE_RETENTION = cdk.Duration.days(4)
 #: Longer than the main queue's, because a standard queue's DLQ counts retention from the original
@@ -95,6 +112,25 @@ def resolve_settings(spec: IntegrationSpec, raw: Mapping[str, Any] | None) -> di
             raise ValueError(f"context settings.{spec.name} are invalid: {exc}") from exc
     dumped: dict[str, Any] = model.model_dump(mode="json", by_alias=True)
     return dumped
+
+
+def sender_address(spec: IntegrationSpec, settings: Mapping[str, Any] | None) -> str | None:
+    """The bare From address (``hello@bramble-bakery.example``) of an integration that sends email.
+
+    Read from ``settings[spec.email.from_setting]``, which may carry a display name
+    (``"Bramble Bakery <hello@bramble-bakery.example>"``). ``None`` when the spec sends no email or the
+    setting is empty; a value that is not an address fails synthesis.
+    """
+    if spec.email is None:
+        return None
+    value = (settings or {}).get(spec.email.from_setting)
+    if not value:
+        return None
+    address = email.utils.parseaddr(str(value))[1].strip()
+    local, _, domain = address.rpartition("@")
+    if not local or "." not in domain or any(c.isspace() for c in address):
+        raise ValueError(f"{spec.name}: settings.{spec.email.from_setting} {value!r} is not an email address")
+    return f"{local}@{domain.lower()}"
 
 
 def _origins(integration: str, value: Any) -> set[str]:
@@ -155,7 +191,7 @@ class Integration(Construct):
         self.config = config
         self.core = core
         self.api = api
-        self.base_name = resource_name(config.stage, spec.name)
+        self.base_name = function_name(config.stage, spec.name)
         self.settings_json = json.dumps(settings if settings is not None else {}, separators=(",", ":"))
         self._check_limits()
         if settings is None:
@@ -166,30 +202,46 @@ class Integration(Construct):
                 "switchboard:settings-missing",
                 f"{missing}: the function will answer with a configuration error until it is.",
             )
+        self.sender = sender_address(spec, settings)
+        if spec.email is not None and self.sender is None:
+            missing = (
+                f"{spec.name} sends email but context 'settings.{spec.name}.{spec.email.from_setting}' "
+                "(the From address) is not set"
+            )
+            if config.is_prod:
+                raise ValueError(missing)
+            cdk.Annotations.of(self).add_warning_v2(
+                "switchboard:sender-missing",
+                f"{missing}: the function gets no SES permission and cannot send until it is.",
+            )
 
         self.dlq, self.queue = self._queues()
         self.log_group, self.role, self.function = self._function(layer, code)
         self._grant()
-        self.function.add_event_source(
-            event_sources.SqsEventSource(
-                self.queue,
-                batch_size=spec.batch_size,
-                report_batch_item_failures=True,
-                max_concurrency=spec.max_invocations,
+        if spec.queued_triggers:
+            # A route-only integration keeps its (idle, free) queues - the runtime expects their
+            # URLs - but no event source: an idle one still long-polls, ~650k requests a month.
+            self.function.add_event_source(
+                event_sources.SqsEventSource(
+                    self.queue,
+                    batch_size=spec.batch_size,
+                    report_batch_item_failures=True,
+                    max_concurrency=spec.max_invocations,
+                )
             )
-        )
         self.routes: dict[str, list[apigwv2.HttpRoute]] = self._http_routes()
         self.rules: dict[str, events.Rule] = self._bus_rules()
         self.schedules: dict[str, scheduler.CfnSchedule] = self._schedules()
-        self.alarms: list[cloudwatch.Alarm] = [
-            alarms.dlq_not_empty(
-                self,
-                stage=config.stage,
-                integration=spec.name,
-                dlq=self.dlq,
-                topic=core.alarm_topic,
-            )
-        ]
+        self.alarms: dict[str, cloudwatch.Alarm] = alarms.integration_alarms(
+            self,
+            config=config,
+            spec=spec,
+            function=self.function,
+            queue=self.queue,
+            dlq=self.dlq,
+            topic=core.alarm_topic,
+        )
+        self.dashboard_row = integration_row(spec, function=self.function, queue=self.queue, dlq=self.dlq)
         self.outputs: dict[str, cdk.CfnOutput] = self._outputs()
         cdk.Tags.of(self).add("switchboard:integration", spec.name)
 
@@ -222,7 +274,7 @@ class Integration(Construct):
         dlq = sqs.Queue(
             self,
             "Dlq",
-            queue_name=f"{self.base_name}-dlq",
+            queue_name=dlq_name(self.config.stage, self.spec.name),
             retention_period=DLQ_RETENTION,
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
@@ -230,7 +282,7 @@ class Integration(Construct):
         queue = sqs.Queue(
             self,
             "Queue",
-            queue_name=self.base_name,
+            queue_name=queue_name(self.config.stage, self.spec.name),
             visibility_timeout=cdk.Duration.seconds(VISIBILITY_FACTOR * self.spec.timeout_s),
             retention_period=QUEUE_RETENTION,
             encryption=sqs.QueueEncryption.SQS_MANAGED,
@@ -248,7 +300,7 @@ class Integration(Construct):
         log_group = logs.LogGroup(
             self,
             "LogGroup",
-            log_group_name=f"/aws/lambda/{self.base_name}",
+            log_group_name=log_group_name(config.stage, spec.name),
             retention=config.log_retention,
             removal_policy=config.removal_policy,
         )
@@ -280,7 +332,12 @@ class Integration(Construct):
         return log_group, role, function
 
     def _environment(self) -> dict[str, str]:
-        """What ``shared.runtime.Runtime.from_env`` reads. Never a secret: those are fetched by name."""
+        """What ``shared.runtime.Runtime.from_env`` reads. Never a secret: those are fetched by name.
+
+        No ``POWERTOOLS_SERVICE_NAME``: Powertools metrics would add it as a second dimension
+        (``{integration, service}``), and the alarms and the dashboard, which read
+        ``{integration}``, would see no data. Loggers and the tracer name their service explicitly.
+        """
         spec, config, core = self.spec, self.config, self.core
         return {
             "SWITCHBOARD_INTEGRATION": spec.name,
@@ -291,7 +348,6 @@ class Integration(Construct):
             "SWITCHBOARD_BUS": core.bus.event_bus_name,
             "SWITCHBOARD_SECRET_PREFIX": secret_prefix(config.stage),
             "SWITCHBOARD_SETTINGS": self.settings_json,
-            "POWERTOOLS_SERVICE_NAME": spec.name,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": config.log_level,
             # Tracer would otherwise attach every traced method's return value (payloads with
@@ -300,7 +356,8 @@ class Integration(Construct):
         }
 
     def _grant(self) -> None:
-        """Least privilege: its own queues, its own secrets, the table, and the bus only if it emits.
+        """Least privilege: its own queues, its own secrets, the table, the bus only if it emits, and SES
+        only on its sender's identities if it sends email.
 
         Consuming its queue (receive, delete, change visibility - the back-off) is granted by the SQS
         event source.
@@ -327,6 +384,29 @@ class Integration(Construct):
             fn.add_to_role_policy(
                 iam.PolicyStatement(actions=["secretsmanager:PutSecretValue"], resources=write)
             )
+        if self.sender:
+            fn.add_to_role_policy(
+                iam.PolicyStatement(actions=list(SES_ACTIONS), resources=self.ses_identity_arns(self.sender))
+            )
+
+    def ses_identity_arns(self, address: str) -> list[str]:
+        """The SES identities a From address may be verified as: its domain, and the address itself.
+
+        SES authorises a send against the verified identity that covers the From address - the domain
+        when the domain is verified, the address when only the address is - so both are granted, and
+        nothing else (no other domain, no ``identity/*``).
+        """
+        stack = cdk.Stack.of(self)
+        domain = address.rpartition("@")[2]
+        return [
+            stack.format_arn(
+                service="ses",
+                resource="identity",
+                resource_name=identity,
+                arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME,
+            )
+            for identity in (domain, address)
+        ]
 
     def secret_arn_pattern(self, connection: str) -> str:
         """ARN of the connection's secret, matching the random suffix Secrets Manager appends.
@@ -369,6 +449,12 @@ class Integration(Construct):
                     f"{method} {trigger.path}",
                     rate_limit=trigger.throttle_rate,
                     burst_limit=trigger.throttle_burst,
+                )
+            elif isinstance(trigger, FormTrigger):
+                self.api.throttle_route(
+                    f"{method} {trigger.path}",
+                    rate_limit=self.config.form_rate_limit,
+                    burst_limit=self.config.form_burst_limit,
                 )
             routes[trigger.name] = created
         return routes

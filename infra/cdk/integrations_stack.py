@@ -1,4 +1,5 @@
-"""The integrations stack: the shared HTTP API, the dependency layer and one Integration per spec.
+"""The integrations stack: the shared HTTP API, the dependency layer, one Integration per spec and
+the stage's dashboard (the alarms on top, one row per integration).
 
 Everything that changes when code changes lives here, the stateful resources in the core stack. The
 dependency layer is here and not in the core stack on purpose: a layer version's ARN changes with
@@ -18,6 +19,7 @@ from infra.cdk.api import CorsConfig, SwitchboardApi
 from infra.cdk.bundling import ARCHITECTURE, PIP_PLATFORM, RUNTIME, function_code, layer_code
 from infra.cdk.config import StageConfig
 from infra.cdk.core import CoreResources
+from infra.cdk.dashboard import SwitchboardDashboard
 from infra.cdk.integration import Integration, cors_config, resolve_settings
 from infra.cdk.naming import pascal
 from shared.spec import IntegrationSpec
@@ -97,5 +99,17 @@ class IntegrationsStack(cdk.Stack):
             for spec in specs
         }
 
+        self.dashboard = SwitchboardDashboard(
+            self,
+            "Dashboard",
+            config=config,
+            alarms=[a for i in self.integrations.values() for a in i.alarms.values()],
+            rows=[i.dashboard_row for i in self.integrations.values()],
+        )
+
         api_url = cdk.CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the HTTP API")
         api_url.override_logical_id("ApiUrl")
+        dashboard_url = cdk.CfnOutput(
+            self, "DashboardUrl", value=self.dashboard.url, description="The stage's CloudWatch dashboard"
+        )
+        dashboard_url.override_logical_id("DashboardUrl")

@@ -4,6 +4,21 @@ Physical names are ``switchboard-<stage>-<integration>[-suffix]`` (SQS queues, f
 and ``switchboard/<stage>/<connection>`` (secrets): an operator can find everything of one stage, or of
 one integration, by prefix. Construct ids and CloudFormation output keys must be alphanumeric, hence
 :func:`pascal`.
+
+This module imports nothing from the CDK: the ``switchboard`` CLI and the local runtime
+(``infra/local/resources.py``) use the same functions, so a name is written once for all three.
+
+=====================  ==========================================
+what                   name
+=====================  ==========================================
+stacks                 ``Switchboard-<stage>-core``, ``Switchboard-<stage>-integrations``
+queue / DLQ            ``switchboard-<stage>-<integration>[-dlq]`` (``_`` -> ``-``)
+function               ``switchboard-<stage>-<integration>``, logs ``/aws/lambda/<function>``
+table                  ``switchboard-<stage>-ledger``
+bus                    ``switchboard-<stage>``
+secret                 ``switchboard/<stage>/<connection>``
+dashboard              ``switchboard-<stage>``
+=====================  ==========================================
 """
 
 from __future__ import annotations
@@ -12,11 +27,19 @@ import hashlib
 import re
 
 __all__ = [
+    "bus_name",
+    "dashboard_name",
+    "dlq_name",
+    "function_name",
+    "log_group_name",
     "pascal",
+    "queue_name",
     "resource_name",
     "secret_name",
     "secret_prefix",
     "short_name",
+    "stack_names",
+    "table_name",
 ]
 
 _WORD = re.compile(r"[A-Za-z0-9]+")
@@ -52,3 +75,36 @@ def secret_prefix(stage: str) -> str:
 
 def secret_name(stage: str, connection: str) -> str:
     return secret_prefix(stage) + connection
+
+
+def stack_names(stage: str) -> tuple[str, str]:
+    """``(core, integrations)`` stack names of a stage."""
+    return f"Switchboard-{stage}-core", f"Switchboard-{stage}-integrations"
+
+
+def queue_name(stage: str, integration: str) -> str:
+    return resource_name(stage, integration)
+
+
+def dlq_name(stage: str, integration: str) -> str:
+    return resource_name(stage, integration, "dlq")
+
+
+def function_name(stage: str, integration: str) -> str:
+    return resource_name(stage, integration)
+
+
+def log_group_name(stage: str, integration: str) -> str:
+    return f"/aws/lambda/{function_name(stage, integration)}"
+
+
+def table_name(stage: str) -> str:
+    return resource_name(stage, "ledger")
+
+
+def bus_name(stage: str) -> str:
+    return resource_name(stage)
+
+
+def dashboard_name(stage: str) -> str:
+    return resource_name(stage)

@@ -1,7 +1,9 @@
 """The AWS resources the CDK app would create, made from the same specs on the embedded moto server.
 
-Names follow the deployed ones (``switchboard-<stage>-<integration>``), so the CLI commands that
-work against a stage work locally too. Where moto differs from AWS (it never fires schedules; a
+Names are the deployed ones, from the same functions (:mod:`infra.cdk.naming`, which imports no CDK):
+queues ``switchboard-<stage>-<integration>[-dlq]`` with dashes, table ``switchboard-<stage>-ledger``,
+bus ``switchboard-<stage>``, secrets ``switchboard/<stage>/<connection>`` - so the ``switchboard``
+commands that work against a deployed stage work locally too. Where moto differs from AWS (it never fires schedules; a
 schedule-only rule would receive every bus event) the local runtime does that part itself and no
 schedule rule is created here.
 """
@@ -14,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from infra.cdk import naming
 from shared.spec import BusTrigger, IntegrationSpec
 
 __all__ = ["LocalResources", "create_resources", "sandbox_secret_value", "sender_domain"]
@@ -29,7 +32,7 @@ class LocalResources:
 
 
 def queue_name(stage: str, integration: str) -> str:
-    return f"switchboard-{stage}-{integration}"
+    return naming.queue_name(stage, integration)
 
 
 def sandbox_secret_value(local: dict[str, str], sandbox_url: str) -> str:
@@ -59,7 +62,7 @@ def create_resources(
     events = session.client("events")
     secrets = session.client("secretsmanager")
 
-    table = f"switchboard-{stage}-ledger"
+    table = naming.table_name(stage)
     ddb.create_table(
         TableName=table,
         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
@@ -70,17 +73,17 @@ def create_resources(
         TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"}
     )
 
-    bus = f"switchboard-{stage}"
+    bus = naming.bus_name(stage)
     events.create_event_bus(Name=bus)
-    prefix = f"switchboard/{stage}/"
+    prefix = naming.secret_prefix(stage)
 
     queues: dict[str, tuple[str, str]] = {}
     seen_secrets: set[str] = set()
     for spec in specs:
         name = queue_name(stage, spec.name)
-        dlq_url = sqs.create_queue(QueueName=f"{name}-dlq", Attributes={"MessageRetentionPeriod": "1209600"})[
-            "QueueUrl"
-        ]
+        dlq_url = sqs.create_queue(
+            QueueName=naming.dlq_name(stage, spec.name), Attributes={"MessageRetentionPeriod": "1209600"}
+        )["QueueUrl"]
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
         ]

@@ -1,9 +1,12 @@
-"""The CDK app, synthesized in-process: resources per spec, least privilege, cdk-nag, cfn-lint.
+"""The CDK app, synthesized in-process: resources per spec, least privilege, alarms, dashboard,
+cdk-nag, cfn-lint.
 
-Two apps are synthesized once per module: the real one (every spec in ``functions/``, context from
-``cdk.json``) and one from two synthetic specs defined here, which together use every kind of
-trigger and let the tests check that one integration can reach nothing of another's. Bundling is
-skipped (``aws:cdk:bundling-stacks: []``); ``make synth`` exercises it.
+Three apps are synthesized once per module: the real one (every spec in ``functions/``, context from
+``cdk.json``), one from three synthetic specs defined here, which together use every kind of trigger,
+an OAuth connection and an email sender, and let the tests check that one integration can reach
+nothing of another's, and the synthetic one as ``prod``. Every per-spec test is parametrized over all
+specs of both the real and the synthetic app, so a new integration is covered without a new test.
+Bundling is skipped (``aws:cdk:bundling-stacks: []``); ``make synth`` exercises it.
 """
 
 from __future__ import annotations
@@ -22,9 +25,15 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Match, Template
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from infra.cdk import nag
+from infra.cdk.alarms import (
+    ALARM_KINDS,
+    RUNBOOKS,
+    alarm_kinds,
+    oldest_message_threshold_s,
+)
 from infra.cdk.app import build_app, stack_names
 from infra.cdk.bundling import (
     PIP_PLATFORM,
@@ -34,12 +43,16 @@ from infra.cdk.bundling import (
     lock_pins,
     runtime_dependencies,
 )
+from infra.cdk.config import StageConfig
 from infra.cdk.core import connections_of
+from infra.cdk.dashboard import ROW_WIDGETS
+from infra.cdk.integration import sender_address
 from infra.cdk.naming import pascal, resource_name
 from shared.registry import load_specs
 from shared.spec import (
     BusTrigger,
     Connection,
+    EmailSender,
     FormTrigger,
     IntegrationSpec,
     RetryPolicy,
@@ -154,9 +167,38 @@ BETA = IntegrationSpec(
     timeout_s=45,
     retry=RetryPolicy(max_attempts=4),
 )
-SYNTHETIC = (ALPHA, BETA)
+
+
+class _MailSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    from_address: str = ""
+
+
+GAMMA = IntegrationSpec(
+    name="gamma_mail",
+    description="Synthetic: bus trigger, sends email through SES from an address in its settings",
+    input_model=_Payload,
+    triggers=(BusTrigger(name="leads", detail_types=("lead.created",), model=_Payload, accept=_accept),),
+    email=EmailSender(from_setting="from_address"),
+    settings=_MailSettings,
+    worker="functions.gamma_mail.handler:process",
+)
+DELTA = IntegrationSpec(
+    name="delta_lookup",
+    description="Synthetic: a synchronous route only (nothing queued)",
+    input_model=_Payload,
+    triggers=(RouteTrigger(name="lookup", path="/lookup/{id}", handler="x:y"),),
+)
+SYNTHETIC = (ALPHA, BETA, GAMMA, DELTA)
 SYNTHETIC_SETTINGS = {
-    "alpha_flow": {"allowed_origins": ["https://shop.example", "https://www.shop.example/"]}
+    "alpha_flow": {"allowed_origins": ["https://shop.example", "https://www.shop.example/"]},
+    "gamma_mail": {"from_address": "Bramble Bakery <Hello@Bramble-Bakery.example>"},
+}
+#: The prod app gets an alarm email for its stage only (the per-stage form of the context value).
+PROD_CONTEXT = {
+    "stage": "prod",
+    "settings": SYNTHETIC_SETTINGS,
+    "alarm_email": {"prod": "ops@bramble-bakery.example", "dev": "dev@bramble-bakery.example"},
 }
 
 
@@ -198,12 +240,23 @@ class Synth:
         return json.loads(path.read_text()) if path.exists() else {"pluginReports": []}
 
     def violations(self) -> list[tuple[str, str, str]]:
+        """Policy-validation findings (cdk-nag), without the construct annotations that CDK puts in the
+        same report (our own warnings, e.g. a dev stage's missing settings: see :meth:`warnings`)."""
         return [
             (v["ruleName"], v["severity"], c["constructPath"])
             for plugin in self.report()["pluginReports"]
+            if plugin["pluginName"] != "Construct Annotations"
             for v in plugin["violations"]
             for c in v["violatingConstructs"]
         ]
+
+    def warnings(self) -> list[str]:
+        """Warning annotations of the assembly (``cdk.Annotations.add_warning_v2``)."""
+        found = []
+        for path in self.outdir.glob("*.metadata.json"):
+            for entries in json.loads(path.read_text()).values():
+                found += [str(e["data"]) for e in entries if e["type"] == "aws:cdk:warning"]
+        return found
 
     def resources(self, type_: str, which: str = "integrations") -> dict[str, dict[str, Any]]:
         template = self.integrations if which == "integrations" else self.core
@@ -247,12 +300,7 @@ def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Synth:
 
 @pytest.fixture(scope="module")
 def prod(tmp_path_factory: pytest.TempPathFactory) -> Synth:
-    return synthesize(
-        tmp_path_factory.mktemp("prod"),
-        SYNTHETIC,
-        {"stage": "prod", "settings": SYNTHETIC_SETTINGS},
-        code=_inline_code,
-    )
+    return synthesize(tmp_path_factory.mktemp("prod"), SYNTHETIC, PROD_CONTEXT, code=_inline_code)
 
 
 @dataclass(frozen=True)
@@ -385,11 +433,17 @@ def test_function(case: tuple[Synth, IntegrationSpec]) -> None:
     assert "Table" in json.dumps(env["SWITCHBOARD_TABLE"])
     assert "Bus" in json.dumps(env["SWITCHBOARD_BUS"])
     assert env["SWITCHBOARD_SECRET_PREFIX"] == f"switchboard/{synth.stage}/"
-    assert env["POWERTOOLS_SERVICE_NAME"] == spec.name
+    # Powertools would add it to every metric as a second dimension, and the alarms would see nothing.
+    assert "POWERTOOLS_SERVICE_NAME" not in env
     assert env["POWERTOOLS_METRICS_NAMESPACE"] == "Switchboard"
     assert env["POWERTOOLS_LOG_LEVEL"] == "DEBUG"
     settings = json.loads(env["SWITCHBOARD_SETTINGS"])
-    assert spec.settings.model_validate(settings) is not None
+    try:
+        spec.settings.model_validate(settings)
+    except ValidationError:
+        # Required settings not in this dev context: synthesized with a warning saying so.
+        assert settings == {} and synth.stage != "prod"
+        assert f"{spec.name} has required settings" in json.dumps(synth.warnings())
     if spec is ALPHA:
         assert settings["allowed_origins"] == SYNTHETIC_SETTINGS["alpha_flow"]["allowed_origins"]
 
@@ -440,6 +494,14 @@ def test_queue_and_dlq(case: tuple[Synth, IntegrationSpec]) -> None:
 def test_event_source_mapping(case: tuple[Synth, IntegrationSpec]) -> None:
     synth, spec = case
     p = parts(synth, spec)
+    if not spec.queued_triggers:
+        consumers = [
+            m
+            for m in synth.resources("AWS::Lambda::EventSourceMapping").values()
+            if referenced_ids(m) & {p.function}
+        ]
+        assert not consumers, "a route-only integration has no event source polling its idle queue"
+        return
     synth.template("integrations").has_resource_properties(
         "AWS::Lambda::EventSourceMapping",
         {
@@ -474,6 +536,19 @@ def test_one_route_per_http_trigger(case: tuple[Synth, IntegrationSpec]) -> None
         if referenced_ids(r["Properties"]["Target"]) & integrations
     )
     assert routes == sorted(f"{t.method.upper()} {t.path}" for t in spec.http_triggers)
+    # Synchronous routes and browser forms have their own throttle; webhooks share the stage's.
+    (stage,) = [r["Properties"] for r in synth.resources("AWS::ApiGatewayV2::Stage").values()]
+    for t in spec.http_triggers:
+        settings = stage.get("RouteSettings", {}).get(f"{t.method.upper()} {t.path}")
+        if isinstance(t, RouteTrigger):
+            assert settings == {
+                "ThrottlingRateLimit": t.throttle_rate,
+                "ThrottlingBurstLimit": t.throttle_burst,
+            }
+        elif isinstance(t, FormTrigger):
+            assert settings == {"ThrottlingRateLimit": 5, "ThrottlingBurstLimit": 10}
+        else:
+            assert settings is None
 
 
 def test_one_rule_per_bus_trigger(case: tuple[Synth, IntegrationSpec]) -> None:
@@ -531,27 +606,136 @@ def test_one_schedule_per_schedule_trigger(case: tuple[Synth, IntegrationSpec]) 
         assert "aws:SourceAccount" in trust["Statement"][0]["Condition"]["StringEquals"]
 
 
-def test_dlq_alarm(case: tuple[Synth, IntegrationSpec]) -> None:
+def alarms_of(synth: Synth, spec: IntegrationSpec) -> dict[str, dict[str, Any]]:
+    """The integration's alarms by kind (the name ``switchboard-<stage>-<integration>-<kind>``)."""
+    prefix = resource_name(synth.stage, spec.name) + "-"
+    found = {}
+    for r in synth.resources("AWS::CloudWatch::Alarm").values():
+        name = r["Properties"]["AlarmName"]
+        if name.startswith(prefix) and name[len(prefix) :] in ALARM_KINDS:
+            found[name[len(prefix) :]] = r["Properties"]
+    return found
+
+
+def _switchboard_dimensions(spec: IntegrationSpec) -> list[dict[str, str]]:
+    return [{"Name": "integration", "Value": spec.name}]
+
+
+def test_alarms(case: tuple[Synth, IntegrationSpec]) -> None:
     synth, spec = case
     p = parts(synth, spec)
-    alarms = [
-        r["Properties"]
-        for r in synth.resources("AWS::CloudWatch::Alarm").values()
-        if r["Properties"].get("Dimensions")
-        == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [p.dlq, "QueueName"]}}]
-    ]
-    assert len(alarms) == 1
-    (alarm,) = alarms
-    assert alarm["Namespace"] == "AWS/SQS"
-    assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
-    assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
-    assert alarm["Threshold"] == 0
-    assert alarm["EvaluationPeriods"] == 1
-    assert alarm["DatapointsToAlarm"] == 1
-    assert alarm["Period"] == 60
-    assert "docs/runbooks/dlq-not-empty.md" in alarm["AlarmDescription"]
-    (action,) = alarm["AlarmActions"]
-    assert "AlarmTopic" in json.dumps(action)
+    alarms = alarms_of(synth, spec)
+    expected = {"function-errors", "function-throttles", "target-rate-limited"}
+    if spec.queued_triggers:
+        expected |= {"dlq-not-empty", "oldest-message-age"}
+    if any(c.kind == "oauth2" for c in spec.all_connections):
+        expected.add("oauth-refresh-failed")
+    if any(isinstance(t, WebhookTrigger) for t in spec.triggers):
+        expected.add("signature-rejections")
+    assert set(alarms) == expected == set(alarm_kinds(spec))
+
+    for kind, alarm in alarms.items():
+        assert f"Runbook: {RUNBOOKS[kind]}" in alarm["AlarmDescription"]
+        assert (ROOT / RUNBOOKS[kind]).is_file(), f"{RUNBOOKS[kind]} is missing"
+        assert f"{synth.stage}/{spec.name}" in alarm["AlarmDescription"]
+        (action,) = alarm["AlarmActions"]
+        assert "AlarmTopic" in json.dumps(action)
+        assert alarm["OKActions"] == alarm["AlarmActions"]
+        assert alarm["TreatMissingData"] == "notBreaching"
+        assert alarm["EvaluationPeriods"] == alarm["DatapointsToAlarm"]
+
+    def single(kind: str) -> tuple[str, str, Any, str]:
+        a = alarms[kind]
+        return a["Namespace"], a["MetricName"], a["Dimensions"], a["Statistic"]
+
+    if spec.queued_triggers:  # a route-only integration has nothing queued to alarm on
+        dlq = alarms["dlq-not-empty"]
+        assert single("dlq-not-empty") == (
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            [{"Name": "QueueName", "Value": {"Fn::GetAtt": [p.dlq, "QueueName"]}}],
+            "Maximum",
+        )
+        assert (dlq["ComparisonOperator"], dlq["Threshold"], dlq["Period"]) == ("GreaterThanThreshold", 0, 60)
+
+        age = alarms["oldest-message-age"]
+        assert single("oldest-message-age") == (
+            "AWS/SQS",
+            "ApproximateAgeOfOldestMessage",
+            [{"Name": "QueueName", "Value": {"Fn::GetAtt": [p.queue, "QueueName"]}}],
+            "Maximum",
+        )
+        assert age["Threshold"] == oldest_message_threshold_s(spec)
+        assert age["Threshold"] >= spec.retry.max_delay_s + 6 * spec.timeout_s
+
+    for kind, metric in (("function-errors", "Errors"), ("function-throttles", "Throttles")):
+        assert single(kind) == (
+            "AWS/Lambda",
+            metric,
+            [{"Name": "FunctionName", "Value": {"Ref": p.function}}],
+            "Sum",
+        )
+        assert (alarms[kind]["ComparisonOperator"], alarms[kind]["Threshold"]) == (
+            "GreaterThanOrEqualToThreshold",
+            1,
+        )
+
+    rate = alarms["target-rate-limited"]
+    stats = {m["Id"]: m["MetricStat"] for m in rate["Metrics"] if "MetricStat" in m}
+    assert {k: (v["Metric"]["MetricName"], v["Stat"]) for k, v in stats.items()} == {
+        "limited": ("TargetRateLimited", "Sum"),
+        "calls": ("TargetLatency", "SampleCount"),
+    }
+    for stat in stats.values():
+        assert stat["Metric"]["Namespace"] == "Switchboard"
+        assert stat["Metric"]["Dimensions"] == _switchboard_dimensions(spec)
+    (expression,) = [m for m in rate["Metrics"] if "Expression" in m]
+    assert expression["ReturnData"] is True and "limited" in expression["Expression"]
+
+    for kind, metric in (
+        ("oauth-refresh-failed", "OAuthRefreshFailed"),
+        ("signature-rejections", "SignatureRejected"),
+    ):
+        if kind in alarms:
+            assert single(kind) == ("Switchboard", metric, _switchboard_dimensions(spec), "Sum")
+
+
+def test_every_runbook_is_written() -> None:
+    for kind, path in RUNBOOKS.items():
+        text = (ROOT / path).read_text()
+        assert text.startswith("# Runbook"), path
+        assert f"switchboard-<stage>-<integration>-{kind}" in text, path
+        assert "## What it means" in text and "## What to do" in text, path
+        assert "switchboard " in text, f"{path} shows no switchboard command"
+
+
+def test_alarm_dimensions_match_what_the_runtime_publishes(
+    real: Synth, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Run the metrics code under the function's own environment and compare its EMF dimensions."""
+    from shared.observability import new_metrics
+
+    for spec in real.specs:
+        p = parts(real, spec)
+        env = real.integrations["Resources"][p.function]["Properties"]["Environment"]["Variables"]
+        monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+        for key, value in env.items():
+            if isinstance(value, str):
+                monkeypatch.setenv(key, value)
+        metrics = new_metrics(spec.name)
+        metrics.add_metric(name="TargetRateLimited", unit="Count", value=1)
+        metrics.flush_metrics()
+        (line,) = [ln for ln in capsys.readouterr().out.splitlines() if '"_aws"' in ln]
+        emf = json.loads(line)
+        (directive,) = emf["_aws"]["CloudWatchMetrics"]
+        assert directive["Namespace"] == env["POWERTOOLS_METRICS_NAMESPACE"] == "Switchboard"
+        assert directive["Dimensions"] == [["integration"]]
+        assert {d: emf[d] for d in directive["Dimensions"][0]} == {"integration": spec.name}
+        rate = alarms_of(real, spec)["target-rate-limited"]
+        for m in rate["Metrics"]:
+            if "MetricStat" in m:
+                published = [{"Name": d, "Value": emf[d]} for d in directive["Dimensions"][0]]
+                assert m["MetricStat"]["Metric"]["Dimensions"] == published
 
 
 def test_url_output_per_http_trigger(case: tuple[Synth, IntegrationSpec]) -> None:
@@ -563,6 +747,126 @@ def test_url_output_per_http_trigger(case: tuple[Synth, IntegrationSpec]) -> Non
         value = outputs[key]["Value"]["Fn::Join"][1]
         assert value[-1] == trigger.path
         assert "ApiEndpoint" in json.dumps(value[0])
+
+
+def dashboard_body(synth: Synth) -> dict[str, Any]:
+    """The dashboard's JSON, with CloudFormation tokens rendered as ``<logical id>`` / ``<AWS::Region>``."""
+    (dashboard,) = synth.resources("AWS::CloudWatch::Dashboard").values()
+    assert dashboard["Properties"]["DashboardName"] == f"switchboard-{synth.stage}"
+    body = dashboard["Properties"]["DashboardBody"]
+    text = "".join(
+        part
+        if isinstance(part, str)
+        else f"<{part['Fn::GetAtt'][0]}>"
+        if "Fn::GetAtt" in part
+        else f"<{part['Ref']}>"
+        for part in body["Fn::Join"][1]
+    )
+    parsed: dict[str, Any] = json.loads(text)
+    return parsed
+
+
+def test_dashboard_row(case: tuple[Synth, IntegrationSpec]) -> None:
+    synth, spec = case
+    p = parts(synth, spec)
+    widgets = dashboard_body(synth)["widgets"]
+    row = [w for w in widgets if w["properties"].get("title", "").startswith(f"{spec.name}: ")]
+    (header,) = [w for w in widgets if w["properties"].get("markdown", "").startswith(f"### {spec.name}\n")]
+    assert [w["properties"]["title"] for w in row] == [f"{spec.name}: {t}" for t in ROW_WIDGETS]
+    assert {w["y"] for w in [header, *row]} == {header["y"]}, "one row per integration"
+    assert sum(w["width"] for w in [header, *row]) == 24
+
+    def series(title: str) -> list[tuple[Any, ...]]:
+        (w,) = [w for w in row if w["properties"]["title"] == f"{spec.name}: {title}"]
+        out = []
+        for m in w["properties"]["metrics"]:
+            opts = m[-1] if isinstance(m[-1], dict) else {}
+            out.append(
+                (*[x for x in m if not isinstance(x, dict)], opts.get("stat", w["properties"].get("stat")))
+            )
+        return out
+
+    dims = ("integration", spec.name)
+    events = ["Received", "Processed", "Retried", "DeadLettered"]
+    if any(isinstance(t, RouteTrigger) for t in spec.triggers):
+        events.append("RouteRequests")
+    assert series("events") == [("Switchboard", name, *dims, "Sum") for name in events]
+    assert series("queue depth") == [
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", f"<{p.queue}>", "Maximum"),
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", f"<{p.dlq}>", "Maximum"),
+    ]
+    assert series("oldest message age") == [
+        ("AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", f"<{p.queue}>", "Maximum")
+    ]
+    assert series("duration") == [
+        ("AWS/Lambda", "Duration", "FunctionName", f"<{p.function}>", stat) for stat in ("p50", "p99")
+    ]
+    assert series("target API latency") == [
+        ("Switchboard", "TargetLatency", *dims, stat) for stat in ("p50", "p99")
+    ]
+    assert series("target 429s") == [("Switchboard", "TargetRateLimited", *dims, "Sum")]
+
+
+def test_dashboard_shows_every_alarm_and_its_url_is_an_output(synthetic: Synth, real: Synth) -> None:
+    for synth in (synthetic, real):
+        widgets = dashboard_body(synth)["widgets"]
+        shown = {a for w in widgets if w["type"] == "alarm" for a in w["properties"]["alarms"]}
+        all_alarms = {f"<{k}>" for k in synth.resources("AWS::CloudWatch::Alarm")}
+        assert shown == all_alarms
+        assert widgets[0]["type"] == "alarm" and widgets[0]["y"] == 0
+        url = synth.integrations["Outputs"]["DashboardUrl"]["Value"]["Fn::Join"][1]
+        assert url[-1].endswith(f"#dashboards:name=switchboard-{synth.stage}")
+        assert "console.aws.amazon.com/cloudwatch" in json.dumps(url)
+
+
+def test_ses_is_granted_only_on_the_senders_identities(case: tuple[Synth, IntegrationSpec]) -> None:
+    synth, spec = case
+    statements = role_statements(synth, parts(synth, spec).role)
+    ses = [s for s in statements if any(a.startswith("ses:") for a in _listify(s["Action"]))]
+    settings = SYNTHETIC_SETTINGS if spec in SYNTHETIC else CDK_CONTEXT.get("settings", {})
+    address = sender_address(spec, settings.get(spec.name))
+    if spec.email is None or address is None:
+        assert ses == []
+        if spec.email is not None:  # dev without a From address: a warning, no permission
+            warnings = json.dumps(synth.warnings())
+            assert f"{spec.name} sends email" in warnings
+        return
+    (statement,) = ses
+    assert sorted(_listify(statement["Action"])) == ["ses:SendEmail", "ses:SendRawEmail"]
+    domain = address.rpartition("@")[2]
+    rendered = sorted(
+        "".join(p if isinstance(p, str) else "{" + p["Ref"] + "}" for p in r["Fn::Join"][1])
+        for r in _listify(statement["Resource"])
+    )
+    assert rendered == sorted(
+        f"arn:{{AWS::Partition}}:ses:{{AWS::Region}}:{{AWS::AccountId}}:identity/{identity}"
+        for identity in (domain, address)
+    )
+
+
+def test_sender_address_is_the_bare_address_of_the_from_setting() -> None:
+    assert sender_address(GAMMA, {"from_address": "Bramble <Hello@Bramble-Bakery.Example>"}) == (
+        "Hello@bramble-bakery.example"
+    )
+    assert sender_address(GAMMA, {"from_address": "hello@bramble.example"}) == "hello@bramble.example"
+    assert sender_address(GAMMA, {"from_address": ""}) is None
+    assert sender_address(GAMMA, None) is None
+    assert sender_address(ALPHA, {"from_address": "x@y.example"}) is None  # ALPHA sends no email
+    with pytest.raises(ValueError, match="not an email address"):
+        sender_address(GAMMA, {"from_address": "Bramble Bakery"})
+
+
+def test_prod_refuses_an_email_sender_without_a_from_address() -> None:
+    with pytest.raises(ValueError, match=r"settings\.gamma_mail\.from_address"):
+        build_app({**SKIP_BUNDLING, "stage": "prod"}, (GAMMA,), code=_inline_code)
+
+
+def test_dev_warns_about_an_email_sender_without_a_from_address(tmp_path: Path) -> None:
+    synth = synthesize(tmp_path, (GAMMA,), {}, code=_inline_code)
+    assert synth.error is None, synth.error
+    assert "gamma_mail sends email" in json.dumps(synth.warnings())
+    statements = role_statements(synth, parts(synth, GAMMA).role)
+    assert "ses:" not in json.dumps(statements)
 
 
 def test_function_policy_is_least_privilege(case: tuple[Synth, IntegrationSpec]) -> None:
@@ -595,24 +899,75 @@ def test_function_policy_is_least_privilege(case: tuple[Synth, IntegrationSpec])
         assert all("Bus" in json.dumps(r) for r in resources_of("events:PutEvents"))
     assert all("Table" in json.dumps(r) for r in resources_of("dynamodb:PutItem"))
     assert resources_of("dynamodb:PutItem")
-    assert resources_of("sqs:ReceiveMessage") == [_arn(p.queue)]
+    assert resources_of("sqs:ReceiveMessage") == ([_arn(p.queue)] if spec.queued_triggers else [])
     assert sorted(map(json.dumps, resources_of("sqs:SendMessage"))) == sorted(
         map(json.dumps, [_arn(p.queue), _arn(p.dlq)])
     )
 
 
+def owned_resources(synth: Synth, spec: IntegrationSpec) -> dict[str, str]:
+    """Logical id -> type of the resources the spec's Integration construct made (``<Pascal>...``)."""
+    mine = pascal(spec.name)
+    longer = [
+        pascal(o.name) for o in synth.specs if pascal(o.name) != mine and pascal(o.name).startswith(mine)
+    ]
+    return {
+        k: r["Type"]
+        for k, r in synth.integrations["Resources"].items()
+        if k.startswith(mine) and not any(k.startswith(o) for o in longer)
+    }
+
+
+def test_integration_has_exactly_its_resources(case: tuple[Synth, IntegrationSpec]) -> None:
+    """Every resource the spec calls for, and nothing else, in the integration's construct."""
+    synth, spec = case
+    schedules = sum(isinstance(t, ScheduleTrigger) for t in spec.triggers)
+    expected = {
+        "AWS::SQS::Queue": 2,
+        "AWS::SQS::QueuePolicy": 2,
+        "AWS::Logs::LogGroup": 1,
+        "AWS::IAM::Role": 1 + bool(schedules),
+        "AWS::IAM::Policy": 1 + bool(schedules),
+        "AWS::Lambda::Function": 1,
+        "AWS::Lambda::EventSourceMapping": int(bool(spec.queued_triggers)),
+        "AWS::CloudWatch::Alarm": len(alarm_kinds(spec)),
+        "AWS::Events::Rule": sum(isinstance(t, BusTrigger) for t in spec.triggers),
+        "AWS::Scheduler::Schedule": schedules,
+    }
+    counted: dict[str, int] = {}
+    for type_ in owned_resources(synth, spec).values():
+        counted[type_] = counted.get(type_, 0) + 1
+    assert counted == {k: v for k, v in expected.items() if v}
+    # Routes hang off the shared API: one per HTTP trigger, each with its invoke permission.
+    p = parts(synth, spec)
+    permissions = [
+        r
+        for r in synth.resources("AWS::Lambda::Permission").values()
+        if r["Properties"]["FunctionName"] == _arn(p.function)
+    ]
+    assert len(permissions) == len(spec.http_triggers)
+    assert all(r["Properties"]["Principal"] == "apigateway.amazonaws.com" for r in permissions)
+
+
 # -- isolation between integrations -------------------------------------------------------------
 
 
-def test_integrations_cannot_reach_each_other(synthetic: Synth) -> None:
-    alpha, beta = parts(synthetic, ALPHA), parts(synthetic, BETA)
-    for me, other, other_spec in ((alpha, beta, BETA), (beta, alpha, ALPHA)):
-        statements = role_statements(synthetic, me.role)
+def test_integrations_cannot_reach_each_other(case: tuple[Synth, IntegrationSpec]) -> None:
+    """No statement of one integration's role names another's queues, function, logs or secrets."""
+    synth, spec = case
+    me = parts(synth, spec)
+    statements = role_statements(synth, me.role)
+    own_secrets = {c.name for c in spec.all_connections}
+    for other_spec in synth.specs:
+        if other_spec.name == spec.name:
+            continue
+        other = parts(synth, other_spec)
         assert not referenced_ids(statements) & {other.queue, other.dlq, other.function, other.log_group}
-        assert not secret_names(statements) & {c.name for c in other_spec.all_connections}
-    # Only alpha emits; beta may not put events on the bus.
-    assert "events:PutEvents" in json.dumps(role_statements(synthetic, alpha.role))
-    assert "events:PutEvents" not in json.dumps(role_statements(synthetic, beta.role))
+        # A connection two integrations share is theirs both; any other is out of reach.
+        assert not secret_names(statements) & ({c.name for c in other_spec.all_connections} - own_secrets)
+    assert ("events:PutEvents" in json.dumps(statements)) == bool(spec.emits)
+    if spec.email is None:
+        assert "ses:" not in json.dumps(statements)
 
 
 # -- shared resources ----------------------------------------------------------------------------
@@ -623,7 +978,15 @@ def test_core_stack(app: str, request: pytest.FixtureRequest) -> None:
     synth: Synth = request.getfixturevalue(app)
     core = synth.template("core")
     core.has_resource_properties("AWS::Events::EventBus", {"Name": f"switchboard-{synth.stage}"})
+    (bus,) = synth.resources("AWS::Events::EventBus", "core")
+    (archive,) = synth.resources("AWS::Events::Archive", "core").values()
+    assert archive["Properties"]["SourceArn"] == _arn(bus)
+    assert archive["Properties"]["ArchiveName"] == f"switchboard-{synth.stage}-bus"
+    assert archive["Properties"]["RetentionDays"] == 7
+    assert archive["Properties"]["EventPattern"] == {"account": [{"Ref": "AWS::AccountId"}]}
+    assert not synth.resources("AWS::SNS::Subscription", "core"), "no alarm_email in dev context"
     core.resource_count_is("AWS::DynamoDB::Table", 1)
+    core.has_resource_properties("AWS::DynamoDB::Table", {"TableName": f"switchboard-{synth.stage}-ledger"})
     core.has_resource(
         "AWS::DynamoDB::Table",
         {
@@ -702,12 +1065,19 @@ def test_shared_api(synthetic: Synth, real: Synth) -> None:
     assert set(cors["AllowMethods"]) == {"GET", "POST", "OPTIONS"}
     (stage,) = [r["Properties"] for r in synthetic.resources("AWS::ApiGatewayV2::Stage").values()]
     assert stage["RouteSettings"] == {
-        "GET /stock/{sku}": {"ThrottlingRateLimit": 7, "ThrottlingBurstLimit": 14}
+        "GET /stock/{sku}": {"ThrottlingRateLimit": 7, "ThrottlingBurstLimit": 14},
+        "GET /lookup/{id}": {"ThrottlingRateLimit": 10, "ThrottlingBurstLimit": 20},  # the defaults
+        "POST /forms/alpha_flow": {"ThrottlingRateLimit": 5, "ThrottlingBurstLimit": 10},  # browser forms
     }
 
 
 def test_prod_keeps_data_and_logs_longer(prod: Synth) -> None:
     assert prod.error is None, prod.error
+    (archive,) = prod.resources("AWS::Events::Archive", "core").values()
+    assert archive["Properties"]["RetentionDays"] == 30
+    (subscription,) = prod.resources("AWS::SNS::Subscription", "core").values()
+    assert subscription["Properties"]["Protocol"] == "email"
+    assert subscription["Properties"]["Endpoint"] == "ops@bramble-bakery.example"  # the prod entry only
     (table,) = prod.resources("AWS::DynamoDB::Table", "core").values()
     assert table["DeletionPolicy"] == "Retain"
     assert table["Properties"]["DeletionProtectionEnabled"] is True
@@ -774,6 +1144,38 @@ def test_cfn_lint(real: Synth, synthetic: Synth, prod: Synth) -> None:
         timeout=120,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+# -- stage configuration -------------------------------------------------------------------------
+
+
+def _config(context: dict[str, Any]) -> StageConfig:
+    return StageConfig.from_node(cdk.App(context=context).node)
+
+
+def test_stage_config_reads_alarm_email_once_or_per_stage() -> None:
+    assert _config({}).alarm_email is None
+    assert _config({"alarm_email": "ops@example.com"}).alarm_email == "ops@example.com"
+    per_stage = {"prod": "ops@example.com"}
+    assert _config({"stage": "prod", "alarm_email": per_stage}).alarm_email == "ops@example.com"
+    assert _config({"stage": "dev", "alarm_email": per_stage}).alarm_email is None
+    assert _config({"stage": "prod", "alarm_email": json.dumps(per_stage)}).alarm_email == "ops@example.com"
+    with pytest.raises(ValueError, match="not an email address"):
+        _config({"alarm_email": "ops"})
+
+
+def test_stage_config_differs_between_dev_and_prod() -> None:
+    dev, prod = _config({}), _config({"stage": "prod"})
+    assert (dev.stage, dev.log_level, dev.archive_retention.to_days()) == ("dev", "DEBUG", 7)
+    assert (prod.stage, prod.log_level, prod.archive_retention.to_days()) == ("prod", "INFO", 30)
+    assert dev.runbook("dlq-not-empty") == "docs/runbooks/dlq-not-empty.md"
+    linked = _config({"runbook_base_url": "https://git.example/switchboard/blob/main/"})
+    assert (
+        linked.runbook("dlq-not-empty")
+        == "https://git.example/switchboard/blob/main/docs/runbooks/dlq-not-empty.md"
+    )
+    with pytest.raises(ValueError, match="stage"):
+        _config({"stage": "Prod-EU"})
 
 
 # -- refusing bad input --------------------------------------------------------------------------

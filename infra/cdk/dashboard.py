@@ -1,0 +1,159 @@
+"""The stage's CloudWatch dashboard: the alarms on top, then one row per integration.
+
+A row reads left to right the way an event travels: what came in and what became of it (received,
+processed, retried, dead-lettered; requests to synchronous routes), what is waiting (queue and DLQ depth, age of the oldest message),
+how long the function takes (p50/p99), and how the target API behaves (latency p50/p99, 429s). The
+rows are built by :func:`integration_row` from an integration's resources; the stack only loops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.cdk.alarms import PERIOD, oldest_message_threshold_s, switchboard_metric
+from infra.cdk.config import StageConfig
+from infra.cdk.naming import dashboard_name
+from shared.spec import IntegrationSpec, RouteTrigger
+
+__all__ = ["ROW_WIDGETS", "SwitchboardDashboard", "dashboard_url", "integration_row"]
+
+#: Titles of the graphs of one integration's row, in order (after its name).
+ROW_WIDGETS = (
+    "events",
+    "queue depth",
+    "oldest message age",
+    "duration",
+    "target API latency",
+    "target 429s",
+)
+_HEIGHT = 6
+#: CloudWatch's alarm status widget shows at most 100 alarms.
+_ALARMS_PER_WIDGET = 100
+
+
+def integration_row(
+    spec: IntegrationSpec, *, function: lambda_.IFunction, queue: sqs.IQueue, dlq: sqs.IQueue
+) -> list[cloudwatch.IWidget]:
+    """The 24-column row of one integration: its name, then the graphs of :data:`ROW_WIDGETS`."""
+    name = spec.name
+    sum_ = cloudwatch.Stats.SUM
+    maximum = cloudwatch.Stats.MAXIMUM
+    events = [
+        switchboard_metric("Received", name, label="received"),
+        switchboard_metric("Processed", name, label="processed"),
+        switchboard_metric("Retried", name, label="retried"),
+        switchboard_metric("DeadLettered", name, label="failed (DeadLettered)"),
+    ]
+    if any(isinstance(t, RouteTrigger) for t in spec.triggers):
+        events.append(switchboard_metric("RouteRequests", name, label="route requests"))
+    return [
+        cloudwatch.TextWidget(
+            markdown=f"### {name}\n{spec.description}", width=3, height=_HEIGHT, background=None
+        ),
+        cloudwatch.GraphWidget(
+            title=f"{name}: {ROW_WIDGETS[0]}",
+            left=events,
+            width=5,
+            height=_HEIGHT,
+            statistic=sum_,
+        ),
+        cloudwatch.GraphWidget(
+            title=f"{name}: {ROW_WIDGETS[1]}",
+            left=[
+                queue.metric_approximate_number_of_messages_visible(
+                    period=PERIOD, statistic=maximum, label="queue"
+                ),
+                dlq.metric_approximate_number_of_messages_visible(
+                    period=PERIOD, statistic=maximum, label="DLQ"
+                ),
+            ],
+            width=3,
+            height=_HEIGHT,
+        ),
+        cloudwatch.GraphWidget(
+            title=f"{name}: {ROW_WIDGETS[2]}",
+            left=[
+                queue.metric_approximate_age_of_oldest_message(
+                    period=PERIOD, statistic=maximum, label="oldest message (s)"
+                )
+            ],
+            left_annotations=[
+                cloudwatch.HorizontalAnnotation(value=oldest_message_threshold_s(spec), label="alarm")
+            ],
+            width=3,
+            height=_HEIGHT,
+        ),
+        cloudwatch.GraphWidget(
+            title=f"{name}: {ROW_WIDGETS[3]}",
+            left=[
+                function.metric_duration(period=PERIOD, statistic="p50", label="p50 (ms)"),
+                function.metric_duration(period=PERIOD, statistic="p99", label="p99 (ms)"),
+            ],
+            width=4,
+            height=_HEIGHT,
+        ),
+        cloudwatch.GraphWidget(
+            title=f"{name}: {ROW_WIDGETS[4]}",
+            left=[
+                switchboard_metric("TargetLatency", name, statistic="p50", label="p50 (ms)"),
+                switchboard_metric("TargetLatency", name, statistic="p99", label="p99 (ms)"),
+            ],
+            width=3,
+            height=_HEIGHT,
+        ),
+        cloudwatch.GraphWidget(
+            title=f"{name}: {ROW_WIDGETS[5]}",
+            left=[switchboard_metric("TargetRateLimited", name, label="429 answers")],
+            width=3,
+            height=_HEIGHT,
+            statistic=sum_,
+        ),
+    ]
+
+
+def dashboard_url(name: str) -> str:
+    """Console URL of a dashboard in the stack's region (a token until deployment)."""
+    region = cdk.Aws.REGION
+    return f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#dashboards:name={name}"
+
+
+class SwitchboardDashboard(Construct):
+    """``switchboard-<stage>``: alarm status on top, then one row per integration."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        alarms: Sequence[cloudwatch.IAlarm],
+        rows: Iterable[Sequence[cloudwatch.IWidget]],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.name = dashboard_name(config.stage)
+        self.dashboard = cloudwatch.Dashboard(
+            self,
+            "Dashboard",
+            dashboard_name=self.name,
+            default_interval=cdk.Duration.hours(24),
+        )
+        for start in range(0, len(alarms), _ALARMS_PER_WIDGET):
+            chunk = list(alarms[start : start + _ALARMS_PER_WIDGET])
+            self.dashboard.add_widgets(
+                cloudwatch.AlarmStatusWidget(
+                    title=f"Switchboard {config.stage}: alarms",
+                    alarms=chunk,
+                    width=24,
+                    height=min(12, 2 + (len(chunk) + 3) // 4),
+                    sort_by=cloudwatch.AlarmStatusWidgetSortBy.STATE_UPDATED_TIMESTAMP,
+                )
+            )
+        for row in rows:
+            self.dashboard.add_widgets(*row)
+        self.url = dashboard_url(self.name)

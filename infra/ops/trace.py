@@ -1,0 +1,278 @@
+"""``switchboard trace <event-id>``: where one event went.
+
+Three sources, all keyed on the provider's event id:
+
+* the effects ledger (the DynamoDB table): Powertools writes one idempotency record per event and
+  one per side-effect step, with the key ``<prefix>#<md5 of json.dumps(event_id)>`` where the prefix
+  is ``<integration>#event`` or ``<integration>#step#<step>`` (:mod:`shared.ledger`). Records hold a
+  status (``COMPLETED``/``INPROGRESS``), the saved result and an expiry ``RETENTION_S`` after they
+  were written, which gives back when;
+* the dead-letter queues (is it there, and why);
+* the log lines that carry the id (``event_id``/``correlation_id``, or ``event_ids`` for the ingress
+  "accepted" line): locally ``<log dir>/<integration>.jsonl``, deployed CloudWatch Logs
+  ``FilterLogEvents`` on each function's log group.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from infra.ops.dlq import DlqScan, mask_personal, when
+from infra.ops.target import CliError, NotDeployed, Target, aws_errors
+from shared.registry import load_specs
+
+__all__ = ["LedgerRecord", "ledger_hash", "ledger_key", "ledger_records", "log_lines", "trace"]
+
+#: Log fields worth showing after the message, in this order.
+_LOG_FIELDS = ("trigger", "attempt", "step", "steps", "delay_s", "status", "error", "reason", "detail")
+
+
+def ledger_hash(event_id: str) -> str:
+    """The hash Powertools idempotency puts after the key prefix (``md5(json.dumps(event_id))``)."""
+    return hashlib.md5(json.dumps(event_id, sort_keys=True).encode(), usedforsecurity=False).hexdigest()
+
+
+def ledger_key(integration: str, event_id: str, step: str | None = None) -> str:
+    prefix = f"{integration}#step#{step}" if step else f"{integration}#event"
+    return f"{prefix}#{ledger_hash(event_id)}"
+
+
+@dataclass(frozen=True)
+class LedgerRecord:
+    integration: str
+    #: ``None`` for the event record, else the step name.
+    step: str | None
+    status: str
+    #: When the record was last written (completion time for ``COMPLETED``), UTC.
+    at: datetime | None
+    result: Any
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any], retention_s: int) -> LedgerRecord | None:
+        key = str(item["id"]["S"])
+        head, _, _hash = key.rpartition("#")
+        integration, _, rest = head.partition("#")
+        if rest == "event":
+            step = None
+        elif rest.startswith("step#"):
+            step = rest.removeprefix("step#")
+        else:
+            return None  # counters, leases: not an event's record
+        expiry = item.get("expiration", {}).get("N")
+        at = datetime.fromtimestamp(int(expiry) - retention_s, UTC) if expiry else None
+        raw = item.get("data", {}).get("S")
+        result: Any = None
+        if raw:
+            try:
+                result = json.loads(raw)
+            except ValueError:
+                result = raw
+        return cls(integration, step, str(item.get("status", {}).get("S", "?")), at, result)
+
+
+def ledger_records(target: Target, event_id: str) -> list[LedgerRecord]:
+    """Every idempotency record of ``event_id``, of any integration, oldest first."""
+    from shared.ledger import RETENTION_S
+
+    ddb = target.client("dynamodb")
+    items: list[dict[str, Any]] = []
+    with aws_errors(target, f"reading table {target.table}"):
+        paginator = ddb.get_paginator("scan")
+        for page in paginator.paginate(
+            TableName=target.table,
+            FilterExpression="contains(#id, :hash)",
+            ExpressionAttributeNames={"#id": "id"},
+            ExpressionAttributeValues={":hash": {"S": ledger_hash(event_id)}},
+        ):
+            items.extend(page.get("Items", []))
+    records = [r for r in (LedgerRecord.from_item(i, RETENTION_S) for i in items) if r is not None]
+    epoch = datetime.min.replace(tzinfo=UTC)
+    return sorted(records, key=lambda r: (r.integration, r.at or epoch, r.step is None))
+
+
+def _mentions(entry: dict[str, Any], event_id: str) -> bool:
+    ids = entry.get("event_ids")
+    return (
+        entry.get("event_id") == event_id
+        or entry.get("correlation_id") == event_id
+        or (isinstance(ids, list) and event_id in ids)
+    )
+
+
+def log_lines(target: Target, integration: str, event_id: str, since_s: float) -> list[dict[str, Any]]:
+    """The integration's JSON log lines that mention ``event_id``, oldest first."""
+    if target.is_local:
+        return _local_log_lines(target.log_dir, integration, event_id)
+    logs = target.client("logs")
+    start = int((time.time() - since_s) * 1000)
+    found: list[dict[str, Any]] = []
+    with aws_errors(target, f"searching log group {target.log_group(integration)}"):
+        paginator = logs.get_paginator("filter_log_events")
+        pages = paginator.paginate(
+            logGroupName=target.log_group(integration),
+            startTime=start,
+            filterPattern=json.dumps(event_id),  # a quoted term: the exact id
+        )
+        for page in pages:
+            for event in page.get("events", []):
+                with contextlib.suppress(ValueError):
+                    entry = json.loads(event.get("message", ""))
+                    if isinstance(entry, dict) and _mentions(entry, event_id):
+                        found.append(entry)
+    return found
+
+
+def _log_lines_if_any(
+    target: Target, integration: str, event_id: str, since_s: float
+) -> list[dict[str, Any]]:
+    try:
+        return log_lines(target, integration, event_id, since_s)
+    except NotDeployed:
+        return []  # no log group: the function never ran, or is not deployed on this stage
+
+
+def _local_log_lines(log_dir: Path | None, integration: str, event_id: str) -> list[dict[str, Any]]:
+    path = (log_dir or Path(".switchboard/logs")) / f"{integration}.jsonl"
+    if not path.exists():
+        return []
+    found = []
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if event_id not in line:
+                continue
+            with contextlib.suppress(ValueError):
+                entry = json.loads(line)
+                if isinstance(entry, dict) and _mentions(entry, event_id):
+                    found.append(entry)
+    return found
+
+
+def _format_log(entry: dict[str, Any]) -> str:
+    stamp = str(entry.get("timestamp", ""))[:19]
+    extras = []
+    for key in _LOG_FIELDS:
+        if key in entry and entry[key] not in (None, "", []):
+            value = entry[key]
+            text = ",".join(map(str, value)) if isinstance(value, list) else str(value)
+            extras.append(f"{key}={text}")
+    line = f"{stamp}  {entry.get('level', ''):<7} {entry.get('message', '')}"
+    if extras:
+        line += "  " + " ".join(extras)
+    return " ".join(line.split())[:220]
+
+
+def _summary(result: Any) -> str:
+    if result is None:
+        return ""
+    masked = mask_personal(result)
+    if isinstance(masked, dict):
+        text = ", ".join(f"{k}={v}" for k, v in list(masked.items())[:4])
+    else:
+        text = json.dumps(masked, ensure_ascii=False)
+    return text[:100]
+
+
+def _in_step_order(records: list[LedgerRecord], logs: list[dict[str, Any]]) -> list[LedgerRecord]:
+    """Steps in the order the worker ran them (its last "processed" log line lists them), the event
+    record last; by time where the logs do not say (records only have one-second resolution)."""
+    order: list[str] = []
+    for entry in logs:
+        if isinstance(entry.get("steps"), list):
+            order = [str(s) for s in entry["steps"]]
+    epoch = datetime.min.replace(tzinfo=UTC)
+
+    def key(r: LedgerRecord) -> tuple[int, int, datetime]:
+        if r.step is None:
+            return (2, 0, r.at or epoch)
+        if r.step in order:
+            return (0, order.index(r.step), r.at or epoch)
+        return (1, 0, r.at or epoch)
+
+    return sorted(records, key=key)
+
+
+@contextlib.contextmanager
+def _dead_letters(target: Target, names: list[str]) -> Iterator[list[DlqScan]]:
+    with contextlib.ExitStack() as stack:
+        scans = []
+        for name in names:
+            try:
+                scans.append(stack.enter_context(DlqScan(target, name)))
+            except NotDeployed:
+                continue  # an integration not deployed on this stage has no DLQ to look in
+        yield scans
+
+
+def trace(target: Target, event_id: str, out: TextIO, *, since_s: float = 7 * 86400) -> bool:
+    """Print everything known about ``event_id``; False if nothing at all was found."""
+    event_id = event_id.strip()
+    if not event_id:
+        raise CliError("give the event id to trace (the id a webhook was answered with, or from `dlq list`)")
+    names = [s.name for s in load_specs()]
+    records = ledger_records(target, event_id)
+    with _dead_letters(target, names) as scans:
+        dead = [d for s in scans for d in s.letters if d.event_id == event_id]
+    logs = {name: _log_lines_if_any(target, name, event_id, since_s) for name in names}
+
+    involved = [
+        n
+        for n in names
+        if logs[n] or any(r.integration == n for r in records) or any(d.integration == n for d in dead)
+    ]
+    out.write(f"trace {event_id}  ({target.where})\n")
+    if not involved:
+        out.write(
+            "  nothing found: no ledger record, no dead letter, no log line. Check the id, or widen --since "
+            "(logs) - ledger records are kept 15 days.\n"
+        )
+        return False
+    for name in involved:
+        mine = [r for r in records if r.integration == name]
+        event = next((r for r in mine if r.step is None), None)
+        letters = [d for d in dead if d.integration == name]
+        if letters:
+            state = f"DEAD-LETTERED ({letters[0].error})"
+        elif event and event.status == "COMPLETED":
+            state = f"processed {when(event.at.isoformat()) if event.at else ''}".rstrip()
+        elif event:
+            state = f"in progress ({event.status})"
+        elif any(e.get("message") == "accepted" for e in logs[name]):
+            state = "queued, not processed yet (or retrying)"
+        else:
+            state = "seen in the logs only"
+        out.write(f"\n{name}: {state}\n")
+        accepted = [e for e in logs[name] if e.get("message") == "accepted"]
+        if accepted:
+            out.write(
+                f"  received   {str(accepted[0].get('timestamp', ''))[:19]}  via {accepted[0].get('trigger', '?')} -> queued\n"
+            )
+        out.write(f"  ledger ({target.table}):\n")
+        if not mine:
+            out.write("    no records (not processed yet, or records expired after 15 days)\n")
+        for r in _in_step_order(mine, logs[name]):
+            what = "event" if r.step is None else f"step {r.step}"
+            stamp = when(r.at.isoformat()) if r.at else "-"
+            out.write(f"    {what:<32} {r.status:<10} {stamp}  {_summary(r.result)}\n")
+        dlq = target.queue_name(name, dlq=True)
+        if letters:
+            for d in letters:
+                out.write(
+                    f"  DLQ {dlq}: message {d.message_id}, {d.attempts} attempt(s), failed "
+                    f"{when(d.failed_at)}: {d.error}: {d.reason}\n"
+                    f"    replay it: switchboard dlq replay {event_id}\n"
+                )
+        else:
+            out.write(f"  DLQ {dlq}: not there\n")
+        source = target.log_group(name) if not target.is_local else f"{target.log_dir}/{name}.jsonl"
+        out.write(f"  log lines ({len(logs[name])}, {source}):\n")
+        for entry in logs[name][-40:]:
+            out.write(f"    {_format_log(entry)}\n")
+    return True
