@@ -22,7 +22,6 @@ exported from this stack cannot change while another stack imports it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -156,14 +155,16 @@ class CoreStack(cdk.Stack):
         cdk.CfnOutput(self, "BusArchiveName", value=self.archive.archive_name)
 
     def _secret(self, conn: Connection) -> secretsmanager.Secret:
-        """A connection's secret, holding ``{"<field>": ""}`` until the operator sets real values.
+        """A connection's secret, created empty (``{}``) until the operator sets real values.
 
-        Empty strings, not a ``CHANGE_ME`` text: the runtime treats an empty required field as a
-        missing secret and fails closed with "secret ... has no value for <field>", whereas a
-        placeholder text would be sent to the app as a credential. Secrets Manager requires a generated
-        key next to a template; ``_placeholder`` is that key and is ignored by the runtime. CloudFormation
-        writes the value only on creation or when this template changes, so values set later with the
-        CLI survive deployments.
+        Empty, not a ``CHANGE_ME`` text: the runtime treats a missing required field as a missing
+        secret and fails closed with "secret ... has no value for <field>", whereas a placeholder text
+        would be sent to the app as a credential. The template is the same for every connection and
+        never derived from its fields: CloudFormation regenerates a generated secret's value whenever
+        the template changes, so a template built from ``fields`` would wipe credentials the operator
+        set as soon as a connection gained a field. The fields are listed in the description instead.
+        Secrets Manager requires a generated key next to a template; ``_placeholder`` is that key and
+        is ignored by the runtime.
         """
         secret = secretsmanager.Secret(
             self,
@@ -174,7 +175,7 @@ class CoreStack(cdk.Stack):
                 + (f"; optional: {', '.join(conn.optional)}" if conn.optional else "")
             )[:2048],
             generate_secret_string=secretsmanager.SecretStringGenerator(
-                secret_string_template=json.dumps(dict.fromkeys(conn.fields, "")),
+                secret_string_template="{}",
                 generate_string_key="_placeholder",
                 exclude_punctuation=True,
                 password_length=16,

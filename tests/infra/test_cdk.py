@@ -1029,7 +1029,10 @@ def test_core_stack(app: str, request: pytest.FixtureRequest) -> None:
         props = secret["Properties"]
         conn = expected[props["Name"].rsplit("/", 1)[1]]
         template = json.loads(props["GenerateSecretString"]["SecretStringTemplate"])
-        assert template == dict.fromkeys(conn.fields, ""), "required fields start empty (fail closed)"
+        # Constant, never derived from the fields: a changed template regenerates the value and would
+        # wipe credentials the operator set. Required fields start missing, so the runtime fails closed.
+        assert template == {}
+        assert all(field in props["Description"] for field in conn.fields)
     # The function-only asset and the layer live with the functions, not in the core stack.
     assert not synth.resources("AWS::Lambda::LayerVersion", "core")
 
