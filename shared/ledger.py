@@ -8,10 +8,11 @@ step*, keyed on the provider's own event id (never the SQS message id, which dif
 * a step record (``<integration>#step#<step>#<hash>``) per side effect makes a retry resume at the
   failed step: the email that went out is not sent again because Slack failed afterwards.
 
-Powertools stores the records (status, expiry, in-progress lease, saved result). Its decorator is
-synchronous and its persistence layer is re-configured with the key prefix on every call, so each
+Powertools stores the event records (status, expiry, in-progress lease, saved result). Its decorator
+is synchronous and its persistence layer is re-configured with the key prefix on every call, so each
 key prefix gets its own persistence layer (sharing one boto3 client): records of one batch run on
-several threads at once and must not race on that configuration.
+several threads at once and must not race on that configuration. Step records are written directly,
+once each, in the same shape (see :meth:`Ledger.run_step`).
 
 A crash mid-step (Lambda timeout) leaves the record in progress until the invocation's deadline;
 after that the next delivery retries the step. The window between a target call and its record is
@@ -20,6 +21,8 @@ closed by the target's own idempotency feature where it has one (upsert by email
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -40,7 +43,7 @@ from shared.errors import EventInProgress, TargetUnavailable
 if TYPE_CHECKING:
     from shared.runtime import Runtime
 
-__all__ = ["RETENTION_S", "DeadlineContext", "Ledger"]
+__all__ = ["COMPLETED", "RETENTION_S", "DeadlineContext", "Ledger", "event_key", "ledger_hash", "step_key"]
 
 T = TypeVar("T")
 
@@ -48,7 +51,28 @@ T = TypeVar("T")
 #: the DLQ keeps messages (14 days), so a replay from the DLQ is still recognised.
 RETENTION_S = 15 * 24 * 3600
 
+#: Status of a finished record, as Powertools writes it (``trace`` reads both kinds alike).
+COMPLETED = "COMPLETED"
+
 _stores: dict[tuple[str, str], DynamoDBPersistenceLayer] = {}
+
+
+def ledger_hash(event_id: str) -> str:
+    """The hash after a record's key prefix: Powertools' own, ``md5(json.dumps(event_id))``.
+
+    Step records use it too, so one event's records (event and steps) share one searchable suffix.
+    """
+    return hashlib.md5(json.dumps(event_id, sort_keys=True).encode(), usedforsecurity=False).hexdigest()
+
+
+def event_key(integration: str, event_id: str) -> str:
+    return f"{integration}#event#{ledger_hash(event_id)}"
+
+
+def step_key(integration: str, step: str, event_id: str) -> str:
+    return f"{integration}#step#{step}#{ledger_hash(event_id)}"
+
+
 _stores_lock = threading.Lock()
 
 
@@ -85,8 +109,36 @@ class Ledger:
         return self._run(f"{self._rt.name}#event", event_id, fn)
 
     def run_step(self, event_id: str, step: str, fn: Callable[[], T]) -> tuple[T, bool]:
-        """Run one side effect once per event id; a completed step returns its saved result."""
-        return self._run(f"{self._rt.name}#step#{step}", event_id, fn)
+        """Run one side effect once per event id; a completed step returns its saved result.
+
+        A step record is written once, when the step completed: one strongly consistent read and one
+        write per step, where a Powertools record would take two writes (in progress, then done).
+        A step needs no lease of its own - steps only ever run inside their event's in-progress lease,
+        so no two workers run the same event's steps at once.
+        """
+        ddb = self._rt.aws("dynamodb")
+        key = {"id": {"S": step_key(self._rt.name, step, event_id)}}
+        try:
+            item = ddb.get_item(TableName=self._rt.table, Key=key, ConsistentRead=True).get("Item")
+        except Exception as exc:  # botocore errors: the ledger is unavailable, try again later
+            raise TargetUnavailable(f"ledger table unavailable: {type(exc).__name__}") from exc
+        if item and item.get("status", {}).get("S") == COMPLETED:
+            raw = item.get("data", {}).get("S")
+            return (json.loads(raw) if raw else None), False  # type: ignore[return-value]
+        result = fn()
+        record = {
+            **key,
+            "status": {"S": COMPLETED},
+            "data": {"S": json.dumps(result, separators=(",", ":"), default=str)},
+            "expiration": {"N": str(int(time.time()) + RETENTION_S)},
+        }
+        try:
+            ddb.put_item(TableName=self._rt.table, Item=record)
+        except Exception as exc:
+            # The effect happened but is not recorded: the retry repeats it, which the target's own
+            # idempotency (upsert, request ids, client-chosen ids) must absorb - as after a crash.
+            raise TargetUnavailable(f"ledger table unavailable: {type(exc).__name__}") from exc
+        return result, True
 
     def _store(self, prefix: str) -> DynamoDBPersistenceLayer:
         key = (self._rt.table, prefix)

@@ -16,7 +16,6 @@ Three sources, all keyed on the provider's event id:
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import time
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ from typing import Any, TextIO
 
 from infra.ops.dlq import DlqScan, mask_personal, when
 from infra.ops.target import CliError, NotDeployed, Target, aws_errors
+from shared.ledger import event_key, ledger_hash, step_key
 from shared.registry import load_specs
 
 __all__ = ["LedgerRecord", "ledger_hash", "ledger_key", "ledger_records", "log_lines", "trace"]
@@ -35,14 +35,8 @@ __all__ = ["LedgerRecord", "ledger_hash", "ledger_key", "ledger_records", "log_l
 _LOG_FIELDS = ("trigger", "attempt", "step", "steps", "delay_s", "status", "error", "reason", "detail")
 
 
-def ledger_hash(event_id: str) -> str:
-    """The hash Powertools idempotency puts after the key prefix (``md5(json.dumps(event_id))``)."""
-    return hashlib.md5(json.dumps(event_id, sort_keys=True).encode(), usedforsecurity=False).hexdigest()
-
-
 def ledger_key(integration: str, event_id: str, step: str | None = None) -> str:
-    prefix = f"{integration}#step#{step}" if step else f"{integration}#event"
-    return f"{prefix}#{ledger_hash(event_id)}"
+    return step_key(integration, step, event_id) if step else event_key(integration, event_id)
 
 
 @dataclass(frozen=True)
