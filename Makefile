@@ -16,7 +16,7 @@ export CDK_DISABLE_VERSION_CHECK := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: env dev dev-once test lint typecheck unit synth clean
+.PHONY: env dev dev-once test lint typecheck unit synth clean bench
 
 $(PY_STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -72,6 +72,10 @@ diff: env
 ## make deploy STAGE=prod [ALARM_EMAIL=ops@example.com]: deploy the core and integrations stacks.
 deploy: env
 	npx cdk deploy --all $(CDK_CONTEXT)
+
+## make bench: the performance figures against baselines measured in the same run (< 5 minutes).
+bench: env
+	$(PY) -m benchmarks
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out .switchboard .pytest_cache .mypy_cache .ruff_cache
