@@ -154,14 +154,14 @@ class ColdStart:
 
 def cold_starts(runs: int) -> list[ColdStart]:
     """Fresh process -> 202, against the baseline, with SQS and Secrets Manager on a moto server."""
+    import logging
+
     import boto3
     from moto.server import ThreadedMotoServer
 
     from infra.local.resources import create_resources
     from infra.local.runtime import _free_port, local_settings
     from shared.registry import load_specs
-
-    import logging
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's access log
     port = _free_port()
@@ -388,11 +388,11 @@ def warm_ingest(requests: int) -> Ingest:
                     dispatch(rt, event)
                     baseline_handler.handler(base_event, None)
                 start_bytes = sink.bytes
-                figures[label] = _cpu_per_call(lambda: dispatch(rt, event), requests)
+                figures[label] = _cpu_per_call(lambda event=event: dispatch(rt, event), requests)
                 if label == "real":
                     log_bytes = (sink.bytes - start_bytes) / requests
                 figures[f"{label}_baseline"] = _cpu_per_call(
-                    lambda: baseline_handler.handler(base_event, None), requests
+                    lambda base_event=base_event: baseline_handler.handler(base_event, None), requests
                 )
     finally:
         responder.close()
