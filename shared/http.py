@@ -21,15 +21,18 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+from pydantic import BaseModel, ValidationError
 
 from shared.apps.base import App
 from shared.errors import MissingSecret, RateLimited, TargetRejected, TargetTimeout, TargetUnavailable
 from shared.redact import redact_text
 
 __all__ = ["ApiClient", "RequestObserver", "parse_retry_after"]
+
+M = TypeVar("M", bound=BaseModel)
 
 #: Called after every request with (app, method, path template, status or None, seconds).
 RequestObserver = Callable[[str, str, str, int | None, float], None]
@@ -121,6 +124,19 @@ class ApiClient:
             return response
         self._raise_for(response, method, template or path)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def parse(self, model: type[M], response: httpx.Response, where: str) -> M:
+        """A 2xx body validated into ``model``.
+
+        A body the app did not mean - a proxy's HTML error page with a 200, a truncated answer - is
+        retryable, not a crash and not a permanent rejection.
+        """
+        try:
+            return model.model_validate_json(response.content)
+        except ValidationError as exc:
+            raise TargetUnavailable(
+                f"{self.app.name} {response.request.method} {where}: unexpected {response.status_code} body"
+            ) from exc
 
     def _retry_after(self, response: httpx.Response) -> float | None:
         for name in self.app.retry_after_headers:

@@ -28,13 +28,11 @@ from urllib.parse import quote
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.apps.base import App
-from shared.errors import TargetRejected, TargetUnavailable
+from shared.errors import TargetRejected
 from shared.spec import Connection
 from shared.webhooks.hmac import HmacVerifier
 
 if TYPE_CHECKING:
-    import httpx
-
     from shared.http import ApiClient
 
 __all__ = [
@@ -407,7 +405,7 @@ class HubSpotClient:
         payload = {"inputs": [{"id": address, "idProperty": "email", "properties": dict(properties)}]}
         path = "/crm/v3/objects/contacts/batch/upsert"
         response = self._api.request("POST", path, json=payload)
-        batch = self._parse(_BatchResult, response, path)
+        batch = self._api.parse(_BatchResult, response, path)
         if batch.num_errors or batch.errors or len(batch.results) != 1:
             # Batch endpoints can answer 2xx with per-input errors (207 multi-status).
             first = batch.errors[0] if batch.errors else None
@@ -432,7 +430,7 @@ class HubSpotClient:
             json={"properties": dict(properties)},
             template=template,
         )
-        return self._parse(Contact, response, template)
+        return self._api.parse(Contact, response, template)
 
     def create_note(self, contact_id: str, body: str, timestamp: datetime) -> Note:
         """Log ``body`` (plain text, see :func:`note_html`) on the contact's timeline at ``timestamp``."""
@@ -448,7 +446,7 @@ class HubSpotClient:
             ],
         }
         path = "/crm/v3/objects/notes"
-        return self._parse(Note, self._api.request("POST", path, json=payload), path)
+        return self._api.parse(Note, self._api.request("POST", path, json=payload), path)
 
     def get_contact(
         self, contact_id: str, *, properties: Sequence[str] = (), associations: Sequence[str] = ()
@@ -461,7 +459,7 @@ class HubSpotClient:
             params=self._read_params(properties, associations),
             template=template,
         )
-        return self._parse(Contact, response, template)
+        return self._api.parse(Contact, response, template)
 
     def find_contact_by_email(self, email: str, *, properties: Sequence[str] = ()) -> Contact | None:
         """The contact with this email (case-insensitive), or ``None`` if there is none."""
@@ -476,26 +474,26 @@ class HubSpotClient:
         )
         if response.status_code == 404:
             return None
-        return self._parse(Contact, response, template)
+        return self._api.parse(Contact, response, template)
 
     def list_owners(self, *, email: str | None = None) -> list[Owner]:
         """Owners (first page of up to 100), e.g. to check a configured ``hubspot_owner_id``."""
         params = {"limit": "100", **({"email": email} if email else {})}
         path = "/crm/v3/owners"
-        page = self._parse(_Page, self._api.request("GET", path, params=params), path)
+        page = self._api.parse(_Page, self._api.request("GET", path, params=params), path)
         return [Owner.model_validate(r) for r in page.results]
 
     def list_properties(self) -> list[PropertyInfo]:
         """All contact properties of the portal, default and custom."""
         path = "/crm/v3/properties/contacts"
-        page = self._parse(_Page, self._api.request("GET", path), path)
+        page = self._api.parse(_Page, self._api.request("GET", path), path)
         return [PropertyInfo.model_validate(r) for r in page.results]
 
     def create_property(self, definition: PropertyDefinition) -> PropertyInfo:
         """Create one custom contact property (409 ``TargetRejected`` if it exists already)."""
         path = "/crm/v3/properties/contacts"
         response = self._api.request("POST", path, json=dict(definition))
-        return self._parse(PropertyInfo, response, path)
+        return self._api.parse(PropertyInfo, response, path)
 
     @staticmethod
     def _read_params(properties: Sequence[str], associations: Sequence[str]) -> dict[str, str]:
@@ -505,16 +503,6 @@ class HubSpotClient:
         if associations:
             params["associations"] = ",".join(associations)
         return params
-
-    @staticmethod
-    def _parse(model: type[_M], response: httpx.Response, where: str) -> _M:
-        """Validate a 2xx body; one HubSpot did not mean (a proxy's HTML page) is worth a retry."""
-        try:
-            return model.model_validate_json(response.content)
-        except ValidationError as exc:
-            raise TargetUnavailable(
-                f"hubspot {response.request.method} {where}: unexpected {response.status_code} body"
-            ) from exc
 
 
 # --- webhooks ------------------------------------------------------------------------------------

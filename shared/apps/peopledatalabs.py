@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Final
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shared.apps.base import App
-from shared.errors import TargetRejected, TargetUnavailable
+from shared.errors import TargetRejected
 
 if TYPE_CHECKING:
     from shared.http import ApiClient
@@ -361,10 +361,4 @@ class PeopleDataLabsClient:
                     app=APP.name,
                 )
             return None
-        try:
-            return Company.model_validate_json(response.content)
-        except ValidationError as exc:
-            # A 2xx body PDL did not mean (a proxy's page): worth a retry, like a 5xx.
-            raise TargetUnavailable(
-                f"peopledatalabs GET {ENRICH_PATH}: unexpected {response.status_code} body"
-            ) from exc
+        return self._api.parse(Company, response, ENRICH_PATH)

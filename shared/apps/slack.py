@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from shared.apps.base import App
 from shared.errors import RateLimited, TargetRejected, TargetUnavailable
@@ -160,20 +160,11 @@ class SlackClient:
         answer = self._answer(response)
         if not answer.ok:
             raise self._error(answer, response)
-        try:
-            return PostedMessage.model_validate_json(response.content)
-        except ValidationError as exc:
-            raise TargetUnavailable(f"slack POST {_PATH}: ok without channel and ts") from exc
+        return self._api.parse(PostedMessage, response, _PATH)
 
-    @staticmethod
-    def _answer(response: httpx.Response) -> _Answer:
-        """Slack's envelope; a 2xx body that is not one (an edge proxy's page) is worth a retry."""
-        try:
-            return _Answer.model_validate_json(response.content)
-        except ValidationError as exc:
-            raise TargetUnavailable(
-                f"slack POST {_PATH}: unexpected {response.status_code} body (not a Slack answer)"
-            ) from exc
+    def _answer(self, response: httpx.Response) -> _Answer:
+        """Slack's envelope (``ok``, ``error``), read before the message itself."""
+        return self._api.parse(_Answer, response, _PATH)
 
     @staticmethod
     def _error(answer: _Answer, response: httpx.Response) -> Exception:

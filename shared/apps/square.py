@@ -51,8 +51,6 @@ from shared.spec import Connection
 from shared.webhooks.hmac import HmacVerifier
 
 if TYPE_CHECKING:
-    import httpx
-
     from shared.http import ApiClient
 
 __all__ = [
@@ -336,7 +334,7 @@ class SquareClient:
         for _ in range(_MAX_PAGES):
             request = {**body, "cursor": cursor} if cursor else dict(body)
             response = self._api.request("POST", path, json=request)
-            page = self._parse(model, response, path)
+            page = self._api.parse(model, response, path)
             errors: tuple[SquareError, ...] = getattr(page, "errors", ())
             if errors:
                 # A 2xx carrying errors: Square refused part of the request. Treat it as refused.
@@ -355,13 +353,3 @@ class SquareClient:
                 raise TargetUnavailable(f"square POST {path}: the cursor repeated; pagination is stuck")
             seen.add(cursor)
         raise TargetUnavailable(f"square POST {path}: more than {_MAX_PAGES} pages")
-
-    @staticmethod
-    def _parse(model: type[_M], response: httpx.Response, where: str) -> _M:
-        """Validate a 2xx body; one Square did not mean (a proxy's HTML page) is worth a retry."""
-        try:
-            return model.model_validate_json(response.content)
-        except ValidationError as exc:
-            raise TargetUnavailable(
-                f"square {response.request.method} {where}: unexpected {response.status_code} body"
-            ) from exc
