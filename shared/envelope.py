@@ -16,9 +16,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.spec import Accepted
 
-__all__ = ["ENVELOPE_VERSION", "Envelope", "content_id"]
+__all__ = ["ENVELOPE_VERSION", "MAX_EVENT_ID", "Envelope", "content_id"]
 
 ENVELOPE_VERSION = 1
+#: Longest event id (the idempotency key) an envelope carries.
+MAX_EVENT_ID = 256
 
 
 class Envelope(BaseModel):
@@ -27,7 +29,7 @@ class Envelope(BaseModel):
     v: int = Field(default=ENVELOPE_VERSION)
     integration: str
     trigger: str
-    event_id: str = Field(min_length=1, max_length=256)
+    event_id: str = Field(min_length=1, max_length=MAX_EVENT_ID)
     type: str
     received_at: str
     data: dict[str, Any]

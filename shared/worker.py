@@ -200,7 +200,11 @@ def _from_bus(rt: Runtime, raw: dict[str, Any]) -> list[Envelope]:
                 raise InvalidEvent(
                     f"bus event {event.detail_type} does not match {trigger.model.__name__}"
                 ) from exc
-            return [Envelope.wrap(rt.name, trigger.name, a) for a in trigger.accept(model, event)]
+            try:
+                accepted = trigger.accept(model, event)
+            except ValueError as exc:  # the event is well-formed but unusable: no retry can fix it
+                raise InvalidEvent(f"bus event {event.detail_type} refused by {trigger.name}: {exc}") from exc
+            return [Envelope.wrap(rt.name, trigger.name, a) for a in accepted]
     raise InvalidEvent(f"no trigger of {rt.name} consumes bus events of type {raw['detail-type']!r}")
 
 

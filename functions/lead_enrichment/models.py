@@ -9,56 +9,17 @@ from __future__ import annotations
 
 import re
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.apps.peopledatalabs import Company
+from shared.events import LeadCreated
 
-__all__ = ["CompanySummary", "EnrichLead", "LeadCreated", "LeadSnapshot", "Settings", "UtmTags"]
+__all__ = ["CompanySummary", "EnrichLead", "LeadCreated", "Settings"]
 
 # A permissive shape check: website_to_crm validated the address; this only guarantees a domain.
 _EMAIL = re.compile(r"^[^@\s]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
-#: ``enrich:`` + the lead's event id must fit the envelope's 256-character event id.
-EVENT_ID_PREFIX = "enrich:"
-
-
-class UtmTags(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    source: str | None = None
-    medium: str | None = None
-    campaign: str | None = None
-
-
-class LeadSnapshot(BaseModel):
-    """The part of ``lead.created``'s ``lead`` object this integration reads."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    email: str
-    company: str | None = None
-    message: str | None = None
-    source: str = Field(min_length=1)
-    utm: UtmTags = Field(default_factory=UtmTags)
-
-    @field_validator("email")
-    @classmethod
-    def _has_domain(cls, value: str) -> str:
-        if not _EMAIL.match(value.strip()):
-            raise ValueError("is not an email address with a domain")
-        return value.strip()
-
-
-class LeadCreated(BaseModel):
-    """``lead.created`` as website_to_crm emits it (``detail``); other fields are ignored."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    contact_id: str = Field(min_length=1, max_length=50)
-    is_new_contact: bool | None = None
-    crm_url: str | None = None
-    lead: LeadSnapshot
-    source_event_id: str = Field(min_length=1, max_length=256 - len(EVENT_ID_PREFIX))
-    integration: str | None = None
+#: Work items are keyed ``enrich:<the lead's event id>`` (see :func:`shared.events.derived_id`).
+EVENT_ID_PREFIX = "enrich"
 
 
 class EnrichLead(BaseModel):
@@ -81,9 +42,11 @@ class EnrichLead(BaseModel):
     @classmethod
     def from_event(cls, event: LeadCreated) -> EnrichLead:
         lead = event.lead
+        if not lead.email or not _EMAIL.match(lead.email.strip()):
+            raise ValueError("lead.email is not an email address with a domain")
         return cls(
             contact_id=event.contact_id,
-            email=lead.email,
+            email=lead.email.strip(),
             company=lead.company or None,
             message=lead.message or None,
             source=lead.source,

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from shared.apps import hubspot, peopledatalabs
+from shared.events import derived_id
 from shared.spec import Accepted, BusEvent, BusTrigger, IntegrationSpec, RetryPolicy
 
 from .models import EVENT_ID_PREFIX, EnrichLead, LeadCreated, Settings
@@ -23,7 +24,7 @@ from .models import EVENT_ID_PREFIX, EnrichLead, LeadCreated, Settings
 def accept_lead(detail: LeadCreated, event: BusEvent) -> Sequence[Accepted]:
     return [
         Accepted(
-            event_id=f"{EVENT_ID_PREFIX}{detail.source_event_id}",
+            event_id=derived_id(EVENT_ID_PREFIX, detail.source_event_id),
             type="lead.enrich",
             data=EnrichLead.from_event(detail),
         )

@@ -15,11 +15,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator
 
 from shared.apps import hubspot
+from shared.events import LeadCreated
 
 __all__ = [
     "HubSpotWebhook",
     "LeadCreated",
-    "LeadCreatedLead",
     "LeadNotice",
     "Person",
     "Settings",
@@ -27,47 +27,10 @@ __all__ = [
 
 # website_to_crm writes https://app.hubspot.com/contacts/<portal>/record/0-1/<id>; EU portals are on
 # app-eu1.hubspot.com.
-_CRM_URL = re.compile(r"^https://app(?:-[a-z0-9]+)?\.hubspot\.com/contacts/(\d+)/")
 _ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 # --- arrivals ----------------------------------------------------------------------------------
-
-
-class LeadCreatedLead(BaseModel):
-    """The ``lead`` object of ``lead.created``: who wrote in, as website_to_crm validated it."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    email: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    phone: str | None = None
-    company: str | None = None
-    message: str | None = Field(default=None, max_length=5000)
-    #: ``website_form``, ``website_webhook``, ``tally`` ...
-    source: str = Field(default="website", min_length=1, max_length=100)
-    submitted_at: datetime | None = None
-
-
-class LeadCreated(BaseModel):
-    """website_to_crm's ``lead.created`` detail (see its handler): the contact and the lead."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    contact_id: str = Field(min_length=1, max_length=64)
-    is_new_contact: bool
-    crm_url: str | None = None
-    owner_id: str | None = None
-    #: The id of the event website_to_crm processed (``webhook-id``, Tally's ``eventId`` ...).
-    source_event_id: str = Field(min_length=1, max_length=256)
-    lead: LeadCreatedLead
-
-    @property
-    def portal_id(self) -> str | None:
-        """The HubSpot portal the contact is in, as website_to_crm's ``crm_url`` names it."""
-        found = _CRM_URL.match(self.crm_url or "")
-        return found.group(1) if found else None
 
 
 class HubSpotWebhook(RootModel[list[hubspot.WebhookEvent]]):

@@ -18,11 +18,11 @@ it is sent even when HubSpot's webhook happened to announce the contact first.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from shared.apps import hubspot, slack
+from shared.events import derived_id
 from shared.spec import (
     Accepted,
     BusEvent,
@@ -40,20 +40,11 @@ from .models import HubSpotWebhook, LeadCreated, LeadNotice, Person, Settings
 CONTACT_CREATION = "contact.creation"
 #: Portal part of the key when the portal is unknown (a ``lead.created`` without ``crm_url``).
 UNKNOWN_PORTAL = "hubspot"
-_MAX_ID = 256  # the envelope's limit for event ids
 
 
 def contact_key(portal_id: str | int | None, contact_id: str | int) -> str:
     """The event id of a *new contact*'s announcement, the same whichever way the contact arrives."""
     return f"contact:{portal_id or UNKNOWN_PORTAL}:{contact_id}"
-
-
-def _per_event(prefix: str, source_event_id: str) -> str:
-    """``<prefix>:<source_event_id>``, hashed if the producer's id would make it too long."""
-    key = f"{prefix}:{source_event_id}"
-    if len(key) <= _MAX_ID:
-        return key
-    return f"{prefix}:sha256-{hashlib.sha256(source_event_id.encode()).hexdigest()[:40]}"
 
 
 def accept_lead_created(detail: LeadCreated, event: BusEvent) -> Sequence[Accepted]:
@@ -81,7 +72,7 @@ def accept_lead_created(detail: LeadCreated, event: BusEvent) -> Sequence[Accept
     announce_id = (
         contact_key(portal, detail.contact_id)
         if detail.is_new_contact
-        else _per_event("lead", detail.source_event_id)
+        else derived_id("lead", detail.source_event_id)
     )
     return [
         Accepted(
@@ -90,7 +81,7 @@ def accept_lead_created(detail: LeadCreated, event: BusEvent) -> Sequence[Accept
             data=LeadNotice(action="announce", **fields),
         ),
         Accepted(
-            event_id=_per_event("ack", detail.source_event_id),
+            event_id=derived_id("ack", detail.source_event_id),
             type="lead.acknowledge",
             data=LeadNotice(action="acknowledge", **fields),
         ),

@@ -192,6 +192,13 @@ def test_lead_created_is_emitted_once_with_the_contact(rt: Runtime, resources: A
     assert detail["is_new_contact"] is True
     assert detail["crm_url"] == f"https://app.hubspot.com/contacts/24681357/record/0-1/{detail['contact_id']}"
     assert detail["lead"]["email"] == "priya.raman@northwind-traders.example"
+    # What consumers read is what is emitted: the one declaration in shared/events.py.
+    from shared.events import LeadCreated
+
+    parsed = LeadCreated.model_validate(detail)
+    assert parsed.source_event_id == sample.webhook_id
+    assert parsed.portal_id == "24681357"
+    assert parsed.lead.utm.campaign == "wholesale-autumn"
 
 
 def test_tally_fields_map_onto_the_lead() -> None:

@@ -1,0 +1,88 @@
+"""The domain events integrations put on the Switchboard bus, declared once.
+
+The emitter and every consumer read the same model, so a field renamed by one cannot silently break
+another. Consumer-side models tolerate extra fields (an emitter may add some), and every event
+carries ``source_event_id`` - the id of the event that caused it - which consumers key their own
+work items on, so a re-delivered bus event is processed once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.envelope import MAX_EVENT_ID
+
+__all__ = ["LEAD_CREATED", "LEAD_SCORED", "LeadCreated", "LeadSnapshot", "LeadUtm", "derived_id"]
+
+LEAD_CREATED = "lead.created"
+LEAD_SCORED = "lead.scored"
+
+_CRM_URL = re.compile(r"^https://app(?:-[a-z0-9]+)?\.hubspot\.com/contacts/(\d+)/")
+
+
+def derived_id(prefix: str, source_event_id: str) -> str:
+    """``<prefix>:<source_event_id>`` as a consumer's event id, hashed if it would be too long.
+
+    The same source event always gives the same id, so the consumer's idempotency holds.
+    """
+    key = f"{prefix}:{source_event_id}"
+    if len(key) <= MAX_EVENT_ID:
+        return key
+    return f"{prefix}:sha256-{hashlib.sha256(source_event_id.encode()).hexdigest()[:40]}"
+
+
+class LeadUtm(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    source: str | None = None
+    medium: str | None = None
+    campaign: str | None = None
+    term: str | None = None
+    content: str | None = None
+
+
+class LeadSnapshot(BaseModel):
+    """Who wrote in, as website_to_crm validated it (its ``Lead`` model, dumped)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    #: Required by website_to_crm today; optional here so a phone-only lead source can emit too.
+    email: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    phone: str | None = None
+    company: str | None = None
+    message: str | None = Field(default=None, max_length=5000)
+    consent: bool = False
+    utm: LeadUtm = Field(default_factory=LeadUtm)
+    #: ``website_form``, ``website_webhook``, ``tally`` ...
+    source: str = Field(default="website", min_length=1, max_length=100)
+    form_id: str | None = None
+    page_url: str | None = None
+    submitted_at: datetime | None = None
+
+
+class LeadCreated(BaseModel):
+    """``lead.created``: a lead is in the CRM (website_to_crm)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    contact_id: str = Field(min_length=1, max_length=64)
+    #: Whether this lead created the contact (False: an existing contact wrote again).
+    is_new_contact: bool
+    crm_url: str | None = None
+    owner_id: str | None = None
+    #: The id of the event website_to_crm processed (``webhook-id``, Tally's ``eventId`` ...).
+    source_event_id: str = Field(min_length=1, max_length=MAX_EVENT_ID)
+    lead: LeadSnapshot
+    integration: str | None = None
+
+    @property
+    def portal_id(self) -> str | None:
+        """The HubSpot portal the contact is in, as ``crm_url`` names it."""
+        found = _CRM_URL.match(self.crm_url or "")
+        return found.group(1) if found else None
