@@ -8,15 +8,13 @@ event, ``detail`` inside); :func:`send_bus_event` puts exactly that body on the 
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from typing import Any
 
-from infra.local.poller import Poller
 from sandbox.base import SandboxApp, SandboxRequest
 from sandbox.hubspot import DEFAULT_TOKEN, HubSpotSandbox
-from shared.entry import dispatch
 from shared.runtime import Runtime
+from tests.support import poller
 
 REGION = "us-east-1"
 
@@ -42,54 +40,9 @@ def send_bus_event(rt: Runtime, detail: dict[str, Any]) -> None:
     rt.aws("sqs").send_message(QueueUrl=rt.queue_url, MessageBody=bus_body(detail))
 
 
-def _poller(rt: Runtime) -> Poller:
-    sqs = rt.aws("sqs")
-    arn = sqs.get_queue_attributes(QueueUrl=rt.queue_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-
-    def fail(_name: str, exc: BaseException) -> None:
-        raise exc
-
-    return Poller(
-        rt.name,
-        sqs,
-        rt.queue_url,
-        arn,
-        rt.spec.batch_size,
-        lambda _n, ev: dispatch(rt, ev),
-        region=REGION,
-        on_error=fail,
-    )
-
-
 def poll_once(rt: Runtime) -> int:
     """One receive + handle + delete cycle, as the Lambda event source does it."""
-    return _poller(rt).poll_once()
-
-
-def drain(rt: Runtime, *, timeout_s: float = 30.0) -> None:
-    """Run the worker until the queue is empty, waiting out back-off visibility (SQS does the waiting)."""
-    sqs = rt.aws("sqs")
-    poller = _poller(rt)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if poller.poll_once() == 0:
-            attrs = sqs.get_queue_attributes(QueueUrl=rt.queue_url, AttributeNames=["All"])["Attributes"]
-            if (
-                attrs["ApproximateNumberOfMessages"] == "0"
-                and attrs["ApproximateNumberOfMessagesNotVisible"] == "0"
-            ):
-                return
-            time.sleep(0.1)  # a retried message is invisible until its back-off ends
-    raise AssertionError("queue did not drain")
-
-
-def dlq_messages(rt: Runtime) -> list[dict[str, Any]]:
-    out = rt.aws("sqs").receive_message(
-        QueueUrl=rt.dlq_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], VisibilityTimeout=0
-    )
-    return list(out.get("Messages", []))
+    return poller(rt).poll_once()
 
 
 def control(app: SandboxApp, method: str, path: str, body: Any = None) -> Any:

@@ -24,13 +24,12 @@ from shared.envelope import Envelope
 from shared.registry import load_spec
 from shared.runtime import Runtime
 from shared.spec import Accepted, BusEvent
+from tests.support import dlq_messages, drain
 
 from .helpers import (
     add_default_company_properties,
     contact,
     control,
-    dlq_messages,
-    drain,
     hubspot_call,
     poll_once,
     requests_to,

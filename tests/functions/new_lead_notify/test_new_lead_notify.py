@@ -17,7 +17,6 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from infra.local.gateway import api_gateway_event
-from infra.local.poller import Poller
 from infra.local.samples import EVENTS_DIR, Sample, build_request, load_sample, load_samples
 from sandbox.base import SandboxApp, SandboxRequest
 from sandbox.hubspot import HubSpotSandbox
@@ -27,6 +26,7 @@ from shared.registry import load_spec
 from shared.runtime import Runtime
 from shared.secrets import signing_secrets
 from shared.spec import WebhookTrigger
+from tests.support import dlq_messages, drain
 
 SPEC = load_spec("new_lead_notify")
 HOST = "hooks.example.test"
@@ -104,36 +104,6 @@ def creation(contact_id: int | str, *, portal: int = 24681357, event_id: int = 1
     }
 
 
-def drain(rt: Runtime, *, max_polls: int = 60) -> int:
-    """Run the worker until the queue is empty (retries re-appear at once: retry_scale=0)."""
-    sqs = rt.aws("sqs")
-    arn = sqs.get_queue_attributes(QueueUrl=rt.queue_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    poller = Poller(
-        rt.name,
-        sqs,
-        rt.queue_url,
-        arn,
-        rt.spec.batch_size,
-        lambda _n, ev: dispatch(rt, ev),
-        region=REGION,
-        on_error=lambda _n, exc: (_ for _ in ()).throw(exc),
-    )
-    for polls in range(1, max_polls + 1):
-        if poller.poll_once() == 0:
-            attrs = sqs.get_queue_attributes(QueueUrl=rt.queue_url, AttributeNames=["All"])["Attributes"]
-            if (
-                attrs["ApproximateNumberOfMessages"] == "0"
-                and attrs["ApproximateNumberOfMessagesNotVisible"] == "0"
-            ):
-                return polls
-    raise AssertionError("queue did not drain")
-
-
-# --- observing --------------------------------------------------------------------------------------
-
-
 def emails(to: str | None = None) -> list[Any]:
     """Messages moto's SES accepted (``Message``: source, destinations, subject, body = the HTML)."""
     sent = ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages
@@ -153,13 +123,6 @@ def control(app: SandboxApp, method: str, path: str, body: Any = None) -> Any:
 
 def slack_calls(app: SlackSandbox) -> list[dict[str, Any]]:
     return list(control(app, "GET", "/_requests", None)["requests"])
-
-
-def dlq_messages(rt: Runtime) -> list[dict[str, Any]]:
-    out = rt.aws("sqs").receive_message(
-        QueueUrl=rt.dlq_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], VisibilityTimeout=0
-    )
-    return list(out.get("Messages", []))
 
 
 def queued(rt: Runtime) -> int:

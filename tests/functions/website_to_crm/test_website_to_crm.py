@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from infra.local.gateway import api_gateway_event
-from infra.local.poller import Poller
 from infra.local.samples import EVENTS_DIR, Sample, build_request, load_sample, load_samples
 from sandbox.base import SandboxRequest
 from sandbox.hubspot import HubSpotSandbox
@@ -22,6 +21,7 @@ from shared.registry import load_spec
 from shared.runtime import Runtime
 from shared.secrets import signing_secrets
 from shared.spec import WebhookTrigger
+from tests.support import dlq_messages, drain
 
 SPEC = load_spec("website_to_crm")
 HOST = "hooks.example.test"
@@ -42,42 +42,6 @@ def send(rt: Runtime, sample: Sample) -> dict[str, Any]:
         route_key=f"POST {path}",
     )
     return dispatch(rt, event)
-
-
-def drain(rt: Runtime, *, max_polls: int = 50) -> int:
-    """Run the worker until the queue is empty (retries re-appear at once: retry_scale=0)."""
-    sqs = rt.aws("sqs")
-    arn = sqs.get_queue_attributes(QueueUrl=rt.queue_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    poller = Poller(
-        rt.name,
-        sqs,
-        rt.queue_url,
-        arn,
-        rt.spec.batch_size,
-        lambda _n, ev: dispatch(rt, ev),
-        region="us-east-1",
-        on_error=lambda _n, exc: (_ for _ in ()).throw(exc),
-    )
-    polls = 0
-    while polls < max_polls:
-        polls += 1
-        if poller.poll_once() == 0:
-            attrs = sqs.get_queue_attributes(QueueUrl=rt.queue_url, AttributeNames=["All"])["Attributes"]
-            if (
-                attrs["ApproximateNumberOfMessages"] == "0"
-                and attrs["ApproximateNumberOfMessagesNotVisible"] == "0"
-            ):
-                return polls
-    raise AssertionError("queue did not drain")
-
-
-def dlq_messages(rt: Runtime) -> list[dict[str, Any]]:
-    out = rt.aws("sqs").receive_message(
-        QueueUrl=rt.dlq_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], VisibilityTimeout=0
-    )
-    return list(out.get("Messages", []))
 
 
 def state(hubspot: HubSpotSandbox) -> dict[str, Any]:

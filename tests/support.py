@@ -1,0 +1,58 @@
+"""Helpers every integration's tests share: run the worker like the Lambda event source, read the DLQ."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from infra.local.poller import Poller
+from shared.entry import dispatch
+from shared.runtime import Runtime
+
+REGION = "us-east-1"
+
+
+def poller(rt: Runtime) -> Poller:
+    """The local runtime's SQS poller for ``rt``, invoking the production handler; errors raise."""
+    sqs = rt.aws("sqs")
+    arn = sqs.get_queue_attributes(QueueUrl=rt.queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+
+    def fail(_name: str, exc: BaseException) -> None:
+        raise exc
+
+    return Poller(
+        rt.name,
+        sqs,
+        rt.queue_url,
+        arn,
+        rt.spec.batch_size,
+        lambda _n, ev: dispatch(rt, ev),
+        region=REGION,
+        on_error=fail,
+    )
+
+
+def drain(rt: Runtime, *, timeout_s: float = 30.0) -> None:
+    """Run the worker until the queue is empty, waiting out back-off visibility (SQS does the waiting)."""
+    sqs = rt.aws("sqs")
+    worker = poller(rt)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if worker.poll_once() == 0:
+            attrs = sqs.get_queue_attributes(QueueUrl=rt.queue_url, AttributeNames=["All"])["Attributes"]
+            if (
+                attrs["ApproximateNumberOfMessages"] == "0"
+                and attrs["ApproximateNumberOfMessagesNotVisible"] == "0"
+            ):
+                return
+            time.sleep(0.05)  # a retried message is invisible until its back-off ends
+    raise AssertionError("queue did not drain")
+
+
+def dlq_messages(rt: Runtime) -> list[dict[str, Any]]:
+    out = rt.aws("sqs").receive_message(
+        QueueUrl=rt.dlq_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], VisibilityTimeout=0
+    )
+    return list(out.get("Messages", []))
