@@ -147,7 +147,12 @@ class Gateway:
             def _handle(self) -> None:
                 gateway._serve(self)
 
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _handle
+            def __getattr__(self, name: str) -> Any:
+                # Every method (TRACE, QUERY ...) reaches the router, so an undeclared one gets
+                # 404/405 like API Gateway, not http.server's own 501 page.
+                if name.startswith("do_"):
+                    return self._handle
+                raise AttributeError(name)
 
         return Handler
 
@@ -185,8 +190,23 @@ class Gateway:
             self._preflight(h, found.spec.name, found.trigger, headers)
             return
         if found is None:
-            # API Gateway's own answer when no route matches.
-            self._reply_json(h, 404 if not exists else 405, {"message": "Not Found"})
+            if exists:
+                allowed = sorted(
+                    {
+                        t.method
+                        for sp in self.specs
+                        for t in sp.http_triggers
+                        if match([sp], t.method, parts.path)[0]
+                    }
+                )
+                self._reply(
+                    h,
+                    405,
+                    {"content-type": "application/json", "allow": ", ".join(allowed)},
+                    json.dumps({"message": "Method Not Allowed"}).encode(),
+                )
+                return
+            self._reply_json(h, 404, {"message": "Not Found"})  # API Gateway's own answer
             return
         # API Gateway tells the function the scheme the client used; here that is plain http, and
         # signatures over the URL (HubSpot v3, Square) must be checked against the URL really called.
