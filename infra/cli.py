@@ -124,6 +124,13 @@ def _parser() -> argparse.ArgumentParser:
     d_redrive.add_argument("--rate", type=int, help="messages per second (default: as fast as SQS goes)")
     d_redrive.set_defaults(func=_cmd_dlq_redrive)
 
+    setup = sub.add_parser("setup", help="one-time set-up a SaaS needs before going live")
+    setup_sub = setup.add_subparsers(dest="app", required=True)
+    s_hubspot = setup_sub.add_parser(
+        "hubspot", parents=[where], help="create the custom contact properties the integrations write"
+    )
+    s_hubspot.set_defaults(func=_cmd_setup_hubspot)
+
     trace = sub.add_parser("trace", parents=[where], help="where one event went: ledger steps, DLQ, logs")
     trace.add_argument("event_id")
     trace.add_argument("--since", default="7d", help="how far back to search logs: 30m, 12h, 7d (default 7d)")
@@ -391,6 +398,13 @@ def _cmd_dlq_redrive(args: argparse.Namespace) -> int:
 
 
 # --- trace -----------------------------------------------------------------------------------------
+
+
+def _cmd_setup_hubspot(args: argparse.Namespace) -> int:
+    from infra.ops.setup import setup_hubspot
+
+    setup_hubspot(_target(args), sys.stdout)
+    return 0
 
 
 def _cmd_trace(args: argparse.Namespace) -> int:
