@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from infra.local.poller import Poller
@@ -10,6 +14,7 @@ from shared.entry import dispatch
 from shared.runtime import Runtime
 
 REGION = "us-east-1"
+REPO = Path(__file__).resolve().parents[1]
 
 
 def poller(rt: Runtime) -> Poller:
@@ -56,3 +61,22 @@ def dlq_messages(rt: Runtime) -> list[dict[str, Any]]:
         QueueUrl=rt.dlq_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], VisibilityTimeout=0
     )
     return list(out.get("Messages", []))
+
+
+def cli(cwd: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``switchboard <args>`` in a fresh process in ``cwd`` (where ``.switchboard/local.json`` is).
+
+    AWS settings are left out of its environment: the command must find the local runtime from the
+    state file, as a developer's shell would.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    return subprocess.run(
+        [sys.executable, "-m", "infra.cli", *args],
+        cwd=cwd,
+        env={**env, "PYTHONPATH": str(REPO)},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )

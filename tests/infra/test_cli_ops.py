@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +29,7 @@ from infra.ops.target import CliError, OperationFailed, Target, resolve
 from infra.ops.trace import ledger_hash, ledger_key, trace
 from infra.ops.urls import print_urls
 from shared.registry import load_spec, load_specs
+from tests.support import cli
 
 pytestmark = pytest.mark.e2e
 
@@ -53,20 +52,6 @@ def runtime(tmp_path: Path) -> Iterator[LocalRuntime]:
     with rt:
         yield rt
     assert rt.errors == [], rt.errors
-
-
-def cli(cwd: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    return subprocess.run(
-        [sys.executable, "-m", "infra.cli", *args],
-        cwd=cwd,
-        env={**env, "PYTHONPATH": str(REPO)},
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def ok(done: subprocess.CompletedProcess[str]) -> str:

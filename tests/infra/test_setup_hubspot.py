@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,9 +11,9 @@ import pytest
 from infra.local.runtime import LocalRuntime
 from sandbox.hubspot import HubSpotSandbox
 from shared.apps.hubspot import CUSTOM_PROPERTIES
+from tests.support import cli
 
 pytestmark = pytest.mark.e2e
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -26,19 +23,6 @@ def runtime(tmp_path: Path) -> Iterator[LocalRuntime]:
         # A portal as a business has it before set-up: HubSpot's default properties only.
         rt.sandboxes["hubspot"] = HubSpotSandbox(custom_properties=())
         yield rt
-
-
-def _run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT")}
-    return subprocess.run(
-        [sys.executable, "-m", "infra.cli", *args],
-        cwd=tmp_path,
-        env={**env, "PYTHONPATH": str(REPO)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def _property_names(rt: LocalRuntime) -> set[str]:
@@ -55,20 +39,20 @@ def test_setup_creates_the_missing_properties_once(runtime: LocalRuntime, tmp_pa
     wanted = {d["name"] for d in CUSTOM_PROPERTIES}
     assert not wanted & _property_names(runtime)
 
-    first = _run(tmp_path, "setup", "hubspot")
+    first = cli(tmp_path, "setup", "hubspot")
     assert first.returncode == 0, first.stderr
     assert f"{len(wanted)} created, 0 already there" in first.stdout
     assert wanted <= _property_names(runtime)
 
-    again = _run(tmp_path, "setup", "hubspot")
+    again = cli(tmp_path, "setup", "hubspot")
     assert again.returncode == 0, again.stderr
     assert f"0 created, {len(wanted)} already there" in again.stdout
 
 
 def test_a_wrong_token_is_a_clear_error(runtime: LocalRuntime, tmp_path: Path) -> None:
-    done = _run(tmp_path, "secrets", "set", "hubspot", "token=pat-na1-wrong-token-0000")
+    done = cli(tmp_path, "secrets", "set", "hubspot", "token=pat-na1-wrong-token-0000")
     assert done.returncode == 0, done.stderr
-    failed = _run(tmp_path, "setup", "hubspot")
+    failed = cli(tmp_path, "setup", "hubspot")
     assert failed.returncode == 2
     assert "switchboard: HubSpot refused (the token is wrong or revoked)" in failed.stderr
     assert "pat-na1-wrong" not in failed.stderr + failed.stdout
