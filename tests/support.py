@@ -9,12 +9,34 @@ import time
 from pathlib import Path
 from typing import Any
 
+from infra.local.gateway import api_gateway_event
 from infra.local.poller import Poller
+from infra.local.samples import Sample, build_request
 from shared.entry import dispatch
 from shared.runtime import Runtime
+from shared.secrets import signing_secrets
+from shared.spec import WebhookTrigger
 
 REGION = "us-east-1"
 REPO = Path(__file__).resolve().parents[1]
+HOST = "hooks.example.test"
+
+
+def send_sample(rt: Runtime, sample: Sample, *, host: str = HOST) -> dict[str, Any]:
+    """Deliver an HTTP sample through the production handler as API Gateway would, signed if it signs."""
+    trigger = rt.spec.trigger(sample.trigger)
+    secret = signing_secrets(rt, trigger.secret)[0] if isinstance(trigger, WebhookTrigger) else None
+    url, headers, body = build_request(rt.spec, sample, f"https://{host}", secret)
+    path = url.removeprefix(f"https://{host}")
+    event = api_gateway_event(
+        method="POST",
+        path=path,
+        query="",
+        headers={**headers, "host": host},
+        body=body,
+        route_key=f"POST {path}",
+    )
+    return dispatch(rt, event)
 
 
 def poller(rt: Runtime) -> Poller:

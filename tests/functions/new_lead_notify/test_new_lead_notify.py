@@ -16,17 +16,13 @@ import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
-from infra.local.gateway import api_gateway_event
-from infra.local.samples import EVENTS_DIR, Sample, build_request, load_sample, load_samples
+from infra.local.samples import EVENTS_DIR, Sample, load_sample, load_samples
 from sandbox.base import SandboxApp, SandboxRequest
 from sandbox.hubspot import HubSpotSandbox
 from sandbox.slack import SlackSandbox
-from shared.entry import dispatch
 from shared.registry import load_spec
 from shared.runtime import Runtime
-from shared.secrets import signing_secrets
-from shared.spec import WebhookTrigger
-from tests.support import dlq_messages, drain
+from tests.support import dlq_messages, drain, send_sample
 
 SPEC = load_spec("new_lead_notify")
 HOST = "hooks.example.test"
@@ -61,19 +57,7 @@ def deliver(rt: Runtime, s: Sample) -> dict[str, Any]:
         )
         assert put["FailedEntryCount"] == 0
         return {"statusCode": 202, "body": "{}"}
-    trigger = SPEC.trigger(s.trigger)
-    secret = signing_secrets(rt, trigger.secret)[0] if isinstance(trigger, WebhookTrigger) else None
-    url, headers, body = build_request(SPEC, s, f"https://{HOST}", secret)
-    path = url.removeprefix(f"https://{HOST}")
-    event = api_gateway_event(
-        method="POST",
-        path=path,
-        query="",
-        headers={**headers, "host": HOST},
-        body=body,
-        route_key=f"POST {path}",
-    )
-    return dispatch(rt, event)
+    return send_sample(rt, s, host=HOST)
 
 
 def webhook(rt: Runtime, events: list[dict[str, Any]]) -> dict[str, Any]:

@@ -12,16 +12,12 @@ from typing import Any
 
 import pytest
 
-from infra.local.gateway import api_gateway_event
-from infra.local.samples import EVENTS_DIR, Sample, build_request, load_sample, load_samples
+from infra.local.samples import EVENTS_DIR, Sample, load_sample, load_samples
 from sandbox.base import SandboxRequest
 from sandbox.hubspot import HubSpotSandbox
-from shared.entry import dispatch
 from shared.registry import load_spec
 from shared.runtime import Runtime
-from shared.secrets import signing_secrets
-from shared.spec import WebhookTrigger
-from tests.support import dlq_messages, drain
+from tests.support import dlq_messages, drain, send_sample
 
 SPEC = load_spec("website_to_crm")
 HOST = "hooks.example.test"
@@ -29,19 +25,7 @@ SAMPLES = load_samples(SPEC)
 
 
 def send(rt: Runtime, sample: Sample) -> dict[str, Any]:
-    trigger = SPEC.trigger(sample.trigger)
-    secret = signing_secrets(rt, trigger.secret)[0] if isinstance(trigger, WebhookTrigger) else None
-    url, headers, body = build_request(SPEC, sample, f"https://{HOST}", secret)
-    path = url.removeprefix(f"https://{HOST}")
-    event = api_gateway_event(
-        method="POST",
-        path=path,
-        query="",
-        headers={**headers, "host": HOST},
-        body=body,
-        route_key=f"POST {path}",
-    )
-    return dispatch(rt, event)
+    return send_sample(rt, sample, host=HOST)
 
 
 def state(hubspot: HubSpotSandbox) -> dict[str, Any]:
