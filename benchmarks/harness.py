@@ -345,11 +345,9 @@ class _SQSResponder:
 def warm_ingest(requests: int) -> Ingest:
     """CPU per warm request (verify + validate + enqueue) on the request's thread, median."""
     from benchmarks import baseline_handler
-    from infra.local.runtime import local_settings
     from shared import runtime as runtime_module
     from shared.entry import dispatch
     from shared.registry import load_spec
-    from shared.runtime import Runtime
 
     spec = load_spec("website_to_crm")
     sample = next(s for sp, s in webhook_samples() if sp.name == spec.name)
@@ -358,16 +356,7 @@ def warm_ingest(requests: int) -> Ingest:
     counter = CallCounter()
     secret_value = json.dumps({"secret": _local_secret(trigger)})
     install(counter, {f"switchboard/bench/{trigger.secret.name}": secret_value})
-    rt = Runtime(
-        spec=spec,
-        stage="bench",
-        queue_url="http://127.0.0.1/000000000000/bench",
-        dlq_url="dlq",
-        table="t",
-        bus="b",
-        secret_prefix="switchboard/bench/",
-        settings_json=local_settings(spec),
-    )
+    rt = _runtime(spec, queue_url="http://127.0.0.1/000000000000/bench")
     os.environ["SWITCHBOARD_QUEUE_URL"] = rt.queue_url
     baseline_handler._secret.update({"secret": BASELINE_SECRET})
     responder = _SQSResponder()
@@ -494,12 +483,22 @@ def sqs_batch(spec: IntegrationSpec, size: int, prefix: str) -> dict[str, Any]:
     return {"Records": records}
 
 
-def _runtime(spec: IntegrationSpec) -> Any:
+def _runtime(spec: IntegrationSpec, **overrides: Any) -> Any:
+    """A Runtime for benchmarks: AWS names are placeholders for the fakes, settings are the local ones."""
+    from infra.local.runtime import local_settings
     from shared.runtime import Runtime
 
-    return Runtime(
-        spec=spec, stage="bench", queue_url="q", dlq_url="dlq", table="t", bus="b", secret_prefix="p/"
-    )
+    fields: dict[str, Any] = {
+        "spec": spec,
+        "stage": "bench",
+        "queue_url": "q",
+        "dlq_url": "dlq",
+        "table": "t",
+        "bus": "b",
+        "secret_prefix": "switchboard/bench/",
+        "settings_json": local_settings(spec),
+    }
+    return Runtime(**{**fields, **overrides})
 
 
 @dataclass
@@ -588,26 +587,14 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 def website_batch() -> None:
     """website_to_crm's real worker on a batch of 10 leads; HubSpot is the sandbox, in-process."""
-    from infra.local.runtime import local_settings
     from sandbox.base import transport_for
     from sandbox.registry import create_sandboxes
     from shared.entry import dispatch
     from shared.envelope import Envelope
     from shared.registry import load_spec
-    from shared.runtime import Runtime
 
     spec = load_spec("website_to_crm")
-    rt = Runtime(
-        spec=spec,
-        stage="bench",
-        queue_url="q",
-        dlq_url="dlq",
-        table="t",
-        bus="b",
-        secret_prefix="switchboard/bench/",
-        settings_json=local_settings(spec),
-        http_transport=transport_for(create_sandboxes()),
-    )
+    rt = _runtime(spec, http_transport=transport_for(create_sandboxes()))
     from functions.website_to_crm.models import Lead
 
     records = []
@@ -679,12 +666,10 @@ TARGET_CALL_MS = 200.0
 
 def website_cost(events: int, ingest: Ingest) -> Cost:
     """website_to_crm end to end: ingress (HTTP API + Lambda) -> SQS -> worker (Lambda) -> HubSpot."""
-    from infra.local.runtime import local_settings
     from sandbox.base import SandboxRequest, transport_for
     from sandbox.registry import create_sandboxes
     from shared.entry import dispatch
     from shared.registry import load_spec
-    from shared.runtime import Runtime
 
     spec = load_spec("website_to_crm")
     sample = next(s for sp, s in webhook_samples() if sp.name == spec.name)
@@ -702,17 +687,7 @@ def website_cost(events: int, ingest: Ingest) -> Cost:
         },
     )
     sandboxes = create_sandboxes()
-    rt = Runtime(
-        spec=spec,
-        stage="bench",
-        queue_url="q",
-        dlq_url="dlq",
-        table="t",
-        bus="b",
-        secret_prefix="switchboard/bench/",
-        settings_json=local_settings(spec),
-        http_transport=transport_for(sandboxes),
-    )
+    rt = _runtime(spec, http_transport=transport_for(sandboxes))
     ingress_cpu, worker_cpu = [], []
     with quiet_stdout() as sink:
         for i in range(events):
