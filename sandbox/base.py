@@ -7,7 +7,10 @@ against it and against production. Every app also gets the same control endpoint
 * ``GET /_requests`` - the requests the app received, newest last (``?path=`` filters by substring);
 * ``POST /_faults`` - queue faults; ``GET /_faults`` lists them; ``DELETE /_faults`` clears them;
 * ``POST /_reset`` - clear data, faults and recorded requests;
-* ``GET /_state`` - the app's data, as the app chooses to show it.
+* ``GET /_state`` - the app's data, as the app chooses to show it;
+* an app that sends webhooks (:attr:`SandboxApp.webhooks`, see :mod:`sandbox.sender`) also has
+  ``GET|POST|DELETE /_webhooks/subscriptions`` and ``GET /_webhooks`` (the deliveries made);
+* an app's own control endpoints, from :meth:`SandboxApp.controls`.
 
 A fault is ``{"kind": "status", "status": 503, "count": 2, "path": "/notes"}``,
 ``{"kind": "rate_limit", "retry_after": 1}`` or ``{"kind": "slow", "delay_s": 2.0}`` (``count``
@@ -38,6 +41,8 @@ from shared.redact import SENSITIVE_KEYS
 
 if TYPE_CHECKING:
     import httpx
+
+    from sandbox.sender import WebhookSender
 
 __all__ = [
     "Fault",
@@ -198,6 +203,8 @@ class SandboxApp:
     """
 
     name: ClassVar[str] = ""
+    #: Set by apps that send webhooks (a provider's "webhook sender"); see :mod:`sandbox.sender`.
+    webhooks: WebhookSender | None = None
 
     def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock
@@ -216,6 +223,10 @@ class SandboxApp:
 
     def reset_data(self) -> None:
         """(Re)create the app's data: called at construction and on ``POST /_reset``."""
+
+    def controls(self) -> Mapping[tuple[str, str], Handler]:
+        """The app's own control endpoints, ``{(method, "/_path"): handler}``; run under the lock."""
+        return {}
 
     def state(self) -> Any:
         """What ``GET /_state`` shows."""
@@ -346,10 +357,17 @@ class SandboxApp:
             if path == "/_reset" and method == "POST":
                 self._faults.clear()
                 self._records.clear()
+                if self.webhooks is not None:
+                    self.webhooks.clear_deliveries()  # subscriptions are wiring: they stay
                 self.reset_data()
                 return SandboxResponse.json({"reset": True})
             if path == "/_state" and method == "GET":
                 return SandboxResponse.json(self.state())
+            if path.startswith("/_webhooks") and self.webhooks is not None:
+                return self.webhooks.control(req)
+            own = self.controls().get((method, path))
+            if own is not None:
+                return own(req, {})
         return SandboxResponse.json({"error": f"no control endpoint {method} {path}"}, 404)
 
     def _add_faults(self, req: SandboxRequest) -> SandboxResponse:

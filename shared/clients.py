@@ -34,16 +34,37 @@ def api_client(rt: Runtime, app: App, connection: Connection) -> ApiClient:
     """The app's HTTP client for a connection, reused across invocations while credentials hold.
 
     Credentials come from Secrets Manager (cached); a rotated token makes a new client, so a rotation
-    takes effect within the secret cache's max age without a restart.
+    takes effect within the secret cache's max age without a restart. An OAuth 2.0 connection's
+    bearer token comes from :func:`shared.oauth.access_token` (refreshed ahead of expiry, once for all
+    workers); a 401 makes the next call refresh.
     """
     from shared.http import ApiClient
 
     credentials = get_connection(rt, connection)
-    key = f"api:{connection.name}:{hash(tuple(sorted(credentials.items())))}"
+    on_unauthorized = None
+    if connection.kind == "oauth2":
+        from shared import oauth
+
+        token = oauth.access_token(rt, app, connection)
+        credentials = {**credentials, "access_token": token}
+
+        def on_unauthorized() -> None:
+            oauth.forget_access_token(rt, connection, token)
+
+    prefix = f"api:{connection.name}:"
+    key = prefix + str(hash(tuple(sorted(credentials.items()))))
     with _lock:
         client = rt._clients.get(key)
         if client is None:
-            client = ApiClient(app, credentials, transport=rt.http_transport, observer=_observe)
+            for old in [k for k in rt._clients if k.startswith(prefix)]:
+                del rt._clients[old]  # credentials changed; requests in flight finish on the old one
+            client = ApiClient(
+                app,
+                credentials,
+                transport=rt.http_transport,
+                observer=_observe,
+                on_unauthorized=on_unauthorized,
+            )
             rt._clients[key] = client
     return client
 

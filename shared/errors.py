@@ -28,6 +28,7 @@ answered 500, counted and alarmed, and never turned into "skip the check").
     │   └── EventInProgress                the same event is being processed elsewhere right now
     └── PermanentError                     retrying cannot help: dead-letter queue at once
         ├── TargetRejected                 target answered 4xx (carries status and redacted text)
+        ├── ConnectionRevoked              OAuth refresh refused (invalid_grant): re-authorise, redrive
         └── InvalidEvent                   a queued event does not match the integration's model
 
 Messages carry no secrets and no personal data: target error texts are redacted before they are
@@ -40,6 +41,7 @@ from typing import Any
 
 __all__ = [
     "ConfigurationError",
+    "ConnectionRevoked",
     "EventInProgress",
     "ForbiddenOrigin",
     "IngressError",
@@ -223,6 +225,17 @@ class TargetRejected(PermanentError):
 
     def as_dict(self) -> dict[str, Any]:
         return {**super().as_dict(), "status": self.status, "app": self.app}
+
+
+class ConnectionRevoked(PermanentError):
+    """The app refused to refresh the connection's token (``invalid_grant``): revoked or expired.
+
+    Permanent, not retryable: every retry would be refused the same way until a person authorises
+    the app again. The event goes to the DLQ at once with a reason saying so, and is redriven after
+    the new refresh token is stored (``switchboard secrets set`` then ``switchboard dlq redrive``).
+    """
+
+    code = "connection_revoked"
 
 
 class InvalidEvent(PermanentError):

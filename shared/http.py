@@ -65,14 +65,18 @@ class ApiClient:
         *,
         transport: httpx.BaseTransport | None = None,
         observer: RequestObserver | None = None,
+        on_unauthorized: Callable[[], None] | None = None,
     ) -> None:
         self.app = app
+        #: OAuth 2.0: called on a 401, so that the next attempt refreshes the access token.
+        self._on_unauthorized = on_unauthorized
         base_url = credentials.get("base_url") or app.base_url
         headers = {"user-agent": "switchboard/0.1", "accept": "application/json", **app.default_headers}
         if app.auth in ("bearer", "oauth2", "header"):
-            token = credentials.get(app.token_field)
+            field = "access_token" if app.auth == "oauth2" else app.token_field
+            token = credentials.get(field)
             if not token:
-                raise MissingSecret(f"connection for {app.name} has no {app.token_field!r}")
+                raise MissingSecret(f"connection for {app.name} has no {field!r}")
             if app.auth == "header":
                 headers[app.auth_header] = token
             else:
@@ -148,6 +152,11 @@ class ApiClient:
     def _raise_for(self, response: httpx.Response, method: str, path: str) -> None:
         where = f"{self.app.name} {method} {path}"
         text = redact_text(response.text[:_MAX_ERROR_TEXT])
+        if response.status_code == 401 and self._on_unauthorized is not None:
+            # An access token can be revoked or expire early; a refresh decides whether the
+            # connection itself is gone (ConnectionRevoked) - so retry, do not dead-letter yet.
+            self._on_unauthorized()
+            raise TargetUnavailable(f"{where}: 401 access token refused; refreshing it for the next attempt")
         if response.status_code == 429:
             raise RateLimited(f"{where}: 429 rate limited", retry_after=self._retry_after(response))
         if response.status_code >= 500 or response.status_code in self.app.retryable_statuses:

@@ -16,11 +16,15 @@ if TYPE_CHECKING:
     from shared.runtime import Runtime
     from shared.spec import Connection
 
-__all__ = ["get_connection", "signing_secrets"]
+__all__ = ["get_connection", "put_connection", "signing_secrets"]
 
 
-def get_connection(rt: Runtime, connection: Connection) -> Mapping[str, str]:
-    """The connection's secret as a dict, cached for ``rt.secret_max_age_s`` seconds."""
+def get_connection(rt: Runtime, connection: Connection, *, fresh: bool = False) -> Mapping[str, str]:
+    """The connection's secret as a dict, cached for ``rt.secret_max_age_s`` seconds.
+
+    ``fresh`` reads Secrets Manager now (and refreshes the cache): the OAuth refresh must see the
+    refresh token another worker may have just written, never a cached older one.
+    """
     from aws_lambda_powertools.utilities.parameters import get_secret
     from aws_lambda_powertools.utilities.parameters.exceptions import (
         GetParameterError,
@@ -30,7 +34,7 @@ def get_connection(rt: Runtime, connection: Connection) -> Mapping[str, str]:
     name = rt.secret_prefix + connection.name
     _use_runtime_client(rt)
     try:
-        value = get_secret(name, transform="json", max_age=rt.secret_max_age_s)
+        value = get_secret(name, transform="json", max_age=rt.secret_max_age_s, force_fetch=fresh)
     except TransformParameterError as exc:
         raise MissingSecret(f"secret {name} is not a JSON object") from exc
     except GetParameterError as exc:
@@ -42,6 +46,21 @@ def get_connection(rt: Runtime, connection: Connection) -> Mapping[str, str]:
     if missing:
         raise MissingSecret(f"secret {name} has no value for {', '.join(missing)}")
     return {str(k): str(v) for k, v in value.items() if v is not None}
+
+
+def put_connection(rt: Runtime, connection: Connection, value: Mapping[str, str]) -> None:
+    """Store a new value of the connection's secret (rotated OAuth tokens) and forget the cached one.
+
+    Raises the boto3 error as is: the caller decides what a failed write means (for a rotated
+    refresh token, the only copy is in its hands).
+    """
+    import json
+
+    from aws_lambda_powertools.utilities.parameters import base
+
+    name = rt.secret_prefix + connection.name
+    rt.aws("secretsmanager").put_secret_value(SecretId=name, SecretString=json.dumps(dict(value)))
+    base.clear_caches()  # type: ignore[no-untyped-call]
 
 
 def _use_runtime_client(rt: Runtime) -> None:

@@ -170,6 +170,7 @@ class LocalRuntime:
                 )
         self.scheduler = Scheduler(self.specs, self.send_to_queue, lambda: datetime.now(UTC))
         self.gateway.start()
+        self._subscribe_senders()
         for poller in self.pollers:
             poller.start()
         self.scheduler.start()
@@ -233,6 +234,27 @@ class LocalRuntime:
         if not isinstance(trigger, WebhookTrigger):
             return None
         return signing_secrets(self.runtimes[spec.name], trigger.secret)[0]
+
+    def _subscribe_senders(self) -> None:
+        """Point each sandbox that sends webhooks (Square, Stripe, Calendly ...) at its triggers.
+
+        A trigger belongs to a sandbox when its signing connection is that app's: the sandbox then
+        signs with the same local secret the trigger verifies with, as the provider would after the
+        webhook subscription was set up in its dashboard.
+        """
+        from shared.spec import WebhookTrigger
+
+        for spec in self.specs:
+            for trigger in spec.triggers:
+                if not isinstance(trigger, WebhookTrigger):
+                    continue
+                sandbox = self.sandboxes.get(trigger.secret.app)
+                if sandbox is None or sandbox.webhooks is None:
+                    continue
+                secret = self.signing_secret(spec, trigger.name)
+                if secret:
+                    with sandbox.lock:
+                        sandbox.webhooks.subscribe(self.url + trigger.path, secret)
 
     def _cors_origins(self, integration: str) -> tuple[str, ...]:
         settings = self.runtimes[integration].settings

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
+from urllib.parse import urlsplit
 
 from shared.spec import Connection
 
@@ -41,18 +42,46 @@ class App:
     #: The app's own idempotency feature, in words (for docs); the client uses it.
     idempotency: str = ""
     docs_url: str = ""
+    #: OAuth 2.0 only: the token endpoint a refresh token is exchanged at.
+    token_url: str = ""
+    #: OAuth 2.0 only: how the client authenticates at the token endpoint (RFC 6749 section 2.3.1):
+    #: ``basic`` sends client id and secret as HTTP Basic (Intuit), ``body`` as form fields (Google).
+    token_auth: Literal["basic", "body"] = "basic"
+    #: OAuth 2.0 only: refresh this many seconds before the access token expires, so a token never
+    #: runs out in the middle of a batch (a Lambda runs up to 15 minutes; most batches take seconds).
+    refresh_margin_s: int = 300
+    #: Local (sandbox) values for fields that need a realistic shape (a QuickBooks realm id ...).
+    local_overrides: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.auth == "oauth2" and not self.token_url:
+            raise ValueError(f"{self.name}: an oauth2 app needs a token_url")
 
     def connection(self, name: str | None = None, *, description: str = "") -> Connection:
-        """The credentials connection for this app; ``local`` points it at the sandbox."""
-        fields = (self.token_field, *self.extra_fields) if self.auth != "none" else self.extra_fields
+        """The credentials connection for this app; ``local`` points it at the sandbox.
+
+        An OAuth 2.0 connection holds the client and the refresh token (required) and the current
+        access token with its expiry (optional: written by the refresh, see :mod:`shared.oauth`).
+        """
+        optional: tuple[str, ...] = ("base_url",)
+        if self.auth == "oauth2":
+            fields = ("client_id", "client_secret", "refresh_token", *self.extra_fields)
+            optional = ("access_token", "expires_at", "token_url", "base_url")
+        elif self.auth == "none":
+            fields = self.extra_fields
+        else:
+            fields = (self.token_field, *self.extra_fields)
         local = {f: f"sandbox-{self.name}-{f}" for f in fields}
         local["base_url"] = "{sandbox}/" + self.name
+        if self.auth == "oauth2":
+            local["token_url"] = "{sandbox}/" + self.name + urlsplit(self.token_url).path
+        local.update(self.local_overrides)
         return Connection(
             name=name or self.name,
             app=self.name,
             description=description or f"{self.name} API credentials",
             fields=fields,
-            optional=("base_url",),
+            optional=optional,
             local=local,
             kind="oauth2" if self.auth == "oauth2" else "api",
         )
