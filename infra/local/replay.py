@@ -109,7 +109,7 @@ def _outcome(result: ReplayResult, printer: TracePrinter) -> str:
     if result.status != 202:
         return "rejected"
     if not result.event_ids:
-        return "spam"
+        return "spam" if result.sample.expect == "spam" else "ignored"
     stages = [s for event_id in result.event_ids for s in printer.stages_for(event_id)]
     if "dlq" in stages:
         return "dlq"

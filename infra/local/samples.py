@@ -21,7 +21,8 @@ trigger named by ``"trigger"`` decides the kind:
 
     {"trigger": "daily", "expect": "processed", "scheduled_at": "2026-11-21T07:00:00+00:00"}
 
-Common keys: ``description``; ``expect`` (processed | dlq | spam | rejected | answered);
+Common keys: ``description``; ``expect`` (processed | dlq | spam | ignored | rejected | answered -
+``ignored`` is a valid event accepted with 202 that yields no work, such as a payment not completed yet);
 ``expect_status`` (HTTP status, default 202, or 400 for rejected, 200 for answered); ``faults``
 (sandbox faults to queue before delivering, ``{"<app>": [{...}]}``). Files in sub-folders
 (``apigw/``, ``sqs/``) are raw Lambda events for ``switchboard invoke``.
@@ -50,8 +51,8 @@ __all__ = ["EVENTS_DIR", "Sample", "SampleError", "build_request", "load_sample"
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
 
 Kind = Literal["http", "bus", "route", "schedule"]
-Expect = Literal["processed", "dlq", "spam", "rejected", "answered"]
-_EXPECT = ("processed", "dlq", "spam", "rejected", "answered")
+Expect = Literal["processed", "dlq", "spam", "ignored", "rejected", "answered"]
+_EXPECT = ("processed", "dlq", "spam", "ignored", "rejected", "answered")
 _FORGED_SECRET = "whsec_Zm9yZ2VkLXNlY3JldC1ub3QtdGhlLXJlYWwtb25l"
 
 

@@ -1,0 +1,231 @@
+"""pos_to_accounting's worker: book one sale (Sales Receipt) or one refund (Refund Receipt) in QuickBooks.
+
+One side effect per work item, one step in the effects ledger:
+
+* ``quickbooks.sales_receipt`` - for a sale;
+* ``quickbooks.refund_receipt`` - for a refund.
+
+The create also sends QuickBooks' ``requestid``, derived from the same stable key as the work item
+(:func:`shared.apps.quickbooks.request_id`): if an attempt timed out after QuickBooks had booked the
+receipt (so the ledger never heard of it), the retry gets the first answer back instead of a second
+receipt. The ledger and ``requestid`` together make "booked once" hold across redeliveries, retries
+and redrives.
+
+Before anything is booked, the currency is checked against the company's home currency: a sale in
+another currency is a :class:`~shared.errors.PermanentError` (DLQ, with the reason), never booked at
+the wrong value.
+
+A Square sale is itemised from its order (RetrieveOrder, a read - not a step, repeated on a retry):
+each line's net amount (``total_money - total_tax_money``: right for inclusive UK VAT and additive US
+tax alike) with its mapped item and tax code, the tax in ``TxnTaxDetail.TotalTax``, the tip as a line
+of its own. If the order's lines do not add up to the payment (an order paid in several payments, or
+with service charges) the sale is booked as one line for the payment's amount instead - never a
+receipt whose total differs from the money taken. Refunds are booked as one line for the amount
+refunded (Square and Stripe report refunds by amount, not by line).
+
+Step results and the returned summary hold ids and totals only (no names, emails or card numbers):
+they are stored in the ledger and printed in traces.
+
+Imported on the worker path only (``spec.worker``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+from shared.apps import quickbooks, square
+from shared.apps.quickbooks import Line, Receipt, Ref, SalesItemLineDetail, TxnTaxDetail
+from shared.errors import PermanentError
+from shared.secrets import get_connection
+from shared.worker import WorkContext
+
+from .models import Booking, Settings
+from .money import to_decimal
+
+#: Quantities QuickBooks keeps (``Qty`` has up to 7 decimal places in the UI; 5 is Square's maximum).
+_MAX_QTY_PLACES: Final = 5
+
+
+@dataclass(frozen=True)
+class _MinorLine:
+    """A line in minor units before it becomes a QuickBooks line."""
+
+    item: str
+    amount: int
+    description: str
+    tax_code: str | None
+    quantity: Decimal | None = None
+
+
+def process(booking: Booking, ctx: WorkContext) -> dict[str, Any]:
+    settings: Settings = ctx.settings
+    if booking.currency != settings.home_currency:
+        raise PermanentError(
+            f"{booking.provider} {booking.kind} {booking.payment_id} is in {booking.currency}, but the "
+            f"QuickBooks company books in {settings.home_currency} (home_currency): not booked. Book it "
+            "by hand, or turn on multicurrency in QuickBooks and add the currency to the settings."
+        )
+    realm_id = get_connection(ctx.rt, quickbooks.CONNECTION)["realm_id"]
+    client = quickbooks.QuickBooksClient(ctx.api(quickbooks.APP, quickbooks.CONNECTION), realm_id)
+    if booking.kind == "sale":
+        lines, tax = _sale_lines(booking, ctx, settings)
+        receipt = _receipt(booking, settings, lines, tax)
+
+        def book_sale() -> dict[str, str]:
+            return _ids(client.create_sales_receipt(receipt, key=booking.key))
+
+        booked = ctx.step("quickbooks.sales_receipt", book_sale)
+        return {"sales_receipt_id": booked["id"], "total": booked["total"], "lines": len(lines)}
+
+    refund_line, tax = _refund_line(booking, settings)
+    receipt = _receipt(booking, settings, [refund_line], tax)
+
+    def book_refund() -> dict[str, str]:
+        return _ids(client.create_refund_receipt(receipt, key=booking.key))
+
+    booked = ctx.step("quickbooks.refund_receipt", book_refund)
+    return {"refund_receipt_id": booked["id"], "total": booked["total"]}
+
+
+def _refund_line(booking: Booking, settings: Settings) -> tuple[_MinorLine, int]:
+    """One line for the amount refunded; a Stripe refund gives back its share of the included tax."""
+    item = settings.refund_item or settings.default_item
+    what = f"Refund of {booking.provider.capitalize()} payment {booking.payment_id}"
+    if booking.provider == "stripe" and settings.stripe_tax is not None:
+        tax = _included_tax(booking.amount, settings.stripe_tax.rate_percent)
+        return _MinorLine(item, booking.amount - tax, what, settings.stripe_tax.tax_code), tax
+    return _MinorLine(item, booking.amount, what, settings.untaxed_tax_code), 0
+
+
+def _included_tax(amount: int, rate_percent: Decimal) -> int:
+    """The tax included in ``amount`` at ``rate_percent``, rounded half up to the minor unit."""
+    exact = Decimal(amount) * rate_percent / (100 + rate_percent)
+    return int(exact.to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def _ids(txn: quickbooks.Transaction) -> dict[str, str]:
+    return {"id": txn.Id, "doc_number": txn.DocNumber or "", "total": str(txn.TotalAmt or "")}
+
+
+# --- lines -----------------------------------------------------------------------------------------
+
+
+def _sale_lines(booking: Booking, ctx: WorkContext, settings: Settings) -> tuple[list[_MinorLine], int]:
+    """The sale's lines and tax, in minor units."""
+    if booking.provider == "square" and booking.order_id:
+        client = square.SquareClient(ctx.api(square.APP, square.CONNECTION))
+        order = client.retrieve_order(booking.order_id)
+        itemised = _square_lines(order, booking, settings)
+        if itemised is not None:
+            return itemised
+        ctx.logger.info(
+            "order does not add up to the payment; booked as one line", extra={"order_id": order.id}
+        )
+        return [_single_line(booking, settings, booking.amount - booking.tip), *_tip(booking, settings)], 0
+    if booking.provider == "stripe" and settings.stripe_tax is not None:
+        tax = _included_tax(booking.amount, settings.stripe_tax.rate_percent)
+        line = _single_line(booking, settings, booking.amount - tax, tax_code=settings.stripe_tax.tax_code)
+        return [line], tax
+    return [_single_line(booking, settings, booking.amount - booking.tip), *_tip(booking, settings)], 0
+
+
+def _single_line(
+    booking: Booking, settings: Settings, amount: int, tax_code: str | None = None
+) -> _MinorLine:
+    what = booking.description or f"{booking.provider.capitalize()} payment {booking.payment_id}"
+    return _MinorLine(settings.default_item, amount, what, tax_code or settings.untaxed_tax_code)
+
+
+def _tip(booking: Booking, settings: Settings) -> list[_MinorLine]:
+    if booking.tip <= 0:
+        return []
+    return [
+        _MinorLine(settings.tip_item or settings.default_item, booking.tip, "Tip", settings.untaxed_tax_code)
+    ]
+
+
+def _square_lines(
+    order: square.Order, booking: Booking, settings: Settings
+) -> tuple[list[_MinorLine], int] | None:
+    """Itemised lines from the order, or ``None`` if they do not add up to the payment."""
+    taxes = {t.uid: t for t in order.taxes if t.uid}
+    lines: list[_MinorLine] = []
+    tax_total = 0
+    for li in order.line_items:
+        if li.total_money is None or li.total_money.amount is None:
+            return None
+        if li.total_money.currency and li.total_money.currency.upper() != booking.currency:
+            return None
+        line_tax = (li.total_tax_money.amount or 0) if li.total_tax_money else 0
+        tax_code = settings.untaxed_tax_code
+        for applied in li.applied_taxes:
+            tax = taxes.get(applied.tax_uid)
+            if tax is None:
+                continue
+            mapped = settings.tax_codes.get(tax.catalog_object_id or "") or settings.tax_codes.get(
+                tax.name or ""
+            )
+            if mapped is None:
+                raise PermanentError(
+                    f"Square tax {tax.name or tax.uid!r} of order {order.id} has no QuickBooks tax code "
+                    "in the settings (tax_codes): not booked, so VAT is never booked under the wrong code"
+                )
+            tax_code = mapped
+        name = " ".join(p for p in (li.name, f"({li.variation_name})" if li.variation_name else None) if p)
+        item = settings.items.get(li.catalog_object_id or "") or settings.default_item
+        lines.append(
+            _MinorLine(item, li.total_money.amount - line_tax, name or "Item", tax_code, li.quantity)
+        )
+        tax_total += line_tax
+    lines.extend(_tip(booking, settings))
+    if not lines or sum(line.amount for line in lines) + tax_total != booking.amount:
+        return None
+    return lines, tax_total
+
+
+# --- the receipt -----------------------------------------------------------------------------------
+
+
+def _line(line: _MinorLine, exponent: int) -> Line:
+    amount = to_decimal(line.amount, exponent)
+    qty = line.quantity
+    detail: dict[str, Any] = {"ItemRef": Ref(value=line.item)}
+    description = line.description
+    places = qty.as_tuple().exponent if qty is not None else 0
+    if qty is not None and qty > 0 and isinstance(places, int) and places >= -_MAX_QTY_PLACES:
+        unit_minor = Decimal(line.amount) / qty
+        if unit_minor == unit_minor.to_integral_value():
+            detail |= {"Qty": qty.normalize(), "UnitPrice": to_decimal(int(unit_minor), exponent)}
+        else:  # a discount that does not divide evenly: keep the amount exact, say the quantity
+            description = f"{qty.normalize()} x {description}"
+    if line.tax_code:
+        detail["TaxCodeRef"] = Ref(value=line.tax_code)
+    return Line(
+        Amount=amount, Description=description[:4000], SalesItemLineDetail=SalesItemLineDetail(**detail)
+    )
+
+
+def _receipt(booking: Booking, settings: Settings, lines: list[_MinorLine], tax: int) -> Receipt:
+    local_day = booking.occurred_at.astimezone(ZoneInfo(settings.timezone)).date()
+    note = f"{booking.provider.capitalize()} payment {booking.payment_id}"
+    if booking.refund_id:
+        note = f"{booking.provider.capitalize()} refund {booking.refund_id} of payment {booking.payment_id}"
+    if booking.order_id:
+        note += f", order {booking.order_id}"
+    if booking.location_id:
+        note += f", location {booking.location_id}"
+    method = settings.payment_method(booking.provider, booking.source, booking.brand)
+    return Receipt(
+        Line=tuple(_line(line, booking.exponent) for line in lines),
+        TxnDate=local_day,
+        CurrencyRef=Ref(value=booking.currency),
+        DepositToAccountRef=Ref(value=settings.deposit_accounts[booking.provider]),
+        CustomerRef=Ref(value=settings.customer) if settings.customer else None,
+        PaymentMethodRef=Ref(value=method) if method else None,
+        TxnTaxDetail=TxnTaxDetail(TotalTax=to_decimal(tax, booking.exponent)) if tax else None,
+        GlobalTaxCalculation=settings.global_tax_calculation,
+        PrivateNote=f"{note} (Switchboard pos_to_accounting)",
+    )

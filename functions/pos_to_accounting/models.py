@@ -1,0 +1,177 @@
+"""Models of pos_to_accounting: what Square and Stripe send, the one work item the worker sees, settings.
+
+The arrivals are the providers' (tolerant: a field Square or Stripe adds must not start refusing
+sales). :class:`Booking` is ours (strict): one sale or one refund to book, with its amount in integer
+minor units and the exponent that says where the point goes - decided by the provider's rules when
+the event is read, never by the worker.
+
+:class:`Settings` is the mapping from what the till knows (Square catalog variations and taxes,
+card brands, tender types) to what the QuickBooks company has (item, tax code, payment method,
+account and customer ids). It is data, per stage (``settings.local.json`` locally, CDK context in
+AWS), because the ids are the company's: a test company and the real one differ.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = ["Booking", "QbId", "Settings", "SquareNotification", "StripeTax"]
+
+#: A QuickBooks list entity id (items, accounts, tax codes ... are numbered).
+QbId = Annotated[str, Field(pattern=r"^\d{1,20}$")]
+
+
+# --- arrivals ------------------------------------------------------------------------------------
+
+
+class _SquareData(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    type: str
+    id: str
+    object: dict[str, Any]
+
+
+class SquareNotification(BaseModel):
+    """Any Square webhook notification: one subscription URL gets payments and refunds alike, so the
+    object is validated per type in ``accept`` (a type not handled is answered 202 and ignored)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    merchant_id: str | None = None
+    type: str
+    event_id: str = Field(min_length=1, max_length=128)
+    created_at: datetime | None = None
+    data: _SquareData
+
+
+# --- what the worker sees ------------------------------------------------------------------------
+
+
+class Booking(BaseModel):
+    """One entry to book in QuickBooks: a sale (Sales Receipt) or a refund (Refund Receipt)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["sale", "refund"]
+    provider: Literal["square", "stripe"]
+    #: The payment (Square) or charge (Stripe) the entry is about.
+    payment_id: str = Field(min_length=1, max_length=64)
+    #: Square's refund id; for Stripe, ``<charge id>:<amount_refunded after this refund>``.
+    refund_id: str | None = Field(default=None, max_length=100)
+    #: Square's order (line items and taxes come from it).
+    order_id: str | None = Field(default=None, max_length=64)
+    location_id: str | None = Field(default=None, max_length=64)
+    #: The amount to book, tip included, in the currency's minor unit (for a refund: this refund).
+    amount: int = Field(ge=0)
+    #: The tip in ``amount`` (Square), booked on its own line.
+    tip: int = Field(default=0, ge=0)
+    #: ISO 4217, upper case.
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    #: Digits after the point in ``amount`` for this currency, as the provider counts them.
+    exponent: int = Field(ge=0, le=4)
+    occurred_at: datetime
+    #: How it was paid, for the payment-method mapping: ``card``, ``cash``, ``card_present`` ...
+    source: str | None = Field(default=None, max_length=40)
+    #: Card brand, lower case (``visa``, ``mastercard``, ``american_express`` / ``amex``).
+    brand: str | None = Field(default=None, max_length=40)
+    #: The charge's description (Stripe), used as the line description.
+    description: str | None = Field(default=None, max_length=500)
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    @property
+    def key(self) -> str:
+        """The stable id of this entry: booked once per key (the work item's event id too)."""
+        if self.kind == "sale":
+            return f"{self.provider}:payment:{self.payment_id}"
+        return f"{self.provider}:refund:{self.refund_id}"
+
+
+# --- settings ------------------------------------------------------------------------------------
+
+
+class StripeTax(BaseModel):
+    """Tax included in Stripe charges: the charge total includes ``rate_percent`` % tax."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tax_code: QbId
+    rate_percent: Decimal = Field(gt=0, le=100)
+
+
+class Settings(BaseModel):
+    """pos_to_accounting's configuration, per stage (CDK context ``settings.pos_to_accounting``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: The QuickBooks company's home currency. A sale in another currency is not booked (DLQ).
+    home_currency: str = Field(pattern=r"^[A-Z]{3}$")
+    #: The business's time zone: a sale at 00:30 local time belongs to that local day (``TxnDate``).
+    timezone: str = "Europe/London"
+    #: Account the takings go to, per provider (a clearing account for each processor, or
+    #: Undeposited Funds); refunds come out of the same account.
+    deposit_accounts: dict[Literal["square", "stripe"], QbId]
+    #: Customer every till sale is booked to ("Walk-in customer"); none if unset.
+    customer: QbId | None = None
+    #: Item for lines the item mapping does not name (and for Stripe charges).
+    default_item: QbId
+    #: Item for tips (Square); ``default_item`` if unset.
+    tip_item: QbId | None = None
+    #: Item for refunds (booked as one line); ``default_item`` if unset.
+    refund_item: QbId | None = None
+    #: Square catalog object id (item variation) -> QuickBooks item id.
+    items: dict[str, QbId] = Field(default_factory=dict)
+    #: Square tax (its catalog object id, or its name) -> QuickBooks tax code id.
+    tax_codes: dict[str, QbId] = Field(default_factory=dict)
+    #: Tax code for lines without tax (tips, refunds, zero-rated food): "0.0% Z", or "NON" in the US.
+    untaxed_tax_code: str | None = Field(default=None, max_length=20)
+    #: Tax included in Stripe charges, if any.
+    stripe_tax: StripeTax | None = None
+    #: ``provider:source[:brand]`` (lower case) -> QuickBooks payment method id, most specific wins:
+    #: ``square:card:visa``, ``square:card``, ``square:cash``, ``stripe:card:amex``, ``stripe:card``.
+    payment_methods: dict[str, QbId] = Field(default_factory=dict)
+    #: ``TaxExcluded`` (lines are net, tax added) outside the US; ``None`` for US companies.
+    global_tax_calculation: Literal["TaxExcluded", "TaxInclusive", "NotApplicable"] | None = "TaxExcluded"
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone") from None
+        return value
+
+    @field_validator("deposit_accounts")
+    @classmethod
+    def _both_providers(cls, value: dict[str, str]) -> dict[str, str]:
+        missing = {"square", "stripe"} - set(value)
+        if missing:
+            raise ValueError(f"needs an account for {', '.join(sorted(missing))}")
+        return value
+
+    @field_validator("payment_methods")
+    @classmethod
+    def _method_keys(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            parts = key.split(":")
+            if key != key.lower() or parts[0] not in ("square", "stripe") or not 2 <= len(parts) <= 3:
+                raise ValueError(f"payment method key {key!r} must be provider:source[:brand], lower case")
+        return value
+
+    def payment_method(self, provider: str, source: str | None, brand: str | None) -> str | None:
+        if not source:
+            return None
+        keys = [f"{provider}:{source.lower()}"]
+        if brand:
+            keys.insert(0, f"{keys[0]}:{brand.lower()}")
+        return next((self.payment_methods[k] for k in keys if k in self.payment_methods), None)
