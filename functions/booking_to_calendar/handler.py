@@ -1,0 +1,396 @@
+"""booking_to_calendar's worker: put a booking change on the Google calendar, then email the invitee.
+
+Every change is a few ledger steps, so a retry resumes where the last attempt failed - when SES is
+down after the calendar event was made, the retry emails and does not touch the calendar again:
+
+* create: ``booking.resolve`` (the event id and revision, from :mod:`.links`), ``calendar.insert``
+  (``events.insert`` with the derived id; ``409 duplicate`` means it exists: it is read and compared),
+  ``email.confirmation`` (``METHOD:REQUEST``, ``SEQUENCE`` 0);
+* reschedule: ``booking.resolve`` (the event the replaced booking is on), ``calendar.move``
+  (``events.patch`` of start and end - or an insert under the same id if the event never made it to
+  the calendar), ``email.rescheduled`` (``METHOD:REQUEST``, the same ``UID``, ``SEQUENCE`` + 1);
+* cancel: ``booking.resolve`` (also leaves a tombstone), ``calendar.delete`` (``404``/``410``:
+  already gone, done), ``email.cancellation`` (``METHOD:CANCEL``, ``SEQUENCE`` + 1).
+
+A seat of a group or seated event (``seat_only``) never moves or deletes the shared event: joining
+adds the invitee to its attendees, leaving removes them.
+
+Why the checks on ``409``: an existing event under the derived id is either this booking's (a retry
+after an answer got lost - carry on and send the email that is still owed), or it was moved on by a
+later reschedule already processed (this create is stale: nothing to do, no email about an old
+time), or it was deleted by a cancel processed first (nothing to do).
+
+Step results hold ids and states only: they are stored in the ledger and printed in traces, where
+names and addresses do not belong. Imported on the worker path only (``spec.worker``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from shared import ics
+from shared.apps import google_calendar
+from shared.apps.google_calendar import GoogleCalendarClient, GoogleEvent
+from shared.email import Attachment, Templates, send_email
+from shared.errors import TargetUnavailable
+from shared.worker import WorkContext
+
+from .links import Link, Links
+from .models import BookingChange, Person, Settings
+
+TEMPLATES: Final = Templates(Path(__file__).parent / "templates")
+#: Private extended properties on the calendar event: which booking it is for (compared on 409).
+BOOKING_PROPERTY: Final = "switchboardBooking"
+SOURCE_PROPERTY: Final = "switchboardSource"
+_PROVIDERS: Final = {"calendly": "Calendly", "calcom": "Cal.com"}
+
+
+def process(change: BookingChange, ctx: WorkContext) -> dict[str, Any]:
+    if change.action == "ignore":
+        return {"ignored": change.reason or "nothing to do"}
+    if change.action == "create":
+        return create(change, ctx)
+    if change.action == "reschedule":
+        return reschedule(change, ctx)
+    return cancel(change, ctx)
+
+
+# --- the three changes ---------------------------------------------------------------------------------
+
+
+def create(change: BookingChange, ctx: WorkContext) -> dict[str, Any]:
+    settings: Settings = ctx.settings
+    key = _key(change)
+
+    def resolve() -> dict[str, Any]:
+        link = Links(ctx.rt).get(key)
+        event_id = link.event_id if link else google_calendar.event_id(key)
+        return {"event_id": event_id, "sequence": link.sequence if link else 0, "cancelled": _dead(link)}
+
+    resolved = ctx.step("booking.resolve", resolve)
+    if resolved["cancelled"]:
+        return {"event_id": resolved["event_id"], "state": "cancelled before it was created"}
+    event_id: str = resolved["event_id"]
+
+    def insert() -> dict[str, Any]:
+        calendar = _calendar(ctx)
+        made = calendar.insert_event(
+            settings.calendar_id,
+            _event_body(change, settings, event_id),
+            send_updates=settings.google_send_updates,
+        )
+        if made is not None:
+            return _result(made, "created")
+        existing = calendar.get_event(settings.calendar_id, event_id)
+        if existing is None:  # 409, yet not readable: Google is mid-way; look again later
+            raise TargetUnavailable("google_calendar: 409 duplicate, but the event cannot be read yet")
+        if existing.status == "cancelled":
+            return _result(existing, "deleted")
+        if existing.private(BOOKING_PROPERTY) not in (None, key):
+            return _result(existing, "superseded")
+        if change.seat_only and not _has_attendee(existing, change.invitee):
+            joined = calendar.patch_event(
+                settings.calendar_id,
+                event_id,
+                {"attendees": _attendees(existing, add=change.invitee)},
+                send_updates=settings.google_send_updates,
+            )
+            return _result(joined or existing, "joined")
+        return _result(existing, "exists")
+
+    inserted = ctx.step("calendar.insert", insert)
+    if inserted["state"] in ("deleted", "superseded"):
+        return {"event_id": event_id, "state": inserted["state"]}
+    Links(ctx.rt).put(
+        key,
+        Link(event_id, resolved["sequence"], "active", inserted.get("ical_uid")),
+        ends=_end(change),
+        only_new=True,
+    )
+    emailed = ctx.step(
+        "email.confirmation",
+        lambda: _email(ctx, change, "confirmation", "REQUEST", inserted, resolved["sequence"]),
+    )
+    return {"event_id": event_id, "state": inserted["state"], "email_message_id": emailed["message_id"]}
+
+
+def reschedule(change: BookingChange, ctx: WorkContext) -> dict[str, Any]:
+    settings: Settings = ctx.settings
+    key, previous = _key(change), change.previous_key or ""
+
+    def resolve() -> dict[str, Any]:
+        link = Links(ctx.rt).get(previous)
+        if _dead(link):  # the replaced booking was cancelled (Cal.com "request reschedule"): start anew
+            return {"event_id": google_calendar.event_id(key), "sequence": 0, "fresh": True}
+        event_id = link.event_id if link else google_calendar.event_id(previous)
+        return {"event_id": event_id, "sequence": (link.sequence if link else 0) + 1, "fresh": False}
+
+    resolved = ctx.step("booking.resolve", resolve)
+    event_id: str = resolved["event_id"]
+
+    def move() -> dict[str, Any]:
+        calendar = _calendar(ctx)
+        body = _event_body(change, settings, event_id)
+        if not resolved["fresh"]:
+            moved = calendar.patch_event(
+                settings.calendar_id,
+                event_id,
+                {k: v for k, v in body.items() if k != "id"} | {"status": "confirmed"},
+                send_updates=settings.google_send_updates,
+            )
+            if moved is not None:
+                return _result(moved, "moved")
+        # The replaced booking never reached this calendar (made before Switchboard, or its create
+        # is still queued): put the booking there under the chain's id; its create will find it.
+        made = calendar.insert_event(settings.calendar_id, body, send_updates=settings.google_send_updates)
+        if made is not None:
+            return _result(made, "created")
+        existing = calendar.get_event(settings.calendar_id, event_id)
+        if existing is None:
+            raise TargetUnavailable("google_calendar: 409 duplicate, but the event cannot be read yet")
+        return _result(existing, "exists")
+
+    moved = ctx.step("calendar.move", move)
+    Links(ctx.rt).put(
+        key,
+        Link(event_id, resolved["sequence"], "active", moved.get("ical_uid")),
+        ends=_end(change),
+        only_new=True,
+    )
+    emailed = ctx.step(
+        "email.rescheduled",
+        lambda: _email(ctx, change, "rescheduled", "REQUEST", moved, resolved["sequence"]),
+    )
+    return {"event_id": event_id, "state": moved["state"], "email_message_id": emailed["message_id"]}
+
+
+def cancel(change: BookingChange, ctx: WorkContext) -> dict[str, Any]:
+    settings: Settings = ctx.settings
+    key = _key(change)
+
+    def resolve() -> dict[str, Any]:
+        links = Links(ctx.rt)
+        link = links.get(key)
+        event_id = link.event_id if link else google_calendar.event_id(key)
+        sequence = (link.sequence if link else 0) + 1
+        ical_uid = link.ical_uid if link else None
+        if not change.seat_only:  # the tombstone: a late "created" for this booking creates nothing
+            links.put(key, Link(event_id, sequence, "cancelled", ical_uid), ends=_end(change))
+        return {"event_id": event_id, "sequence": sequence, "ical_uid": ical_uid}
+
+    resolved = ctx.step("booking.resolve", resolve)
+    event_id: str = resolved["event_id"]
+
+    def remove() -> dict[str, Any]:
+        calendar = _calendar(ctx)
+        if not change.seat_only:
+            deleted = calendar.delete_event(
+                settings.calendar_id, event_id, send_updates=settings.google_send_updates
+            )
+            return {"event_id": event_id, "state": "deleted" if deleted else "already gone"}
+        existing = calendar.get_event(settings.calendar_id, event_id)
+        if existing is None or existing.status == "cancelled" or not _has_attendee(existing, change.invitee):
+            return {"event_id": event_id, "state": "not on the event"}
+        calendar.patch_event(
+            settings.calendar_id,
+            event_id,
+            {"attendees": _attendees(existing, remove=change.invitee)},
+            send_updates=settings.google_send_updates,
+        )
+        return {"event_id": event_id, "state": "left"}
+
+    removed = ctx.step("calendar.delete", remove)
+    emailed = ctx.step(
+        "email.cancellation",
+        lambda: _email(ctx, change, "cancellation", "CANCEL", resolved, resolved["sequence"]),
+    )
+    return {"event_id": event_id, "state": removed["state"], "email_message_id": emailed["message_id"]}
+
+
+# --- the calendar event --------------------------------------------------------------------------------
+
+
+def _calendar(ctx: WorkContext) -> GoogleCalendarClient:
+    return GoogleCalendarClient(ctx.api(google_calendar.APP, google_calendar.CONNECTION))
+
+
+def _key(change: BookingChange) -> str:
+    if change.booking_key is None:  # BookingChange validates this; mypy cannot see it
+        raise ValueError("booking change without a booking key")
+    return change.booking_key
+
+
+def _dead(link: Link | None) -> bool:
+    return link is not None and link.status == "cancelled"
+
+
+def _end(change: BookingChange) -> datetime:
+    return change.end or datetime.now(UTC)
+
+
+def _zone(name: str | None, fallback: str) -> str:
+    for candidate in (name, fallback):
+        if candidate:
+            try:
+                ZoneInfo(candidate)
+                return candidate
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+    return "UTC"
+
+
+def _event_body(change: BookingChange, settings: Settings, event_id: str) -> dict[str, Any]:
+    """The Event resource for ``events.insert`` (``patch`` takes it without ``id``)."""
+    zone = _zone(change.time_zone, settings.time_zone)
+    who = (change.invitee.name or change.invitee.email) if change.invitee else ""
+    lines = [f"Booked by {who} via {_PROVIDERS[change.provider]}."]
+    if change.notes:
+        lines += ["", change.notes]
+    if change.reschedule_url or change.cancel_url:
+        lines.append("")
+    if change.reschedule_url:
+        lines.append(f"Reschedule: {change.reschedule_url}")
+    if change.cancel_url:
+        lines.append(f"Cancel: {change.cancel_url}")
+    body: dict[str, Any] = {
+        "id": event_id,
+        "summary": f"{change.title} - {who}" if who and who not in change.title else change.title,
+        "description": "\n".join(lines),
+        "start": {"dateTime": _rfc3339(change.start), "timeZone": zone},
+        "end": {"dateTime": _rfc3339(change.end), "timeZone": zone},
+        "attendees": google_calendar.attendees_body([(p.email, p.name) for p in change.attendees]),
+        "extendedProperties": {"private": {BOOKING_PROPERTY: _key(change), SOURCE_PROPERTY: change.provider}},
+        "reminders": {"useDefault": True},
+        "status": "confirmed",
+    }
+    if change.location:
+        body["location"] = change.location
+    return body
+
+
+def _rfc3339(value: datetime | None) -> str:
+    return (value or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _result(event: GoogleEvent, state: str) -> dict[str, Any]:
+    return {"event_id": event.id, "ical_uid": event.ical_uid, "state": state}
+
+
+def _has_attendee(event: GoogleEvent, person: Person | None) -> bool:
+    wanted = (person.email if person else "").strip().lower()
+    return any(a.email.strip().lower() == wanted for a in event.attendees)
+
+
+def _attendees(
+    event: GoogleEvent, *, add: Person | None = None, remove: Person | None = None
+) -> list[dict[str, str]]:
+    people = [(a.email, a.display_name) for a in event.attendees]
+    if remove is not None:
+        people = [p for p in people if p[0].strip().lower() != remove.email.strip().lower()]
+    if add is not None:
+        people.append((add.email, add.name))
+    return google_calendar.attendees_body(people)
+
+
+# --- the email -----------------------------------------------------------------------------------------
+
+
+def _email(
+    ctx: WorkContext,
+    change: BookingChange,
+    template: str,
+    method: ics.Method,
+    event: dict[str, Any],
+    sequence: int,
+) -> dict[str, str]:
+    """Render and send one email with its .ics; the result is SES's message id only."""
+    settings: Settings = ctx.settings
+    invitee = change.invitee
+    if invitee is None or change.start is None or change.end is None:
+        raise ValueError("booking change without invitee or times")
+    uid = event.get("ical_uid") or f"{event['event_id']}@google.com"
+    # DTSTAMP is when this revision was made: the queued event's time, the same on every retry.
+    stamp = _parse_time(ctx.envelope.received_at)
+    organizer = change.organizer
+    calendar_event = ics.CalendarEvent(
+        uid=uid,
+        start=change.start,
+        end=change.end,
+        summary=change.title,
+        stamp=stamp,
+        sequence=sequence,
+        description=_ics_description(change, settings),
+        location=change.location,
+        organizer=ics.Organizer(organizer.email, organizer.name or settings.business_name)
+        if organizer
+        else None,
+        attendees=[
+            ics.Attendee(p.email, p.name, partstat="ACCEPTED")
+            for p in (change.attendees if not change.seat_only else (invitee,))
+        ],
+    )
+    text = ics.to_ics(calendar_event, method=method)
+    mail = TEMPLATES.email(template, _context(change, settings, invitee))
+    reply_to = settings.reply_to or (organizer.email if organizer else None)
+    message_id = send_email(
+        ctx.rt,
+        from_address=settings.from_address,
+        to=invitee.email,
+        subject=mail.subject,
+        html=mail.html,
+        text=mail.text,
+        reply_to=reply_to,
+        attachments=[
+            Attachment(
+                "cancel.ics" if method == "CANCEL" else "invite.ics",
+                text.encode("utf-8"),
+                ics.content_type(method),
+            )
+        ],
+    )
+    return {"message_id": message_id}
+
+
+def _parse_time(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.now(UTC)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _ics_description(change: BookingChange, settings: Settings) -> str:
+    parts = [f"{change.title} with {settings.business_name}"]
+    if change.reschedule_url:
+        parts.append(f"Reschedule: {change.reschedule_url}")
+    if change.cancel_url:
+        parts.append(f"Cancel: {change.cancel_url}")
+    return "\n".join(parts)
+
+
+def _context(change: BookingChange, settings: Settings, invitee: Person) -> dict[str, Any]:
+    zone_name = _zone(invitee.time_zone, settings.time_zone)
+    zone = ZoneInfo(zone_name)
+    start = (change.start or datetime.now(UTC)).astimezone(zone)
+    end = (change.end or datetime.now(UTC)).astimezone(zone)
+    when = f"{start:%A} {start.day} {start:%B %Y}, {start:%H:%M}-{end:%H:%M} ({zone_name})"
+    return {
+        "business_name": settings.business_name,
+        "booking": {
+            "title": change.title,
+            "first_name": invitee.first_name,
+            "when": when,
+            "location": change.location,
+            "reschedule_url": change.reschedule_url if _https(change.reschedule_url) else None,
+            "cancel_url": change.cancel_url if _https(change.cancel_url) else None,
+            "reason": change.reason,
+            "provider": _PROVIDERS[change.provider],
+        },
+    }
+
+
+def _https(url: str | None) -> bool:
+    return bool(url) and str(url).startswith("https://") and not any(c in str(url) for c in '"<> ')

@@ -1,0 +1,93 @@
+"""Which Google event a booking is on, kept in the integration's DynamoDB table.
+
+A booking's calendar event id is derived from the booking that *created* it. A reschedule is a new
+booking (a new Calendly invitee on a new scheduled event, a new Cal.com uid) whose event is the one
+already on the calendar, moved - and a second reschedule names only the first reschedule, not the
+original booking. So each booking key is linked to the event it lives on (and the revision number
+the invitee last received, for the .ics ``SEQUENCE``): a chain of reschedules keeps moving the one
+event, and a cancel finds it whichever booking of the chain it names.
+
+A cancelled booking keeps its link with ``status: cancelled`` (a tombstone): a ``created`` that
+arrives after its own cancel (SQS and providers do not keep order) finds it and creates nothing.
+
+Items: ``id = booking_to_calendar#booking#<sha256 of the key>``, kept for a year after the booking
+ends (the table's TTL attribute ``expiration``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Literal
+
+from shared.errors import TargetUnavailable
+
+if TYPE_CHECKING:
+    from shared.runtime import Runtime
+
+__all__ = ["Link", "Links"]
+
+#: Links outlive the booking by a year: late reschedules and cancels, and redrives, still find them.
+KEEP_AFTER_END_S = 365 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class Link:
+    event_id: str
+    sequence: int
+    status: Literal["active", "cancelled"]
+    ical_uid: str | None = None
+
+
+class Links:
+    def __init__(self, rt: Runtime) -> None:
+        self._rt = rt
+
+    def _id(self, booking_key: str) -> dict[str, dict[str, str]]:
+        digest = hashlib.sha256(booking_key.encode("utf-8")).hexdigest()[:40]
+        return {"id": {"S": f"{self._rt.name}#booking#{digest}"}}
+
+    def get(self, booking_key: str) -> Link | None:
+        try:
+            item = (
+                self._rt.aws("dynamodb")
+                .get_item(TableName=self._rt.table, Key=self._id(booking_key), ConsistentRead=True)
+                .get("Item")
+            )
+        except Exception as exc:  # botocore errors: the table is out of reach, try again later
+            raise TargetUnavailable(f"booking links unavailable: {type(exc).__name__}") from exc
+        if not item:
+            return None
+        return Link(
+            event_id=item["event_id"]["S"],
+            sequence=int(item["sequence"]["N"]),
+            status="cancelled" if item["status"]["S"] == "cancelled" else "active",
+            ical_uid=item.get("ical_uid", {}).get("S"),
+        )
+
+    def put(self, booking_key: str, link: Link, *, ends: datetime, only_new: bool = False) -> bool:
+        """Store a link; with ``only_new`` an existing one (a tombstone, say) is kept. Whether it wrote."""
+        item = {
+            **self._id(booking_key),
+            "event_id": {"S": link.event_id},
+            "sequence": {"N": str(link.sequence)},
+            "status": {"S": link.status},
+            "expiration": {"N": str(max(int(ends.timestamp()), int(time.time())) + KEEP_AFTER_END_S)},
+        }
+        if link.ical_uid:
+            item["ical_uid"] = {"S": link.ical_uid}
+        ddb = self._rt.aws("dynamodb")
+        try:
+            if only_new:
+                ddb.put_item(
+                    TableName=self._rt.table, Item=item, ConditionExpression="attribute_not_exists(id)"
+                )
+            else:
+                ddb.put_item(TableName=self._rt.table, Item=item)
+        except Exception as exc:
+            if type(exc).__name__ == "ConditionalCheckFailedException":
+                return False
+            raise TargetUnavailable(f"booking links unavailable: {type(exc).__name__}") from exc
+        return True
