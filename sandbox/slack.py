@@ -76,6 +76,7 @@ class SandboxChannel:
 
 DEFAULT_CHANNELS: Final = (
     SandboxChannel("C0NEWLEADS1", "new-leads"),
+    SandboxChannel("C0SALES0001", "sales"),
     SandboxChannel("C0GENERAL01", "general"),
     SandboxChannel("C0RANDOM001", "random", is_member=False),
     SandboxChannel("C0SALESOPS1", "sales-ops", is_private=True, is_member=False),

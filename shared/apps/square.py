@@ -18,6 +18,20 @@ Sources (Square's own reference and SDKs), for API version :data:`SQUARE_VERSION
   ``calculated_at`` first) and ``cursor``. ``InventoryCount.quantity`` is a decimal string with up to
   5 digits after the point.
   https://developer.squareup.com/reference/square/inventory-api/batch-retrieve-inventory-counts
+* ListPayments ``GET /v2/payments`` and ListPaymentRefunds ``GET /v2/refunds``: ``begin_time``
+  (RFC 3339, inclusive) and ``end_time`` on the object's ``created_at``, ``sort_order``,
+  ``location_id``, ``limit`` (default and maximum 100), ``cursor``; answers ``payments`` /
+  ``refunds`` and ``cursor``, or ``{}`` when nothing matches. Without ``location_id`` ListPayments
+  covers the seller's default location only, ListPaymentRefunds all locations.
+  https://developer.squareup.com/reference/square/payments-api/list-payments,
+  https://developer.squareup.com/reference/square/refunds-api/list-payment-refunds
+  (field texts as in ``square/square-python-sdk`` ``reference.md`` and
+  ``legacy/doc/models/list-payments-request.md``).
+* RetrieveOrder ``GET /v2/orders/{order_id}``: answer ``{"order": {...}}``.
+  https://developer.squareup.com/reference/square/orders-api/retrieve-order
+* Webhooks ``payment.created``/``payment.updated``/``refund.created``/``refund.updated``: envelope
+  ``merchant_id``, ``type``, ``event_id``, ``created_at``, ``data`` {``type``, ``id``, ``object``}.
+  https://developer.squareup.com/reference/square/payments-api/webhooks/payment.updated
 * Errors: ``{"errors": [{"category", "code", "detail", "field"}]}``; the status matches the first
   error. https://developer.squareup.com/docs/build-basics/handling-errors
 * Rate limits: Square does not publish numbers ("Square does have rate limits but we don't document
@@ -39,14 +53,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final, TypeVar
+from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shared.apps.base import App
 from shared.errors import TargetRejected, TargetUnavailable
+from shared.pagination import cursor_pages
 from shared.spec import Connection
 from shared.webhooks.hmac import HmacVerifier
 
@@ -57,20 +73,37 @@ __all__ = [
     "APP",
     "CONNECTION",
     "MAX_COUNTS_PAGE",
+    "MAX_PAYMENTS_PAGE",
     "MAX_SET_QUERY_VALUES",
     "SANDBOX_BASE_URL",
     "SIGNING",
     "SQUARE_VERSION",
     "VERIFIER",
+    "Card",
+    "CardPaymentDetails",
+    "CashPaymentDetails",
     "CatalogItem",
     "CatalogItemVariation",
     "CatalogObject",
     "InventoryCount",
     "Money",
+    "Order",
+    "OrderLineItem",
+    "OrderLineItemTax",
+    "OrderRefund",
+    "Payment",
+    "PaymentCreatedEvent",
+    "PaymentRefund",
+    "PaymentUpdatedEvent",
+    "ProcessingFee",
+    "RefundCreatedEvent",
+    "RefundUpdatedEvent",
     "SquareClient",
     "SquareError",
     "SquareErrorBody",
+    "Tender",
     "parse_error",
+    "rfc3339",
 ]
 
 #: The API version every request pins (``Square-Version``). Change it deliberately, after reading
@@ -82,6 +115,8 @@ SANDBOX_BASE_URL: Final = "https://connect.squareupsandbox.com"
 MAX_SET_QUERY_VALUES: Final = 250
 #: ``BatchRetrieveInventoryCounts.limit`` maximum (and the largest page SearchCatalogObjects honours).
 MAX_COUNTS_PAGE: Final = 1000
+#: ListPayments / ListPaymentRefunds ``limit``: "The default value of 100 is also the maximum".
+MAX_PAYMENTS_PAGE: Final = 100
 #: A loop guard: a cursor chain longer than this is a bug on one side, not a catalog.
 _MAX_PAGES: Final = 100
 _VERSION_FORMAT: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -107,7 +142,8 @@ APP = App(
 CONNECTION = APP.connection(
     description=(
         "Square access token (Developer Console > Credentials > Production access token, or an OAuth "
-        "token of the seller). Permissions: ITEMS_READ (catalog search), INVENTORY_READ (counts)."
+        "token of the seller). Permissions: ITEMS_READ (catalog search), INVENTORY_READ (counts), "
+        "PAYMENTS_READ (payments, refunds), ORDERS_READ (orders)."
     )
 )
 
@@ -221,22 +257,345 @@ class InventoryCount(_Model):
     is_estimated: bool | None = None
 
 
-class _SearchPage(_Model):
-    objects: tuple[CatalogObject, ...] = ()
-    related_objects: tuple[CatalogObject, ...] = ()
+# --- payments, refunds, orders -------------------------------------------------------------------
+#
+# Shapes of Square-Version 2025-10-16 (``square/square-python-sdk`` 43.2.0.20251016,
+# ``src/square/types/payment.py``, ``payment_refund.py``, ``order.py``, ``order_line_item.py``,
+# ``order_line_item_tax.py``, ``tender.py``, ``refund.py``, ``card.py``). Every field is optional
+# except the id: Square omits fields it has no value for (a cash payment has no ``card_details``, a
+# payment without a tip has no ``tip_money``), and versions add fields, which are ignored.
+
+
+class ProcessingFee(_Model):
+    """Square's fee on a payment or refund (``type`` ``INITIAL`` or ``ADJUSTMENT``).
+
+    It is usually absent at first and appears within minutes of the payment (Square: "there can be
+    a delay"), so a report made the next morning sees it, and one made at once may not.
+    https://developer.squareup.com/reference/square/objects/ProcessingFee
+    """
+
+    effective_at: datetime | None = None
+    type: str | None = None
+    amount_money: Money | None = None
+
+
+class Card(_Model):
+    """The card of a card payment (never the number: brand, last 4, expiry, fingerprint)."""
+
+    id: str | None = None
+    #: ``VISA``, ``MASTERCARD``, ``AMERICAN_EXPRESS``, ``DISCOVER``, ``JCB``, ``INTERAC``,
+    #: ``SQUARE_GIFT_CARD``, ``OTHER_BRAND`` ... (``CardBrand``).
+    card_brand: str | None = None
+    last_4: str | None = None
+    exp_month: int | None = None
+    exp_year: int | None = None
+    cardholder_name: str | None = None
+    fingerprint: str | None = None
+    card_type: str | None = None
+    prepaid_type: str | None = None
+    bin: str | None = None
+
+
+class CardPaymentDetails(_Model):
+    """``card_details``: ``status`` is ``AUTHORIZED``, ``CAPTURED``, ``VOIDED`` or ``FAILED``."""
+
+    status: str | None = None
+    card: Card | None = None
+    entry_method: str | None = None
+    cvv_status: str | None = None
+    avs_status: str | None = None
+    auth_result_code: str | None = None
+    statement_description: str | None = None
+
+
+class CashPaymentDetails(_Model):
+    """``cash_details``: what the buyer handed over and the change given back."""
+
+    buyer_supplied_money: Money | None = None
+    change_back_money: Money | None = None
+
+
+class ExternalPaymentDetails(_Model):
+    """``external_details``: a payment taken outside Square (cheque, bank transfer, other gift card)."""
+
+    type: str | None = None
+    source: str | None = None
+    source_id: str | None = None
+    source_fee_money: Money | None = None
+
+
+class DigitalWalletDetails(_Model):
+    """``wallet_details``: ``brand`` is e.g. ``CASH_APP``, ``PAYPAY``, ``ALIPAY``."""
+
+    status: str | None = None
+    brand: str | None = None
+
+
+class Payment(_Model):
+    """A payment (Payments API). ``total_money`` = ``amount_money`` + ``tip_money``; ``status`` is
+    ``APPROVED``, ``PENDING``, ``COMPLETED``, ``CANCELED`` or ``FAILED`` - only ``COMPLETED`` is money
+    taken. ``source_type``: ``CARD``, ``BANK_ACCOUNT``, ``WALLET``, ``BUY_NOW_PAY_LATER``,
+    ``SQUARE_ACCOUNT``, ``CASH``, ``EXTERNAL``.
+    https://developer.squareup.com/reference/square/objects/Payment
+    """
+
+    id: str
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    amount_money: Money | None = None
+    tip_money: Money | None = None
+    total_money: Money | None = None
+    app_fee_money: Money | None = None
+    approved_money: Money | None = None
+    refunded_money: Money | None = None
+    processing_fee: tuple[ProcessingFee, ...] = ()
+    status: str | None = None
+    delay_duration: str | None = None
+    source_type: str | None = None
+    card_details: CardPaymentDetails | None = None
+    cash_details: CashPaymentDetails | None = None
+    external_details: ExternalPaymentDetails | None = None
+    wallet_details: DigitalWalletDetails | None = None
+    location_id: str | None = None
+    order_id: str | None = None
+    reference_id: str | None = None
+    customer_id: str | None = None
+    employee_id: str | None = None
+    team_member_id: str | None = None
+    refund_ids: tuple[str, ...] = ()
+    buyer_email_address: str | None = None
+    note: str | None = None
+    statement_description_identifier: str | None = None
+    capabilities: tuple[str, ...] = ()
+    receipt_number: str | None = None
+    receipt_url: str | None = None
+    version_token: str | None = None
+
+
+class PaymentRefund(_Model):
+    """A refund of a payment (Refunds API). ``status``: ``PENDING``, ``COMPLETED``, ``REJECTED``,
+    ``FAILED``; ``amount_money`` is positive, the amount given back.
+    https://developer.squareup.com/reference/square/objects/PaymentRefund
+    """
+
+    id: str
+    status: str | None = None
+    location_id: str | None = None
+    unlinked: bool | None = None
+    destination_type: str | None = None
+    amount_money: Money | None = None
+    app_fee_money: Money | None = None
+    processing_fee: tuple[ProcessingFee, ...] = ()
+    payment_id: str | None = None
+    order_id: str | None = None
+    reason: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    team_member_id: str | None = None
+
+
+class OrderLineItemAppliedTax(_Model):
+    uid: str | None = None
+    tax_uid: str
+    applied_money: Money | None = None
+
+
+class OrderLineItemTax(_Model):
+    """A tax of an order. ``percentage`` is a decimal string ("20" is 20 %); ``type`` ``ADDITIVE``
+    or ``INCLUSIVE`` (UK VAT is usually inclusive); ``scope`` ``ORDER`` or ``LINE_ITEM``."""
+
+    uid: str | None = None
+    catalog_object_id: str | None = None
+    name: str | None = None
+    percentage: Decimal | None = None
+    type: str | None = None
+    scope: str | None = None
+    applied_money: Money | None = None
+
+
+class OrderLineItem(_Model):
+    """One line of an order. ``quantity`` is a decimal string on the wire ("1", "0.75" kg)."""
+
+    uid: str | None = None
+    name: str | None = None
+    quantity: Decimal
+    catalog_object_id: str | None = None
+    catalog_version: int | None = None
+    variation_name: str | None = None
+    item_type: str | None = None
+    note: str | None = None
+    base_price_money: Money | None = None
+    variation_total_price_money: Money | None = None
+    gross_sales_money: Money | None = None
+    total_tax_money: Money | None = None
+    total_discount_money: Money | None = None
+    total_money: Money | None = None
+    applied_taxes: tuple[OrderLineItemAppliedTax, ...] = ()
+
+
+class TenderCardDetails(_Model):
+    status: str | None = None
+    card: Card | None = None
+    entry_method: str | None = None
+
+
+class TenderCashDetails(_Model):
+    buyer_tendered_money: Money | None = None
+    change_back_money: Money | None = None
+
+
+class Tender(_Model):
+    """How (part of) an order was paid; ``payment_id`` links it to the Payments API."""
+
+    id: str | None = None
+    location_id: str | None = None
+    transaction_id: str | None = None
+    created_at: datetime | None = None
+    note: str | None = None
+    amount_money: Money | None = None
+    tip_money: Money | None = None
+    processing_fee_money: Money | None = None
+    customer_id: str | None = None
+    type: str | None = None
+    card_details: TenderCardDetails | None = None
+    cash_details: TenderCashDetails | None = None
+    payment_id: str | None = None
+
+
+class OrderRefund(_Model):
+    """``Order.refunds[]`` (Square's ``Refund`` object): a refund as the order records it."""
+
+    id: str
+    location_id: str | None = None
+    transaction_id: str | None = None
+    tender_id: str | None = None
+    created_at: datetime | None = None
+    reason: str | None = None
+    amount_money: Money | None = None
+    status: str | None = None
+    processing_fee_money: Money | None = None
+
+
+class Order(_Model):
+    """An order (Orders API): line items, taxes, tenders. ``state``: ``OPEN``, ``COMPLETED``,
+    ``CANCELED``, ``DRAFT``.
+    https://developer.squareup.com/reference/square/objects/Order
+    """
+
+    id: str
+    location_id: str | None = None
+    reference_id: str | None = None
+    customer_id: str | None = None
+    line_items: tuple[OrderLineItem, ...] = ()
+    taxes: tuple[OrderLineItemTax, ...] = ()
+    tenders: tuple[Tender, ...] = ()
+    refunds: tuple[OrderRefund, ...] = ()
+    total_money: Money | None = None
+    total_tax_money: Money | None = None
+    total_discount_money: Money | None = None
+    total_tip_money: Money | None = None
+    total_service_charge_money: Money | None = None
+    state: str | None = None
+    version: int | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    closed_at: datetime | None = None
+
+
+# --- webhook notifications -----------------------------------------------------------------------
+#
+# Every Square notification is ``{"merchant_id", "type", "event_id", "created_at", "data": {"type",
+# "id", "object": {<type>: {...}}}}``; ``event_id`` is unique per event and is the idempotency key
+# (Square re-sends an event it got no 2xx for, with the same ``event_id``).
+# https://developer.squareup.com/reference/square/payments-api/webhooks/payment.updated
+# https://developer.squareup.com/reference/square/refunds-api/webhooks/refund.updated
+
+
+class _PaymentObject(_Model):
+    payment: Payment
+
+
+class _RefundObject(_Model):
+    refund: PaymentRefund
+
+
+class PaymentEventData(_Model):
+    type: str = "payment"
+    id: str
+    object: _PaymentObject
+
+
+class RefundEventData(_Model):
+    type: str = "refund"
+    id: str
+    object: _RefundObject
+
+
+class _WebhookEvent(_Model):
+    merchant_id: str | None = None
+    type: str
+    event_id: str
+    created_at: datetime | None = None
+
+
+class PaymentCreatedEvent(_WebhookEvent):
+    """``payment.created``: a payment was created (any status, often ``APPROVED`` or ``COMPLETED``)."""
+
+    data: PaymentEventData
+
+
+class PaymentUpdatedEvent(_WebhookEvent):
+    """``payment.updated``: a payment changed (completed, tip added, fee known, refunded ...)."""
+
+    data: PaymentEventData
+
+
+class RefundCreatedEvent(_WebhookEvent):
+    """``refund.created``: a refund was requested (usually ``PENDING``)."""
+
+    data: RefundEventData
+
+
+class RefundUpdatedEvent(_WebhookEvent):
+    """``refund.updated``: a refund changed status (``COMPLETED``, ``REJECTED``, ``FAILED``)."""
+
+    data: RefundEventData
+
+
+# --- pages -----------------------------------------------------------------------------------------
+
+
+class _Page(_Model):
     cursor: str | None = None
     errors: tuple[SquareError, ...] = ()
 
 
-class _CountsPage(_Model):
+class _SearchPage(_Page):
+    objects: tuple[CatalogObject, ...] = ()
+    related_objects: tuple[CatalogObject, ...] = ()
+
+
+class _CountsPage(_Page):
     counts: tuple[InventoryCount, ...] = ()
-    cursor: str | None = None
+
+
+class _PaymentsPage(_Page):
+    # An empty result is ``{}``: no ``payments`` key at all.
+    payments: tuple[Payment, ...] = ()
+
+
+class _RefundsPage(_Page):
+    refunds: tuple[PaymentRefund, ...] = ()
+
+
+class _OrderAnswer(_Model):
+    order: Order | None = None
     errors: tuple[SquareError, ...] = ()
 
 
 # --- the client ----------------------------------------------------------------------------------
 
-_M = TypeVar("_M", bound=BaseModel)
+_P = TypeVar("_P", bound=_Page)
 
 
 def _chunks(values: Sequence[str], size: int) -> Iterator[Sequence[str]]:
@@ -325,31 +684,142 @@ class SquareClient:
                 counts.extend(page.counts)
         return counts
 
+    # --- orders ---------------------------------------------------------------------------------
+
+    def retrieve_order(self, order_id: str) -> Order:
+        """One order by id (RetrieveOrder, ``GET /v2/orders/{order_id}``).
+
+        A payment's ``order_id`` names the order that holds its line items and taxes; an unknown id
+        is Square's 404 ``NOT_FOUND``, a permanent :class:`~shared.errors.TargetRejected`.
+        https://developer.squareup.com/reference/square/orders-api/retrieve-order
+        """
+        if not order_id:
+            raise ValueError("retrieve_order needs an order id")
+        path = f"/v2/orders/{quote(order_id, safe='')}"
+        response = self._api.request("GET", path, template="/v2/orders/{order_id}")
+        answer = self._api.parse(_OrderAnswer, response, "/v2/orders/{order_id}")
+        _raise_errors(answer.errors, response.status_code, "GET /v2/orders/{order_id}")
+        if answer.order is None:
+            raise TargetUnavailable("square GET /v2/orders/{order_id}: a 2xx answer without an order")
+        return answer.order
+
+    # --- payments and refunds -------------------------------------------------------------------
+
+    def list_payments(
+        self,
+        *,
+        begin_time: datetime,
+        end_time: datetime,
+        location_id: str | None = None,
+        sort_order: str = "ASC",
+        limit: int = MAX_PAYMENTS_PAGE,
+    ) -> Iterator[Payment]:
+        """Payments *created* in ``[begin_time, end_time)``, every page (ListPayments, ``GET /v2/payments``).
+
+        Square: ``begin_time`` is inclusive, the range is on ``created_at``, the page size is at most
+        100 (:data:`MAX_PAYMENTS_PAGE`). Without ``location_id`` Square answers for the seller's
+        *default (main) location only* - not all locations - so a report across locations asks once
+        per location. Every status comes back (APPROVED, PENDING, COMPLETED, CANCELED, FAILED); the
+        caller filters. Times go out as UTC RFC 3339 with a ``Z`` (an offset's ``+`` would need
+        escaping in a query string). ``sort_order`` ``ASC`` (oldest first) so a report reads in order.
+        https://developer.squareup.com/reference/square/payments-api/list-payments
+        """
+        params = _list_params(begin_time, end_time, location_id, sort_order, limit)
+        for page in self._get_pages("/v2/payments", params, _PaymentsPage):
+            yield from page.payments
+
+    def list_refunds(
+        self,
+        *,
+        begin_time: datetime,
+        end_time: datetime,
+        location_id: str | None = None,
+        sort_order: str = "ASC",
+        limit: int = MAX_PAYMENTS_PAGE,
+        status: str | None = None,
+    ) -> Iterator[PaymentRefund]:
+        """Refunds *created* in ``[begin_time, end_time)``, every page (ListPaymentRefunds, ``GET /v2/refunds``).
+
+        Same time and page rules as :meth:`list_payments`, but without ``location_id`` Square answers
+        for *all* locations. A refund of yesterday's sale made today belongs to today's report: the
+        range is on the refund's own ``created_at``. ``status`` (e.g. ``COMPLETED``) filters server-side.
+        https://developer.squareup.com/reference/square/refunds-api/list-payment-refunds
+        """
+        params = _list_params(begin_time, end_time, location_id, sort_order, limit)
+        if status is not None:
+            params["status"] = status
+        for page in self._get_pages("/v2/refunds", params, _RefundsPage):
+            yield from page.refunds
+
     # --- plumbing -------------------------------------------------------------------------------
 
-    def _pages(self, path: str, body: Mapping[str, Any], model: type[_M]) -> Iterator[_M]:
-        """POST ``body`` and follow ``cursor`` until Square stops sending one."""
-        cursor: str | None = None
-        seen: set[str] = set()
-        for _ in range(_MAX_PAGES):
+    def _pages(self, path: str, body: Mapping[str, Any], model: type[_P]) -> Iterator[_P]:
+        """POST ``body`` and follow ``cursor`` (in the body) until Square stops sending one."""
+
+        def fetch(cursor: str | None) -> tuple[_P, str | None]:
             request = {**body, "cursor": cursor} if cursor else dict(body)
             response = self._api.request("POST", path, json=request)
             page = self._api.parse(model, response, path)
-            errors: tuple[SquareError, ...] = getattr(page, "errors", ())
-            if errors:
-                # A 2xx carrying errors: Square refused part of the request. Treat it as refused.
-                first = errors[0]
-                raise TargetRejected(
-                    f"square POST {path}: {response.status_code} {first.category} {first.code}: "
-                    f"{first.detail or ''}".strip(),
-                    status=response.status_code,
-                    app=APP.name,
-                )
-            yield page
-            cursor = getattr(page, "cursor", None)
-            if not cursor:
-                return
-            if cursor in seen:
-                raise TargetUnavailable(f"square POST {path}: the cursor repeated; pagination is stuck")
-            seen.add(cursor)
-        raise TargetUnavailable(f"square POST {path}: more than {_MAX_PAGES} pages")
+            _raise_errors(page.errors, response.status_code, f"POST {path}")
+            return page, page.cursor
+
+        return cursor_pages(fetch, what=f"square POST {path}", max_pages=_MAX_PAGES)
+
+    def _get_pages(self, path: str, params: Mapping[str, str], model: type[_P]) -> Iterator[_P]:
+        """GET with ``params`` and follow ``cursor`` (a query parameter) until Square stops sending one."""
+
+        def fetch(cursor: str | None) -> tuple[_P, str | None]:
+            query = {**params, "cursor": cursor} if cursor else dict(params)
+            response = self._api.request("GET", path, params=query)
+            page = self._api.parse(model, response, path)
+            _raise_errors(page.errors, response.status_code, f"GET {path}")
+            return page, page.cursor
+
+        return cursor_pages(fetch, what=f"square GET {path}", max_pages=_MAX_PAGES)
+
+
+def _raise_errors(errors: Sequence[SquareError], status: int, where: str) -> None:
+    """A 2xx carrying errors: Square refused part of the request. Treat it as refused."""
+    if errors:
+        first = errors[0]
+        raise TargetRejected(
+            f"square {where}: {status} {first.category} {first.code}: {first.detail or ''}".strip(),
+            status=status,
+            app=APP.name,
+        )
+
+
+def rfc3339(when: datetime) -> str:
+    """``2026-11-20T00:00:00Z``: an aware time in UTC, as Square's time filters take it.
+
+    A naive time is refused: whether it meant UTC or the shop's local time decides which sales a
+    report counts, so the caller must say.
+    """
+    if when.tzinfo is None or when.utcoffset() is None:
+        raise ValueError(f"{when!r} has no time zone; Square's time filters need one")
+    utc = when.astimezone(UTC)
+    text = utc.strftime("%Y-%m-%dT%H:%M:%S")
+    if utc.microsecond:
+        text += f".{utc.microsecond // 1000:03d}"
+    return text + "Z"
+
+
+def _list_params(
+    begin_time: datetime, end_time: datetime, location_id: str | None, sort_order: str, limit: int
+) -> dict[str, str]:
+    begin, end = rfc3339(begin_time), rfc3339(end_time)  # refuses naive times first
+    if end_time <= begin_time:
+        raise ValueError("end_time must be after begin_time")
+    if sort_order not in ("ASC", "DESC"):
+        raise ValueError("sort_order must be ASC or DESC")
+    if not 1 <= limit <= MAX_PAYMENTS_PAGE:
+        raise ValueError(f"limit must be 1-{MAX_PAYMENTS_PAGE}")
+    params = {
+        "begin_time": begin,
+        "end_time": end,
+        "sort_order": sort_order,
+        "limit": str(limit),
+    }
+    if location_id:
+        params["location_id"] = location_id
+    return params

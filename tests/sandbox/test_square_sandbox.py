@@ -1,16 +1,31 @@
-"""The Square sandbox: Square's shapes and checks for Catalog search and Inventory counts."""
+"""The Square sandbox: Square's shapes and checks for Catalog search, Inventory counts, Payments,
+Refunds, Orders and its webhooks."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import re
+from datetime import datetime
 from typing import Any
 
 import pytest
 
-from sandbox.base import SandboxRequest, SandboxResponse
+from sandbox.base import SandboxRequest, SandboxResponse, iso_ms
 from sandbox.registry import sandbox_classes
-from sandbox.square import DEFAULT_TOKEN, LOCATIONS, SEED_ITEMS, SeedItem, SeedVariation, SquareSandbox
+from sandbox.square import (
+    DEFAULT_TOKEN,
+    LOCATIONS,
+    SEED_ITEMS,
+    SEED_PAYMENTS,
+    SEED_REFUNDS,
+    SeedItem,
+    SeedVariation,
+    SquareSandbox,
+    square_signature,
+)
 from shared.apps.square import SQUARE_VERSION
 
 AUTH = {"authorization": f"Bearer {DEFAULT_TOKEN}", "square-version": SQUARE_VERSION}
@@ -339,3 +354,234 @@ def test_a_catalog_of_its_own_can_be_seeded(clock: Clock) -> None:
     sq = SquareSandbox(items=items, clock=clock)
     assert [o["id"] for o in search_skus(sq, "SCONE").parsed()["objects"]] == ["VAR1"]
     assert search_skus(sq, "LOAF-RYE").parsed()["objects"] == []
+
+
+# --- payments, refunds, orders ------------------------------------------------------------------
+
+PAYMENTS = "/v2/payments"
+REFUNDS = "/v2/refunds"
+NOV_20 = {"begin_time": "2026-11-20T00:00:00Z", "end_time": "2026-11-21T00:00:00Z"}
+
+
+def get(app: SquareSandbox, path: str, **query: str) -> SandboxResponse:
+    return app.handle(
+        SandboxRequest(method="GET", path=path, query={k: [v] for k, v in query.items()}, headers=AUTH)
+    )
+
+
+def iso(epoch: float) -> str:
+    return iso_ms(epoch)
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def test_list_payments_pages_in_squares_shape(sq: SquareSandbox) -> None:
+    first = get(sq, PAYMENTS, **NOV_20, location_id=HIGH_STREET, sort_order="ASC")
+    assert first.status == 200 and set(first.parsed()) == {"payments", "cursor"}
+    page = first.parsed()
+    assert len(page["payments"]) == 100  # Square's default and maximum page size
+    second = get(sq, PAYMENTS, **NOV_20, location_id=HIGH_STREET, sort_order="ASC", cursor=page["cursor"])
+    rest = second.parsed()
+    assert "cursor" not in rest
+    ids = [p["id"] for p in page["payments"] + rest["payments"]]
+    expected = [
+        p.id
+        for p in SEED_PAYMENTS
+        if p.location_id == HIGH_STREET
+        and utc(NOV_20["begin_time"]) <= utc(p.created_at) < utc(NOV_20["end_time"])
+    ]
+    assert ids == expected and len(set(ids)) == len(ids)
+    for payment in page["payments"]:
+        assert ISO_MS.match(payment["created_at"]) and payment["amount_money"]["currency"] == "GBP"
+
+
+def test_begin_is_inclusive_end_is_exclusive(sq: SquareSandbox) -> None:
+    payments = get(sq, PAYMENTS, **NOV_20, location_id=HIGH_STREET, sort_order="ASC").parsed()["payments"]
+    assert payments[0]["created_at"] == "2026-11-20T00:00:00.000Z"
+    later = get(
+        sq, PAYMENTS, begin_time="2026-11-20T23:00:00Z", end_time="2026-11-21T00:00:00Z", location_id=MARKET
+    )
+    assert [p["created_at"] for p in later.parsed()["payments"]] == ["2026-11-20T23:59:59.999Z"]
+    boundary = get(sq, PAYMENTS, begin_time="2026-11-20T23:59:59.999Z", end_time="2026-11-21T00:00:00.001Z")
+    assert [p["created_at"] for p in boundary.parsed()["payments"]] == ["2026-11-21T00:00:00.000Z"]
+
+
+def test_sort_order_limit_and_default_location(sq: SquareSandbox) -> None:
+    desc = get(sq, PAYMENTS, **NOV_20, limit="5").parsed()["payments"]
+    assert len(desc) == 5 and desc[0]["created_at"] > desc[-1]["created_at"]  # DESC is the default
+    assert {p["location_id"] for p in desc} == {HIGH_STREET}  # the main location when none is given
+    assert len(get(sq, PAYMENTS, **NOV_20, limit="500").parsed()["payments"]) == 100  # more is ignored
+    market = get(sq, PAYMENTS, **NOV_20, location_id=MARKET).parsed()["payments"]
+    assert market and {p["location_id"] for p in market} == {MARKET}
+
+
+def test_an_empty_result_is_an_empty_object(sq: SquareSandbox) -> None:
+    empty = get(sq, PAYMENTS, begin_time="2020-01-01T00:00:00Z", end_time="2020-01-02T00:00:00Z")
+    assert empty.status == 200 and empty.parsed() == {}
+    assert get(sq, REFUNDS, begin_time="2020-01-01T00:00:00Z", end_time="2020-01-02T00:00:00Z").parsed() == {}
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "code", "field"),
+    [
+        ({"begin_time": "yesterday"}, 400, "INVALID_TIME", "begin_time"),
+        (
+            {"begin_time": "2026-11-21T00:00:00Z", "end_time": "2026-11-20T00:00:00Z"},
+            400,
+            "INVALID_TIME_RANGE",
+            "begin_time",
+        ),
+        ({"sort_order": "UP"}, 400, "INVALID_ENUM_VALUE", "sort_order"),
+        ({"limit": "0"}, 400, "VALUE_TOO_LOW", "limit"),
+        ({"limit": "many"}, 400, "EXPECTED_INTEGER", "limit"),
+        ({"cursor": "not-a-cursor"}, 400, "INVALID_CURSOR", "cursor"),
+        ({"location_id": "NOPE"}, 404, "NOT_FOUND", "location_id"),
+    ],
+)
+def test_list_payments_refuses_what_square_refuses(
+    sq: SquareSandbox, query: dict[str, str], status: int, code: str, field: str
+) -> None:
+    resp = get(sq, PAYMENTS, **query)
+    assert resp.status == status
+    error = only_error(resp)
+    assert error["code"] == code and error["field"] == field
+
+
+def test_list_refunds_all_locations_and_status(sq: SquareSandbox) -> None:
+    refunds = get(sq, REFUNDS, **NOV_20).parsed()["refunds"]
+    expected = {r.id for r in SEED_REFUNDS if r.created_at.startswith("2026-11-20")}
+    assert {r["id"] for r in refunds} == expected
+    assert {r["status"] for r in refunds} == {"COMPLETED", "PENDING", "REJECTED"}
+    completed = get(sq, REFUNDS, **NOV_20, status="COMPLETED").parsed()["refunds"]
+    assert {r["status"] for r in completed} == {"COMPLETED"}
+    for refund in completed:
+        payment = sq.payments[refund["payment_id"]]
+        assert refund["id"] in payment["refund_ids"] and payment["refunded_money"]["amount"] >= 1
+        if refund["destination_type"] == "CARD":
+            assert refund["processing_fee"][0]["amount_money"]["amount"] < 0  # the fee share given back
+    assert only_error(get(sq, REFUNDS, status="DONE"))["code"] == "INVALID_ENUM_VALUE"
+
+
+def test_retrieve_order_and_not_found(sq: SquareSandbox) -> None:
+    seed = next(p for p in SEED_PAYMENTS if p.status == "COMPLETED" and p.tip)
+    order = get(sq, f"/v2/orders/{seed.order_id}").parsed()["order"]
+    assert order["state"] == "COMPLETED" and order["tenders"][0]["payment_id"] == seed.id
+    assert order["total_money"]["amount"] == seed.total and order["total_tip_money"]["amount"] == seed.tip
+    assert sum(int(li["total_money"]["amount"]) for li in order["line_items"]) == seed.amount
+    missing = get(sq, "/v2/orders/NOPE")
+    assert missing.status == 404
+    assert only_error(missing) == {
+        "category": "INVALID_REQUEST_ERROR",
+        "code": "NOT_FOUND",
+        "detail": "Order `NOPE` not found.",
+        "field": "order_id",
+    }
+
+
+def create(sq: SquareSandbox, **body: Any) -> SandboxResponse:
+    payload = {
+        "source_id": "cnon:card-nonce-ok",
+        "idempotency_key": "key-1",
+        "amount_money": {"amount": 1250, "currency": "GBP"},
+        **body,
+    }
+    return call(sq, "POST", PAYMENTS, payload)
+
+
+def test_create_payment_records_it_and_sends_webhooks(sq: SquareSandbox, clock: Clock) -> None:
+    resp = create(sq, tip_money={"amount": 100, "currency": "GBP"}, location_id=MARKET)
+    assert resp.status == 200
+    payment = resp.parsed()["payment"]
+    assert payment["status"] == "COMPLETED" and payment["total_money"]["amount"] == 1350
+    assert payment["card_details"]["card"]["card_brand"] == "VISA" and payment["location_id"] == MARKET
+    assert [n["type"] for n in sq.notifications] == ["payment.created", "payment.updated"]
+    updated = sq.notifications[-1]
+    assert updated["merchant_id"] and updated["data"]["type"] == "payment"
+    assert updated["data"]["object"]["payment"]["processing_fee"][0]["amount_money"]["amount"] == 24  # 1.75 %
+    assert len({n["event_id"] for n in sq.notifications}) == 2
+    listed = get(sq, PAYMENTS, location_id=MARKET, begin_time=iso(clock.now - 1), end_time=iso(clock.now + 1))
+    assert [p["id"] for p in listed.parsed()["payments"]] == [payment["id"]]
+    assert get(sq, f"/v2/orders/{payment['order_id']}").parsed()["order"]["state"] == "COMPLETED"
+
+
+def test_create_payment_is_idempotent_per_key(sq: SquareSandbox) -> None:
+    first = create(sq).parsed()["payment"]
+    assert create(sq).parsed()["payment"]["id"] == first["id"]
+    assert len(sq.notifications) == 2  # the replay sends nothing
+    reused = create(sq, amount_money={"amount": 1, "currency": "GBP"})
+    assert reused.status == 400 and only_error(reused)["code"] == "IDEMPOTENCY_KEY_REUSED"
+
+
+def test_create_payment_cash_approved_and_declined(sq: SquareSandbox) -> None:
+    cash = create(
+        sq,
+        source_id="CASH",
+        idempotency_key="c",
+        cash_details={"buyer_supplied_money": {"amount": 2000, "currency": "GBP"}},
+    ).parsed()["payment"]
+    assert cash["source_type"] == "CASH" and cash["cash_details"]["change_back_money"]["amount"] == 750
+    held = create(sq, idempotency_key="a", autocomplete=False).parsed()["payment"]
+    assert held["status"] == "APPROVED" and held["card_details"]["status"] == "AUTHORIZED"
+    declined = create(sq, source_id="cnon:card-nonce-declined", idempotency_key="d")
+    assert declined.status == 400 and only_error(declined)["code"] == "GENERIC_DECLINE"
+    assert only_error(create(sq, idempotency_key="x" * 46))["code"] == "VALUE_TOO_LONG"
+
+
+def test_refund_payment_pending_then_completed_with_webhooks(sq: SquareSandbox) -> None:
+    payment = create(sq).parsed()["payment"]
+    refund_body = {
+        "idempotency_key": "r-1",
+        "payment_id": payment["id"],
+        "amount_money": {"amount": 500, "currency": "GBP"},
+    }
+    resp = call(sq, "POST", REFUNDS, refund_body)
+    assert resp.status == 200
+    refund = resp.parsed()["refund"]
+    assert refund["status"] == "PENDING" and refund["payment_id"] == payment["id"]
+    assert [n["type"] for n in sq.notifications][2:] == [
+        "refund.created",
+        "refund.updated",
+        "payment.updated",
+    ]
+    assert sq.notifications[3]["data"]["object"]["refund"]["status"] == "COMPLETED"
+    assert sq.notifications[4]["data"]["object"]["payment"]["refunded_money"]["amount"] == 500
+    too_much = {**refund_body, "idempotency_key": "r-2", "amount_money": {"amount": 800, "currency": "GBP"}}
+    assert only_error(call(sq, "POST", REFUNDS, too_much))["code"] == "REFUND_AMOUNT_INVALID"
+    unknown = {**refund_body, "idempotency_key": "r-3", "payment_id": "NOPE"}
+    assert call(sq, "POST", REFUNDS, unknown).status == 404
+
+
+def test_webhooks_reach_subscribers_signed_as_square_signs(sq: SquareSandbox) -> None:
+    url = "https://hooks.example.test/hooks/x"
+    delivered: list[tuple[str, dict[str, str], bytes]] = []
+    assert sq.webhooks is not None
+    sq.webhooks.subscribe(url, "key", deliver=lambda u, h, b: delivered.append((u, dict(h), b)) or 200)
+    create(sq)
+    assert len(delivered) == 2
+    to, headers, body = delivered[0]
+    expected = base64.b64encode(hmac.new(b"key", url.encode() + body, hashlib.sha256).digest()).decode()
+    assert to == url and headers["x-square-hmacsha256-signature"] == expected
+    assert square_signature(url, body, "key", 0.0) == {"x-square-hmacsha256-signature": expected}
+    deliveries = call(sq, "GET", "/_webhooks").parsed()["deliveries"]
+    assert [d["event_id"] for d in deliveries] == [n["event_id"] for n in sq.notifications]
+
+
+def test_webhook_subscriptions_via_control_endpoints(sq: SquareSandbox) -> None:
+    resp = call(sq, "POST", "/_webhooks/subscriptions", {"url": "http://127.0.0.1:1/hooks/x", "secret": "k"})
+    assert resp.status == 201
+    assert call(sq, "GET", "/_webhooks/subscriptions").parsed() == {
+        "subscriptions": [{"url": "http://127.0.0.1:1/hooks/x"}]
+    }
+    create(sq)  # nothing listens on port 1: the delivery fails and is recorded, the payment stands
+    deliveries = call(sq, "GET", "/_webhooks").parsed()["deliveries"]
+    assert len(deliveries) == 2 and all(d["error"] for d in deliveries)
+
+
+def test_reset_restores_the_seeded_payments(sq: SquareSandbox) -> None:
+    create(sq)
+    call(sq, "POST", "/_reset")
+    state = call(sq, "GET", "/_state").parsed()
+    assert state["payments"] == len(SEED_PAYMENTS) and state["refunds"] == len(SEED_REFUNDS)
+    assert state["notifications"] == []

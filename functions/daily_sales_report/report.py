@@ -1,0 +1,238 @@
+"""The arithmetic of the daily report: which payments and refunds count, and how they add up.
+
+Pure functions over the Square models (no I/O), so the rules are tested on their own:
+
+* The day is the *local* business day ``[00:00, next 00:00)`` in the report's time zone, converted to
+  UTC for Square (a summer day in London starts at 23:00 UTC the day before; a DST-change day is 23 or
+  25 hours long, which the conversion handles). Square documents ``begin_time`` as inclusive and
+  says nothing of ``end_time``; the day is re-checked here on each object's ``created_at``, so an
+  inclusive end at Square can never count the next day's first sale twice.
+* Only ``COMPLETED`` payments are sales. ``APPROVED`` (authorised, not captured), ``PENDING``,
+  ``CANCELED`` and ``FAILED`` payments moved no money; they are counted as ``not_completed`` only.
+* Refunds count on the day *they* were made (``PaymentRefund.created_at``), only when ``COMPLETED``
+  - a refund of yesterday's cake made today lowers today's net, as Square's own sales summary does.
+  Square's refund does not split sale from tip, so refunds are one figure.
+* Tips are not sales (they are owed to staff) and fees are not a reduction of sales (they are a
+  cost): both are shown beside net sales, never mixed into it. Net = gross - refunds.
+* Fees are what Square reports in ``processing_fee`` (``INITIAL`` plus any ``ADJUSTMENT``), less the
+  (negative) fee share a card refund gives back. A payment's fee can appear minutes after the
+  payment; the report runs the next morning, when it is there.
+* One currency per report: any amount in another currency raises :class:`MixedCurrency` (permanent:
+  the report goes to the DLQ with the reason instead of adding pence to cents).
+* Amounts are integer minor units (``Money.amount``); formatting uses :class:`~decimal.Decimal`.
+
+Sources: Payment, PaymentRefund and ProcessingFee objects of Square-Version 2025-10-16
+(https://developer.squareup.com/reference/square/objects/Payment,
+https://developer.squareup.com/reference/square/objects/PaymentRefund,
+https://developer.squareup.com/reference/square/objects/ProcessingFee).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Final
+from zoneinfo import ZoneInfo
+
+from shared.apps.square import Money, Payment, PaymentRefund, rfc3339
+from shared.errors import PermanentError
+
+from .models import Breakdown, Report
+
+__all__ = ["MixedCurrency", "build_report", "day_bounds", "format_money", "method_label"]
+
+#: ``CardBrand`` values as a person reads them; other brands are title-cased.
+_BRANDS: Final[Mapping[str, str]] = {
+    "VISA": "Visa",
+    "MASTERCARD": "Mastercard",
+    "AMERICAN_EXPRESS": "American Express",
+    "DISCOVER": "Discover",
+    "DISCOVER_DINERS": "Diners Club",
+    "JCB": "JCB",
+    "CHINA_UNIONPAY": "UnionPay",
+    "SQUARE_GIFT_CARD": "Square gift card",
+    "SQUARE_CAPITAL_CARD": "Square Capital card",
+    "INTERAC": "Interac",
+    "EFTPOS": "eftpos",
+    "FELICA": "FeliCa",
+    "EBT": "EBT",
+    "MAESTRO": "Maestro",
+    "OTHER_BRAND": "Other card",
+}
+#: ISO 4217 minor-unit exponents that are not 2 (the rest of Square's currencies have 2).
+_EXPONENTS: Final[Mapping[str, int]] = {"JPY": 0, "KRW": 0, "CLP": 0, "ISK": 0, "HUF": 2, "BHD": 3, "KWD": 3}
+_SYMBOLS: Final[Mapping[str, str]] = {
+    "GBP": "£",
+    "EUR": "€",
+    "USD": "$",
+    "AUD": "A$",
+    "CAD": "C$",
+    "JPY": "¥",
+}
+CASH: Final = "Cash"
+OTHER: Final = "Other"
+
+
+class MixedCurrency(PermanentError):
+    """A payment or refund is not in the report's currency: sums would be meaningless."""
+
+
+def day_bounds(day: date, timezone: str) -> tuple[datetime, datetime]:
+    """Local midnight of ``day`` and of the next day, as aware UTC times.
+
+    Built from the calendar date at midnight in the zone, not ``begin + 24 h``: on the day clocks
+    change the local day is 23 or 25 hours long.
+    """
+    tz = ZoneInfo(timezone)
+    begin = datetime.combine(day, time(0), tzinfo=tz)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
+    return begin.astimezone(UTC), end.astimezone(UTC)
+
+
+def method_label(payment: Payment) -> str:
+    """``Visa``, ``Mastercard`` ... for cards; ``Cash``; ``Other`` for every other source."""
+    if payment.source_type == "CASH":
+        return CASH
+    if payment.source_type == "CARD":
+        card = payment.card_details.card if payment.card_details else None
+        brand = card.card_brand if card else None
+        if not brand:
+            return "Card"
+        return _BRANDS.get(brand, brand.replace("_", " ").title())
+    return OTHER
+
+
+def format_money(amount: int, currency: str) -> str:
+    """``123450, "GBP"`` -> ``£1,234.50``; ``-120`` -> ``-£1.20``. Exact (Decimal), never a float."""
+    exponent = _EXPONENTS.get(currency, 2)
+    value = Decimal(abs(amount)).scaleb(-exponent)
+    number = f"{value:,.{exponent}f}"
+    symbol = _SYMBOLS.get(currency)
+    text = f"{symbol}{number}" if symbol else f"{number} {currency}"
+    return f"-{text}" if amount < 0 else text
+
+
+@dataclass
+class _Row:
+    count: int = 0
+    sales: int = 0
+    tips: int = 0
+    refunds: int = 0
+
+    def row(self, label: str) -> Breakdown:
+        return Breakdown(
+            label=label, count=self.count, sales=self.sales, tips=self.tips, refunds=self.refunds
+        )
+
+
+@dataclass
+class _Currency:
+    expected: str
+    seen: dict[str, list[str]] = field(default_factory=dict)
+
+    def amount(self, money: Money | None, what: str) -> int:
+        if money is None or money.amount is None:
+            return 0
+        if money.currency != self.expected:
+            self.seen.setdefault(str(money.currency), []).append(what)
+        return money.amount
+
+    def check(self, day: date) -> None:
+        if self.seen:
+            found = ", ".join(
+                f"{c} ({len(ids)}: {', '.join(ids[:3])})" for c, ids in sorted(self.seen.items())
+            )
+            raise MixedCurrency(
+                f"the report for {day.isoformat()} is in {self.expected}, but Square has amounts in {found}; "
+                "one report covers one currency - set `currency` or `locations` to match"
+            )
+
+
+def _within(when: datetime | None, begin: datetime, end: datetime) -> bool:
+    return when is not None and begin <= when < end
+
+
+def build_report(
+    *,
+    day: date,
+    timezone: str,
+    currency: str,
+    payments: Iterable[Payment],
+    refunds: Iterable[PaymentRefund],
+    locations: Mapping[str, str],
+) -> Report:
+    """Sum one local day's payments and refunds (see the module docstring for the rules)."""
+    begin, end = day_bounds(day, timezone)
+    tz = ZoneInfo(timezone)
+    money = _Currency(currency)
+    seen: set[str] = set()
+    count = gross = tips = fees = not_completed = 0
+    methods: dict[str, _Row] = {}
+    hours: dict[int, _Row] = {}
+    places: dict[str, _Row] = {loc: _Row() for loc in locations}
+    for p in payments:
+        if p.id in seen or not _within(p.created_at, begin, end) or p.location_id not in locations:
+            continue
+        seen.add(p.id)
+        if p.status != "COMPLETED":
+            not_completed += 1
+            continue
+        assert p.created_at is not None  # _within checked it
+        sale = money.amount(p.amount_money, p.id)
+        tip = money.amount(p.tip_money, p.id)
+        fees += sum(money.amount(f.amount_money, p.id) for f in p.processing_fee)
+        count += 1
+        gross += sale
+        tips += tip
+        for row in (
+            methods.setdefault(method_label(p), _Row()),
+            hours.setdefault(p.created_at.astimezone(tz).hour, _Row()),
+            places[str(p.location_id)],
+        ):
+            row.count += 1
+            row.sales += sale
+            row.tips += tip
+    refund_count = refunded = 0
+    seen_refunds: set[str] = set()
+    for r in refunds:
+        if (
+            r.id in seen_refunds
+            or r.status != "COMPLETED"
+            or not _within(r.created_at, begin, end)
+            or r.location_id not in locations
+        ):
+            continue
+        seen_refunds.add(r.id)
+        amount = money.amount(r.amount_money, r.id)
+        fees += sum(money.amount(f.amount_money, r.id) for f in r.processing_fee)
+        refund_count += 1
+        refunded += amount
+        places[str(r.location_id)].refunds += amount
+    money.check(day)
+    return Report(
+        day=day,
+        timezone=timezone,
+        currency=currency,
+        begin=rfc3339(begin),
+        end=rfc3339(end),
+        count=count,
+        gross=gross,
+        tips=tips,
+        refund_count=refund_count,
+        refunds=refunded,
+        fees=fees,
+        not_completed=not_completed,
+        by_method=_sorted_rows(methods),
+        by_hour=tuple(hours[h].row(f"{h:02d}:00-{(h + 1) % 24:02d}:00") for h in sorted(hours)),
+        by_location=tuple(places[loc].row(name) for loc, name in locations.items()),
+    )
+
+
+def _sorted_rows(rows: Mapping[str, _Row]) -> tuple[Breakdown, ...]:
+    """Biggest first; Cash and Other after the card brands would be arbitrary, so plain by takings."""
+    ordered: Sequence[tuple[str, _Row]] = sorted(
+        rows.items(), key=lambda kv: (-(kv[1].sales + kv[1].tips), kv[0])
+    )
+    return tuple(row.row(label) for label, row in ordered)
