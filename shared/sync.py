@@ -87,4 +87,7 @@ def call_route(
         return response(502, {"error": exc.code, "message": "upstream refused the request"})
     finally:
         current_metrics.reset(token)
+    if body is None and status in (202, 204):
+        # A route with nothing to say (an MCP notification): no body, as the protocol requires.
+        return {"statusCode": status, "headers": dict(headers), "body": "", "isBase64Encoded": False}
     return response(status, body, headers)

@@ -4,16 +4,22 @@ Every change is a few ledger steps, so a retry resumes where the last attempt fa
 down after the calendar event was made, the retry emails and does not touch the calendar again:
 
 * create: ``booking.resolve`` (the event id and revision, from :mod:`.links`), ``calendar.insert``
-  (``events.insert`` with the derived id; ``409 duplicate`` means it exists: it is read and compared),
-  ``email.confirmation`` (``METHOD:REQUEST``, ``SEQUENCE`` 0);
+  (``calendar.create_event`` with the derived id; ``409 duplicate`` means it exists: the action reads
+  it back and it is compared here), ``email.confirmation`` (``METHOD:REQUEST``, ``SEQUENCE`` 0);
 * reschedule: ``booking.resolve`` (the event the replaced booking is on), ``calendar.move``
-  (``events.patch`` of start and end - or an insert under the same id if the event never made it to
-  the calendar), ``email.rescheduled`` (``METHOD:REQUEST``, the same ``UID``, ``SEQUENCE`` + 1);
-* cancel: ``booking.resolve`` (also leaves a tombstone), ``calendar.delete`` (``404``/``410``:
-  already gone, done), ``email.cancellation`` (``METHOD:CANCEL``, ``SEQUENCE`` + 1).
+  (``calendar.move_event``: ``events.patch`` of the times and details - or ``create_event`` under the
+  same id if the event never made it to the calendar), ``email.rescheduled`` (``METHOD:REQUEST``, the
+  same ``UID``, ``SEQUENCE`` + 1);
+* cancel: ``booking.resolve`` (also leaves a tombstone), ``calendar.delete``
+  (``calendar.cancel_event``; ``404``/``410``: already gone, done), ``email.cancellation``
+  (``METHOD:CANCEL``, ``SEQUENCE`` + 1).
+
+Each email is the ``email.send`` action with the ``.ics`` as a text attachment. The calendar and
+email work goes through :mod:`shared.actions` - the operations an AI tool calls too - while the
+step names stay those of the first version: they are the ledger keys of changes already made.
 
 A seat of a group or seated event (``seat_only``) never moves or deletes the shared event: joining
-adds the invitee to its attendees, leaving removes them.
+adds the invitee to its attendees, leaving removes them (``calendar.set_attendees``).
 
 Why the checks on ``409``: an existing event under the derived id is either this booking's (a retry
 after an answer got lost - carry on and send the email that is still owed), or it was moved on by a
@@ -32,10 +38,10 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared import ics
+from shared.actions import calendar
+from shared.actions import email as email_actions
 from shared.apps import google_calendar
-from shared.apps.google_calendar import GoogleCalendarClient, GoogleEvent
-from shared.email import Attachment, Templates, send_email
-from shared.errors import TargetUnavailable
+from shared.email import Templates
 from shared.worker import WorkContext
 
 from .links import Link, Links
@@ -76,29 +82,20 @@ def create(change: BookingChange, ctx: WorkContext) -> dict[str, Any]:
     event_id: str = resolved["event_id"]
 
     def insert() -> dict[str, Any]:
-        calendar = _calendar(ctx)
-        made = calendar.insert_event(
-            settings.calendar_id,
-            _event_body(change, settings, event_id),
-            send_updates=settings.google_send_updates,
-        )
-        if made is not None:
-            return _result(made, "created")
-        existing = calendar.get_event(settings.calendar_id, event_id)
-        if existing is None:  # 409, yet not readable: Google is mid-way; look again later
-            raise TargetUnavailable("google_calendar: 409 duplicate, but the event cannot be read yet")
+        # calendar.create_event reads the event back on 409 (and retries while it cannot be read).
+        made = calendar.CREATE_EVENT(ctx, _create_event(change, settings, event_id))
+        if made.created:
+            return _result(made.event, "created")
+        existing = made.event
         if existing.status == "cancelled":
             return _result(existing, "deleted")
-        if existing.private(BOOKING_PROPERTY) not in (None, key):
+        if existing.private_properties.get(BOOKING_PROPERTY) not in (None, key):
             return _result(existing, "superseded")
         if change.seat_only and not _has_attendee(existing, change.invitee):
-            joined = calendar.patch_event(
-                settings.calendar_id,
-                event_id,
-                {"attendees": _attendees(existing, add=change.invitee)},
-                send_updates=settings.google_send_updates,
+            joined = calendar.SET_ATTENDEES(
+                ctx, _set_attendees(settings, event_id, _attendees(existing, add=change.invitee))
             )
-            return _result(joined or existing, "joined")
+            return _result(joined.event or existing, "joined")
         return _result(existing, "exists")
 
     inserted = ctx.step("calendar.insert", insert)
@@ -132,26 +129,17 @@ def reschedule(change: BookingChange, ctx: WorkContext) -> dict[str, Any]:
     event_id: str = resolved["event_id"]
 
     def move() -> dict[str, Any]:
-        calendar = _calendar(ctx)
-        body = _event_body(change, settings, event_id)
+        create = _create_event(change, settings, event_id)
         if not resolved["fresh"]:
-            moved = calendar.patch_event(
-                settings.calendar_id,
-                event_id,
-                {k: v for k, v in body.items() if k != "id"} | {"status": "confirmed"},
-                send_updates=settings.google_send_updates,
-            )
-            if moved is not None:
-                return _result(moved, "moved")
+            # Every detail is sent again with the new times (and status confirmed): the event shows
+            # the booking as it is now, whatever the earlier revision said.
+            moved = calendar.MOVE_EVENT(ctx, calendar.MoveEvent.model_validate(create.model_dump()))
+            if moved.event is not None:
+                return _result(moved.event, "moved")
         # The replaced booking never reached this calendar (made before Switchboard, or its create
         # is still queued): put the booking there under the chain's id; its create will find it.
-        made = calendar.insert_event(settings.calendar_id, body, send_updates=settings.google_send_updates)
-        if made is not None:
-            return _result(made, "created")
-        existing = calendar.get_event(settings.calendar_id, event_id)
-        if existing is None:
-            raise TargetUnavailable("google_calendar: 409 duplicate, but the event cannot be read yet")
-        return _result(existing, "exists")
+        made = calendar.CREATE_EVENT(ctx, create)
+        return _result(made.event, "created" if made.created else "exists")
 
     moved = ctx.step("calendar.move", move)
     Links(ctx.rt).put(
@@ -185,20 +173,24 @@ def cancel(change: BookingChange, ctx: WorkContext) -> dict[str, Any]:
     event_id: str = resolved["event_id"]
 
     def remove() -> dict[str, Any]:
-        calendar = _calendar(ctx)
         if not change.seat_only:
-            deleted = calendar.delete_event(
-                settings.calendar_id, event_id, send_updates=settings.google_send_updates
+            cancelled = calendar.CANCEL_EVENT(
+                ctx,
+                calendar.CancelEvent(
+                    calendar_id=settings.calendar_id,
+                    send_updates=settings.google_send_updates,
+                    event_id=event_id,
+                ),
             )
-            return {"event_id": event_id, "state": "deleted" if deleted else "already gone"}
-        existing = calendar.get_event(settings.calendar_id, event_id)
+            return {"event_id": event_id, "state": "deleted" if cancelled.deleted else "already gone"}
+        found = calendar.GET_EVENT(
+            ctx, calendar.EventRef(calendar_id=settings.calendar_id, event_id=event_id)
+        )
+        existing = found.event
         if existing is None or existing.status == "cancelled" or not _has_attendee(existing, change.invitee):
             return {"event_id": event_id, "state": "not on the event"}
-        calendar.patch_event(
-            settings.calendar_id,
-            event_id,
-            {"attendees": _attendees(existing, remove=change.invitee)},
-            send_updates=settings.google_send_updates,
+        calendar.SET_ATTENDEES(
+            ctx, _set_attendees(settings, event_id, _attendees(existing, remove=change.invitee))
         )
         return {"event_id": event_id, "state": "left"}
 
@@ -211,10 +203,6 @@ def cancel(change: BookingChange, ctx: WorkContext) -> dict[str, Any]:
 
 
 # --- the calendar event --------------------------------------------------------------------------------
-
-
-def _calendar(ctx: WorkContext) -> GoogleCalendarClient:
-    return GoogleCalendarClient(ctx.api(google_calendar.APP, google_calendar.CONNECTION))
 
 
 def _key(change: BookingChange) -> str:
@@ -242,8 +230,8 @@ def _zone(name: str | None, fallback: str) -> str:
     return "UTC"
 
 
-def _event_body(change: BookingChange, settings: Settings, event_id: str) -> dict[str, Any]:
-    """The Event resource for ``events.insert`` (``patch`` takes it without ``id``)."""
+def _create_event(change: BookingChange, settings: Settings, event_id: str) -> calendar.CreateEvent:
+    """The ``calendar.create_event`` input for a booking (``move_event`` takes the same details)."""
     zone = _zone(change.time_zone, settings.time_zone)
     who = (change.invitee.name or change.invitee.email) if change.invitee else ""
     lines = [f"Booked by {who} via {_PROVIDERS[change.provider]}."]
@@ -255,44 +243,49 @@ def _event_body(change: BookingChange, settings: Settings, event_id: str) -> dic
         lines.append(f"Reschedule: {change.reschedule_url}")
     if change.cancel_url:
         lines.append(f"Cancel: {change.cancel_url}")
-    body: dict[str, Any] = {
-        "id": event_id,
-        "summary": f"{change.title} - {who}" if who and who not in change.title else change.title,
-        "description": "\n".join(lines),
-        "start": {"dateTime": _rfc3339(change.start), "timeZone": zone},
-        "end": {"dateTime": _rfc3339(change.end), "timeZone": zone},
-        "attendees": google_calendar.attendees_body([(p.email, p.name) for p in change.attendees]),
-        "extendedProperties": {"private": {BOOKING_PROPERTY: _key(change), SOURCE_PROPERTY: change.provider}},
-        "reminders": {"useDefault": True},
-        "status": "confirmed",
-    }
-    if change.location:
-        body["location"] = change.location
-    return body
+    return calendar.CreateEvent(
+        calendar_id=settings.calendar_id,
+        send_updates=settings.google_send_updates,
+        event_id=event_id,
+        summary=f"{change.title} - {who}" if who and who not in change.title else change.title,
+        description="\n".join(lines),
+        start=change.start or datetime.now(UTC),
+        end=change.end or datetime.now(UTC),
+        time_zone=zone,
+        attendees=[calendar.Guest(email=p.email, name=p.name) for p in change.attendees],
+        private_properties={BOOKING_PROPERTY: _key(change), SOURCE_PROPERTY: change.provider},
+        location=change.location or None,
+    )
 
 
-def _rfc3339(value: datetime | None) -> str:
-    return (value or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _set_attendees(settings: Settings, event_id: str, guests: list[calendar.Guest]) -> calendar.SetAttendees:
+    return calendar.SetAttendees(
+        calendar_id=settings.calendar_id,
+        send_updates=settings.google_send_updates,
+        event_id=event_id,
+        attendees=guests,
+    )
 
 
-def _result(event: GoogleEvent, state: str) -> dict[str, Any]:
-    return {"event_id": event.id, "ical_uid": event.ical_uid, "state": state}
+def _result(event: calendar.CalendarEvent, state: str) -> dict[str, Any]:
+    return {"event_id": event.event_id, "ical_uid": event.ical_uid, "state": state}
 
 
-def _has_attendee(event: GoogleEvent, person: Person | None) -> bool:
+def _has_attendee(event: calendar.CalendarEvent, person: Person | None) -> bool:
     wanted = (person.email if person else "").strip().lower()
     return any(a.email.strip().lower() == wanted for a in event.attendees)
 
 
 def _attendees(
-    event: GoogleEvent, *, add: Person | None = None, remove: Person | None = None
-) -> list[dict[str, str]]:
-    people = [(a.email, a.display_name) for a in event.attendees]
+    event: calendar.CalendarEvent, *, add: Person | None = None, remove: Person | None = None
+) -> list[calendar.Guest]:
+    """The event's guests with one added or removed (``set_attendees`` drops repeated emails)."""
+    people = [(a.email, a.name) for a in event.attendees]
     if remove is not None:
         people = [p for p in people if p[0].strip().lower() != remove.email.strip().lower()]
     if add is not None:
         people.append((add.email, add.name))
-    return google_calendar.attendees_body(people)
+    return [calendar.Guest(email=email, name=name) for email, name in people]
 
 
 # --- the email -----------------------------------------------------------------------------------------
@@ -335,23 +328,22 @@ def _email(
     text = ics.to_ics(calendar_event, method=method)
     mail = TEMPLATES.email(template, _context(change, settings, invitee))
     reply_to = settings.reply_to or (organizer.email if organizer else None)
-    message_id = send_email(
-        ctx.rt,
+    message = email_actions.SendEmail(
         from_address=settings.from_address,
-        to=invitee.email,
+        to=[invitee.email],
         subject=mail.subject,
         html=mail.html,
         text=mail.text,
-        reply_to=reply_to,
+        reply_to=[reply_to] if reply_to else [],
         attachments=[
-            Attachment(
-                "cancel.ics" if method == "CANCEL" else "invite.ics",
-                text.encode("utf-8"),
-                ics.content_type(method),
+            email_actions.EmailAttachment(
+                filename="cancel.ics" if method == "CANCEL" else "invite.ics",
+                content_type=ics.content_type(method),
+                text=text,
             )
         ],
     )
-    return {"message_id": message_id}
+    return email_actions.SEND(ctx, message).model_dump(mode="json")
 
 
 def _parse_time(value: str) -> datetime:

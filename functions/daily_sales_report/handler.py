@@ -3,13 +3,16 @@
 Three steps, each recorded in the effects ledger under the work item's event id
 (``report:all:<day>``), so a retry resumes where the last attempt failed:
 
-1. ``square.snapshot`` - ListPayments for each configured location and ListPaymentRefunds (every
-   page, through the cursor), summed into a :class:`~.models.Report` (:mod:`.report`). Reading
+1. ``square.snapshot`` - the action ``payments.list`` (ListPayments for each configured location and
+   ListPaymentRefunds, every page), summed into a :class:`~.models.Report` (:mod:`.report`). Reading
    changes nothing at Square, but the *result* is recorded: when Slack fails after the email went
    out, the retry posts the figures the email showed, even if a refund landed in between.
 2. ``email.report`` - the templated report (HTML + text, ``templates/daily_report.*``) to
-   ``report_to`` through SES.
-3. ``slack.post`` - the summary in ``slack_channel`` with Block Kit (:mod:`.slack_message`).
+   ``report_to`` through SES (the action ``email.send``).
+3. ``slack.post`` - the summary in ``slack_channel`` with Block Kit (:mod:`.slack_message`; the
+   action ``slack.post_message``).
+
+The step names are those of the first version: they are the ledger keys of reports already sent.
 
 A Square error before the snapshot is recorded is retried as a whole (5xx/429/timeouts back off;
 a refusal such as a revoked token is permanent and goes to the DLQ with Square's reason). Step
@@ -20,12 +23,12 @@ Imported on the worker path only (``spec.worker``).
 
 from __future__ import annotations
 
-from itertools import chain
 from pathlib import Path
 from typing import Any, Final
 
-from shared.apps import slack, square
-from shared.email import Templates, send_email
+from shared.actions import chat, payments
+from shared.actions import email as email_actions
+from shared.email import Templates
 from shared.worker import WorkContext
 
 from .content import template_context, view
@@ -45,24 +48,22 @@ def process(request: ReportRequest, ctx: WorkContext) -> dict[str, Any]:
     report = Report.model_validate(ctx.step("square.snapshot", snapshot))
     mail = TEMPLATES.email("daily_report", template_context(report, settings.business_name))
 
-    def email_report() -> dict[str, str]:
-        message_id = send_email(
-            ctx.rt,
+    def email_report() -> dict[str, Any]:
+        message = email_actions.SendEmail(
             from_address=settings.from_address,
             to=list(settings.report_to),
             subject=mail.subject,
             html=mail.html,
             text=mail.text,
         )
-        return {"message_id": message_id}
+        return email_actions.SEND(ctx, message).model_dump(mode="json")
 
     emailed = ctx.step("email.report", email_report)
 
-    def post_to_slack() -> dict[str, str]:
+    def post_to_slack() -> dict[str, Any]:
         text, blocks = report_message(view(report), settings.business_name)
-        client = slack.SlackClient(ctx.api(slack.APP, slack.CONNECTION))
-        posted = client.post_message(settings.slack_channel, text, blocks)
-        return {"channel": posted.channel, "ts": posted.ts}
+        message = chat.PostMessage(channel=settings.slack_channel, text=text, blocks=list(blocks))
+        return chat.POST_MESSAGE(ctx, message).model_dump(mode="json")
 
     posted = ctx.step("slack.post", post_to_slack)
     return {
@@ -76,21 +77,21 @@ def process(request: ReportRequest, ctx: WorkContext) -> dict[str, Any]:
 
 
 def read_day(request: ReportRequest, ctx: WorkContext, settings: Settings) -> Report:
-    """Every payment and refund of the local day from Square, summed."""
-    client = square.SquareClient(ctx.api(square.APP, square.CONNECTION))
+    """Every payment and refund of the local day at the configured locations, from Square, summed.
+
+    ``payments.list`` asks ListPayments once per location (without one Square answers the main
+    location only) and keeps the refunds of these locations; :func:`build_report` checks the day and
+    the locations again on each object, so the sums never depend on Square's edges.
+    """
     begin, end = day_bounds(request.day, request.timezone)
-    # ListPayments without location_id answers the main location only: ask for each location.
-    payments = chain.from_iterable(
-        client.list_payments(begin_time=begin, end_time=end, location_id=location)
-        for location in settings.locations
+    listed = payments.LIST(
+        ctx, payments.ListPayments(begin_time=begin, end_time=end, location_ids=list(settings.locations))
     )
-    # ListPaymentRefunds covers all locations in one listing; build_report keeps the configured ones.
-    refunds = client.list_refunds(begin_time=begin, end_time=end)
     return build_report(
         day=request.day,
         timezone=request.timezone,
         currency=settings.currency,
-        payments=list(payments),
-        refunds=list(refunds),
+        payments=listed.payments,
+        refunds=listed.refunds,
         locations=settings.locations,
     )

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.apps import hubspot, peopledatalabs
+from shared.actions import company as company_actions
+from shared.actions import crm
+from shared.apps import hubspot
 from shared.errors import TargetRejected
 from shared.worker import WorkContext
 
@@ -71,8 +73,8 @@ def _lookup_company(
     """The lookup's outcome as the ledger keeps it: status first (it leads the trace line)."""
     if kind != "company":
         return {"status": "skipped", "reason": f"{kind.replace('_', '-')} domain", "company": None}
-    pdl = peopledatalabs.PeopleDataLabsClient(ctx.api(peopledatalabs.APP, peopledatalabs.CONNECTION))
-    found = pdl.enrich_company(website=lead.domain, min_likelihood=settings.min_likelihood)
+    query = company_actions.CompanyLookup(domain=lead.domain, min_likelihood=settings.min_likelihood)
+    found = company_actions.ENRICH(ctx, query).company
     if found is None:
         return {"status": "not_found", "domain": lead.domain, "company": None}
     summary = CompanySummary.from_pdl(found)
@@ -102,21 +104,20 @@ def _update_contact(
     ctx: WorkContext, lead: EnrichLead, company: CompanySummary | None, result: Score, settings: Settings
 ) -> dict[str, Any]:
     api = ctx.api(hubspot.APP, hubspot.CONNECTION)
-    crm = hubspot.HubSpotClient(api)
     props = contact_properties(
         lead, company, result, writable_properties(api), overwrite_company=settings.overwrite_company
     )
     outcome = {"score": result.score, "reason": result.reason}
     contact_id = lead.contact_id
     try:
-        crm.update_contact(contact_id, props)
+        crm.UPDATE_CONTACT(ctx, crm.UpdateContact(contact_id=contact_id, properties=props))
     except TargetRejected as exc:
         if exc.status != 404:
             raise
         # Merged or deleted since lead.created: the email still names the person, if they exist.
-        found = crm.find_contact_by_email(lead.email)
-        if found is None:
+        found = crm.FIND_CONTACT(ctx, crm.FindContact(email=lead.email))
+        if not found.found or found.id is None:
             return {"contact_id": contact_id, "updated": False, **outcome}
         contact_id = found.id
-        crm.update_contact(contact_id, props)
+        crm.UPDATE_CONTACT(ctx, crm.UpdateContact(contact_id=contact_id, properties=props))
     return {"contact_id": contact_id, "updated": True, **outcome, "properties": sorted(props)}

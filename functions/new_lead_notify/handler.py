@@ -26,8 +26,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Final
 
-from shared.apps import hubspot, slack
-from shared.email import Templates, send_email
+from shared.actions import chat, crm
+from shared.actions import email as email_actions
+from shared.email import Templates
 from shared.worker import WorkContext
 
 from .content import LeadView, template_context, view
@@ -50,25 +51,20 @@ def announce(notice: LeadNotice, ctx: WorkContext) -> dict[str, Any]:
     lead = _lead(notice, ctx, settings)
     mail = TEMPLATES.email("sales_notification", template_context(lead, settings.business_name))
 
-    def email_sales() -> dict[str, str]:
-        message_id = send_email(
-            ctx.rt,
-            from_address=settings.from_address,
-            to=settings.sales_inbox,
-            subject=mail.subject,
-            html=mail.html,
-            text=mail.text,
-            reply_to=lead.email,
-        )
-        return {"message_id": message_id}
-
-    emailed = ctx.step("email.sales", email_sales)
+    sales_email = email_actions.SendEmail(
+        from_address=settings.from_address,
+        to=[settings.sales_inbox],
+        subject=mail.subject,
+        html=mail.html,
+        text=mail.text,
+        reply_to=[lead.email] if lead.email else [],
+    )
+    emailed = ctx.step("email.sales", lambda: email_actions.SEND(ctx, sales_email).model_dump(mode="json"))
 
     def post_to_slack() -> dict[str, str]:
         text, blocks = lead_message(lead)
-        client = slack.SlackClient(ctx.api(slack.APP, slack.CONNECTION))
-        posted = client.post_message(settings.slack_channel, text, blocks)
-        return {"channel": posted.channel, "ts": posted.ts}
+        message = chat.PostMessage(channel=settings.slack_channel, text=text, blocks=list(blocks))
+        return chat.POST_MESSAGE(ctx, message).model_dump(mode="json")
 
     posted = ctx.step("slack.post", post_to_slack)
     return {
@@ -88,19 +84,17 @@ def acknowledge(notice: LeadNotice, ctx: WorkContext) -> dict[str, Any]:
     mail = TEMPLATES.email("acknowledgement", template_context(lead, settings.business_name))
     address = notice.person.email
 
-    def email_lead() -> dict[str, str]:
-        message_id = send_email(
-            ctx.rt,
-            from_address=settings.from_address,
-            to=address,
-            subject=mail.subject,
-            html=mail.html,
-            text=mail.text,
-            reply_to=settings.sales_inbox,
-        )
-        return {"message_id": message_id}
-
-    emailed = ctx.step("email.acknowledgement", email_lead)
+    thanks = email_actions.SendEmail(
+        from_address=settings.from_address,
+        to=[address],
+        subject=mail.subject,
+        html=mail.html,
+        text=mail.text,
+        reply_to=[settings.sales_inbox],
+    )
+    emailed = ctx.step(
+        "email.acknowledgement", lambda: email_actions.SEND(ctx, thanks).model_dump(mode="json")
+    )
     return {"acknowledged": True, "email_message_id": emailed["message_id"]}
 
 
@@ -108,8 +102,9 @@ def _lead(notice: LeadNotice, ctx: WorkContext, settings: Settings) -> LeadView:
     """The lead to announce: from the event, or - for HubSpot's webhook - from HubSpot."""
     if notice.person is not None:
         return view(notice, notice.person, portal_fallback=settings.hubspot_portal_id)
-    crm = hubspot.HubSpotClient(ctx.api(hubspot.APP, hubspot.CONNECTION))
-    contact = crm.get_contact(notice.contact_id, properties=CONTACT_PROPERTIES)
+    contact = crm.GET_CONTACT(
+        ctx, crm.GetContact(contact_id=notice.contact_id, properties=list(CONTACT_PROPERTIES))
+    )
     props = contact.properties
     person = Person(
         first_name=props.get("firstname") or None,

@@ -2,8 +2,12 @@
 
 One side effect per work item, one step in the effects ledger:
 
-* ``quickbooks.sales_receipt`` - for a sale;
-* ``quickbooks.refund_receipt`` - for a refund.
+* ``quickbooks.sales_receipt`` - for a sale (the action ``accounting.record_sale``);
+* ``quickbooks.refund_receipt`` - for a refund (the action ``accounting.record_refund``).
+
+The step names stay those of the first version: they are the ledger keys of receipts already booked.
+The handler only decides *what* to book (lines, tax, the mapped ids); the actions in
+:mod:`shared.actions.accounting` do the booking, the same way an AI tool call does.
 
 The create also sends QuickBooks' ``requestid``, derived from the same stable key as the work item
 (:func:`shared.apps.quickbooks.request_id`): if an attempt timed out after QuickBooks had booked the
@@ -15,10 +19,10 @@ Before anything is booked, the currency is checked against the company's home cu
 another currency is a :class:`~shared.errors.PermanentError` (DLQ, with the reason), never booked at
 the wrong value.
 
-A Square sale is itemised from its order (RetrieveOrder, a read - not a step, repeated on a retry):
-each line's net amount (``total_money - total_tax_money``: right for inclusive UK VAT and additive US
-tax alike) with its mapped item and tax code, the tax in ``TxnTaxDetail.TotalTax``, the tip as a line
-of its own. If the order's lines do not add up to the payment (an order paid in several payments, or
+A Square sale is itemised from its order (``sales.get_order``: RetrieveOrder, a read - not a step,
+repeated on a retry): each line's net amount (``total_money - total_tax_money``: right for inclusive
+UK VAT and additive US tax alike) with its mapped item and tax code, the tax in
+``TxnTaxDetail.TotalTax``, the tip as a line of its own. If the order's lines do not add up to the payment (an order paid in several payments, or
 with service charges) the sale is booked as one line for the payment's amount instead - never a
 receipt whose total differs from the money taken. Refunds are booked as one line for the amount
 refunded (Square and Stripe report refunds by amount, not by line).
@@ -36,10 +40,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from shared.apps import quickbooks, square
-from shared.apps.quickbooks import Line, Receipt, Ref, SalesItemLineDetail, TxnTaxDetail
+from shared.actions import accounting, payments
+from shared.apps import square
 from shared.errors import PermanentError
-from shared.secrets import get_connection
 from shared.worker import WorkContext
 
 from .models import Booking, Settings
@@ -68,14 +71,12 @@ def process(booking: Booking, ctx: WorkContext) -> dict[str, Any]:
             f"QuickBooks company books in {settings.home_currency} (home_currency): not booked. Book it "
             "by hand, or turn on multicurrency in QuickBooks and add the currency to the settings."
         )
-    realm_id = get_connection(ctx.rt, quickbooks.CONNECTION)["realm_id"]
-    client = quickbooks.QuickBooksClient(ctx.api(quickbooks.APP, quickbooks.CONNECTION), realm_id)
     if booking.kind == "sale":
         lines, tax = _sale_lines(booking, ctx, settings)
         receipt = _receipt(booking, settings, lines, tax)
 
         def book_sale() -> dict[str, str]:
-            return _ids(client.create_sales_receipt(receipt, key=booking.key))
+            return _ids(accounting.RECORD_SALE(ctx, receipt))
 
         booked = ctx.step("quickbooks.sales_receipt", book_sale)
         return {"sales_receipt_id": booked["id"], "total": booked["total"], "lines": len(lines)}
@@ -84,7 +85,7 @@ def process(booking: Booking, ctx: WorkContext) -> dict[str, Any]:
     receipt = _receipt(booking, settings, [refund_line], tax)
 
     def book_refund() -> dict[str, str]:
-        return _ids(client.create_refund_receipt(receipt, key=booking.key))
+        return _ids(accounting.RECORD_REFUND(ctx, receipt))
 
     booked = ctx.step("quickbooks.refund_receipt", book_refund)
     return {"refund_receipt_id": booked["id"], "total": booked["total"]}
@@ -106,8 +107,9 @@ def _included_tax(amount: int, rate_percent: Decimal) -> int:
     return int(exact.to_integral_value(rounding=ROUND_HALF_UP))
 
 
-def _ids(txn: quickbooks.Transaction) -> dict[str, str]:
-    return {"id": txn.Id, "doc_number": txn.DocNumber or "", "total": str(txn.TotalAmt or "")}
+def _ids(booked: accounting.RecordedReceipt) -> dict[str, str]:
+    """The step's result: ids and the total, as text (the ledger stores JSON)."""
+    return {"id": booked.id, "doc_number": booked.doc_number or "", "total": str(booked.total or "")}
 
 
 # --- lines -----------------------------------------------------------------------------------------
@@ -116,8 +118,7 @@ def _ids(txn: quickbooks.Transaction) -> dict[str, str]:
 def _sale_lines(booking: Booking, ctx: WorkContext, settings: Settings) -> tuple[list[_MinorLine], int]:
     """The sale's lines and tax, in minor units."""
     if booking.provider == "square" and booking.order_id:
-        client = square.SquareClient(ctx.api(square.APP, square.CONNECTION))
-        order = client.retrieve_order(booking.order_id)
+        order = payments.GET_ORDER(ctx, payments.GetOrder(order_id=booking.order_id)).order
         itemised = _square_lines(order, booking, settings)
         if itemised is not None:
             return itemised
@@ -189,26 +190,34 @@ def _square_lines(
 # --- the receipt -----------------------------------------------------------------------------------
 
 
-def _line(line: _MinorLine, exponent: int) -> Line:
+def _line(line: _MinorLine, exponent: int) -> accounting.ReceiptLine:
+    """A receipt line in exact decimals; a whole quantity with an exact unit price is kept as such."""
     amount = to_decimal(line.amount, exponent)
     qty = line.quantity
-    detail: dict[str, Any] = {"ItemRef": Ref(value=line.item)}
+    quantity: Decimal | None = None
+    unit_price: Decimal | None = None
     description = line.description
     places = qty.as_tuple().exponent if qty is not None else 0
     if qty is not None and qty > 0 and isinstance(places, int) and places >= -_MAX_QTY_PLACES:
         unit_minor = Decimal(line.amount) / qty
         if unit_minor == unit_minor.to_integral_value():
-            detail |= {"Qty": qty.normalize(), "UnitPrice": to_decimal(int(unit_minor), exponent)}
+            quantity, unit_price = qty.normalize(), to_decimal(int(unit_minor), exponent)
         else:  # a discount that does not divide evenly: keep the amount exact, say the quantity
             description = f"{qty.normalize()} x {description}"
-    if line.tax_code:
-        detail["TaxCodeRef"] = Ref(value=line.tax_code)
-    return Line(
-        Amount=amount, Description=description[:4000], SalesItemLineDetail=SalesItemLineDetail(**detail)
+    return accounting.ReceiptLine(
+        amount=amount,
+        description=description[:4000],
+        item_id=line.item,
+        tax_code=line.tax_code,
+        quantity=quantity,
+        unit_price=unit_price,
     )
 
 
-def _receipt(booking: Booking, settings: Settings, lines: list[_MinorLine], tax: int) -> Receipt:
+def _receipt(
+    booking: Booking, settings: Settings, lines: list[_MinorLine], tax: int
+) -> accounting.RecordReceipt:
+    """The action's input: the lines, the local day, the mapped ids; ``booking.key`` is its requestid."""
     local_day = booking.occurred_at.astimezone(ZoneInfo(settings.timezone)).date()
     note = f"{booking.provider.capitalize()} payment {booking.payment_id}"
     if booking.refund_id:
@@ -217,15 +226,16 @@ def _receipt(booking: Booking, settings: Settings, lines: list[_MinorLine], tax:
         note += f", order {booking.order_id}"
     if booking.location_id:
         note += f", location {booking.location_id}"
-    method = settings.payment_method(booking.provider, booking.source, booking.brand)
-    return Receipt(
-        Line=tuple(_line(line, booking.exponent) for line in lines),
-        TxnDate=local_day,
-        CurrencyRef=Ref(value=booking.currency),
-        DepositToAccountRef=Ref(value=settings.deposit_accounts[booking.provider]),
-        CustomerRef=Ref(value=settings.customer) if settings.customer else None,
-        PaymentMethodRef=Ref(value=method) if method else None,
-        TxnTaxDetail=TxnTaxDetail(TotalTax=to_decimal(tax, booking.exponent)) if tax else None,
-        GlobalTaxCalculation=settings.global_tax_calculation,
-        PrivateNote=f"{note} (Switchboard pos_to_accounting)",
+    return accounting.RecordReceipt(
+        key=booking.key,
+        date=local_day,
+        lines=[_line(line, booking.exponent) for line in lines],
+        tax=to_decimal(tax, booking.exponent) if tax else None,
+        customer_id=settings.customer,
+        payment_method_id=settings.payment_method(booking.provider, booking.source, booking.brand),
+        note=f"{note} (Switchboard pos_to_accounting)",
+        tax_calculation=settings.global_tax_calculation,
+        deposit_account=settings.deposit_accounts[booking.provider],
+        currency=booking.currency,
+        default_item=settings.default_item,
     )

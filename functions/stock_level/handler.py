@@ -23,7 +23,6 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from shared import trace
-from shared.apps import square
 
 from . import lookup
 from .access import Access, check_access
@@ -99,7 +98,7 @@ def _lookup(ctx: RouteContext, settings: Settings) -> lookup.StockLookup:
         settings=settings,
         memory=lookup.memory_cache(ctx.rt),
         store=TableStore(ctx.rt, ctx.logger, keep_s=settings.stale_max_seconds),
-        api=lambda: ctx.api(square.APP, square.CONNECTION),
+        ctx=ctx,
         logger=ctx.logger,
     )
 

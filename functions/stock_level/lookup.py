@@ -22,16 +22,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from shared.apps import square
+from shared.actions import stock
 from shared.errors import RetryableError
 
 from .cache import MemoryCache, TableStore
-from .models import Settings, StockLevel, summarise
+from .models import Settings, StockLevel
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger
 
-    from shared.http import ApiClient
+    from shared.actions import ActionContext
     from shared.runtime import Runtime
 
 __all__ = ["Found", "StockLookup", "clock", "memory_cache"]
@@ -75,13 +75,13 @@ class StockLookup:
         settings: Settings,
         memory: MemoryCache,
         store: TableStore,
-        api: Callable[[], ApiClient],
+        ctx: ActionContext,
         logger: Logger,
     ) -> None:
         self._settings = settings
         self._memory = memory
         self._store = store
-        self._api = api
+        self._ctx = ctx
         self._logger = logger
 
     def find(self, keys: Sequence[str], *, revalidate: bool = False) -> Found:
@@ -123,16 +123,17 @@ class StockLookup:
     # --- the three outcomes ---------------------------------------------------------------------
 
     def _from_square(self, keys: list[str], now: float) -> list[StockLevel]:
-        client = square.SquareClient(self._api())
-        variations = client.search_variations_by_sku(keys)
-        counts = client.batch_retrieve_counts(
-            [v.id for v in variations.values()], self._settings.location_ids, states=["IN_STOCK"]
-        )
+        query = stock.StockQuery(skus=keys, location_ids=list(self._settings.location_ids))
         return [
-            summarise(
-                k, variations[k].id if k in variations else None, counts, self._settings.location_ids, now
+            StockLevel(
+                key=item.sku,
+                variation_id=item.variation_id,
+                available=item.available,
+                updated_at=item.updated_at,
+                fetched_at=now,
+                locations=self._settings.location_ids,
             )
-            for k in keys
+            for item in stock.GET(self._ctx, query).items
         ]
 
     def _fall_back(

@@ -1,23 +1,18 @@
 """Models of stock_level: its settings, what a SKU may look like, and one SKU's stock as answered.
 
-The answer is computed once from Square's counts (:func:`summarise`) and then only read: from the
+The answer is computed once from Square's counts (:func:`shared.actions.stock.in_stock`) and then only read: from the
 in-process cache, from the DynamoDB copy, or as a stale value while Square is unavailable. Keeping it
 one small frozen value makes "the same answer whichever way it was found" easy to hold.
 """
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from shared.apps.square import InventoryCount
 from shared.errors import InvalidPayload
 
 __all__ = [
@@ -29,7 +24,6 @@ __all__ = [
     "parse_sku",
     "parse_skus",
     "sku_key",
-    "summarise",
 ]
 
 #: At most this many SKUs in one ``GET /stock?skus=...`` (one catalog search, one DynamoDB batch read).
@@ -152,41 +146,3 @@ class StockLevel:
             "stale": stale,
             "age_s": self.age(now),
         }
-
-
-def summarise(
-    key: str,
-    variation_id: str | None,
-    counts: Iterable[InventoryCount],
-    locations: Sequence[str],
-    fetched_at: float,
-) -> StockLevel:
-    """Whole units that can be sold now: IN_STOCK quantities of the locations, summed, rounded down.
-
-    Square's quantities are decimals (up to 5 places) because some things sell by weight. The sum is
-    exact (``Decimal``); the answer is whole units, rounded *down*: 7.25 kg of flour is 7 one-kilo
-    bags, and a product page must never promise a unit that is not there. A negative total (Square
-    lets sales run ahead of counts) is 0. ``updated_at`` is the newest ``calculated_at`` among the
-    counts used (``None`` if Square has no count at these locations: nothing tracked, 0 available).
-    """
-    wanted = set(locations)
-    used = [
-        c
-        for c in counts
-        if c.catalog_object_id == variation_id and c.state == "IN_STOCK" and c.location_id in wanted
-    ]
-    total = sum((c.quantity for c in used), Decimal(0))
-    times = [c.calculated_at for c in used if c.calculated_at is not None]
-    newest = max(times).astimezone(UTC) if times else None
-    return StockLevel(
-        key=key,
-        variation_id=variation_id,
-        available=max(0, math.floor(total)),
-        updated_at=_iso(newest) if newest else None,
-        fetched_at=fetched_at,
-        locations=tuple(locations),
-    )
-
-
-def _iso(when: datetime) -> str:
-    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"

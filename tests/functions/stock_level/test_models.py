@@ -16,8 +16,8 @@ from functions.stock_level.models import (
     StockLevel,
     parse_sku,
     parse_skus,
-    summarise,
 )
+from shared.actions.stock import in_stock
 from shared.apps.square import InventoryCount
 from shared.errors import InvalidPayload
 
@@ -39,7 +39,7 @@ def count(
     )
 
 
-def test_summarise_adds_in_stock_at_the_locations_only() -> None:
+def test_in_stock_adds_in_stock_at_the_locations_only() -> None:
     counts = [
         count("12", at=5),
         count("6.5", location=STALL, at=9),
@@ -47,10 +47,9 @@ def test_summarise_adds_in_stock_at_the_locations_only() -> None:
         count("2", state="WASTE", at=30),
         count("100", var="V2", at=40),  # another variation
     ]
-    level = summarise("LOAF", "V1", counts, (SHOP, STALL), fetched_at=7.0)
-    assert level.available == 18  # 18.5 rounded down
-    assert level.updated_at == "2027-01-15T08:00:09.000Z"  # the newest count that was used
-    assert level.locations == (SHOP, STALL) and level.fetched_at == 7.0 and level.found
+    available, updated_at = in_stock(counts, "V1", (SHOP, STALL))
+    assert available == 18  # 18.5 rounded down
+    assert updated_at == "2027-01-15T08:00:09.000Z"  # the newest count that was used
 
 
 @pytest.mark.parametrize(
@@ -58,14 +57,11 @@ def test_summarise_adds_in_stock_at_the_locations_only() -> None:
     [([], 0), (["0.99999"], 0), (["-3", "1"], 0), (["1.00001"], 1), (["2", "0.5", "0.5"], 3)],
 )
 def test_whole_units_are_rounded_down_and_never_negative(quantities: list[str], available: int) -> None:
-    level = summarise("X", "V1", [count(q) for q in quantities], (SHOP,), fetched_at=0)
-    assert level.available == available
-    assert level.answer("x", now=0, stale=False)["in_stock"] is (available > 0)
+    assert in_stock([count(q) for q in quantities], "V1", (SHOP,))[0] == available
 
 
 def test_an_unknown_sku_has_no_variation() -> None:
-    level = summarise("X", None, [count("5")], (SHOP,), fetched_at=0)
-    assert not level.found and level.available == 0 and level.updated_at is None
+    assert in_stock([count("5")], None, (SHOP,)) == (0, None)
 
 
 def test_the_answer_carries_age_and_staleness() -> None:

@@ -1,0 +1,57 @@
+"""Models of the MCP function: its settings, and the JSON-RPC message shape its route takes.
+
+The MCP SDK parses and validates the protocol messages itself; :class:`JsonRpcMessage` only states
+the shape for the spec (``input_model``) and the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["JsonRpcMessage", "Settings"]
+
+
+class Settings(BaseModel):
+    """The MCP function's configuration, per stage (CDK context ``settings.mcp``).
+
+    Fields named by an action's ``config`` (``shared/actions``) are decided here, never by the
+    caller: the From address of ``email.send``, the locations ``stock.get`` counts, the QuickBooks
+    account and currency of ``accounting.*``, the calendar of ``calendar.*``. A tool whose config is
+    not set is not offered.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: Sender of ``email.send`` (a verified SES identity; the function may send from it only).
+    from_address: str | None = None
+    #: Square locations ``stock.get`` sums (the shops that sell online orders).
+    stock_location_ids: tuple[str, ...] = ()
+    #: Square locations whose takings ``payments.list`` lists.
+    sales_location_ids: tuple[str, ...] = ()
+    #: QuickBooks account ``accounting.record_sale`` / ``record_refund`` book into (and refund from).
+    quickbooks_deposit_account: str | None = Field(default=None, pattern=r"^\d{1,20}$")
+    #: QuickBooks item of a line that names none.
+    quickbooks_default_item: str | None = Field(default=None, pattern=r"^\d{1,20}$")
+    #: The QuickBooks company's home currency: the only one the accounting tools book in.
+    home_currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    #: The Google calendar the ``calendar.*`` tools work on (``primary``, or a calendar id).
+    calendar_id: str | None = Field(default=None, min_length=1, max_length=300)
+    #: Whether Google emails the guests itself when a ``calendar.*`` tool changes an event.
+    google_send_updates: Literal["none", "all", "externalOnly"] = "none"
+    #: Days audit records are kept (then deleted by the table's TTL).
+    audit_days: int = Field(default=90, ge=1, le=3650)
+    #: Name and version the server reports to MCP clients.
+    server_name: str = "switchboard"
+
+
+class JsonRpcMessage(BaseModel):
+    """A JSON-RPC 2.0 request or notification, as MCP clients POST it to ``/mcp``."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    jsonrpc: str = Field(pattern=r"^2\.0$")
+    method: str = Field(min_length=1, description="initialize, tools/list, tools/call, ping ...")
+    id: str | int | None = Field(default=None, description="absent for a notification")
+    params: dict[str, Any] | None = None

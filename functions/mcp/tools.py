@@ -1,0 +1,273 @@
+"""The action catalogue as MCP tools: which a key sees, what each takes, and one call, start to end.
+
+A call goes: the tool exists and is configured -> the key may call it -> the key's quota has room
+-> the arguments validate into the action's input model -> the action runs, once per idempotency
+key -> the audit record. Refusals a model cannot fix by changing its arguments (unknown or forbidden
+tool, quota) are protocol errors (:class:`ToolError`); everything else - invalid arguments, the
+target refusing or being down - is a tool result with ``is_error``, worded so a model can correct
+itself or tell the user.
+
+**Idempotency.** A tool that changes something (``Action.effect``) takes an ``idempotency_key``
+argument; ``_meta["io.switchboard/idempotency-key"]`` (or ``_meta["idempotency_key"]``) works too, and
+so does a JSON-RPC request id that is a string of 16+ characters (a UUID). Small integer ids are
+per-connection counters - every stateless client starts again at 0 - so they are never used as
+keys. A repeated key returns the first call's result and does not repeat the effect; the key is
+scoped to the API key and the tool, and reusing it with other arguments is refused. Records are
+the effects ledger's (``shared.ledger``: Powertools idempotency on the table, 15 days), so a
+concurrent duplicate waits for the first instead of running beside it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+
+from pydantic import BaseModel, ValidationError
+
+from shared.actions import Action, catalogue
+from shared.errors import (
+    ConfigurationError,
+    EventInProgress,
+    PermanentError,
+    RetryableError,
+    SwitchboardError,
+)
+from shared.redact import redact_text
+
+from . import audit
+from .keys import ApiKey, QuotaExceeded, consume_quota
+
+if TYPE_CHECKING:
+    from shared.sync import RouteContext
+
+__all__ = [
+    "FORBIDDEN",
+    "IDEMPOTENCY_ARGUMENT",
+    "QUOTA_EXCEEDED",
+    "ToolError",
+    "ToolResult",
+    "call",
+    "definition",
+    "offered",
+    "visible",
+]
+
+#: JSON-RPC error codes (implementation-defined range) for refusals a model cannot argue with.
+FORBIDDEN: Final = -32030
+QUOTA_EXCEEDED: Final = -32031
+UNKNOWN_TOOL: Final = -32602  # "invalid params", as the MCP specification says for unknown tools
+IDEMPOTENCY_ARGUMENT: Final = "idempotency_key"
+_META_KEYS: Final = ("io.switchboard/idempotency-key", "idempotency_key")
+_IDEMPOTENCY_SCHEMA: Final = {
+    "type": "string",
+    "minLength": 8,
+    "maxLength": 200,
+    "description": (
+        "Recommended: a unique id for this intended change (e.g. a UUID). Calling again with the same "
+        "key returns the first result instead of doing it twice."
+    ),
+}
+
+
+class ToolError(Exception):
+    """A protocol-level refusal: answered as a JSON-RPC error, not as a tool result."""
+
+    def __init__(self, code: int, message: str, data: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.data = dict(data) if data else None
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """A tool call's answer: the action's output, or an error text for the model."""
+
+    output: dict[str, Any] | None = None
+    error: str | None = None
+    #: The first call's result, returned again for a repeated idempotency key.
+    replayed: bool = False
+
+
+def config_values(action: Action[Any, Any], settings: BaseModel) -> dict[str, Any] | None:
+    """The input fields the deployment sets for ``action``; ``None`` if one is not configured."""
+    values: dict[str, Any] = {}
+    for field, setting in action.config.items():
+        value = getattr(settings, setting, None)
+        if value in (None, "", (), []):
+            return None
+        values[field] = list(value) if isinstance(value, tuple) else value
+    return values
+
+
+def offered(settings: BaseModel) -> list[Action[Any, Any]]:
+    """The actions this deployment offers as tools: every one whose config is set."""
+    return [a for a in catalogue() if config_values(a, settings) is not None]
+
+
+def visible(settings: BaseModel, key: ApiKey) -> list[Action[Any, Any]]:
+    """The tools ``key`` sees (and may call): offered, and named in the key's tools."""
+    return [a for a in offered(settings) if key.may_call(a.name)]
+
+
+def definition(action: Action[Any, Any]) -> dict[str, Any]:
+    """The MCP ``Tool`` of an action (as JSON): schemas from its models, hints from its kind."""
+    schema = action.input_schema()
+    if action.effect:
+        schema.setdefault("properties", {})[IDEMPOTENCY_ARGUMENT] = dict(_IDEMPOTENCY_SCHEMA)
+    return {
+        "name": action.tool_name,
+        "title": action.name,
+        "description": action.description,
+        "inputSchema": schema,
+        "outputSchema": action.output_schema(),
+        "annotations": {
+            "title": action.name,
+            "readOnlyHint": not action.effect,
+            "destructiveHint": action.destructive,
+            "idempotentHint": not action.effect,
+            "openWorldHint": True,  # it reaches a SaaS app outside Switchboard
+        },
+    }
+
+
+def _find(name: str) -> Action[Any, Any] | None:
+    return next((a for a in catalogue() if name in (a.tool_name, a.name)), None)
+
+
+def _idempotency_key(
+    arguments: dict[str, Any], meta: Mapping[str, Any] | None, request_id: Any
+) -> tuple[str | None, str]:
+    """The caller's idempotency key and where it came from (argument, _meta, request id, none)."""
+    explicit = arguments.pop(IDEMPOTENCY_ARGUMENT, None)
+    if isinstance(explicit, str) and explicit.strip():
+        return explicit.strip(), "argument"
+    for name in _META_KEYS:
+        value = (meta or {}).get(name)
+        if isinstance(value, str) and value.strip():
+            return value.strip(), "meta"
+    if isinstance(request_id, str) and len(request_id) >= 16:
+        return request_id, "request_id"
+    return None, "none"
+
+
+def _sha(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def call(
+    ctx: RouteContext,
+    key: ApiKey,
+    name: str,
+    arguments: Mapping[str, Any] | None,
+    *,
+    meta: Mapping[str, Any] | None = None,
+    request_id: Any = None,
+) -> ToolResult:
+    """One ``tools/call``, audited whatever happens. Raises :class:`ToolError` for protocol refusals."""
+    started = time.perf_counter()
+    rt = ctx.rt
+    ddb = rt.aws("dynamodb")
+    settings = rt.settings
+    args = dict(arguments or {})
+    idem, idem_source = _idempotency_key(args, meta, request_id)
+    action = _find(name)
+    tool = action.name if action else name[:100]
+
+    def record(outcome: str, detail: str | None = None) -> None:
+        audit.write(
+            ddb,
+            rt.table,
+            key_id=key.id,
+            tool=tool,
+            arguments=args,
+            outcome=outcome,
+            duration_ms=(time.perf_counter() - started) * 1000,
+            retention_days=int(getattr(settings, "audit_days", 90)),
+            request_id=None if request_id is None else str(request_id),
+            idempotency=_sha(idem) if idem else None,
+            detail=detail,
+            logger=ctx.logger,
+        )
+        ctx.metrics.add_metric(name="ToolCalls", unit="Count", value=1)
+        ctx.logger.info(
+            "tool call",
+            extra={"tool": tool, "key_id": key.id, "outcome": outcome, "idempotency": idem_source},
+        )
+
+    config = config_values(action, settings) if action else None
+    if action is None or config is None:
+        record("unknown_tool")
+        raise ToolError(UNKNOWN_TOOL, f"unknown tool {name!r}; list the tools with tools/list")
+    if not key.may_call(action.name):
+        record("denied")
+        raise ToolError(
+            FORBIDDEN,
+            f"this API key ({key.display}) may not call {action.tool_name}; "
+            "ask the operator for a key that includes it (switchboard keys create --tools ...)",
+            {"tool": action.tool_name, "allowed": sorted(key.tools)},
+        )
+    try:
+        consume_quota(ddb, rt.table, key)
+    except QuotaExceeded as exc:
+        record("quota_exceeded", str(exc))
+        raise ToolError(
+            QUOTA_EXCEEDED,
+            str(exc),
+            {"window": exc.window, "limit": exc.limit, "retry_after_s": exc.retry_after_s},
+        ) from exc
+
+    try:
+        data = action.input.model_validate({**args, **config})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}"
+            for e in exc.errors(include_url=False, include_input=False)
+        )
+        record("invalid_arguments", problems)
+        return ToolResult(error=f"invalid arguments for {action.tool_name}: {problems}")
+
+    def run() -> dict[str, Any]:
+        output = action(ctx, data).model_dump(mode="json")
+        return {"output": output, "arguments_sha256": _sha(args)}
+
+    try:
+        if action.effect and idem:
+            from shared.ledger import DeadlineContext, Ledger
+
+            ledger = Ledger(rt, DeadlineContext(rt.spec.timeout_s))
+            saved, ran = ledger.run_event(f"{key.id}:{action.name}:{idem}", run)
+            if saved.get("arguments_sha256") != _sha(args):
+                record("idempotency_conflict")
+                return ToolResult(
+                    error=f"idempotency key already used for {action.tool_name} with other arguments; "
+                    "use a new key for a new change"
+                )
+            record("ok" if ran else "duplicate")
+            return ToolResult(output=saved["output"], replayed=not ran)
+        result = run()
+    except EventInProgress:
+        record("in_progress")
+        return ToolResult(error="the same call (idempotency key) is still running; retry in a few seconds")
+    except RetryableError as exc:
+        record(f"error:{exc.code}", exc.message)
+        wait = f" (the app asked to wait {int(exc.retry_after)} s)" if exc.retry_after else ""
+        return ToolResult(error=f"{action.app} is temporarily unavailable{wait}; retry later")
+    except ConfigurationError as exc:
+        ctx.logger.error(
+            "tool misconfigured", extra={"tool": tool, "reason": exc.code, "detail": exc.message}
+        )
+        record(f"error:{exc.code}", exc.message)
+        return ToolResult(error="the server is misconfigured for this tool; the operator was alerted")
+    except (PermanentError, SwitchboardError) as exc:
+        record(f"error:{exc.code}", exc.message)
+        return ToolResult(error=f"{action.app} refused: {redact_text(exc.message)}")
+    except Exception as exc:  # a bug: audited, then answered as an internal error by the SDK
+        record("error:internal", type(exc).__name__)
+        raise
+    record("ok")
+    return ToolResult(output=result["output"])

@@ -1,0 +1,266 @@
+"""``switchboard new <name> --trigger webhook|schedule|event --app <app>``: a working integration.
+
+It writes the integration's folder (spec, models, handler, README, local settings), a sample in
+``events/<name>/`` that ``make dev`` replays, and tests in ``tests/functions/<name>/`` - and nothing
+else, because nothing else lists integrations: the CDK app, the local runtime, the OpenAPI document
+and the CLI all find ``functions/*/spec.py``. What it writes passes ``make test`` as written (ruff,
+ruff format, mypy strict, pytest), so the first change a developer makes starts from green.
+
+The templates are in ``infra/scaffold/templates`` (``string.Template``, ``${name}`` placeholders).
+For HubSpot and Slack the handler already calls an action of the catalogue (upsert the contact, post
+a message); for other apps it declares the connection and leaves the call as the first TODO.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import keyword
+import re
+import secrets
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from string import Template
+from typing import Final, Literal, TextIO
+
+from infra.ops.target import CliError
+from shared.spec import Connection
+
+__all__ = ["TRIGGERS", "Scaffold", "apps", "scaffold"]
+
+Trigger = Literal["webhook", "schedule", "event"]
+TRIGGERS: Final[tuple[Trigger, ...]] = ("webhook", "schedule", "event")
+ROOT: Final = Path(__file__).resolve().parents[2]
+TEMPLATES: Final = ROOT / "infra" / "scaffold" / "templates"
+_NAME: Final = re.compile(r"^[a-z][a-z0-9_]{1,38}[a-z0-9]$")
+
+_TRIGGER_DOC: Final = {
+    "webhook": "`POST /hooks/{name}`, signed with Standard Webhooks",
+    "schedule": "EventBridge schedule, every day at 07:00 Europe/London",
+    "event": "`lead.created` on the Switchboard bus",
+}
+
+
+@dataclass(frozen=True)
+class Scaffold:
+    """What was written, relative to the repository root."""
+
+    name: str
+    files: tuple[Path, ...]
+
+
+def apps() -> list[str]:
+    """Apps an integration can target: the modules of ``shared/apps`` with an API connection."""
+    found = []
+    for path in sorted((ROOT / "shared" / "apps").glob("*.py")):
+        if path.stem.startswith("_") or path.stem == "base":
+            continue
+        module = importlib.import_module(f"shared.apps.{path.stem}")
+        connection = getattr(module, "CONNECTION", None)
+        if isinstance(connection, Connection) and connection.kind in ("api", "oauth2"):
+            found.append(path.stem)
+    return found
+
+
+def _pascal(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+def _handler(trigger: Trigger, app: str) -> tuple[str, str, str, str]:
+    """(imports, body, settings fields, one-line summary) of the handler for this app."""
+    if app == "slack":
+        text = (
+            'f"Scheduled run due {data.scheduled_at} ({data.timezone})"'
+            if trigger == "schedule"
+            else "f\"{data.name} wrote: {data.message or '(no message)'}\""
+        )
+        body = (
+            "    settings: Settings = ctx.settings\n"
+            f"    message = chat.PostMessage(channel=settings.slack_channel, text={text})\n"
+            '    posted = ctx.step("slack.post", lambda: chat.POST_MESSAGE(ctx, message).model_dump(mode="json"))\n'
+            '    return {"channel": posted["channel"], "ts": posted["ts"]}\n'
+        )
+        fields = '\n    #: Where the message goes (the bot must be in the channel).\n    slack_channel: str = Field(default="#new-leads", min_length=2, max_length=80)\n'
+        return "from shared.actions import chat\n", body, fields, "one Slack message"
+    if app == "hubspot" and trigger != "schedule":
+        guard = (
+            '    if data.email is None:\n        return {"skipped": "the lead left no email address"}\n'
+            if trigger == "event"
+            else ""
+        )
+        body = (
+            f"{guard}"
+            "    contact = crm.UpsertContact(email=data.email, first_name=data.name)\n"
+            '    upserted = ctx.step("upsert_contact", lambda: crm.UPSERT_CONTACT(ctx, contact).model_dump(mode="json"))\n'
+            '    return {"contact_id": upserted["id"], "new": upserted["is_new"]}\n'
+        )
+        return "from shared.actions import crm\n", body, "", "one HubSpot contact (created or updated)"
+    body = (
+        f"    # TODO: call {app} through an action of shared/actions, each side effect in its own step:\n"
+        '    #   result = ctx.step("do_it", lambda: SOME_ACTION(ctx, SomeInput(...)).model_dump(mode="json"))\n'
+        '    ctx.logger.info("work item received", extra={"event_id": ctx.event_id})\n'
+        '    return {"received": True}\n'
+    )
+    return "", body, "", f"the work done in {app} (to be written)"
+
+
+def _test_parts(trigger: Trigger) -> tuple[list[str], list[str], str]:
+    """(stdlib imports, first-party imports, the ``deliver`` function) of the generated test."""
+    if trigger == "webhook":
+        deliver = (
+            "def deliver(rt: Runtime, sample: Sample) -> None:\n"
+            '    """As the sender would: signed, through API Gateway, into the production handler."""\n'
+            "    answer = send_sample(rt, sample)\n"
+            '    assert answer["statusCode"] == sample.expect_status, answer\n'
+        )
+        return [], ["from tests.support import dlq_messages, drain, send_sample"], deliver
+    if trigger == "schedule":
+        deliver = (
+            "def deliver(rt: Runtime, sample: Sample) -> None:\n"
+            '    """As EventBridge Scheduler would: the tick\'s message on the queue."""\n'
+            "    trigger = SPEC.trigger(sample.trigger)\n"
+            "    assert isinstance(trigger, ScheduleTrigger)\n"
+            "    body = schedule_message(SPEC.name, trigger, datetime.fromisoformat(sample.scheduled_at))\n"
+            '    rt.aws("sqs").send_message(QueueUrl=rt.queue_url, MessageBody=body)\n'
+        )
+        return (
+            ["from datetime import datetime"],
+            [
+                "from infra.local.scheduler import schedule_message",
+                "from shared.spec import ScheduleTrigger",
+                "from tests.support import dlq_messages, drain",
+            ],
+            deliver,
+        )
+    deliver = (
+        "def deliver(rt: Runtime, sample: Sample) -> None:\n"
+        '    """As an EventBridge rule would: the whole bus event as the queue message."""\n'
+        "    event = {\n"
+        '        "version": "0",\n'
+        '        "id": str(uuid.uuid4()),\n'
+        '        "detail-type": sample.detail_type,\n'
+        '        "source": sample.source,\n'
+        '        "account": "123456789012",\n'
+        '        "time": "2026-11-21T09:14:05Z",\n'
+        '        "region": "us-east-1",\n'
+        '        "resources": [],\n'
+        '        "detail": sample.detail,\n'
+        "    }\n"
+        '    rt.aws("sqs").send_message(QueueUrl=rt.queue_url, MessageBody=json.dumps(event))\n'
+    )
+    return ["import json", "import uuid"], ["from tests.support import dlq_messages, drain"], deliver
+
+
+def _render(template: str, values: dict[str, str]) -> str:
+    return Template((TEMPLATES / template).read_text(encoding="utf-8")).substitute(values)
+
+
+def scaffold(
+    name: str,
+    trigger: str,
+    app: str,
+    out: TextIO,
+    *,
+    root: Path = ROOT,
+    description: str | None = None,
+    format_code: bool = True,
+) -> Scaffold:
+    """Write the integration ``name`` under ``root``; refuses to overwrite anything."""
+    if not _NAME.match(name) or keyword.iskeyword(name) or "__" in name:
+        raise CliError(
+            f"{name!r} is not an integration name: 3-40 lower-case letters, digits and single underscores, "
+            "starting with a letter (e.g. booking_reminders)"
+        )
+    if trigger not in TRIGGERS:
+        raise CliError(f"--trigger {trigger!r}: choose one of {', '.join(TRIGGERS)}")
+    known = apps()
+    if app not in known:
+        raise CliError(f"--app {app!r}: no such app in shared/apps; there are: {', '.join(known)}")
+    kind: Trigger = trigger  # checked against TRIGGERS above (mypy narrows on the "in")
+    targets = {
+        "functions": root / "functions" / name,
+        "events": root / "events" / name,
+        "tests": root / "tests" / "functions" / name,
+    }
+    taken = [str(p.relative_to(root)) for p in targets.values() if p.exists()]
+    if taken:
+        raise CliError(f"{', '.join(taken)} already exist(s); choose another name or remove them first")
+
+    imports, body, settings_fields, summary = _handler(kind, app)
+    stdlib, first_party, deliver = _test_parts(kind)
+    model = _pascal(name) + ("Run" if kind == "schedule" else "Input")
+    text = description or f"{_TRIGGER_DOC[kind].split(',')[0].strip('`')} -> {summary}"
+    secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+    values = {
+        "name": name,
+        "Model": model,
+        "app": app,
+        "trigger": kind,
+        "trigger_doc": _TRIGGER_DOC[kind].format(name=name),
+        "description": text.replace('"', "'"),
+        "local_secret": secret,
+        "imports": imports,
+        "body": body.rstrip("\n"),
+        "effect_summary": summary,
+        "settings_fields": settings_fields or "",
+        "models_import": f"{model}, Settings" if "settings: Settings" in body else model,
+    }
+    first = sorted(
+        [
+            "from infra.local.samples import Sample, load_samples",
+            "from shared import trace",
+            "from shared.registry import load_spec",
+            "from shared.runtime import Runtime",
+            *first_party,
+        ],
+        key=lambda line: line.split()[1],
+    )
+    header = "\n".join([*sorted(stdlib, key=lambda s: (s.startswith("from"), s)), "from typing import Any"])
+    test_values = {**values, "test_imports": "", "support_imports": "", "deliver": deliver}
+    test = _render("test.py.tmpl", test_values)
+    test = test.replace("from typing import Any\n", header + "\n", 1)
+    test = re.sub(
+        r"from infra\.local\.samples import .*?\nfrom tests\.support import \n",
+        "\n".join(first) + "\n",
+        test,
+        flags=re.S,
+    )
+    files = {
+        targets["functions"] / "spec.py": _render(f"spec_{kind}.py.tmpl", values),
+        targets["functions"] / "models.py": _render(f"models_{kind}.py.tmpl", values),
+        targets["functions"] / "handler.py": _render("handler.py.tmpl", values),
+        targets["functions"] / "README.md": _render("README.md.tmpl", values),
+        targets["functions"] / "settings.local.json": "{}\n",
+        targets["events"] / f"{_sample_name(kind)}.json": _render(f"sample_{kind}.json.tmpl", values),
+        targets["tests"] / "__init__.py": "",
+        targets["tests"] / f"test_{name}.py": test,
+    }
+    for path, content in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content, encoding="utf-8")
+    python = [p for p in files if p.suffix == ".py"]
+    if format_code:
+        _ruff(root, python)
+    written = tuple(sorted(p.relative_to(root) for p in files))
+    print(f"created integration {name} ({kind} -> {app}):", file=out)
+    for path in written:
+        print(f"  {path}", file=out)
+    print(
+        f"\nNext: `make dev` replays events/{name}/ and serves it; `make test` runs its tests. "
+        f"Then write the real payload (models.py) and work (handler.py); see functions/{name}/README.md.",
+        file=out,
+    )
+    return Scaffold(name=name, files=written)
+
+
+def _sample_name(trigger: Trigger) -> str:
+    return {"webhook": "signed_event", "schedule": "daily_tick", "event": "lead_created"}[trigger]
+
+
+def _ruff(root: Path, files: list[Path]) -> None:
+    """Sort imports and format exactly like ``make test`` checks (the generated code is then stable)."""
+    paths = [str(p) for p in files]
+    for args in (["check", "--fix", "--quiet", *paths], ["format", "--quiet", *paths]):
+        subprocess.run([sys.executable, "-m", "ruff", *args], cwd=root, check=False, capture_output=True)
