@@ -2,11 +2,16 @@
 
     switchboard dev [--port 8787] [--once] [--no-replay]
     switchboard send <integration> <event-file> [--url URL] [--stage STAGE]
-    switchboard invoke <integration> <event-file>
+    switchboard invoke <integration> <event-file> | --date YYYY-MM-DD [--resend]
     switchboard urls                                   [--stage STAGE] [--region REGION]
     switchboard secrets list | show <connection> | set <connection> key=value …
     switchboard dlq list [<integration>] | show <id> | replay <id> | redrive <integration>
     switchboard trace <event-id> [--since 7d]
+    switchboard openapi [--server URL] [--tools]
+    switchboard keys create --name N --tools a,b [--per-minute 30] [--per-day 1000] | list | revoke <id>
+    switchboard new <name> --trigger webhook|schedule|event --app <app>
+    switchboard chaos [--events N] [--seed S] [--faults 5xx=0.2,…] [--json]
+    switchboard load [--rps R] [--seconds T] [--json]
 
 The operations commands (``urls``, ``secrets``, ``dlq``, ``trace``; :mod:`infra.ops`) act on the
 running local runtime, or with ``--stage <name>`` on that deployed stage. Every error a user can cause
@@ -82,9 +87,20 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("--stage", help="read the signing secret from this deployed stage's Secrets Manager")
     send.set_defaults(func=_cmd_send)
 
-    invoke = sub.add_parser("invoke", help="run an integration's handler once with an event file")
+    invoke = sub.add_parser(
+        "invoke", help="run an integration's handler once with an event file, or a schedule tick for --date"
+    )
     invoke.add_argument("integration")
-    invoke.add_argument("event_file", type=Path)
+    invoke.add_argument("event_file", type=Path, nargs="?")
+    invoke.add_argument(
+        "--date",
+        help="run the integration's schedule for this day (YYYY-MM-DD): the first tick after the day ended",
+    )
+    invoke.add_argument(
+        "--resend",
+        action="store_true",
+        help="with --date: a new event id, so steps already done for that day run again",
+    )
     invoke.set_defaults(func=_cmd_invoke)
 
     urls = sub.add_parser("urls", parents=[where], help="webhook, form and route URLs (local or --stage)")
@@ -135,6 +151,8 @@ def _parser() -> argparse.ArgumentParser:
     trace.add_argument("event_id")
     trace.add_argument("--since", default="7d", help="how far back to search logs: 30m, 12h, 7d (default 7d)")
     trace.set_defaults(func=_cmd_trace)
+    _add_harness_commands(sub)
+    _add_ai_commands(sub, where)
     return p
 
 
@@ -291,14 +309,25 @@ def _cmd_invoke(args: argparse.Namespace) -> int:
     from .local.gateway import api_gateway_event
 
     spec = _spec(args.integration)
-    try:
-        raw = json.loads(args.event_file.read_text())
-    except (OSError, ValueError) as exc:
-        raise CliError(f"{args.event_file}: not a readable JSON file ({exc})") from exc
+    ticks = _date_ticks(spec, args) if args.date is not None else None
+    raw: Any = None
+    if ticks is None:
+        if args.event_file is None:
+            raise CliError(
+                "invoke needs an event file, or --date YYYY-MM-DD for an integration with a schedule"
+            )
+        if args.resend:
+            raise CliError("--resend goes with --date")
+        try:
+            raw = json.loads(args.event_file.read_text())
+        except (OSError, ValueError) as exc:
+            raise CliError(f"{args.event_file}: not a readable JSON file ({exc})") from exc
     printer = TracePrinter()
     trace.add_sink(printer)
     with LocalRuntime(port=0, pollers=False, state_file=None) as runtime:
-        if isinstance(raw, dict) and "trigger" in raw:  # a sample: build the signed API Gateway request
+        if ticks is not None:  # --date: the schedule tick(s) as one SQS batch, as Lambda gets them
+            raw = _sqs_batch(runtime, spec.name, ticks)
+        elif isinstance(raw, dict) and "trigger" in raw:  # a sample: build the signed API Gateway request
             try:
                 sample = load_sample(args.event_file, spec)
                 url, headers, body = build_request(
@@ -326,6 +355,63 @@ def _cmd_invoke(args: argparse.Namespace) -> int:
         result = runtime.dispatch(spec.name, raw)
     print(json.dumps(result, indent=2))
     return 0
+
+
+def _date_ticks(spec: IntegrationSpec, args: argparse.Namespace) -> list[str]:
+    """Queue message(s) of the schedule tick that covers ``--date``.
+
+    The tick is the schedule's first after the day ended, in the schedule's own time zone: for a
+    daily 07:00 report on "yesterday", ``--date 2026-11-20`` is the 07:00 tick of the 21st. Its event
+    id is the one the real tick had, so a day already processed is not processed again (idempotency);
+    ``--resend`` appends ``:resend:<UTC time>`` to the id, so every step runs again on purpose.
+    """
+    from dataclasses import replace
+    from datetime import UTC, date, datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from infra.local.scheduler import next_fire, schedule_message
+    from shared.envelope import Envelope
+    from shared.spec import ScheduledRun, ScheduleTrigger
+
+    if args.event_file is not None:
+        raise CliError("give an event file or --date, not both")
+    try:
+        day = date.fromisoformat(args.date)
+    except ValueError:
+        raise CliError(f"--date {args.date!r} is not a date; expected YYYY-MM-DD") from None
+    schedules = [t for t in spec.triggers if isinstance(t, ScheduleTrigger)]
+    if len(schedules) != 1:
+        raise CliError(
+            f"--date runs a schedule, and {spec.name} has {len(schedules)} schedule triggers (needs one)"
+        )
+    trigger = schedules[0]
+    day_end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=ZoneInfo(trigger.timezone))
+    due = next_fire(trigger.expression, trigger.timezone, day_end - timedelta(minutes=1))
+    if not args.resend:
+        return [schedule_message(spec.name, trigger, due)]
+    run = ScheduledRun(trigger=trigger.name, scheduled_at=due.isoformat(), timezone=trigger.timezone)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return [
+        Envelope.wrap(
+            spec.name, trigger.name, replace(a, event_id=f"{a.event_id}:resend:{stamp}")
+        ).to_message()
+        for a in trigger.accept(run)
+    ]
+
+
+def _sqs_batch(runtime: Any, integration: str, bodies: list[str]) -> dict[str, Any]:
+    """An ``aws:sqs`` event carrying ``bodies``, for the integration's own queue."""
+    import uuid
+
+    from infra.local.poller import sqs_event
+
+    rt = runtime.runtimes[integration]
+    attrs = rt.aws("sqs").get_queue_attributes(QueueUrl=rt.queue_url, AttributeNames=["QueueArn"])
+    arn = attrs["Attributes"]["QueueArn"]
+    messages = [
+        {"MessageId": str(uuid.uuid4()), "ReceiptHandle": "switchboard-invoke", "Body": b} for b in bodies
+    ]
+    return sqs_event(messages, arn, arn.split(":")[3])
 
 
 def _cmd_urls(args: argparse.Namespace) -> int:
@@ -413,6 +499,177 @@ def _cmd_trace(args: argparse.Namespace) -> int:
     since_s = _duration_s(args.since)
     found = trace(_target(args), args.event_id, sys.stdout, since_s=since_s)
     return 0 if found else 1
+
+
+# --- harnesses: chaos and load ---------------------------------------------------------------------
+
+
+def _add_harness_commands(sub: Any) -> None:
+    from infra.ops.chaos import DEFAULT_FAULTS
+
+    chaos = sub.add_parser(
+        "chaos", help="prove nothing is lost or doubled: N events against flaky sandboxes (own runtime)"
+    )
+    chaos.add_argument("--events", type=int, default=300, help="events to send (default 300)")
+    chaos.add_argument("--seed", type=int, default=1, help="seed of the plan and of the faults (default 1)")
+    chaos.add_argument(
+        "--faults",
+        default=DEFAULT_FAULTS,
+        help=f"kind=rate[@app+app],… of 5xx, 429, timeout, crash, dup, poison (default {DEFAULT_FAULTS})",
+    )
+    chaos.add_argument(
+        "--only",
+        default="",
+        help="comma-separated integrations to send events to (default: all with a factory)",
+    )
+    chaos.add_argument(
+        "--timeout", type=float, default=900.0, help="seconds each wait for the queues may take (default 900)"
+    )
+    chaos.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    chaos.set_defaults(func=_cmd_chaos)
+
+    load = sub.add_parser("load", help="signed webhooks at a fixed rate against a local runtime of its own")
+    load.add_argument("--rps", type=float, default=20.0, help="requests per second (default 20)")
+    load.add_argument("--seconds", type=float, default=10.0, help="how long to send (default 10)")
+    load.add_argument("--senders", type=int, default=8, help="sending threads (default 8)")
+    load.add_argument(
+        "--timeout", type=float, default=300.0, help="seconds to wait for the queues to drain (default 300)"
+    )
+    load.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    load.set_defaults(func=_cmd_load)
+
+
+def _cmd_chaos(args: argparse.Namespace) -> int:
+    from infra.ops.chaos import ChaosConfig, parse_faults, print_report, run_chaos
+
+    if not 1 <= args.events <= 1_000_000:
+        raise CliError("--events must be 1..1000000")
+    if not 1 <= args.timeout <= 86_400:
+        raise CliError("--timeout must be 1..86400 seconds")
+    config = ChaosConfig(
+        events=args.events,
+        seed=args.seed,
+        faults=parse_faults(args.faults),
+        drain_timeout_s=args.timeout,
+        integrations=tuple(n.strip() for n in args.only.split(",") if n.strip()),
+    )
+    for name in config.integrations:
+        _spec(name)
+    report = run_chaos(config)
+    if args.json:
+        print(json.dumps(report.as_json(), indent=2))
+    else:
+        print_report(report, sys.stdout)
+    return 0 if report.ok else 1
+
+
+def _cmd_load(args: argparse.Namespace) -> int:
+    from infra.ops.load import LoadConfig, print_report, run_load
+
+    if not 0 < args.rps <= 10_000:
+        raise CliError("--rps must be more than 0 and at most 10000")
+    if not 0 < args.seconds <= 3_600:
+        raise CliError("--seconds must be more than 0 and at most 3600")
+    if not 1 <= args.senders <= 256:
+        raise CliError("--senders must be 1..256")
+    report = run_load(
+        LoadConfig(rps=args.rps, seconds=args.seconds, senders=args.senders, drain_timeout_s=args.timeout)
+    )
+    if args.json:
+        print(json.dumps(report.as_json(), indent=2))
+    else:
+        print_report(report, sys.stdout)
+    return 0 if report.ok else 1
+
+
+# --- AI-ready: openapi, keys, new ------------------------------------------------------------------
+
+
+def _add_ai_commands(sub: Any, where: argparse.ArgumentParser) -> None:
+    openapi = sub.add_parser(
+        "openapi", help="the OpenAPI 3.1 document of every route and the MCP endpoint (or --tools)"
+    )
+    openapi.add_argument("--server", help="server URL to put in the document (e.g. the API's URL)")
+    openapi.add_argument(
+        "--tools", action="store_true", help="print the actions as function-calling tool definitions instead"
+    )
+    openapi.set_defaults(func=_cmd_openapi)
+
+    keys = sub.add_parser("keys", help="API keys of the MCP endpoint: create (shown once), list, revoke")
+    keys_sub = keys.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    k_create = keys_sub.add_parser("create", parents=[where], help="a new key; printed once, stored hashed")
+    k_create.add_argument("--name", required=True, help="who or what uses it, e.g. claude-desktop-anna")
+    k_create.add_argument(
+        "--tools",
+        required=True,
+        help="comma-separated tools it may call (stock.get,crm.upsert_contact; * = all)",
+    )
+    k_create.add_argument("--per-minute", type=int, default=30, help="calls per minute (default 30)")
+    k_create.add_argument("--per-day", type=int, default=1000, help="calls per day (default 1000)")
+    k_create.set_defaults(func=_cmd_keys_create)
+    k_list = keys_sub.add_parser("list", parents=[where], help="every key: id, name, tools, quota, status")
+    k_list.set_defaults(func=_cmd_keys_list)
+    k_revoke = keys_sub.add_parser("revoke", parents=[where], help="refuse a key from now on")
+    k_revoke.add_argument("key", help="the key's id (see keys list) or the key itself")
+    k_revoke.set_defaults(func=_cmd_keys_revoke)
+
+    new = sub.add_parser("new", help="scaffold an integration: function, sample event, tests")
+    new.add_argument("name", help="lower-case identifier, e.g. booking_reminders")
+    new.add_argument("--trigger", required=True, choices=["webhook", "schedule", "event"])
+    new.add_argument(
+        "--app", required=True, help="the app it calls (a module of shared/apps: hubspot, slack …)"
+    )
+    new.add_argument("--description", help="one line for the spec and the README")
+    new.set_defaults(func=_cmd_new)
+
+
+def _cmd_openapi(args: argparse.Namespace) -> int:
+    if args.tools:
+        from shared.actions import function_schemas
+
+        print(json.dumps(function_schemas(), indent=2))
+        return 0
+    from shared.openapi import openapi_document
+
+    server = args.server or (_local_state() or {}).get("gateway")
+    print(json.dumps(openapi_document(load_specs(), server_url=server), indent=2))
+    return 0
+
+
+def _cmd_keys_create(args: argparse.Namespace) -> int:
+    from infra.ops import keys
+
+    tools = [t for t in args.tools.split(",") if t.strip()]
+    keys.create(
+        _target(args),
+        name=args.name,
+        tools=tools,
+        per_minute=args.per_minute,
+        per_day=args.per_day,
+        out=sys.stdout,
+    )
+    return 0
+
+
+def _cmd_keys_list(args: argparse.Namespace) -> int:
+    from infra.ops import keys
+
+    keys.list_(_target(args), sys.stdout)
+    return 0
+
+
+def _cmd_keys_revoke(args: argparse.Namespace) -> int:
+    from infra.ops import keys
+
+    keys.revoke(_target(args), args.key, sys.stdout)
+    return 0
+
+
+def _cmd_new(args: argparse.Namespace) -> int:
+    from infra.ops.scaffold import scaffold
+
+    scaffold(args.name, args.trigger, args.app, sys.stdout, description=args.description)
+    return 0
 
 
 if __name__ == "__main__":

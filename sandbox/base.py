@@ -6,6 +6,7 @@ against it and against production. Every app also gets the same control endpoint
 
 * ``GET /_requests`` - the requests the app received, newest last (``?path=`` filters by substring);
 * ``POST /_faults`` - queue faults; ``GET /_faults`` lists them; ``DELETE /_faults`` clears them;
+  ``GET /_faults/served`` counts the requests each fault kind hit;
 * ``POST /_reset`` - clear data, faults and recorded requests;
 * ``GET /_state`` - the app's data, as the app chooses to show it;
 * an app that sends webhooks (:attr:`SandboxApp.webhooks`, see :mod:`sandbox.sender`) also has
@@ -13,10 +14,24 @@ against it and against production. Every app also gets the same control endpoint
 * an app's own control endpoints, from :meth:`SandboxApp.controls`.
 
 A fault is ``{"kind": "status", "status": 503, "count": 2, "path": "/notes"}``,
-``{"kind": "rate_limit", "retry_after": 1}`` or ``{"kind": "slow", "delay_s": 2.0}`` (``count``
-defaults to 1; ``path`` and ``method`` optionally narrow which requests it hits). Before routing, the
-first queued fault that matches a request applies to it and uses up one count. A slow request is still
-served after its delay, like a slow server: if the client gives up first, the work was done anyway.
+``{"kind": "rate_limit", "retry_after": 1}``, ``{"kind": "slow", "delay_s": 2.0}`` or
+``{"kind": "crash"}`` (``count`` defaults to 1; ``path``, ``method`` and ``body_contains`` optionally
+narrow which requests it hits). Before routing, the first queued fault that matches a request applies
+to it and uses up one count. A slow request is still served after its delay, like a slow server: if the
+client gives up first, the work was done anyway; with ``"serve_first": true`` the work is done at once
+and only the answer is late, so a client that times out has certainly caused the effect.
+
+A fault with a ``rate`` (0 < rate <= 1) is not used up: it hits that share of the matching requests,
+drawn from the app's random generator (:meth:`SandboxApp.reseed` makes a run repeatable), until the
+faults are cleared. Counted faults are served first; the rates of several rate faults add up (one draw
+per request), so ``5xx`` at 0.2 and ``429`` at 0.05 fail a quarter of the requests. This is how the
+chaos harness (``switchboard chaos``) makes a target flaky, and how it marks a payload as poison:
+``{"kind": "status", "status": 400, "rate": 1, "body_contains": "chaos-poison"}``.
+
+A ``crash`` fault serves the request normally and adds the :data:`CRASH_HEADER` to the answer. The
+sandbox cannot kill the caller; the local runtime's HTTP transport (:mod:`infra.local.transport`) reads
+the header and ends the invocation there, as a Lambda timeout or out-of-memory kill would - after the
+target acted, before the worker recorded it.
 
 No web framework: the local gateway (a ``ThreadingHTTPServer``) and :func:`as_transport` both call
 :meth:`SandboxApp.handle`, from many threads at once, so an app's state is guarded by one lock.
@@ -25,6 +40,7 @@ No web framework: the local gateway (a ``ThreadingHTTPServer``) and :func:`as_tr
 from __future__ import annotations
 
 import json
+import random
 import re
 import threading
 import time
@@ -45,6 +61,8 @@ if TYPE_CHECKING:
     from sandbox.sender import WebhookSender
 
 __all__ = [
+    "CRASH_HEADER",
+    "CrashFault",
     "Fault",
     "Handler",
     "RateLimitFault",
@@ -59,6 +77,8 @@ __all__ = [
 ]
 
 JSON_TYPE = "application/json;charset=utf-8"
+#: Added to an answer by a ``crash`` fault: "the caller dies now, after the target acted".
+CRASH_HEADER = "x-sandbox-crash"
 _MAX_RECORDS = 2000
 
 
@@ -129,9 +149,16 @@ class _FaultBase(BaseModel):
     #: Substring of the request path the fault applies to; every path if absent.
     path: str | None = None
     method: str | None = None
+    #: Substring of the request body: the fault hits only requests carrying it (a "poison" marker).
+    body_contains: str | None = Field(default=None, min_length=1)
+    #: Share of matching requests hit, drawn per request; a rate fault is never used up (``count``
+    #: is ignored) and stays until the faults are cleared.
+    rate: float | None = Field(default=None, gt=0, le=1)
 
     def matches(self, req: SandboxRequest) -> bool:
         if self.method and self.method.upper() != req.method.upper():
+            return False
+        if self.body_contains is not None and self.body_contains.encode("utf-8") not in req.body:
             return False
         return self.path is None or self.path in req.path
 
@@ -152,19 +179,31 @@ class RateLimitFault(_FaultBase):
 
 
 class SlowFault(_FaultBase):
-    """Wait ``delay_s`` before serving the request normally."""
+    """Wait ``delay_s`` before serving the request normally.
+
+    ``serve_first``: serve at once and hold only the answer back (a slow network on the way back), so
+    the effect has certainly happened when a client with a shorter timeout gives up.
+    """
 
     kind: Literal["slow"]
     delay_s: float = Field(gt=0, le=120)
+    serve_first: bool = False
 
 
-Fault = Annotated[StatusFault | RateLimitFault | SlowFault, Field(discriminator="kind")]
+class CrashFault(_FaultBase):
+    """Serve normally and add :data:`CRASH_HEADER`: the caller's runtime ends the invocation there."""
+
+    kind: Literal["crash"]
+
+
+_AnyFault = StatusFault | RateLimitFault | SlowFault | CrashFault
+Fault = Annotated[_AnyFault, Field(discriminator="kind")]
 _FAULTS: TypeAdapter[list[Fault]] = TypeAdapter(list[Fault])
 
 
 @dataclass
 class _Queued:
-    fault: StatusFault | RateLimitFault | SlowFault
+    fault: _AnyFault
     remaining: int
 
     def as_json(self) -> dict[str, Any]:
@@ -209,6 +248,9 @@ class SandboxApp:
     def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock
         self.lock = threading.RLock()
+        self._rng = random.Random()
+        #: How many requests each fault kind hit since the last reset (``GET /_faults/served``).
+        self.faults_served: dict[str, int] = {}
         self._faults: list[_Queued] = []
         self._records: deque[dict[str, Any]] = deque(maxlen=_MAX_RECORDS)
         self._routes = tuple(_Route.compile(m, p, h) for m, p, h in self.routes())
@@ -267,6 +309,13 @@ class SandboxApp:
             return control
         with self.lock:
             fault = self._take_fault(req)
+        if isinstance(fault, SlowFault) and fault.serve_first:
+            response = self._serve(req, fault)
+            wait = fault.delay_s if read_timeout is None else min(fault.delay_s, read_timeout)
+            time.sleep(wait)  # the work is done; only the answer is late
+            if read_timeout is not None and fault.delay_s > read_timeout:
+                raise SandboxTimeout(f"{req.method} {req.path} answered after more than {read_timeout} s")
+            return response
         if isinstance(fault, SlowFault):
             wait = fault.delay_s if read_timeout is None else min(fault.delay_s, read_timeout)
             time.sleep(wait)  # outside the lock: other requests go on meanwhile
@@ -288,6 +337,8 @@ class SandboxApp:
                 resp = self.rate_limit_response(fault.retry_after).with_headers(
                     {"retry-after": f"{fault.retry_after:g}"}
                 )
+            elif isinstance(fault, CrashFault):
+                resp = self._route(req).with_headers({CRASH_HEADER: "1"})
             else:
                 resp = self._route(req)
             resp = self.finish(req, resp)
@@ -308,13 +359,32 @@ class SandboxApp:
 
     # --- faults and records ------------------------------------------------------------------
 
-    def _take_fault(self, req: SandboxRequest) -> StatusFault | RateLimitFault | SlowFault | None:
+    def reseed(self, seed: int | None) -> None:
+        """Seed the draws of rate faults, so that a chaos run with the same seed is repeatable."""
+        with self.lock:
+            self._rng.seed(seed)
+
+    def _take_fault(self, req: SandboxRequest) -> _AnyFault | None:
+        fault = self._pick_fault(req)
+        if fault is not None:
+            self.faults_served[fault.kind] = self.faults_served.get(fault.kind, 0) + 1
+        return fault
+
+    def _pick_fault(self, req: SandboxRequest) -> _AnyFault | None:
         for queued in self._faults:
-            if queued.fault.matches(req):
+            if queued.fault.rate is None and queued.fault.matches(req):
                 queued.remaining -= 1
                 if queued.remaining <= 0:
                     self._faults.remove(queued)
                 return queued.fault
+        rated = [q.fault for q in self._faults if q.fault.rate is not None and q.fault.matches(req)]
+        if not rated:
+            return None
+        draw, share = self._rng.random(), 0.0
+        for fault in rated:
+            share += fault.rate or 0.0
+            if draw < share:
+                return fault
         return None
 
     def _record(self, req: SandboxRequest, resp: SandboxResponse, fault: _FaultBase | None) -> None:
@@ -349,6 +419,8 @@ class SandboxApp:
                 return SandboxResponse.json({"requests": records})
             if path == "/_faults" and method == "GET":
                 return SandboxResponse.json({"faults": [q.as_json() for q in self._faults]})
+            if path == "/_faults/served" and method == "GET":
+                return SandboxResponse.json({"served": dict(self.faults_served)})
             if path == "/_faults" and method == "POST":
                 return self._add_faults(req)
             if path == "/_faults" and method == "DELETE":
@@ -356,6 +428,7 @@ class SandboxApp:
                 return SandboxResponse.json({"faults": []})
             if path == "/_reset" and method == "POST":
                 self._faults.clear()
+                self.faults_served.clear()
                 self._records.clear()
                 if self.webhooks is not None:
                     self.webhooks.clear_deliveries()  # subscriptions are wiring: they stay

@@ -6,8 +6,10 @@ Served (paths as on ``https://api.hubapi.com``):
 * ``GET /crm/v3/objects/contacts/{id}`` (``?idProperty=email``, ``properties``, ``associations``),
   ``PATCH /crm/v3/objects/contacts/{id}`` and ``GET /crm/v3/objects/contacts`` (``limit``, ``after``,
   ``properties``);
-* ``POST /crm/v3/objects/notes`` with ``associations`` (note -> contact, type 202) and
-  ``GET /crm/v3/objects/notes/{id}``;
+* ``GET /crm/v4/objects/contacts/{id}/associations/notes`` (v4 associations: ``limit``, ``after``);
+* ``POST /crm/v3/objects/notes`` with ``associations`` (note -> contact, type 202),
+  ``GET /crm/v3/objects/notes/{id}`` and ``POST /crm/v3/objects/notes/batch/read`` (``inputs`` ids,
+  ``properties``; ids not found make a 207 with HubSpot's ``errors``);
 * ``GET /crm/v3/owners``;
 * ``GET``/``POST /crm/v3/properties/contacts`` and ``GET /crm/v3/properties/contacts/{name}``.
 
@@ -302,6 +304,8 @@ class HubSpotSandbox(SandboxApp):
             ("PATCH", "/crm/v3/objects/contacts/{id}", self._update_contact),
             ("POST", "/crm/v3/objects/notes", self._create_note),
             ("GET", "/crm/v3/objects/notes/{id}", self._get_note),
+            ("POST", "/crm/v3/objects/notes/batch/read", self._read_notes),
+            ("GET", "/crm/v4/objects/contacts/{id}/associations/notes", self._contact_notes_v4),
             ("GET", "/crm/v3/owners", self._list_owners),
             ("GET", "/crm/v3/properties/contacts", self._list_properties),
             ("POST", "/crm/v3/properties/contacts", self._create_property),
@@ -633,6 +637,69 @@ class HubSpotSandbox(SandboxApp):
         if record is None:
             return self._not_found_object(params["id"])
         return SandboxResponse.json(self._read(record, req, _NOTE_DEFAULT_READ))
+
+    def _contact_notes_v4(self, req: SandboxRequest, params: dict[str, str]) -> SandboxResponse:
+        """v4 associations: the contact's notes, oldest first, ``limit`` (max 500) and ``after``."""
+        record = self.contacts.get(params["id"])
+        if record is None:
+            return self._not_found_object(params["id"])
+        try:
+            limit = min(max(int(req.param("limit") or 500), 1), 500)
+            after = int(req.param("after") or 0)
+        except ValueError:
+            return _error(400, "limit and after must be integers", "VALIDATION_ERROR")
+        ids = record.associations.get("notes", [])
+        page = ids[after : after + limit]
+        kind = {"category": "HUBSPOT_DEFINED", "typeId": 202, "label": None}
+        body: dict[str, Any] = {"results": [{"toObjectId": int(i), "associationTypes": [kind]} for i in page]}
+        if after + limit < len(ids):
+            nxt = str(after + limit)
+            link = f"{API_ROOT}/crm/v4/objects/contacts/{record.id}/associations/notes?after={nxt}"
+            body["paging"] = {"next": {"after": nxt, "link": link}}
+        return SandboxResponse.json(body)
+
+    def _read_notes(self, req: SandboxRequest, _: dict[str, str]) -> SandboxResponse:
+        try:
+            data = self._json_object(req)
+            inputs = data.get("inputs")
+            if not isinstance(inputs, list) or not all(isinstance(i, dict) and "id" in i for i in inputs):
+                raise _missing_fields(["inputs"])
+            if len(inputs) > _BATCH_LIMIT:
+                message = f"Batch input size {len(inputs)} exceeds the limit of {_BATCH_LIMIT}"
+                raise _Invalid(_error(400, message, "VALIDATION_ERROR"))
+        except _Invalid as invalid:
+            return invalid.response
+        asked = [str(p) for p in data.get("properties") or [] if isinstance(p, str)] or list(
+            _NOTE_DEFAULT_READ
+        )
+        results, missing = [], []
+        for item in inputs:
+            record = self.notes.get(_as_value(item["id"]))
+            if record is None:
+                missing.append(_as_value(item["id"]))
+                continue
+            values = {k: record.properties[k] for k in sorted(set(asked)) if k in record.properties}
+            results.append(self._object_json(record, values, ()))
+        now = iso_ms(self.clock())
+        body: dict[str, Any] = {
+            "status": "COMPLETE",
+            "results": results,
+            "startedAt": now,
+            "completedAt": now,
+        }
+        if not missing:
+            return SandboxResponse.json(body)
+        body["numErrors"] = 1
+        body["errors"] = [
+            {
+                "status": "error",
+                "category": "OBJECT_NOT_FOUND",
+                "message": "Could not get some NOTE objects, they may be deleted or not exist. Check that ids "
+                "are valid.",
+                "context": {"ids": missing},
+            }
+        ]
+        return SandboxResponse.json(body, 207)
 
     # --- owners and properties ------------------------------------------------------------------
 

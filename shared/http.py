@@ -12,6 +12,12 @@ here, so integrations never look at status codes to decide whether to retry:
 
 A client is thread-safe and shared by all records of a batch (one connection pool per app and
 connection); a per-client semaphore keeps requests in flight within the app's concurrency cap.
+
+A request made inside a ledger step (:meth:`shared.worker.WorkContext.step` sets :data:`current_work`)
+carries the event id and the step name as ``x-switchboard-event`` / ``x-switchboard-step``: the
+target's request logs then say which event and step a call belongs to, and a client of a target
+without an idempotency key uses the same pair to find what an earlier, unrecorded attempt already did
+(see :meth:`shared.apps.hubspot.HubSpotClient.create_note`).
 """
 
 from __future__ import annotations
@@ -21,7 +27,10 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -30,7 +39,15 @@ from shared.apps.base import App
 from shared.errors import MissingSecret, RateLimited, TargetRejected, TargetTimeout, TargetUnavailable
 from shared.redact import redact_text
 
-__all__ = ["ApiClient", "RequestObserver", "parse_retry_after"]
+__all__ = [
+    "EVENT_HEADER",
+    "STEP_HEADER",
+    "ApiClient",
+    "RequestObserver",
+    "WorkStamp",
+    "current_work",
+    "parse_retry_after",
+]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -38,6 +55,32 @@ M = TypeVar("M", bound=BaseModel)
 RequestObserver = Callable[[str, str, str, int | None, float], None]
 
 _MAX_ERROR_TEXT = 500
+EVENT_HEADER = "x-switchboard-event"
+STEP_HEADER = "x-switchboard-step"
+
+
+@dataclass(frozen=True)
+class WorkStamp:
+    """The event and the ledger step a target call is made for."""
+
+    event_id: str
+    step: str
+    #: When Switchboard received the event (ISO 8601): a record the target created after that was
+    #: created by this event (or a concurrent one) - see ``HubSpotClient.upsert_contact``.
+    since: str | None = None
+    #: The SQS receive count of the message being processed (1 on the first delivery).
+    attempt: int = 1
+
+    def headers(self) -> dict[str, str]:
+        """As request headers: percent-encoded (an event id is the provider's, any characters)."""
+        return {
+            EVENT_HEADER: quote(self.event_id[:200], safe=":/@#_.~-"),
+            STEP_HEADER: quote(self.step[:100], safe=":/@#_.~-"),
+        }
+
+
+#: Set by :meth:`shared.worker.WorkContext.step` while a step runs (per thread: a contextvar).
+current_work: ContextVar[WorkStamp | None] = ContextVar("switchboard_work", default=None)
 _SECONDS = re.compile(r"\d{1,9}(\.\d{1,6})?")
 
 
@@ -109,6 +152,9 @@ class ApiClient:
         ``template`` names the endpoint in metrics (``/crm/v3/objects/contacts/{id}``) so that ids
         do not become metric dimensions.
         """
+        stamp = current_work.get()
+        if stamp is not None:
+            headers = {**(headers or {}), **stamp.headers()}
         started = time.perf_counter()
         status: int | None = None
         try:

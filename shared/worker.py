@@ -87,8 +87,23 @@ class WorkContext:
         return self.rt.settings
 
     def step(self, name: str, fn: Callable[[], T]) -> T:
-        """Run one side effect at most once for this event; a retry returns the saved result."""
-        result, ran = self.ledger.run_step(self.event_id, name, fn)
+        """Run one side effect at most once for this event; a retry returns the saved result.
+
+        While ``fn`` runs, :data:`shared.http.current_work` names this event and step: target calls
+        carry them as headers, and clients of targets without idempotency keys reconcile on them.
+        """
+        from shared.http import WorkStamp, current_work
+
+        stamp = WorkStamp(self.event_id, name, self.envelope.received_at, self.attempt)
+
+        def stamped() -> T:
+            token = current_work.set(stamp)
+            try:
+                return fn()
+            finally:
+                current_work.reset(token)
+
+        result, ran = self.ledger.run_step(self.event_id, name, stamped)
         self.steps.append((name, ran))
         trace.record(
             self.rt.name,

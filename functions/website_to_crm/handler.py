@@ -17,28 +17,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.apps import hubspot
+from shared.actions import crm
 from shared.worker import WorkContext
 
 from .models import Lead, Settings
 
 
-def contact_properties(lead: Lead) -> dict[str, str]:
-    """HubSpot properties for the lead; absent values are left out (an empty string would clear)."""
-    values = {
-        "email": lead.email,
-        "firstname": lead.first_name,
-        "lastname": lead.last_name,
-        "phone": lead.phone,
-        "company": lead.company,
-        "lead_source": lead.source,
-        "utm_source": lead.utm.source,
-        "utm_medium": lead.utm.medium,
-        "utm_campaign": lead.utm.campaign,
-        "utm_term": lead.utm.term,
-        "utm_content": lead.utm.content,
-    }
-    return {k: v for k, v in values.items() if v}
+def contact_input(lead: Lead) -> crm.UpsertContact:
+    """The lead as the ``crm.upsert_contact`` action takes it (the action maps it onto HubSpot)."""
+    return crm.UpsertContact(
+        email=lead.email,
+        first_name=lead.first_name,
+        last_name=lead.last_name,
+        phone=lead.phone,
+        company=lead.company,
+        lead_source=lead.source,
+        utm_source=lead.utm.source,
+        utm_medium=lead.utm.medium,
+        utm_campaign=lead.utm.campaign,
+        utm_term=lead.utm.term,
+        utm_content=lead.utm.content,
+    )
 
 
 def note_text(lead: Lead) -> str:
@@ -56,11 +55,8 @@ def note_text(lead: Lead) -> str:
 
 def process(lead: Lead, ctx: WorkContext) -> dict[str, Any]:
     settings: Settings = ctx.settings
-    crm = hubspot.HubSpotClient(ctx.api(hubspot.APP, hubspot.CONNECTION))
-
     contact = ctx.step(
-        "upsert_contact",
-        lambda: _contact_summary(crm.upsert_contact(lead.email, contact_properties(lead))),
+        "upsert_contact", lambda: crm.UPSERT_CONTACT(ctx, contact_input(lead)).model_dump(mode="json")
     )
 
     owner_id: str | None = None
@@ -71,16 +67,15 @@ def process(lead: Lead, ctx: WorkContext) -> dict[str, Any]:
             owner = _next_owner(ctx, settings)
             if owner:
                 props["hubspot_owner_id"] = owner
-            crm.update_contact(contact["id"], props)
+            crm.UPDATE_CONTACT(ctx, crm.UpdateContact(contact_id=contact["id"], properties=props))
             return {"owner_id": owner, **props}
 
         owner_id = ctx.step("qualify", qualify).get("owner_id")
 
     note_id = None
     if lead.message:
-        note_id = ctx.step(
-            "note", lambda: {"id": crm.create_note(contact["id"], note_text(lead), lead.submitted_at).id}
-        )["id"]
+        note = crm.AddNote(contact_id=contact["id"], text=note_text(lead), timestamp=lead.submitted_at)
+        note_id = ctx.step("note", lambda: crm.ADD_NOTE(ctx, note).model_dump(mode="json"))["id"]
 
     crm_url = _crm_url(settings, contact["id"])
     ctx.emit(
@@ -94,10 +89,6 @@ def process(lead: Lead, ctx: WorkContext) -> dict[str, Any]:
         },
     )
     return {"contact_id": contact["id"], "new": contact["is_new"], "owner_id": owner_id, "note_id": note_id}
-
-
-def _contact_summary(contact: hubspot.Contact) -> dict[str, Any]:
-    return {"id": contact.id, "is_new": bool(contact.is_new)}
 
 
 def _next_owner(ctx: WorkContext, settings: Settings) -> str | None:

@@ -5,6 +5,11 @@ Lambda's contract, reproduced: receive up to ``batch_size`` messages, call the f
 reappear when their visibility ends (the handler may have shortened or lengthened it), and if the
 function raises, leave the whole batch. SQS's redrive policy moves a message to the DLQ after
 ``maxReceiveCount`` receives, as on AWS.
+
+An invocation that crashes (:class:`~infra.local.transport.InvocationCrashed`, a ``BaseException``
+raised where Lambda would have killed the process) is counted in :attr:`Poller.crashes`, not reported
+as an error: like a raising function, it leaves the whole batch to come back after its visibility
+timeout, and the idempotency records it left in progress expire at the invocation's deadline.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from typing import Any
+
+from .transport import InvocationCrashed
 
 __all__ = ["Poller", "sqs_event"]
 
@@ -76,6 +83,8 @@ class Poller:
         self._on_error = on_error
         self._stop = threading.Event()
         self._busy = threading.Event()
+        #: Invocations that crashed (see the module docstring).
+        self.crashes = 0
         self._thread = threading.Thread(target=self._run, name=f"poller-{integration}", daemon=True)
 
     @property
@@ -113,6 +122,9 @@ class Poller:
         try:
             try:
                 result = self._invoke(self.integration, sqs_event(messages, self._queue_arn, self._region))
+            except InvocationCrashed:
+                self.crashes += 1  # nothing deleted: the batch comes back after its visibility timeout
+                return len(messages)
             except Exception as exc:
                 # The whole batch returns to the queue when its visibility ends, as on Lambda.
                 self._on_error(self.integration, exc)

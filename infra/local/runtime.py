@@ -31,6 +31,7 @@ from .gateway import Gateway
 from .poller import Poller
 from .resources import LocalResources, create_resources
 from .scheduler import Scheduler
+from .transport import LocalTransport
 
 __all__ = ["STATE_FILE", "LocalRuntime", "local_settings"]
 
@@ -63,6 +64,9 @@ class LocalRuntime:
         stage: str = "local",
         specs: tuple[IntegrationSpec, ...] | None = None,
         retry_scale: float = 0.05,
+        visibility_scale: float | None = None,
+        http_read_timeout_s: float | None = None,
+        invocations: int = 1,
         log_dir: str | None = ".switchboard/logs",
         state_file: Path | None = STATE_FILE,
         pollers: bool = True,
@@ -73,6 +77,16 @@ class LocalRuntime:
         self.specs = specs if specs is not None else load_specs()
         self.stage = stage
         self.retry_scale = retry_scale
+        #: Queue visibility timeouts are ``6 x function timeout x visibility_scale`` (default: the
+        #: retry scale). At ``>= 1/6`` a crashed invocation's messages come back only after its
+        #: in-progress records expired (at the function timeout), as on Lambda.
+        self.visibility_scale = max(retry_scale, 0.02) if visibility_scale is None else visibility_scale
+        #: Caps the API clients' read timeout (see :class:`~infra.local.transport.LocalTransport`).
+        self.http_read_timeout_s = http_read_timeout_s
+        self.transports: list[LocalTransport] = []
+        #: Concurrent invocations per queue, up to each spec's ``max_invocations`` (Lambda's SQS event
+        #: source runs at least 2); 1 keeps a demo's trace in order.
+        self.invocations = max(1, invocations)
         self._state_file = state_file
         self._want_pollers = pollers
         self._aws_port = aws_port or _free_port()
@@ -134,7 +148,7 @@ class LocalRuntime:
             session,
             stage=self.stage,
             sandbox_url=f"{self.url}/_sandbox",
-            visibility_scale=max(self.retry_scale, 0.02),
+            visibility_scale=self.visibility_scale,
             settings=settings,
         )
         sqs = session.client("sqs")
@@ -151,12 +165,13 @@ class LocalRuntime:
                 settings_json=settings[spec.name],
                 secret_max_age_s=2,
                 retry_scale=self.retry_scale,
+                http_transport=self._transport(),
             )
             if self._want_pollers and spec.queued_triggers:
                 arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
                     "QueueArn"
                 ]
-                self.pollers.append(
+                self.pollers.extend(
                     Poller(
                         spec.name,
                         sqs,
@@ -167,6 +182,7 @@ class LocalRuntime:
                         region=REGION,
                         on_error=self._on_error,
                     )
+                    for _ in range(min(self.invocations, spec.max_invocations))
                 )
         self.scheduler = Scheduler(self.specs, self.send_to_queue, lambda: datetime.now(UTC))
         self.gateway.start()
@@ -183,6 +199,8 @@ class LocalRuntime:
         for poller in self.pollers:
             poller.stop()
         self.gateway.stop()
+        for transport in self.transports:
+            transport.shutdown()
         if self._moto is not None:
             self._moto.stop()
         if self._state_file and self._state_file.exists():
@@ -193,6 +211,17 @@ class LocalRuntime:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def _transport(self) -> LocalTransport:
+        """An integration's outbound HTTP: httpx's transport, plus crash faults (see its module)."""
+        transport = LocalTransport(read_timeout_s=self.http_read_timeout_s)
+        self.transports.append(transport)
+        return transport
+
+    @property
+    def crashes(self) -> int:
+        """Invocations that crashed on a sandbox ``crash`` fault (their batches come back later)."""
+        return sum(p.crashes for p in self.pollers)
 
     # --- invoking ---------------------------------------------------------------------------------
 

@@ -43,6 +43,8 @@ __all__ = [
     "LEAD_STATUSES",
     "LIFECYCLE_STAGES",
     "NOTE_BODY_MAX_CHARS",
+    "NOTE_REFERENCE_PREFIX",
+    "NOTE_SEARCH_LIMIT",
     "NOTE_TO_CONTACT",
     "SIGNING",
     "VERIFIER_V3",
@@ -249,6 +251,11 @@ CUSTOM_PROPERTIES: Final[tuple[PropertyDefinition, ...]] = (
 NOTE_TO_CONTACT: Final = 202
 #: HubSpot's documented limit for ``hs_note_body``.
 NOTE_BODY_MAX_CHARS: Final = 65_536
+#: Starts the line that names what a note was written for (see :meth:`HubSpotClient.create_note`).
+NOTE_REFERENCE_PREFIX: Final = "Switchboard ref: "
+#: How many of a contact's newest notes :meth:`HubSpotClient.find_note` reads at most.
+NOTE_SEARCH_LIMIT: Final = 500
+_READ_BATCH: Final = 100
 
 # --- response models -----------------------------------------------------------------------------
 
@@ -340,6 +347,22 @@ class _BatchResult(_Model):
     errors: tuple[HubSpotError, ...] = ()
 
 
+class _AssociationV4(_Model):
+    to_object_id: int | str = Field(alias="toObjectId")
+
+
+class _AssociationsV4(_Model):
+    """``GET /crm/v4/objects/{type}/{id}/associations/{to type}``'s answer (first page)."""
+
+    results: tuple[_AssociationV4, ...] = ()
+
+
+class _NoteBatch(_Model):
+    """A batch read's answer (200, or 207 when some ids were not found - those are left out)."""
+
+    results: tuple[Note, ...] = ()
+
+
 class _Page(_Model):
     results: tuple[dict[str, Any], ...] = ()
 
@@ -357,8 +380,8 @@ def _iso_ms(when: datetime) -> str:
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
-def note_html(text: str) -> str:
-    """Plain text as a note body: HTML-escaped, line breaks kept, cut to HubSpot's length limit.
+def note_html(text: str, limit: int = NOTE_BODY_MAX_CHARS) -> str:
+    """Plain text as a note body: HTML-escaped, line breaks kept, cut to ``limit`` (HubSpot's).
 
     HubSpot renders ``hs_note_body`` as HTML, and a website visitor wrote this text: escaping keeps
     their markup from becoming ours, and ``<br>`` keeps their paragraphs readable. An over-long message
@@ -369,17 +392,39 @@ def note_html(text: str) -> str:
         return html.escape(t.replace("\r\n", "\n")).replace("\n", "<br>")
 
     body = render(text)
-    if len(body) <= NOTE_BODY_MAX_CHARS:
+    if len(body) <= limit:
         return body
     # The longest prefix that still fits once escaped (escaping can grow a character to 6).
-    low, high = 0, min(len(text), NOTE_BODY_MAX_CHARS)
+    low, high = 0, min(len(text), limit)
     while low < high:
         mid = (low + high + 1) // 2
-        if len(render(text[:mid])) < NOTE_BODY_MAX_CHARS:
+        if len(render(text[:mid])) < limit:
             low = mid
         else:
             high = mid - 1
     return render(text[:low]) + "\u2026"
+
+
+def _created_during_this_event(contact: Contact) -> bool:
+    """On a retry: whether HubSpot created the record after the current event was received.
+
+    Then an earlier attempt of this event created it - or, rarely, another lead for the same email
+    did in those seconds while this one was failing, and both count the contact as new (the owner is
+    assigned twice, the second assignment winning). On a first attempt, and outside a ledger step,
+    HubSpot's ``new`` stands.
+    """
+    from shared.http import current_work
+
+    stamp = current_work.get()
+    if stamp is None or not stamp.since or stamp.attempt < 2:
+        return False
+    try:
+        since = datetime.fromisoformat(stamp.since.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    return contact.created_at >= since
 
 
 class HubSpotClient:
@@ -415,7 +460,13 @@ class HubSpotClient:
                 status=response.status_code,
                 app=APP.name,
             )
-        return batch.results[0]
+        contact = batch.results[0]
+        if not contact.is_new and _created_during_this_event(contact):
+            # A retry of an upsert whose first answer was lost (a timeout after HubSpot wrote it, a
+            # crash before the ledger recorded it) is told "not new" - but this event created the
+            # contact, and "new" is what decides whether the lead gets an owner and a stage.
+            contact = contact.model_copy(update={"is_new": True})
+        return contact
 
     def update_contact(self, contact_id: str, properties: Mapping[str, str]) -> Contact:
         """Set properties on an existing contact (``PATCH``); an empty string clears a property.
@@ -432,10 +483,36 @@ class HubSpotClient:
         )
         return self._api.parse(Contact, response, template)
 
-    def create_note(self, contact_id: str, body: str, timestamp: datetime) -> Note:
-        """Log ``body`` (plain text, see :func:`note_html`) on the contact's timeline at ``timestamp``."""
+    def create_note(
+        self, contact_id: str, body: str, timestamp: datetime, *, reference: str | None = None
+    ) -> Note:
+        """Log ``body`` (plain text, see :func:`note_html`) on the contact's timeline at ``timestamp``.
+
+        HubSpot has no idempotency key for creating a note, so a create whose answer was lost (a
+        timeout after HubSpot wrote it, a crash before the ledger recorded it) would add a second
+        note when the step is retried. So a note carries a reference line - ``reference``, by default
+        the event and ledger step it is written for (:data:`shared.http.current_work`) - and before
+        creating one, the contact's notes are searched for it (:meth:`find_note`): a note found is
+        returned instead of written again. One read per note; the note stays visible and unchanged
+        otherwise. Outside a step and without ``reference`` the note is simply created.
+        """
+        if reference is None:
+            from shared.http import current_work
+
+            stamp = current_work.get()
+            reference = f"{stamp.event_id}/{stamp.step}" if stamp is not None else None
+        marker = f"{NOTE_REFERENCE_PREFIX}{reference}" if reference else ""
+        if marker:
+            found = self.find_note(contact_id, marker)
+            if found is not None:
+                return found
+        if marker:
+            tail = note_html("\n\n" + marker)
+            html_body = note_html(body, NOTE_BODY_MAX_CHARS - len(tail)) + tail
+        else:
+            html_body = note_html(body)
         payload = {
-            "properties": {"hs_note_body": note_html(body), "hs_timestamp": _iso_ms(timestamp)},
+            "properties": {"hs_note_body": html_body, "hs_timestamp": _iso_ms(timestamp)},
             "associations": [
                 {
                     "to": {"id": contact_id},
@@ -447,6 +524,34 @@ class HubSpotClient:
         }
         path = "/crm/v3/objects/notes"
         return self._api.parse(Note, self._api.request("POST", path, json=payload), path)
+
+    def find_note(self, contact_id: str, marker: str) -> Note | None:
+        """The contact's note whose body contains ``marker`` (plain text), or ``None``.
+
+        Reads the contact's note associations (v4 associations API, first page of up to
+        :data:`NOTE_SEARCH_LIMIT`), then those notes' bodies in batches of 100, newest first
+        (``POST /crm/v3/objects/notes/batch/read``). Not the CRM search API: its
+        index lags writes by seconds, exactly the window a retry after a timeout falls into, while
+        associations and object reads are consistent as soon as the create has answered.
+        """
+        template = "/crm/v4/objects/contacts/{id}/associations/notes"
+        response = self._api.request(
+            "GET",
+            f"/crm/v4/objects/contacts/{quote(contact_id, safe='')}/associations/notes",
+            params={"limit": str(NOTE_SEARCH_LIMIT)},
+            template=template,
+        )
+        ids = [str(a.to_object_id) for a in self._api.parse(_AssociationsV4, response, template).results]
+        ids = ids[-NOTE_SEARCH_LIMIT:]
+        path = "/crm/v3/objects/notes/batch/read"
+        for start in range(len(ids) - _READ_BATCH, -_READ_BATCH, -_READ_BATCH):  # newest first
+            chunk = ids[max(0, start) : start + _READ_BATCH]
+            payload = {"properties": ["hs_note_body"], "inputs": [{"id": i} for i in chunk]}
+            response = self._api.request("POST", path, json=payload, ok=(207,))
+            for note in self._api.parse(_NoteBatch, response, path).results:
+                if marker in html.unescape((note.properties.get("hs_note_body") or "").replace("<br>", "\n")):
+                    return note
+        return None
 
     def get_contact(
         self, contact_id: str, *, properties: Sequence[str] = (), associations: Sequence[str] = ()

@@ -1,0 +1,229 @@
+"""``switchboard load``: signed webhooks at a fixed rate against a local runtime of its own.
+
+Open loop, as the internet sends: request ``i`` is due at ``start + i / rps`` whether or not the
+earlier ones have been answered, and its latency is measured from that due time - so a gateway that
+falls behind shows up as latency (and as ``late``), not as a politely slower client. A small pool
+of sender threads does the sending on 127.0.0.1 only.
+
+The events are website_to_crm's signed leads (Standard Webhooks, the chaos harness's factory), which
+run the whole chain behind them (HubSpot sandbox, ``lead.created``, email, Slack, enrichment). After
+the sending, the queues are drained and every accepted event id is looked up in the ledger: an id
+with no completed event record and no dead letter was lost. The run fails on any 5xx, any loss, or
+queues that did not drain in time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, TextIO
+
+import httpx
+
+from infra.ops.chaos import FACTORIES, ChaosConfig, ChaosRun, Planned
+
+if TYPE_CHECKING:
+    from infra.local.runtime import LocalRuntime
+
+__all__ = ["LoadConfig", "LoadReport", "print_report", "run_load"]
+
+INTEGRATION, TRIGGER = "website_to_crm", "webhook"
+
+
+@dataclass(frozen=True)
+class LoadConfig:
+    rps: float
+    seconds: float
+    senders: int = 8
+    drain_timeout_s: float = 300.0
+    #: Seed of the event keys (two runs in one runtime never share event ids).
+    seed: int = 1
+
+
+@dataclass
+class LoadReport:
+    ok: bool = False
+    rps_target: float = 0.0
+    seconds: float = 0.0
+    requests: int = 0
+    accepted: int = 0
+    accepted_per_s: float = 0.0
+    latency_ms: dict[str, float] = field(default_factory=dict)
+    late: int = 0
+    status_5xx: int = 0
+    other_status: dict[str, int] = field(default_factory=dict)
+    errors: int = 0
+    processed: int = 0
+    dead_lettered: int = 0
+    lost: int = 0
+    lost_examples: list[str] = field(default_factory=list)
+    drained: bool = False
+    drain_s: float = 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _percentile(sorted_ms: list[float], q: float) -> float:
+    if not sorted_ms:
+        return 0.0
+    index = min(len(sorted_ms) - 1, max(0, round(q * (len(sorted_ms) - 1))))
+    return round(sorted_ms[index], 1)
+
+
+def run_load(config: LoadConfig, err: TextIO = sys.stderr) -> LoadReport:
+    """One load run (see the module docstring). Starts and stops its own local runtime."""
+    from infra.local.runtime import LocalRuntime
+
+    report = LoadReport(rps_target=config.rps, seconds=config.seconds)
+    with tempfile.TemporaryDirectory(prefix="switchboard-load-") as logs:
+        runtime = LocalRuntime(port=0, log_dir=logs, state_file=None, invocations=2)
+        with runtime:
+            _run(runtime, config, report, err)
+    return report
+
+
+def _run(runtime: LocalRuntime, config: LoadConfig, report: LoadReport, err: TextIO) -> None:
+    factory = FACTORIES[(INTEGRATION, TRIGGER)]
+    spec = next(s for s in runtime.specs if s.name == INTEGRATION)
+    trigger: Any = spec.trigger(TRIGGER)
+    secret = runtime.signing_secret(spec, TRIGGER) or ""
+    url = runtime.url + trigger.path
+    run = ChaosRun(runtime, ChaosConfig(events=0, seed=config.seed, faults={}), err)
+    total = max(1, int(config.rps * config.seconds))
+    latencies: list[float] = []
+    statuses: Counter[int] = Counter()
+    accepted: list[str] = []
+    lock = threading.Lock()
+    late = 0
+
+    def send(i: int, due: float) -> None:
+        out = factory.build(run, Planned(i, config.seed, factory, poison=False))
+        headers = {"content-type": "application/json"}
+        headers.update(
+            trigger.verifier.sign(
+                method=trigger.method,
+                url=url,
+                body=out.body,
+                secret=secret,
+                now=time.time(),
+                msg_id=out.event_id,
+            )
+        )
+        try:
+            status = client.post(url, headers=headers, content=out.body).status_code
+        except httpx.HTTPError:
+            status = 0
+        elapsed_ms = (time.monotonic() - due) * 1000
+        with lock:
+            statuses[status] += 1
+            latencies.append(elapsed_ms)
+            if status == 202:
+                accepted.append(out.event_id)
+
+    print(f"[load] {total} requests at {config.rps:g}/s to {url}", file=err, flush=True)
+    limits = httpx.Limits(max_connections=config.senders, max_keepalive_connections=config.senders)
+    with (
+        httpx.Client(timeout=30, limits=limits) as client,
+        ThreadPoolExecutor(max_workers=config.senders, thread_name_prefix="load-send") as pool,
+    ):
+        start = time.monotonic() + 0.2
+        for i in range(total):
+            due = start + i / config.rps
+            wait = due - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            elif wait < -0.05:
+                late += 1  # the sender itself fell behind: the pool is saturated
+            pool.submit(send, i, due)
+        pool.shutdown(wait=True)
+    sent_s = max(config.seconds, time.monotonic() - start)
+    ordered = sorted(latencies)
+    report.requests = total
+    report.accepted = statuses.get(202, 0)
+    report.accepted_per_s = round(report.accepted / sent_s, 1)
+    report.latency_ms = {
+        "p50": _percentile(ordered, 0.50),
+        "p95": _percentile(ordered, 0.95),
+        "p99": _percentile(ordered, 0.99),
+        "max": round(ordered[-1], 1) if ordered else 0.0,
+    }
+    report.late = late
+    report.status_5xx = sum(c for s, c in statuses.items() if s >= 500)
+    report.errors = statuses.get(0, 0)
+    report.other_status = {str(s): c for s, c in statuses.items() if s not in (0, 202) and s < 500}
+    print(
+        f"[load] sent in {sent_s:.1f} s: {report.accepted} accepted, p99 {report.latency_ms['p99']} ms; draining",
+        file=err,
+        flush=True,
+    )
+    drain_started = time.monotonic()
+    report.drained = runtime.wait_drained(timeout_s=config.drain_timeout_s, settle_s=1.0)
+    report.drain_s = round(time.monotonic() - drain_started, 1)
+    _check_ledger(runtime, accepted, report)
+    report.ok = (
+        report.drained
+        and report.status_5xx == 0
+        and report.errors == 0
+        and report.lost == 0
+        and report.accepted == report.requests
+    )
+
+
+def _check_ledger(runtime: LocalRuntime, accepted: list[str], report: LoadReport) -> None:
+    """Each accepted id: a completed event record in the ledger, or a dead letter - else lost."""
+    from shared.ledger import COMPLETED, event_key
+
+    rt = runtime.runtimes[INTEGRATION]
+    ddb = rt.aws("dynamodb")
+    done: set[str] = set()
+    keys = {event_key(INTEGRATION, e): e for e in accepted}
+    pending = list(keys)
+    for start in range(0, len(pending), 100):
+        chunk = [{"id": {"S": k}} for k in pending[start : start + 100]]
+        request: dict[str, Any] = {rt.table: {"Keys": chunk, "ConsistentRead": True}}
+        for _ in range(10):  # unprocessed keys are retried, a bounded number of times
+            answer = ddb.batch_get_item(RequestItems=request)
+            for item in answer.get("Responses", {}).get(rt.table, []):
+                if item.get("status", {}).get("S") == COMPLETED:
+                    done.add(keys[item["id"]["S"]])
+            request = answer.get("UnprocessedKeys") or {}
+            if not request:
+                break
+    dead: set[str] = set()
+    with contextlib.suppress(Exception):
+        from infra.ops.dlq import DlqScan
+        from infra.ops.target import Target
+
+        target = Target(
+            stage=runtime.stage, region="us-east-1", endpoint=runtime.aws_endpoint, gateway=runtime.url
+        )
+        with DlqScan(target, INTEGRATION, limit=max(1000, len(accepted))) as scan:
+            dead = {d.event_id for d in scan.letters}
+    unique = set(accepted)
+    report.processed = len(done)
+    report.dead_lettered = len(dead & unique)
+    lost = sorted(unique - done - dead)
+    report.lost = len(lost)
+    report.lost_examples = lost[:5]
+
+
+def print_report(report: LoadReport, out: TextIO) -> None:
+    lat = report.latency_ms
+    out.write(
+        f"requests {report.requests} at {report.rps_target:g}/s for {report.seconds:g} s: "
+        f"{report.accepted} accepted ({report.accepted_per_s}/s), 5xx {report.status_5xx}, "
+        f"errors {report.errors}, other {json.dumps(report.other_status)}\n"
+        f"latency p50 {lat.get('p50')} ms, p95 {lat.get('p95')} ms, p99 {lat.get('p99')} ms, "
+        f"max {lat.get('max')} ms; {report.late} sent late\n"
+        f"after draining ({report.drain_s} s, drained={report.drained}): {report.processed} processed, "
+        f"{report.dead_lettered} dead-lettered, {report.lost} lost\n"
+    )
+    out.write("OK\n" if report.ok else "FAILED\n")
