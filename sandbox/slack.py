@@ -1,8 +1,27 @@
-"""Slack's Web API ``chat.postMessage``, offline, in Slack's own request and response shapes.
+"""Slack's Web API (posting, reading a channel back), offline, in Slack's own request and response shapes.
 
-Served (paths as on ``https://slack.com/api``): ``POST /chat.postMessage`` with a JSON body
-(``application/json``) or a form body (``application/x-www-form-urlencoded``, ``blocks`` as a JSON
-string), as Slack takes both.
+Served (paths as on ``https://slack.com/api``):
+
+* ``POST /chat.postMessage`` with a JSON body (``application/json``) or a form body
+  (``application/x-www-form-urlencoded``, ``blocks`` and ``metadata`` as JSON strings), as Slack takes
+  both. ``metadata`` (``{"event_type": "...", "event_payload": {...}}``) is stored with the message;
+  not an object ``invalid_metadata_format``, without a string ``event_type`` or an object
+  ``event_payload`` ``invalid_metadata_schema``;
+* ``GET|POST /conversations.history``: ``channel`` (an id - a name is ``channel_not_found``, as on
+  Slack), ``oldest`` / ``latest`` (Unix time with microseconds, exclusive unless ``inclusive``;
+  unparsable ``invalid_ts_oldest`` / ``invalid_ts_latest``), ``limit`` (default 100, at most 999),
+  ``cursor`` (Slack's form, base64 of ``next_ts:<ts>``; unknown ``invalid_cursor``) and
+  ``include_all_metadata`` (messages carry ``metadata`` only with it). Newest first, with
+  ``has_more``, ``pin_count`` and ``response_metadata.next_cursor`` (empty on the last page). Needs
+  the scope ``channels:history`` for a public channel and ``groups:history`` for a private one, and
+  the app in the channel (``not_in_channel``; a private channel it is not in is
+  ``channel_not_found``);
+* ``GET|POST /conversations.list``: ``types`` (``public_channel`` by default, ``private_channel``),
+  ``exclude_archived``, ``limit`` (at most 1000), ``cursor``; private channels only where the app is
+  a member; scopes ``channels:read`` / ``groups:read``.
+
+A scope the token lacks (:attr:`SlackSandbox.scopes`) is ``missing_scope`` with Slack's ``needed``
+and ``provided``.
 
 Checks as Slack makes them, each answered the way Slack answers it - HTTP 200 with
 ``{"ok": false, "error": "<code>"}``:
@@ -32,25 +51,39 @@ its platform errors with HTTP 200, and so does the sandbox: a 4xx ``status`` fau
 "channel_not_found"}``, or ``invalid_request`` without one - goes out with HTTP 200, exactly as
 Slack sends it. That is how a sample injects a permanent (or a transient) Slack error.
 
-Sources: https://docs.slack.dev/reference/methods/chat.postMessage, the method description in
-``slack-ruby/slack-api-ref`` (``methods/chat/chat.postMessage.json``), and the Block Kit reference
+Sources: https://docs.slack.dev/reference/methods/chat.postMessage, the method descriptions in
+``slack-ruby/slack-api-ref`` (``methods/chat/chat.postMessage.json``,
+``methods/conversations/conversations.history.json``),
+https://docs.slack.dev/reference/methods/conversations.history,
+https://docs.slack.dev/reference/methods/conversations.list, https://docs.slack.dev/apis/web-api/pagination,
+https://docs.slack.dev/messaging/message-metadata, and the Block Kit reference
 (https://docs.slack.dev/reference/block-kit/blocks) for the limits checked.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import itertools
 import json
 import string
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar, Final
 from urllib.parse import parse_qs
 
 from sandbox.base import Handler, SandboxApp, SandboxRequest, SandboxResponse
 
-__all__ = ["BOT_USER_ID", "DEFAULT_CHANNELS", "DEFAULT_TOKEN", "SandboxChannel", "SlackSandbox"]
+__all__ = [
+    "BOT_USER_ID",
+    "DEFAULT_CHANNELS",
+    "DEFAULT_SCOPES",
+    "DEFAULT_TOKEN",
+    "SandboxChannel",
+    "SlackSandbox",
+]
 
 #: What ``make dev`` stores as the Slack connection's token (``shared.apps.slack.CONNECTION.local``).
 DEFAULT_TOKEN: Final = "sandbox-slack-token"
@@ -60,6 +93,14 @@ BOT_ID: Final = "B0SWITCHBD1"
 BOT_USER_ID: Final = "U0SWITCHBD1"
 TEXT_MAX_CHARS: Final = 40_000
 MAX_BLOCKS: Final = 50
+#: What the local app's token is granted: posting, reading back and resolving channel names.
+DEFAULT_SCOPES: Final = frozenset(
+    {"chat:write", "channels:history", "groups:history", "channels:read", "groups:read"}
+)
+HISTORY_DEFAULT_LIMIT: Final = 100
+HISTORY_MAX_LIMIT: Final = 999
+LIST_DEFAULT_LIMIT: Final = 100
+LIST_MAX_LIMIT: Final = 1000
 
 
 @dataclass(frozen=True)
@@ -101,7 +142,7 @@ def _blocks_error(messages: list[str]) -> _Invalid:
 
 
 class SlackSandbox(SandboxApp):
-    """Slack Web API stand-in (``chat.postMessage``). See the module docstring."""
+    """Slack Web API stand-in (``chat.postMessage``, ``conversations.history``/``.list``). See the module docstring."""
 
     name: ClassVar[str] = "slack"
 
@@ -110,14 +151,23 @@ class SlackSandbox(SandboxApp):
         *,
         token: str = DEFAULT_TOKEN,
         channels: Sequence[SandboxChannel] = DEFAULT_CHANNELS,
+        scopes: Iterable[str] = DEFAULT_SCOPES,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.token = token
         self.channels = tuple(channels)
+        #: The bot token's scopes; a method needing another answers ``missing_scope``.
+        self.scopes = frozenset(scopes)
         super().__init__(clock=clock)
 
     def routes(self) -> Iterable[tuple[str, str, Handler]]:
-        return (("POST", "/chat.postMessage", self._post_message),)
+        return (
+            ("POST", "/chat.postMessage", self._post_message),
+            ("GET", "/conversations.history", self._history),
+            ("POST", "/conversations.history", self._history),
+            ("GET", "/conversations.list", self._list),
+            ("POST", "/conversations.list", self._list),
+        )
 
     def reset_data(self) -> None:
         self.messages: list[dict[str, Any]] = []
@@ -180,7 +230,9 @@ class SlackSandbox(SandboxApp):
     def _post_message(self, req: SandboxRequest, _: dict[str, str]) -> SandboxResponse:
         try:
             args, warnings = self._arguments(req)
+            self._need("chat:write")
             channel = self._channel(args.get("channel"))
+            metadata = _metadata(args["metadata"]) if args.get("metadata") not in (None, "") else None
             text = args.get("text")
             blocks = args.get("blocks")
             if not isinstance(text, str):
@@ -213,6 +265,8 @@ class SlackSandbox(SandboxApp):
         }
         if checked:
             message["blocks"] = checked
+        if metadata is not None:
+            message["metadata"] = metadata
         self.messages.append({"channel": channel.id, "channel_name": channel.name, **message})
         body: dict[str, Any] = {"ok": True, "channel": channel.id, "ts": ts, "message": message}
         if warnings:
@@ -239,6 +293,11 @@ class SlackSandbox(SandboxApp):
                     fields["blocks"] = json.loads(fields["blocks"])
                 except ValueError:
                     raise _Invalid("invalid_blocks_format") from None
+            if fields.get("metadata"):
+                try:
+                    fields["metadata"] = json.loads(fields["metadata"])
+                except ValueError:
+                    raise _Invalid("invalid_metadata_format") from None
             return fields, []
         raise _Invalid("invalid_post_type" if media_type else "missing_post_type")
 
@@ -254,6 +313,108 @@ class SlackSandbox(SandboxApp):
                     raise _Invalid("not_in_channel")
                 return channel
         raise _Invalid("channel_not_found")
+
+    # --- conversations.history and conversations.list --------------------------------------------
+
+    def _history(self, req: SandboxRequest, _: dict[str, str]) -> SandboxResponse:
+        try:
+            args = self._read_arguments(req)
+            channel = self._readable(args.get("channel"))
+            oldest = _ts_argument(args.get("oldest"), "invalid_ts_oldest", Decimal(0))
+            latest = _ts_argument(args.get("latest"), "invalid_ts_latest", Decimal(str(self.clock())))
+            limit = _limit(args.get("limit"), HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT)
+            inclusive = _flag(args.get("inclusive"))
+            with_metadata = _flag(args.get("include_all_metadata"))
+            start = _history_cursor(args.get("cursor"))
+        except _Invalid as invalid:
+            return invalid.response
+
+        def in_window(ts: Decimal) -> bool:
+            after = ts >= oldest if inclusive else ts > oldest
+            before = ts <= latest if inclusive else ts < latest
+            return after and before
+
+        window = [
+            m
+            for m in reversed(self.messages)  # newest first, as Slack answers
+            if m["channel"] == channel.id and in_window(Decimal(m["ts"]))
+        ]
+        if start is not None:
+            window = [m for m in window if Decimal(m["ts"]) <= start]
+        page, rest = window[:limit], window[limit:]
+        messages = []
+        for stored in page:
+            message = {k: v for k, v in stored.items() if k not in ("channel", "channel_name")}
+            if not with_metadata:
+                message.pop("metadata", None)
+            messages.append(message)
+        next_cursor = _encode_cursor(f"next_ts:{rest[0]['ts'].replace('.', '')}") if rest else ""
+        return SandboxResponse.json(
+            {
+                "ok": True,
+                "messages": messages,
+                "has_more": bool(rest),
+                "pin_count": 0,
+                "response_metadata": {"next_cursor": next_cursor},
+            }
+        )
+
+    def _list(self, req: SandboxRequest, _: dict[str, str]) -> SandboxResponse:
+        try:
+            args = self._read_arguments(req)
+            types = {t.strip() for t in str(args.get("types") or "public_channel").split(",") if t.strip()}
+            if types - {"public_channel", "private_channel", "mpim", "im"}:
+                raise _Invalid("invalid_types")
+            if "public_channel" in types:
+                self._need("channels:read")
+            if "private_channel" in types:
+                self._need("groups:read")
+            exclude_archived = _flag(args.get("exclude_archived"))
+            limit = _limit(args.get("limit"), LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT)
+            start = _list_cursor(args.get("cursor"))
+        except _Invalid as invalid:
+            return invalid.response
+        visible = [
+            c
+            for c in self.channels
+            if ("private_channel" if c.is_private else "public_channel") in types
+            and (c.is_member or not c.is_private)  # a private channel is invisible to non-members
+            and not (exclude_archived and c.is_archived)
+        ]
+        page = visible[start : start + limit]
+        more = start + limit < len(visible)
+        return SandboxResponse.json(
+            {
+                "ok": True,
+                "channels": [_channel_json(c) for c in page],
+                "response_metadata": {
+                    "next_cursor": _encode_cursor(f"offset:{start + limit}") if more else ""
+                },
+            }
+        )
+
+    def _read_arguments(self, req: SandboxRequest) -> dict[str, Any]:
+        """A read method's arguments: the query string of a GET, the body of a POST."""
+        if req.method.upper() == "GET":
+            return {k: v[-1] for k, v in req.query.items() if v}
+        return self._arguments(req)[0]
+
+    def _readable(self, value: Any) -> SandboxChannel:
+        """The channel whose history is asked for: by id only, the app in it, the scope granted."""
+        wanted = str(value or "").strip()
+        for channel in self.channels:
+            if wanted == channel.id:
+                if channel.is_private and not channel.is_member:
+                    break
+                self._need("groups:history" if channel.is_private else "channels:history")
+                if not channel.is_member:
+                    raise _Invalid("not_in_channel")
+                return channel
+        raise _Invalid("channel_not_found")
+
+    def _need(self, scope: str) -> None:
+        if scope not in self.scopes:
+            raise _Invalid("missing_scope", needed=scope, provided=",".join(sorted(self.scopes)))
 
     # --- Block Kit ---------------------------------------------------------------------------------
 
@@ -276,6 +437,91 @@ class SlackSandbox(SandboxApp):
             n, r = divmod(n, len(_BLOCK_ID_CHARS))
             out += _BLOCK_ID_CHARS[r]
         return out
+
+
+def _metadata(value: Any) -> dict[str, Any]:
+    """Message metadata as Slack takes it: an object with ``event_type`` and ``event_payload``."""
+    if not isinstance(value, dict):
+        raise _Invalid("invalid_metadata_format")
+    event_type, payload = value.get("event_type"), value.get("event_payload")
+    if not isinstance(event_type, str) or not event_type or not isinstance(payload, dict):
+        raise _Invalid("invalid_metadata_schema")
+    return {"event_type": event_type, "event_payload": payload}
+
+
+def _ts_argument(value: Any, error: str, default: Decimal) -> Decimal:
+    if value in (None, ""):
+        return default
+    try:
+        ts = Decimal(str(value))
+    except InvalidOperation:
+        raise _Invalid(error) from None
+    if not ts.is_finite() or ts < 0:
+        raise _Invalid(error)
+    return ts
+
+
+def _limit(value: Any, default: int, maximum: int) -> int:
+    if value in (None, ""):
+        return default
+    try:
+        limit = int(str(value))
+    except ValueError:
+        raise _Invalid("invalid_arguments") from None
+    return default if limit < 1 else min(limit, maximum)
+
+
+def _flag(value: Any) -> bool:
+    return str(value).strip().lower() in ("true", "1")
+
+
+def _encode_cursor(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def _decode_cursor(value: Any, prefix: str) -> str | None:
+    if value in (None, ""):
+        return None
+    try:
+        text = base64.b64decode(str(value), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        raise _Invalid("invalid_cursor") from None
+    if not text.startswith(prefix) or not text[len(prefix) :].isdigit():
+        raise _Invalid("invalid_cursor")
+    return text[len(prefix) :]
+
+
+def _history_cursor(value: Any) -> Decimal | None:
+    """Slack's history cursor is base64 of ``next_ts:<ts without its dot>``: the next page's newest."""
+    digits = _decode_cursor(value, "next_ts:")
+    if digits is None:
+        return None
+    if len(digits) <= 6:
+        raise _Invalid("invalid_cursor")
+    return Decimal(f"{digits[:-6]}.{digits[-6:]}")
+
+
+def _list_cursor(value: Any) -> int:
+    digits = _decode_cursor(value, "offset:")
+    return 0 if digits is None else int(digits)
+
+
+def _channel_json(channel: SandboxChannel) -> dict[str, Any]:
+    """A conversation object as ``conversations.list`` answers it (the fields Switchboard reads and a few)."""
+    return {
+        "id": channel.id,
+        "name": channel.name,
+        "name_normalized": channel.name,
+        "is_channel": not channel.is_private,
+        "is_group": False,
+        "is_im": False,
+        "is_mpim": False,
+        "is_private": channel.is_private,
+        "is_archived": channel.is_archived,
+        "is_general": channel.name == "general",
+        "is_member": channel.is_member,
+        "context_team_id": TEAM_ID,
+    }
 
 
 def _media_type(req: SandboxRequest) -> str:

@@ -1,10 +1,12 @@
 """The chaos harness, small: every effect exactly once under 5xx, 429, timeouts, crashes, re-sends.
 
 ``switchboard chaos`` in miniature (the same code path, in-process): a seeded run of signed webhooks
-over website_to_crm and new_lead_notify against flaky sandbox apps. Timeouts and crashes are limited
-to HubSpot and People Data Labs: a Slack post whose answer is lost is posted again on the retry
-(Slack's ``chat.postMessage`` has no idempotency key and new_lead_notify does not reconcile yet) -
-``switchboard chaos`` with its default faults shows it as duplicate ``slack.message`` effects.
+over website_to_crm and new_lead_notify against flaky sandbox apps. Timeouts and crashes hit HubSpot,
+People Data Labs and Slack: a Slack post whose answer is lost (or whose worker dies before the ledger
+records it) is found again by its message metadata on the retry (``shared.actions.chat``), so it is
+posted once. Each crash costs its message a 30 s visibility timeout (chains of them make the tail
+of the run), so the crash rate is ``switchboard chaos``'s default and 60 events (two of them poison,
+one per integration, with seed 7) keep the run under ~100 s.
 """
 
 from __future__ import annotations
@@ -17,18 +19,25 @@ from infra.ops.chaos import FACTORIES, ChaosConfig, parse_faults, plan, run_chao
 
 pytestmark = pytest.mark.e2e
 
+#: The lead chain only: event factories for other integrations (``FACTORIES``) do not change what
+#: this test exercises or how long it takes; ``switchboard chaos`` runs them all.
+INTEGRATIONS = ("website_to_crm", "new_lead_notify")
+#: Timeouts and crashes on every app of the lead chain's path, Slack included.
 FAULTS = (
-    "5xx=0.15,429=0.05,timeout=0.03@hubspot+peopledatalabs,crash=0.02@hubspot+peopledatalabs,"
-    "dup=0.15,poison=0.03"
+    "5xx=0.15,429=0.05,timeout=0.03@hubspot+peopledatalabs+slack,crash=0.01@hubspot+peopledatalabs+slack,"
+    "dup=0.15,poison=0.06"
 )
 
 
 def test_nothing_is_lost_or_doubled_under_faults() -> None:
     err = io.StringIO()
-    report = run_chaos(ChaosConfig(events=80, seed=7, faults=parse_faults(FAULTS), drain_timeout_s=150), err)
+    config = ChaosConfig(
+        events=60, seed=7, faults=parse_faults(FAULTS), drain_timeout_s=150, integrations=INTEGRATIONS
+    )
+    report = run_chaos(config, err)
 
     assert report.drained, err.getvalue()[-2000:]
-    assert report.accepted == report.sent == 80
+    assert report.accepted == report.sent == 60
     assert report.lost == 0, report.examples
     assert report.duplicate_effects == 0, report.examples
     assert report.unexpected_effects == 0, report.examples

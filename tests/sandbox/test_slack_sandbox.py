@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from typing import Any
@@ -11,7 +12,7 @@ import pytest
 
 from sandbox.base import SandboxRequest, SandboxResponse
 from sandbox.registry import sandbox_classes
-from sandbox.slack import BOT_USER_ID, DEFAULT_TOKEN, SlackSandbox
+from sandbox.slack import BOT_USER_ID, DEFAULT_CHANNELS, DEFAULT_TOKEN, SandboxChannel, SlackSandbox
 
 AUTH = {"authorization": f"Bearer {DEFAULT_TOKEN}", "content-type": "application/json; charset=utf-8"}
 TS = re.compile(r"^\d{10}\.\d{6}$")
@@ -224,3 +225,176 @@ def test_state_lists_messages_and_reset_clears_them(slack: SlackSandbox) -> None
     }
     slack.handle(SandboxRequest("POST", "/_reset"))
     assert slack.handle(SandboxRequest("GET", "/_state")).parsed()["messages"] == []
+
+
+# --- message metadata -------------------------------------------------------------------------------
+
+META = {"event_type": "switchboard_effect", "event_payload": {"ref": "evt-1/slack.post"}}
+
+
+def test_metadata_is_stored_and_answered_with_the_message(slack: SlackSandbox) -> None:
+    body = post(slack, {"channel": "#new-leads", "text": "hi", "metadata": META}).parsed()
+    assert body["ok"] is True and body["message"]["metadata"] == META
+    [stored] = slack.state()["messages"]
+    assert stored["metadata"] == META
+
+
+def test_metadata_in_a_form_post_is_a_json_string(slack: SlackSandbox) -> None:
+    form = urlencode(
+        {"token": DEFAULT_TOKEN, "channel": "C0NEWLEADS1", "text": "hi", "metadata": json.dumps(META)}
+    )
+    headers = {"content-type": "application/x-www-form-urlencoded"}
+    resp = slack.handle(SandboxRequest("POST", "/chat.postMessage", headers=headers, body=form.encode()))
+    assert resp.parsed()["message"]["metadata"] == META
+
+
+@pytest.mark.parametrize(
+    ("metadata", "code"),
+    [
+        (["not", "an", "object"], "invalid_metadata_format"),
+        ({"event_payload": {"ref": "x"}}, "invalid_metadata_schema"),
+        ({"event_type": "switchboard_effect", "event_payload": "x"}, "invalid_metadata_schema"),
+    ],
+)
+def test_metadata_not_in_slacks_shape_is_refused(slack: SlackSandbox, metadata: Any, code: str) -> None:
+    ok_false(post(slack, {"channel": "#new-leads", "text": "hi", "metadata": metadata}), code)
+    assert slack.state()["messages"] == []
+
+
+# --- conversations.history --------------------------------------------------------------------------
+
+
+def history(app: SlackSandbox, method: str = "GET", **args: str) -> SandboxResponse:
+    auth = {"authorization": AUTH["authorization"]}
+    if method == "GET":
+        return app.handle(
+            SandboxRequest(
+                "GET", "/conversations.history", query={k: [v] for k, v in args.items()}, headers=auth
+            )
+        )
+    form = {"content-type": "application/x-www-form-urlencoded", **auth}
+    return app.handle(
+        SandboxRequest("POST", "/conversations.history", headers=form, body=urlencode(args).encode())
+    )
+
+
+def posted(app: SlackSandbox, n: int, channel: str = "C0NEWLEADS1") -> list[str]:
+    return [
+        post(app, {"channel": channel, "text": f"m{i}", "metadata": META}).parsed()["ts"] for i in range(n)
+    ]
+
+
+def test_history_answers_newest_first_in_slacks_shape(slack: SlackSandbox) -> None:
+    ts = posted(slack, 3)
+    post(slack, {"channel": "#general", "text": "elsewhere"})
+    body = history(slack, channel="C0NEWLEADS1").parsed()
+    assert body["ok"] is True and body["has_more"] is False and body["pin_count"] == 0
+    assert body["response_metadata"] == {"next_cursor": ""}
+    assert [m["ts"] for m in body["messages"]] == ts[::-1]
+    message = body["messages"][0]
+    assert message["type"] == "message" and message["bot_id"] and message["text"] == "m2"
+    assert "channel" not in message and "metadata" not in message  # metadata only when asked for
+    with_meta = history(slack, "POST", channel="C0NEWLEADS1", include_all_metadata="true").parsed()
+    assert all(m["metadata"] == META for m in with_meta["messages"])
+
+
+def test_history_pages_with_slacks_cursor(slack: SlackSandbox) -> None:
+    ts = posted(slack, 5)
+    first = history(slack, channel="C0NEWLEADS1", limit="2").parsed()
+    assert [m["ts"] for m in first["messages"]] == [ts[4], ts[3]] and first["has_more"] is True
+    cursor = first["response_metadata"]["next_cursor"]
+    assert base64.b64decode(cursor).decode() == "next_ts:" + ts[2].replace(".", "")
+    second = history(slack, channel="C0NEWLEADS1", limit="2", cursor=cursor).parsed()
+    assert [m["ts"] for m in second["messages"]] == [ts[2], ts[1]]
+    third = history(
+        slack, channel="C0NEWLEADS1", limit="2", cursor=second["response_metadata"]["next_cursor"]
+    ).parsed()
+    assert [m["ts"] for m in third["messages"]] == [ts[0]] and third["has_more"] is False
+    assert third["response_metadata"]["next_cursor"] == ""
+
+
+def test_history_window_oldest_latest_inclusive(slack: SlackSandbox) -> None:
+    ts = posted(slack, 4)
+    between = history(slack, channel="C0NEWLEADS1", oldest=ts[0], latest=ts[3]).parsed()
+    assert [m["ts"] for m in between["messages"]] == [ts[2], ts[1]]  # both ends exclusive
+    inclusive = history(slack, channel="C0NEWLEADS1", oldest=ts[0], latest=ts[3], inclusive="true").parsed()
+    assert [m["ts"] for m in inclusive["messages"]] == ts[::-1]
+
+
+def test_history_limit_is_capped_at_999(slack: SlackSandbox) -> None:
+    posted(slack, 3)
+    assert len(history(slack, channel="C0NEWLEADS1", limit="5000").parsed()["messages"]) == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        ({"channel": "#new-leads"}, "channel_not_found"),  # ids only, unlike chat.postMessage
+        ({"channel": "C0NOSUCH001"}, "channel_not_found"),
+        ({"channel": "C0RANDOM001"}, "not_in_channel"),
+        ({"channel": "C0SALESOPS1"}, "channel_not_found"),  # private, the app not in it
+        ({"channel": "C0NEWLEADS1", "oldest": "yesterday"}, "invalid_ts_oldest"),
+        ({"channel": "C0NEWLEADS1", "latest": "-1"}, "invalid_ts_latest"),
+        ({"channel": "C0NEWLEADS1", "cursor": "not-a-cursor"}, "invalid_cursor"),
+        ({"channel": "C0NEWLEADS1", "limit": "ten"}, "invalid_arguments"),
+    ],
+)
+def test_history_errors_come_with_http_200(slack: SlackSandbox, args: dict[str, str], code: str) -> None:
+    ok_false(history(slack, **args), code)
+
+
+def test_history_needs_the_history_scope_of_the_channels_kind() -> None:
+    channels = (*DEFAULT_CHANNELS, SandboxChannel("C0PRIVATE01", "private-leads", is_private=True))
+    app = SlackSandbox(scopes={"chat:write", "channels:history"}, channels=channels)
+    assert history(app, channel="C0NEWLEADS1").parsed()["ok"] is True
+    body = ok_false(history(app, channel="C0PRIVATE01"), "missing_scope")
+    assert body["needed"] == "groups:history" and body["provided"] == "channels:history,chat:write"
+    no_history = SlackSandbox(scopes={"chat:write"})
+    assert (
+        ok_false(history(no_history, channel="C0NEWLEADS1"), "missing_scope")["needed"] == "channels:history"
+    )
+    # and chat:write for posting
+    assert ok_false(
+        post(SlackSandbox(scopes=set()), {"channel": "#new-leads", "text": "hi"}), "missing_scope"
+    )
+
+
+def test_history_needs_a_token(slack: SlackSandbox) -> None:
+    resp = slack.handle(SandboxRequest("GET", "/conversations.history", query={"channel": ["C0NEWLEADS1"]}))
+    ok_false(resp, "not_authed")
+
+
+# --- conversations.list -----------------------------------------------------------------------------
+
+
+def listing(app: SlackSandbox, **args: str) -> SandboxResponse:
+    auth = {"authorization": AUTH["authorization"]}
+    return app.handle(
+        SandboxRequest("GET", "/conversations.list", query={k: [v] for k, v in args.items()}, headers=auth)
+    )
+
+
+def test_list_shows_the_channels_the_app_can_see(slack: SlackSandbox) -> None:
+    body = listing(slack, types="public_channel,private_channel", exclude_archived="true").parsed()
+    names = {c["name"]: c["id"] for c in body["channels"]}
+    # sales-ops is private without the app: invisible; old-leads is archived: left out.
+    assert names == {
+        "new-leads": "C0NEWLEADS1",
+        "sales": "C0SALES0001",
+        "general": "C0GENERAL01",
+        "random": "C0RANDOM001",
+    }
+    assert body["response_metadata"]["next_cursor"] == ""
+    first = listing(slack, limit="2").parsed()
+    assert len(first["channels"]) == 2 and first["response_metadata"]["next_cursor"]
+    rest = listing(slack, limit="10", cursor=first["response_metadata"]["next_cursor"]).parsed()
+    assert len(first["channels"]) + len(rest["channels"]) == 5  # public ones, archived included
+
+
+def test_list_needs_the_read_scopes(slack: SlackSandbox) -> None:
+    app = SlackSandbox(scopes={"chat:write", "channels:read"})
+    assert listing(app).parsed()["ok"] is True
+    assert (
+        ok_false(listing(app, types="public_channel,private_channel"), "missing_scope")["needed"]
+        == "groups:read"
+    )

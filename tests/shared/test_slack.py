@@ -3,18 +3,34 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
+from infra.local.transport import InvocationCrashed, LocalTransport
 from sandbox.base import SandboxRequest, as_transport
-from sandbox.slack import DEFAULT_TOKEN, SlackSandbox
-from shared.apps.slack import APP, CONNECTION, RETRYABLE_ERRORS, SlackClient, mrkdwn_escape
+from sandbox.slack import DEFAULT_SCOPES, DEFAULT_TOKEN, SlackSandbox
+from shared.actions import chat
+from shared.apps.slack import (
+    APP,
+    CONNECTION,
+    EFFECT_EVENT_TYPE,
+    HISTORY_MAX_PAGES,
+    HISTORY_PAGE_LIMIT,
+    RETRYABLE_ERRORS,
+    SlackClient,
+    effect_metadata,
+    is_channel_id,
+    mrkdwn_escape,
+)
 from shared.errors import RateLimited, TargetRejected, TargetUnavailable
-from shared.http import ApiClient
+from shared.http import ApiClient, WorkStamp, current_work
 
 
 def sandbox_client(sandbox: SlackSandbox, token: str = DEFAULT_TOKEN) -> SlackClient:
@@ -180,3 +196,192 @@ def test_a_2xx_that_is_not_a_slack_answer_is_retried(body: bytes) -> None:
     client, _ = answering(200, body)
     with pytest.raises(TargetUnavailable):
         client.post_message("#new-leads", "hi")
+
+
+# --- metadata and finding a post again ------------------------------------------------------------
+
+
+def test_effect_metadata_is_slacks_shape() -> None:
+    assert effect_metadata("evt-1/slack.post") == {
+        "event_type": "switchboard_effect",
+        "event_payload": {"ref": "evt-1/slack.post"},
+    }
+    # Slack's guidelines: event_type lower-case letters, digits and underscores.
+    assert re.fullmatch(r"[a-z][a-z0-9_]*", EFFECT_EVENT_TYPE)
+
+
+def test_post_message_sends_metadata_and_slack_stores_it() -> None:
+    client, seen = answering(200, {"ok": True, "channel": "C1", "ts": "1.000001"})
+    client.post_message("C1", "hi", metadata=effect_metadata("e/s"))
+    assert json.loads(seen[0].content)["metadata"] == {
+        "event_type": "switchboard_effect",
+        "event_payload": {"ref": "e/s"},
+    }
+    sandbox = SlackSandbox()
+    sandbox_client(sandbox).post_message("#new-leads", "hi", metadata=effect_metadata("e/s"))
+    [message] = sandbox.state()["messages"]
+    assert message["metadata"] == effect_metadata("e/s")
+
+
+def test_find_by_ref_finds_the_post_by_its_metadata_only() -> None:
+    sandbox, now = SlackSandbox(), time.time()
+    client = sandbox_client(sandbox)
+    client.post_message("C0NEWLEADS1", "e/slack.post")  # the ref in the text only: not a match
+    posted = client.post_message("C0NEWLEADS1", "hi", metadata=effect_metadata("e/slack.post"))
+    client.post_message("C0NEWLEADS1", "later", metadata=effect_metadata("other/slack.post"))
+    assert client.find_by_ref("C0NEWLEADS1", "e/slack.post", oldest=now - 60) == posted
+    assert client.find_by_ref("C0NEWLEADS1", "missing/slack.post", oldest=now - 60) is None
+    # Posted before the window: not looked at.
+    assert client.find_by_ref("C0NEWLEADS1", "e/slack.post", oldest=now + 60) is None
+
+
+def test_find_by_ref_reads_at_most_the_bounded_pages() -> None:
+    page = {
+        "ok": True,
+        "messages": [{"type": "message", "ts": "1.000001", "text": "x"}],
+        "has_more": True,
+        "response_metadata": {"next_cursor": "bmV4dF90czoxMDAwMDAx"},
+    }
+    client, seen = answering(200, page)
+    assert client.find_by_ref("C0NEWLEADS1", "e/s", oldest=1700000000.5) is None
+    assert len(seen) == HISTORY_MAX_PAGES
+    first, second = seen[0].url.params, seen[1].url.params
+    assert first["channel"] == "C0NEWLEADS1" and first["include_all_metadata"] == "true"
+    assert first["oldest"] == "1700000000.500000" and first["limit"] == str(HISTORY_PAGE_LIMIT)
+    assert "cursor" not in first and second["cursor"] == "bmV4dF90czoxMDAwMDAx"
+    client, seen = answering(200, page)
+    client.find_by_ref("C0NEWLEADS1", "e/s", oldest=0, max_pages=2)
+    assert len(seen) == 2
+
+
+def test_find_by_ref_follows_slacks_cursor_through_the_sandbox() -> None:
+    sandbox, now = SlackSandbox(), time.time()
+    client = sandbox_client(sandbox)
+    first = client.post_message("C0NEWLEADS1", "first", metadata=effect_metadata("e/slack.post"))
+    for i in range(HISTORY_PAGE_LIMIT + 10):
+        client.post_message("C0NEWLEADS1", f"m{i}")
+    assert client.find_by_ref("C0NEWLEADS1", "e/slack.post", oldest=now - 60) == first
+    calls = sandbox.handle(SandboxRequest("GET", "/_requests")).parsed()["requests"]
+    calls = [c for c in calls if c["path"] == "/conversations.history"]
+    assert len(calls) == 2 and "cursor" in calls[1]["query"]
+
+
+def test_a_channel_name_is_resolved_once_then_remembered() -> None:
+    sandbox = SlackSandbox()
+    client = sandbox_client(sandbox)
+    assert client.channel_id("C0SALES0001") == "C0SALES0001"  # an id: no call
+    assert client.channel_id("#new-leads") == "C0NEWLEADS1"
+    assert client.channel_id("new-leads") == "C0NEWLEADS1"
+    calls = sandbox.handle(SandboxRequest("GET", "/_requests")).parsed()["requests"]
+    assert [c["path"] for c in calls] == ["/conversations.list"]
+    # A post by name teaches the id too, without conversations.list.
+    other = sandbox_client(sandbox)
+    other.post_message("#sales", "hi")
+    assert other.channel_id("#sales") == "C0SALES0001"
+    assert len(sandbox.handle(SandboxRequest("GET", "/_requests")).parsed()["requests"]) == 2
+    with pytest.raises(TargetRejected, match="channel_not_found"):
+        client.channel_id("#sales-ops")  # private, and the app is not in it: invisible
+
+
+@pytest.mark.parametrize(
+    ("value", "is_id"),
+    [("C0NEWLEADS1", True), ("G0PRIVATE12", True), ("#new-leads", False), ("general", False), ("CAB", False)],
+)
+def test_channel_ids_and_names_are_told_apart(value: str, is_id: bool) -> None:
+    assert is_channel_id(value) is is_id
+
+
+@pytest.mark.parametrize(
+    ("scopes", "channel", "message"),
+    [
+        ({"chat:write", "channels:read"}, "C0NEWLEADS1", r"missing_scope \(needed channels:history"),
+        (DEFAULT_SCOPES, "C0RANDOM001", "not_in_channel"),
+        (DEFAULT_SCOPES, "C0SALESOPS1", "channel_not_found"),
+    ],
+)
+def test_a_history_the_app_cannot_read_is_a_permanent_error(
+    scopes: set[str], channel: str, message: str
+) -> None:
+    client = sandbox_client(SlackSandbox(scopes=scopes))
+    with pytest.raises(TargetRejected, match=f"slack GET /conversations.history: {message}"):
+        client.find_by_ref(channel, "e/s", oldest=0)
+
+
+# --- the action: posted once per step ---------------------------------------------------------------
+
+
+class _Ctx:
+    """An ActionContext whose Slack client goes through the local runtime's crashing transport."""
+
+    rt: Any = None
+
+    def __init__(self, sandbox: SlackSandbox) -> None:
+        transport = LocalTransport()
+        transport._inner = as_transport(sandbox, mount="/api")  # type: ignore[assignment]
+        self._api = ApiClient(APP, {"token": DEFAULT_TOKEN}, transport=transport)
+
+    def api(self, app: Any, connection: Any) -> ApiClient:
+        return self._api
+
+
+def _iso(epoch_s: float) -> str:
+    return datetime.fromtimestamp(epoch_s, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _run_step(ctx: _Ctx, attempt: int, received: float, event_id: str = "evt-1") -> Any:
+    stamp = WorkStamp(event_id, "slack.post", _iso(received), attempt)
+    token = current_work.set(stamp)
+    try:
+        return chat.POST_MESSAGE(ctx, chat.PostMessage(channel="#new-leads", text="New lead: Amara"))
+    finally:
+        current_work.reset(token)
+
+
+def test_a_crash_after_the_post_leaves_one_message() -> None:
+    sandbox, received = SlackSandbox(), time.time()
+    ctx = _Ctx(sandbox)
+    fault = {"kind": "crash", "path": "/chat.postMessage"}
+    sandbox.handle(SandboxRequest("POST", "/_faults", body=json.dumps(fault).encode()))
+    with pytest.raises(InvocationCrashed):
+        _run_step(ctx, attempt=1, received=received)  # Slack posted; the worker died before the ledger
+    [message] = sandbox.state()["messages"]
+    again = _run_step(ctx, attempt=2, received=received)
+    assert sandbox.state()["messages"] == [message]
+    assert (again.channel, again.ts) == ("C0NEWLEADS1", message["ts"])
+    assert message["metadata"]["event_payload"] == {"ref": "evt-1/slack.post"}
+
+
+def test_a_post_in_a_step_looks_first_and_posts_when_nothing_is_found() -> None:
+    sandbox, received = SlackSandbox(), time.time()
+    ctx = _Ctx(sandbox)
+    _run_step(ctx, attempt=1, received=received, event_id="evt-1")
+    _run_step(ctx, attempt=3, received=received, event_id="evt-2")  # failed before posting, earlier
+    calls = sandbox.handle(SandboxRequest("GET", "/_requests")).parsed()["requests"]
+    # The channel name is resolved once (conversations.list), then the id is remembered.
+    assert [c["path"] for c in calls] == [
+        "/conversations.list",
+        "/conversations.history",
+        "/chat.postMessage",
+        "/conversations.history",
+        "/chat.postMessage",
+    ]
+    lookup = calls[1]["query"]
+    assert lookup["channel"] == ["C0NEWLEADS1"] and lookup["include_all_metadata"] == ["true"]
+    assert float(lookup["oldest"][0]) == pytest.approx(received - chat.LOOKBACK_S, abs=0.01)
+    assert len(sandbox.state()["messages"]) == 2
+
+
+def test_a_redriven_event_finds_its_post_although_its_receive_count_starts_again() -> None:
+    sandbox = SlackSandbox()
+    ctx = _Ctx(sandbox)
+    first = _run_step(ctx, attempt=8, received=time.time())  # posted, answer lost, then dead-lettered
+    # Redriven: receive count 1 again, and a bus event's receive time is that of the new delivery.
+    again = _run_step(ctx, attempt=1, received=time.time() + 3600)
+    assert first == again and len(sandbox.state()["messages"]) == 1
+
+
+def test_outside_a_ledger_step_the_action_just_posts() -> None:
+    sandbox = SlackSandbox()
+    posted = chat.POST_MESSAGE(_Ctx(sandbox), chat.PostMessage(channel="C0NEWLEADS1", text="hi"))
+    [message] = sandbox.state()["messages"]
+    assert message["ts"] == posted.ts and "metadata" not in message

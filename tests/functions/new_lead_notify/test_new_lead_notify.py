@@ -12,12 +12,13 @@ import json
 from dataclasses import replace
 from typing import Any
 
+import httpx
 import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from infra.local.samples import EVENTS_DIR, Sample, load_sample, load_samples
-from sandbox.base import SandboxApp, SandboxRequest
+from sandbox.base import SandboxApp, SandboxRequest, transport_for
 from sandbox.hubspot import HubSpotSandbox
 from sandbox.slack import SlackSandbox
 from shared.registry import load_spec
@@ -105,8 +106,10 @@ def control(app: SandboxApp, method: str, path: str, body: Any = None) -> Any:
     return res.parsed()
 
 
-def slack_calls(app: SlackSandbox) -> list[dict[str, Any]]:
-    return list(control(app, "GET", "/_requests", None)["requests"])
+def slack_calls(app: SlackSandbox, method: str | None = None) -> list[dict[str, Any]]:
+    """Requests the Slack sandbox received, oldest first; only those of one Web API ``method`` if given."""
+    calls = list(control(app, "GET", "/_requests", None)["requests"])
+    return [c for c in calls if method is None or c["path"].split("?")[0] == f"/{method}"]
 
 
 def queued(rt: Runtime) -> int:
@@ -308,7 +311,9 @@ def test_when_slack_fails_after_the_email_the_retry_posts_to_slack_only(
     )
     bus(rt, "lead_created_new_contact")
     drain(rt)
-    assert [r["status"] for r in slack_calls(slack)] == [503, 503, 200]
+    assert [r["status"] for r in slack_calls(slack, "chat.postMessage")] == [503, 503, 200]
+    # Each attempt first looked for a post of an earlier one (there was none: Slack answered 503).
+    assert len(slack_calls(slack, "conversations.history")) == 3
     assert len(emails(SALES)) == 1  # sent on the first attempt, skipped on the two retries
     assert len(slack_messages(slack)) == 1
 
@@ -331,6 +336,67 @@ def test_slack_rate_limit_honours_retry_after(rt: Runtime, slack: SlackSandbox, 
     assert len(slack_messages(slack)) == 1
 
 
+class ShortReads(httpx.BaseTransport):
+    """The sandboxes' transport with the clients' read timeout cut short, as the chaos harness does.
+
+    A late answer (a ``slow`` fault served first) then costs a fraction of a second instead of
+    Slack's 10 s read timeout; what a timeout means is unchanged: Slack acted, the worker gave up.
+    """
+
+    def __init__(self, inner: httpx.BaseTransport, read_s: float) -> None:
+        self._inner = inner
+        self._read_s = read_s
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.extensions["timeout"] = {**(request.extensions.get("timeout") or {}), "read": self._read_s}
+        return self._inner.handle_request(request)
+
+
+def test_a_post_whose_answer_was_lost_is_not_posted_again(
+    make_runtime: Any, sandboxes: dict[str, SandboxApp], slack: SlackSandbox
+) -> None:
+    rt = make_runtime(
+        "new_lead_notify", retry_scale=0, http_transport=ShortReads(transport_for(sandboxes), 0.2)
+    )
+    # Slack stores the message at once and answers after the client gave up: a TargetTimeout.
+    late = {"kind": "slow", "delay_s": 0.5, "serve_first": True, "path": "/chat.postMessage"}
+    control(slack, "POST", "/_faults", late)
+    bus(rt, "lead_created_new_contact")
+    drain(rt)
+    [post] = slack_messages(slack)
+    assert post["metadata"]["event_type"] == "switchboard_effect"
+    assert post["metadata"]["event_payload"]["ref"].endswith("/slack.post")
+    # The retry found the first attempt's post in the history and did not post again.
+    assert len(slack_calls(slack, "chat.postMessage")) == 1
+    _first, retry = slack_calls(slack, "conversations.history")
+    assert retry["query"]["channel"] == ["C0NEWLEADS1"]
+    assert retry["query"]["include_all_metadata"] == ["true"]
+    assert len(emails(SALES)) == 1 and not dlq_messages(rt)
+
+
+def test_a_post_looks_for_an_earlier_one_first(rt: Runtime, slack: SlackSandbox) -> None:
+    bus(rt, "lead_created_new_contact")
+    drain(rt)
+    # #new-leads resolved to its id, its history searched for this event's post, then the post.
+    paths = [c["path"] for c in slack_calls(slack)]
+    assert paths == ["/conversations.list", "/conversations.history", "/chat.postMessage"]
+    [post] = slack_messages(slack)
+    assert set(post["metadata"]) == {"event_type", "event_payload"}
+
+
+def test_without_the_history_scope_the_post_goes_to_the_dlq_naming_it(
+    make_runtime: Any, slack: SlackSandbox
+) -> None:
+    slack.scopes = frozenset({"chat:write", "channels:read", "groups:read"})
+    rt = make_runtime("new_lead_notify", retry_scale=0)
+    bus(rt, "lead_created_new_contact")
+    drain(rt)
+    [dead] = dlq_messages(rt)
+    reason = dead["MessageAttributes"]["reason"]["StringValue"]
+    assert reason.startswith("slack GET /conversations.history: missing_scope (needed channels:history")
+    assert slack_messages(slack) == []  # never posted blind: a missing scope is not "not found"
+
+
 @pytest.mark.parametrize("code", ["internal_error", "service_unavailable", "ratelimited"])
 def test_a_transient_slack_ok_false_is_retried_not_taken_for_success(
     rt: Runtime, slack: SlackSandbox, code: str
@@ -344,7 +410,8 @@ def test_a_transient_slack_ok_false_is_retried_not_taken_for_success(
     control(slack, "POST", "/_faults", fault)
     bus(rt, "lead_created_new_contact")
     drain(rt)
-    assert [r["status"] for r in slack_calls(slack)] == [200, 200]  # HTTP 200 both times, as Slack does
+    # HTTP 200 both times, as Slack does
+    assert [r["status"] for r in slack_calls(slack, "chat.postMessage")] == [200, 200]
     assert len(slack_messages(slack)) == 1 and not dlq_messages(rt)
 
 
@@ -365,11 +432,20 @@ def test_a_permanent_slack_ok_false_goes_to_the_dlq(rt: Runtime, slack: SlackSan
 
 
 @pytest.mark.parametrize(
-    ("channel", "code"),
-    [("#random", "not_in_channel"), ("#sales-ops", "channel_not_found"), ("#old-leads", "is_archived")],
+    ("channel", "reason"),
+    [
+        # Not a member: the history read before the post is refused, as the post would be.
+        ("#random", "slack GET /conversations.history: not_in_channel"),
+        # Private without the app: invisible, so its name resolves to nothing.
+        (
+            "#sales-ops",
+            "slack GET /conversations.list: channel_not_found (#sales-ops is not a channel the app can see)",
+        ),
+        ("#old-leads", "slack POST /chat.postMessage: is_archived"),
+    ],
 )
 def test_a_channel_the_app_cannot_post_to_is_a_permanent_error(
-    make_runtime: Any, slack: SlackSandbox, channel: str, code: str
+    make_runtime: Any, slack: SlackSandbox, channel: str, reason: str
 ) -> None:
     settings = json.loads((load_spec_dir() / "settings.local.json").read_text())
     rt = make_runtime(
@@ -378,7 +454,8 @@ def test_a_channel_the_app_cannot_post_to_is_a_permanent_error(
     bus(rt, "lead_created_new_contact")
     drain(rt)
     [dead] = dlq_messages(rt)
-    assert dead["MessageAttributes"]["reason"]["StringValue"] == f"slack POST /chat.postMessage: {code}"
+    assert dead["MessageAttributes"]["reason"]["StringValue"] == reason
+    assert slack_messages(slack) == []
 
 
 def load_spec_dir() -> Any:
