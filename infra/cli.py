@@ -525,6 +525,12 @@ def _add_harness_commands(sub: Any) -> None:
     chaos.add_argument(
         "--timeout", type=float, default=900.0, help="seconds each wait for the queues may take (default 900)"
     )
+    chaos.add_argument(
+        "--token-endpoint-faults",
+        action="store_true",
+        help="also give OAuth token endpoints late answers and crashes (a rotated refresh token in a lost "
+        "answer is gone for good: expect connection_revoked)",
+    )
     chaos.add_argument("--json", action="store_true", help="print the result as one JSON object")
     chaos.set_defaults(func=_cmd_chaos)
 
@@ -552,6 +558,7 @@ def _cmd_chaos(args: argparse.Namespace) -> int:
         faults=parse_faults(args.faults),
         drain_timeout_s=args.timeout,
         integrations=tuple(n.strip() for n in args.only.split(",") if n.strip()),
+        token_endpoint_faults=args.token_endpoint_faults,
     )
     for name in config.integrations:
         _spec(name)

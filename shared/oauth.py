@@ -29,6 +29,11 @@ So, per connection:
    reason that says what to do, and an ``OAuthRefreshFailed`` metric raises the alarm. Retrying until
    the DLQ would only delay the same answer by hours.
 
+A refresh whose answer is lost (the request went out, nothing came back in time) may have spent a
+rotating refresh token at the provider, and no client can get the new one back: the token call
+therefore waits longer than API calls (:data:`TOKEN_TIMEOUT`), and the loss is noted in the table so
+that the ``invalid_grant`` that follows says what happened instead of blaming the business owner.
+
 An access token the API refuses (401) is forgotten (:func:`forget_access_token`): the next attempt
 refreshes even if the stored expiry says the token is still good.
 
@@ -64,7 +69,9 @@ LEASE_S = 60
 #: How long a worker waits for another worker's refresh before giving up (retryable) for now.
 WAIT_S = 20.0
 _POLL_S = 0.25
-_TIMEOUT = httpx.Timeout(10.0, connect=3.05)
+#: The token call waits longer than API calls do: with a rotating provider, an answer the client gave
+#: up on may have spent the refresh token it carried (see :func:`_exchange`).
+TOKEN_TIMEOUT = httpx.Timeout(30.0, connect=3.05)
 _WRITE_TRIES = 3
 
 
@@ -179,11 +186,16 @@ def _exchange(
     url = credentials.get("token_url") or app.token_url
     where = f"{app.name} token refresh"
     try:
-        with httpx.Client(timeout=_TIMEOUT, transport=rt.http_transport) as client:
+        with httpx.Client(timeout=TOKEN_TIMEOUT, transport=rt.http_transport) as client:
             response = client.post(url, data=form, headers=headers)
-    except httpx.TimeoutException as exc:
-        raise TargetTimeout(f"{where}: timed out") from exc
+    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:  # never sent: nothing spent
+        raise TargetUnavailable(f"{where}: {type(exc).__name__}") from exc
     except httpx.TransportError as exc:
+        # Sent, answer lost. A provider that rotates refresh tokens may have spent ours in that
+        # answer; no client can get it back. Remember it, so that an invalid_grant next time says why.
+        _Lease(rt, _unknown_key(rt, connection)).mark()
+        if isinstance(exc, httpx.TimeoutException):
+            raise TargetTimeout(f"{where}: timed out waiting for the answer") from exc
         raise TargetUnavailable(f"{where}: {type(exc).__name__}") from exc
     body = _json(response)
     error = str(body.get("error", "")) if body else ""
@@ -195,10 +207,17 @@ def _exchange(
             # Another worker rotated the token after we read it (its lease ran out): not revoked.
             raise TargetUnavailable(f"{where}: refresh token was rotated meanwhile; trying again")
         _count("OAuthRefreshFailed")
+        lost = _Lease(rt, _unknown_key(rt, connection)).marked_at()
+        cause = (
+            f"an earlier refresh got no answer ({lost}); the app probably rotated the refresh token "
+            "in that answer"
+            if lost
+            else "the app was disconnected or its refresh token expired"
+        )
         raise ConnectionRevoked(
-            f"{app.name} refused to refresh connection {connection.name!r} ({error}): the app was "
-            f"disconnected or its refresh token expired. Authorise it again, store the new refresh "
-            f"token with `switchboard secrets set {connection.name} refresh_token=...`, then "
+            f"{app.name} refused to refresh connection {connection.name!r} ({error}): {cause}. "
+            f"Authorise it again, store the new refresh token with "
+            f"`switchboard secrets set {connection.name} refresh_token=...`, then "
             f"`switchboard dlq redrive <integration>`"
         )
     if not response.is_success or body is None or not body.get("access_token"):
@@ -234,6 +253,7 @@ def _store(rt: Runtime, connection: Connection, state: _State, value: dict[str, 
                 "kept in memory and stored on the next attempt"
             ) from exc
         state.unsaved = None
+        _Lease(rt, _unknown_key(rt, connection)).clear()  # whatever was lost before, we are fine now
         return
 
 
@@ -271,11 +291,18 @@ def _count(name: str) -> None:
         metrics.add_metric(name=name, unit="Count", value=1)
 
 
+def _unknown_key(rt: Runtime, connection: Connection) -> str:
+    return f"oauth#{rt.secret_prefix}{connection.name}#answer-lost"
+
+
 # --- the lease ------------------------------------------------------------------------------------
 
 
 class _Lease:
-    """A lock in DynamoDB that expires on its own: a worker that dies holding it blocks no one for long."""
+    """A lock in DynamoDB that expires on its own: a worker that dies holding it blocks no one for long.
+
+    The same item shape also serves as a plain marker (:meth:`mark`), for the lost-answer note.
+    """
 
     def __init__(self, rt: Runtime, key: str) -> None:
         self._rt = rt
@@ -304,6 +331,29 @@ class _Lease:
                 return False
             raise TargetUnavailable(f"OAuth lease {self._key}: {exc.response['Error'].get('Code')}") from exc
         return True
+
+    def mark(self) -> None:
+        """Record that something happened now (an item with a time and a TTL, no lock semantics)."""
+        now = time.time()
+        with contextlib.suppress(Exception):  # a note for the diagnosis; never in the way
+            self._rt.aws("dynamodb").put_item(
+                TableName=self._rt.table,
+                Item={
+                    "id": {"S": self._key},
+                    "at": {"S": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))},
+                    "expiration": {"N": str(int(now + 30 * 86_400))},
+                },
+            )
+
+    def marked_at(self) -> str:
+        with contextlib.suppress(Exception):
+            item = self._rt.aws("dynamodb").get_item(TableName=self._rt.table, Key={"id": {"S": self._key}})
+            return str(item.get("Item", {}).get("at", {}).get("S", ""))
+        return ""
+
+    def clear(self) -> None:
+        with contextlib.suppress(Exception):
+            self._rt.aws("dynamodb").delete_item(TableName=self._rt.table, Key={"id": {"S": self._key}})
 
     def release(self) -> None:
         from botocore.exceptions import ClientError

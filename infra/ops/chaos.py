@@ -3,20 +3,26 @@
 One run, in this process, on free ports of 127.0.0.1:
 
 1. start a :class:`~infra.local.runtime.LocalRuntime` (embedded moto, gateway, pollers, sandboxes);
-2. prepare what the events need in the sandboxes (contacts "created in HubSpot by hand");
+2. prepare what the events need in the sandboxes (contacts "created in HubSpot by hand", orders rung
+   up and paid or refunded in Square, bookings already on the Google calendar for the reschedules
+   and cancels);
 3. make the targets flaky - every sandbox app answers a share of the requests with 5xx, with 429 +
    ``Retry-After``, late (the effect happens, the client times out: ``serve_first`` slow faults), or
    with a crash mark (the worker dies after the target acted and before its step is recorded); the
    poison share is refused with a 400 for good (a marker in the payload, or a contact that does not
-   exist);
+   exist; a QuickBooks ValidationFault, a Google 400 or 403, a sale in another currency); the OAuth
+   apps (QuickBooks, Google) also expire their access tokens every few seconds
+   (``token_expiry_s``), so that their token endpoints, under the same faults, are called all along;
 4. send N signed webhook events spread over the integrations (a table of event factories, one per
    integration trigger: :data:`FACTORIES`), the providers re-sending a share of them - some at the
    same moment from another thread, some later;
 5. wait until every queue is empty; clear the faults (poison stays poison: it is the target's
    answer, not a fault); redrive every DLQ; wait again;
 6. count the effects the sandboxes and the embedded SES recorded - domain effects, not requests:
-   contacts per email, notes per lead, Slack messages per lead, emails per lead - and compare them
-   with what every accepted event should have caused, exactly once.
+   contacts per email, notes per lead, Slack messages per lead, emails per lead, QuickBooks receipts
+   per payment or refund (and their totals), Google Calendar events per booking (at the booked
+   times, or deleted), booking emails per change - and compare them with what every accepted event
+   should have caused, exactly once.
 
 The result is one JSON object (:class:`ChaosReport`); the run fails (exit 1) if an effect is missing
 (``lost``), doubled or unexpected, if a poison event is not in a DLQ, if a non-poison event is still
@@ -31,6 +37,9 @@ is attributed to its event whatever ids the targets gave it.
 from __future__ import annotations
 
 import contextlib
+import copy
+import functools
+import hashlib
 import json
 import math
 import random
@@ -39,12 +48,18 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from email import message_from_string
+from email.header import decode_header, make_header
 from io import StringIO
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 import httpx
@@ -106,6 +121,16 @@ class ChaosConfig:
     backlog: int = 500
     #: Only these integrations' factories (default: every integration that has one).
     integrations: tuple[str, ...] = ()
+    #: Every this many seconds the OAuth apps in play (QuickBooks, Google) expire their access
+    #: tokens, so that the token endpoints - under the same faults - are called throughout the run,
+    #: not once at its start (0: never).
+    token_expiry_s: float = 5.0
+    #: Whether late answers and crashes also hit the OAuth token endpoints (5xx and 429 always do).
+    #: Off by default: a provider that spends a refresh token the moment it answers (Intuit's
+    #: rotation; the QuickBooks sandbox) loses the connection to *any* client whose refresh answer is
+    #: lost - no retry can recover a token it never received. Turned on, the run shows exactly that
+    #: (``connection_revoked`` dead letters naming the lost answer); see ``shared/oauth.py``.
+    token_endpoint_faults: bool = False
 
     def rate(self, kind: str) -> float:
         fault = self.faults.get(kind)
@@ -269,6 +294,567 @@ def _hubspot_effects(p: Planned) -> Sequence[EffectKey]:
     return [("ses.sales", p.key), ("slack.message", p.key)]
 
 
+# --- pos_to_accounting: till money (Square, Stripe) -> one QuickBooks receipt each -----------------
+
+#: Sample events the generated ones are derived from (real provider payloads).
+_EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
+#: The share of Square / Stripe events that are refunds (the rest are sales).
+REFUND_SHARE = 0.35
+_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+_ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+
+@functools.cache
+def _sample_text(integration: str, name: str) -> str:
+    return (_EVENTS_DIR / integration / f"{name}.json").read_text(encoding="utf-8")
+
+
+def _sample(integration: str, name: str) -> dict[str, Any]:
+    """A fresh copy of a sample's provider body (``events/<integration>/<name>.json``)."""
+    body: dict[str, Any] = json.loads(_sample_text(integration, name))["body"]
+    return body
+
+
+def _rng(p: Planned, what: str) -> random.Random:
+    """A generator of its own for one event and one purpose: the same draws on every build."""
+    return random.Random(f"chaos:{p.seed}:{p.index}:{what}")
+
+
+def _token(p: Planned, what: str, length: int, alphabet: str = _UPPER) -> str:
+    """A provider-style id for one event (unique per seed, index and purpose)."""
+    number = int.from_bytes(hashlib.sha256(f"{p.seed}:{p.index}:{what}".encode()).digest(), "big")
+    chars = []
+    for _ in range(length):
+        number, rest = divmod(number, len(alphabet))
+        chars.append(alphabet[rest])
+    return "".join(chars)
+
+
+def _uuid4(p: Planned, what: str) -> str:
+    return str(
+        uuid.UUID(bytes=hashlib.sha256(f"{p.seed}:{p.index}:{what}".encode()).digest()[:16], version=4)
+    )
+
+
+def _is_refund(p: Planned) -> bool:
+    return _rng(p, "money-kind").random() < REFUND_SHARE
+
+
+@dataclass(frozen=True)
+class _Money:
+    """One pos_to_accounting event: the webhook, and the QuickBooks receipt it must cause."""
+
+    event_id: str
+    body: bytes
+    #: ``salesreceipt`` or ``refundreceipt``.
+    entity: str
+    #: The id the receipt's PrivateNote names: the payment (sale) or refund id.
+    money_id: str
+    #: The receipt's ``TotalAmt`` in pence.
+    total: int
+
+
+def _remember_money(run: ChaosRun, p: Planned, money: _Money) -> _Money:
+    with run._lock:
+        run.scratch.setdefault("money", {})[p.index] = money
+        run.scratch.setdefault("money_ids", {})[(money.entity, money.money_id)] = (p.key, money.total)
+    return money
+
+
+def _money_of(run: ChaosRun, p: Planned) -> _Money:
+    found: _Money | None = run.scratch.get("money", {}).get(p.index)
+    if found is None:  # Stripe events are made on demand; Square ones in prepare
+        if p.factory.trigger != "stripe":
+            raise RuntimeError(f"{p.key}: no Square payment was prepared for this event")
+        found = _remember_money(run, p, _stripe_money(run, p))
+    return found
+
+
+def _money_event(run: ChaosRun, p: Planned) -> Outgoing:
+    money = _money_of(run, p)
+    return Outgoing(money.event_id, money.body)
+
+
+def _money_effects(p: Planned) -> Sequence[EffectKey]:
+    kind = "qb.refund_receipt" if _is_refund(p) else "qb.sales_receipt"
+    return [(kind, p.key), ("qb.total", p.key)]
+
+
+@contextmanager
+def _square_webhooks_muted(sandbox: Any) -> Iterator[None]:
+    """Square would announce the set-up payments itself; the harness sends them, under faults, later."""
+    with sandbox.lock:
+        saved, sandbox.webhooks.subscriptions = sandbox.webhooks.subscriptions, []
+    try:
+        yield
+    finally:
+        with sandbox.lock:
+            sandbox.webhooks.subscriptions = saved
+
+
+def _prepare_square(run: ChaosRun, planned: Sequence[Planned]) -> None:
+    """Orders rung up at the till, paid (CreatePayment) and some refunded (RefundPayment) in Square.
+
+    pos_to_accounting reads each sale's order back (RetrieveOrder) to itemise it, so the order and
+    the payment must exist in the Square sandbox. The sandbox has no Orders API to create an order
+    with, so the order is put in place in-process (as the till would have made it, VAT on cakes),
+    then paid and refunded through the sandbox's own Payments and Refunds APIs; the webhook bodies
+    are the notifications the sandbox built for them (``payment.updated`` COMPLETED,
+    ``refund.updated`` COMPLETED), sent later by the harness, under faults.
+
+    Poison: a sale with a line QuickBooks cannot book (an item withdrawn, named with the poison mark:
+    QuickBooks answers a ValidationFault), a refund of a payment taken in euros (pos_to_accounting
+    refuses to book another currency at the wrong value).
+    """
+    sandbox: Any = run.runtime.sandboxes["square"]
+    with _square_webhooks_muted(sandbox):
+        for p in planned:
+            _remember_money(run, p, _square_money(run, sandbox, p))
+
+
+def _square_money(run: ChaosRun, sandbox: Any, p: Planned) -> _Money:
+    from sandbox.square import LOCATIONS, SeedLine
+
+    rng = _rng(p, "square")
+    refund = _is_refund(p)
+    currency = "EUR" if p.poison and refund else "GBP"
+    location = rng.choice(sorted(LOCATIONS))
+    with sandbox.lock:
+        variations = {
+            o.data["sku"]: o
+            for o in sandbox.catalog.values()
+            if o.type == "ITEM_VARIATION" and not o.is_deleted
+        }
+    lines: list[tuple[Any, Any]] = []
+    for sku in rng.sample(sorted(variations), rng.randint(1, 3)):
+        price = int(variations[sku].data["price_money"]["amount"])
+        lines.append((variations[sku], SeedLine(sku, str(rng.randint(1, 3)), price)))
+    if p.poison and not refund:
+        lines.append((None, SeedLine(f"{POISON_MARK} {p.key} (withdrawn item)", "1", 450)))
+    order_id = _token(p, "square-order", 27)
+    with sandbox.lock:
+        order = sandbox._order_json(order_id, location, lines, currency, time.time() - 120)
+        sandbox.orders[order_id] = order
+        amount = int(order["total_money"]["amount"])
+    base = f"{run.runtime.url}/_sandbox/square"
+    headers = {"authorization": f"Bearer {sandbox.token}"}
+    tip = 0 if refund else rng.choice((0, 0, 0, 50, 100, 150))
+    request: dict[str, Any] = {
+        "idempotency_key": f"chaos-{p.key}-payment",
+        "amount_money": {"amount": amount, "currency": currency},
+        "order_id": order_id,
+        "location_id": location,
+        "autocomplete": True,
+        "note": f"Chaos sale {p.key}",
+    }
+    if tip:
+        request["tip_money"] = {"amount": tip, "currency": currency}
+    if rng.random() < 0.25:
+        given = -(-(amount + tip) // 500) * 500
+        request |= {
+            "source_id": "CASH",
+            "cash_details": {"buyer_supplied_money": {"amount": given, "currency": currency}},
+        }
+    else:
+        request["source_id"] = "cnon:card-nonce-ok"
+    answer = run.http.post(f"{base}/v2/payments", json=request, headers=headers)
+    if answer.status_code != 200:
+        raise RuntimeError(
+            f"could not create the Square payment of {p.key}: {answer.status_code} {answer.text[:300]}"
+        )
+    payment = answer.json()["payment"]
+    if not refund:
+        payload = _square_notification(sandbox, "payment.updated", payment["id"])
+        total = int(payment["total_money"]["amount"])
+        return _Money(
+            f"square:payment:{payment['id']}", _compact(payload), "salesreceipt", payment["id"], total
+        )
+    refunded = max(100, amount * rng.choice((25, 50, 100)) // 100) if amount > 100 else amount
+    request = {
+        "idempotency_key": f"chaos-{p.key}-refund",
+        "payment_id": payment["id"],
+        "amount_money": {"amount": refunded, "currency": currency},
+        "reason": f"Chaos refund {p.key}: cake damaged in transit",
+    }
+    answer = run.http.post(f"{base}/v2/refunds", json=request, headers=headers)
+    if answer.status_code != 200:
+        raise RuntimeError(
+            f"could not refund the Square payment of {p.key}: {answer.status_code} {answer.text[:300]}"
+        )
+    refund_id = answer.json()["refund"]["id"]
+    payload = _square_notification(sandbox, "refund.updated", refund_id)
+    return _Money(f"square:refund:{refund_id}", _compact(payload), "refundreceipt", refund_id, refunded)
+
+
+def _square_notification(sandbox: Any, event_type: str, object_id: str) -> dict[str, Any]:
+    """The last notification the Square sandbox built of ``event_type`` for ``object_id``."""
+    with sandbox.lock:
+        for payload in reversed(sandbox.notifications):
+            if payload["type"] == event_type and payload["data"]["id"] == object_id:
+                return copy.deepcopy(dict(payload))
+    raise RuntimeError(f"the Square sandbox built no {event_type} for {object_id}")
+
+
+def _compact(payload: Any) -> bytes:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _stripe_money(run: ChaosRun, p: Planned) -> _Money:
+    """``charge.succeeded`` or ``charge.refunded`` (Stripe API 2026-04), from the samples.
+
+    Poison: a charge for an item QuickBooks refuses (the poison mark in the description: a
+    ValidationFault), a refund of a charge taken in dollars (refused, never booked at the wrong value).
+    """
+    rng = _rng(p, "stripe")
+    refund = _is_refund(p)
+    body = _sample(
+        "pos_to_accounting", "stripe_charge_refunded_partial" if refund else "stripe_charge_succeeded"
+    )
+    charge = body["data"]["object"]
+    charge_id = "ch_3" + _token(p, "stripe-charge", 23, _ALNUM)
+    amount = rng.randrange(300, 9000, 5)
+    description = f"Online order #{p.key}: celebration cake (collection Saturday)"
+    if p.poison and not refund:
+        description = f"Online order #{p.key}: {POISON_MARK} gift box (item withdrawn)"
+    brand = rng.choice(("visa", "visa", "mastercard", "amex"))
+    card = charge["payment_method_details"]["card"]
+    card |= {"brand": brand, "network": brand, "amount_authorized": amount}
+    card["overcapture"]["maximum_amount_capturable"] = amount
+    charge |= {
+        "id": charge_id,
+        "amount": amount,
+        "amount_captured": amount,
+        "currency": "usd" if p.poison and refund else "gbp",
+        "description": description,
+        "created": int(run.t0) - 3600,
+        "metadata": {"order_number": p.key},
+        "payment_intent": "pi_3" + _token(p, "stripe-pi", 23, _ALNUM),
+        "balance_transaction": "txn_3" + _token(p, "stripe-txn", 23, _ALNUM),
+    }
+    body |= {
+        "id": "evt_3" + _token(p, "stripe-event", 23, _ALNUM),
+        "created": int(run.t0),
+        "request": {
+            "id": "req_" + _token(p, "stripe-req", 14, _ALNUM),
+            "idempotency_key": _uuid4(p, "stripe-idem"),
+        },
+    }
+    if not refund:
+        return _Money(f"stripe:payment:{charge_id}", _compact(body), "salesreceipt", charge_id, amount)
+    before = rng.choice((0, 0, amount // 4))
+    delta = max(1, (amount - before) * rng.choice((25, 50, 100)) // 100)
+    after = before + delta
+    charge |= {"amount_refunded": after, "refunded": after == amount}
+    body["data"]["previous_attributes"] = {"amount_refunded": before}
+    refund_id = f"{charge_id}:{after}"
+    return _Money(f"stripe:refund:{refund_id}", _compact(body), "refundreceipt", refund_id, delta)
+
+
+def _prepare_stripe(run: ChaosRun, planned: Sequence[Planned]) -> None:
+    for p in planned:
+        _money_of(run, p)
+
+
+# --- booking_to_calendar: Calendly and Cal.com bookings -> Google Calendar + confirmation email -------
+
+#: Invitees of the run get addresses at this domain: the SES observer tells booking emails by it.
+BOOKING_DOMAIN = "chaos-bookings.example"
+#: Where the run's bookings start (one slot of 30 minutes per event index, from here on).
+_FIRST_SLOT = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
+_CALENDLY_API = "https://api.calendly.com"
+
+
+def _booking_kind(p: Planned) -> str:
+    """``create`` (half), ``reschedule`` or ``cancel`` (a quarter each), fixed by the seed."""
+    draw = _rng(p, "booking-kind").random()
+    return "create" if draw < 0.5 else "reschedule" if draw < 0.75 else "cancel"
+
+
+@dataclass(frozen=True)
+class _Booking:
+    """One booking_to_calendar event: the webhook, the calendar event it acts on and its times."""
+
+    event_id: str
+    body: bytes
+    kind: str
+    #: The Google event id the change must land on (derived from the booking that created it).
+    google_id: str
+    #: The booking key the calendar event was made for (the replaced one, for a reschedule).
+    booking_key: str
+    provider: str
+    start: datetime
+    end: datetime
+    #: Where the calendar event was before the run (reschedule, cancel); ``None`` for a create.
+    before: tuple[datetime, datetime] | None
+    title: str
+    email: str
+
+
+def _slot(p: Planned) -> tuple[datetime, datetime]:
+    start = _FIRST_SLOT + timedelta(days=p.seed % 7, minutes=30 * p.index)
+    return start, start + timedelta(minutes=30)
+
+
+def _guest(p: Planned) -> tuple[str, str]:
+    """The invitee's name and email; the poison mark in the name makes Google refuse the event."""
+    name = f"{POISON_MARK} {p.key}" if p.poison else f"Chaos Guest {p.key}"
+    return name, f"guest-{p.key.lower()}@{BOOKING_DOMAIN}"
+
+
+def _calendly_time(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _calendly_booking(run: ChaosRun, p: Planned) -> _Booking:
+    """``invitee.created`` (new, or the second half of a reschedule) or ``invitee.canceled``."""
+    from shared.apps import google_calendar
+    from shared.events import derived_id
+
+    kind = _booking_kind(p)
+    rng = _rng(p, "calendly")
+    start, end = _slot(p)
+    name, email = _guest(p)
+    sample = {
+        "create": "calendly_1_invitee_created",
+        "reschedule": "calendly_2_reschedule_b_invitee_created",
+        "cancel": "calendly_3_invitee_canceled",
+    }[kind]
+    body = _sample("booking_to_calendar", sample)
+    event_uuid, invitee_uuid = _uuid4(p, "calendly-event"), _uuid4(p, "calendly-invitee")
+    event_uri = f"{_CALENDLY_API}/scheduled_events/{event_uuid}"
+    invitee_uri = f"{event_uri}/invitees/{invitee_uuid}"
+    booking_key = f"calendly:{event_uuid}"
+    before: tuple[datetime, datetime] | None = None
+    payload, event = body["payload"], body["payload"]["scheduled_event"]
+    first, _, last = name.rpartition(" ")
+    booked_at = _calendly_time(datetime.fromtimestamp(run.t0 - 600, UTC))
+    payload |= {
+        "uri": invitee_uri,
+        "event": event_uri,
+        "name": name,
+        "first_name": first,
+        "last_name": last,
+        "email": email,
+        "timezone": rng.choice(("Europe/London", "Europe/Warsaw", "America/New_York")),
+        "cancel_url": f"https://calendly.com/cancellations/{invitee_uuid}",
+        "reschedule_url": f"https://calendly.com/reschedulings/{invitee_uuid}",
+        "created_at": booked_at,
+        "updated_at": booked_at,
+        "questions_and_answers": [
+            {"question": "What are we celebrating?", "answer": f"Chaos booking {p.key}", "position": 0}
+        ],
+    }
+    event |= {
+        "uri": event_uri,
+        "start_time": _calendly_time(start),
+        "end_time": _calendly_time(end),
+        "created_at": booked_at,
+        "updated_at": booked_at,
+    }
+    if kind == "reschedule":
+        old_event = _uuid4(p, "calendly-old-event")
+        payload["old_invitee"] = (
+            f"{_CALENDLY_API}/scheduled_events/{old_event}/invitees/{_uuid4(p, 'calendly-old')}"
+        )
+        booking_key = f"calendly:{old_event}"
+        before = (start - timedelta(days=2), end - timedelta(days=2))
+    elif kind == "cancel":
+        before = (start, end)
+        payload["cancellation"] = {
+            "canceled_by": name,
+            "reason": f"Chaos cancel {p.key}",
+            "canceler_type": "invitee",
+            "created_at": _calendly_time(datetime.fromtimestamp(run.t0 - 60, UTC)),
+        }
+    body["created_at"] = _calendly_time(datetime.fromtimestamp(run.t0, UTC))
+    return _Booking(
+        event_id=derived_id("calendly", f"{body['event']}:{invitee_uuid}"),
+        body=_compact(body),
+        kind=kind,
+        google_id=google_calendar.event_id(booking_key),
+        booking_key=booking_key,
+        provider="calendly",
+        start=start,
+        end=end,
+        before=before,
+        title=str(event["name"]),
+        email=email,
+    )
+
+
+def _calcom_time(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _calcom_booking(run: ChaosRun, p: Planned) -> _Booking:
+    """``BOOKING_CREATED``, ``BOOKING_RESCHEDULED`` (a new uid, ``rescheduleUid``) or ``BOOKING_CANCELLED``."""
+    from shared.apps import google_calendar
+    from shared.events import derived_id
+
+    kind = _booking_kind(p)
+    start, end = _slot(p)
+    name, email = _guest(p)
+    sample = {
+        "create": "calcom_1_booking_created",
+        "reschedule": "calcom_3_booking_rescheduled",
+        "cancel": "calcom_4_booking_cancelled",
+    }[kind]
+    body = _sample("booking_to_calendar", sample)
+    payload = body["payload"]
+    uid = _token(p, "calcom-uid", 22, _ALNUM)
+    booking_key = f"calcom:{uid}"
+    before: tuple[datetime, datetime] | None = None
+    first, _, last = name.rpartition(" ")
+    attendee = {
+        "email": email,
+        "name": name,
+        "firstName": first,
+        "lastName": last,
+        "timeZone": "Europe/London",
+        "language": {"locale": "en"},
+        "utcOffset": 0,
+    }
+    title = f"Wedding cake tasting between Rosa Bramble and {name}"
+    payload |= {
+        "title": title,
+        "startTime": _calcom_time(start),
+        "endTime": _calcom_time(end),
+        "attendees": [attendee],
+        "uid": uid,
+        "iCalUID": f"{uid}@Cal.com",
+        "bookingId": 5_000_000 + p.index,
+        "additionalNotes": f"Chaos booking {p.key}",
+        "description": f"Chaos booking {p.key}",
+    }
+    payload["responses"]["name"]["value"] = name
+    payload["responses"]["email"]["value"] = email
+    payload["responses"]["guests"]["value"] = []
+    payload["responses"]["notes"]["value"] = f"Chaos booking {p.key}"
+    if kind == "reschedule":
+        previous = _token(p, "calcom-previous", 22, _ALNUM)
+        before = (start - timedelta(days=2), end - timedelta(days=2))
+        payload |= {
+            "rescheduleUid": previous,
+            "rescheduleId": 4_000_000 + p.index,
+            "rescheduleStartTime": _calcom_time(before[0]),
+            "rescheduleEndTime": _calcom_time(before[1]),
+        }
+        booking_key = f"calcom:{previous}"
+    elif kind == "cancel":
+        before = (start, end)
+        payload["cancellationReason"] = f"Chaos cancel {p.key}"
+    body["createdAt"] = (
+        datetime.fromtimestamp(run.t0, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    )
+    return _Booking(
+        event_id=derived_id("calcom", f"{body['triggerEvent']}:{uid}"),
+        body=_compact(body),
+        kind=kind,
+        google_id=google_calendar.event_id(booking_key),
+        booking_key=booking_key,
+        provider="calcom",
+        start=start,
+        end=end,
+        before=before,
+        title=title,
+        email=email,
+    )
+
+
+_BOOKING_BUILDERS: dict[str, Callable[[ChaosRun, Planned], _Booking]] = {
+    "calendly": _calendly_booking,
+    "calcom": _calcom_booking,
+}
+
+
+def _booking_of(run: ChaosRun, p: Planned) -> _Booking:
+    found: _Booking | None = run.scratch.get("bookings", {}).get(p.index)
+    if found is None:
+        found = _BOOKING_BUILDERS[p.factory.trigger](run, p)
+        with run._lock:
+            run.scratch.setdefault("bookings", {})[p.index] = found
+            run.scratch.setdefault("booking_keys", {})[p.key] = found
+    return found
+
+
+def _booking_event(run: ChaosRun, p: Planned) -> Outgoing:
+    booking = _booking_of(run, p)
+    return Outgoing(booking.event_id, booking.body)
+
+
+def _booking_effects(p: Planned) -> Sequence[EffectKey]:
+    kind = _booking_kind(p)
+    if kind == "cancel":
+        return [("gcal.deleted", p.key), ("ses.booking.cancellation", p.key)]
+    email = "ses.booking.rescheduled" if kind == "reschedule" else "ses.booking.confirmation"
+    return [("gcal.event", p.key), ("gcal.at_time", p.key), (email, p.key)]
+
+
+def _prepare_bookings(run: ChaosRun, planned: Sequence[Planned]) -> None:
+    """Bookings made before the run: on the calendar already, so that a reschedule or cancel has one.
+
+    Each is inserted through the Google Calendar sandbox's API under the id the integration derives
+    from the booking (as its earlier create would have), titled without the event key so that it
+    counts as set-up, not as an effect. A poison cancel's event cannot be deleted: Google answers
+    ``403 forbiddenForNonOrganizer`` for it (a path fault, kept when the other faults are cleared).
+    """
+    from sandbox.google_calendar import google_error
+
+    bookings = [_booking_of(run, p) for p in planned]
+    earlier = [(p, b) for p, b in zip(planned, bookings, strict=True) if b.before is not None]
+    if not earlier:
+        return
+    base = f"{run.runtime.url}/_sandbox/google_calendar"
+    app = "google_calendar"
+    form = {
+        "grant_type": "refresh_token",
+        "client_id": f"sandbox-{app}-client_id",
+        "client_secret": f"sandbox-{app}-client_secret",
+        "refresh_token": f"sandbox-{app}-refresh_token",
+    }
+    answer = run.http.post(f"{base}/token", data=form)
+    if answer.status_code != 200:
+        raise RuntimeError(
+            f"could not get a Google token for the set-up: {answer.status_code} {answer.text[:200]}"
+        )
+    headers = {"authorization": f"Bearer {answer.json()['access_token']}"}
+    poison = run.scratch.setdefault("poison_faults", {}).setdefault(app, [])
+    for p, b in earlier:
+        assert b.before is not None  # filtered above; for mypy
+        event = {
+            "id": b.google_id,
+            "summary": f"{b.title.split(' between ')[0]} - booked before the chaos run",
+            "start": {"dateTime": b.before[0].isoformat(), "timeZone": "Europe/London"},
+            "end": {"dateTime": b.before[1].isoformat(), "timeZone": "Europe/London"},
+            "attendees": [{"email": b.email}],
+            "extendedProperties": {
+                "private": {"switchboardBooking": b.booking_key, "switchboardSource": b.provider}
+            },
+        }
+        made = run.http.post(
+            f"{base}/calendar/v3/calendars/primary/events",
+            params={"sendUpdates": "none"},
+            json=event,
+            headers=headers,
+        )
+        if made.status_code != 200:
+            raise RuntimeError(
+                f"could not put {p.key}'s earlier booking on the calendar: {made.status_code} {made.text[:200]}"
+            )
+        if p.poison and b.kind == "cancel":
+            message = "Shared properties can only be changed by the organizer of the event."
+            poison.append(
+                {
+                    "kind": "status",
+                    "status": 403,
+                    "rate": 1,
+                    "method": "DELETE",
+                    "path": b.google_id,
+                    "body": google_error(403, "forbiddenForNonOrganizer", message),
+                }
+            )
+
+
 #: One entry per integration trigger the harness drives: ``(integration, trigger) -> factory``.
 #: Adding an integration to the chaos run is one entry here (and an observer for a new kind of
 #: effect in :data:`OBSERVERS`).
@@ -283,6 +869,38 @@ FACTORIES: dict[tuple[str, str], EventFactory] = {
         build=_hubspot_creation,
         effects=_hubspot_effects,
         prepare=_precreate_contacts,
+    ),
+    ("pos_to_accounting", "square"): EventFactory(
+        "pos_to_accounting",
+        "square",
+        weight=1.5,
+        build=_money_event,
+        effects=_money_effects,
+        prepare=_prepare_square,
+    ),
+    ("pos_to_accounting", "stripe"): EventFactory(
+        "pos_to_accounting",
+        "stripe",
+        weight=1.0,
+        build=_money_event,
+        effects=_money_effects,
+        prepare=_prepare_stripe,
+    ),
+    ("booking_to_calendar", "calendly"): EventFactory(
+        "booking_to_calendar",
+        "calendly",
+        weight=1.0,
+        build=_booking_event,
+        effects=_booking_effects,
+        prepare=_prepare_bookings,
+    ),
+    ("booking_to_calendar", "calcom"): EventFactory(
+        "booking_to_calendar",
+        "calcom",
+        weight=1.0,
+        build=_booking_event,
+        effects=_booking_effects,
+        prepare=_prepare_bookings,
     ),
 }
 
@@ -318,19 +936,115 @@ def _slack_effects_seen(run: ChaosRun) -> Counter[EffectKey]:
     return Counter(("slack.message", k) for t in texts for k in _keys(t)[:1])
 
 
+#: Booking emails by the start of their subject (the templates of booking_to_calendar).
+_BOOKING_MAILS: dict[str, str] = {
+    "Confirmed": "confirmation",
+    "New time": "rescheduled",
+    "Cancelled": "cancellation",
+}
+
+
 def _ses_effects_seen(run: ChaosRun) -> Counter[EffectKey]:
-    """Emails the embedded SES accepted (moto's backend lives in this process with its server)."""
+    """Emails the embedded SES accepted (moto's backend lives in this process with its server).
+
+    A simple message has ``destinations`` ``{"ToAddresses": [...]}`` and a ``subject``; a raw one
+    (an email with an ``.ics`` attachment) a list of addresses and the MIME text.
+    """
     from moto.ses.models import ses_backends
 
     seen: Counter[EffectKey] = Counter()
     for regions in ses_backends.values():
         for backend in regions.values():
             for message in list(backend.sent_messages):
-                to = " ".join(getattr(message, "destinations", {}).get("ToAddresses", []))
-                if "chaos-" in to:
+                to, subject = _to_and_subject(message)
+                if BOOKING_DOMAIN in to:
+                    kind = _BOOKING_MAILS.get(subject.split(":", 1)[0].strip(), "other")
+                    seen.update((f"ses.booking.{kind}", k) for k in _keys(to)[:1])
+                elif "chaos-" in to:
                     seen.update(("ses.ack", k) for k in _keys(to)[:1])
                 else:
-                    seen.update(("ses.sales", k) for k in _keys(str(getattr(message, "subject", "")))[:1])
+                    seen.update(("ses.sales", k) for k in _keys(subject)[:1])
+    return seen
+
+
+def _to_and_subject(message: Any) -> tuple[str, str]:
+    raw = getattr(message, "raw_data", None)
+    if isinstance(raw, str):
+        mime = message_from_string(raw)
+        to = " ".join([str(mime.get("to", "")), *map(str, getattr(message, "destinations", None) or [])])
+        return to, str(make_header(decode_header(str(mime.get("subject", "")))))
+    destinations = getattr(message, "destinations", None) or {}
+    return " ".join(destinations.get("ToAddresses", [])), str(getattr(message, "subject", ""))
+
+
+_QB_NOTE = re.compile(r"\b(?:Square|Stripe) (?:payment|refund) ([A-Za-z0-9_:]+)")
+
+
+def _quickbooks_effects_seen(run: ChaosRun) -> Counter[EffectKey]:
+    """Receipts in the QuickBooks company, by the payment or refund their PrivateNote names.
+
+    ``qb.total`` counts the receipts whose ``TotalAmt`` is the money taken (or refunded).
+    """
+    seen: Counter[EffectKey] = Counter()
+    sandbox: Any = run.runtime.sandboxes.get("quickbooks")
+    if sandbox is None:
+        return seen
+    with sandbox.lock:
+        receipts = [
+            (r.entity, str(r.body.get("PrivateNote", "")), r.body.get("TotalAmt"))
+            for r in sandbox.receipts.values()
+        ]
+    known: Mapping[tuple[str, str], tuple[str, int]] = run.scratch.get("money_ids", {})
+    for entity, note, total in receipts:
+        found = _QB_NOTE.search(note)
+        if found is None:
+            continue
+        kind = "qb.sales_receipt" if entity == "salesreceipt" else "qb.refund_receipt"
+        key, expected = known.get((entity, found.group(1)), (f"?{found.group(1)}", -1))
+        seen[(kind, key)] += 1
+        if total is not None and Decimal(str(total)) * 100 == expected:
+            seen[("qb.total", key)] += 1
+    return seen
+
+
+def _when(value: Any) -> datetime | None:
+    text = value.get("dateTime") if isinstance(value, Mapping) else None
+    if not isinstance(text, str):
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _google_effects_seen(run: ChaosRun) -> Counter[EffectKey]:
+    """Google Calendar events: live ones by the event key in their title (``gcal.event``); per booking
+    of the run, whether its event is at the booked times (``gcal.at_time``) or deleted (``gcal.deleted``).
+    """
+    seen: Counter[EffectKey] = Counter()
+    sandbox: Any = run.runtime.sandboxes.get("google_calendar")
+    if sandbox is None:
+        return seen
+    with sandbox.lock:
+        events = [copy.deepcopy(e) for calendar in sandbox.calendars.values() for e in calendar.values()]
+    by_id = {e["id"]: e for e in events}
+    for event in events:
+        if event.get("status") != "cancelled":
+            seen.update(("gcal.event", k) for k in _keys(str(event.get("summary", "")))[:1])
+    bookings: Mapping[str, _Booking] = run.scratch.get("booking_keys", {})
+    for key, booking in bookings.items():
+        event = by_id.get(booking.google_id)
+        if event is None:
+            continue
+        if booking.kind == "cancel":
+            if event.get("status") == "cancelled":
+                seen[("gcal.deleted", key)] += 1
+        elif (
+            event.get("status") != "cancelled"
+            and _when(event.get("start")) == booking.start
+            and _when(event.get("end")) == booking.end
+        ):
+            seen[("gcal.at_time", key)] += 1
     return seen
 
 
@@ -339,6 +1053,8 @@ OBSERVERS: dict[str, Callable[[ChaosRun], Counter[EffectKey]]] = {
     "hubspot": _hubspot_effects_seen,
     "slack": _slack_effects_seen,
     "ses": _ses_effects_seen,
+    "quickbooks": _quickbooks_effects_seen,
+    "google_calendar": _google_effects_seen,
 }
 
 
@@ -372,8 +1088,12 @@ class ChaosReport:
     dlq_before_redrive: int = 0
     redriven: int = 0
     faults_served: dict[str, int] = field(default_factory=dict)
+    #: The same, per sandbox app (apps that served none are left out).
+    faults_by_app: dict[str, dict[str, int]] = field(default_factory=dict)
     crashes: int = 0
     runtime_errors: int = 0
+    #: Per OAuth app: access-token expiries forced, refreshes served, refusals (``invalid_grant`` ...).
+    oauth: dict[str, Any] = field(default_factory=dict)
     drained: bool = False
     send_s: float = 0.0
     drain_s: float = 0.0
@@ -413,6 +1133,11 @@ class ChaosRun:
         self._backlog = 0
         self._lock = threading.Lock()
         self.results: dict[int, list[int]] = {}
+        #: When the run started (epoch seconds): the events' own timestamps are taken from it.
+        self.t0 = time.time()
+        #: Sandbox apps with an OAuth token endpoint that the run's integrations use.
+        self.oauth_apps: tuple[str, ...] = ()
+        self.token_expiries = 0
 
     def say(self, text: str) -> None:
         print(f"[chaos {time.monotonic() - self.started:6.1f}s] {text}", file=self.err, flush=True)
@@ -453,6 +1178,10 @@ def plan(
     return events, schedule
 
 
+#: The API paths of the sandbox apps with an OAuth token endpoint (everything but that endpoint).
+_OAUTH_API_PATHS: Mapping[str, str] = {"quickbooks": "/v3/company/", "google_calendar": "/calendar/v3/"}
+
+
 def _sandbox_faults(config: ChaosConfig, app: str) -> list[dict[str, Any]]:
     """The rate faults one sandbox app gets: poison first (rate 1, by body marker), then the rest."""
     faults: list[dict[str, Any]] = [
@@ -467,11 +1196,22 @@ def _sandbox_faults(config: ChaosConfig, app: str) -> list[dict[str, Any]]:
         faults.append({"kind": "status", "status": 503, "rate": config.rate("5xx")})
     if applies("429"):
         faults.append({"kind": "rate_limit", "retry_after": 1, "rate": config.rate("429")})
+    # Late answers and crashes on an OAuth app's API only, if the token endpoint is to be spared.
+    api_only = {} if config.token_endpoint_faults else {"path": _OAUTH_API_PATHS.get(app)}
+    api_only = {k: v for k, v in api_only.items() if v}
     if applies("timeout"):
         delay = CLIENT_TIMEOUT_S + LATE_BY_S
-        faults.append({"kind": "slow", "delay_s": delay, "serve_first": True, "rate": config.rate("timeout")})
+        faults.append(
+            {
+                "kind": "slow",
+                "delay_s": delay,
+                "serve_first": True,
+                "rate": config.rate("timeout"),
+                **api_only,
+            }
+        )
     if applies("crash"):
-        faults.append({"kind": "crash", "rate": config.rate("crash")})
+        faults.append({"kind": "crash", "rate": config.rate("crash"), **api_only})
     return faults
 
 
@@ -485,6 +1225,25 @@ def _poison_body(app: str) -> dict[str, Any] | None:
         }
     if app == "slack":
         return {"ok": False, "error": "invalid_blocks"}
+    if app == "quickbooks":
+        return {
+            "Fault": {
+                "Error": [
+                    {
+                        "Message": "Invalid Reference Id",
+                        "Detail": "Invalid Reference Id : Item assigned to this line is inactive (marked as poison by the chaos run)",
+                        "code": "2500",
+                        "element": "ItemRef",
+                    }
+                ],
+                "type": "ValidationFault",
+            },
+            "time": "2026-11-20T08:14:03.112-00:00",
+        }
+    if app == "google_calendar":
+        from sandbox.google_calendar import google_error
+
+        return google_error(400, "invalid", "Invalid attendee email.")
     return None
 
 
@@ -493,10 +1252,18 @@ def _set_faults(run: ChaosRun, *, poison_only: bool) -> None:
         base = f"{run.runtime.url}/_sandbox/{app}/_faults"
         run.http.delete(base).raise_for_status()
         faults = _sandbox_faults(run.config, app)
+        # Poison the factories set up for this app (a path fault: a request without a body).
+        extra: list[dict[str, Any]] = run.scratch.get("poison_faults", {}).get(app, [])
+        faults = [faults[0], *extra, *faults[1:]]
         if poison_only:
-            faults = faults[:1]
+            faults = faults[: 1 + len(extra)]
         else:
-            sandbox.reseed(run.config.seed)
+            # A seed of its own per app: the same seed everywhere would give every app the same
+            # sequence of draws (the same requests failing in each), and a seed whose first draws
+            # miss a fault's band would starve that fault in every app at once.
+            sandbox.reseed(
+                int.from_bytes(hashlib.sha256(f"{run.config.seed}:{app}".encode()).digest()[:8], "big")
+            )
         run.http.post(base, json=faults).raise_for_status()
 
 
@@ -574,11 +1341,20 @@ def _progress_line(run: ChaosRun, what: str) -> None:
 def _monitor(run: ChaosRun) -> Iterator[None]:
     """Refresh the backlog every half second (the senders slow down on it)."""
     stop = threading.Event()
+    every = run.config.token_expiry_s
+    next_expiry = time.monotonic() + every
 
     def loop() -> None:
+        nonlocal next_expiry
         while not stop.wait(0.5):
             with contextlib.suppress(Exception):  # moto busy: keep the last value
                 run._backlog = run.backlog()
+            if every > 0 and run.oauth_apps and time.monotonic() >= next_expiry:
+                next_expiry = time.monotonic() + every
+                for app in run.oauth_apps:
+                    with contextlib.suppress(httpx.HTTPError):
+                        run.http.post(f"{run.runtime.url}/_sandbox/{app}/_oauth/expire")
+                run.token_expiries += 1
 
     thread = threading.Thread(target=loop, name="chaos-monitor", daemon=True)
     thread.start()
@@ -690,6 +1466,10 @@ def _run(run: ChaosRun, factories: Sequence[EventFactory], report: ChaosReport) 
     for f in factories:
         if f.prepare is not None:
             f.prepare(run, [p for p in events if p.factory is f])
+    used = {c.app for f in factories for c in specs[f.integration].connections}
+    run.oauth_apps = tuple(
+        sorted(a for a, s in runtime.sandboxes.items() if a in used and getattr(s, "oauth", None) is not None)
+    )
     _set_faults(run, poison_only=False)
 
     target = Target(
@@ -703,6 +1483,7 @@ def _run(run: ChaosRun, factories: Sequence[EventFactory], report: ChaosReport) 
         drained = _wait(run, "draining")
         report.drain_s = round(time.monotonic() - send_started, 1)
         report.faults_served = _served(run)
+        report.faults_by_app = _served_by_app(run)
         _set_faults(run, poison_only=True)
         letters = _dlq_letters(run, target)
         report.dlq_before_redrive = sum(len(v) for v in letters.values())
@@ -712,9 +1493,33 @@ def _run(run: ChaosRun, factories: Sequence[EventFactory], report: ChaosReport) 
     report.drained = drained
     report.crashes = runtime.crashes
     report.runtime_errors = len(runtime.errors)
+    report.oauth = _oauth_report(run)
     for name, exc in runtime.errors[:3]:
         run.say(f"runtime error in {name}: {type(exc).__name__}: {exc}")
     _judge(run, events, _dlq_letters(run, target), report)
+
+
+def _oauth_report(run: ChaosRun) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for app in run.oauth_apps:
+        sandbox: Any = run.runtime.sandboxes[app]
+        with sandbox.lock:
+            state = sandbox.oauth.state()
+        out[app] = {
+            "access_token_expiries": run.token_expiries,
+            "refreshes": state["refresh_calls"],
+            "refused": state["refused"],
+        }
+    return out
+
+
+def _served_by_app(run: ChaosRun) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for app, sandbox in run.runtime.sandboxes.items():
+        with sandbox.lock:
+            if sandbox.faults_served:
+                out[app] = dict(sorted(sandbox.faults_served.items()))
+    return out
 
 
 def _served(run: ChaosRun) -> dict[str, int]:
@@ -804,6 +1609,11 @@ def print_report(report: ChaosReport, out: TextIO) -> None:
         ),
         ("faults served", ", ".join(f"{k} {v}" for k, v in sorted(report.faults_served.items())) or "-"),
         ("crashed invocations", str(report.crashes)),
+        (
+            "OAuth refreshes (token expiries)",
+            ", ".join(f"{a} {o['refreshes']} ({o['access_token_expiries']})" for a, o in report.oauth.items())
+            or "-",
+        ),
         ("elapsed", f"{report.elapsed_s} s ({report.events_per_s} events/s until drained)"),
     ]
     for label, value in rows:

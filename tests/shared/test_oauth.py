@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import httpx
 import pytest
 from aws_lambda_powertools.metrics import EphemeralMetrics
 
@@ -24,7 +25,7 @@ from sandbox.oauth import OAuthServer
 from shared import oauth
 from shared.apps.base import App
 from shared.clients import api_client, current_metrics
-from shared.errors import ConnectionRevoked, EventInProgress, TargetUnavailable
+from shared.errors import ConnectionRevoked, EventInProgress, TargetTimeout, TargetUnavailable
 from shared.registry import load_spec
 from shared.runtime import Runtime
 
@@ -268,6 +269,21 @@ def test_invalid_grant_after_a_rotation_elsewhere_is_not_revocation(
     # The next attempt refreshes with the stored (newer) token.
     assert oauth.access_token(runtime(), APP, CONNECTION)
     assert stored(aws, resources)["refresh_token"] in sandbox.oauth.refresh_tokens
+
+
+def test_a_lost_refresh_answer_is_named_in_the_revocation_that_follows(
+    runtime: Any, sandbox: LedgerlySandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The provider rotated the refresh token in an answer the client never got: unrecoverable, but said."""
+    monkeypatch.setattr(oauth, "TOKEN_TIMEOUT", httpx.Timeout(0.2, connect=0.2))
+    fault = {"kind": "slow", "delay_s": 0.5, "path": "/oauth2/v1/tokens/bearer"}
+    sandbox.handle(SandboxRequest("POST", "/_faults", body=json.dumps(fault).encode()))
+    with pytest.raises(TargetTimeout):
+        oauth.access_token(runtime(), APP, CONNECTION)
+    assert sandbox.oauth.refresh_calls == 1  # served: the refresh token we hold is spent
+
+    with pytest.raises(ConnectionRevoked, match="earlier refresh got no answer"):
+        oauth.access_token(runtime(), APP, CONNECTION)
 
 
 def test_tokens_that_could_not_be_stored_are_kept_and_stored_first_next_time(
