@@ -88,7 +88,9 @@ def _parser() -> argparse.ArgumentParser:
     send.set_defaults(func=_cmd_send)
 
     invoke = sub.add_parser(
-        "invoke", help="run an integration's handler once with an event file, or a schedule tick for --date"
+        "invoke",
+        parents=[where],
+        help="run an integration's handler once with an event file, or a schedule tick for --date",
     )
     invoke.add_argument("integration")
     invoke.add_argument("event_file", type=Path, nargs="?")
@@ -100,6 +102,12 @@ def _parser() -> argparse.ArgumentParser:
         "--resend",
         action="store_true",
         help="with --date: a new event id, so steps already done for that day run again",
+    )
+    invoke.add_argument(
+        "--queue",
+        action="store_true",
+        help="with --date: put the tick on the integration's queue of the running local runtime (or of "
+        "--stage) instead of running it here; a day already sent there sends nothing again",
     )
     invoke.set_defaults(func=_cmd_invoke)
 
@@ -310,6 +318,10 @@ def _cmd_invoke(args: argparse.Namespace) -> int:
 
     spec = _spec(args.integration)
     ticks = _date_ticks(spec, args) if args.date is not None else None
+    if args.queue or args.stage:
+        if ticks is None:
+            raise CliError("--queue (and --stage) go with --date: only a schedule tick can be queued")
+        return _queue_ticks(_target(args), spec, args.date, ticks)
     raw: Any = None
     if ticks is None:
         if args.event_file is None:
@@ -355,6 +367,45 @@ def _cmd_invoke(args: argparse.Namespace) -> int:
         result = runtime.dispatch(spec.name, raw)
     print(json.dumps(result, indent=2))
     return 0
+
+
+def _queue_ticks(target: Target, spec: IntegrationSpec, day: str, ticks: list[str]) -> int:
+    """The tick(s) on the integration's own queue, where its function processes them as usual.
+
+    Unlike running the handler here (a throwaway runtime), the ledger of that runtime or stage is the
+    one that knows which days were already sent: a day sent before sends nothing again.
+    """
+    from infra.ops.target import aws_errors
+
+    url = target.queue_url(spec.name)
+    with aws_errors(target, f"queueing the tick on {target.queue_name(spec.name)}"):
+        for body in ticks:
+            target.client("sqs").send_message(QueueUrl=url, MessageBody=body)
+    print(
+        f"queued {len(ticks)} schedule tick(s) for {day} on {target.queue_name(spec.name)} ({target.where})"
+    )
+    stage = "" if target.is_local else f" --stage {target.stage}"
+    for event_id in _tick_event_ids(spec, ticks):
+        print(f"follow it: switchboard trace {event_id}{stage}")
+    return 0
+
+
+def _tick_event_ids(spec: IntegrationSpec, ticks: list[str]) -> list[str]:
+    """The event ids the worker will give the queued tick(s): what ``trace`` takes."""
+    from shared.envelope import Envelope
+    from shared.spec import ScheduledRun, ScheduleTrigger
+
+    ids: list[str] = []
+    for body in ticks:
+        raw = json.loads(body)
+        if Envelope.looks_like(raw):
+            ids.append(str(raw["event_id"]))
+            continue
+        trigger = spec.trigger(str(raw["switchboard_schedule"]))
+        assert isinstance(trigger, ScheduleTrigger)  # _date_ticks made it from one
+        run = ScheduledRun(trigger.name, str(raw["scheduled_at"]), trigger.timezone)
+        ids.extend(a.event_id for a in trigger.accept(run))
+    return ids
 
 
 def _date_ticks(spec: IntegrationSpec, args: argparse.Namespace) -> list[str]:

@@ -459,3 +459,33 @@ def test_redrive_on_a_stage_starts_a_move_task_to_the_queue_and_shows_progress(e
         "MaxNumberOfMessagesPerSecond": 5,
     }
     assert "RUNNING    moved 3/9" in out.getvalue()
+
+
+def test_invoke_date_queue_reruns_a_day_on_the_running_runtime_once(
+    runtime: LocalRuntime, tmp_path: Path
+) -> None:
+    """``--queue`` puts the day's tick on the running runtime's queue: its ledger knows the day was sent."""
+    slack = runtime.sandboxes["slack"]
+
+    def report_posts() -> int:
+        with slack.lock:
+            state = slack.state()
+        return sum(1 for m in state["messages"] if "2026-11-20" in json.dumps(m) or "20 Nov" in json.dumps(m))
+
+    first = ok(cli(tmp_path, "invoke", "daily_sales_report", "--date", "2026-11-20", "--queue"))
+    assert (
+        "queued 1 schedule tick(s) for 2026-11-20" in first
+        and "switchboard trace report:all:2026-11-20" in first
+    )
+    assert runtime.wait_drained(60)
+    posts = report_posts()
+    assert posts == 1
+
+    ok(cli(tmp_path, "invoke", "daily_sales_report", "--date", "2026-11-20", "--queue"))
+    assert runtime.wait_drained(60)
+    assert report_posts() == posts  # sent before: nothing sent again
+    traced = ok(cli(tmp_path, "trace", "report:all:2026-11-20"))
+    assert "slack.post" in traced
+
+    wrong = cli(tmp_path, "invoke", "website_to_crm", "events/website_to_crm/webhook_lead.json", "--queue")
+    assert wrong.returncode == 2 and "--date" in wrong.stderr
