@@ -28,7 +28,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -40,6 +40,7 @@ from shared.errors import MissingSecret, RateLimited, TargetRejected, TargetTime
 from shared.redact import redact_text
 
 __all__ = [
+    "CLOCK_SKEW_S",
     "EVENT_HEADER",
     "STEP_HEADER",
     "ApiClient",
@@ -59,17 +60,37 @@ EVENT_HEADER = "x-switchboard-event"
 STEP_HEADER = "x-switchboard-step"
 
 
+#: Seconds allowed between clocks - ours, the target's - when a target's record time is compared
+#: with when an attempt started (:meth:`WorkStamp.earlier_attempt`).
+CLOCK_SKEW_S = 30.0
+
+
 @dataclass(frozen=True)
 class WorkStamp:
     """The event and the ledger step a target call is made for."""
 
     event_id: str
     step: str
-    #: When Switchboard received the event (ISO 8601): a record the target created after that was
-    #: created by this event (or a concurrent one) - see ``HubSpotClient.upsert_contact``.
+    #: When this delivery of the event was received (ISO 8601). Per delivery: a re-sent webhook, a
+    #: redriven dead letter and a bus event's retry each get their own - see :meth:`earlier_attempt`.
     since: str | None = None
-    #: The SQS receive count of the message being processed (1 on the first delivery).
+    #: The SQS receive count of the message being processed (1 on the first delivery; 1 again after a
+    #: DLQ redrive, so it does not say whether the step ran before).
     attempt: int = 1
+    #: Records that an attempt of this step starts and returns the first one's start, if any
+    #: (:meth:`shared.ledger.Ledger.note_attempt`); set by the worker, called at most once per run.
+    tried: Callable[[], float | None] | None = field(default=None, compare=False, repr=False)
+
+    def earlier_attempt(self) -> float | None:
+        """When the first attempt of this step started (Unix time), if an earlier attempt may have acted.
+
+        ``None`` means none did: no attempt of this event's step - in any delivery, before or after a
+        DLQ redrive - got this far before. A client of a target without idempotency keys calls it
+        just before its write: ``None`` lets it write straight away, a time bounds the search for
+        what that earlier attempt may have written (nothing older than it can be this step's).
+        Outside a worker (no ledger) it is ``None``.
+        """
+        return self.tried() if self.tried is not None else None
 
     def headers(self) -> dict[str, str]:
         """As request headers: percent-encoded (an event id is the provider's, any characters)."""

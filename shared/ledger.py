@@ -43,7 +43,16 @@ from shared.errors import EventInProgress, TargetUnavailable
 if TYPE_CHECKING:
     from shared.runtime import Runtime
 
-__all__ = ["COMPLETED", "RETENTION_S", "DeadlineContext", "Ledger", "event_key", "ledger_hash", "step_key"]
+__all__ = [
+    "COMPLETED",
+    "RETENTION_S",
+    "DeadlineContext",
+    "Ledger",
+    "attempt_key",
+    "event_key",
+    "ledger_hash",
+    "step_key",
+]
 
 T = TypeVar("T")
 
@@ -71,6 +80,10 @@ def event_key(integration: str, event_id: str) -> str:
 
 def step_key(integration: str, step: str, event_id: str) -> str:
     return f"{integration}#step#{step}#{ledger_hash(event_id)}"
+
+
+def attempt_key(integration: str, step: str, event_id: str) -> str:
+    return f"{integration}#tried#{step}#{ledger_hash(event_id)}"
 
 
 _stores_lock = threading.Lock()
@@ -139,6 +152,35 @@ class Ledger:
             # idempotency (upsert, request ids, client-chosen ids) must absorb - as after a crash.
             raise TargetUnavailable(f"ledger table unavailable: {type(exc).__name__}") from exc
         return result, True
+
+    def note_attempt(self, event_id: str, step: str) -> float | None:
+        """Record that an attempt of ``step`` starts now; the first attempt's start if there was one.
+
+        For steps whose target has no idempotency key (a Slack post, a HubSpot note): the SQS
+        receive count restarts at 1 after a DLQ redrive and a re-sent webhook is a new delivery, so
+        neither says whether an earlier attempt may already have acted - this record does, across
+        deliveries and redrives, for as long as the ledger keeps records. One conditional-free
+        update (``if_not_exists`` keeps the first time); written only by steps that ask, just before
+        their write, so it costs nothing elsewhere. If it cannot be written the step does not run.
+        """
+        ddb = self._rt.aws("dynamodb")
+        now = time.time()
+        try:
+            old = ddb.update_item(
+                TableName=self._rt.table,
+                Key={"id": {"S": attempt_key(self._rt.name, step, event_id)}},
+                UpdateExpression="SET first_at = if_not_exists(first_at, :now), expiration = :exp ADD tries :one",
+                ExpressionAttributeValues={
+                    ":now": {"N": f"{now:.3f}"},
+                    ":exp": {"N": str(int(now) + RETENTION_S)},
+                    ":one": {"N": "1"},
+                },
+                ReturnValues="ALL_OLD",
+            ).get("Attributes", {})
+        except Exception as exc:  # botocore errors: the ledger is unavailable, try again later
+            raise TargetUnavailable(f"ledger table unavailable: {type(exc).__name__}") from exc
+        first = old.get("first_at", {}).get("N")
+        return float(first) if first is not None else None
 
     def _store(self, prefix: str) -> DynamoDBPersistenceLayer:
         key = (self._rt.table, prefix)

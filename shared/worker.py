@@ -94,7 +94,15 @@ class WorkContext:
         """
         from shared.http import WorkStamp, current_work
 
-        stamp = WorkStamp(self.event_id, name, self.envelope.received_at, self.attempt)
+        noted: list[float | None] = []
+
+        def tried() -> float | None:
+            # Once per run of the step: a second call must not find this run's own mark.
+            if not noted:
+                noted.append(self.ledger.note_attempt(self.event_id, name))
+            return noted[0]
+
+        stamp = WorkStamp(self.event_id, name, self.envelope.received_at, self.attempt, tried)
 
         def stamped() -> T:
             token = current_work.set(stamp)

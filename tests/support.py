@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from infra.local.gateway import api_gateway_event
 from infra.local.poller import Poller
 from infra.local.samples import Sample, build_request
@@ -102,3 +104,19 @@ def cli(cwd: Path, *args: str, stdin: str | None = None) -> subprocess.Completed
         timeout=120,
         check=False,
     )
+
+
+class ShortReads(httpx.BaseTransport):
+    """The sandboxes' transport with the clients' read timeout cut short, as the chaos harness does.
+
+    A late answer (a ``slow`` fault served first) then costs a fraction of a second instead of the
+    app's read timeout; what a timeout means is unchanged: the target acted, the worker gave up.
+    """
+
+    def __init__(self, inner: httpx.BaseTransport, read_s: float) -> None:
+        self._inner = inner
+        self._read_s = read_s
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.extensions["timeout"] = {**(request.extensions.get("timeout") or {}), "read": self._read_s}
+        return self._inner.handle_request(request)

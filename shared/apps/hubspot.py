@@ -405,26 +405,31 @@ def note_html(text: str, limit: int = NOTE_BODY_MAX_CHARS) -> str:
     return render(text[:low]) + "\u2026"
 
 
-def _created_during_this_event(contact: Contact) -> bool:
-    """On a retry: whether HubSpot created the record after the current event was received.
+def _earlier_attempt() -> float | None:
+    """When an earlier attempt of the current ledger step began, if one did (see below); else ``None``.
 
-    Then an earlier attempt of this event created it - or, rarely, another lead for the same email
-    did in those seconds while this one was failing, and both count the contact as new (the owner is
-    assigned twice, the second assignment winning). On a first attempt, and outside a ledger step,
-    HubSpot's ``new`` stands.
+    Asked *before* the write, so that the write is on record as attempted even if its answer is lost.
     """
     from shared.http import current_work
 
     stamp = current_work.get()
-    if stamp is None or not stamp.since or stamp.attempt < 2:
-        return False
-    try:
-        since = datetime.fromisoformat(stamp.since.replace("Z", "+00:00"))
-    except ValueError:
-        return False
-    if since.tzinfo is None:
-        since = since.replace(tzinfo=UTC)
-    return contact.created_at >= since
+    return stamp.earlier_attempt() if stamp is not None else None
+
+
+def _created_since(contact: Contact, earlier: float | None) -> bool:
+    """After an earlier attempt of this step: whether HubSpot created the record since that attempt began.
+
+    Then that attempt created it - its answer lost to a timeout, or its worker dead before the ledger
+    recorded the step - or, rarely, another lead for the same email did in those seconds, and both
+    count the contact as new (the owner is assigned twice, the second assignment winning). The
+    earlier attempt is the ledger's (:meth:`shared.http.WorkStamp.earlier_attempt`), not the SQS
+    receive count or this delivery's receive time: a re-sent webhook and a redriven dead letter
+    start both again, and the contact must still be told new. On a first attempt, and outside a
+    ledger step, HubSpot's ``new`` stands.
+    """
+    from shared.http import CLOCK_SKEW_S
+
+    return earlier is not None and contact.created_at.timestamp() >= earlier - CLOCK_SKEW_S
 
 
 class HubSpotClient:
@@ -449,6 +454,7 @@ class HubSpotClient:
         address = email.strip()
         payload = {"inputs": [{"id": address, "idProperty": "email", "properties": dict(properties)}]}
         path = "/crm/v3/objects/contacts/batch/upsert"
+        earlier = _earlier_attempt()
         response = self._api.request("POST", path, json=payload)
         batch = self._api.parse(_BatchResult, response, path)
         if batch.num_errors or batch.errors or len(batch.results) != 1:
@@ -461,7 +467,7 @@ class HubSpotClient:
                 app=APP.name,
             )
         contact = batch.results[0]
-        if not contact.is_new and _created_during_this_event(contact):
+        if not contact.is_new and _created_since(contact, earlier):
             # A retry of an upsert whose first answer was lost (a timeout after HubSpot wrote it, a
             # crash before the ledger recorded it) is told "not new" - but this event created the
             # contact, and "new" is what decides whether the lead gets an owner and a stage.
@@ -493,16 +499,20 @@ class HubSpotClient:
         note when the step is retried. So a note carries a reference line - ``reference``, by default
         the event and ledger step it is written for (:data:`shared.http.current_work`) - and before
         creating one, the contact's notes are searched for it (:meth:`find_note`): a note found is
-        returned instead of written again. One read per note; the note stays visible and unchanged
-        otherwise. Outside a step and without ``reference`` the note is simply created.
+        returned instead of written again. In a step the search is made only after an earlier attempt
+        of it (:meth:`shared.http.WorkStamp.earlier_attempt`); with an explicit ``reference`` always.
+        Outside a step and without ``reference`` the note is simply created.
         """
+        look = reference is not None
         if reference is None:
             from shared.http import current_work
 
             stamp = current_work.get()
             reference = f"{stamp.event_id}/{stamp.step}" if stamp is not None else None
+            # Only after an earlier attempt of the step can the note already exist.
+            look = _earlier_attempt() is not None
         marker = f"{NOTE_REFERENCE_PREFIX}{reference}" if reference else ""
-        if marker:
+        if marker and look:
             found = self.find_note(contact_id, marker)
             if found is not None:
                 return found

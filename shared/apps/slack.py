@@ -129,9 +129,11 @@ EFFECT_EVENT_TYPE: Final = "switchboard_effect"
 #: https://api.slack.com/changelog/2025-05-terms-rate-limit-update-and-faq); Slack advises no more
 #: than 200 per page for paginated methods (https://docs.slack.dev/apis/web-api/pagination).
 HISTORY_PAGE_LIMIT: Final = 200
-#: Pages read at most per lookup: a lookup that has not found its post after this many messages
-#: is inconclusive, and the post is made (a rare duplicate beats a lost message).
-HISTORY_MAX_PAGES: Final = 5
+#: Pages read at most per lookup. The window starts when the step's first attempt did, so it holds the
+#: channel's posts since then - a few in a small business's channel; 10,000 messages is far beyond a
+#: retry window of any channel we serve. A lookup that has not found its post after this many is
+#: inconclusive, and the post is made (a rare duplicate beats a lost message).
+HISTORY_MAX_PAGES: Final = 50
 #: ``conversations.list`` pages read at most to resolve a channel name (200 channels each).
 _LIST_MAX_PAGES: Final = 10
 #: Slack's channel ids: ``C`` (public), ``G`` (older private channels), ``D`` (direct messages).

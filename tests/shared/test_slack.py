@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,7 +31,7 @@ from shared.apps.slack import (
     mrkdwn_escape,
 )
 from shared.errors import RateLimited, TargetRejected, TargetUnavailable
-from shared.http import ApiClient, WorkStamp, current_work
+from shared.http import CLOCK_SKEW_S, ApiClient, WorkStamp, current_work
 
 
 def sandbox_client(sandbox: SlackSandbox, token: str = DEFAULT_TOKEN) -> SlackClient:
@@ -328,8 +329,23 @@ def _iso(epoch_s: float) -> str:
     return datetime.fromtimestamp(epoch_s, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _run_step(ctx: _Ctx, attempt: int, received: float, event_id: str = "evt-1") -> Any:
-    stamp = WorkStamp(event_id, "slack.post", _iso(received), attempt)
+class _Tries:
+    """The ledger's attempt marks (:meth:`shared.ledger.Ledger.note_attempt`), in memory."""
+
+    def __init__(self) -> None:
+        self.first: dict[str, float] = {}
+
+    def mark(self, key: str) -> Callable[[], float | None]:
+        def tried() -> float | None:
+            earlier = self.first.get(key)
+            self.first.setdefault(key, time.time())
+            return earlier
+
+        return tried
+
+
+def _run_step(ctx: _Ctx, tries: _Tries, attempt: int, received: float, event_id: str = "evt-1") -> Any:
+    stamp = WorkStamp(event_id, "slack.post", _iso(received), attempt, tries.mark(event_id))
     token = current_work.set(stamp)
     try:
         return chat.POST_MESSAGE(ctx, chat.PostMessage(channel="#new-leads", text="New lead: Amara"))
@@ -338,46 +354,55 @@ def _run_step(ctx: _Ctx, attempt: int, received: float, event_id: str = "evt-1")
 
 
 def test_a_crash_after_the_post_leaves_one_message() -> None:
-    sandbox, received = SlackSandbox(), time.time()
+    sandbox, tries, received = SlackSandbox(), _Tries(), time.time()
     ctx = _Ctx(sandbox)
     fault = {"kind": "crash", "path": "/chat.postMessage"}
     sandbox.handle(SandboxRequest("POST", "/_faults", body=json.dumps(fault).encode()))
     with pytest.raises(InvocationCrashed):
-        _run_step(ctx, attempt=1, received=received)  # Slack posted; the worker died before the ledger
+        _run_step(ctx, tries, attempt=1, received=received)  # Slack posted; the worker died before the ledger
     [message] = sandbox.state()["messages"]
-    again = _run_step(ctx, attempt=2, received=received)
+    again = _run_step(ctx, tries, attempt=2, received=received)
     assert sandbox.state()["messages"] == [message]
     assert (again.channel, again.ts) == ("C0NEWLEADS1", message["ts"])
     assert message["metadata"]["event_payload"] == {"ref": "evt-1/slack.post"}
 
 
-def test_a_post_in_a_step_looks_first_and_posts_when_nothing_is_found() -> None:
-    sandbox, received = SlackSandbox(), time.time()
+def test_a_first_attempt_posts_at_once_and_a_retry_looks_since_the_first_attempt() -> None:
+    sandbox, tries, received = SlackSandbox(), _Tries(), time.time()
     ctx = _Ctx(sandbox)
-    _run_step(ctx, attempt=1, received=received, event_id="evt-1")
-    _run_step(ctx, attempt=3, received=received, event_id="evt-2")  # failed before posting, earlier
+    _run_step(ctx, tries, attempt=1, received=received, event_id="evt-1")
+    tries.first["evt-2"] = started = time.time() - 600  # an earlier attempt failed before posting
+    _run_step(ctx, tries, attempt=3, received=received, event_id="evt-2")
     calls = sandbox.handle(SandboxRequest("GET", "/_requests")).parsed()["requests"]
-    # The channel name is resolved once (conversations.list), then the id is remembered.
-    assert [c["path"] for c in calls] == [
-        "/conversations.list",
-        "/conversations.history",
-        "/chat.postMessage",
-        "/conversations.history",
-        "/chat.postMessage",
-    ]
+    # The first post goes by name (no lookup); its answer gives the id the history read needs.
+    assert [c["path"] for c in calls] == ["/chat.postMessage", "/conversations.history", "/chat.postMessage"]
     lookup = calls[1]["query"]
     assert lookup["channel"] == ["C0NEWLEADS1"] and lookup["include_all_metadata"] == ["true"]
-    assert float(lookup["oldest"][0]) == pytest.approx(received - chat.LOOKBACK_S, abs=0.01)
+    assert float(lookup["oldest"][0]) == pytest.approx(started - CLOCK_SKEW_S, abs=0.01)
     assert len(sandbox.state()["messages"]) == 2
 
 
-def test_a_redriven_event_finds_its_post_although_its_receive_count_starts_again() -> None:
-    sandbox = SlackSandbox()
+def test_a_redriven_or_resent_event_finds_its_post_although_its_delivery_is_new() -> None:
+    sandbox, tries = SlackSandbox(), _Tries()
     ctx = _Ctx(sandbox)
-    first = _run_step(ctx, attempt=8, received=time.time())  # posted, answer lost, then dead-lettered
-    # Redriven: receive count 1 again, and a bus event's receive time is that of the new delivery.
-    again = _run_step(ctx, attempt=1, received=time.time() + 3600)
+    tries.first["evt-1"] = time.time()  # attempts before the last, which posted and lost the answer
+    first = _run_step(ctx, tries, attempt=8, received=time.time())
+    # Redriven: receive count 1 again, and a new receive time; a re-sent webhook is the same.
+    again = _run_step(ctx, tries, attempt=1, received=time.time() + 3600)
     assert first == again and len(sandbox.state()["messages"]) == 1
+
+
+def test_a_post_buried_under_a_busy_channel_is_still_found() -> None:
+    """The defect a 4,000-event chaos run found: a day's window of newest-first pages missed the post."""
+    sandbox, tries = SlackSandbox(), _Tries()
+    ctx = _Ctx(sandbox)
+    tries.first["evt-1"] = time.time()
+    first = _run_step(ctx, tries, attempt=2, received=time.time())
+    client = sandbox_client(sandbox)
+    for n in range(1_500):  # more than the old bound of 5 pages of 200
+        client.post_message("C0NEWLEADS1", f"lead {n}", metadata=effect_metadata(f"evt-x{n}/slack.post"))
+    again = _run_step(ctx, tries, attempt=3, received=time.time())
+    assert again == first and len(sandbox.state()["messages"]) == 1_501
 
 
 def test_outside_a_ledger_step_the_action_just_posts() -> None:

@@ -483,6 +483,46 @@ def test_saved_step_result_is_returned_on_retry(syn: Runtime, behave: Any) -> No
     assert results == [{"attempt": 1}, {"attempt": 1}]
 
 
+def test_earlier_attempt_is_known_across_deliveries_not_within_one_run(syn: Runtime, behave: Any) -> None:
+    """A re-sent webhook is a new message (receive count 1, a new receive time): the mark is not."""
+    from shared.http import current_work
+
+    seen: list[tuple[float | None, float | None, int]] = []
+
+    def worker(item: Item, ctx: WorkContext) -> None:
+        def write() -> None:
+            stamp = current_work.get()
+            assert stamp is not None
+            # Asked twice in one run: the second answer must not be this run's own mark.
+            seen.append((stamp.earlier_attempt(), stamp.earlier_attempt(), stamp.attempt))
+            if len(seen) == 1:
+                raise TargetUnavailable("answer lost after the write")
+
+        ctx.step("write", write)
+        ctx.step("other", lambda: None)  # a step that never asks writes no mark
+
+    behave(worker)
+    before = time.time()
+    send_envelope(syn, "on_thing", "evt-marked", Item(name="x"))
+    first = receive(syn, expect=1)
+    assert failures(run(syn, first)) == [first[0]["MessageId"]]
+    # The provider re-sends: a second message; the first one's retry is not awaited.
+    send_envelope(syn, "on_thing", "evt-marked", Item(name="x"))
+    second = [m for m in receive(syn) if m["MessageId"] != first[0]["MessageId"]]
+    assert run(syn, second) == {"batchItemFailures": []}
+
+    [(none, still_none, one), (earlier, same, attempt)] = seen
+    assert none is None and still_none is None and one == 1
+    assert attempt == 1 and earlier is not None and earlier == same
+    assert before <= earlier <= time.time()
+    from shared.ledger import attempt_key
+
+    table = syn.aws("dynamodb")
+    assert "Item" not in table.get_item(
+        TableName=syn.table, Key={"id": {"S": attempt_key(syn.name, "other", "evt-marked")}}
+    )
+
+
 # --- retries end -----------------------------------------------------------------------------------
 
 

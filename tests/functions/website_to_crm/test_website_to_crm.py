@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 from infra.local.samples import EVENTS_DIR, Sample, load_sample, load_samples
-from sandbox.base import SandboxRequest
+from sandbox.base import SandboxApp, SandboxRequest, transport_for
 from sandbox.hubspot import HubSpotSandbox
 from shared.registry import load_spec
 from shared.runtime import Runtime
-from tests.support import dlq_messages, drain, send_sample
+from tests.support import ShortReads, dlq_messages, drain, poller, send_sample
 
 SPEC = load_spec("website_to_crm")
 HOST = "hooks.example.test"
@@ -198,3 +198,68 @@ def test_invalid_forms_name_the_field(rt: Runtime, form: str, field: str) -> Non
     body = json.loads(result["body"])
     assert [e["field"] for e in body["errors"]] == [field]
     assert "call me" not in result["body"] and "not-an-email" not in result["body"]
+
+
+# --- answers lost: the effect happened once, and the lead is still qualified ------------------------
+
+UPSERT = "/crm/v3/objects/contacts/batch/upsert"
+
+
+def late(path: str) -> dict[str, Any]:
+    """HubSpot does the write, then answers after the client gave up (a timeout)."""
+    return {"kind": "slow", "delay_s": 0.5, "serve_first": True, "path": path, "count": 1}
+
+
+@pytest.fixture
+def short(make_runtime: Any, sandboxes: dict[str, SandboxApp]) -> Runtime:
+    # Retries wait 1.5-3 s (scaled back-off): long enough for a re-sent webhook to overtake one.
+    return make_runtime(
+        "website_to_crm", retry_scale=0.3, http_transport=ShortReads(transport_for(sandboxes), 0.2)
+    )
+
+
+def test_a_lost_upsert_answer_still_qualifies_the_new_contact(
+    short: Runtime, hubspot: HubSpotSandbox
+) -> None:
+    add_faults(hubspot, [late(UPSERT)])
+    send(short, load_sample(EVENTS_DIR / "website_to_crm" / "webhook_lead.json", SPEC))
+    drain(short)
+    [priya] = contacts_by_email(hubspot).values()
+    # The retry was told "not new" by HubSpot, yet this event created the contact.
+    assert priya["properties"]["hubspot_owner_id"] == "41629779"
+    assert priya["properties"]["lifecyclestage"] == "lead"
+    assert len(state(hubspot)["notes"]) == 1 and not dlq_messages(short)
+
+
+def test_a_resent_webhook_that_overtakes_the_retry_still_qualifies(
+    short: Runtime, hubspot: HubSpotSandbox
+) -> None:
+    """The defect the 4,000-event chaos run found (R21N3973): the re-sent delivery ran the upsert.
+
+    It is a new message - receive count 1, its own receive time, both after the first attempt's
+    write - so neither could tell that this event had created the contact.
+    """
+    add_faults(hubspot, [late(UPSERT)])
+    sample = load_sample(EVENTS_DIR / "website_to_crm" / "webhook_lead.json", SPEC)
+    send(short, sample)
+    worker = poller(short)
+    assert worker.poll_once() == 1  # the upsert's answer is lost; the message waits for its retry
+    assert send(short, sample)["statusCode"] == 202  # the provider re-sends the same event
+    worker.poll_once()  # the re-sent delivery, while the first one is still invisible
+    drain(short)
+    [priya] = contacts_by_email(hubspot).values()
+    assert priya["properties"]["hubspot_owner_id"] == "41629779"
+    assert priya["properties"]["lifecyclestage"] == "lead"
+    upserts = [r for r in hubspot_requests(hubspot) if r["path"] == UPSERT]
+    assert len(upserts) == 2 and len(state(hubspot)["notes"]) == 1 and not dlq_messages(short)
+
+
+def test_a_lost_note_answer_leaves_one_note(short: Runtime, hubspot: HubSpotSandbox) -> None:
+    add_faults(hubspot, [late("/crm/v3/objects/notes")])
+    send(short, load_sample(EVENTS_DIR / "website_to_crm" / "webhook_lead.json", SPEC))
+    drain(short)
+    [note] = state(hubspot)["notes"]
+    assert "Switchboard ref: " in note["properties"]["hs_note_body"]
+    reads = [r["path"] for r in hubspot_requests(hubspot) if "associations/notes" in r["path"]]
+    assert len(reads) == 1  # only the retry looked for the first attempt's note
+    assert not dlq_messages(short)
