@@ -27,6 +27,7 @@ from shared.registry import FUNCTIONS_DIR, load_specs
 from shared.runtime import Runtime, reset_process_state
 from shared.spec import IntegrationSpec
 
+from .aws_process import AwsProcess
 from .gateway import Gateway
 from .poller import Poller
 from .resources import LocalResources, create_resources
@@ -71,6 +72,7 @@ class LocalRuntime:
         state_file: Path | None = STATE_FILE,
         pollers: bool = True,
         on_error: Callable[[str, BaseException], None] | None = None,
+        aws_process: bool = False,
     ) -> None:
         from sandbox.registry import create_sandboxes
 
@@ -100,6 +102,10 @@ class LocalRuntime:
             self.specs, self.dispatch, self.sandboxes, port=port, cors_origins=self._cors_origins
         )
         self._moto: Any = None
+        #: moto in a child process (:mod:`infra.local.aws_process`) rather than on a thread: for
+        #: chaos and load runs, which are bound by one process's interpreter time.
+        self.aws_process: AwsProcess | None = None
+        self._want_aws_process = aws_process
         self.resources: LocalResources | None = None
         self.scheduler: Scheduler | None = None
         self._inflight = 0
@@ -133,8 +139,11 @@ class LocalRuntime:
             os.environ["SWITCHBOARD_LOG_DIR"] = self._log_dir
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's access log would drown the trace
         reset_process_state()
-        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self._aws_port, verbose=False)
-        self._moto.start()
+        if self._want_aws_process:
+            self.aws_process = AwsProcess(self._aws_port).start()
+        else:
+            self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self._aws_port, verbose=False)
+            self._moto.start()
         # moto keeps its state per process, not per server: start from an empty AWS every time.
         import httpx
 
@@ -203,6 +212,8 @@ class LocalRuntime:
             transport.shutdown()
         if self._moto is not None:
             self._moto.stop()
+        if self.aws_process is not None:
+            self.aws_process.stop()
         if self._state_file and self._state_file.exists():
             self._state_file.unlink()
 
@@ -306,19 +317,39 @@ class LocalRuntime:
             )
         return depths
 
-    def wait_drained(self, timeout_s: float = 60.0, settle_s: float = 0.5) -> bool:
+    def queued(self) -> dict[str, int]:
+        """integration -> messages in its queue, visible, in flight or delayed (DLQs not read).
+
+        One ``GetQueueAttributes`` per queue that triggers feed: moto counts by scanning the queue,
+        so callers that poll (drain waits, the chaos monitor) ask no more than they need.
+        """
+        out = {}
+        for name, rt in self.runtimes.items():
+            if not rt.spec.queued_triggers:
+                continue
+            q = rt.aws("sqs").get_queue_attributes(QueueUrl=rt.queue_url, AttributeNames=["All"])[
+                "Attributes"
+            ]
+            out[name] = (
+                int(q["ApproximateNumberOfMessages"])
+                + int(q["ApproximateNumberOfMessagesNotVisible"])
+                + int(q.get("ApproximateNumberOfMessagesDelayed", 0))
+            )
+        return out
+
+    def wait_drained(self, timeout_s: float = 60.0, settle_s: float = 0.5, poll_s: float = 0.1) -> bool:
         """True once every queue is empty (nothing visible, in flight or delayed) and stays so."""
         deadline = time.monotonic() + timeout_s
         quiet_since: float | None = None
         while time.monotonic() < deadline:
-            idle = self._inflight == 0 and all(q == 0 for q, _ in self.queue_depths().values())
+            idle = self._inflight == 0 and not any(self.queued().values())
             if idle:
                 quiet_since = quiet_since or time.monotonic()
                 if time.monotonic() - quiet_since >= settle_s:
                     return True
             else:
                 quiet_since = None
-            time.sleep(0.1)
+            time.sleep(poll_s)
         return False
 
     def _write_state(self) -> None:

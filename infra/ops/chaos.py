@@ -60,6 +60,7 @@ from email import message_from_string
 from email.header import decode_header, make_header
 from io import StringIO
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, TextIO
 
 import httpx
@@ -945,25 +946,24 @@ _BOOKING_MAILS: dict[str, str] = {
 
 
 def _ses_effects_seen(run: ChaosRun) -> Counter[EffectKey]:
-    """Emails the embedded SES accepted (moto's backend lives in this process with its server).
+    """Emails the embedded SES accepted (read from moto's memory: SES cannot list sent mail).
 
     A simple message has ``destinations`` ``{"ToAddresses": [...]}`` and a ``subject``; a raw one
     (an email with an ``.ics`` attachment) a list of addresses and the MIME text.
     """
-    from moto.ses.models import ses_backends
+    from infra.local.aws_process import ses_messages
 
+    aws = run.runtime.aws_process
     seen: Counter[EffectKey] = Counter()
-    for regions in ses_backends.values():
-        for backend in regions.values():
-            for message in list(backend.sent_messages):
-                to, subject = _to_and_subject(message)
-                if BOOKING_DOMAIN in to:
-                    kind = _BOOKING_MAILS.get(subject.split(":", 1)[0].strip(), "other")
-                    seen.update((f"ses.booking.{kind}", k) for k in _keys(to)[:1])
-                elif "chaos-" in to:
-                    seen.update(("ses.ack", k) for k in _keys(to)[:1])
-                else:
-                    seen.update(("ses.sales", k) for k in _keys(subject)[:1])
+    for fields in aws.ses_sent() if aws is not None else ses_messages():
+        to, subject = _to_and_subject(SimpleNamespace(**fields))
+        if BOOKING_DOMAIN in to:
+            kind = _BOOKING_MAILS.get(subject.split(":", 1)[0].strip(), "other")
+            seen.update((f"ses.booking.{kind}", k) for k in _keys(to)[:1])
+        elif "chaos-" in to:
+            seen.update(("ses.ack", k) for k in _keys(to)[:1])
+        else:
+            seen.update(("ses.sales", k) for k in _keys(subject)[:1])
     return seen
 
 
@@ -1143,7 +1143,7 @@ class ChaosRun:
         print(f"[chaos {time.monotonic() - self.started:6.1f}s] {text}", file=self.err, flush=True)
 
     def backlog(self) -> int:
-        return sum(q for q, _ in self.runtime.queue_depths().values())
+        return sum(self.runtime.queued().values())
 
 
 def _choose(factories: Sequence[EventFactory], rng: random.Random) -> EventFactory:
@@ -1339,14 +1339,14 @@ def _progress_line(run: ChaosRun, what: str) -> None:
 
 @contextmanager
 def _monitor(run: ChaosRun) -> Iterator[None]:
-    """Refresh the backlog every half second (the senders slow down on it)."""
+    """Refresh the backlog every second (the senders slow down on it)."""
     stop = threading.Event()
     every = run.config.token_expiry_s
     next_expiry = time.monotonic() + every
 
     def loop() -> None:
         nonlocal next_expiry
-        while not stop.wait(0.5):
+        while not stop.wait(1.0):
             with contextlib.suppress(Exception):  # moto busy: keep the last value
                 run._backlog = run.backlog()
             if every > 0 and run.oauth_apps and time.monotonic() >= next_expiry:
@@ -1368,7 +1368,9 @@ def _monitor(run: ChaosRun) -> Iterator[None]:
 def _wait(run: ChaosRun, what: str) -> bool:
     deadline = time.monotonic() + run.config.drain_timeout_s
     while time.monotonic() < deadline:
-        if run.runtime.wait_drained(timeout_s=min(5.0, deadline - time.monotonic()), settle_s=1.0):
+        if run.runtime.wait_drained(
+            timeout_s=min(5.0, deadline - time.monotonic()), settle_s=1.0, poll_s=0.5
+        ):
             return True
         _progress_line(run, what)
     return False
@@ -1433,6 +1435,7 @@ def run_chaos(config: ChaosConfig, err: TextIO = sys.stderr) -> ChaosReport:
             http_read_timeout_s=CLIENT_TIMEOUT_S,
             log_dir=logs,
             state_file=None,
+            aws_process=True,  # the emulation on the second core: the run is bound by interpreter time
         )
         progress = _Progress()
         trace.add_sink(progress)
