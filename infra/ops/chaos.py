@@ -119,7 +119,7 @@ class ChaosConfig:
     senders: int = 8
     #: Messages allowed to wait in the queues before the providers slow down (moto's SQS scans its
     #: queue on every receive: a backlog of thousands would measure moto, not Switchboard).
-    backlog: int = 500
+    backlog: int = 300
     #: Only these integrations' factories (default: every integration that has one).
     integrations: tuple[str, ...] = ()
     #: Every this many seconds the OAuth apps in play (QuickBooks, Google) expire their access
