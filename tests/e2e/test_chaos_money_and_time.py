@@ -11,8 +11,11 @@ targets refuse for good (a QuickBooks ValidationFault, Google 400/403, a sale in
 
 Late answers and crashes are kept off the OAuth token endpoints here (``token_endpoint_faults``):
 the QuickBooks sandbox spends a refresh token the moment it answers, so a refresh whose answer is
-lost loses the connection whatever the client does (``switchboard chaos`` with its default faults
+lost loses the connection whatever the client does (``switchboard chaos --token-endpoint-faults``
 shows that as ``connection_revoked`` dead letters; see infra/ops/chaos.py).
+
+150 events here and 60 on the lead flows (``test_chaos``, whose crash chains on 30-60 s visibility
+timeouts make its tail) put a few hundred chaos events in ``make test``.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ INTEGRATIONS = ("pos_to_accounting", "booking_to_calendar")
 #: Crashes on Google only: a crashed pos_to_accounting batch waits out a 60 s visibility timeout,
 #: which would double the test's time (``switchboard chaos`` crashes QuickBooks calls too).
 FAULTS = "5xx=0.15,429=0.05,timeout=0.05,crash=0.03@google_calendar,dup=0.15,poison=0.06"
-EVENTS, SEED = 60, 4
+EVENTS, SEED = 150, 4
 
 
 def _config() -> ChaosConfig:
