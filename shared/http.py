@@ -67,16 +67,14 @@ CLOCK_SKEW_S = 30.0
 
 @dataclass(frozen=True)
 class WorkStamp:
-    """The event and the ledger step a target call is made for."""
+    """The event and the ledger step a target call is made for.
+
+    Not the SQS receive count nor the delivery's receive time: a re-sent webhook and a redriven dead
+    letter start both again, so neither says whether the step ran before - :meth:`earlier_attempt` does.
+    """
 
     event_id: str
     step: str
-    #: When this delivery of the event was received (ISO 8601). Per delivery: a re-sent webhook, a
-    #: redriven dead letter and a bus event's retry each get their own - see :meth:`earlier_attempt`.
-    since: str | None = None
-    #: The SQS receive count of the message being processed (1 on the first delivery; 1 again after a
-    #: DLQ redrive, so it does not say whether the step ran before).
-    attempt: int = 1
     #: Records that an attempt of this step starts and returns the first one's start, if any
     #: (:meth:`shared.ledger.Ledger.note_attempt`); set by the worker, called at most once per run.
     tried: Callable[[], float | None] | None = field(default=None, compare=False, repr=False)

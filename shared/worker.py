@@ -102,7 +102,7 @@ class WorkContext:
                 noted.append(self.ledger.note_attempt(self.event_id, name))
             return noted[0]
 
-        stamp = WorkStamp(self.event_id, name, self.envelope.received_at, self.attempt, tried)
+        stamp = WorkStamp(self.event_id, name, tried)
 
         def stamped() -> T:
             token = current_work.set(stamp)

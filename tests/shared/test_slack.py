@@ -8,7 +8,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -325,10 +324,6 @@ class _Ctx:
         return self._api
 
 
-def _iso(epoch_s: float) -> str:
-    return datetime.fromtimestamp(epoch_s, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 class _Tries:
     """The ledger's attempt marks (:meth:`shared.ledger.Ledger.note_attempt`), in memory."""
 
@@ -344,8 +339,8 @@ class _Tries:
         return tried
 
 
-def _run_step(ctx: _Ctx, tries: _Tries, attempt: int, received: float, event_id: str = "evt-1") -> Any:
-    stamp = WorkStamp(event_id, "slack.post", _iso(received), attempt, tries.mark(event_id))
+def _run_step(ctx: _Ctx, tries: _Tries, event_id: str = "evt-1") -> Any:
+    stamp = WorkStamp(event_id, "slack.post", tries.mark(event_id))
     token = current_work.set(stamp)
     try:
         return chat.POST_MESSAGE(ctx, chat.PostMessage(channel="#new-leads", text="New lead: Amara"))
@@ -354,25 +349,25 @@ def _run_step(ctx: _Ctx, tries: _Tries, attempt: int, received: float, event_id:
 
 
 def test_a_crash_after_the_post_leaves_one_message() -> None:
-    sandbox, tries, received = SlackSandbox(), _Tries(), time.time()
+    sandbox, tries = SlackSandbox(), _Tries()
     ctx = _Ctx(sandbox)
     fault = {"kind": "crash", "path": "/chat.postMessage"}
     sandbox.handle(SandboxRequest("POST", "/_faults", body=json.dumps(fault).encode()))
     with pytest.raises(InvocationCrashed):
-        _run_step(ctx, tries, attempt=1, received=received)  # Slack posted; the worker died before the ledger
+        _run_step(ctx, tries)  # Slack posted; the worker died before the ledger
     [message] = sandbox.state()["messages"]
-    again = _run_step(ctx, tries, attempt=2, received=received)
+    again = _run_step(ctx, tries)
     assert sandbox.state()["messages"] == [message]
     assert (again.channel, again.ts) == ("C0NEWLEADS1", message["ts"])
     assert message["metadata"]["event_payload"] == {"ref": "evt-1/slack.post"}
 
 
 def test_a_first_attempt_posts_at_once_and_a_retry_looks_since_the_first_attempt() -> None:
-    sandbox, tries, received = SlackSandbox(), _Tries(), time.time()
+    sandbox, tries = SlackSandbox(), _Tries()
     ctx = _Ctx(sandbox)
-    _run_step(ctx, tries, attempt=1, received=received, event_id="evt-1")
+    _run_step(ctx, tries, event_id="evt-1")
     tries.first["evt-2"] = started = time.time() - 600  # an earlier attempt failed before posting
-    _run_step(ctx, tries, attempt=3, received=received, event_id="evt-2")
+    _run_step(ctx, tries, event_id="evt-2")
     calls = sandbox.handle(SandboxRequest("GET", "/_requests")).parsed()["requests"]
     # The first post goes by name (no lookup); its answer gives the id the history read needs.
     assert [c["path"] for c in calls] == ["/chat.postMessage", "/conversations.history", "/chat.postMessage"]
@@ -386,9 +381,9 @@ def test_a_redriven_or_resent_event_finds_its_post_although_its_delivery_is_new(
     sandbox, tries = SlackSandbox(), _Tries()
     ctx = _Ctx(sandbox)
     tries.first["evt-1"] = time.time()  # attempts before the last, which posted and lost the answer
-    first = _run_step(ctx, tries, attempt=8, received=time.time())
-    # Redriven: receive count 1 again, and a new receive time; a re-sent webhook is the same.
-    again = _run_step(ctx, tries, attempt=1, received=time.time() + 3600)
+    first = _run_step(ctx, tries)
+    # Redriven (receive count 1 again, a new receive time) or re-sent: the ledger's mark is the same.
+    again = _run_step(ctx, tries)
     assert first == again and len(sandbox.state()["messages"]) == 1
 
 
@@ -397,11 +392,11 @@ def test_a_post_buried_under_a_busy_channel_is_still_found() -> None:
     sandbox, tries = SlackSandbox(), _Tries()
     ctx = _Ctx(sandbox)
     tries.first["evt-1"] = time.time()
-    first = _run_step(ctx, tries, attempt=2, received=time.time())
+    first = _run_step(ctx, tries)
     client = sandbox_client(sandbox)
     for n in range(1_500):  # more than the old bound of 5 pages of 200
         client.post_message("C0NEWLEADS1", f"lead {n}", metadata=effect_metadata(f"evt-x{n}/slack.post"))
-    again = _run_step(ctx, tries, attempt=3, received=time.time())
+    again = _run_step(ctx, tries)
     assert again == first and len(sandbox.state()["messages"]) == 1_501
 
 

@@ -494,7 +494,7 @@ def test_earlier_attempt_is_known_across_deliveries_not_within_one_run(syn: Runt
             stamp = current_work.get()
             assert stamp is not None
             # Asked twice in one run: the second answer must not be this run's own mark.
-            seen.append((stamp.earlier_attempt(), stamp.earlier_attempt(), stamp.attempt))
+            seen.append((stamp.earlier_attempt(), stamp.earlier_attempt(), ctx.attempt))
             if len(seen) == 1:
                 raise TargetUnavailable("answer lost after the write")
 
