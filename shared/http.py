@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -39,8 +39,10 @@ from shared.apps.base import App
 from shared.errors import MissingSecret, RateLimited, TargetRejected, TargetTimeout, TargetUnavailable
 from shared.redact import redact_text
 
+if TYPE_CHECKING:
+    from shared.ledger import AttemptWindow
+
 __all__ = [
-    "CLOCK_SKEW_S",
     "EVENT_HEADER",
     "STEP_HEADER",
     "ApiClient",
@@ -60,11 +62,6 @@ EVENT_HEADER = "x-switchboard-event"
 STEP_HEADER = "x-switchboard-step"
 
 
-#: Seconds allowed between clocks - ours, the target's - when a target's record time is compared
-#: with when an attempt started (:meth:`WorkStamp.earlier_attempt`).
-CLOCK_SKEW_S = 30.0
-
-
 @dataclass(frozen=True)
 class WorkStamp:
     """The event and the ledger step a target call is made for.
@@ -75,18 +72,18 @@ class WorkStamp:
 
     event_id: str
     step: str
-    #: Records that an attempt of this step starts and returns the first one's start, if any
+    #: Records that an attempt of this step starts and returns the earlier ones' window, if any
     #: (:meth:`shared.ledger.Ledger.note_attempt`); set by the worker, called at most once per run.
-    tried: Callable[[], float | None] | None = field(default=None, compare=False, repr=False)
+    tried: Callable[[], AttemptWindow | None] | None = field(default=None, compare=False, repr=False)
 
-    def earlier_attempt(self) -> float | None:
-        """When the first attempt of this step started (Unix time), if an earlier attempt may have acted.
+    def earlier_attempt(self) -> AttemptWindow | None:
+        """When earlier attempts of this step ran, if any did - they may have acted.
 
         ``None`` means none did: no attempt of this event's step - in any delivery, before or after a
         DLQ redrive - got this far before. A client of a target without idempotency keys calls it
-        just before its write: ``None`` lets it write straight away, a time bounds the search for
-        what that earlier attempt may have written (nothing older than it can be this step's).
-        Outside a worker (no ledger) it is ``None``.
+        just *before* its write (so that a write whose answer is lost is on record as attempted):
+        ``None`` lets it write straight away, a window bounds the search for what an earlier attempt
+        may have written. Outside a worker (no ledger) it is ``None``.
         """
         return self.tried() if self.tried is not None else None
 

@@ -6,7 +6,10 @@ step*, keyed on the provider's own event id (never the SQS message id, which dif
 * the event record (``<integration>#event#<hash>``) makes a re-sent or re-delivered event a no-op
   once it completed, and makes a concurrent duplicate back off while the first is in progress;
 * a step record (``<integration>#step#<step>#<hash>``) per side effect makes a retry resume at the
-  failed step: the email that went out is not sent again because Slack failed afterwards.
+  failed step: the email that went out is not sent again because Slack failed afterwards;
+* an attempt record (``<integration>#tried#<step>#<hash>``: first and last start, count), written
+  just before a write by steps whose target has no idempotency key, says whether and when earlier
+  attempts of the step ran (:meth:`Ledger.note_attempt`).
 
 Powertools stores the event records (status, expiry, in-progress lease, saved result). Its decorator
 is synchronous and its persistence layer is re-configured with the key prefix on every call, so each
@@ -16,7 +19,8 @@ once each, in the same shape (see :meth:`Ledger.run_step`).
 
 A crash mid-step (Lambda timeout) leaves the record in progress until the invocation's deadline;
 after that the next delivery retries the step. The window between a target call and its record is
-closed by the target's own idempotency feature where it has one (upsert by email, request ids).
+closed by the target's own idempotency feature where it has one (upsert by email, request ids),
+and where it has none by reconciling within the attempt record's window (Slack posts, HubSpot notes).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import json
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools.utilities.idempotency import (
@@ -44,8 +49,10 @@ if TYPE_CHECKING:
     from shared.runtime import Runtime
 
 __all__ = [
+    "CLOCK_SKEW_S",
     "COMPLETED",
     "RETENTION_S",
+    "AttemptWindow",
     "DeadlineContext",
     "Ledger",
     "attempt_key",
@@ -62,6 +69,28 @@ RETENTION_S = 15 * 24 * 3600
 
 #: Status of a finished record, as Powertools writes it (``trace`` reads both kinds alike).
 COMPLETED = "COMPLETED"
+
+#: Seconds allowed between clocks - ours, the target's - when a target's record time is compared
+#: with when attempts ran (:class:`AttemptWindow`).
+CLOCK_SKEW_S = 30.0
+
+
+@dataclass(frozen=True)
+class AttemptWindow:
+    """When earlier attempts of a step may have acted (Unix times, clock skew not included).
+
+    From the first attempt's start to the last earlier attempt's start plus the function's timeout:
+    a write an earlier attempt made lies inside, a record the target made outside it is not this
+    step's. Bounded on both sides, so a DLQ redrive days later looks at those minutes, not the days.
+    """
+
+    start: float
+    end: float
+
+    def widened(self, by: float = CLOCK_SKEW_S) -> tuple[float, float]:
+        """``(start - by, end + by)``: the window as seen from a target with its own clock."""
+        return self.start - by, self.end + by
+
 
 _stores: dict[tuple[str, str], DynamoDBPersistenceLayer] = {}
 
@@ -153,15 +182,17 @@ class Ledger:
             raise TargetUnavailable(f"ledger table unavailable: {type(exc).__name__}") from exc
         return result, True
 
-    def note_attempt(self, event_id: str, step: str) -> float | None:
-        """Record that an attempt of ``step`` starts now; the first attempt's start if there was one.
+    def note_attempt(self, event_id: str, step: str, run_s: float) -> AttemptWindow | None:
+        """Record that an attempt of ``step`` starts now; when earlier ones ran, if there were any.
 
-        For steps whose target has no idempotency key (a Slack post, a HubSpot note): the SQS
-        receive count restarts at 1 after a DLQ redrive and a re-sent webhook is a new delivery, so
-        neither says whether an earlier attempt may already have acted - this record does, across
-        deliveries and redrives, for as long as the ledger keeps records. One conditional-free
-        update (``if_not_exists`` keeps the first time); written only by steps that ask, just before
-        their write, so it costs nothing elsewhere. If it cannot be written the step does not run.
+        For steps whose target has no idempotency key (a Slack post, a HubSpot upsert or note): the
+        SQS receive count restarts at 1 after a DLQ redrive and a re-sent webhook is a new delivery,
+        so neither says whether an earlier attempt may already have acted - this record does, across
+        deliveries and redrives, for as long as the ledger keeps records. One update without a
+        condition: ``first_at`` is kept (``if_not_exists``), ``last_at`` moves to now, and the old
+        values give the window - the first start to the last earlier start plus ``run_s`` (the
+        function's timeout: no attempt acts later than that). Written only by steps that ask, just
+        before their write. If it cannot be written the step does not run.
         """
         ddb = self._rt.aws("dynamodb")
         now = time.time()
@@ -169,7 +200,9 @@ class Ledger:
             old = ddb.update_item(
                 TableName=self._rt.table,
                 Key={"id": {"S": attempt_key(self._rt.name, step, event_id)}},
-                UpdateExpression="SET first_at = if_not_exists(first_at, :now), expiration = :exp ADD tries :one",
+                UpdateExpression=(
+                    "SET first_at = if_not_exists(first_at, :now), last_at = :now, expiration = :exp ADD tries :one"
+                ),
                 ExpressionAttributeValues={
                     ":now": {"N": f"{now:.3f}"},
                     ":exp": {"N": str(int(now) + RETENTION_S)},
@@ -180,7 +213,10 @@ class Ledger:
         except Exception as exc:  # botocore errors: the ledger is unavailable, try again later
             raise TargetUnavailable(f"ledger table unavailable: {type(exc).__name__}") from exc
         first = old.get("first_at", {}).get("N")
-        return float(first) if first is not None else None
+        if first is None:
+            return None
+        last = old.get("last_at", {}).get("N", first)
+        return AttemptWindow(float(first), float(last) + run_s)
 
     def _store(self, prefix: str) -> DynamoDBPersistenceLayer:
         key = (self._rt.table, prefix)

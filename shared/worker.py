@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 
     from shared.apps.base import App
     from shared.http import ApiClient
+    from shared.ledger import AttemptWindow
     from shared.runtime import Runtime
     from shared.spec import Connection
 
@@ -94,12 +95,12 @@ class WorkContext:
         """
         from shared.http import WorkStamp, current_work
 
-        noted: list[float | None] = []
+        noted: list[AttemptWindow | None] = []
 
-        def tried() -> float | None:
+        def tried() -> AttemptWindow | None:
             # Once per run of the step: a second call must not find this run's own mark.
             if not noted:
-                noted.append(self.ledger.note_attempt(self.event_id, name))
+                noted.append(self.ledger.note_attempt(self.event_id, name, self.rt.spec.timeout_s))
             return noted[0]
 
         stamp = WorkStamp(self.event_id, name, tried)

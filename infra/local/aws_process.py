@@ -72,8 +72,12 @@ class AwsProcess:
                     f"the AWS emulation process exited at start (status {self._child.returncode})"
                 )
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.endpoint}/moto-api/", timeout=2).status_code < 500:
-                    return self
+                answered = httpx.get(f"{self.endpoint}/moto-api/", timeout=2).status_code < 500
+                # Answered by our child, not by another server on the port while the child failed.
+                if answered and self._child.poll() is None:
+                    time.sleep(0.2)
+                    if self._child.poll() is None:
+                        return self
             time.sleep(0.1)
         self.stop()
         raise RuntimeError(

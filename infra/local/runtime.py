@@ -122,6 +122,15 @@ class LocalRuntime:
         return f"http://127.0.0.1:{self._aws_port}"
 
     def start(self) -> LocalRuntime:
+        """Start everything; if a part fails, the moto child process (if any) does not outlive it."""
+        try:
+            return self._start()
+        except BaseException:
+            if self.aws_process is not None:
+                self.aws_process.stop()
+            raise
+
+    def _start(self) -> LocalRuntime:
         from moto.server import ThreadedMotoServer
 
         os.environ.update(
@@ -203,19 +212,21 @@ class LocalRuntime:
         return self
 
     def stop(self) -> None:
-        if self.scheduler:
-            self.scheduler.stop()
-        for poller in self.pollers:
-            poller.stop()
-        self.gateway.stop()
-        for transport in self.transports:
-            transport.shutdown()
-        if self._moto is not None:
-            self._moto.stop()
-        if self.aws_process is not None:
-            self.aws_process.stop()
-        if self._state_file and self._state_file.exists():
-            self._state_file.unlink()
+        try:
+            if self.scheduler:
+                self.scheduler.stop()
+            for poller in self.pollers:
+                poller.stop()
+            self.gateway.stop()
+            for transport in self.transports:
+                transport.shutdown()
+            if self._moto is not None:
+                self._moto.stop()
+        finally:
+            if self.aws_process is not None:
+                self.aws_process.stop()  # a child process outlives a failed stop otherwise
+            if self._state_file and self._state_file.exists():
+                self._state_file.unlink()
 
     def __enter__(self) -> LocalRuntime:
         return self.start()

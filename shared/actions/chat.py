@@ -5,18 +5,18 @@ Slack's ``chat.postMessage`` takes no idempotency key
 reconciles instead: a post made inside a ledger step (:data:`shared.http.current_work` is set)
 carries ``<event id>/<step>`` in its message metadata (:func:`shared.apps.slack.effect_metadata`,
 https://docs.slack.dev/messaging/message-metadata). Just before posting, the step asks the ledger
-whether an earlier attempt of it started (:meth:`shared.http.WorkStamp.earlier_attempt` - durable
-across re-sent webhooks and DLQ redrives, which the SQS receive count and the delivery's receive time
-are not). On the first attempt it simply posts. After an earlier one - whose answer was lost to a
-timeout, or whose worker died before the ledger recorded the step - the channel's history since that
-attempt started is searched for the reference (:meth:`shared.apps.slack.SlackClient.find_by_ref`):
-a post found is returned as if just made, otherwise the message is posted.
+whether earlier attempts of it ran (:meth:`shared.http.WorkStamp.earlier_attempt` - durable across
+re-sent webhooks and DLQ redrives, which the SQS receive count and the delivery's receive time are
+not). On the first attempt it simply posts. After earlier ones - one of which may have posted and
+lost the answer to a timeout, or died before the ledger recorded the step - the channel's history is
+searched for the reference (:meth:`shared.apps.slack.SlackClient.find_by_ref`): a post found is
+returned as if just made, otherwise the message is posted.
 
-The search window is what keeps it exact in a busy channel: it starts when the first attempt did
-(less :data:`shared.http.CLOCK_SKEW_S` for clocks), so it holds only the posts made since - the
-retries of one event span about twenty minutes - not a day's. The read is ``conversations.history``
-(Tier 3, about 50 a minute; Tier 1 - one a minute, 15 messages a page - for apps outside the
-Slack Marketplace created since 2025-05-29:
+The search covers only the minutes the earlier attempts ran (:class:`shared.ledger.AttemptWindow`,
+widened by the clock skew), not a day: history is read newest first, and ``latest`` set to the
+window's end skips what the channel took in since - after a DLQ redrive, days of it. The read is
+``conversations.history`` (Tier 3, about 50 a minute; Tier 1 - one a minute, 15 messages a page -
+for apps outside the Slack Marketplace created since 2025-05-29:
 https://api.slack.com/changelog/2025-05-terms-rate-limit-update-and-faq), made only on retries; a
 429 on it is retried after Slack's ``Retry-After`` like any other.
 
@@ -66,7 +66,7 @@ def effect_ref(stamp: WorkStamp) -> str:
 
 
 def _post(ctx: ActionContext, data: PostMessage) -> PostedMessage:
-    from shared.http import CLOCK_SKEW_S, current_work
+    from shared.http import current_work
 
     client = slack.SlackClient(ctx.api(slack.APP, slack.CONNECTION))
     stamp = current_work.get()
@@ -76,7 +76,8 @@ def _post(ctx: ActionContext, data: PostMessage) -> PostedMessage:
     ref = effect_ref(stamp)
     earlier = stamp.earlier_attempt()
     if earlier is not None:
-        found = client.find_by_ref(data.channel, ref, oldest=earlier - CLOCK_SKEW_S)
+        oldest, latest = earlier.widened()
+        found = client.find_by_ref(data.channel, ref, oldest=oldest, latest=latest)
         if found is not None:
             return PostedMessage(channel=found.channel, ts=found.ts)
     posted = client.post_message(data.channel, data.text, data.blocks, metadata=slack.effect_metadata(ref))

@@ -34,6 +34,7 @@ from shared.webhooks.hmac import HmacVerifier
 
 if TYPE_CHECKING:
     from shared.http import ApiClient
+    from shared.ledger import AttemptWindow
 
 __all__ = [
     "APP",
@@ -405,8 +406,8 @@ def note_html(text: str, limit: int = NOTE_BODY_MAX_CHARS) -> str:
     return render(text[:low]) + "\u2026"
 
 
-def _earlier_attempt() -> float | None:
-    """When an earlier attempt of the current ledger step began, if one did (see below); else ``None``.
+def _earlier_attempt() -> AttemptWindow | None:
+    """When earlier attempts of the current ledger step ran, if any did; else ``None``.
 
     Asked *before* the write, so that the write is on record as attempted even if its answer is lost.
     """
@@ -416,20 +417,22 @@ def _earlier_attempt() -> float | None:
     return stamp.earlier_attempt() if stamp is not None else None
 
 
-def _created_since(contact: Contact, earlier: float | None) -> bool:
-    """After an earlier attempt of this step: whether HubSpot created the record since that attempt began.
+def _created_by_earlier_attempt(contact: Contact, earlier: AttemptWindow | None) -> bool:
+    """Whether HubSpot created the record while earlier attempts of this step ran.
 
-    Then that attempt created it - its answer lost to a timeout, or its worker dead before the ledger
-    recorded the step - or, rarely, another lead for the same email did in those seconds, and both
+    Then one of them created it - its answer lost to a timeout, or its worker dead before the ledger
+    recorded the step - or, rarely, another lead for the same email did in those minutes, and both
     count the contact as new (the owner is assigned twice, the second assignment winning). The
-    earlier attempt is the ledger's (:meth:`shared.http.WorkStamp.earlier_attempt`), not the SQS
-    receive count or this delivery's receive time: a re-sent webhook and a redriven dead letter
-    start both again, and the contact must still be told new. On a first attempt, and outside a
-    ledger step, HubSpot's ``new`` stands.
+    window is the ledger's (:meth:`shared.http.WorkStamp.earlier_attempt`), bounded on both sides:
+    not the SQS receive count or this delivery's receive time, which a re-sent webhook and a
+    redriven dead letter start again, and not "since the first attempt", which after a redrive days
+    later would take a contact another lead created meanwhile for this one's. On a first attempt,
+    and outside a ledger step, HubSpot's ``new`` stands.
     """
-    from shared.http import CLOCK_SKEW_S
-
-    return earlier is not None and contact.created_at.timestamp() >= earlier - CLOCK_SKEW_S
+    if earlier is None:
+        return False
+    start, end = earlier.widened()
+    return start <= contact.created_at.timestamp() <= end
 
 
 class HubSpotClient:
@@ -467,7 +470,7 @@ class HubSpotClient:
                 app=APP.name,
             )
         contact = batch.results[0]
-        if not contact.is_new and _created_since(contact, earlier):
+        if not contact.is_new and _created_by_earlier_attempt(contact, earlier):
             # A retry of an upsert whose first answer was lost (a timeout after HubSpot wrote it, a
             # crash before the ledger recorded it) is told "not new" - but this event created the
             # contact, and "new" is what decides whether the lead gets an owner and a stage.

@@ -129,10 +129,11 @@ EFFECT_EVENT_TYPE: Final = "switchboard_effect"
 #: https://api.slack.com/changelog/2025-05-terms-rate-limit-update-and-faq); Slack advises no more
 #: than 200 per page for paginated methods (https://docs.slack.dev/apis/web-api/pagination).
 HISTORY_PAGE_LIMIT: Final = 200
-#: Pages read at most per lookup. The window starts when the step's first attempt did, so it holds the
-#: channel's posts since then - a few in a small business's channel; 10,000 messages is far beyond a
-#: retry window of any channel we serve. A lookup that has not found its post after this many is
-#: inconclusive, and the post is made (a rare duplicate beats a lost message).
+#: Pages read at most per lookup. History is read newest first, so a lookup reads every message
+#: posted in its window after the one it looks for; the window is the earlier attempts' minutes
+#: (:class:`shared.ledger.AttemptWindow`), so that is the posts of those minutes - a few in a small
+#: business's channel. A lookup that has not found its post after this many pages is inconclusive,
+#: and the post is made (a rare duplicate beats a lost message).
 HISTORY_MAX_PAGES: Final = 50
 #: ``conversations.list`` pages read at most to resolve a channel name (200 channels each).
 _LIST_MAX_PAGES: Final = 10
@@ -294,9 +295,16 @@ class SlackClient:
         return posted
 
     def find_by_ref(
-        self, channel: str, ref: str, *, oldest: float, max_pages: int = HISTORY_MAX_PAGES
+        self,
+        channel: str,
+        ref: str,
+        *,
+        oldest: float,
+        latest: float | None = None,
+        max_pages: int = HISTORY_MAX_PAGES,
     ) -> PostedMessage | None:
-        """The message in ``channel`` posted since ``oldest`` (Unix time) whose metadata carries ``ref``.
+        """The message in ``channel`` posted between ``oldest`` and ``latest`` (Unix times; ``latest``
+        defaults to now) whose metadata carries ``ref``.
 
         Reads ``conversations.history`` with ``include_all_metadata=true``, newest first, at most
         ``max_pages`` pages of :data:`HISTORY_PAGE_LIMIT`; ``None`` when the post is not among them
@@ -310,6 +318,7 @@ class SlackClient:
             "channel": channel_id,
             "include_all_metadata": "true",
             "oldest": f"{max(0.0, oldest):.6f}",
+            **({"latest": f"{max(0.0, latest):.6f}"} if latest is not None else {}),
             "limit": str(HISTORY_PAGE_LIMIT),
         }
         cursor = ""

@@ -21,7 +21,9 @@ from shared.apps.hubspot import (
     NOTE_BODY_MAX_CHARS,
     SIGNING,
     VERIFIER_V3,
+    Contact,
     HubSpotClient,
+    _created_by_earlier_attempt,
     hubspot_v3_uri,
     note_html,
     parse_error,
@@ -37,6 +39,7 @@ from shared.errors import (
     TimestampOutOfTolerance,
 )
 from shared.http import ApiClient
+from shared.ledger import AttemptWindow
 from shared.webhooks.base import WebhookRequest
 
 
@@ -402,3 +405,31 @@ def test_v3_verifies_when_the_receiver_sees_the_uri_encoded() -> None:
     encoded = "https://hooks.example.com/hubspot?portal=1&email=ada%40example.com&tags=a%2Cb"
     request = dataclasses.replace(signed(url=decoded), url=encoded)
     VERIFIER_V3.verify(request, [SECRET], now=NOW)
+
+
+# --- "new" after an earlier attempt: the ledger's window, bounded on both sides ---------------------
+
+
+def _contact(created: datetime) -> Contact:
+    stamp = created.isoformat().replace("+00:00", "Z")
+    return Contact.model_validate({"id": "1", "properties": {}, "createdAt": stamp, "updatedAt": stamp})
+
+
+@pytest.mark.parametrize(
+    ("created_after_first_s", "counts_as_new"),
+    [
+        (-31, False),  # before the first attempt (and the clock skew): someone else's contact
+        (-10, True),  # within the skew
+        (300, True),  # while the attempts ran
+        (3_600 + 30 + 29, True),  # up to the last attempt's start + run time + skew
+        (5 * 86_400, False),  # days later, before a DLQ redrive: another lead created it
+    ],
+)
+def test_a_contact_is_this_steps_only_if_made_while_its_attempts_ran(
+    created_after_first_s: float, counts_as_new: bool
+) -> None:
+    first = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    window = AttemptWindow(first.timestamp(), first.timestamp() + 3_600 + 30)  # last start + 30 s run
+    created = first + timedelta(seconds=created_after_first_s)
+    assert _created_by_earlier_attempt(_contact(created), window) is counts_as_new
+    assert _created_by_earlier_attempt(_contact(created), None) is False  # first attempt: HubSpot decides

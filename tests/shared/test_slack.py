@@ -30,7 +30,8 @@ from shared.apps.slack import (
     mrkdwn_escape,
 )
 from shared.errors import RateLimited, TargetRejected, TargetUnavailable
-from shared.http import CLOCK_SKEW_S, ApiClient, WorkStamp, current_work
+from shared.http import ApiClient, WorkStamp, current_work
+from shared.ledger import CLOCK_SKEW_S, AttemptWindow
 
 
 def sandbox_client(sandbox: SlackSandbox, token: str = DEFAULT_TOKEN) -> SlackClient:
@@ -327,14 +328,21 @@ class _Ctx:
 class _Tries:
     """The ledger's attempt marks (:meth:`shared.ledger.Ledger.note_attempt`), in memory."""
 
+    RUN_S = 30.0
+
     def __init__(self) -> None:
         self.first: dict[str, float] = {}
+        self.last: dict[str, float] = {}
 
-    def mark(self, key: str) -> Callable[[], float | None]:
-        def tried() -> float | None:
-            earlier = self.first.get(key)
-            self.first.setdefault(key, time.time())
-            return earlier
+    def mark(self, key: str) -> Callable[[], AttemptWindow | None]:
+        def tried() -> AttemptWindow | None:
+            now = time.time()
+            first, last = self.first.get(key), self.last.get(key)
+            self.first.setdefault(key, now)
+            self.last[key] = now
+            if first is None:
+                return None
+            return AttemptWindow(first, (last if last is not None else first) + self.RUN_S)
 
         return tried
 
@@ -362,11 +370,12 @@ def test_a_crash_after_the_post_leaves_one_message() -> None:
     assert message["metadata"]["event_payload"] == {"ref": "evt-1/slack.post"}
 
 
-def test_a_first_attempt_posts_at_once_and_a_retry_looks_since_the_first_attempt() -> None:
+def test_a_first_attempt_posts_at_once_and_a_retry_looks_in_the_earlier_attempts_window() -> None:
     sandbox, tries = SlackSandbox(), _Tries()
     ctx = _Ctx(sandbox)
     _run_step(ctx, tries, event_id="evt-1")
-    tries.first["evt-2"] = started = time.time() - 600  # an earlier attempt failed before posting
+    # Earlier attempts, ten and five minutes ago, failed before posting.
+    tries.first["evt-2"], tries.last["evt-2"] = started, last = time.time() - 600, time.time() - 300
     _run_step(ctx, tries, event_id="evt-2")
     calls = sandbox.handle(SandboxRequest("GET", "/_requests")).parsed()["requests"]
     # The first post goes by name (no lookup); its answer gives the id the history read needs.
@@ -374,6 +383,7 @@ def test_a_first_attempt_posts_at_once_and_a_retry_looks_since_the_first_attempt
     lookup = calls[1]["query"]
     assert lookup["channel"] == ["C0NEWLEADS1"] and lookup["include_all_metadata"] == ["true"]
     assert float(lookup["oldest"][0]) == pytest.approx(started - CLOCK_SKEW_S, abs=0.01)
+    assert float(lookup["latest"][0]) == pytest.approx(last + _Tries.RUN_S + CLOCK_SKEW_S, abs=0.01)
     assert len(sandbox.state()["messages"]) == 2
 
 
@@ -388,16 +398,25 @@ def test_a_redriven_or_resent_event_finds_its_post_although_its_delivery_is_new(
 
 
 def test_a_post_buried_under_a_busy_channel_is_still_found() -> None:
-    """The defect a 4,000-event chaos run found: a day's window of newest-first pages missed the post."""
+    """The defect a 4,000-event chaos run found: newest-first pages of a day missed the post.
+
+    The lookup's window ends when the earlier attempts could last have acted, so what the channel
+    took in since - here 1,500 posts, more than the old bound of 5 pages of 200 - is not read at all.
+    """
     sandbox, tries = SlackSandbox(), _Tries()
     ctx = _Ctx(sandbox)
-    tries.first["evt-1"] = time.time()
+    sandbox.clock = lambda: time.time() - 590  # the first attempt posted ten minutes ago
     first = _run_step(ctx, tries)
+    tries.first["evt-1"] = tries.last["evt-1"] = time.time() - 600  # ... and began then
+    sandbox.clock = time.time
     client = sandbox_client(sandbox)
-    for n in range(1_500):  # more than the old bound of 5 pages of 200
+    for n in range(1_500):
         client.post_message("C0NEWLEADS1", f"lead {n}", metadata=effect_metadata(f"evt-x{n}/slack.post"))
     again = _run_step(ctx, tries)
     assert again == first and len(sandbox.state()["messages"]) == 1_501
+    lookups = list(sandbox.handle(SandboxRequest("GET", "/_requests")).parsed()["requests"])
+    # One page: the 1,500 later posts are outside the window.
+    assert [c["path"] for c in lookups].count("/conversations.history") == 1
 
 
 def test_outside_a_ledger_step_the_action_just_posts() -> None:

@@ -487,7 +487,7 @@ def test_earlier_attempt_is_known_across_deliveries_not_within_one_run(syn: Runt
     """A re-sent webhook is a new message (receive count 1, a new receive time): the mark is not."""
     from shared.http import current_work
 
-    seen: list[tuple[float | None, float | None, int]] = []
+    seen: list[tuple[Any, Any, int]] = []
 
     def worker(item: Item, ctx: WorkContext) -> None:
         def write() -> None:
@@ -514,7 +514,9 @@ def test_earlier_attempt_is_known_across_deliveries_not_within_one_run(syn: Runt
     [(none, still_none, one), (earlier, same, attempt)] = seen
     assert none is None and still_none is None and one == 1
     assert attempt == 1 and earlier is not None and earlier == same
-    assert before <= earlier <= time.time()
+    # From the first attempt's start to the last earlier one's start plus the function's timeout.
+    assert before <= earlier.start <= time.time()
+    assert earlier.end == pytest.approx(earlier.start + syn.spec.timeout_s, abs=0.01)
     from shared.ledger import attempt_key
 
     table = syn.aws("dynamodb")
