@@ -21,6 +21,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from shared.redact import drop_sensitive, redact_text
 
@@ -108,8 +109,21 @@ def event_context(logger: Logger, **keys: str) -> Iterator[None]:
         logger.thread_safe_remove_keys(list(keys))
 
 
+class _Unpublished(EphemeralMetrics):
+    """A metric set that keeps nothing, for when metrics are switched off.
+
+    Powertools prints a metric set on its own once one metric holds 100 values - even with
+    ``POWERTOOLS_METRICS_DISABLED``, which only its final flush checks. Switched off (the local
+    runtime, tests) an invocation making 100 target calls would then print EMF lines into the
+    developer's terminal or a harness's ``--json`` output.
+    """
+
+    def add_metric(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
 def new_metrics(integration: str) -> EphemeralMetrics:
     """A metric set for one invocation; flush it with ``flush_metrics()`` at the end."""
-    metrics = EphemeralMetrics(namespace=NAMESPACE)
+    metrics = (_Unpublished if is_metrics_disabled() else EphemeralMetrics)(namespace=NAMESPACE)
     metrics.add_dimension(name="integration", value=integration)
     return metrics

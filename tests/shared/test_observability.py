@@ -133,10 +133,27 @@ def test_get_logger_is_one_logger_per_integration() -> None:
     assert get_logger(name) is not get_logger(fresh_name())
 
 
-def test_new_metrics_are_per_invocation_with_the_integration_dimension() -> None:
+def test_new_metrics_are_per_invocation_with_the_integration_dimension(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
     first, second = new_metrics("a"), new_metrics("a")
     assert first is not second
     first.add_metric(name="Accepted", unit="Count", value=1)
+    assert first.metric_set["Accepted"]["Value"] == [1.0]
     assert second.metric_set == {}
     assert first.namespace == NAMESPACE == "Switchboard"
     assert first.dimension_set == {"integration": "a"}
+
+
+@pytest.mark.parametrize(("disabled", "lines"), [("true", 0), ("false", 1)])
+def test_a_hundred_values_print_only_when_metrics_are_on(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], disabled: str, lines: int
+) -> None:
+    """Powertools prints a metric set by itself at 100 values of one metric, switched off or not."""
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", disabled)
+    metrics = new_metrics("a")
+    for n in range(150):
+        metrics.add_metric(name="TargetLatency", unit="Milliseconds", value=n)
+    printed = [line for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert len(printed) == lines
