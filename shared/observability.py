@@ -121,6 +121,9 @@ class _Unpublished(EphemeralMetrics):
     def add_metric(self, *args: Any, **kwargs: Any) -> None:
         return None
 
+    def flush_metrics(self, raise_on_empty_metrics: bool = False) -> None:
+        return None  # nothing kept, nothing to publish - and no "no metrics to publish" warning
+
 
 def new_metrics(integration: str) -> EphemeralMetrics:
     """A metric set for one invocation; flush it with ``flush_metrics()`` at the end."""

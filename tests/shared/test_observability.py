@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+import warnings
 from typing import Any
 
 import pytest
@@ -155,5 +156,12 @@ def test_a_hundred_values_print_only_when_metrics_are_on(
     metrics = new_metrics("a")
     for n in range(150):
         metrics.add_metric(name="TargetLatency", unit="Milliseconds", value=n)
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        metrics.flush_metrics()
     printed = [line for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
-    assert len(printed) == lines
+    # On: the set at 100 values, then the rest at the flush. Off: nothing printed, and no "no
+    # application metrics to publish" warning either.
+    assert len(printed) == lines * 2
+    if disabled == "true":
+        assert warned == []
