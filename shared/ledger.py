@@ -29,7 +29,8 @@ import hashlib
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -118,6 +119,15 @@ def attempt_key(integration: str, step: str, event_id: str) -> str:
 _stores_lock = threading.Lock()
 
 
+@contextmanager
+def _table_errors() -> Iterator[None]:
+    """botocore errors reading or writing the table: the ledger is unavailable, try again later."""
+    try:
+        yield
+    except Exception as exc:
+        raise TargetUnavailable(f"ledger table unavailable: {type(exc).__name__}") from exc
+
+
 class DeadlineContext:
     """Stands in for the Lambda context outside Lambda: in-progress records must expire.
 
@@ -160,10 +170,8 @@ class Ledger:
         """
         ddb = self._rt.aws("dynamodb")
         key = {"id": {"S": step_key(self._rt.name, step, event_id)}}
-        try:
+        with _table_errors():
             item = ddb.get_item(TableName=self._rt.table, Key=key, ConsistentRead=True).get("Item")
-        except Exception as exc:  # botocore errors: the ledger is unavailable, try again later
-            raise TargetUnavailable(f"ledger table unavailable: {type(exc).__name__}") from exc
         if item and item.get("status", {}).get("S") == COMPLETED:
             raw = item.get("data", {}).get("S")
             return (json.loads(raw) if raw else None), False  # type: ignore[return-value]
@@ -174,12 +182,10 @@ class Ledger:
             "data": {"S": json.dumps(result, separators=(",", ":"), default=str)},
             "expiration": {"N": str(int(time.time()) + RETENTION_S)},
         }
-        try:
+        # If this fails, the effect happened but is not recorded: the retry repeats it, which the
+        # target's own idempotency (upsert, request ids, client-chosen ids) must absorb - as after a crash.
+        with _table_errors():
             ddb.put_item(TableName=self._rt.table, Item=record)
-        except Exception as exc:
-            # The effect happened but is not recorded: the retry repeats it, which the target's own
-            # idempotency (upsert, request ids, client-chosen ids) must absorb - as after a crash.
-            raise TargetUnavailable(f"ledger table unavailable: {type(exc).__name__}") from exc
         return result, True
 
     def note_attempt(self, event_id: str, step: str, run_s: float) -> AttemptWindow | None:
@@ -196,7 +202,7 @@ class Ledger:
         """
         ddb = self._rt.aws("dynamodb")
         now = time.time()
-        try:
+        with _table_errors():
             old = ddb.update_item(
                 TableName=self._rt.table,
                 Key={"id": {"S": attempt_key(self._rt.name, step, event_id)}},
@@ -210,8 +216,6 @@ class Ledger:
                 },
                 ReturnValues="ALL_OLD",
             ).get("Attributes", {})
-        except Exception as exc:  # botocore errors: the ledger is unavailable, try again later
-            raise TargetUnavailable(f"ledger table unavailable: {type(exc).__name__}") from exc
         first = old.get("first_at", {}).get("N")
         if first is None:
             return None

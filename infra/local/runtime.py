@@ -317,15 +317,8 @@ class LocalRuntime:
         """integration -> (messages in its queue incl. in flight, messages in its DLQ)."""
         depths = {}
         for name, rt in self.runtimes.items():
-            sqs = rt.aws("sqs")
-            q = sqs.get_queue_attributes(QueueUrl=rt.queue_url, AttributeNames=["All"])["Attributes"]
-            d = sqs.get_queue_attributes(QueueUrl=rt.dlq_url, AttributeNames=["All"])["Attributes"]
-            depths[name] = (
-                int(q["ApproximateNumberOfMessages"])
-                + int(q["ApproximateNumberOfMessagesNotVisible"])
-                + int(q.get("ApproximateNumberOfMessagesDelayed", 0)),
-                int(d["ApproximateNumberOfMessages"]),
-            )
+            d = rt.aws("sqs").get_queue_attributes(QueueUrl=rt.dlq_url, AttributeNames=["All"])["Attributes"]
+            depths[name] = (_in_queue(rt), int(d["ApproximateNumberOfMessages"]))
         return depths
 
     def queued(self) -> dict[str, int]:
@@ -334,19 +327,7 @@ class LocalRuntime:
         One ``GetQueueAttributes`` per queue that triggers feed: moto counts by scanning the queue,
         so callers that poll (drain waits, the chaos monitor) ask no more than they need.
         """
-        out = {}
-        for name, rt in self.runtimes.items():
-            if not rt.spec.queued_triggers:
-                continue
-            q = rt.aws("sqs").get_queue_attributes(QueueUrl=rt.queue_url, AttributeNames=["All"])[
-                "Attributes"
-            ]
-            out[name] = (
-                int(q["ApproximateNumberOfMessages"])
-                + int(q["ApproximateNumberOfMessagesNotVisible"])
-                + int(q.get("ApproximateNumberOfMessagesDelayed", 0))
-            )
-        return out
+        return {name: _in_queue(rt) for name, rt in self.runtimes.items() if rt.spec.queued_triggers}
 
     def wait_drained(self, timeout_s: float = 60.0, settle_s: float = 0.5, poll_s: float = 0.1) -> bool:
         """True once every queue is empty (nothing visible, in flight or delayed) and stays so."""
@@ -380,3 +361,13 @@ class LocalRuntime:
                 indent=2,
             )
         )
+
+
+def _in_queue(rt: Runtime) -> int:
+    """Messages in ``rt``'s queue: visible, in flight or delayed."""
+    q = rt.aws("sqs").get_queue_attributes(QueueUrl=rt.queue_url, AttributeNames=["All"])["Attributes"]
+    return (
+        int(q["ApproximateNumberOfMessages"])
+        + int(q["ApproximateNumberOfMessagesNotVisible"])
+        + int(q.get("ApproximateNumberOfMessagesDelayed", 0))
+    )

@@ -513,7 +513,7 @@ class HubSpotClient:
             stamp = current_work.get()
             reference = f"{stamp.event_id}/{stamp.step}" if stamp is not None else None
             # Only after an earlier attempt of the step can the note already exist.
-            look = _earlier_attempt() is not None
+            look = stamp is not None and stamp.earlier_attempt() is not None
         marker = f"{NOTE_REFERENCE_PREFIX}{reference}" if reference else ""
         if marker and look:
             found = self.find_note(contact_id, marker)
