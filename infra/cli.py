@@ -674,9 +674,7 @@ def _add_ai_commands(sub: Any, where: argparse.ArgumentParser) -> None:
     new = sub.add_parser("new", help="scaffold an integration: function, sample event, tests")
     new.add_argument("name", help="lower-case identifier, e.g. booking_reminders")
     new.add_argument("--trigger", required=True, choices=["webhook", "schedule", "event"])
-    new.add_argument(
-        "--app", required=True, help="the app it calls (a module of shared/apps: hubspot, slack …)"
-    )
+    new.add_argument("--app", required=True, help="the app it calls (a package of apps/: hubspot, slack …)")
     new.add_argument("--description", help="one line for the spec and the README")
     new.set_defaults(func=_cmd_new)
 

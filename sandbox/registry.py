@@ -1,34 +1,47 @@
-"""The sandbox apps the local runtime mounts under ``/_sandbox/<app>/``: one instance of each.
+"""The stand-ins the local runtime mounts under ``/_sandbox/<app>/``: one instance of each.
 
-Every module in this package that defines a :class:`~sandbox.base.SandboxApp` subclass with a
-``name`` is picked up: adding a sandbox app is adding a module, like adding an integration.
+Every app package with a ``standin`` module (``apps/<app>/standin.py`` or a ``standin/`` package)
+that defines a :class:`~sandbox.base.SandboxApp` subclass with a ``name`` is picked up: adding a
+stand-in is adding it to its app's folder, like adding an integration.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
 import pkgutil
 
-import sandbox
+import apps
 from sandbox.base import SandboxApp
 
-__all__ = ["create_sandboxes", "sandbox_classes"]
+__all__ = ["create_sandboxes", "sandbox_classes", "standin_modules"]
 
-_SKIP = {"base", "registry"}
+
+def standin_modules() -> list[str]:
+    """``apps.<app>.standin`` for every app package that has one, sorted."""
+    found = []
+    for info in pkgutil.iter_modules(apps.__path__):
+        if not info.ispkg or info.name.startswith("_"):
+            continue
+        spec = importlib.util.find_spec(f"apps.{info.name}.standin")
+        if spec is not None:
+            found.append(spec.name)
+    return sorted(found)
 
 
 def sandbox_classes() -> dict[str, type[SandboxApp]]:
     found: dict[str, type[SandboxApp]] = {}
-    for info in pkgutil.iter_modules(sandbox.__path__):
-        if info.name in _SKIP or info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"sandbox.{info.name}")
+    for name in standin_modules():
+        module = importlib.import_module(name)
         for _, cls in inspect.getmembers(module, inspect.isclass):
-            if issubclass(cls, SandboxApp) and cls is not SandboxApp and cls.__module__ == module.__name__:
-                name = getattr(cls, "name", None)
-                if isinstance(name, str) and name:
-                    found[name] = cls
+            if not issubclass(cls, SandboxApp) or cls is SandboxApp:
+                continue
+            if not cls.__module__.startswith(module.__name__):
+                continue
+            app_name = getattr(cls, "name", None)
+            if isinstance(app_name, str) and app_name:
+                found[app_name] = cls
     return dict(sorted(found.items()))
 
 

@@ -16,7 +16,7 @@ from shared.secrets import get_connection
 if TYPE_CHECKING:
     from aws_lambda_powertools.metrics import EphemeralMetrics
 
-    from shared.apps.base import App
+    from shared.app import App
     from shared.http import ApiClient
     from shared.runtime import Runtime
     from shared.spec import Connection

@@ -57,7 +57,7 @@ from shared.errors import ConnectionRevoked, EventInProgress, TargetTimeout, Tar
 from shared.secrets import get_connection, put_connection
 
 if TYPE_CHECKING:
-    from shared.apps.base import App
+    from shared.app import App
     from shared.runtime import Runtime
     from shared.spec import Connection
 

@@ -77,7 +77,7 @@ class Connection:
     The secret's value is a JSON object with ``fields`` (required) and ``optional`` keys. ``local``
     is what ``make dev`` stores in the emulated Secrets Manager; the placeholder ``{sandbox}`` in a
     value becomes the local sandbox base URL. Connections are built by the app modules
-    (``shared/apps/<app>.py``) so that the shape of an app's credentials is written once.
+    (``apps/<app>/``) so that the shape of an app's credentials is written once.
     """
 
     name: str

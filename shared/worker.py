@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools import Logger
     from aws_lambda_powertools.metrics import EphemeralMetrics
 
-    from shared.apps.base import App
+    from shared.app import App
     from shared.http import ApiClient
     from shared.ledger import AttemptWindow
     from shared.runtime import Runtime

@@ -37,10 +37,10 @@ from pathlib import Path
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from apps import google_calendar
 from shared import ics
 from shared.actions import calendar
 from shared.actions import email as email_actions
-from shared.apps import google_calendar
 from shared.email import Templates
 from shared.worker import WorkContext
 

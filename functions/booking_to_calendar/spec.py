@@ -14,7 +14,7 @@ same booking are distinct work items: Calendly's reschedule is a *new* invitee (
 Cal.com's a *new* booking (new uid), and a cancel carries another event name.
 
 The *booking* key (``calendly:<scheduled event uuid>``, ``calcom:<uid>``) names the calendar event:
-the Google event id is derived from it (:func:`shared.apps.google_calendar.event_id`), so a retried
+the Google event id is derived from it (:func:`apps.google_calendar.event_id`), so a retried
 insert can never create a second event.
 
 Calendly reports a reschedule twice - ``invitee.canceled`` (``rescheduled: true``) for the old
@@ -29,7 +29,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import Literal
 
-from shared.apps import calcom, calendly, google_calendar
+from apps import calcom, calendly, google_calendar
 from shared.events import derived_id
 from shared.spec import Accepted, EmailSender, IntegrationSpec, RetryPolicy, WebhookTrigger
 from shared.webhooks.base import WebhookRequest

@@ -36,7 +36,7 @@ from decimal import Decimal
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from shared.apps.square import Money, Payment, PaymentRefund, rfc3339
+from apps.square import Money, Payment, PaymentRefund, rfc3339
 from shared.errors import PermanentError
 
 from .models import Breakdown, Report

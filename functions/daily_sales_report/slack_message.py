@@ -2,7 +2,7 @@
 
 Short on purpose - the headline figures, the payment methods and the busiest hour; the email has
 the full tables. Labels come from the settings (location names) and Square (card brands), so they
-are escaped for ``mrkdwn`` (:func:`shared.apps.slack.mrkdwn_escape`). A section's fields are at most
+are escaped for ``mrkdwn`` (:func:`apps.slack.mrkdwn_escape`). A section's fields are at most
 10 (Block Kit), so long lists are cut with a count of what was left out.
 https://api.slack.com/reference/block-kit/blocks#section
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from shared.apps.slack import mrkdwn_escape
+from apps.slack import mrkdwn_escape
 
 from .content import ReportView, Row
 

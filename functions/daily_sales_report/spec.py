@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from shared.apps import slack, square
+from apps import slack, square
 from shared.spec import (
     Accepted,
     EmailSender,

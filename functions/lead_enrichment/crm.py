@@ -6,7 +6,7 @@
 * ``numemployees`` (default "Number of Employees", a dropdown): PDL's size range mapped onto
   HubSpot's options (:func:`employee_range`), written only when the mapping is unambiguous;
 * ``switchboard_lead_score`` / ``switchboard_lead_score_reason``: custom properties
-  (``shared.apps.hubspot.CUSTOM_PROPERTIES``), always written.
+  (``apps.hubspot.CUSTOM_PROPERTIES``), always written.
 
 ``industry`` and ``numemployees`` are written only if the portal has them with that option
 (:mod:`.portal`).

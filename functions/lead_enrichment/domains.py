@@ -5,7 +5,7 @@ Google (and cost a credit), a throw-away ``mailinator.com`` address has no compa
 lists are data (``free_mail_domains.txt``, ``disposable_domains.txt`` beside this module), checked
 when the module is imported so that a malformed or duplicated entry fails the deploy, not a lead.
 
-They live in this integration, not in ``shared/apps``: they are knowledge about mailbox providers,
+They live in this integration, not in ``apps/``: they are knowledge about mailbox providers,
 not about People Data Labs or any other SaaS Switchboard calls. If a second integration needs them,
 they move to ``shared/`` unchanged.
 

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from apps import hubspot
 from shared.actions import company as company_actions
 from shared.actions import crm
-from shared.apps import hubspot
 from shared.errors import TargetRejected
 from shared.worker import WorkContext
 

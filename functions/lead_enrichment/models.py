@@ -11,7 +11,7 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.apps.peopledatalabs import Company
+from apps.peopledatalabs import Company
 from shared.events import LeadCreated
 
 __all__ = ["CompanySummary", "EnrichLead", "LeadCreated", "Settings"]

@@ -9,7 +9,7 @@ writes only what exists, is writable and, for a dropdown, is one of its options.
 per HubSpot client for ten minutes: two small reads per warm worker, not per lead.
 
 The score properties are not optional: they are Switchboard's own custom properties
-(``shared.apps.hubspot.CUSTOM_PROPERTIES``) and a portal without them is a setup error that must
+(``apps.hubspot.CUSTOM_PROPERTIES``) and a portal without them is a setup error that must
 surface (DLQ with ``PROPERTY_DOESNT_EXIST``), not be skipped.
 """
 

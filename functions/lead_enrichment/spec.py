@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from shared.apps import hubspot, peopledatalabs
+from apps import hubspot, peopledatalabs
 from shared.events import derived_id
 from shared.spec import Accepted, BusEvent, BusTrigger, IntegrationSpec, RetryPolicy
 

@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator
 
-from shared.apps import hubspot
+from apps import hubspot
 from shared.events import LeadCreated
 
 __all__ = [

@@ -1,6 +1,6 @@
 """The Slack announcement of a lead: fallback text and Block Kit blocks.
 
-Everything a visitor typed is escaped for ``mrkdwn`` (:func:`shared.apps.slack.mrkdwn_escape`) or
+Everything a visitor typed is escaped for ``mrkdwn`` (:func:`apps.slack.mrkdwn_escape`) or
 put in ``plain_text`` objects, so a name like ``<!channel>`` is shown, not obeyed. Lengths are cut to
 Block Kit's limits (header 150, field 2000, section 3000 characters) so a long message can never
 make Slack refuse the whole announcement.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from shared.apps.slack import mrkdwn_escape
+from apps.slack import mrkdwn_escape
 
 from .content import LeadView
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from shared.apps import hubspot, slack
+from apps import hubspot, slack
 from shared.events import derived_id
 from shared.spec import (
     Accepted,

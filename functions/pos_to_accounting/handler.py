@@ -10,7 +10,7 @@ The handler only decides *what* to book (lines, tax, the mapped ids); the action
 :mod:`shared.actions.accounting` do the booking, the same way an AI tool call does.
 
 The create also sends QuickBooks' ``requestid``, derived from the same stable key as the work item
-(:func:`shared.apps.quickbooks.request_id`): if an attempt timed out after QuickBooks had booked the
+(:func:`apps.quickbooks.request_id`): if an attempt timed out after QuickBooks had booked the
 receipt (so the ledger never heard of it), the retry gets the first answer back instead of a second
 receipt. The ledger and ``requestid`` together make "booked once" hold across redeliveries, retries
 and redrives.
@@ -40,8 +40,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+from apps import square
 from shared.actions import accounting, payments
-from shared.apps import square
 from shared.errors import PermanentError
 from shared.worker import WorkContext
 

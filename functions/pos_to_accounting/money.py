@@ -2,7 +2,7 @@
 
 Square states amounts "in the smallest denomination of the currency" following ISO 4217 (JPY has
 none: ``1500`` is ¥1500); Stripe mostly agrees but keeps ISK two-decimal and lists its own
-zero-decimal set (see :mod:`shared.apps.stripe`). So the exponent is decided where the amount is
+zero-decimal set (see :mod:`apps.stripe`). So the exponent is decided where the amount is
 read, by the provider, and travels with the work item: the worker never guesses.
 
 ISO 4217 exponents other than 2 (the currencies Square or a till could plausibly see), from the ISO

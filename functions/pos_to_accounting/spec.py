@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
-from shared.apps import quickbooks, square, stripe
+from apps import quickbooks, square, stripe
 from shared.errors import InvalidPayload
 from shared.spec import Accepted, IntegrationSpec, RetryPolicy, WebhookTrigger
 from shared.webhooks.base import WebhookRequest

@@ -13,7 +13,7 @@ See ``README.md`` beside this file for the full contract.
 
 from __future__ import annotations
 
-from shared.apps import square
+from apps import square
 from shared.spec import IntegrationSpec, RetryPolicy, RouteTrigger
 
 from .access import API_KEYS

@@ -17,7 +17,7 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from shared.apps import hubspot, tally
+from apps import hubspot, tally
 from shared.envelope import content_id
 from shared.spec import Accepted, Connection, FormTrigger, IntegrationSpec, RetryPolicy, WebhookTrigger
 from shared.webhooks.base import WebhookRequest

@@ -4,7 +4,8 @@ There is no Docker engine where Switchboard is built, so both assets use CDK's l
 (:class:`aws_cdk.ILocalBundling`). ``try_bundle`` returns ``True`` after writing the asset, so the
 Docker image CDK insists on being named is never pulled.
 
-* The **function code** of one integration is the connector layer (``shared/``),
+* The **function code** of one integration is the connector layer (``shared/``), the runtime part
+  of the app packages (``apps/``: never a stand-in, chaos hooks, samples or tests),
   ``functions/__init__.py`` and that integration's own folder - not the other integrations, so a change
   to one integration redeploys only its function.
 * The **dependency layer** is ``pip install --platform manylinux2014_aarch64 --only-binary=:all:
@@ -62,6 +63,8 @@ PIP_PYTHON_VERSION = RUNTIME.name.removeprefix("python")
 # Bumped when what the bundlers produce changes for the same inputs, to invalidate cached assets.
 _BUNDLER_VERSION = "1"
 _EXCLUDED_DIRS = frozenset({"__pycache__", "tests", ".mypy_cache", ".pytest_cache", ".ruff_cache"})
+# What an app package holds for the local runtime, the chaos harness and the tests only.
+_APP_LOCAL_ONLY = frozenset({"standin", "standin.py", "chaos.py", "samples"})
 _EXCLUDED_SUFFIXES = (".pyc", ".pyo")
 # ``settings.local.json`` and friends configure ``make dev``; on AWS settings come from CDK context.
 _EXCLUDED_NAME_PARTS = (".local.",)
@@ -75,7 +78,10 @@ def function_files(integration: str, root: Path = ROOT) -> list[Path]:
     folder = root / "functions" / integration
     if not (folder / "spec.py").is_file():
         raise FileNotFoundError(f"{folder}/spec.py does not exist")
-    files = [*_walk(root, root / "shared"), Path("functions/__init__.py"), *_walk(root, folder)]
+    app_files = [
+        rel for rel in _walk(root, root / "apps") if not any(part in _APP_LOCAL_ONLY for part in rel.parts)
+    ]
+    files = [*_walk(root, root / "shared"), *app_files, Path("functions/__init__.py"), *_walk(root, folder)]
     return sorted(set(files))
 
 
@@ -94,7 +100,7 @@ class FunctionCodeBundler:
     """Copies :func:`function_files` into the asset directory, keeping the package layout.
 
     The handler is ``shared.entry.handler`` and specs are imported as ``functions.<name>.spec``, so
-    the asset root holds ``shared/`` and ``functions/`` exactly as the repository does.
+    the asset root holds ``shared/``, ``apps/`` and ``functions/`` exactly as the repository does.
     """
 
     def __init__(self, integration: str, root: Path = ROOT) -> None:

@@ -414,7 +414,7 @@ def _prepare_square(run: ChaosRun, planned: Sequence[Planned]) -> None:
 
 
 def _square_money(run: ChaosRun, sandbox: Any, p: Planned) -> _Money:
-    from sandbox.square import LOCATIONS, SeedLine
+    from apps.square.standin import LOCATIONS, SeedLine
 
     rng = _rng(p, "square")
     refund = _is_refund(p)
@@ -608,7 +608,7 @@ def _calendly_time(value: datetime) -> str:
 
 def _calendly_booking(run: ChaosRun, p: Planned) -> _Booking:
     """``invitee.created`` (new, or the second half of a reschedule) or ``invitee.canceled``."""
-    from shared.apps import google_calendar
+    from apps import google_calendar
     from shared.events import derived_id
 
     kind = _booking_kind(p)
@@ -689,7 +689,7 @@ def _calcom_time(value: datetime) -> str:
 
 def _calcom_booking(run: ChaosRun, p: Planned) -> _Booking:
     """``BOOKING_CREATED``, ``BOOKING_RESCHEDULED`` (a new uid, ``rescheduleUid``) or ``BOOKING_CANCELLED``."""
-    from shared.apps import google_calendar
+    from apps import google_calendar
     from shared.events import derived_id
 
     kind = _booking_kind(p)
@@ -799,7 +799,7 @@ def _prepare_bookings(run: ChaosRun, planned: Sequence[Planned]) -> None:
     counts as set-up, not as an effect. A poison cancel's event cannot be deleted: Google answers
     ``403 forbiddenForNonOrganizer`` for it (a path fault, kept when the other faults are cleared).
     """
-    from sandbox.google_calendar import google_error
+    from apps.google_calendar.standin import google_error
 
     bookings = [_booking_of(run, p) for p in planned]
     earlier = [(p, b) for p, b in zip(planned, bookings, strict=True) if b.before is not None]
@@ -1241,7 +1241,7 @@ def _poison_body(app: str) -> dict[str, Any] | None:
             "time": "2026-11-20T08:14:03.112-00:00",
         }
     if app == "google_calendar":
-        from sandbox.google_calendar import google_error
+        from apps.google_calendar.standin import google_error
 
         return google_error(400, "invalid", "Invalid attendee email.")
     return None

@@ -2,7 +2,7 @@
 
 HubSpot rejects a write that names a property the portal does not have (400
 ``PROPERTY_DOESNT_EXIST``), so without these every lead would go to the DLQ. The definitions live
-once, in :data:`shared.apps.hubspot.CUSTOM_PROPERTIES`; this creates whichever are missing and leaves
+once, in :data:`apps.hubspot.CUSTOM_PROPERTIES`; this creates whichever are missing and leaves
 the rest alone, so running it again is harmless.
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from typing import TextIO
 
+from apps import hubspot
 from infra.ops.target import CliError, Target, aws_errors
-from shared.apps import hubspot
 from shared.errors import RetryableError, TargetRejected
 
 __all__ = ["setup_hubspot"]

@@ -1,16 +1,20 @@
 """The action catalogue: every target operation Switchboard performs, declared once.
 
-Each module of this package (one per domain: ``crm``, ``chat``, ``email``, ``stock``, ``company`` ...)
-defines ``ACTIONS = (Action(...), ...)``; :func:`catalogue` finds them all, so adding an operation -
-``calendar.create_event``, ``accounting.record_sale`` - is one declaration in one new or existing
-module, with no list to update. Handlers import the action they call directly
-(``from shared.actions.crm import UPSERT_CONTACT``); the MCP function, the OpenAPI document and the
-function-calling schemas iterate the catalogue.
+Each module of this package is one domain (``crm``, ``chat``, ``calendar``, ``accounting`` ...): the
+contract of its operations - input and output models - which flows and AI tools speak to. The app
+that performs an operation implements it in its own package: ``apps/<app>/actions.py`` defines
+``ACTIONS = (Action(...), ...)`` on the domain's models, calling the app's typed client. Actions
+that need no SaaS app (``email.send`` through SES) are declared in their domain module here.
+
+:func:`catalogue` finds them all, so adding an operation or an app is one declaration in one
+module, with no list to update. Handlers import the action they call directly; the MCP function,
+the OpenAPI document and the function-calling schemas iterate the catalogue.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import pkgutil
 from functools import cache
 from typing import Any
@@ -24,17 +28,32 @@ __all__ = ["Action", "ActionContext", "catalogue", "function_schemas", "get", "t
 def catalogue() -> tuple[Action[Any, Any], ...]:
     """Every declared action, sorted by name. Importing the modules is cheap (no httpx, no SDKs)."""
     found: dict[str, Action[Any, Any]] = {}
-    for info in pkgutil.iter_modules(__path__):
-        if info.name.startswith("_") or info.name == "base":
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
+    for name in _action_modules():
+        module = importlib.import_module(name)
         for action in getattr(module, "ACTIONS", ()):
             if not isinstance(action, Action):
-                raise TypeError(f"shared/actions/{info.name}.py: ACTIONS holds {action!r}, not an Action")
+                raise TypeError(f"{name}: ACTIONS holds {action!r}, not an Action")
             if action.name in found or any(a.tool_name == action.tool_name for a in found.values()):
                 raise ValueError(f"action {action.name!r} is declared twice")
             found[action.name] = action
     return tuple(found[name] for name in sorted(found))
+
+
+def _action_modules() -> list[str]:
+    """The domain modules of this package, then ``apps.<app>.actions`` of every app that has one."""
+    import apps
+
+    names = [
+        f"{__name__}.{info.name}"
+        for info in pkgutil.iter_modules(__path__)
+        if not info.name.startswith("_") and info.name != "base"
+    ]
+    for info in pkgutil.iter_modules(apps.__path__):
+        if info.ispkg and not info.name.startswith("_"):
+            spec = importlib.util.find_spec(f"apps.{info.name}.actions")
+            if spec is not None:
+                names.append(spec.name)
+    return names
 
 
 def get(name: str) -> Action[Any, Any]:

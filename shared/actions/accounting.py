@@ -2,7 +2,7 @@
 
 Both take the same input, :class:`RecordReceipt`: the lines with exact ``Decimal`` amounts, the tax,
 the date - and a required ``key``, the stable id of the sale or refund (a till payment id ...).
-The key becomes QuickBooks' ``requestid`` (hashed with the entity, :func:`shared.apps.quickbooks.request_id`),
+The key becomes QuickBooks' ``requestid`` (hashed with the entity, :func:`apps.quickbooks.request_id`),
 so the same key books one receipt however often the call is repeated - after a timeout, a retry, a
 redrive, or a model calling the tool twice. That is why it is required: an accounting entry must not
 be doubled by a caller that forgot an idempotency key.
@@ -13,7 +13,7 @@ an AI tool fills them from the deployment's settings and never lets a model choo
 fills them from its own settings. The realm (the company id) is part of the connection's secret,
 read on each call, not an input at all.
 
-Amounts stay ``Decimal`` end to end (:func:`shared.apps.quickbooks.wire` writes them as exact JSON
+Amounts stay ``Decimal`` end to end (:func:`apps.quickbooks.wire` writes them as exact JSON
 numbers). Quantity and unit price are optional; when both are given, QuickBooks requires
 ``amount == quantity * unit_price`` (its fault 6070), so that is checked here first, with a message a
 caller can act on.
@@ -27,8 +27,8 @@ from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from apps import quickbooks
 from shared.actions.base import Action, ActionContext
-from shared.apps import quickbooks
 
 __all__ = [
     "ACTIONS",

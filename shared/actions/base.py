@@ -6,7 +6,7 @@ one-line description. The worker handlers call actions inside their ledger steps
 lists the same actions as tools and calls them; the OpenAPI document and the function-calling
 schemas are generated from them. So an operation's contract is written once.
 
-An action's ``run`` calls the app's typed client (``shared/apps/<app>.py``); it never speaks HTTP
+An action's ``run`` calls the app's typed client (``apps/<app>/``); it never speaks HTTP
 itself, and it has no idempotency of its own: the caller wraps it (``WorkContext.step`` on the
 worker path, the MCP function's idempotency key on the tool path).
 """
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 from pydantic import BaseModel
 
 if TYPE_CHECKING:
-    from shared.apps.base import App
+    from shared.app import App
     from shared.http import ApiClient
     from shared.runtime import Runtime
     from shared.spec import Connection

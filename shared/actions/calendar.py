@@ -8,7 +8,7 @@ retry, a model calling the tool twice - never makes a second event, and the call
 there (an event deleted since keeps its id with ``status: "cancelled"``: it is answered as such,
 never silently revived). Moving, cancelling and setting guests are naturally idempotent (the same
 patch twice is the same event; deleting a deleted event answers ``deleted: false``). A handler
-derives the id from its booking (:func:`shared.apps.google_calendar.event_id`).
+derives the id from its booking (:func:`apps.google_calendar.event_id`).
 
 Which calendar, and whether Google emails the guests itself (``sendUpdates``), are the deployment's
 decisions: ``calendar_id`` and ``send_updates`` are config fields, filled from the host's settings
@@ -27,8 +27,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from apps import google_calendar
 from shared.actions.base import Action, ActionContext
-from shared.apps import google_calendar
 from shared.errors import TargetUnavailable
 
 __all__ = [

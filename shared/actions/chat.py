@@ -3,13 +3,13 @@
 Slack's ``chat.postMessage`` takes no idempotency key
 (https://docs.slack.dev/reference/methods/chat.postMessage), so on the worker path the action
 reconciles instead: a post made inside a ledger step (:data:`shared.http.current_work` is set)
-carries ``<event id>/<step>`` in its message metadata (:func:`shared.apps.slack.effect_metadata`,
+carries ``<event id>/<step>`` in its message metadata (:func:`apps.slack.effect_metadata`,
 https://docs.slack.dev/messaging/message-metadata). Just before posting, the step asks the ledger
 whether earlier attempts of it ran (:meth:`shared.http.WorkStamp.earlier_attempt` - durable across
 re-sent webhooks and DLQ redrives, which the SQS receive count and the delivery's receive time are
 not). On the first attempt it simply posts. After earlier ones - one of which may have posted and
 lost the answer to a timeout, or died before the ledger recorded the step - the channel's history is
-searched for the reference (:meth:`shared.apps.slack.SlackClient.find_by_ref`): a post found is
+searched for the reference (:meth:`apps.slack.SlackClient.find_by_ref`): a post found is
 returned as if just made, otherwise the message is posted.
 
 The search covers only the minutes the earlier attempts ran (:class:`shared.ledger.AttemptWindow`,
@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from apps import slack
 from shared.actions.base import Action, ActionContext
-from shared.apps import slack
 
 if TYPE_CHECKING:
     from shared.http import WorkStamp

@@ -6,8 +6,8 @@ from typing import Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from apps import peopledatalabs
 from shared.actions.base import Action, ActionContext
-from shared.apps import peopledatalabs
 
 __all__ = ["ACTIONS", "ENRICH", "CompanyLookup", "FoundCompany"]
 

@@ -12,8 +12,8 @@ from typing import Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from apps import hubspot
 from shared.actions.base import Action, ActionContext
-from shared.apps import hubspot
 
 __all__ = [
     "ACTIONS",

@@ -2,7 +2,7 @@
 
 ``payments.list`` answers what the till took: every payment *created* in ``[begin_time, end_time)``
 at the given locations, and every refund created in it there, each in Square's own shape
-(:class:`shared.apps.square.Payment`, :class:`~shared.apps.square.PaymentRefund`) with every status -
+(:class:`apps.square.Payment`, :class:`~apps.square.PaymentRefund`) with every status -
 the caller decides what counts (``daily_sales_report``'s arithmetic keeps ``COMPLETED`` only).
 ListPayments without a location answers the seller's *main* location only, so it is asked once per
 location; ListPaymentRefunds answers every location at once, so the refunds are filtered here. The
@@ -26,8 +26,8 @@ from typing import Final
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from apps import square
 from shared.actions.base import Action, ActionContext
-from shared.apps import square
 
 __all__ = [
     "ACTIONS",

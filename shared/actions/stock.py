@@ -16,8 +16,8 @@ from typing import Annotated, Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from apps import square
 from shared.actions.base import Action, ActionContext
-from shared.apps import square
 
 __all__ = ["ACTIONS", "GET", "SkuStock", "Stock", "StockQuery", "in_stock"]
 

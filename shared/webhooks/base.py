@@ -1,6 +1,6 @@
 """What every webhook verifier is: a pure function of the request, the active secrets and the clock.
 
-Verifiers live beside the knowledge of their app (``shared/apps/<app>.py``) or, for schemes many
+Verifiers live beside the knowledge of their app (``apps/<app>/``) or, for schemes many
 apps share, in this package. Each one can also *sign*: the same description of the scheme serves the
 check on ingress and the signing done by ``switchboard send``, the local replay and the tests, so a
 scheme is never written twice.

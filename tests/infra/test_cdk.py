@@ -1229,18 +1229,24 @@ def test_connections_are_declared_once() -> None:
 
 
 @pytest.mark.parametrize("spec", load_specs(), ids=lambda s: s.name)
-def test_function_asset_holds_shared_and_only_its_own_folder(spec: IntegrationSpec, tmp_path: Path) -> None:
+def test_function_asset_holds_shared_the_apps_runtime_and_only_its_own_folder(
+    spec: IntegrationSpec, tmp_path: Path
+) -> None:
     files = [f.as_posix() for f in function_files(spec.name)]
     assert "shared/entry.py" in files
     assert "shared/spec.py" in files
+    assert "apps/hubspot/__init__.py" in files
     assert "functions/__init__.py" in files
     assert f"functions/{spec.name}/spec.py" in files
     assert all(
-        f.startswith(("shared/", f"functions/{spec.name}/")) or f == "functions/__init__.py" for f in files
+        f.startswith(("shared/", "apps/", f"functions/{spec.name}/")) or f == "functions/__init__.py"
+        for f in files
     )
     assert not [
         f for f in files if "__pycache__" in f or "/tests/" in f or f.endswith(".pyc") or ".local." in f
     ]
+    # Stand-ins, chaos hooks and samples serve the local runtime and the tests, never a Lambda.
+    assert not [f for f in files if "/standin" in f or f.endswith("/chaos.py") or "/samples/" in f]
 
     FunctionCodeBundler(spec.name).try_bundle(str(tmp_path), image=cdk.DockerImage.from_registry("unused"))
     assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()) == sorted(

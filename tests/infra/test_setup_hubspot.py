@@ -8,9 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from apps.hubspot import CUSTOM_PROPERTIES
+from apps.hubspot.standin import HubSpotSandbox
 from infra.local.runtime import LocalRuntime
-from sandbox.hubspot import HubSpotSandbox
-from shared.apps.hubspot import CUSTOM_PROPERTIES
 from tests.support import cli
 
 pytestmark = pytest.mark.e2e

@@ -23,7 +23,7 @@ from shared.actions import (
     stock,
 )
 from shared.actions import email as email_actions
-from shared.apps.base import App
+from shared.app import App
 from shared.clients import api_client
 from shared.http import ApiClient
 from shared.runtime import Runtime

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.apps.base import App
+from shared.app import App
 from shared.errors import (
     MissingSecret,
     RateLimited,

@@ -23,7 +23,7 @@ from infra.local.resources import LocalResources
 from sandbox.base import Handler, SandboxApp, SandboxRequest, SandboxResponse, as_transport
 from sandbox.oauth import OAuthServer
 from shared import oauth
-from shared.apps.base import App
+from shared.app import App
 from shared.clients import api_client, current_metrics
 from shared.errors import ConnectionRevoked, EventInProgress, TargetTimeout, TargetUnavailable
 from shared.registry import load_spec

@@ -27,7 +27,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from shared.apps import tally
+from apps import tally
 from shared.errors import (
     ConfigurationError,
     MissingSecret,

@@ -20,10 +20,10 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ConfigDict
 
+from apps.hubspot.standin import DEFAULT_TOKEN, HubSpotSandbox
 from functions.website_to_crm.models import Lead
 from infra.local.poller import sqs_event
 from sandbox.base import SandboxRequest
-from sandbox.hubspot import DEFAULT_TOKEN, HubSpotSandbox
 from shared.entry import dispatch
 from shared.envelope import Envelope
 from shared.errors import TargetUnavailable

@@ -1,0 +1,842 @@
+"""HubSpot's CRM API, offline, in HubSpot's own request and response shapes.
+
+Served (paths as on ``https://api.hubapi.com``):
+
+* ``POST /crm/v3/objects/contacts/batch/upsert`` - by ``idProperty: "email"`` (case-insensitive);
+* ``GET /crm/v3/objects/contacts/{id}`` (``?idProperty=email``, ``properties``, ``associations``),
+  ``PATCH /crm/v3/objects/contacts/{id}`` and ``GET /crm/v3/objects/contacts`` (``limit``, ``after``,
+  ``properties``);
+* ``GET /crm/v4/objects/contacts/{id}/associations/notes`` (v4 associations: ``limit``, ``after``);
+* ``POST /crm/v3/objects/notes`` with ``associations`` (note -> contact, type 202),
+  ``GET /crm/v3/objects/notes/{id}`` and ``POST /crm/v3/objects/notes/batch/read`` (``inputs`` ids,
+  ``properties``; ids not found make a 207 with HubSpot's ``errors``);
+* ``GET /crm/v3/owners``;
+* ``GET``/``POST /crm/v3/properties/contacts`` and ``GET /crm/v3/properties/contacts/{name}``.
+
+Checks as HubSpot makes them: a bearer token (401 ``INVALID_AUTHENTICATION``), required fields
+(400 ``VALIDATION_ERROR``), property names the portal knows (HubSpot's defaults plus those created
+through the properties endpoint; seeded with :data:`apps.hubspot.CUSTOM_PROPERTIES` so the
+local flow works), read-only properties, dropdown options, owner ids and email syntax, with the
+documented ``Property values were not valid`` body. Ids are numeric strings; times are ISO 8601 UTC
+with milliseconds; every answer carries ``X-HubSpot-RateLimit-*`` headers (the burst limit is only
+enforced with ``enforce_rate_limit=True``).
+
+Error bodies follow the examples in HubSpot's docs (objects guide "Error handling"; the 404 body as
+reported in HubSpot/hubspot-api-nodejs#669). Where HubSpot documents no exact text (batch size, an
+association to a missing record, property-definition checks) the message is ours, in HubSpot's shape.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Final
+
+from apps.hubspot import (
+    CUSTOM_PROPERTIES,
+    LEAD_STATUSES,
+    LIFECYCLE_STAGES,
+    NOTE_TO_CONTACT,
+    PropertyDefinition,
+)
+from sandbox.base import Handler, SandboxApp, SandboxRequest, SandboxResponse, iso_ms
+
+__all__ = ["DEFAULT_TOKEN", "HubSpotSandbox", "SandboxOwner"]
+
+DEFAULT_TOKEN: Final = "sandbox-hubspot-token"
+PORTAL_ID: Final = 12345678
+API_ROOT: Final = "https://api.hubapi.com"
+_AUTH_MESSAGE: Final = (
+    "Authentication credentials not found. This API supports OAuth 2.0 authentication and you can "
+    "find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview"
+)
+_BATCH_LIMIT: Final = 100
+_NOTE_BODY_LIMIT: Final = 65_536
+_EMAIL: Final = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_PROPERTY_NAME: Final = re.compile(r"^[a-z][a-z0-9_]*$")
+_DEFAULT_READ: Final = ("createdate", "email", "firstname", "hs_object_id", "lastmodifieddate", "lastname")
+_NOTE_DEFAULT_READ: Final = ("hs_createdate", "hs_lastmodifieddate", "hs_object_id")
+_GROUPS: Final = frozenset(
+    {
+        "contactinformation",
+        "analyticsinformation",
+        "conversioninformation",
+        "emailinformation",
+        "sales_properties",
+        "socialmediainformation",
+    }
+)
+_FIELD_TYPES: Final[Mapping[str, frozenset[str]]] = {
+    "string": frozenset({"text", "textarea", "html", "phonenumber", "file"}),
+    "number": frozenset({"number"}),
+    "enumeration": frozenset({"select", "radio", "checkbox", "booleancheckbox"}),
+    "bool": frozenset({"booleancheckbox"}),
+    "date": frozenset({"date"}),
+    "datetime": frozenset({"date"}),
+}
+
+
+@dataclass(frozen=True)
+class _Property:
+    """A contact property definition, as the sandbox portal knows it."""
+
+    name: str
+    label: str
+    type: str = "string"
+    field_type: str = "text"
+    group: str = "contactinformation"
+    options: tuple[tuple[str, str], ...] = ()  # (internal value, label)
+    read_only: bool = False
+    external_options: bool = False
+    hubspot_defined: bool = True
+    description: str = ""
+    created_at: float = 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        """HubSpot's v3 property shape."""
+        out: dict[str, Any] = {
+            "updatedAt": iso_ms(self.created_at),
+            "createdAt": iso_ms(self.created_at),
+            "name": self.name,
+            "label": self.label,
+            "type": self.type,
+            "fieldType": self.field_type,
+            "description": self.description,
+            "groupName": self.group,
+            "options": [
+                {"label": label, "value": value, "displayOrder": i, "hidden": False}
+                for i, (value, label) in enumerate(self.options)
+            ],
+            "displayOrder": -1,
+            "calculated": False,
+            "externalOptions": self.external_options,
+            "hasUniqueValue": self.name == "email",
+            "hidden": False,
+            "modificationMetadata": {
+                "archivable": not self.hubspot_defined,
+                "readOnlyDefinition": self.hubspot_defined,
+                "readOnlyValue": self.read_only,
+            },
+            "formField": not self.read_only,
+            "archived": False,
+        }
+        if self.hubspot_defined:
+            out["hubspotDefined"] = True
+        return out
+
+
+def _enum(name: str, label: str, values: Sequence[str], **kw: Any) -> _Property:
+    options = tuple((v, v.replace("_", " ").title()) for v in values)
+    return _Property(name, label, "enumeration", "select", options=options, **kw)
+
+
+# The HubSpot default contact properties the sandbox knows (a portal has many more; these are the
+# ones a lead form can sensibly write, plus the read-only ones HubSpot maintains itself).
+_DEFAULT_CONTACT_PROPERTIES: Final = (
+    _Property("email", "Email"),
+    _Property("firstname", "First Name"),
+    _Property("lastname", "Last Name"),
+    _Property("phone", "Phone Number", field_type="phonenumber"),
+    _Property("mobilephone", "Mobile Phone Number", field_type="phonenumber"),
+    _Property("company", "Company Name"),
+    _Property("jobtitle", "Job Title"),
+    _Property("website", "Website URL"),
+    _Property("address", "Street Address"),
+    _Property("city", "City"),
+    _Property("state", "State/Region"),
+    _Property("zip", "Postal Code"),
+    _Property("country", "Country/Region"),
+    _Property("message", "Message", field_type="textarea"),
+    _Property("industry", "Industry"),
+    _enum(
+        "numemployees",
+        "Number of Employees",
+        ("1-5", "5-25", "25-50", "50-100", "100-500", "500-1000", "1000+"),
+    ),
+    _enum("lifecyclestage", "Lifecycle Stage", LIFECYCLE_STAGES),
+    _enum("hs_lead_status", "Lead Status", LEAD_STATUSES, group="sales_properties"),
+    _Property(
+        "hubspot_owner_id",
+        "Contact owner",
+        "enumeration",
+        "select",
+        group="sales_properties",
+        external_options=True,
+    ),
+    _enum(
+        "hs_analytics_source",
+        "Original Source",
+        ("ORGANIC_SEARCH", "PAID_SEARCH", "EMAIL_MARKETING", "SOCIAL_MEDIA", "REFERRALS", "DIRECT_TRAFFIC"),
+        group="analyticsinformation",
+        read_only=True,
+    ),
+    _Property("createdate", "Create Date", "datetime", "date", read_only=True),
+    _Property("lastmodifieddate", "Last Modified Date", "datetime", "date", read_only=True),
+    _Property("hs_object_id", "Record ID", "number", "number", read_only=True),
+)
+
+_NOTE_WRITABLE: Final = frozenset({"hs_note_body", "hs_timestamp", "hubspot_owner_id", "hs_attachment_ids"})
+_NOTE_READ_ONLY: Final = frozenset({"hs_createdate", "hs_lastmodifieddate", "hs_object_id"})
+
+
+@dataclass(frozen=True)
+class SandboxOwner:
+    """An owner (HubSpot user) of the sandbox portal; ``id`` is what ``hubspot_owner_id`` takes."""
+
+    id: str
+    email: str
+    first_name: str
+    last_name: str
+    user_id: int
+
+
+DEFAULT_OWNERS: Final = (
+    SandboxOwner("41629779", "sam.owner@example.com", "Sam", "Owner", 9876543),
+    SandboxOwner("41629780", "alex.sales@example.com", "Alex", "Sales", 9876544),
+)
+
+
+@dataclass
+class _Record:
+    id: str
+    properties: dict[str, str]
+    created_at: float
+    updated_at: float
+    #: Associated object type ("notes", "contacts") -> ids, in the order they were associated.
+    associations: dict[str, list[str]] = field(default_factory=dict)
+
+
+class _Invalid(Exception):
+    """Raised inside a handler to answer with a HubSpot error body."""
+
+    def __init__(self, response: SandboxResponse) -> None:
+        super().__init__(response.status)
+        self.response = response
+
+
+def _error(status: int, message: str, category: str, **extra: Any) -> SandboxResponse:
+    body = {"status": "error", "message": message, "correlationId": str(uuid.uuid4()), **extra}
+    body["category"] = category
+    return SandboxResponse.json(body, status)
+
+
+def _missing_fields(names: Sequence[str]) -> _Invalid:
+    message = (
+        f"Invalid input JSON on line 1, column 2. Some required fields were not set: [{', '.join(names)}]"
+    )
+    return _Invalid(_error(400, message, "VALIDATION_ERROR"))
+
+
+def _property_errors(problems: Sequence[tuple[str, str, str]]) -> _Invalid:
+    """HubSpot's "Property values were not valid" body, for (name, code, message) problems."""
+    details = [
+        {
+            "isValid": False,
+            "message": message,
+            "error": code,
+            "name": name,
+            "localizedErrorMessage": message,
+            "portalId": PORTAL_ID,
+        }
+        for name, code, message in problems
+    ]
+    errors = [{"message": m, "code": c, "context": {"propertyName": [n]}} for n, c, m in problems]
+    message = "Property values were not valid: " + json.dumps(details, separators=(",", ":"))
+    return _Invalid(_error(400, message, "VALIDATION_ERROR", errors=errors))
+
+
+def _as_value(value: Any) -> str:
+    """HubSpot stores every property value as a string."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _parse_time(value: str) -> float | None:
+    """Epoch seconds from a Unix time in milliseconds or an ISO 8601 UTC time, as HubSpot accepts."""
+    if value.isdigit():
+        return int(value) / 1000
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
+
+
+class HubSpotSandbox(SandboxApp):
+    """HubSpot CRM stand-in. See the module docstring for what it serves and checks."""
+
+    name: ClassVar[str] = "hubspot"
+
+    def __init__(
+        self,
+        *,
+        token: str = DEFAULT_TOKEN,
+        custom_properties: Iterable[PropertyDefinition] = CUSTOM_PROPERTIES,
+        owners: Sequence[SandboxOwner] = DEFAULT_OWNERS,
+        burst_limit: int = 100,
+        daily_limit: int = 250_000,
+        enforce_rate_limit: bool = False,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.token = token
+        self.custom_properties = tuple(custom_properties)
+        self.owners = tuple(owners)
+        self.burst_limit = burst_limit
+        self.daily_limit = daily_limit
+        self.enforce_rate_limit = enforce_rate_limit
+        super().__init__(clock=clock)
+
+    def routes(self) -> Iterable[tuple[str, str, Handler]]:
+        return (
+            ("POST", "/crm/v3/objects/contacts/batch/upsert", self._upsert_contacts),
+            ("GET", "/crm/v3/objects/contacts", self._list_contacts),
+            ("GET", "/crm/v3/objects/contacts/{id}", self._get_contact),
+            ("PATCH", "/crm/v3/objects/contacts/{id}", self._update_contact),
+            ("POST", "/crm/v3/objects/notes", self._create_note),
+            ("GET", "/crm/v3/objects/notes/{id}", self._get_note),
+            ("POST", "/crm/v3/objects/notes/batch/read", self._read_notes),
+            ("GET", "/crm/v4/objects/contacts/{id}/associations/notes", self._contact_notes_v4),
+            ("GET", "/crm/v3/owners", self._list_owners),
+            ("GET", "/crm/v3/properties/contacts", self._list_properties),
+            ("POST", "/crm/v3/properties/contacts", self._create_property),
+            ("GET", "/crm/v3/properties/contacts/{name}", self._get_property),
+        )
+
+    def reset_data(self) -> None:
+        now = self.clock()
+        self._ids = itertools.count(10_001)
+        self.contacts: dict[str, _Record] = {}
+        self.emails: dict[str, str] = {}
+        self.notes: dict[str, _Record] = {}
+        self.properties: dict[str, _Property] = {p.name: p for p in _DEFAULT_CONTACT_PROPERTIES}
+        for d in self.custom_properties:
+            self.properties[d["name"]] = self._custom(d, now)
+        self._window: deque[float] = deque()
+        self._day = datetime.fromtimestamp(now, UTC).date()
+        self._daily_used = 0
+
+    def state(self) -> Any:
+        return {
+            "contacts": [self._object_json(r, r.properties, ("notes",)) for r in self.contacts.values()],
+            "notes": [self._object_json(r, r.properties, ("contacts",)) for r in self.notes.values()],
+        }
+
+    # --- hooks: auth, rate limits, error shapes -------------------------------------------------
+
+    def authorize(self, req: SandboxRequest) -> SandboxResponse | None:
+        scheme, _, token = (req.header("authorization") or "").partition(" ")
+        if scheme.lower() != "bearer" or token.strip() != self.token:
+            return _error(401, _AUTH_MESSAGE, "INVALID_AUTHENTICATION")
+        self._prune_window()
+        if self.enforce_rate_limit and len(self._window) >= self.burst_limit:
+            return self.rate_limit_response(10.0)
+        return None
+
+    def finish(self, req: SandboxRequest, resp: SandboxResponse) -> SandboxResponse:
+        if resp.status == 401:
+            return resp
+        now = self.clock()
+        self._prune_window()
+        day = datetime.fromtimestamp(now, UTC).date()
+        if day != self._day:
+            self._day, self._daily_used = day, 0
+        self._window.append(now)
+        self._daily_used += 1
+        limited = resp.status == 429
+        return resp.with_headers(
+            {
+                "x-hubspot-ratelimit-daily": str(self.daily_limit),
+                "x-hubspot-ratelimit-daily-remaining": str(max(0, self.daily_limit - self._daily_used)),
+                "x-hubspot-ratelimit-interval-milliseconds": "10000",
+                "x-hubspot-ratelimit-max": str(self.burst_limit),
+                "x-hubspot-ratelimit-remaining": (
+                    "0" if limited else str(max(0, self.burst_limit - len(self._window)))
+                ),
+            }
+        )
+
+    def error_response(self, status: int, message: str) -> SandboxResponse:
+        category = {404: "OBJECT_NOT_FOUND", 405: "VALIDATION_ERROR"}.get(status, "INTERNAL_ERROR")
+        if 400 <= status < 500 and status not in (404, 405):
+            category = "VALIDATION_ERROR"
+        return _error(status, message, category)
+
+    def rate_limit_response(self, retry_after: float) -> SandboxResponse:
+        body = {
+            "status": "error",
+            "message": "You have reached your ten_secondly_rolling limit.",
+            "errorType": "RATE_LIMIT",
+            "correlationId": str(uuid.uuid4()),
+            "policyName": "TEN_SECONDLY_ROLLING",
+        }
+        return SandboxResponse.json(body, 429, {"retry-after": f"{retry_after:g}"})
+
+    def _prune_window(self) -> None:
+        horizon = self.clock() - 10.0
+        while self._window and self._window[0] <= horizon:
+            self._window.popleft()
+
+    # --- contacts -------------------------------------------------------------------------------
+
+    def _upsert_contacts(self, req: SandboxRequest, _: dict[str, str]) -> SandboxResponse:
+        try:
+            inputs = self._upsert_inputs(req)
+        except _Invalid as invalid:
+            return invalid.response
+        started = self.clock()
+        results = [self._upsert_one(email, props) for email, props in inputs]
+        body = {
+            "status": "COMPLETE",
+            "results": results,
+            "startedAt": iso_ms(started),
+            "completedAt": iso_ms(self.clock()),
+        }
+        return SandboxResponse.json(body, 200)
+
+    def _upsert_inputs(self, req: SandboxRequest) -> list[tuple[str, dict[str, str]]]:
+        """The validated ``(email, properties)`` pairs of a batch upsert, or ``_Invalid``."""
+        data = self._json_object(req)
+        inputs = data.get("inputs")
+        if not isinstance(inputs, list):
+            raise _missing_fields(["inputs"])
+        if len(inputs) > _BATCH_LIMIT:
+            raise _Invalid(
+                _error(
+                    400,
+                    f"Batch input size {len(inputs)} exceeds the limit of {_BATCH_LIMIT}",
+                    "VALIDATION_ERROR",
+                )
+            )
+        pairs: list[tuple[str, dict[str, str]]] = []
+        problems: list[tuple[str, str, str]] = []
+        for item in inputs:
+            if not isinstance(item, dict):
+                raise _missing_fields(["id", "idProperty", "properties"])
+            missing = [k for k in ("id", "idProperty", "properties") if k not in item]
+            if missing or not isinstance(item["properties"], dict):
+                raise _missing_fields(missing or ["properties"])
+            if item["idProperty"] != "email":
+                message = (
+                    f"The sandbox upserts contacts by idProperty 'email' only, not {item['idProperty']!r}"
+                )
+                raise _Invalid(_error(400, message, "VALIDATION_ERROR"))
+            email = _as_value(item["id"]).strip().lower()
+            if not _EMAIL.match(email):
+                problems.append(("email", "INVALID_EMAIL", f"Email address {email} is invalid"))
+            props = {k: _as_value(v) for k, v in item["properties"].items()}
+            problems.extend(self._check_contact_properties(props))
+            pairs.append((email, props))
+        emails = [e for e, _ in pairs]
+        duplicates = sorted({e for e in emails if emails.count(e) > 1})
+        if duplicates:
+            message = f"Duplicate IDs found in batch input: [{', '.join(duplicates)}]. IDs must be unique"
+            raise _Invalid(_error(400, message, "VALIDATION_ERROR"))
+        if problems:
+            raise _property_errors(problems)
+        return pairs
+
+    def _check_contact_properties(self, props: Mapping[str, str]) -> list[tuple[str, str, str]]:
+        problems: list[tuple[str, str, str]] = []
+        owners = {o.id for o in self.owners}
+        for name, value in props.items():
+            prop = self.properties.get(name)
+            if prop is None:
+                problems.append((name, "PROPERTY_DOESNT_EXIST", f'Property "{name}" does not exist'))
+            elif prop.read_only:
+                problems.append((name, "READ_ONLY_VALUE", f'Property "{name}" is read-only'))
+            elif value == "":
+                continue
+            elif name == "hubspot_owner_id" and value not in owners:
+                problems.append((name, "INVALID_OWNER_ID", f"{value} is not a valid owner id"))
+            elif name == "email" and not _EMAIL.match(value):
+                problems.append((name, "INVALID_EMAIL", f"Email address {value} is invalid"))
+            elif prop.options:
+                chosen = value.split(";") if prop.field_type == "checkbox" else [value]
+                allowed = [v for v, _ in prop.options]
+                if any(c not in allowed for c in chosen):
+                    labels = ", ".join(label for _, label in prop.options)
+                    problems.append(
+                        (name, "INVALID_OPTION", f"{value} was not one of the allowed options: [{labels}]")
+                    )
+        return problems
+
+    def _upsert_one(self, email: str, props: dict[str, str]) -> dict[str, Any]:
+        now = self.clock()
+        props = {**props, "email": email}
+        existing = self.emails.get(email)
+        record = self.contacts.get(existing) if existing else None
+        is_new = record is None
+        if record is None:
+            contact_id = str(next(self._ids))
+            record = _Record(contact_id, {"createdate": iso_ms(now), "hs_object_id": contact_id}, now, now)
+            self.contacts[contact_id] = record
+            self.emails[email] = contact_id
+        for name, value in props.items():
+            if value == "":
+                record.properties.pop(name, None)  # an empty string clears the value
+            else:
+                record.properties[name] = value
+        record.updated_at = now
+        record.properties["lastmodifieddate"] = iso_ms(now)
+        shown = {*props, "createdate", "hs_object_id", "lastmodifieddate"}
+        values = {k: record.properties.get(k, "") for k in sorted(shown)}
+        return {**self._object_json(record, values, ()), "new": is_new}
+
+    def _get_contact(self, req: SandboxRequest, params: dict[str, str]) -> SandboxResponse:
+        key, id_property = params["id"], req.param("idProperty")
+        if id_property == "email":
+            found = self.emails.get(key.strip().lower())
+            record = self.contacts.get(found) if found else None
+        elif id_property in (None, "", "hs_object_id"):
+            record = self.contacts.get(key)
+        else:
+            message = f"Property {id_property} is not a unique identifier property"
+            return _error(400, message, "VALIDATION_ERROR")
+        if record is None:
+            return self._not_found_object(key)
+        return SandboxResponse.json(self._read(record, req, _DEFAULT_READ))
+
+    def _update_contact(self, req: SandboxRequest, params: dict[str, str]) -> SandboxResponse:
+        record = self.contacts.get(params["id"])
+        try:
+            data = self._json_object(req)
+            if not isinstance(data.get("properties"), dict):
+                raise _missing_fields(["properties"])
+            props = {k: _as_value(v) for k, v in data["properties"].items()}
+            if not props:
+                message = "No properties found to update, please provide at least one."
+                raise _Invalid(_error(400, message, "VALIDATION_ERROR"))
+            if record is None:
+                return self._not_found_object(params["id"])
+            problems = self._check_contact_properties(props)
+            new_email = props.get("email", "").strip().lower()
+            owner = self.emails.get(new_email)
+            if new_email and owner not in (None, record.id):
+                message = f"A contact with the email '{new_email}' already exists."
+                problems.append(("email", "CONFLICTING_UNIQUE_VALUE", message))
+            if problems:
+                raise _property_errors(problems)
+        except _Invalid as invalid:
+            return invalid.response
+        if new_email:
+            self.emails = {e: i for e, i in self.emails.items() if i != record.id}
+            self.emails[new_email] = record.id
+            props["email"] = new_email
+        now = self.clock()
+        for name, value in props.items():
+            if value == "":
+                record.properties.pop(name, None)
+            else:
+                record.properties[name] = value
+        record.updated_at = now
+        record.properties["lastmodifieddate"] = iso_ms(now)
+        shown = {*props, "createdate", "hs_object_id", "lastmodifieddate"}
+        values = {k: record.properties.get(k, "") for k in sorted(shown)}
+        return SandboxResponse.json(self._object_json(record, values, ()))
+
+    def _list_contacts(self, req: SandboxRequest, _: dict[str, str]) -> SandboxResponse:
+        try:
+            limit = min(max(int(req.param("limit") or 10), 1), 100)
+            after = int(req.param("after") or 0)
+        except ValueError:
+            return _error(400, "limit and after must be integers", "VALIDATION_ERROR")
+        ordered = sorted(self.contacts.values(), key=lambda r: int(r.id))
+        page = [r for r in ordered if int(r.id) >= after]
+        body: dict[str, Any] = {"results": [self._read(r, req, _DEFAULT_READ) for r in page[:limit]]}
+        if len(page) > limit:
+            nxt = page[limit].id
+            body["paging"] = {
+                "next": {
+                    "after": nxt,
+                    "link": f"{API_ROOT}/crm/v3/objects/contacts?limit={limit}&after={nxt}",
+                }
+            }
+        return SandboxResponse.json(body)
+
+    # --- notes ----------------------------------------------------------------------------------
+
+    def _create_note(self, req: SandboxRequest, _: dict[str, str]) -> SandboxResponse:
+        try:
+            props, contact_ids = self._note_input(req)
+        except _Invalid as invalid:
+            return invalid.response
+        now = self.clock()
+        note_id = str(next(self._ids))
+        props |= {"hs_createdate": iso_ms(now), "hs_lastmodifieddate": iso_ms(now), "hs_object_id": note_id}
+        record = _Record(note_id, props, now, now, {"contacts": contact_ids})
+        self.notes[note_id] = record
+        for contact_id in contact_ids:
+            self.contacts[contact_id].associations.setdefault("notes", []).append(note_id)
+        return SandboxResponse.json(self._object_json(record, dict(sorted(props.items())), ()), 201)
+
+    def _note_input(self, req: SandboxRequest) -> tuple[dict[str, str], list[str]]:
+        """Validated note properties (``hs_timestamp`` normalized) and associated contact ids."""
+        data = self._json_object(req)
+        if not isinstance(data.get("properties"), dict):
+            raise _missing_fields(["properties"])
+        props = {k: _as_value(v) for k, v in data["properties"].items()}
+        problems: list[tuple[str, str, str]] = []
+        for name in props:
+            if name in _NOTE_READ_ONLY:
+                problems.append((name, "READ_ONLY_VALUE", f'Property "{name}" is read-only'))
+            elif name not in _NOTE_WRITABLE:
+                problems.append((name, "PROPERTY_DOESNT_EXIST", f'Property "{name}" does not exist'))
+        if problems:
+            raise _property_errors(problems)
+        if not props.get("hs_timestamp"):
+            message = "Error creating NOTE. Some required properties were not set."
+            raise _Invalid(_error(400, message, "VALIDATION_ERROR", context={"properties": ["hs_timestamp"]}))
+        when = _parse_time(props["hs_timestamp"])
+        if when is None:
+            message = f"{props['hs_timestamp']} is not a valid Unix time in milliseconds or ISO 8601 UTC time"
+            raise _property_errors([("hs_timestamp", "INVALID_DATE", message)])
+        props["hs_timestamp"] = iso_ms(when)
+        if len(props.get("hs_note_body", "")) > _NOTE_BODY_LIMIT:
+            message = f"hs_note_body is longer than {_NOTE_BODY_LIMIT} characters"
+            raise _property_errors([("hs_note_body", "INVALID_STRING_LENGTH", message)])
+        return props, self._note_associations(data.get("associations", []))
+
+    def _note_associations(self, associations: Any) -> list[str]:
+        if not isinstance(associations, list):
+            raise _missing_fields(["associations"])
+        contact_ids: list[str] = []
+        for item in associations:
+            to = item.get("to") if isinstance(item, dict) else None
+            types = item.get("types") if isinstance(item, dict) else None
+            if not isinstance(to, dict) or "id" not in to or not isinstance(types, list) or not types:
+                raise _missing_fields(["to", "types"])
+            target = _as_value(to["id"])
+            for kind in types:
+                category = kind.get("associationCategory") if isinstance(kind, dict) else None
+                type_id = kind.get("associationTypeId") if isinstance(kind, dict) else None
+                if category != "HUBSPOT_DEFINED" or type_id != NOTE_TO_CONTACT:
+                    message = (
+                        f"The sandbox supports associationCategory HUBSPOT_DEFINED with associationTypeId "
+                        f"{NOTE_TO_CONTACT} (note to contact), not {category} {type_id}"
+                    )
+                    raise _Invalid(_error(400, message, "VALIDATION_ERROR"))
+            if target not in self.contacts:
+                message = f"One or more associations are invalid: contact {target} does not exist"
+                raise _Invalid(_error(400, message, "VALIDATION_ERROR", context={"toObjectId": [target]}))
+            if target not in contact_ids:
+                contact_ids.append(target)
+        return contact_ids
+
+    def _get_note(self, req: SandboxRequest, params: dict[str, str]) -> SandboxResponse:
+        record = self.notes.get(params["id"])
+        if record is None:
+            return self._not_found_object(params["id"])
+        return SandboxResponse.json(self._read(record, req, _NOTE_DEFAULT_READ))
+
+    def _contact_notes_v4(self, req: SandboxRequest, params: dict[str, str]) -> SandboxResponse:
+        """v4 associations: the contact's notes, oldest first, ``limit`` (max 500) and ``after``."""
+        record = self.contacts.get(params["id"])
+        if record is None:
+            return self._not_found_object(params["id"])
+        try:
+            limit = min(max(int(req.param("limit") or 500), 1), 500)
+            after = int(req.param("after") or 0)
+        except ValueError:
+            return _error(400, "limit and after must be integers", "VALIDATION_ERROR")
+        ids = record.associations.get("notes", [])
+        page = ids[after : after + limit]
+        kind = {"category": "HUBSPOT_DEFINED", "typeId": 202, "label": None}
+        body: dict[str, Any] = {"results": [{"toObjectId": int(i), "associationTypes": [kind]} for i in page]}
+        if after + limit < len(ids):
+            nxt = str(after + limit)
+            link = f"{API_ROOT}/crm/v4/objects/contacts/{record.id}/associations/notes?after={nxt}"
+            body["paging"] = {"next": {"after": nxt, "link": link}}
+        return SandboxResponse.json(body)
+
+    def _read_notes(self, req: SandboxRequest, _: dict[str, str]) -> SandboxResponse:
+        try:
+            data = self._json_object(req)
+            inputs = data.get("inputs")
+            if not isinstance(inputs, list) or not all(isinstance(i, dict) and "id" in i for i in inputs):
+                raise _missing_fields(["inputs"])
+            if len(inputs) > _BATCH_LIMIT:
+                message = f"Batch input size {len(inputs)} exceeds the limit of {_BATCH_LIMIT}"
+                raise _Invalid(_error(400, message, "VALIDATION_ERROR"))
+        except _Invalid as invalid:
+            return invalid.response
+        asked = [str(p) for p in data.get("properties") or [] if isinstance(p, str)] or list(
+            _NOTE_DEFAULT_READ
+        )
+        results, missing = [], []
+        for item in inputs:
+            record = self.notes.get(_as_value(item["id"]))
+            if record is None:
+                missing.append(_as_value(item["id"]))
+                continue
+            values = {k: record.properties[k] for k in sorted(set(asked)) if k in record.properties}
+            results.append(self._object_json(record, values, ()))
+        now = iso_ms(self.clock())
+        body: dict[str, Any] = {
+            "status": "COMPLETE",
+            "results": results,
+            "startedAt": now,
+            "completedAt": now,
+        }
+        if not missing:
+            return SandboxResponse.json(body)
+        body["numErrors"] = 1
+        body["errors"] = [
+            {
+                "status": "error",
+                "category": "OBJECT_NOT_FOUND",
+                "message": "Could not get some NOTE objects, they may be deleted or not exist. Check that ids "
+                "are valid.",
+                "context": {"ids": missing},
+            }
+        ]
+        return SandboxResponse.json(body, 207)
+
+    # --- owners and properties ------------------------------------------------------------------
+
+    def _list_owners(self, req: SandboxRequest, _: dict[str, str]) -> SandboxResponse:
+        email = (req.param("email") or "").lower()
+        created = iso_ms(0)
+        results = [
+            {
+                "id": o.id,
+                "email": o.email,
+                "type": "PERSON",
+                "firstName": o.first_name,
+                "lastName": o.last_name,
+                "userId": o.user_id,
+                "userIdIncludingInactive": o.user_id,
+                "createdAt": created,
+                "updatedAt": created,
+                "archived": False,
+            }
+            for o in self.owners
+            if not email or o.email.lower() == email
+        ]
+        return SandboxResponse.json({"results": results})
+
+    def _list_properties(self, req: SandboxRequest, _: dict[str, str]) -> SandboxResponse:
+        return SandboxResponse.json({"results": [p.as_json() for p in self.properties.values()]})
+
+    def _get_property(self, req: SandboxRequest, params: dict[str, str]) -> SandboxResponse:
+        prop = self.properties.get(params["name"])
+        if prop is None:
+            return _error(404, f"Unable to find property {params['name']}", "OBJECT_NOT_FOUND")
+        return SandboxResponse.json(prop.as_json())
+
+    def _create_property(self, req: SandboxRequest, _: dict[str, str]) -> SandboxResponse:
+        try:
+            data = self._json_object(req)
+            missing = [k for k in ("name", "label", "type", "fieldType", "groupName") if not data.get(k)]
+            if missing:
+                raise _missing_fields(missing)
+            definition: PropertyDefinition = {
+                "name": str(data["name"]),
+                "label": str(data["label"]),
+                "type": str(data["type"]),
+                "fieldType": str(data["fieldType"]),
+                "groupName": str(data["groupName"]),
+                "description": str(data.get("description", "")),
+            }
+            self._check_definition(definition, data.get("options"))
+        except _Invalid as invalid:
+            return invalid.response
+        if definition["name"] in self.properties:
+            message = f"Property named '{definition['name']}' already exists."
+            return _error(409, message, "OBJECT_ALREADY_EXISTS")
+        prop = self._custom(definition, self.clock(), data.get("options"))
+        self.properties[prop.name] = prop
+        return SandboxResponse.json(prop.as_json(), 201)
+
+    def _check_definition(self, d: PropertyDefinition, options: Any) -> None:
+        def invalid(message: str) -> _Invalid:
+            return _Invalid(_error(400, message, "VALIDATION_ERROR"))
+
+        if not _PROPERTY_NAME.match(d["name"]) or d["name"].startswith("hs_"):
+            raise invalid(
+                f"Property name '{d['name']}' must be lower-case letters, digits and _, not start hs_"
+            )
+        valid = _FIELD_TYPES.get(d["type"])
+        if valid is None:
+            raise invalid(f"Unknown property type '{d['type']}'; use one of {sorted(_FIELD_TYPES)}")
+        if d["fieldType"] not in valid:
+            raise invalid(
+                f"fieldType '{d['fieldType']}' is not valid for type '{d['type']}': {sorted(valid)}"
+            )
+        if d["groupName"] not in _GROUPS:
+            raise invalid(f"Property group '{d['groupName']}' does not exist")
+        if d["type"] == "enumeration" and not (isinstance(options, list) and options):
+            raise invalid("An enumeration property needs options")
+
+    @staticmethod
+    def _custom(d: PropertyDefinition, now: float, options: Any = None) -> _Property:
+        opts = tuple(
+            (str(o.get("value", "")), str(o.get("label", "")))
+            for o in (options if isinstance(options, list) else [])
+            if isinstance(o, dict)
+        )
+        return _Property(
+            name=d["name"],
+            label=d["label"],
+            type=d["type"],
+            field_type=d["fieldType"],
+            group=d["groupName"],
+            options=opts,
+            hubspot_defined=False,
+            description=d.get("description", ""),
+            created_at=now,
+        )
+
+    # --- shapes ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _json_object(req: SandboxRequest) -> dict[str, Any]:
+        try:
+            data = req.json()
+        except ValueError as exc:
+            detail = f"line {exc.lineno}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
+            message = f"Invalid input JSON on {detail or 'line 1, column 1'}: {exc}"
+            raise _Invalid(_error(400, message, "VALIDATION_ERROR")) from exc
+        if not isinstance(data, dict):
+            raise _Invalid(
+                _error(400, "Invalid input JSON on line 1, column 1: expected an object", "VALIDATION_ERROR")
+            )
+        return data
+
+    @staticmethod
+    def _not_found_object(key: str) -> SandboxResponse:
+        message = "Object not found.  objectId are usually numeric."
+        return _error(404, message, "OBJECT_NOT_FOUND", context={"id": [key]})
+
+    def _read(self, record: _Record, req: SandboxRequest, default: Sequence[str]) -> dict[str, Any]:
+        """A record as a GET returns it: the asked-for properties that have values."""
+        asked = [p for p in (req.param("properties") or "").split(",") if p] or list(default)
+        values = {k: record.properties[k] for k in sorted(set(asked)) if k in record.properties}
+        kinds = tuple(a for a in (req.param("associations") or "").split(",") if a)
+        return self._object_json(record, values, kinds)
+
+    @staticmethod
+    def _object_json(record: _Record, values: Mapping[str, str], kinds: Sequence[str]) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": record.id,
+            "properties": dict(values),
+            "createdAt": iso_ms(record.created_at),
+            "updatedAt": iso_ms(record.updated_at),
+            "archived": False,
+        }
+        names = {"notes": "contact_to_note", "contacts": "note_to_contact"}
+        linked = {k: record.associations[k] for k in kinds if record.associations.get(k)}
+        if linked:
+            out["associations"] = {
+                k: {"results": [{"id": i, "type": names.get(k, k)} for i in ids]} for k, ids in linked.items()
+            }
+        return out

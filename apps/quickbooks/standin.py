@@ -1,0 +1,505 @@
+"""QuickBooks Online's Accounting API (sales and refund receipts) and Intuit's OAuth 2.0 token endpoint, offline.
+
+Served (paths as on ``https://quickbooks.api.intuit.com`` and ``https://oauth.platform.intuit.com``,
+minor version :data:`apps.quickbooks.MINOR_VERSION`):
+
+* ``POST /oauth2/v1/tokens/bearer`` - the refresh-token grant, HTTP Basic client authentication,
+  rotating refresh tokens, one-hour access tokens (:class:`sandbox.oauth.OAuthServer`);
+* ``POST /v3/company/{realmId}/salesreceipt`` and ``.../refundreceipt`` - create, honouring
+  ``?requestid=``: the same id again answers the first (successful) answer and creates nothing;
+* ``GET /v3/company/{realmId}/salesreceipt/{id}`` and ``.../refundreceipt/{id}`` - read one back.
+
+Checks as QuickBooks makes them, each answered with Intuit's ``Fault`` body (HTTP 400,
+``"type": "ValidationFault"``): the bearer token (401 with the gateway's lower-case ``fault`` body
+and ``WWW-Authenticate``), the realm, ``minorversion`` (below 75 is refused, as after Intuit retired
+1-74), a ``requestid`` over 50 characters, references to items, tax codes, accounts, payment methods
+and customers the company does not have (2500 "Invalid Reference Id"), ``Amount`` different from
+``Qty * UnitPrice`` (6070), a line that is not ``SalesItemLineDetail``, a missing
+``DepositToAccountRef`` on a refund receipt (2020 "Required param missing"), a currency other than
+the company's home currency (multicurrency off; 6000 business validation), an amount with more
+decimals than the currency has, ``PrivateNote`` over 4000 characters, ``DocNumber`` over 21.
+
+Where Intuit documents no exact ``Detail`` text, the text is ours, in Intuit's shape. Faults from
+:mod:`sandbox.base` answer in Intuit's shapes too: 429 ``ThrottleExceeded`` (errorCode 003001), 5xx
+``SystemFault`` (code 10000). Besides the base control endpoints: ``POST /_oauth/revoke`` (the user
+disconnected the app: every token stops working, the next refresh is ``invalid_grant``) and
+``POST /_oauth/expire`` (access tokens expire now).
+
+The seeded company is a small UK bakery (:data:`ITEMS`, :data:`TAX_CODES`, :data:`ACCOUNTS`,
+:data:`PAYMENT_METHODS`, :data:`CUSTOMERS`), home currency GBP, realm
+:data:`apps.quickbooks.LOCAL_REALM_ID`.
+
+Sources: https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/salesreceipt,
+.../refundreceipt, https://developer.intuit.com/app/developer/qbo/docs/develop/troubleshooting/error-codes,
+https://blogs.intuit.com/2015/04/06/15346/ (requestid) and recorded gateway answers quoted in open
+source clients (401 ``AuthenticationFailed; errorCode=003200``, 429 ``ThrottleExceeded;
+errorCode=003001``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any, ClassVar, Final
+
+from apps.quickbooks import LOCAL_REALM_ID, MAX_PRIVATE_NOTE, MAX_REQUEST_ID
+from sandbox.base import Handler, SandboxApp, SandboxRequest, SandboxResponse
+from sandbox.oauth import OAuthServer
+
+__all__ = [
+    "ACCOUNTS",
+    "CUSTOMERS",
+    "HOME_CURRENCY",
+    "ITEMS",
+    "PAYMENT_METHODS",
+    "TAX_CODES",
+    "QuickBooksSandbox",
+]
+
+HOME_CURRENCY: Final = "GBP"
+#: Item id -> name (the company's Products and Services list).
+ITEMS: Final[Mapping[str, str]] = {
+    "11": "Bread",
+    "12": "Cakes",
+    "13": "Pastries",
+    "14": "Flour and baking supplies",
+    "19": "Till sales",
+}
+#: Tax code id -> name, as a UK company has them (VAT).
+TAX_CODES: Final[Mapping[str, str]] = {"2": "20.0% S", "4": "0.0% Z", "6": "Exempt", "9": "No VAT"}
+#: Account id -> name (bank and clearing accounts money is deposited to or refunded from).
+ACCOUNTS: Final[Mapping[str, str]] = {
+    "4": "Undeposited Funds",
+    "35": "Current account",
+    "36": "Square clearing",
+    "37": "Stripe clearing",
+}
+PAYMENT_METHODS: Final[Mapping[str, str]] = {
+    "1": "Cash",
+    "3": "Visa",
+    "4": "MasterCard",
+    "5": "American Express",
+    "6": "Card (other)",
+    "7": "Digital wallet",
+}
+CUSTOMERS: Final[Mapping[str, str]] = {"58": "Walk-in customer", "59": "Online customer"}
+MIN_MINOR_VERSION: Final = 75
+#: Digits after the point per currency, for the check on amounts (others: 2).
+_DECIMALS: Final[Mapping[str, int]] = {"JPY": 0, "KRW": 0, "ISK": 0, "KWD": 3, "BHD": 3}
+_ENTITIES: Final[Mapping[str, str]] = {"salesreceipt": "SalesReceipt", "refundreceipt": "RefundReceipt"}
+#: Intuit writes times in the company's zone; the sandbox company is in London (winter: +00:00).
+_ZONE: Final = timezone(timedelta(0))
+
+
+def _now_text(epoch: float) -> str:
+    when = datetime.fromtimestamp(epoch, UTC).astimezone(_ZONE)
+    return when.isoformat(timespec="milliseconds")
+
+
+def _fault(
+    status: int, code: str, message: str, detail: str, element: str = "", fault_type: str = "ValidationFault"
+) -> SandboxResponse:
+    error = {"Message": message, "Detail": detail, "code": code, "element": element}
+    body = {"Fault": {"Error": [error], "type": fault_type}, "time": _now_text(time.time())}
+    return SandboxResponse.json(body, status)
+
+
+class _Invalid(Exception):
+    def __init__(self, response: SandboxResponse) -> None:
+        super().__init__(response.status)
+        self.response = response
+
+
+def _invalid(code: str, message: str, detail: str, element: str = "") -> _Invalid:
+    return _Invalid(_fault(400, code, message, detail, element))
+
+
+def _reference(ref: Any, known: Mapping[str, str], element: str) -> dict[str, str]:
+    if not isinstance(ref, Mapping) or not isinstance(ref.get("value"), str) or not ref["value"]:
+        raise _invalid(
+            "2020",
+            "Required param missing, need to supply the required value for the API",
+            f"Required parameter {element} is missing in the request",
+            element,
+        )
+    value = ref["value"]
+    if value not in known:
+        raise _invalid(
+            "2500", "Invalid Reference Id", f"Invalid Reference Id : {element} {value} not found", element
+        )
+    return {"value": value, "name": known[value]}
+
+
+def _number(value: Any, element: str) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        raise _invalid("2090", "Invalid Number", f"Invalid Number : {element} must be a number", element)
+    return Decimal(value)
+
+
+@dataclass
+class _Stored:
+    entity: str
+    id: str
+    body: dict[str, Any]
+    request_id: str | None
+
+
+class QuickBooksSandbox(SandboxApp):
+    """QuickBooks Online stand-in. See the module docstring for what it serves and checks."""
+
+    name: ClassVar[str] = "quickbooks"
+
+    def __init__(
+        self,
+        *,
+        realm_id: str = LOCAL_REALM_ID,
+        home_currency: str = HOME_CURRENCY,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.realm_id = realm_id
+        self.home_currency = home_currency
+        self.oauth = OAuthServer(
+            "quickbooks", client_auth="basic", rotate=True, access_ttl_s=3600, clock=clock
+        )
+        super().__init__(clock=clock)
+
+    def routes(self) -> Iterable[tuple[str, str, Handler]]:
+        return (
+            ("POST", "/oauth2/v1/tokens/bearer", self.oauth.token),
+            ("POST", "/v3/company/{realm}/{entity}", self._create),
+            ("GET", "/v3/company/{realm}/{entity}/{id}", self._read),
+        )
+
+    def controls(self) -> Mapping[tuple[str, str], Handler]:
+        return self.oauth.controls()
+
+    def reset_data(self) -> None:
+        self.oauth.reset()
+        self.receipts: dict[str, _Stored] = {}
+        #: requestid -> the answer given to its first successful request.
+        self.answered: dict[str, SandboxResponse] = {}
+        self._next_id = 145
+
+    def state(self) -> Any:
+        return {
+            "realm_id": self.realm_id,
+            "home_currency": self.home_currency,
+            "sales_receipts": [
+                _jsonable(r.body) for r in self.receipts.values() if r.entity == "salesreceipt"
+            ],
+            "refund_receipts": [
+                _jsonable(r.body) for r in self.receipts.values() if r.entity == "refundreceipt"
+            ],
+            "request_ids": sorted(self.answered),
+            "oauth": self.oauth.state(),
+        }
+
+    def receipts_of(self, entity: str) -> list[dict[str, Any]]:
+        """Created receipts of one kind (``salesreceipt`` or ``refundreceipt``), oldest first."""
+        with self.lock:
+            return [r.body for r in self.receipts.values() if r.entity == entity]
+
+    # --- hooks ---------------------------------------------------------------------------------
+
+    def authorize(self, req: SandboxRequest) -> SandboxResponse | None:
+        if req.path.split("?", 1)[0] == "/oauth2/v1/tokens/bearer":
+            return None  # the token endpoint authenticates the client itself
+        if self.oauth.bearer_ok(req):
+            return None
+        header = req.header("authorization") or ""
+        detail = "Token expired" if header.lower().startswith("bearer ") else "Authorization header missing"
+        body = {
+            "warnings": None,
+            "intuitObject": None,
+            "fault": {
+                "error": [
+                    {
+                        "message": "message=AuthenticationFailed; errorCode=003200; statusCode=401",
+                        "detail": detail,
+                        "code": "3200",
+                        "element": None,
+                    }
+                ],
+                "type": "AUTHENTICATION",
+            },
+            "report": None,
+            "requestId": None,
+            "time": int(self.clock() * 1000),
+        }
+        return SandboxResponse.json(
+            body, 401, {"www-authenticate": 'Bearer realm="Intuit", error="invalid_token"'}
+        )
+
+    def error_response(self, status: int, message: str) -> SandboxResponse:
+        if status == 401:
+            return _fault(
+                401,
+                "3200",
+                "message=AuthenticationFailed; errorCode=003200; statusCode=401",
+                message,
+                fault_type="AUTHENTICATION",
+            )
+        if status >= 500:
+            return _fault(
+                status,
+                "10000",
+                "An application error has occurred while processing your request",
+                f"System Failure Error: {message}",
+                fault_type="SystemFault",
+            )
+        if status == 404:
+            return _fault(404, "610", "Object Not Found", f"Object Not Found : {message}")
+        return _fault(
+            status,
+            "6000",
+            "A business validation error has occurred while processing your request",
+            f"Business Validation Error: {message}",
+        )
+
+    def rate_limit_response(self, retry_after: float) -> SandboxResponse:
+        return _fault(
+            429,
+            "3001",
+            "message=ThrottleExceeded; errorCode=003001; statusCode=429",
+            "The request limit was reached.",
+            fault_type="SERVICE",
+        )
+
+    # --- the API ---------------------------------------------------------------------------------
+
+    def _check(self, req: SandboxRequest, params: dict[str, str]) -> str:
+        if params["realm"] != self.realm_id:
+            raise _Invalid(
+                _fault(
+                    403,
+                    "3100",
+                    "message=ApplicationAuthorizationFailed; errorCode=003100; statusCode=403",
+                    f"The token is not valid for company {params['realm']}",
+                    fault_type="AUTHORIZATION",
+                )
+            )
+        entity = params["entity"].lower()
+        if entity not in _ENTITIES:
+            raise _Invalid(
+                _fault(400, "500", "Unsupported Operation", f"Operation {params['entity']} is not supported.")
+            )
+        minor = req.param("minorversion")
+        if minor is not None and (not minor.isdigit() or int(minor) < MIN_MINOR_VERSION):
+            raise _invalid(
+                "2010",
+                "Request has invalid or unsupported property",
+                f"minorversion {minor} is not supported; use {MIN_MINOR_VERSION} or later",
+            )
+        return entity
+
+    def _create(self, req: SandboxRequest, params: dict[str, str]) -> SandboxResponse:
+        try:
+            entity = self._check(req, params)
+            request_id = req.param("requestid")
+            if request_id is not None:
+                if not 0 < len(request_id) <= MAX_REQUEST_ID:
+                    raise _invalid(
+                        "1060",
+                        "Invalid request ID",
+                        f"The request ID {request_id!r} is invalid, possibly too long (the maximum is 50 characters).",
+                    )
+                first = self.answered.get(request_id)
+                if first is not None:
+                    return first
+            try:
+                body = json.loads(req.body.decode("utf-8"), parse_float=Decimal)
+            except (UnicodeDecodeError, ValueError):
+                raise _invalid("2310", "Invalid Request", "Request body is not valid JSON") from None
+            if not isinstance(body, dict):
+                raise _invalid("2310", "Invalid Request", "Request body must be a JSON object")
+            stored = self._validated(entity, body)
+        except _Invalid as exc:
+            return exc.response
+        self._next_id += 1
+        stored["Id"] = str(self._next_id)
+        self.receipts[stored["Id"]] = _Stored(entity, stored["Id"], stored, request_id)
+        answer = SandboxResponse.json({_ENTITIES[entity]: _jsonable(stored), "time": _now_text(self.clock())})
+        if request_id is not None:
+            self.answered[request_id] = answer
+        return answer
+
+    def _read(self, req: SandboxRequest, params: dict[str, str]) -> SandboxResponse:
+        try:
+            entity = self._check(req, params)
+        except _Invalid as exc:
+            return exc.response
+        stored = self.receipts.get(params["id"])
+        if stored is None or stored.entity != entity:
+            return _fault(
+                400,
+                "610",
+                "Object Not Found",
+                "Object Not Found : Something you're trying to use has been made inactive. Check the fields with accounts, customers, items, vendors or employees.",
+            )
+        return SandboxResponse.json(
+            {_ENTITIES[entity]: _jsonable(stored.body), "time": _now_text(self.clock())}
+        )
+
+    def _validated(self, entity: str, body: dict[str, Any]) -> dict[str, Any]:
+        decimals = _DECIMALS.get(self.home_currency, 2)
+        currency = body.get("CurrencyRef")
+        if currency is not None:
+            code = currency.get("value") if isinstance(currency, Mapping) else None
+            if code != self.home_currency:
+                raise _invalid(
+                    "6000",
+                    "A business validation error has occurred while processing your request",
+                    f"Business Validation Error: Multicurrency is not enabled for this company; "
+                    f"the currency must be {self.home_currency}, not {code}.",
+                    "CurrencyRef",
+                )
+        lines = body.get("Line")
+        if not isinstance(lines, list) or not lines:
+            raise _invalid(
+                "2020",
+                "Required param missing, need to supply the required value for the API",
+                "Required parameter Line is missing in the request",
+                "Line",
+            )
+        out_lines = []
+        subtotal = Decimal(0)
+        for n, line in enumerate(lines, start=1):
+            if not isinstance(line, Mapping) or line.get("DetailType") != "SalesItemLineDetail":
+                raise _invalid(
+                    "2010",
+                    "Request has invalid or unsupported property",
+                    f"Line {n}: DetailType must be SalesItemLineDetail",
+                    "Line.DetailType",
+                )
+            detail = line.get("SalesItemLineDetail")
+            if not isinstance(detail, Mapping):
+                raise _invalid(
+                    "2020",
+                    "Required param missing, need to supply the required value for the API",
+                    f"Required parameter Line.SalesItemLineDetail is missing (line {n})",
+                    "Line",
+                )
+            amount = _number(line.get("Amount"), "Line.Amount")
+            _places(amount, decimals, "Line.Amount")
+            item = _reference(detail.get("ItemRef"), ITEMS, "ItemRef")
+            out_detail: dict[str, Any] = {"ItemRef": item}
+            qty, price = detail.get("Qty"), detail.get("UnitPrice")
+            if qty is not None and price is not None:
+                qty_d, price_d = _number(qty, "Qty"), _number(price, "UnitPrice")
+                expected = (qty_d * price_d).quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP)
+                if expected != amount:
+                    raise _invalid(
+                        "6070",
+                        "Amount calculation incorrect in the request",
+                        f"Amount is not equal to Qty * UnitPrice. Supplied value:{amount}",
+                        "Line.Amount",
+                    )
+                out_detail |= {"Qty": qty_d, "UnitPrice": price_d}
+            if detail.get("TaxCodeRef") is not None:
+                out_detail["TaxCodeRef"] = _reference(detail.get("TaxCodeRef"), TAX_CODES, "TaxCodeRef")
+            out_line: dict[str, Any] = {
+                "Id": str(n),
+                "LineNum": n,
+                "Amount": amount,
+                "DetailType": "SalesItemLineDetail",
+                "SalesItemLineDetail": out_detail,
+            }
+            if isinstance(line.get("Description"), str):
+                out_line["Description"] = line["Description"]
+            out_lines.append(out_line)
+            subtotal += amount
+        tax = Decimal(0)
+        tax_detail = body.get("TxnTaxDetail")
+        if isinstance(tax_detail, Mapping) and tax_detail.get("TotalTax") is not None:
+            tax = _number(tax_detail["TotalTax"], "TxnTaxDetail.TotalTax")
+            _places(tax, decimals, "TxnTaxDetail.TotalTax")
+        deposit = body.get("DepositToAccountRef")
+        if deposit is None and entity == "refundreceipt":
+            raise _invalid(
+                "2020",
+                "Required param missing, need to supply the required value for the API",
+                "Required parameter DepositToAccountRef is missing in the request",
+                "DepositToAccountRef",
+            )
+        note = body.get("PrivateNote")
+        if note is not None and (not isinstance(note, str) or len(note) > MAX_PRIVATE_NOTE):
+            raise _invalid(
+                "2050",
+                "String length is either shorter or longer than supported by specification",
+                f"PrivateNote is longer than {MAX_PRIVATE_NOTE} characters",
+                "PrivateNote",
+            )
+        doc = body.get("DocNumber")
+        if doc is not None and (not isinstance(doc, str) or len(doc) > 21):
+            raise _invalid(
+                "2050",
+                "String length is either shorter or longer than supported by specification",
+                "DocNumber is longer than 21 characters",
+                "DocNumber",
+            )
+        txn_date = body.get("TxnDate")
+        if txn_date is None:
+            txn_date = datetime.fromtimestamp(self.clock(), UTC).date().isoformat()
+        try:
+            date.fromisoformat(str(txn_date))
+        except ValueError:
+            raise _invalid(
+                "2010",
+                "Request has invalid or unsupported property",
+                f"TxnDate {txn_date!r} is not a date (yyyy-mm-dd)",
+                "TxnDate",
+            ) from None
+        out: dict[str, Any] = {
+            "domain": "QBO",
+            "sparse": False,
+            "SyncToken": "0",
+            "MetaData": {"CreateTime": _now_text(self.clock()), "LastUpdatedTime": _now_text(self.clock())},
+            "DocNumber": doc if doc is not None else str(self._next_id + 1),
+            "TxnDate": str(txn_date),
+            "CurrencyRef": {"value": self.home_currency, "name": "British Pound Sterling"},
+            "Line": [
+                *out_lines,
+                {"Amount": subtotal, "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}},
+            ],
+            "TxnTaxDetail": {"TotalTax": tax},
+            "TotalAmt": subtotal + tax,
+            "Balance": Decimal(0),
+            "GlobalTaxCalculation": body.get("GlobalTaxCalculation", "TaxExcluded"),
+        }
+        if deposit is not None:
+            out["DepositToAccountRef"] = _reference(deposit, ACCOUNTS, "DepositToAccountRef")
+        for field, known in (("CustomerRef", CUSTOMERS), ("PaymentMethodRef", PAYMENT_METHODS)):
+            if body.get(field) is not None:
+                out[field] = _reference(body[field], known, field)
+        if note is not None:
+            out["PrivateNote"] = note
+        return out
+
+
+def _places(value: Decimal, decimals: int, element: str) -> None:
+    try:
+        exact = value == value.quantize(Decimal(1).scaleb(-decimals))
+    except InvalidOperation:
+        exact = False
+    if not exact:
+        raise _invalid(
+            "2090",
+            "Invalid Number",
+            f"Invalid Number : {element} {value} has more than {decimals} decimal places",
+            element,
+        )
+
+
+def _jsonable(value: Any) -> Any:
+    """Stored data as JSON: decimals as exact numbers (Intuit writes ``337.5``, ``0``)."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, Mapping):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value

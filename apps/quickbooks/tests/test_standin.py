@@ -1,0 +1,221 @@
+"""The QuickBooks sandbox answers in Intuit's shapes: OAuth token endpoint, receipts, faults, requestid."""
+
+from __future__ import annotations
+
+import base64
+import json
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from apps.quickbooks import LOCAL_REALM_ID
+from apps.quickbooks.standin import QuickBooksSandbox
+from sandbox.base import SandboxRequest, SandboxResponse
+
+BASE = f"/v3/company/{LOCAL_REALM_ID}"
+BASIC = base64.b64encode(b"sandbox-quickbooks-client_id:sandbox-quickbooks-client_secret").decode()
+
+
+@pytest.fixture
+def app() -> QuickBooksSandbox:
+    return QuickBooksSandbox()
+
+
+def refresh(
+    app: QuickBooksSandbox,
+    refresh_token: str = "sandbox-quickbooks-refresh_token",  # noqa: S107
+    basic: str = BASIC,
+) -> SandboxResponse:
+    return app.handle(
+        SandboxRequest(
+            method="POST",
+            path="/oauth2/v1/tokens/bearer",
+            headers={"authorization": f"Basic {basic}", "content-type": "application/x-www-form-urlencoded"},
+            body=f"grant_type=refresh_token&refresh_token={refresh_token}".encode(),
+        )
+    )
+
+
+@pytest.fixture
+def bearer(app: QuickBooksSandbox) -> str:
+    return str(refresh(app).parsed()["access_token"])
+
+
+def line(
+    amount: Any = 6.5, item: str = "11", qty: Any = 1, price: Any = 6.5, tax: str | None = "4"
+) -> dict[str, Any]:
+    detail: dict[str, Any] = {"ItemRef": {"value": item}, "Qty": qty, "UnitPrice": price}
+    if tax:
+        detail["TaxCodeRef"] = {"value": tax}
+    return {"DetailType": "SalesItemLineDetail", "Amount": amount, "SalesItemLineDetail": detail}
+
+
+def body(**changes: Any) -> dict[str, Any]:
+    return {
+        "Line": [line()],
+        "TxnDate": "2026-11-20",
+        "CurrencyRef": {"value": "GBP"},
+        "DepositToAccountRef": {"value": "36"},
+        "TxnTaxDetail": {"TotalTax": 0},
+        **changes,
+    }
+
+
+def post(
+    app: QuickBooksSandbox, token: str, entity: str, data: Any, query: str = "minorversion=75"
+) -> SandboxResponse:
+    from urllib.parse import parse_qs
+
+    return app.handle(
+        SandboxRequest(
+            method="POST",
+            path=f"{BASE}/{entity}",
+            query=parse_qs(query),
+            headers={"authorization": f"Bearer {token}", "content-type": "application/json"},
+            body=json.dumps(data).encode(),
+        )
+    )
+
+
+def fault(res: SandboxResponse) -> dict[str, Any]:
+    data = res.parsed()
+    return dict(data["Fault"]["Error"][0]) | {"type": data["Fault"]["type"]}
+
+
+def test_the_token_endpoint_rotates_refresh_tokens(app: QuickBooksSandbox) -> None:
+    first = refresh(app).parsed()
+    assert first["token_type"] == "bearer" and first["expires_in"] == 3600
+    assert first["refresh_token"] != "sandbox-quickbooks-refresh_token"
+    used = refresh(app)
+    assert used.status == 400 and used.parsed()["error"] == "invalid_grant"
+    assert refresh(app, basic=base64.b64encode(b"x:y").decode()).status == 401
+
+
+def test_an_api_call_without_a_valid_token_gets_intuits_401(app: QuickBooksSandbox) -> None:
+    res = post(app, "not-a-token", "salesreceipt", body())
+    assert res.status == 401
+    assert res.headers["www-authenticate"].startswith('Bearer realm="Intuit"')
+    error = res.parsed()["fault"]["error"][0]
+    assert error["code"] == "3200" and "AuthenticationFailed" in error["message"]
+
+
+def test_a_revoked_connection_refuses_refresh(app: QuickBooksSandbox, bearer: str) -> None:
+    assert app.handle(SandboxRequest("POST", "/_oauth/revoke")).status == 200
+    assert post(app, bearer, "salesreceipt", body()).status == 401
+    assert refresh(app).parsed()["error"] == "invalid_grant"
+
+
+def test_a_sales_receipt_is_created_and_read_back(app: QuickBooksSandbox, bearer: str) -> None:
+    res = post(
+        app,
+        bearer,
+        "salesreceipt",
+        body(Line=[line(), line(26.67, "12", 1, 26.67, "2")], TxnTaxDetail={"TotalTax": 5.33}),
+    )
+    assert res.status == 200, res.body
+    receipt = res.parsed()["SalesReceipt"]
+    assert receipt["TotalAmt"] == 38.5 and receipt["SyncToken"] == "0" and receipt["domain"] == "QBO"
+    assert receipt["Line"][-1]["DetailType"] == "SubTotalLineDetail"
+    assert receipt["Line"][1]["SalesItemLineDetail"]["ItemRef"] == {"value": "12", "name": "Cakes"}
+    got = app.handle(
+        SandboxRequest(
+            "GET", f"{BASE}/salesreceipt/{receipt['Id']}", headers={"authorization": f"Bearer {bearer}"}
+        )
+    )
+    assert got.parsed()["SalesReceipt"]["Id"] == receipt["Id"]
+    assert app.receipts_of("salesreceipt")[0]["TotalAmt"] == Decimal("38.50")
+
+
+def test_the_same_requestid_answers_the_first_answer_and_creates_nothing(
+    app: QuickBooksSandbox, bearer: str
+) -> None:
+    first = post(app, bearer, "salesreceipt", body(), "minorversion=75&requestid=abc123")
+    again = post(
+        app, bearer, "salesreceipt", body(Line=[line(9, "13", 1, 9)]), "minorversion=75&requestid=abc123"
+    )
+    assert first.body == again.body
+    assert len(app.receipts_of("salesreceipt")) == 1
+    assert (
+        post(app, bearer, "salesreceipt", body(), "minorversion=75&requestid=abc124").parsed()[
+            "SalesReceipt"
+        ]["Id"]
+        != first.parsed()["SalesReceipt"]["Id"]
+    )
+    too_long = post(app, bearer, "salesreceipt", body(), "requestid=" + "x" * 51)
+    assert too_long.status == 400 and fault(too_long)["code"] == "1060"
+
+
+@pytest.mark.parametrize(
+    ("changes", "code", "element"),
+    [
+        ({"Line": [line(13, qty=2, price=6.49)]}, "6070", "Line.Amount"),
+        ({"Line": [line(item="999")]}, "2500", "ItemRef"),
+        ({"Line": [line(tax="77")]}, "2500", "TaxCodeRef"),
+        ({"PaymentMethodRef": {"value": "99"}}, "2500", "PaymentMethodRef"),
+        ({"CustomerRef": {"value": "1"}}, "2500", "CustomerRef"),
+        ({"CurrencyRef": {"value": "USD"}}, "6000", "CurrencyRef"),
+        ({"Line": [line(6.505, price=6.505)]}, "2090", "Line.Amount"),
+        ({"Line": []}, "2020", "Line"),
+        ({"Line": [{"DetailType": "DescriptionOnly", "Amount": 1}]}, "2010", "Line.DetailType"),
+        ({"PrivateNote": "x" * 4001}, "2050", "PrivateNote"),
+    ],
+)
+def test_wrong_shapes_are_validation_faults(
+    app: QuickBooksSandbox, bearer: str, changes: dict[str, Any], code: str, element: str
+) -> None:
+    res = post(app, bearer, "salesreceipt", body(**changes))
+    assert res.status == 400
+    error = fault(res)
+    assert (error["code"], error["element"], error["type"]) == (code, element, "ValidationFault")
+    assert app.receipts_of("salesreceipt") == []
+
+
+def test_a_refund_receipt_needs_the_account_it_is_paid_from(app: QuickBooksSandbox, bearer: str) -> None:
+    data = body()
+    del data["DepositToAccountRef"]
+    res = post(app, bearer, "refundreceipt", data)
+    assert res.status == 400 and fault(res)["element"] == "DepositToAccountRef"
+    ok = post(app, bearer, "refundreceipt", body())
+    assert ok.status == 200 and ok.parsed()["RefundReceipt"]["TotalAmt"] == 6.5
+
+
+def test_a_retired_minor_version_and_another_company_are_refused(app: QuickBooksSandbox, bearer: str) -> None:
+    assert fault(post(app, bearer, "salesreceipt", body(), "minorversion=65"))["code"] == "2010"
+    other = app.handle(
+        SandboxRequest(
+            "POST", "/v3/company/123/salesreceipt", headers={"authorization": f"Bearer {bearer}"}, body=b"{}"
+        )
+    )
+    assert other.status == 403
+
+
+def test_faults_answer_in_intuits_shapes(app: QuickBooksSandbox, bearer: str) -> None:
+    app.handle(
+        SandboxRequest(
+            "POST",
+            "/_faults",
+            body=json.dumps(
+                [{"kind": "rate_limit", "retry_after": 3}, {"kind": "status", "status": 503}]
+            ).encode(),
+        )
+    )
+    throttled = post(app, bearer, "salesreceipt", body())
+    assert throttled.status == 429 and throttled.headers["retry-after"] == "3"
+    assert fault(throttled)["code"] == "3001" and "ThrottleExceeded" in fault(throttled)["Message"]
+    down = post(app, bearer, "salesreceipt", body())
+    assert down.status == 503 and fault(down)["type"] == "SystemFault"
+    assert post(app, bearer, "salesreceipt", body()).status == 200
+
+
+def test_state_and_reset(app: QuickBooksSandbox, bearer: str) -> None:
+    post(app, bearer, "salesreceipt", body(), "requestid=r1")
+    state = app.handle(SandboxRequest("GET", "/_state")).parsed()
+    assert (
+        len(state["sales_receipts"]) == 1
+        and state["request_ids"] == ["r1"]
+        and state["oauth"]["refresh_calls"] == 1
+    )
+    app.handle(SandboxRequest("POST", "/_reset"))
+    state = app.handle(SandboxRequest("GET", "/_state")).parsed()
+    assert state["sales_receipts"] == [] and state["oauth"]["refresh_calls"] == 0

@@ -1,0 +1,1 @@
+"""booking_to_calendar: see spec.py (the declaration) and README.md."""

@@ -1,0 +1,1 @@
+"""daily_sales_report: see spec.py (the declaration) and README.md."""

@@ -1,0 +1,1 @@
+"""lead_enrichment: see spec.py (the declaration) and README.md."""

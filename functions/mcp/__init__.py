@@ -1,0 +1,1 @@
+"""mcp: see spec.py (the declaration) and README.md."""

@@ -1,0 +1,247 @@
+"""The MCP endpoint, end to end: the official MCP client (``mcp`` SDK, streamable HTTP) against the
+local gateway, with keys made as ``switchboard keys create`` makes them.
+
+Covers: the tool list a key sees; a read tool (stock); an effect tool called twice with one
+idempotency key (one contact in the HubSpot sandbox); a key without the tool; the quota; a revoked
+key (401); and the audit trail (every call, no secret, no raw personal data).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import httpx2
+import pytest
+from mcp.client.session import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
+
+from apps.hubspot.standin import HubSpotSandbox
+from functions.mcp import keys
+from functions.mcp.tools import FORBIDDEN, QUOTA_EXCEEDED
+from infra.local.runtime import LocalRuntime
+from shared.actions import catalogue
+
+pytestmark = pytest.mark.e2e
+
+T = TypeVar("T")
+
+
+@pytest.fixture
+def runtime(tmp_path: Path) -> Iterator[LocalRuntime]:
+    """A local runtime per test (the environment fixture resets AWS settings between tests)."""
+    with LocalRuntime(port=0, pollers=False, log_dir=str(tmp_path / "logs"), state_file=None) as rt:
+        yield rt
+
+
+def _key(runtime: LocalRuntime, tools: list[str], *, per_minute: int = 100, per_day: int = 1000) -> str:
+    rt = runtime.runtimes["mcp"]
+    _, plaintext = keys.create_key(
+        rt.aws("dynamodb"), rt.table, name="test", tools=tools, per_minute=per_minute, per_day=per_day
+    )
+    return plaintext
+
+
+def _session(runtime: LocalRuntime, key: str, work: Callable[[ClientSession], Awaitable[T]]) -> T:
+    async def run() -> T:
+        async with (
+            httpx2.AsyncClient(headers={"authorization": f"Bearer {key}"}, timeout=30) as http,
+            streamable_http_client(f"{runtime.url}/mcp", http_client=http) as (read, write),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            return await work(session)
+
+    try:
+        return asyncio.run(run())
+    except BaseExceptionGroup as group:  # the client's task groups wrap what the server answered
+        raise _leaf(group) from group
+
+
+def _leaf(error: BaseException) -> BaseException:
+    while isinstance(error, BaseExceptionGroup):
+        error = error.exceptions[0]
+    return error
+
+
+def _audit(runtime: LocalRuntime) -> list[dict[str, Any]]:
+    rt = runtime.runtimes["mcp"]
+    items = rt.aws("dynamodb").scan(
+        TableName=rt.table,
+        FilterExpression="#k = :a",
+        ExpressionAttributeNames={"#k": "kind"},
+        ExpressionAttributeValues={":a": {"S": "audit"}},
+    )["Items"]
+    return [{k: next(iter(v.values())) for k, v in item.items()} for item in items]
+
+
+def test_tools_list_shows_the_actions_the_key_may_call(runtime: LocalRuntime) -> None:
+    everything = _session(runtime, _key(runtime, ["*"]), lambda s: s.list_tools())
+    assert {t.name for t in everything.tools} == {a.tool_name for a in catalogue()}
+    by_name = {t.name: t for t in everything.tools}
+    upsert = by_name["crm_upsert_contact"]
+    assert upsert.description == next(a.description for a in catalogue() if a.name == "crm.upsert_contact")
+    assert "idempotency_key" in upsert.input_schema["properties"]
+    assert "from_address" not in by_name["email_send"].input_schema["properties"]  # the deployment's choice
+    assert by_name["stock_get"].annotations is not None and by_name["stock_get"].annotations.read_only_hint
+
+    narrow = _session(runtime, _key(runtime, ["stock.get"]), lambda s: s.list_tools())
+    assert [t.name for t in narrow.tools] == ["stock_get"]
+
+
+def test_the_stock_tool_answers_from_square(runtime: LocalRuntime) -> None:
+    result = _session(
+        runtime,
+        _key(runtime, ["stock.get"]),
+        lambda s: s.call_tool("stock_get", {"skus": ["LOAF-SOURDOUGH", "NOPE-1"]}),
+    )
+    assert not result.is_error
+    items = {i["sku"]: i for i in result.structured_content["items"]}
+    assert items["LOAF-SOURDOUGH"]["found"] and items["LOAF-SOURDOUGH"]["available"] == 18
+    assert not items["NOPE-1"]["found"]
+    assert json.loads(result.content[0].text) == result.structured_content  # type: ignore[union-attr]
+
+
+def test_one_idempotency_key_one_contact(runtime: LocalRuntime) -> None:
+    hubspot = runtime.sandboxes["hubspot"]
+    assert isinstance(hubspot, HubSpotSandbox)
+    email = "idem.test@fischer-kaffee.example"
+    args = {
+        "email": email,
+        "first_name": "Lena",
+        "phone": "+49 30 1234 5678",
+        "idempotency_key": "lead-7f3a-0001",
+    }
+
+    async def twice(session: ClientSession) -> list[Any]:
+        return [await session.call_tool("crm_upsert_contact", dict(args)) for _ in range(2)]
+
+    key = _key(runtime, ["crm.upsert_contact"])
+    first, second = _session(runtime, key, twice)
+    # A new session (request ids start again at 0) with the same key: still the same call.
+    third = _session(runtime, key, lambda s: s.call_tool("crm_upsert_contact", dict(args)))
+    assert not first.is_error and first.structured_content["is_new"] is True
+    assert second.structured_content == first.structured_content == third.structured_content
+    assert second.meta == {"io.switchboard/replayed": True}
+    with hubspot.lock:
+        matching = [c for c in hubspot.contacts.values() if c.properties.get("email") == email]
+    assert len(matching) == 1
+    upserts = (
+        [r for r in hubspot.requests if "batch/upsert" in r["path"]] if hasattr(hubspot, "requests") else []
+    )
+    assert len([r for r in upserts if email in json.dumps(r)]) <= 1
+
+    # The key in _meta works too; the same key with other arguments is refused, not replayed.
+    async def meta_then_conflict(session: ClientSession) -> list[Any]:
+        meta = {"io.switchboard/idempotency-key": "lead-7f3a-0002"}
+        a = await session.call_tool("crm_upsert_contact", {"email": email, "first_name": "Lena"}, meta=meta)
+        b = await session.call_tool("crm_upsert_contact", {"email": email, "first_name": "Lena"}, meta=meta)
+        c = await session.call_tool(
+            "crm_upsert_contact", {"email": email, "first_name": "Other", "idempotency_key": "lead-7f3a-0001"}
+        )
+        return [a, b, c]
+
+    a, b, c = _session(runtime, key, meta_then_conflict)
+    assert a.meta is None and b.meta == {"io.switchboard/replayed": True}
+    assert c.is_error and "other arguments" in c.content[0].text  # type: ignore[union-attr]
+
+
+def test_a_key_without_the_tool_is_refused(runtime: LocalRuntime) -> None:
+    key = _key(runtime, ["stock.get"])
+    with pytest.raises(MCPError) as refused:
+        _session(runtime, key, lambda s: s.call_tool("crm_upsert_contact", {"email": "x@y.example"}))
+    assert refused.value.code == FORBIDDEN
+    assert "may not call crm_upsert_contact" in refused.value.message
+
+
+def test_the_quota_is_enforced(runtime: LocalRuntime) -> None:
+    key = _key(runtime, ["stock.get"], per_minute=2, per_day=100)
+    # Windows are calendar minutes: three calls straddling a minute's end would be two windows.
+    if time.time() % 60 > 40:
+        time.sleep(60 - time.time() % 60 + 0.1)
+
+    async def three(session: ClientSession) -> None:
+        for _ in range(3):
+            await session.call_tool("stock_get", {"skus": ["LOAF-SOURDOUGH"]})
+
+    with pytest.raises(MCPError) as refused:
+        _session(runtime, key, three)
+    assert refused.value.code == QUOTA_EXCEEDED
+    assert refused.value.data["window"] == "minute" and refused.value.data["limit"] == 2
+    assert 1 <= refused.value.data["retry_after_s"] <= 60
+
+
+def test_no_key_or_a_revoked_key_is_401(runtime: LocalRuntime) -> None:
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+    headers = {"accept": "application/json, text/event-stream", "mcp-protocol-version": "2025-11-25"}
+    missing = httpx.post(f"{runtime.url}/mcp", json=body, headers=headers)
+    assert missing.status_code == 401 and missing.json()["error"] == "invalid_api_key"
+    assert missing.headers["www-authenticate"].startswith("Bearer")
+
+    key = _key(runtime, ["stock.get"])
+    ok = httpx.post(f"{runtime.url}/mcp", json=body, headers={**headers, "authorization": f"Bearer {key}"})
+    assert ok.status_code == 200 and [t["name"] for t in ok.json()["result"]["tools"]] == ["stock_get"]
+
+    rt = runtime.runtimes["mcp"]
+    key_id = keys.parse_key(key)
+    assert key_id is not None and keys.revoke_key(rt.aws("dynamodb"), rt.table, key_id) is not None
+    revoked = httpx.post(
+        f"{runtime.url}/mcp", json=body, headers={**headers, "authorization": f"Bearer {key}"}
+    )
+    assert revoked.status_code == 401 and "revoked" in revoked.json()["message"]
+    with pytest.raises(Exception):  # the SDK client cannot even initialize  # noqa: B017, PT011
+        _session(runtime, key, lambda s: s.list_tools())
+
+    forged = key[:-4] + ("AAAA" if not key.endswith("AAAA") else "BBBB")
+    wrong = httpx.post(
+        f"{runtime.url}/mcp", json=body, headers={**headers, "authorization": f"Bearer {forged}"}
+    )
+    assert wrong.status_code == 401
+
+
+def test_get_and_delete_are_405(runtime: LocalRuntime) -> None:
+    for method in ("GET", "DELETE"):
+        answer = httpx.request(method, f"{runtime.url}/mcp")
+        assert answer.status_code == 405 and answer.headers["allow"] == "POST"
+
+
+def test_every_call_is_audited_without_secrets_or_personal_data(runtime: LocalRuntime) -> None:
+    key = _key(runtime, ["crm.upsert_contact"])
+    args = {"email": "audit.person@example.org", "first_name": "Zoë", "phone": "+44 7700 900123"}
+    _session(
+        runtime, key, lambda s: s.call_tool("crm_upsert_contact", {**args, "idempotency_key": "audit-001"})
+    )
+    with pytest.raises(MCPError):
+        _session(runtime, key, lambda s: s.call_tool("stock_get", {"skus": ["X"]}))
+    key_id = keys.parse_key(key)
+    records = [r for r in _audit(runtime) if r["key_id"] == key_id]
+    assert sorted(r["outcome"] for r in records) == ["denied", "ok"]
+    ok = next(r for r in records if r["outcome"] == "ok")
+    assert ok["tool"] == "crm.upsert_contact" and float(ok["duration_ms"]) > 0
+    assert int(ok["expiration"]) > 0 and ok["idempotency_key_sha256"]
+    everything = json.dumps(_audit(runtime))
+    for secret_or_personal in (
+        "audit.person",
+        "Zoë",
+        "7700 900123",
+        "900123",
+        key,
+        key.split("_")[-1],
+        "audit-001",
+    ):
+        assert secret_or_personal not in everything
+    masked = json.loads(ok["arguments"])
+    assert masked["email"].startswith("***(") and masked["first_name"].startswith("***(")
+
+
+def test_the_local_runtime_serves_mcp_on_the_gateway(runtime: LocalRuntime) -> None:
+    index = httpx.get(f"{runtime.url}/").json()["routes"]
+    assert {("POST", "mcp"), ("GET", "mcp_stream"), ("DELETE", "mcp_session")} <= {
+        (r["method"], r["trigger"]) for r in index if r["integration"] == "mcp"
+    }

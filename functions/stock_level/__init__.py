@@ -1,0 +1,1 @@
+"""stock_level: see spec.py (the declaration) and README.md."""

@@ -1,0 +1,87 @@
+"""What Switchboard knows about a SaaS app, as data: base URL, auth, rate limits, idempotency.
+
+One :class:`App` per ``apps/<app>/``. Importing an app module must stay cheap (no httpx):
+specs import app modules for their verifiers and connections on the ingress path. The typed client
+of an app takes a :class:`shared.http.ApiClient`, built on the worker path only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+from urllib.parse import urlsplit
+
+from shared.spec import Connection
+
+__all__ = ["App"]
+
+
+@dataclass(frozen=True)
+class App:
+    name: str
+    #: Production base URL; a connection's secret may override it with ``base_url`` (sandbox, EU hosts).
+    base_url: str
+    #: How requests are authenticated: ``bearer`` sends ``Authorization: Bearer <token>``,
+    #: ``header`` sends ``<auth_header>: <token>``, ``oauth2`` gets the bearer token from a refresh.
+    auth: Literal["bearer", "header", "oauth2", "none"] = "bearer"
+    auth_header: str = "authorization"
+    token_field: str = "token"
+    #: Extra secret fields the connection needs besides the token.
+    extra_fields: tuple[str, ...] = ()
+    #: Headers sent on every request (API version pins ...).
+    default_headers: Mapping[str, str] = field(default_factory=dict)
+    #: Headers that tell how long to wait after a 429, in order of preference (seconds).
+    retry_after_headers: tuple[str, ...] = ("retry-after",)
+    #: 4xx statuses this app uses for "try again later" (HubSpot: 423 Locked, 477 Migration in progress).
+    retryable_statuses: tuple[int, ...] = ()
+    #: Requests in flight at once per worker (keeps us inside the app's rate limit).
+    max_concurrency: int = 5
+    connect_timeout_s: float = 3.05
+    read_timeout_s: float = 10.0
+    #: The app's own idempotency feature, in words (for docs); the client uses it.
+    idempotency: str = ""
+    docs_url: str = ""
+    #: OAuth 2.0 only: the token endpoint a refresh token is exchanged at.
+    token_url: str = ""
+    #: OAuth 2.0 only: how the client authenticates at the token endpoint (RFC 6749 section 2.3.1):
+    #: ``basic`` sends client id and secret as HTTP Basic (Intuit), ``body`` as form fields (Google).
+    token_auth: Literal["basic", "body"] = "basic"
+    #: OAuth 2.0 only: refresh this many seconds before the access token expires, so a token never
+    #: runs out in the middle of a batch (a Lambda runs up to 15 minutes; most batches take seconds).
+    refresh_margin_s: int = 300
+    #: Local (sandbox) values for fields that need a realistic shape (a QuickBooks realm id ...).
+    local_overrides: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.auth == "oauth2" and not self.token_url:
+            raise ValueError(f"{self.name}: an oauth2 app needs a token_url")
+
+    def connection(self, name: str | None = None, *, description: str = "") -> Connection:
+        """The credentials connection for this app; ``local`` points it at the sandbox.
+
+        An OAuth 2.0 connection holds the client and the refresh token (required) and the current
+        access token with its expiry (optional: written by the refresh, see :mod:`shared.oauth`).
+        """
+        optional: tuple[str, ...] = ("base_url",)
+        if self.auth == "oauth2":
+            fields = ("client_id", "client_secret", "refresh_token", *self.extra_fields)
+            optional = ("access_token", "expires_at", "token_url", "base_url")
+        elif self.auth == "none":
+            fields = self.extra_fields
+        else:
+            fields = (self.token_field, *self.extra_fields)
+        local = {f: f"sandbox-{self.name}-{f}" for f in fields}
+        local["base_url"] = "{sandbox}/" + self.name
+        if self.auth == "oauth2":
+            local["token_url"] = "{sandbox}/" + self.name + urlsplit(self.token_url).path
+        local.update(self.local_overrides)
+        return Connection(
+            name=name or self.name,
+            app=self.name,
+            description=description or f"{self.name} API credentials",
+            fields=fields,
+            optional=optional,
+            local=local,
+            kind="oauth2" if self.auth == "oauth2" else "api",
+        )
