@@ -8,31 +8,17 @@ stand-in is adding it to its app's folder, like adding an integration.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import inspect
-import pkgutil
 
-import apps
+from apps import modules_named
 from sandbox.base import SandboxApp
 
-__all__ = ["create_sandboxes", "sandbox_classes", "standin_modules"]
-
-
-def standin_modules() -> list[str]:
-    """``apps.<app>.standin`` for every app package that has one, sorted."""
-    found = []
-    for info in pkgutil.iter_modules(apps.__path__):
-        if not info.ispkg or info.name.startswith("_"):
-            continue
-        spec = importlib.util.find_spec(f"apps.{info.name}.standin")
-        if spec is not None:
-            found.append(spec.name)
-    return sorted(found)
+__all__ = ["create_sandboxes", "sandbox_classes"]
 
 
 def sandbox_classes() -> dict[str, type[SandboxApp]]:
     found: dict[str, type[SandboxApp]] = {}
-    for name in standin_modules():
+    for name in modules_named("standin"):
         module = importlib.import_module(name)
         for _, cls in inspect.getmembers(module, inspect.isclass):
             if not issubclass(cls, SandboxApp) or cls is SandboxApp:

@@ -1,7 +1,7 @@
 """``switchboard new <name> --trigger webhook|schedule|event --app <app>``: a working integration.
 
-It writes the integration's folder (spec, models, handler, README, local settings), a sample in
-``events/<name>/`` that ``make dev`` replays, and tests in ``tests/functions/<name>/`` - and nothing
+It writes the integration's folder (spec, models, handler, README, local settings, and its tests in
+``functions/<name>/tests/``) and a sample in ``events/<name>/`` that ``make dev`` replays - and nothing
 else, because nothing else lists integrations: the CDK app, the local runtime, the OpenAPI document
 and the CLI all find ``functions/*/spec.py``. What it writes passes ``make test`` as written (ruff,
 ruff format, mypy strict, pytest), so the first change a developer makes starts from green.
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import importlib
+import importlib.util
 import keyword
 import re
 import secrets
@@ -28,7 +29,7 @@ from typing import Final, Literal, TextIO
 from infra.ops.target import CliError
 from shared.spec import Connection
 
-__all__ = ["TRIGGERS", "Scaffold", "apps", "scaffold"]
+__all__ = ["ROOT", "TEMPLATES", "TRIGGERS", "Scaffold", "apps", "format_python", "pascal", "scaffold"]
 
 Trigger = Literal["webhook", "schedule", "event"]
 TRIGGERS: Final[tuple[Trigger, ...]] = ("webhook", "schedule", "event")
@@ -52,19 +53,19 @@ class Scaffold:
 
 
 def apps() -> list[str]:
-    """Apps an integration can target: the modules of ``shared/apps`` with an API connection."""
+    """Apps an integration can target: the packages of ``apps/`` with an API connection."""
+    from apps import app_names
+
     found = []
-    for path in sorted((ROOT / "shared" / "apps").glob("*.py")):
-        if path.stem.startswith("_") or path.stem == "base":
-            continue
-        module = importlib.import_module(f"shared.apps.{path.stem}")
+    for name in app_names():
+        module = importlib.import_module(f"apps.{name}")
         connection = getattr(module, "CONNECTION", None)
         if isinstance(connection, Connection) and connection.kind in ("api", "oauth2"):
-            found.append(path.stem)
+            found.append(name)
     return found
 
 
-def _pascal(name: str) -> str:
+def pascal(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_"))
 
 
@@ -97,6 +98,8 @@ def _handler(trigger: Trigger, app: str) -> tuple[str, str, str, str]:
             '    return {"contact_id": upserted["id"], "new": upserted["is_new"]}\n'
         )
         return "from shared.actions import crm\n", body, "", "one HubSpot contact (created or updated)"
+    if _has_records_api(app):
+        return _records_handler(trigger, app)
     body = (
         f"    # TODO: call {app} through an action of shared/actions, each side effect in its own step:\n"
         '    #   result = ctx.step("do_it", lambda: SOME_ACTION(ctx, SomeInput(...)).model_dump(mode="json"))\n'
@@ -104,6 +107,33 @@ def _handler(trigger: Trigger, app: str) -> tuple[str, str, str, str]:
         '    return {"received": True}\n'
     )
     return "", body, "", f"the work done in {app} (to be written)"
+
+
+def _has_records_api(app: str) -> bool:
+    """Whether the app offers the records API ``switchboard new-app`` writes (``<app>.create_record``)."""
+    if importlib.util.find_spec(f"apps.{app}.actions") is None:
+        return False
+    module = importlib.import_module(f"apps.{app}.actions")
+    return hasattr(module, "CREATE_RECORD") and hasattr(module, "CreateRecord")
+
+
+def _records_handler(trigger: Trigger, app: str) -> tuple[str, str, str, str]:
+    """A handler that creates one record through the app's ``<app>.create_record`` action."""
+    if trigger == "schedule":
+        record = (
+            'CreateRecord(title=f"Scheduled run due {data.scheduled_at}", fields={"timezone": data.timezone})'
+        )
+    else:
+        record = (
+            'CreateRecord(title=data.name, fields={"email": data.email or "", "message": data.message or ""})'
+        )
+    body = (
+        f"    record = {record}\n"
+        f'    created = ctx.step("{app}.create_record", lambda: CREATE_RECORD(ctx, record).model_dump(mode="json"))\n'
+        '    return {"record_id": created["id"]}\n'
+    )
+    imports = f"from apps.{app}.actions import CREATE_RECORD, CreateRecord\n"
+    return imports, body, "", f"one {app} record (created once)"
 
 
 def _test_parts(trigger: Trigger) -> tuple[list[str], list[str], str]:
@@ -177,12 +207,11 @@ def scaffold(
         raise CliError(f"--trigger {trigger!r}: choose one of {', '.join(TRIGGERS)}")
     known = apps()
     if app not in known:
-        raise CliError(f"--app {app!r}: no such app in shared/apps; there are: {', '.join(known)}")
+        raise CliError(f"--app {app!r}: no such app in apps/; there are: {', '.join(known)}")
     kind: Trigger = trigger  # checked against TRIGGERS above (mypy narrows on the "in")
     targets = {
         "functions": root / "functions" / name,
         "events": root / "events" / name,
-        "tests": root / "tests" / "functions" / name,
     }
     taken = [str(p.relative_to(root)) for p in targets.values() if p.exists()]
     if taken:
@@ -190,7 +219,7 @@ def scaffold(
 
     imports, body, settings_fields, summary = _handler(kind, app)
     stdlib, first_party, deliver = _test_parts(kind)
-    model = _pascal(name) + ("Run" if kind == "schedule" else "Input")
+    model = pascal(name) + ("Run" if kind == "schedule" else "Input")
     text = description or f"{_TRIGGER_DOC[kind].split(',')[0].strip('`')} -> {summary}"
     secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
     values = {
@@ -234,15 +263,16 @@ def scaffold(
         targets["functions"] / "README.md": _render("README.md.tmpl", values),
         targets["functions"] / "settings.local.json": "{}\n",
         targets["events"] / f"{_sample_name(kind)}.json": _render(f"sample_{kind}.json.tmpl", values),
-        targets["tests"] / "__init__.py": "",
-        targets["tests"] / f"test_{name}.py": test,
+        targets["functions"] / "__init__.py": f'"""{name}: see spec.py (the declaration) and README.md."""\n',
+        targets["functions"] / "tests" / "__init__.py": "",
+        targets["functions"] / "tests" / f"test_{name}.py": test,
     }
     for path, content in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(content, encoding="utf-8")
     python = [p for p in files if p.suffix == ".py"]
     if format_code:
-        _ruff(root, python)
+        format_python(root, python)
     written = tuple(sorted(p.relative_to(root) for p in files))
     print(f"created integration {name} ({kind} -> {app}):", file=out)
     for path in written:
@@ -259,7 +289,7 @@ def _sample_name(trigger: Trigger) -> str:
     return {"webhook": "signed_event", "schedule": "daily_tick", "event": "lead_created"}[trigger]
 
 
-def _ruff(root: Path, files: list[Path]) -> None:
+def format_python(root: Path, files: list[Path]) -> None:
     """Sort imports and format exactly like ``make test`` checks (the generated code is then stable)."""
     paths = [str(p) for p in files]
     for args in (["check", "--fix", "--quiet", *paths], ["format", "--quiet", *paths]):

@@ -14,7 +14,6 @@ the OpenAPI document and the function-calling schemas iterate the catalogue.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import pkgutil
 from functools import cache
 from typing import Any
@@ -41,19 +40,14 @@ def catalogue() -> tuple[Action[Any, Any], ...]:
 
 def _action_modules() -> list[str]:
     """The domain modules of this package, then ``apps.<app>.actions`` of every app that has one."""
-    import apps
+    from apps import modules_named
 
     names = [
         f"{__name__}.{info.name}"
         for info in pkgutil.iter_modules(__path__)
         if not info.name.startswith("_") and info.name != "base"
     ]
-    for info in pkgutil.iter_modules(apps.__path__):
-        if info.ispkg and not info.name.startswith("_"):
-            spec = importlib.util.find_spec(f"apps.{info.name}.actions")
-            if spec is not None:
-                names.append(spec.name)
-    return names
+    return [*names, *modules_named("actions")]
 
 
 def get(name: str) -> Action[Any, Any]:

@@ -1,5 +1,9 @@
-"""``switchboard new``: what it writes passes ``make test`` as written, and the CDK app and the local
-runtime pick it up with no other change.
+"""``switchboard new`` and ``switchboard new-app``: what they write passes ``make test`` as written, and
+the CDK app and the local runtime pick it up with no other change.
+
+A freshly scaffolded app (``new-app acme_crm``) with an integration built on it (``new acme_sync
+--app acme_crm``) is served and run end to end: the local runtime mounts the app's stand-in, and a
+signed webhook ends as one record in it.
 
 Scaffolds into a copy of the repository's source tree (never the checkout itself), then runs there
 what ``make test`` runs on the new files - ruff, ruff format, mypy strict, pytest - and synthesizes
@@ -21,10 +25,12 @@ from tests.support import REPO
 
 pytestmark = pytest.mark.cdk
 
+NEW_APP = "acme_crm"
 CASES = [
     ("booking_nudge", "webhook", "hubspot"),
     ("morning_digest", "schedule", "slack"),
     ("lead_sync", "event", "square"),
+    ("acme_sync", "webhook", NEW_APP),
 ]
 _SYNTH = """
 import json, sys
@@ -64,13 +70,16 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the source tree with every case scaffolded by the CLI, as a developer would."""
     root = tmp_path_factory.mktemp("repo")
     ignore = shutil.ignore_patterns("__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache")
-    for folder in ("shared", "functions", "infra", "sandbox", "events"):
+    for folder in ("shared", "apps", "functions", "infra", "sandbox", "events"):
         shutil.copytree(REPO / folder, root / folder, ignore=ignore)
-    (root / "tests" / "functions").mkdir(parents=True)
-    for name in ("__init__.py", "conftest.py", "support.py", "functions/__init__.py"):
+    (root / "tests").mkdir()
+    for name in ("__init__.py", "support.py"):
         shutil.copy(REPO / "tests" / name, root / "tests" / name)
-    for name in ("pyproject.toml", "cdk.json", "requirements.lock"):
+    for name in ("conftest.py", "pyproject.toml", "cdk.json", "requirements.lock"):
         shutil.copy(REPO / name, root / name)
+    done = _run(root, "-m", "infra.cli", "new-app", NEW_APP, "--title", "Acme CRM")
+    assert done.returncode == 0, done.stderr
+    assert f"created app {NEW_APP}" in done.stdout
     for name, trigger, app in CASES:
         done = _run(root, "-m", "infra.cli", "new", name, "--trigger", trigger, "--app", app)
         assert done.returncode == 0, done.stderr
@@ -79,10 +88,8 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _files(tree: Path) -> list[str]:
-    return [
-        str(p)
-        for name, _, _ in CASES
-        for p in (tree / "functions" / name, tree / "tests" / "functions" / name)
+    return [str(p) for name, _, _ in CASES for p in (tree / "functions" / name,)] + [
+        str(tree / "apps" / NEW_APP)
     ]
 
 
@@ -91,7 +98,7 @@ def test_it_writes_the_folder_the_sample_and_the_tests(tree: Path) -> None:
         written = {p.name for p in (tree / "functions" / name).iterdir()}
         assert {"spec.py", "models.py", "handler.py", "README.md", "settings.local.json"} <= written
         assert list((tree / "events" / name).glob("*.json"))
-        assert (tree / "tests" / "functions" / name / f"test_{name}.py").exists()
+        assert (tree / "functions" / name / "tests" / f"test_{name}.py").exists()
 
 
 def test_the_new_files_pass_ruff_format_and_mypy_strict(tree: Path) -> None:
@@ -104,7 +111,8 @@ def test_the_new_files_pass_ruff_format_and_mypy_strict(tree: Path) -> None:
 
 
 def test_the_generated_tests_pass(tree: Path) -> None:
-    paths = [str(tree / "tests" / "functions" / name) for name, _, _ in CASES]
+    paths = [str(tree / "functions" / name / "tests") for name, _, _ in CASES]
+    paths.append(str(tree / "apps" / NEW_APP / "tests"))
     done = _run(tree, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider", *paths)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert "passed" in done.stdout
@@ -140,3 +148,68 @@ def test_refusals_say_what_to_fix(tree: Path) -> None:
     assert bad_app.returncode == 2 and "there are:" in bad_app.stderr and "hubspot" in bad_app.stderr
     bad_name = _run(tree, "-m", "infra.cli", "new", "Bad-Name", "--trigger", "webhook", "--app", "slack")
     assert bad_name.returncode == 2 and "not an integration name" in bad_name.stderr
+
+
+def test_new_app_writes_one_folder_in_the_app_shape(tree: Path) -> None:
+    written = {
+        p.relative_to(tree / "apps" / NEW_APP).as_posix() for p in (tree / "apps" / NEW_APP).rglob("*.py")
+    }
+    assert written == {
+        "__init__.py",
+        "models.py",
+        "client.py",
+        "actions.py",
+        "standin.py",
+        "tests/__init__.py",
+        f"tests/test_{NEW_APP}.py",
+    }
+    handler = (tree / "functions" / "acme_sync" / "handler.py").read_text()
+    assert f"from apps.{NEW_APP}.actions import CREATE_RECORD" in handler
+    assert "TODO" not in handler
+
+
+def test_the_catalogue_and_the_stand_ins_find_the_new_app(tree: Path) -> None:
+    script = (
+        "from shared.actions import catalogue\n"
+        "from sandbox.registry import sandbox_classes\n"
+        "print(sorted(a.name for a in catalogue() if a.app == 'acme_crm'))\n"
+        "print('acme_crm' in sandbox_classes())\n"
+    )
+    done = _run(tree, "-c", script)
+    assert done.returncode == 0, done.stderr[-3000:]
+    actions, standin = done.stdout.strip().splitlines()[-2:]
+    assert actions == "['acme_crm.create_record', 'acme_crm.get_record']"
+    assert standin == "True"
+
+
+def test_a_new_app_and_its_integration_run_end_to_end(tree: Path) -> None:
+    """Served by the local runtime: a signed webhook becomes one record in the new app's stand-in."""
+    script = (
+        "import time, httpx\n"
+        "from infra.cli import main\n"
+        "from infra.local.runtime import LocalRuntime\n"
+        "with LocalRuntime(port=0, state_file=None, log_dir=None) as rt:\n"
+        "    for _ in range(2):\n"
+        "        assert main(['send', 'acme_sync', 'events/acme_sync/signed_event.json', '--url', rt.url]) == 0\n"
+        "    deadline = time.monotonic() + 60\n"
+        "    records = []\n"
+        "    while time.monotonic() < deadline and not records:\n"
+        "        records = httpx.get(rt.url + '/_sandbox/acme_crm/_state', timeout=5).json()['records']\n"
+        "        time.sleep(0.2)\n"
+        "    time.sleep(2)\n"
+        "    records = httpx.get(rt.url + '/_sandbox/acme_crm/_state', timeout=5).json()['records']\n"
+        "    print(len(records), records[0]['title'] if records else '-')\n"
+    )
+    done = _run(tree, "-c", script, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "1 Priya Shah"
+
+
+def test_new_app_refusals_say_what_to_fix(tree: Path) -> None:
+    taken = _run(tree, "-m", "infra.cli", "new-app", NEW_APP)
+    assert taken.returncode == 2 and "already exists" in taken.stderr
+    bad = _run(tree, "-m", "infra.cli", "new-app", "Acme-CRM")
+    assert bad.returncode == 2 and "is not an app name" in bad.stderr
+    oauth = _run(tree, "-m", "infra.cli", "new-app", "other_crm", "--auth", "oauth2")
+    assert oauth.returncode == 2 and "oauth2" in oauth.stderr
+    assert not (tree / "apps" / "other_crm").exists()
