@@ -104,22 +104,26 @@ def _baseline_event() -> dict[str, Any]:
     )
 
 
-def webhook_samples() -> list[tuple[IntegrationSpec, Any]]:
-    """Per integration with a signed webhook: its first sample meant to be processed."""
+def webhook_samples(*, per_trigger: bool = False) -> list[tuple[IntegrationSpec, Any]]:
+    """Per integration with a signed webhook (or per webhook trigger): its first sample meant to be
+    processed."""
     from infra.local.samples import load_samples
     from shared.registry import load_specs
 
     found = []
     for spec in load_specs():
+        seen: set[str] = set()
         for sample in load_samples(spec):
             trigger = spec.trigger(sample.trigger)
+            key = sample.trigger if per_trigger else spec.name
             if (
                 isinstance(trigger, WebhookTrigger)
                 and sample.expect == "processed"
                 and sample.sign == "valid"
+                and key not in seen
             ):
                 found.append((spec, sample))
-                break
+                seen.add(key)
     return found
 
 
@@ -152,8 +156,26 @@ class ColdStart:
         return self.median_ms / self.baseline_ms
 
 
-def cold_starts(runs: int) -> list[ColdStart]:
-    """Fresh process -> 202, against the baseline, with SQS and Secrets Manager on a moto server."""
+@dataclass(frozen=True)
+class IngressChild:
+    """One integration's ingress as Lambda would run it in a fresh process: env and a signed event."""
+
+    spec: IntegrationSpec
+    env: dict[str, str]
+    make_event: Callable[[], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class IngressWorld:
+    baseline_env: dict[str, str]
+    children: list[IngressChild]
+
+
+@contextlib.contextmanager
+def ingress_world(*, per_trigger: bool = False) -> Iterator[IngressWorld]:
+    """A moto server with every spec's resources, and per webhook integration what a fresh
+    process needs to answer a signed sample with 202 (the cold-start benchmark, and the test that
+    the ingress path imports no app client or API model)."""
     import logging
 
     import boto3
@@ -210,9 +232,8 @@ def cold_starts(runs: int) -> list[ColdStart]:
                 "BASELINE_SECRET_ID": "bench/baseline",
                 "SWITCHBOARD_QUEUE_URL": res.queues[specs[0].name][0],
             }
-            baseline = _median_run(_BASELINE_CHILD, _baseline_event, baseline_env, runs)
-            results = []
-            for spec, sample in webhook_samples():
+            children = []
+            for spec, sample in webhook_samples(per_trigger=per_trigger):
                 trigger = spec.trigger(sample.trigger)
                 assert isinstance(trigger, WebhookTrigger)
                 secret = secret_of(trigger.secret.name)
@@ -230,16 +251,28 @@ def cold_starts(runs: int) -> list[ColdStart]:
                     "POWERTOOLS_SERVICE_NAME": spec.name,
                     "POWERTOOLS_METRICS_NAMESPACE": "Switchboard",
                 }
-                median = _median_run(
-                    _SWITCHBOARD_CHILD,
-                    lambda spec=spec, sample=sample, secret=secret: _signed_event(spec, sample, secret),
-                    child_env,
-                    runs,
+                children.append(
+                    IngressChild(
+                        spec,
+                        child_env,
+                        lambda spec=spec, sample=sample, secret=secret: _signed_event(spec, sample, secret),
+                    )
                 )
-                results.append(ColdStart(spec.name, median, baseline))
-            return results
+            yield IngressWorld(baseline_env, children)
     finally:
         server.stop()
+
+
+def cold_starts(runs: int) -> list[ColdStart]:
+    """Fresh process -> 202, against the baseline, with SQS and Secrets Manager on a moto server."""
+    with ingress_world() as world:
+        baseline = _median_run(_BASELINE_CHILD, _baseline_event, world.baseline_env, runs)
+        return [
+            ColdStart(
+                child.spec.name, _median_run(_SWITCHBOARD_CHILD, child.make_event, child.env, runs), baseline
+            )
+            for child in world.children
+        ]
 
 
 @contextlib.contextmanager
