@@ -34,14 +34,14 @@ _CHILD = (
 
 def forbidden(modules: list[str]) -> list[str]:
     """The modules in ``modules`` that the ingress path must not load."""
-    bad = []
-    for name in modules:
+
+    def worker_only(name: str) -> bool:
         parts = name.split(".")
-        if parts[0] == "apps" and len(parts) >= 3 and parts[2] in WORKER_ONLY:
-            bad.append(name)
-        elif parts[0] in ("httpx", "sandbox") or name == "shared.http":
-            bad.append(name)
-    return bad
+        if parts[0] == "apps":
+            return len(parts) >= 3 and parts[2] in WORKER_ONLY
+        return parts[0] in ("httpx", "sandbox") or name == "shared.http"
+
+    return [name for name in modules if worker_only(name)]
 
 
 def _imported(child: IngressChild) -> list[str]:
