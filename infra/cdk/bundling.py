@@ -6,8 +6,8 @@ Docker image CDK insists on being named is never pulled.
 
 * The **function code** of one integration is the connector layer (``shared/``), the runtime part
   of the app packages (``apps/``: never a stand-in, chaos hooks, samples or tests),
-  ``functions/__init__.py`` and that integration's own folder - not the other integrations, so a change
-  to one integration redeploys only its function.
+  ``functions/__init__.py`` and that integration's own folder (never its chaos generators) - not the
+  other integrations, so a change to one integration redeploys only its function.
 * The **dependency layer** is ``pip install --platform manylinux2014_aarch64 --only-binary=:all:
   --python-version 3.14`` of ``[project].dependencies`` from ``pyproject.toml`` (the single list of
   runtime dependencies), constrained by ``requirements.lock``. Only prebuilt wheels for the Lambda
@@ -65,6 +65,8 @@ _BUNDLER_VERSION = "1"
 _EXCLUDED_DIRS = frozenset({"__pycache__", "tests", ".mypy_cache", ".pytest_cache", ".ruff_cache"})
 # What an app package holds for the local runtime, the chaos harness and the tests only.
 _APP_LOCAL_ONLY = frozenset({"standin", "standin.py", "chaos.py", "samples"})
+# What an integration's folder holds for the chaos harness only (its event generators).
+_FUNCTION_LOCAL_ONLY = frozenset({"chaos.py"})
 _EXCLUDED_SUFFIXES = (".pyc", ".pyo")
 # ``settings.local.json`` and friends configure ``make dev``; on AWS settings come from CDK context.
 _EXCLUDED_NAME_PARTS = (".local.",)
@@ -81,7 +83,8 @@ def function_files(integration: str, root: Path = ROOT) -> list[Path]:
     app_files = [
         rel for rel in _walk(root, root / "apps") if not any(part in _APP_LOCAL_ONLY for part in rel.parts)
     ]
-    files = [*_walk(root, root / "shared"), *app_files, Path("functions/__init__.py"), *_walk(root, folder)]
+    own_files = [rel for rel in _walk(root, folder) if rel.name not in _FUNCTION_LOCAL_ONLY]
+    files = [*_walk(root, root / "shared"), *app_files, Path("functions/__init__.py"), *own_files]
     return sorted(set(files))
 
 

@@ -31,12 +31,11 @@ Common keys: ``description``; ``expect`` (processed | dlq | spam | ignored | rej
 from __future__ import annotations
 
 import json
-import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from infra.local.delivery import SignedRequest, signed_request
 from shared.spec import (
     BusTrigger,
     FormTrigger,
@@ -175,7 +174,7 @@ def build_request(
     secret: str | None,
     *,
     now: float | None = None,
-) -> tuple[str, dict[str, str], bytes]:
+) -> SignedRequest:
     """URL, headers and body of the HTTP request the sender would make (signed where it signs).
 
     For route samples the request is a GET (or the route's method) with the sample's path and query.
@@ -183,25 +182,14 @@ def build_request(
     trigger = spec.trigger(sample.trigger)
     if isinstance(trigger, RouteTrigger):
         url = base_url.rstrip("/") + sample.request_path + (f"?{sample.query}" if sample.query else "")
-        return url, dict(sample.headers), b""
+        return SignedRequest(url, dict(sample.headers), b"")
     if not isinstance(trigger, WebhookTrigger | FormTrigger):
         raise SampleError(f"{sample.path}: trigger {trigger.name!r} is not reached over HTTP")
-    url = base_url.rstrip("/") + trigger.path
-    headers = dict(sample.headers)
-    if isinstance(trigger, WebhookTrigger) and sample.sign != "none":
-        key = _FORGED_SECRET if sample.sign == "forged" else secret
-        if not key:
-            raise SampleError(
-                f"{sample.path}: no signing secret to sign with (connection {trigger.secret.name})"
-            )
-        headers.update(
-            trigger.verifier.sign(
-                method=trigger.method,
-                url=url,
-                body=sample.body,
-                secret=key,
-                now=time.time() if now is None else now,
-                msg_id=sample.webhook_id or f"msg_{uuid.uuid4().hex}",
-            )
-        )
-    return url, headers, sample.body
+    if not isinstance(trigger, WebhookTrigger) or sample.sign == "none":
+        return SignedRequest(base_url.rstrip("/") + trigger.path, dict(sample.headers), sample.body)
+    key = _FORGED_SECRET if sample.sign == "forged" else secret
+    if not key:
+        raise SampleError(f"{sample.path}: no signing secret to sign with (connection {trigger.secret.name})")
+    return signed_request(
+        trigger, base_url, sample.body, key, headers=sample.headers, msg_id=sample.webhook_id, now=now
+    )

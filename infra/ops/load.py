@@ -27,7 +27,10 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import httpx
 
-from infra.ops.chaos import FACTORIES, ChaosConfig, ChaosRun, Planned
+from infra.local.delivery import post_status, signed_request
+from infra.ops.chaos import ChaosConfig, ChaosRun, Planned
+from infra.ops.chaos.discovery import factory as chaos_factory
+from shared.spec import WebhookTrigger
 
 if TYPE_CHECKING:
     from infra.local.runtime import LocalRuntime
@@ -92,9 +95,10 @@ def run_load(config: LoadConfig, err: TextIO = sys.stderr) -> LoadReport:
 
 
 def _run(runtime: LocalRuntime, config: LoadConfig, report: LoadReport, err: TextIO) -> None:
-    factory = FACTORIES[(INTEGRATION, TRIGGER)]
+    factory = chaos_factory(INTEGRATION, TRIGGER)
     spec = next(s for s in runtime.specs if s.name == INTEGRATION)
-    trigger: Any = spec.trigger(TRIGGER)
+    trigger = spec.trigger(TRIGGER)
+    assert isinstance(trigger, WebhookTrigger)  # website_to_crm's leads are signed webhooks
     secret = runtime.signing_secret(spec, TRIGGER) or ""
     url = runtime.url + trigger.path
     run = ChaosRun(runtime, ChaosConfig(events=0, seed=config.seed, faults={}), err)
@@ -107,21 +111,10 @@ def _run(runtime: LocalRuntime, config: LoadConfig, report: LoadReport, err: Tex
 
     def send(i: int, due: float) -> None:
         out = factory.build(run, Planned(i, config.seed, factory, poison=False))
-        headers = {"content-type": "application/json"}
-        headers.update(
-            trigger.verifier.sign(
-                method=trigger.method,
-                url=url,
-                body=out.body,
-                secret=secret,
-                now=time.time(),
-                msg_id=out.event_id,
-            )
+        request = signed_request(
+            trigger, runtime.url, out.body, secret, headers=out.headers, msg_id=out.event_id
         )
-        try:
-            status = client.post(url, headers=headers, content=out.body).status_code
-        except httpx.HTTPError:
-            status = 0
+        status = post_status(request, client)
         elapsed_ms = (time.monotonic() - due) * 1000
         with lock:
             statuses[status] += 1

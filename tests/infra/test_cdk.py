@@ -1247,6 +1247,10 @@ def test_function_asset_holds_shared_the_apps_runtime_and_only_its_own_folder(
     ]
     # Stand-ins, chaos hooks and samples serve the local runtime and the tests, never a Lambda.
     assert not [f for f in files if "/standin" in f or f.endswith("/chaos.py") or "/samples/" in f]
+    # ... nor do the integration's own chaos generators, which sit beside its spec.
+    generators = {p.relative_to(ROOT).as_posix() for p in (ROOT / "functions" / spec.name).rglob("chaos.py")}
+    assert not generators & set(files)
+    assert spec.name not in {"website_to_crm", "pos_to_accounting"} or generators
 
     FunctionCodeBundler(spec.name).try_bundle(str(tmp_path), image=cdk.DockerImage.from_registry("unused"))
     assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()) == sorted(

@@ -1,0 +1,43 @@
+"""HubSpot under the chaos harness: how it refuses poison, and the CRM effects its stand-in records.
+
+A contact counts as made by the run when its email starts with ``chaos-`` (the leads' addresses);
+contacts prepared before the run (``prep-``) are set-up, not effects. A new lead is qualified when
+it gets an owner (round robin).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from infra.ops.chaos.protocol import AppChaos, EffectKey, event_keys
+from infra.ops.chaos.state import ChaosRun
+
+__all__ = ["CHAOS"]
+
+POISON_BODY = {
+    "status": "error",
+    "message": "Property values were not valid: the lead is marked as poison by the chaos run",
+    "correlationId": "00000000-0000-4000-8000-000000000000",
+    "category": "VALIDATION_ERROR",
+}
+
+
+def effects_seen(run: ChaosRun) -> Counter[EffectKey]:
+    seen: Counter[EffectKey] = Counter()
+    sandbox: Any = run.runtime.sandboxes["hubspot"]
+    with sandbox.lock:
+        contacts = [dict(c.properties) for c in sandbox.contacts.values()]
+        notes = [dict(n.properties) for n in sandbox.notes.values()]
+    for props in contacts:
+        email = props.get("email", "")
+        if email.startswith("chaos-"):
+            seen.update(("hubspot.contact", k) for k in event_keys(email)[:1])
+            if props.get("hubspot_owner_id"):
+                seen.update(("hubspot.qualified", k) for k in event_keys(email)[:1])
+    for props in notes:
+        seen.update(("hubspot.note", k) for k in event_keys(props.get("hs_note_body", ""))[:1])
+    return seen
+
+
+CHAOS = AppChaos(poison_body=POISON_BODY, observe=effects_seen)

@@ -1,0 +1,85 @@
+"""QuickBooks under the chaos harness: a ValidationFault for poison, its API path (the token endpoint
+is spared late answers and crashes), and the receipts booked per payment or refund.
+
+Generators that make money events say which receipt each must cause (:func:`expect_receipt`); the
+observer attributes every receipt in the company to one of them by the payment or refund its
+``PrivateNote`` names, and checks its ``TotalAmt``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from infra.ops.chaos.protocol import AppChaos, EffectKey
+from infra.ops.chaos.state import ChaosRun
+
+__all__ = ["CHAOS", "ExpectedReceipt", "expect_receipt"]
+
+POISON_BODY = {
+    "Fault": {
+        "Error": [
+            {
+                "Message": "Invalid Reference Id",
+                "Detail": "Invalid Reference Id : Item assigned to this line is inactive (marked as poison by the chaos run)",
+                "code": "2500",
+                "element": "ItemRef",
+            }
+        ],
+        "type": "ValidationFault",
+    },
+    "time": "2026-11-20T08:14:03.112-00:00",
+}
+#: "Square payment <id>", "Stripe refund <id> of payment <id>": the money a receipt books.
+_NOTE = re.compile(r"\b[A-Z][a-z]+ (?:payment|refund) ([A-Za-z0-9_:]+)")
+_RECEIPTS = "quickbooks.receipts"
+
+
+@dataclass(frozen=True)
+class ExpectedReceipt:
+    """The receipt one event must cause."""
+
+    #: ``salesreceipt`` or ``refundreceipt``.
+    entity: str
+    #: The payment (sale) or refund id the receipt's PrivateNote names.
+    money_id: str
+    #: The event key the receipt is attributed to.
+    key: str
+    #: The receipt's ``TotalAmt`` in pence.
+    total: int
+
+
+def expect_receipt(run: ChaosRun, receipt: ExpectedReceipt) -> None:
+    run.remember(_RECEIPTS, (receipt.entity, receipt.money_id), lambda: receipt)
+
+
+def effects_seen(run: ChaosRun) -> Counter[EffectKey]:
+    """``qb.sales_receipt`` / ``qb.refund_receipt`` per receipt; ``qb.total`` per receipt whose
+    ``TotalAmt`` is the money taken (or refunded)."""
+    seen: Counter[EffectKey] = Counter()
+    sandbox: Any = run.runtime.sandboxes.get("quickbooks")
+    if sandbox is None:
+        return seen
+    with sandbox.lock:
+        receipts = [
+            (r.entity, str(r.body.get("PrivateNote", "")), r.body.get("TotalAmt"))
+            for r in sandbox.receipts.values()
+        ]
+    known = run.memory(_RECEIPTS)
+    for entity, note, total in receipts:
+        found = _NOTE.search(note)
+        if found is None:
+            continue
+        kind = "qb.sales_receipt" if entity == "salesreceipt" else "qb.refund_receipt"
+        expected: ExpectedReceipt | None = known.get((entity, found.group(1)))
+        key = expected.key if expected else f"?{found.group(1)}"
+        seen[(kind, key)] += 1
+        if expected and total is not None and Decimal(str(total)) * 100 == expected.total:
+            seen[("qb.total", key)] += 1
+    return seen
+
+
+CHAOS = AppChaos(poison_body=POISON_BODY, api_path="/v3/company/", observe=effects_seen)

@@ -1,0 +1,98 @@
+"""What a chaos run is asked to do: how many events, which seed, which faults at which rates."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from infra.ops.target import CliError
+
+__all__ = [
+    "CLIENT_TIMEOUT_S",
+    "DEFAULT_FAULTS",
+    "LATE_BY_S",
+    "POISON_MARK",
+    "PROVIDER_FAULTS",
+    "TARGET_FAULTS",
+    "ChaosConfig",
+    "FaultRate",
+    "parse_faults",
+]
+
+#: Fault kinds of ``--faults`` that the target apps inject, and the ones the providers cause.
+TARGET_FAULTS = ("5xx", "429", "timeout", "crash")
+PROVIDER_FAULTS = ("dup", "poison")
+DEFAULT_FAULTS = "5xx=0.2,429=0.05,timeout=0.02,dup=0.1,poison=0.01,crash=0.01"
+#: Marks a payload every target refuses (the sandboxes get a permanent 400 rule for it).
+POISON_MARK = "chaos-poison"
+#: The API clients' read timeout during a run, and how late a "timeout" answer comes.
+CLIENT_TIMEOUT_S = 2.0
+LATE_BY_S = 1.0
+
+
+@dataclass(frozen=True)
+class FaultRate:
+    rate: float
+    #: Sandbox apps the fault is limited to; empty: every app.
+    apps: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ChaosConfig:
+    events: int
+    seed: int
+    faults: Mapping[str, FaultRate]
+    #: Seconds to wait for the queues to drain, each time (after sending, after the redrive).
+    drain_timeout_s: float = 600.0
+    #: Threads sending webhooks, like several providers at once.
+    senders: int = 8
+    #: Messages allowed to wait in the queues before the providers slow down (moto's SQS scans its
+    #: queue on every receive: a backlog of thousands would measure moto, not Switchboard).
+    backlog: int = 300
+    #: Only these integrations' factories (default: every integration that has one).
+    integrations: tuple[str, ...] = ()
+    #: Every this many seconds the OAuth apps in play (QuickBooks, Google) expire their access
+    #: tokens, so that the token endpoints - under the same faults - are called throughout the run,
+    #: not once at its start (0: never).
+    token_expiry_s: float = 5.0
+    #: Whether late answers and crashes also hit the OAuth token endpoints (5xx and 429 always do).
+    #: Off by default: a provider that spends a refresh token the moment it answers (Intuit's
+    #: rotation; the QuickBooks sandbox) loses the connection to *any* client whose refresh answer is
+    #: lost - no retry can recover a token it never received. Turned on, the run shows exactly that
+    #: (``connection_revoked`` dead letters naming the lost answer); see ``shared/oauth.py``.
+    token_endpoint_faults: bool = False
+
+    def rate(self, kind: str) -> float:
+        fault = self.faults.get(kind)
+        return fault.rate if fault else 0.0
+
+    def applies(self, kind: str, app: str) -> bool:
+        """Whether fault ``kind`` is on at all and reaches sandbox app ``app``."""
+        fault = self.faults.get(kind)
+        return bool(fault and fault.rate > 0 and (not fault.apps or app in fault.apps))
+
+
+def parse_faults(text: str) -> dict[str, FaultRate]:
+    """``5xx=0.2,429=0.05,timeout=0.02@hubspot+peopledatalabs,dup=0.1`` -> rates (and app scopes)."""
+    known = (*TARGET_FAULTS, *PROVIDER_FAULTS)
+    faults: dict[str, FaultRate] = {}
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        name, eq, value = part.partition("=")
+        rate_text, _, scope = value.partition("@")
+        name = name.strip().lower()
+        if not eq or name not in known:
+            raise CliError(f"--faults {part!r}: expected kind=rate with kind one of {', '.join(known)}")
+        try:
+            rate = float(rate_text)
+        except ValueError:
+            raise CliError(f"--faults {part!r}: {rate_text!r} is not a number between 0 and 1") from None
+        if not 0 <= rate <= 1 or math.isnan(rate):
+            raise CliError(f"--faults {part!r}: the rate must be between 0 and 1")
+        apps = tuple(a.strip() for a in scope.split("+") if a.strip())
+        if apps and name in PROVIDER_FAULTS:
+            raise CliError(f"--faults {part!r}: {name} is the provider's doing; it takes no @apps")
+        faults[name] = FaultRate(rate, apps)
+    if sum(faults[k].rate for k in TARGET_FAULTS if k in faults) > 0.9:
+        raise CliError("--faults: the target faults add up to more than 0.9; nothing would get through")
+    return faults

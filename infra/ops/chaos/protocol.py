@@ -1,0 +1,95 @@
+"""The contract between the harness and what integrations and apps bring to it.
+
+An integration's ``functions/<name>/chaos.py`` defines ``FACTORIES``, a tuple of
+:class:`EventFactory` - how its providers make events and what each must cause - and may define
+``OBSERVERS``, a tuple of :data:`Observer` counting effects no app records (the emails it sends
+through SES). An app's ``apps/<app>/chaos.py`` defines ``CHAOS``, an :class:`AppChaos`: how the app
+refuses poison, where its API is, and an observer of the effects its stand-in records. The harness
+finds both (:mod:`infra.ops.chaos.discovery`); nothing in it names an integration or an app.
+
+An effect is a ``(kind, event key)`` pair, ``("slack.message", "R7N12")``: what a customer would see,
+attributed to the event whose key (:attr:`Planned.key`) it carries.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from infra.ops.chaos.state import ChaosRun
+
+__all__ = ["AppChaos", "EffectKey", "EventFactory", "Observer", "Outgoing", "Planned", "event_keys"]
+
+EffectKey = tuple[str, str]  # (kind, event key): ("slack.message", "R7N12")
+#: Counts the effects one app (or service) recorded, once the run has drained.
+Observer = Callable[[ChaosRun], Counter[EffectKey]]
+
+_KEY = re.compile(r"r(\d+)n(\d+)", re.IGNORECASE)
+
+
+def event_keys(text: str) -> list[str]:
+    """The event keys written in ``text`` (an address, a subject, a note), in order, as ``R<s>N<i>``."""
+    return [f"R{m.group(1)}N{m.group(2)}" for m in _KEY.finditer(text)]
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One event of the run."""
+
+    index: int
+    seed: int
+    factory: EventFactory
+    poison: bool
+
+    @property
+    def key(self) -> str:
+        """``R<seed>N<index>``: written into the event so that its effects can be attributed to it."""
+        return f"R{self.seed}N{self.index}"
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """What a provider POSTs for one event (signed per delivery: a re-send is signed afresh)."""
+
+    event_id: str
+    body: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EventFactory:
+    """How one integration trigger's provider makes events, and what each must cause.
+
+    ``build`` makes the request body (and the event id Switchboard will key it on); ``effects`` names
+    the effects a non-poison event must cause once each, as ``(kind, key)`` pairs the observers
+    count; ``prepare`` sets the sandboxes up before the faults start (``None``: no set-up). A poison
+    event must cause no effect and end in ``dlq`` (the integration's DLQ).
+    """
+
+    integration: str
+    trigger: str
+    weight: float
+    build: Callable[[ChaosRun, Planned], Outgoing]
+    effects: Callable[[Planned], Sequence[EffectKey]]
+    prepare: Callable[[ChaosRun, Sequence[Planned]], None] | None = None
+    #: Which DLQ a poison event of this factory must end in (default: the integration's own).
+    dlq: str | None = None
+
+
+@dataclass(frozen=True)
+class AppChaos:
+    """What the harness needs to know of one app (``apps/<app>/chaos.py`` ``CHAOS``).
+
+    ``poison_body`` is what the app answers, with a 400, to a request carrying the poison mark - its
+    own error shape, so the client sees a refusal it knows to be permanent (``None``: an empty body).
+    ``api_path`` is where the API lives when the app also has an OAuth token endpoint: late answers
+    and crashes are kept to it unless the run asks for token-endpoint faults. ``observe`` counts the
+    effects the app's stand-in recorded.
+    """
+
+    poison_body: Mapping[str, Any] | None = None
+    api_path: str | None = None
+    observe: Observer | None = None

@@ -1,0 +1,81 @@
+"""The run's result: one JSON object (``--json``), or a table for people."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, TextIO
+
+__all__ = ["ChaosReport", "print_report"]
+
+
+@dataclass
+class ChaosReport:
+    """The run's result; ``ok`` is what the exit status says."""
+
+    ok: bool = False
+    events: int = 0
+    seed: int = 0
+    faults: dict[str, Any] = field(default_factory=dict)
+    integrations: dict[str, int] = field(default_factory=dict)
+    sent: int = 0
+    deliveries: int = 0
+    duplicates_sent: int = 0
+    accepted: int = 0
+    not_accepted: int = 0
+    poison_sent: int = 0
+    effects_expected: int = 0
+    effects_observed: int = 0
+    duplicate_effects: int = 0
+    unexpected_effects: int = 0
+    effects_missing: int = 0
+    lost: int = 0
+    dlq_poison: int = 0
+    poison_missing: int = 0
+    dlq_other: int = 0
+    dlq_before_redrive: int = 0
+    redriven: int = 0
+    faults_served: dict[str, int] = field(default_factory=dict)
+    #: The same, per sandbox app (apps that served none are left out).
+    faults_by_app: dict[str, dict[str, int]] = field(default_factory=dict)
+    crashes: int = 0
+    runtime_errors: int = 0
+    #: Per OAuth app: access-token expiries forced, refreshes served, refusals (``invalid_grant`` ...).
+    oauth: dict[str, Any] = field(default_factory=dict)
+    drained: bool = False
+    send_s: float = 0.0
+    drain_s: float = 0.0
+    elapsed_s: float = 0.0
+    events_per_s: float = 0.0
+    examples: dict[str, list[str]] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def print_report(report: ChaosReport, out: TextIO) -> None:
+    """The human-readable form (``--json`` prints :meth:`ChaosReport.as_json` instead)."""
+    rows = [
+        ("events sent / accepted", f"{report.sent} / {report.accepted}  ({report.duplicates_sent} re-sent)"),
+        ("effects expected / observed", f"{report.effects_expected} / {report.effects_observed}"),
+        ("lost (events with a missing effect)", str(report.lost)),
+        ("duplicate effects", str(report.duplicate_effects)),
+        ("unexpected effects", str(report.unexpected_effects)),
+        ("poison in DLQ / missing", f"{report.dlq_poison} / {report.poison_missing}"),
+        (
+            "other dead letters after redrive",
+            f"{report.dlq_other} (before redrive: {report.dlq_before_redrive})",
+        ),
+        ("faults served", ", ".join(f"{k} {v}" for k, v in sorted(report.faults_served.items())) or "-"),
+        ("crashed invocations", str(report.crashes)),
+        (
+            "OAuth refreshes (token expiries)",
+            ", ".join(f"{a} {o['refreshes']} ({o['access_token_expiries']})" for a, o in report.oauth.items())
+            or "-",
+        ),
+        ("elapsed", f"{report.elapsed_s} s ({report.events_per_s} events/s until drained)"),
+    ]
+    for label, value in rows:
+        out.write(f"{label:<38} {value}\n")
+    for kind, items in report.examples.items():
+        out.write(f"  {kind}: {'; '.join(items)}\n")
+    out.write(("OK: nothing lost, nothing doubled\n") if report.ok else "FAILED\n")

@@ -1,0 +1,318 @@
+"""The run: start a runtime, prepare, make the stand-ins flaky, send, drain, redrive, judge.
+
+Every wait is bounded (``drain_timeout_s``); the providers slow down while the work queues hold
+more than ``backlog`` messages, as the monitor thread reads them every second.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from io import StringIO
+from typing import TYPE_CHECKING, Any, TextIO
+
+import httpx
+
+from infra.local.delivery import post_status, signed_request
+from infra.ops.chaos.config import CLIENT_TIMEOUT_S, ChaosConfig
+from infra.ops.chaos.discovery import app_hooks, factories
+from infra.ops.chaos.faults import set_faults
+from infra.ops.chaos.judge import judge
+from infra.ops.chaos.plan import plan
+from infra.ops.chaos.protocol import EventFactory, Planned
+from infra.ops.chaos.report import ChaosReport
+from infra.ops.chaos.state import ChaosRun, Progress
+from infra.ops.target import CliError, Target
+from shared import trace
+from shared.spec import WebhookTrigger
+
+if TYPE_CHECKING:
+    from shared.spec import IntegrationSpec
+
+__all__ = ["deliver", "run_chaos"]
+
+#: How often a provider tries one delivery that is not answered 2xx.
+ATTEMPTS = 5
+
+
+def run_chaos(config: ChaosConfig, err: TextIO = sys.stderr) -> ChaosReport:
+    """One chaos run (see :mod:`infra.ops.chaos`). Starts and stops its own local runtime."""
+    from infra.local.runtime import LocalRuntime
+    from shared.registry import load_specs
+
+    names = {s.name for s in load_specs()}
+    wanted = [
+        f
+        for f in factories()
+        if f.integration in names and (not config.integrations or f.integration in config.integrations)
+    ]
+    if not wanted:
+        raise CliError(
+            "no event factory for the integrations asked for; factories live in functions/<name>/chaos.py"
+        )
+    report = ChaosReport(
+        events=config.events,
+        seed=config.seed,
+        faults={
+            k: {"rate": v.rate, **({"apps": list(v.apps)} if v.apps else {})}
+            for k, v in config.faults.items()
+        },
+    )
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="switchboard-chaos-") as logs:
+        runtime = LocalRuntime(
+            port=0,
+            retry_scale=0.02,
+            invocations=2,
+            # Visibility 30 s = the 30 s function timeout: a crashed batch comes back once its
+            # in-progress records expired, as on Lambda (visibility = 6 x timeout).
+            visibility_scale=0.17,
+            http_read_timeout_s=CLIENT_TIMEOUT_S,
+            log_dir=logs,
+            state_file=None,
+            aws_process=True,  # the emulation on the second core: the run is bound by interpreter time
+        )
+        progress = Progress()
+        trace.add_sink(progress)
+        try:
+            with runtime:
+                run = ChaosRun(runtime, config, err)
+                run.progress = progress
+                _run(run, wanted, report)
+        finally:
+            trace.remove_sink(progress)
+    report.elapsed_s = round(time.monotonic() - started, 1)
+    return report
+
+
+def _webhook_triggers(
+    specs: Mapping[str, IntegrationSpec], factories: Sequence[EventFactory]
+) -> dict[tuple[str, str], WebhookTrigger]:
+    out: dict[tuple[str, str], WebhookTrigger] = {}
+    for f in factories:
+        trigger = specs[f.integration].trigger(f.trigger)
+        if not isinstance(trigger, WebhookTrigger):
+            raise CliError(f"{f.integration}.{f.trigger}: the chaos harness sends signed webhooks only")
+        out[(f.integration, f.trigger)] = trigger
+    return out
+
+
+def _run(run: ChaosRun, factories: Sequence[EventFactory], report: ChaosReport) -> None:
+    config, runtime = run.config, run.runtime
+    specs: dict[str, IntegrationSpec] = {s.name: s for s in runtime.specs}
+    run.triggers = _webhook_triggers(specs, factories)
+    hooks = app_hooks()
+    events, schedule = plan(config, factories)
+    report.sent = len(events)
+    report.deliveries = len(schedule)
+    report.duplicates_sent = sum(1 for _, dup in schedule if dup)
+    report.poison_sent = sum(1 for p in events if p.poison)
+    report.integrations = dict(Counter(f"{p.factory.integration}.{p.factory.trigger}" for p in events))
+    run.say(
+        f"{len(events)} events ({report.poison_sent} poison), {report.duplicates_sent} re-sends, seed {config.seed}; "
+        f"runtime at {runtime.url}"
+    )
+    for f in factories:
+        if f.prepare is not None:
+            f.prepare(run, [p for p in events if p.factory is f])
+    used = {c.app for f in factories for c in specs[f.integration].connections}
+    run.oauth_apps = tuple(
+        sorted(a for a, s in runtime.sandboxes.items() if a in used and getattr(s, "oauth", None) is not None)
+    )
+    set_faults(run, hooks, poison_only=False)
+
+    target = Target(
+        stage=runtime.stage, region="us-east-1", endpoint=runtime.aws_endpoint, gateway=runtime.url
+    )
+    send_started = time.monotonic()
+    with _monitor(run):
+        _send_all(run, schedule, send_started + config.drain_timeout_s)
+        report.send_s = round(time.monotonic() - send_started, 1)
+        run.say(f"sent {len(schedule)} deliveries in {report.send_s} s; waiting for the queues to drain")
+        drained = _wait(run, "draining")
+        report.drain_s = round(time.monotonic() - send_started, 1)
+        report.faults_served = _served(run)
+        report.faults_by_app = _served_by_app(run)
+        set_faults(run, hooks, poison_only=True)
+        letters = _dlq_letters(run, target)
+        report.dlq_before_redrive = sum(len(v) for v in letters.values())
+        run.say(f"drained={drained}; {report.dlq_before_redrive} dead letter(s); faults cleared, redriving")
+        report.redriven = _redrive(target, letters)
+        drained = _wait(run, "draining after the redrive") and drained
+    report.drained = drained
+    report.crashes = runtime.crashes
+    report.runtime_errors = len(runtime.errors)
+    report.oauth = _oauth_report(run)
+    for name, exc in runtime.errors[:3]:
+        run.say(f"runtime error in {name}: {type(exc).__name__}: {exc}")
+    judge(run, events, _dlq_letters(run, target), report)
+
+
+def _signing_secrets(run: ChaosRun) -> dict[tuple[str, str], str]:
+    secrets: dict[tuple[str, str], str] = {}
+    for name, trig in run.triggers:
+        spec = next(s for s in run.runtime.specs if s.name == name)
+        secret = run.runtime.signing_secret(spec, trig)
+        if not secret:
+            raise RuntimeError(f"{name}.{trig} has no signing secret in the local runtime")
+        secrets[(name, trig)] = secret
+    return secrets
+
+
+def deliver(run: ChaosRun, p: Planned, secrets: Mapping[tuple[str, str], str]) -> int:
+    """POST one delivery of ``p``, signed now; re-sent up to 5 times if not answered 2xx (as providers do)."""
+    which = (p.factory.integration, p.factory.trigger)
+    out = p.factory.build(run, p)
+    status = 0
+    for attempt in range(ATTEMPTS):
+        request = signed_request(
+            run.triggers[which],
+            run.runtime.url,
+            out.body,
+            secrets[which],
+            headers=out.headers,
+            msg_id=out.event_id,
+        )
+        status = post_status(request, run.http)
+        if 200 <= status < 300:
+            break
+        time.sleep(0.2 * (attempt + 1))
+    with run.lock:
+        run.results.setdefault(p.index, []).append(status)
+    return status
+
+
+def _send_all(run: ChaosRun, schedule: Sequence[tuple[Planned, bool]], deadline: float) -> None:
+    secrets = _signing_secrets(run)
+    in_flight = threading.BoundedSemaphore(run.config.senders * 4)
+    last_note = 0.0
+    with ThreadPoolExecutor(max_workers=run.config.senders, thread_name_prefix="chaos-send") as pool:
+        futures: list[Future[int]] = []
+        for n, (p, _dup) in enumerate(schedule):
+            while run.backlog > run.config.backlog and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if time.monotonic() >= deadline:
+                run.say("send deadline reached; stopping early")
+                break
+            in_flight.acquire()
+            future = pool.submit(deliver, run, p, secrets)
+            future.add_done_callback(lambda _f: in_flight.release())
+            futures.append(future)
+            if time.monotonic() - last_note > 2:
+                last_note = time.monotonic()
+                _progress_line(run, f"sending {n}/{len(schedule)}")
+        for future in futures:
+            future.result()
+
+
+def _progress_line(run: ChaosRun, what: str) -> None:
+    with run.progress.lock:
+        stages = dict(run.progress.stages)
+    run.say(
+        f"{what}; queued {run.backlog}; processed {stages.get('processed', 0)}, "
+        f"duplicates {stages.get('duplicate', 0)}, retries {stages.get('retry', 0)}, "
+        f"dead-lettered {stages.get('dlq', 0)}, crashes {run.runtime.crashes}"
+    )
+
+
+@contextmanager
+def _monitor(run: ChaosRun) -> Iterator[None]:
+    """Refresh the backlog every second (the senders slow down on it); expire the OAuth apps'
+    access tokens every ``token_expiry_s``."""
+    stop = threading.Event()
+    every = run.config.token_expiry_s
+    next_expiry = time.monotonic() + every
+
+    def loop() -> None:
+        nonlocal next_expiry
+        while not stop.wait(1.0):
+            with contextlib.suppress(Exception):  # moto busy: keep the last value
+                run.backlog = run.read_backlog()
+            if every > 0 and run.oauth_apps and time.monotonic() >= next_expiry:
+                next_expiry = time.monotonic() + every
+                for app in run.oauth_apps:
+                    with contextlib.suppress(httpx.HTTPError):
+                        run.http.post(f"{run.runtime.url}/_sandbox/{app}/_oauth/expire")
+                run.token_expiries += 1
+
+    thread = threading.Thread(target=loop, name="chaos-monitor", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
+def _wait(run: ChaosRun, what: str) -> bool:
+    deadline = time.monotonic() + run.config.drain_timeout_s
+    while time.monotonic() < deadline:
+        if run.runtime.wait_drained(
+            timeout_s=min(5.0, deadline - time.monotonic()), settle_s=1.0, poll_s=0.5
+        ):
+            return True
+        _progress_line(run, what)
+    return False
+
+
+def _dlq_letters(run: ChaosRun, target: Target) -> dict[str, list[tuple[str, str]]]:
+    """integration -> [(event id, error)] of every message in its DLQ (released again afterwards)."""
+    from infra.ops.dlq import DlqScan
+
+    out: dict[str, list[tuple[str, str]]] = {}
+    for spec in run.runtime.specs:
+        if not spec.queued_triggers:
+            continue
+        with DlqScan(target, spec.name, limit=max(1000, 4 * run.config.events)) as scan:
+            out[spec.name] = [(d.event_id, d.error) for d in scan.letters]
+    return out
+
+
+def _redrive(target: Target, letters: Mapping[str, list[tuple[str, str]]]) -> int:
+    from infra.ops import dlq
+
+    moved = 0
+    for name, found in letters.items():
+        if found:
+            log = StringIO()
+            dlq.redrive(target, name, log)
+            moved += len(found)
+    return moved
+
+
+def _oauth_report(run: ChaosRun) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for app in run.oauth_apps:
+        sandbox: Any = run.runtime.sandboxes[app]
+        with sandbox.lock:
+            state = sandbox.oauth.state()
+        out[app] = {
+            "access_token_expiries": run.token_expiries,
+            "refreshes": state["refresh_calls"],
+            "refused": state["refused"],
+        }
+    return out
+
+
+def _served_by_app(run: ChaosRun) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for app, sandbox in run.runtime.sandboxes.items():
+        with sandbox.lock:
+            if sandbox.faults_served:
+                out[app] = dict(sorted(sandbox.faults_served.items()))
+    return out
+
+
+def _served(run: ChaosRun) -> dict[str, int]:
+    total: Counter[str] = Counter()
+    for sandbox in run.runtime.sandboxes.values():
+        with sandbox.lock:
+            total.update(sandbox.faults_served)
+    return dict(total)

@@ -1,0 +1,101 @@
+"""One chaos run's shared state: what generators, observers and the run loop all reach through."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
+
+import httpx
+
+from infra.ops.chaos.config import ChaosConfig
+
+if TYPE_CHECKING:
+    from infra.local.runtime import LocalRuntime
+    from shared.spec import WebhookTrigger
+
+__all__ = ["ChaosRun", "Progress"]
+
+T = TypeVar("T")
+
+
+class Progress:
+    """Counts what the workers report (``shared.trace``), for the progress line."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.stages: Counter[str] = Counter()
+
+    def __call__(self, entry: dict[str, Any]) -> None:
+        stage = str(entry.get("stage"))
+        if stage in ("processed", "duplicate", "dlq", "retry"):
+            with self.lock:
+                self.stages[stage] += 1
+
+
+class ChaosRun:
+    """One run's shared state: the runtime, an HTTP client, and what the generators remember.
+
+    Generators run on several sender threads: what they remember between building an event and
+    judging it goes through :meth:`remember` (under :attr:`lock`), never straight into a dict.
+    """
+
+    def __init__(self, runtime: LocalRuntime, config: ChaosConfig, err: TextIO) -> None:
+        self.runtime = runtime
+        self.config = config
+        self.err = err
+        self.http = httpx.Client(timeout=15)
+        self.progress = Progress()
+        self.started = time.monotonic()
+        #: Messages waiting in the work queues, as the monitor last read them.
+        self.backlog = 0
+        self.lock = threading.Lock()
+        #: Event index -> the statuses its deliveries were answered with.
+        self.results: dict[int, list[int]] = {}
+        #: When the run started (epoch seconds): the events' own timestamps are taken from it.
+        self.t0 = time.time()
+        #: The webhook triggers the run sends to, by ``(integration, trigger)``.
+        self.triggers: dict[tuple[str, str], WebhookTrigger] = {}
+        #: Sandbox apps with an OAuth token endpoint that the run's integrations use.
+        self.oauth_apps: tuple[str, ...] = ()
+        self.token_expiries = 0
+        self._memory: dict[str, dict[Any, Any]] = {}
+        self._poison_faults: dict[str, list[dict[str, Any]]] = {}
+
+    def say(self, text: str) -> None:
+        print(f"[chaos {time.monotonic() - self.started:6.1f}s] {text}", file=self.err, flush=True)
+
+    def read_backlog(self) -> int:
+        return sum(self.runtime.queued().values())
+
+    def memory(self, name: str) -> dict[Any, Any]:
+        """Everything remembered under ``name``, by key (observers read it once the sending is over)."""
+        return self._memory.setdefault(name, {})
+
+    def remember(self, name: str, key: Any, make: Callable[[], T]) -> T:
+        """The value remembered under ``name`` and ``key``, made (once) with ``make`` if there is none.
+
+        ``make`` runs outside the lock (it may call a sandbox); if two threads make the same value,
+        the first one kept wins and both return it.
+        """
+        with self.lock:
+            found: T | None = self._memory.setdefault(name, {}).get(key)
+        return found if found is not None else self.keep(name, key, make())
+
+    def keep(self, name: str, key: Any, value: T) -> T:
+        """Remember ``value`` under ``name`` and ``key`` unless a value is there already; the one kept."""
+        with self.lock:
+            kept: T = self._memory.setdefault(name, {}).setdefault(key, value)
+        return kept
+
+    def add_poison_fault(self, app: str, fault: dict[str, Any]) -> None:
+        """A permanent fault of ``app`` that makes one prepared poison event fail for good (a path
+        rule, for a request that carries no body to mark); it stays when the other faults are cleared."""
+        with self.lock:
+            self._poison_faults.setdefault(app, []).append(fault)
+
+    def poison_faults(self, app: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return list(self._poison_faults.get(app, []))
