@@ -9,7 +9,6 @@ work items on, so a re-delivered bus event is processed once.
 from __future__ import annotations
 
 import hashlib
-import re
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -20,8 +19,6 @@ __all__ = ["LEAD_CREATED", "LEAD_SCORED", "LeadCreated", "LeadSnapshot", "LeadUt
 
 LEAD_CREATED = "lead.created"
 LEAD_SCORED = "lead.scored"
-
-_CRM_URL = re.compile(r"^https://app(?:-[a-z0-9]+)?\.hubspot\.com/contacts/(\d+)/")
 
 
 def derived_id(prefix: str, source_event_id: str) -> str:
@@ -74,15 +71,11 @@ class LeadCreated(BaseModel):
     contact_id: str = Field(min_length=1, max_length=64)
     #: Whether this lead created the contact (False: an existing contact wrote again).
     is_new_contact: bool
+    #: The contact's page in the CRM (:func:`apps.hubspot.contact_url`); the portal is read back from it
+    #: with :func:`apps.hubspot.portal_of` by whoever needs it.
     crm_url: str | None = None
     owner_id: str | None = None
     #: The id of the event website_to_crm processed (``webhook-id``, Tally's ``eventId`` ...).
     source_event_id: str = Field(min_length=1, max_length=MAX_EVENT_ID)
     lead: LeadSnapshot
     integration: str | None = None
-
-    @property
-    def portal_id(self) -> str | None:
-        """The HubSpot portal the contact is in, as ``crm_url`` names it."""
-        found = _CRM_URL.match(self.crm_url or "")
-        return found.group(1) if found else None

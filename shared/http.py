@@ -17,7 +17,7 @@ A request made inside a ledger step (:meth:`shared.worker.WorkContext.step` sets
 carries the event id and the step name as ``x-switchboard-event`` / ``x-switchboard-step``: the
 target's request logs then say which event and step a call belongs to, and a client of a target
 without an idempotency key uses the same pair to find what an earlier, unrecorded attempt already did
-(see :meth:`apps.hubspot.HubSpotClient.create_note`).
+(see :meth:`apps.hubspot.client.HubSpotClient.create_note`).
 """
 
 from __future__ import annotations

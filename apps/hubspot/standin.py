@@ -15,7 +15,7 @@ Served (paths as on ``https://api.hubapi.com``):
 
 Checks as HubSpot makes them: a bearer token (401 ``INVALID_AUTHENTICATION``), required fields
 (400 ``VALIDATION_ERROR``), property names the portal knows (HubSpot's defaults plus those created
-through the properties endpoint; seeded with :data:`apps.hubspot.CUSTOM_PROPERTIES` so the
+through the properties endpoint; seeded with :data:`apps.hubspot.properties.CUSTOM_PROPERTIES` so the
 local flow works), read-only properties, dropdown options, owner ids and email syntax, with the
 documented ``Property values were not valid`` body. Ids are numeric strings; times are ISO 8601 UTC
 with milliseconds; every answer carries ``X-HubSpot-RateLimit-*`` headers (the burst limit is only
@@ -39,11 +39,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Final
 
-from apps.hubspot import (
+from apps.hubspot.notes import NOTE_TO_CONTACT
+from apps.hubspot.properties import (
     CUSTOM_PROPERTIES,
     LEAD_STATUSES,
     LIFECYCLE_STAGES,
-    NOTE_TO_CONTACT,
+    NUMEMPLOYEES_OPTIONS,
     PropertyDefinition,
 )
 from sandbox.base import Handler, SandboxApp, SandboxRequest, SandboxResponse, iso_ms
@@ -155,11 +156,7 @@ _DEFAULT_CONTACT_PROPERTIES: Final = (
     _Property("country", "Country/Region"),
     _Property("message", "Message", field_type="textarea"),
     _Property("industry", "Industry"),
-    _enum(
-        "numemployees",
-        "Number of Employees",
-        ("1-5", "5-25", "25-50", "50-100", "100-500", "500-1000", "1000+"),
-    ),
+    _enum("numemployees", "Number of Employees", NUMEMPLOYEES_OPTIONS),
     _enum("lifecyclestage", "Lifecycle Stage", LIFECYCLE_STAGES),
     _enum("hs_lead_status", "Lead Status", LEAD_STATUSES, group="sales_properties"),
     _Property(

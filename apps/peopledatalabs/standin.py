@@ -3,7 +3,7 @@
 Served (path as on ``https://api.peopledatalabs.com``): ``GET /v5/company/enrich`` with ``website``,
 ``profile``, ``name`` or ``pdl_id`` (at least one, else 400) and ``min_likelihood``.
 
-Answers as PDL documents them (see :mod:`apps.peopledatalabs` for the sources):
+Answers as PDL documents them (see :mod:`apps.peopledatalabs` and its modules for the sources):
 
 * a match: 200 with the company fields at the top level plus ``status`` and ``likelihood`` - the
   base-bundle fields in the order and form of a real answer (lower-case values, ``null`` where

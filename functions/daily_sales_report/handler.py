@@ -26,6 +26,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Final
 
+from apps.slack.actions import POST_MESSAGE
 from shared.actions import chat, payments
 from shared.actions import email as email_actions
 from shared.email import Templates
@@ -63,7 +64,7 @@ def process(request: ReportRequest, ctx: WorkContext) -> dict[str, Any]:
     def post_to_slack() -> dict[str, Any]:
         text, blocks = report_message(view(report), settings.business_name)
         message = chat.PostMessage(channel=settings.slack_channel, text=text, blocks=list(blocks))
-        return chat.POST_MESSAGE(ctx, message).model_dump(mode="json")
+        return POST_MESSAGE(ctx, message).model_dump(mode="json")
 
     posted = ctx.step("slack.post", post_to_slack)
     return {

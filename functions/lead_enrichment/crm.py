@@ -6,7 +6,7 @@
 * ``numemployees`` (default "Number of Employees", a dropdown): PDL's size range mapped onto
   HubSpot's options (:func:`employee_range`), written only when the mapping is unambiguous;
 * ``switchboard_lead_score`` / ``switchboard_lead_score_reason``: custom properties
-  (``apps.hubspot.CUSTOM_PROPERTIES``), always written.
+  (``apps.hubspot.properties.CUSTOM_PROPERTIES``), always written.
 
 ``industry`` and ``numemployees`` are written only if the portal has them with that option
 (:mod:`.portal`).
@@ -17,12 +17,13 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from apps.hubspot.properties import NUMEMPLOYEES_RANGES, numemployees_option
+
 from .models import CompanySummary, EnrichLead
 from .portal import WritableProperties
 from .scoring import Score
 
 __all__ = [
-    "EMPLOYEE_RANGES",
     "REASON_PROPERTY",
     "SCORE_PROPERTY",
     "contact_properties",
@@ -33,18 +34,6 @@ __all__ = [
 SCORE_PROPERTY: Final = "switchboard_lead_score"
 REASON_PROPERTY: Final = "switchboard_lead_score_reason"
 
-#: The internal values of HubSpot's default contact dropdown ``numemployees``, with the head counts
-#: each stands for. HubSpot's labels share their boundaries ("1-5", "5-25"); a boundary belongs to the
-#: lower option here. ``None``: no upper bound.
-EMPLOYEE_RANGES: Final[tuple[tuple[str, int, int | None], ...]] = (
-    ("1-5", 1, 5),
-    ("5-25", 6, 25),
-    ("25-50", 26, 50),
-    ("50-100", 51, 100),
-    ("100-500", 101, 500),
-    ("500-1000", 501, 1000),
-    ("1000+", 1001, None),
-)
 _SIZE = re.compile(r"^(\d+)(?:-(\d+)|\+)$")
 _SMALL_WORDS: Final = frozenset({"and", "or", "of", "the", "&"})
 
@@ -57,13 +46,6 @@ def _bounds(size: str) -> tuple[int, int | None] | None:
     return int(match.group(1)), int(match.group(2)) if match.group(2) else None
 
 
-def _bucket(count: int) -> str | None:
-    for option, low, high in EMPLOYEE_RANGES:
-        if count >= low and (high is None or count <= high):
-            return option
-    return None
-
-
 def employee_range(size: str | None, employee_count: int | None) -> str | None:
     """HubSpot's ``numemployees`` option for a PDL company, or ``None`` if it cannot be told.
 
@@ -73,11 +55,11 @@ def employee_range(size: str | None, employee_count: int | None) -> str | None:
     """
     bounds = _bounds(size) if size else None
     if bounds is None:
-        return _bucket(employee_count) if employee_count else None
+        return numemployees_option(employee_count) if employee_count else None
     low, high = bounds
     options = [
         option
-        for option, o_low, o_high in EMPLOYEE_RANGES
+        for option, o_low, o_high in NUMEMPLOYEES_RANGES
         if (o_high is None or o_high >= low) and (high is None or o_low <= high)
     ]
     if len(options) == 1:
@@ -85,7 +67,7 @@ def employee_range(size: str | None, employee_count: int | None) -> str | None:
     if employee_count is None:
         return None
     inside = max(low, employee_count if high is None else min(high, employee_count))
-    return _bucket(inside)
+    return numemployees_option(inside)
 
 
 def industry_label(industry: str) -> str:

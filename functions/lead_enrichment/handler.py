@@ -4,8 +4,8 @@ Steps, each recorded in the effects ledger so a retry resumes where the last att
 
 1. ``lookup_company`` - People Data Labs' Company Enrichment by the email's domain. Free-mail and
    disposable domains are not looked up; the step still records that, and why. "No match" (404) is
-   an answer, not a failure. Quota answers (402, 429) back off and retry (see ``shared.apps.
-   peopledatalabs``); an invalid key (401) is permanent: DLQ with the reason.
+   an answer, not a failure. Quota answers (402, 429) back off and retry (see
+   ``apps.peopledatalabs``); an invalid key (401) is permanent: DLQ with the reason.
 2. ``update_contact`` - company name, industry, number of employees (where the portal has them),
    score and reason on the contact. The score is computed from the declared rules (``scoring.json``)
    and saved with this step, so the event below always carries what was written. If the contact id
@@ -21,6 +21,9 @@ from __future__ import annotations
 from typing import Any
 
 from apps import hubspot
+from apps.hubspot.actions import FIND_CONTACT, UPDATE_CONTACT
+from apps.peopledatalabs.actions import ENRICH
+from apps.peopledatalabs.models import Company
 from shared.actions import company as company_actions
 from shared.actions import crm
 from shared.errors import TargetRejected
@@ -74,10 +77,10 @@ def _lookup_company(
     if kind != "company":
         return {"status": "skipped", "reason": f"{kind.replace('_', '-')} domain", "company": None}
     query = company_actions.CompanyLookup(domain=lead.domain, min_likelihood=settings.min_likelihood)
-    found = company_actions.ENRICH(ctx, query).company
+    found = ENRICH(ctx, query).company
     if found is None:
         return {"status": "not_found", "domain": lead.domain, "company": None}
-    summary = CompanySummary.from_pdl(found)
+    summary = company_summary(found)
     return {
         "status": "found",
         "name": summary.name,
@@ -85,6 +88,22 @@ def _lookup_company(
         "industry": summary.industry,
         "company": summary.model_dump(mode="json"),
     }
+
+
+def company_summary(company: Company) -> CompanySummary:
+    """What this integration keeps of PDL's record: its own display name first, the headquarters."""
+    location = company.location
+    return CompanySummary(
+        name=company.display_name or company.name,
+        domain=company.website,
+        size=company.size,
+        employee_count=company.employee_count,
+        industry=company.industry,
+        country=location.country if location else None,
+        locality=location.locality if location else None,
+        linkedin_url=company.linkedin_url,
+        likelihood=company.likelihood,
+    )
 
 
 def _signals(lead: EnrichLead, kind: DomainKind, company: CompanySummary | None) -> Signals:
@@ -110,14 +129,14 @@ def _update_contact(
     outcome = {"score": result.score, "reason": result.reason}
     contact_id = lead.contact_id
     try:
-        crm.UPDATE_CONTACT(ctx, crm.UpdateContact(contact_id=contact_id, properties=props))
+        UPDATE_CONTACT(ctx, crm.UpdateContact(contact_id=contact_id, properties=props))
     except TargetRejected as exc:
         if exc.status != 404:
             raise
         # Merged or deleted since lead.created: the email still names the person, if they exist.
-        found = crm.FIND_CONTACT(ctx, crm.FindContact(email=lead.email))
+        found = FIND_CONTACT(ctx, crm.FindContact(email=lead.email))
         if not found.found or found.id is None:
             return {"contact_id": contact_id, "updated": False, **outcome}
         contact_id = found.id
-        crm.UPDATE_CONTACT(ctx, crm.UpdateContact(contact_id=contact_id, properties=props))
+        UPDATE_CONTACT(ctx, crm.UpdateContact(contact_id=contact_id, properties=props))
     return {"contact_id": contact_id, "updated": True, **outcome, "properties": sorted(props)}

@@ -11,7 +11,6 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from apps.peopledatalabs import Company
 from shared.events import LeadCreated
 
 __all__ = ["CompanySummary", "EnrichLead", "LeadCreated", "Settings"]
@@ -62,7 +61,11 @@ class EnrichLead(BaseModel):
 
 
 class CompanySummary(BaseModel):
-    """What this integration keeps of a PDL match: saved in the effects ledger and sent on the bus."""
+    """What this integration keeps of a PDL match: saved in the effects ledger and sent on the bus.
+
+    Made from PDL's record on the worker path (``handler.company_summary``): this module is imported
+    on the ingress path too, where PDL's API models do not belong.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -75,21 +78,6 @@ class CompanySummary(BaseModel):
     locality: str | None
     linkedin_url: str | None
     likelihood: int | None
-
-    @classmethod
-    def from_pdl(cls, company: Company) -> CompanySummary:
-        location = company.location
-        return cls(
-            name=company.display_name or company.name,
-            domain=company.website,
-            size=company.size,
-            employee_count=company.employee_count,
-            industry=company.industry,
-            country=location.country if location else None,
-            locality=location.locality if location else None,
-            linkedin_url=company.linkedin_url,
-            likelihood=company.likelihood,
-        )
 
 
 class Settings(BaseModel):

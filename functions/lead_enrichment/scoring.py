@@ -20,7 +20,7 @@ from typing import Annotated, Final
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from apps.peopledatalabs import COMPANY_SIZES, INDUSTRIES
+from apps.peopledatalabs.canonical import COMPANY_SIZES, INDUSTRIES
 
 from .domains import DomainKind
 

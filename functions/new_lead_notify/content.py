@@ -6,10 +6,11 @@ each at the point of output, so nothing here is pre-escaped for either.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
+
+from apps.hubspot import contact_url, is_app_url
 
 from .models import LeadNotice, Person
 
@@ -20,8 +21,6 @@ _SOURCES: Final = {
     "website_webhook": "website",
     "tally": "Tally form",
 }
-# A link we put into Slack mrkdwn and HTML must be HubSpot's and contain nothing that ends a link.
-_HUBSPOT_URL: Final = re.compile(r"^https://app(?:-[a-z0-9]+)?\.hubspot\.com/[A-Za-z0-9/_.-]+$")
 # HubSpot's changeSource values a contact.creation carries most often, in words.
 _HUBSPOT_SOURCES: Final = {
     "CRM_UI": "added in HubSpot",
@@ -71,10 +70,10 @@ def source_label(source: str) -> str:
 
 
 def crm_link(portal_id: str | None, contact_id: str) -> str | None:
-    """The contact's page in HubSpot (``0-1`` is HubSpot's object type id for contacts)."""
+    """The contact's page in HubSpot, when both ids are HubSpot's (digits: safe inside a link)."""
     if not (portal_id and portal_id.isdigit() and contact_id.isdigit()):
         return None
-    return f"https://app.hubspot.com/contacts/{portal_id}/record/0-1/{contact_id}"
+    return contact_url(portal_id, contact_id)
 
 
 def view(
@@ -91,7 +90,8 @@ def view(
         source=source_label(source or notice.source),
         crm_url=(
             notice.crm_url
-            if notice.crm_url and _HUBSPOT_URL.match(notice.crm_url)
+            # A link we put into Slack mrkdwn and HTML must be HubSpot's and end nowhere early.
+            if notice.crm_url and is_app_url(notice.crm_url)
             else crm_link(notice.portal_id or portal_fallback, notice.contact_id)
         ),
         contact_id=notice.contact_id,

@@ -26,6 +26,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Final
 
+from apps.hubspot.actions import GET_CONTACT
+from apps.slack.actions import POST_MESSAGE
 from shared.actions import chat, crm
 from shared.actions import email as email_actions
 from shared.email import Templates
@@ -64,7 +66,7 @@ def announce(notice: LeadNotice, ctx: WorkContext) -> dict[str, Any]:
     def post_to_slack() -> dict[str, str]:
         text, blocks = lead_message(lead)
         message = chat.PostMessage(channel=settings.slack_channel, text=text, blocks=list(blocks))
-        return chat.POST_MESSAGE(ctx, message).model_dump(mode="json")
+        return POST_MESSAGE(ctx, message).model_dump(mode="json")
 
     posted = ctx.step("slack.post", post_to_slack)
     return {
@@ -102,7 +104,7 @@ def _lead(notice: LeadNotice, ctx: WorkContext, settings: Settings) -> LeadView:
     """The lead to announce: from the event, or - for HubSpot's webhook - from HubSpot."""
     if notice.person is not None:
         return view(notice, notice.person, portal_fallback=settings.hubspot_portal_id)
-    contact = crm.GET_CONTACT(
+    contact = GET_CONTACT(
         ctx, crm.GetContact(contact_id=notice.contact_id, properties=list(CONTACT_PROPERTIES))
     )
     props = contact.properties

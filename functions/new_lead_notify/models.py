@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator
 
-from apps import hubspot
+from apps.hubspot.webhooks import WebhookEvent
 from shared.events import LeadCreated
 
 __all__ = [
@@ -25,15 +25,13 @@ __all__ = [
     "Settings",
 ]
 
-# website_to_crm writes https://app.hubspot.com/contacts/<portal>/record/0-1/<id>; EU portals are on
-# app-eu1.hubspot.com.
 _ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 # --- arrivals ----------------------------------------------------------------------------------
 
 
-class HubSpotWebhook(RootModel[list[hubspot.WebhookEvent]]):
+class HubSpotWebhook(RootModel[list[WebhookEvent]]):
     """A HubSpot webhook request: a JSON array of events (up to 100), not an object."""
 
 

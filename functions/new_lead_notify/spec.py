@@ -10,8 +10,9 @@ Two ways in:
 So one new contact can arrive twice. The work item's event id is the idempotency key, and both
 arrivals of a new contact get the same one, ``contact:<portal id>:<contact id>``: whichever comes
 second is a duplicate and nothing is announced twice (the portal of a ``lead.created`` is the one
-in its ``crm_url``, which website_to_crm builds from its ``hubspot_portal_id``). An enquiry from an
-existing contact (``is_new_contact: false``) is news of its own and gets ``lead:<source_event_id>``.
+in its ``crm_url``, which website_to_crm builds from its ``hubspot_portal_id``; read back with
+:func:`apps.hubspot.portal_of`). An enquiry from an existing contact (``is_new_contact: false``) is
+news of its own and gets ``lead:<source_event_id>``.
 The acknowledgement to the lead is per enquiry (``ack:<source_event_id>``), a separate work item, so
 it is sent even when HubSpot's webhook happened to announce the contact first.
 """
@@ -50,7 +51,7 @@ def contact_key(portal_id: str | int | None, contact_id: str | int) -> str:
 def accept_lead_created(detail: LeadCreated, event: BusEvent) -> Sequence[Accepted]:
     """An announcement (keyed on the contact if it is new) and an acknowledgement (on the enquiry)."""
     lead = detail.lead
-    portal = detail.portal_id
+    portal = hubspot.portal_of(detail.crm_url)
     person = Person(
         first_name=lead.first_name,
         last_name=lead.last_name,

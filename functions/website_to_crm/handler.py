@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from apps.hubspot import contact_url
+from apps.hubspot.actions import ADD_NOTE, UPDATE_CONTACT, UPSERT_CONTACT
 from shared.actions import crm
 from shared.worker import WorkContext
 
@@ -56,7 +58,7 @@ def note_text(lead: Lead) -> str:
 def process(lead: Lead, ctx: WorkContext) -> dict[str, Any]:
     settings: Settings = ctx.settings
     contact = ctx.step(
-        "upsert_contact", lambda: crm.UPSERT_CONTACT(ctx, contact_input(lead)).model_dump(mode="json")
+        "upsert_contact", lambda: UPSERT_CONTACT(ctx, contact_input(lead)).model_dump(mode="json")
     )
 
     owner_id: str | None = None
@@ -67,7 +69,7 @@ def process(lead: Lead, ctx: WorkContext) -> dict[str, Any]:
             owner = _next_owner(ctx, settings)
             if owner:
                 props["hubspot_owner_id"] = owner
-            crm.UPDATE_CONTACT(ctx, crm.UpdateContact(contact_id=contact["id"], properties=props))
+            UPDATE_CONTACT(ctx, crm.UpdateContact(contact_id=contact["id"], properties=props))
             return {"owner_id": owner, **props}
 
         owner_id = ctx.step("qualify", qualify).get("owner_id")
@@ -75,7 +77,7 @@ def process(lead: Lead, ctx: WorkContext) -> dict[str, Any]:
     note_id = None
     if lead.message:
         note = crm.AddNote(contact_id=contact["id"], text=note_text(lead), timestamp=lead.submitted_at)
-        note_id = ctx.step("note", lambda: crm.ADD_NOTE(ctx, note).model_dump(mode="json"))["id"]
+        note_id = ctx.step("note", lambda: ADD_NOTE(ctx, note).model_dump(mode="json"))["id"]
 
     crm_url = _crm_url(settings, contact["id"])
     ctx.emit(
@@ -101,4 +103,4 @@ def _next_owner(ctx: WorkContext, settings: Settings) -> str | None:
 def _crm_url(settings: Settings, contact_id: str) -> str | None:
     if not settings.hubspot_portal_id:
         return None
-    return f"https://app.hubspot.com/contacts/{settings.hubspot_portal_id}/record/0-1/{contact_id}"
+    return contact_url(settings.hubspot_portal_id, contact_id)

@@ -80,11 +80,12 @@ def _handler(trigger: Trigger, app: str) -> tuple[str, str, str, str]:
         body = (
             "    settings: Settings = ctx.settings\n"
             f"    message = chat.PostMessage(channel=settings.slack_channel, text={text})\n"
-            '    posted = ctx.step("slack.post", lambda: chat.POST_MESSAGE(ctx, message).model_dump(mode="json"))\n'
+            '    posted = ctx.step("slack.post", lambda: POST_MESSAGE(ctx, message).model_dump(mode="json"))\n'
             '    return {"channel": posted["channel"], "ts": posted["ts"]}\n'
         )
         fields = '\n    #: Where the message goes (the bot must be in the channel).\n    slack_channel: str = Field(default="#new-leads", min_length=2, max_length=80)\n'
-        return "from shared.actions import chat\n", body, fields, "one Slack message"
+        imports = "from apps.slack.actions import POST_MESSAGE\nfrom shared.actions import chat\n"
+        return imports, body, fields, "one Slack message"
     if app == "hubspot" and trigger != "schedule":
         guard = (
             '    if data.email is None:\n        return {"skipped": "the lead left no email address"}\n'
@@ -94,10 +95,11 @@ def _handler(trigger: Trigger, app: str) -> tuple[str, str, str, str]:
         body = (
             f"{guard}"
             "    contact = crm.UpsertContact(email=data.email, first_name=data.name)\n"
-            '    upserted = ctx.step("upsert_contact", lambda: crm.UPSERT_CONTACT(ctx, contact).model_dump(mode="json"))\n'
+            '    upserted = ctx.step("upsert_contact", lambda: UPSERT_CONTACT(ctx, contact).model_dump(mode="json"))\n'
             '    return {"contact_id": upserted["id"], "new": upserted["is_new"]}\n'
         )
-        return "from shared.actions import crm\n", body, "", "one HubSpot contact (created or updated)"
+        imports = "from apps.hubspot.actions import UPSERT_CONTACT\nfrom shared.actions import crm\n"
+        return imports, body, "", "one HubSpot contact (created or updated)"
     if _has_records_api(app):
         return _records_handler(trigger, app)
     body = (

@@ -2,7 +2,7 @@
 
 HubSpot rejects a write that names a property the portal does not have (400
 ``PROPERTY_DOESNT_EXIST``), so without these every lead would go to the DLQ. The definitions live
-once, in :data:`apps.hubspot.CUSTOM_PROPERTIES`; this creates whichever are missing and leaves
+once, in :data:`apps.hubspot.properties.CUSTOM_PROPERTIES`; this creates whichever are missing and leaves
 the rest alone, so running it again is harmless.
 """
 
@@ -12,6 +12,7 @@ import json
 from typing import TextIO
 
 from apps import hubspot
+from apps.hubspot.properties import CUSTOM_PROPERTIES
 from infra.ops.target import CliError, Target, aws_errors
 from shared.errors import RetryableError, TargetRejected
 
@@ -20,6 +21,7 @@ __all__ = ["setup_hubspot"]
 
 def setup_hubspot(target: Target, out: TextIO, *, connection: str = hubspot.CONNECTION.name) -> list[str]:
     """Create the missing custom properties; returns the names created."""
+    from apps.hubspot.client import HubSpotClient
     from shared.http import ApiClient
 
     name = target.secret_name(connection)
@@ -30,11 +32,11 @@ def setup_hubspot(target: Target, out: TextIO, *, connection: str = hubspot.CONN
         raise CliError(
             f"connection {connection} has no token yet: switchboard secrets set {connection} token=-"
         )
-    client = hubspot.HubSpotClient(ApiClient(hubspot.APP, credentials))
+    client = HubSpotClient(ApiClient(hubspot.APP, credentials))
     try:
         existing = {p.name for p in client.list_properties()}
         created = []
-        for definition in hubspot.CUSTOM_PROPERTIES:
+        for definition in CUSTOM_PROPERTIES:
             if definition["name"] in existing:
                 out.write(f"  exists   {definition['name']}\n")
                 continue
@@ -49,5 +51,5 @@ def setup_hubspot(target: Target, out: TextIO, *, connection: str = hubspot.CONN
         raise CliError(f"HubSpot refused ({hint.get(exc.status, exc.status)}): {exc.message}") from exc
     except RetryableError as exc:
         raise CliError(f"HubSpot is unavailable, try again: {exc.message}") from exc
-    out.write(f"{len(created)} created, {len(hubspot.CUSTOM_PROPERTIES) - len(created)} already there\n")
+    out.write(f"{len(created)} created, {len(CUSTOM_PROPERTIES) - len(created)} already there\n")
     return created

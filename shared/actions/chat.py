@@ -1,42 +1,16 @@
-"""Chat actions (Slack): post a message to a channel, once per ledger step.
+"""The chat domain's contract: a message to post to a channel, and where it was posted.
 
-Slack's ``chat.postMessage`` takes no idempotency key
-(https://docs.slack.dev/reference/methods/chat.postMessage), so on the worker path the action
-reconciles instead: a post made inside a ledger step (:data:`shared.http.current_work` is set)
-carries ``<event id>/<step>`` in its message metadata (:func:`apps.slack.effect_metadata`,
-https://docs.slack.dev/messaging/message-metadata). Just before posting, the step asks the ledger
-whether earlier attempts of it ran (:meth:`shared.http.WorkStamp.earlier_attempt` - durable across
-re-sent webhooks and DLQ redrives, which the SQS receive count and the delivery's receive time are
-not). On the first attempt it simply posts. After earlier ones - one of which may have posted and
-lost the answer to a timeout, or died before the ledger recorded the step - the channel's history is
-searched for the reference (:meth:`apps.slack.SlackClient.find_by_ref`): a post found is
-returned as if just made, otherwise the message is posted.
-
-The search covers only the minutes the earlier attempts ran (:class:`shared.ledger.AttemptWindow`,
-widened by the clock skew), not a day: history is read newest first, and ``latest`` set to the
-window's end skips what the channel took in since - after a DLQ redrive, days of it. The read is
-``conversations.history`` (Tier 3, about 50 a minute; Tier 1 - one a minute, 15 messages a page -
-for apps outside the Slack Marketplace created since 2025-05-29:
-https://api.slack.com/changelog/2025-05-terms-rate-limit-update-and-faq), made only on retries; a
-429 on it is retried after Slack's ``Retry-After`` like any other.
-
-On the MCP tool path there is no ledger step: the tool's own idempotency key keeps a repeated call
-from posting twice, and the action simply posts.
+The action itself is the app's: :mod:`apps.slack.actions` (``slack.post_message``), which also
+makes sure a retried step does not post twice.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from apps import slack
-from shared.actions.base import Action, ActionContext
-
-if TYPE_CHECKING:
-    from shared.http import WorkStamp
-
-__all__ = ["ACTIONS", "POST_MESSAGE", "PostMessage", "PostedMessage", "effect_ref"]
+__all__ = ["PostMessage", "PostedMessage"]
 
 
 class PostMessage(BaseModel):
@@ -58,40 +32,3 @@ class PostedMessage(BaseModel):
 
     channel: str = Field(description="the channel's id")
     ts: str = Field(description="the message's timestamp: its id within the channel")
-
-
-def effect_ref(stamp: WorkStamp) -> str:
-    """The reference a step's post carries in its metadata: ``<event id>/<step>``."""
-    return f"{stamp.event_id}/{stamp.step}"
-
-
-def _post(ctx: ActionContext, data: PostMessage) -> PostedMessage:
-    from shared.http import current_work
-
-    client = slack.SlackClient(ctx.api(slack.APP, slack.CONNECTION))
-    stamp = current_work.get()
-    if stamp is None:
-        posted = client.post_message(data.channel, data.text, data.blocks)
-        return PostedMessage(channel=posted.channel, ts=posted.ts)
-    ref = effect_ref(stamp)
-    earlier = stamp.earlier_attempt()
-    if earlier is not None:
-        oldest, latest = earlier.widened()
-        found = client.find_by_ref(data.channel, ref, oldest=oldest, latest=latest)
-        if found is not None:
-            return PostedMessage(channel=found.channel, ts=found.ts)
-    posted = client.post_message(data.channel, data.text, data.blocks, metadata=slack.effect_metadata(ref))
-    return PostedMessage(channel=posted.channel, ts=posted.ts)
-
-
-POST_MESSAGE: Final = Action(
-    name="slack.post_message",
-    description="Post a message to a Slack channel.",
-    input=PostMessage,
-    output=PostedMessage,
-    app=slack.APP.name,
-    connections=(slack.CONNECTION,),
-    run=_post,
-)
-
-ACTIONS: Final = (POST_MESSAGE,)

@@ -1,15 +1,17 @@
-"""Company actions (People Data Labs): who is behind an email domain."""
+"""The company domain's contract: who is behind an email domain.
+
+The action itself is the app's: :mod:`apps.peopledatalabs.actions` (``company.enrich``). The company
+found is People Data Labs' own record (:class:`apps.peopledatalabs.models.Company`), as the app
+that answers returns it.
+"""
 
 from __future__ import annotations
 
-from typing import Final
-
 from pydantic import BaseModel, ConfigDict, Field
 
-from apps import peopledatalabs
-from shared.actions.base import Action, ActionContext
+from apps.peopledatalabs.models import Company
 
-__all__ = ["ACTIONS", "ENRICH", "CompanyLookup", "FoundCompany"]
+__all__ = ["CompanyLookup", "FoundCompany"]
 
 
 class CompanyLookup(BaseModel):
@@ -28,24 +30,4 @@ class FoundCompany(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     found: bool = Field(description="false: no company matched (a normal answer, not an error)")
-    company: peopledatalabs.Company | None = None
-
-
-def _enrich(ctx: ActionContext, data: CompanyLookup) -> FoundCompany:
-    client = peopledatalabs.PeopleDataLabsClient(ctx.api(peopledatalabs.APP, peopledatalabs.CONNECTION))
-    company = client.enrich_company(website=data.domain, min_likelihood=data.min_likelihood)
-    return FoundCompany(found=company is not None, company=company)
-
-
-ENRICH: Final = Action(
-    name="company.enrich",
-    description="Look up the company behind a website domain: name, size, industry, location (People Data Labs).",
-    input=CompanyLookup,
-    output=FoundCompany,
-    app=peopledatalabs.APP.name,
-    connections=(peopledatalabs.CONNECTION,),
-    run=_enrich,
-    effect=False,
-)
-
-ACTIONS: Final = (ENRICH,)
+    company: Company | None = None

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from apps.hubspot import CUSTOM_PROPERTIES
+from apps.hubspot.properties import CUSTOM_PROPERTIES
 from apps.hubspot.standin import HubSpotSandbox
 from infra.local.runtime import LocalRuntime
 from tests.support import cli

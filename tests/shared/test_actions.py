@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ValidationError
 
+from apps.hubspot import actions as hubspot_actions
 from shared.actions import (
     Action,
     accounting,
@@ -111,7 +112,7 @@ def test_inputs_are_validated_before_any_call() -> None:
     with pytest.raises(ValidationError):
         stock.StockQuery(skus=["bad sku!"], location_ids=["L1"])
     with pytest.raises(TypeError, match="takes UpsertContact"):
-        crm.UPSERT_CONTACT(Ctx.__new__(Ctx), crm.ContactRef(id="1"))  # type: ignore[arg-type]
+        hubspot_actions.UPSERT_CONTACT(Ctx.__new__(Ctx), crm.ContactRef(id="1"))  # type: ignore[arg-type]
 
 
 def test_upsert_maps_typed_fields_onto_hubspot_and_never_duplicates(make_runtime: Any, hubspot: Any) -> None:
@@ -119,18 +120,20 @@ def test_upsert_maps_typed_fields_onto_hubspot_and_never_duplicates(make_runtime
     data = crm.UpsertContact(
         email="ada@example.org", first_name="Ada", utm_source="news", properties={"jobtitle": "CEO"}
     )
-    assert data.hubspot_properties() == {
+    assert hubspot_actions.contact_properties(data) == {
         "email": "ada@example.org",
         "firstname": "Ada",
         "utm_source": "news",
         "jobtitle": "CEO",
     }
-    first = crm.UPSERT_CONTACT(ctx, data)
-    again = crm.UPSERT_CONTACT(ctx, data)
+    first = hubspot_actions.UPSERT_CONTACT(ctx, data)
+    again = hubspot_actions.UPSERT_CONTACT(ctx, data)
     assert first.is_new and not again.is_new and first.id == again.id
-    found = crm.FIND_CONTACT(ctx, crm.FindContact(email="ADA@example.org", properties=["jobtitle"]))
+    found = hubspot_actions.FIND_CONTACT(
+        ctx, crm.FindContact(email="ADA@example.org", properties=["jobtitle"])
+    )
     assert found.found and found.id == first.id and found.properties["jobtitle"] == "CEO"
-    assert not crm.FIND_CONTACT(ctx, crm.FindContact(email="nobody@example.org")).found
+    assert not hubspot_actions.FIND_CONTACT(ctx, crm.FindContact(email="nobody@example.org")).found
 
 
 def test_stock_counts_whole_units_at_the_locations(make_runtime: Any) -> None:

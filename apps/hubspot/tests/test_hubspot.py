@@ -13,17 +13,21 @@ import pytest
 from apps.hubspot import (
     APP,
     CONNECTION,
-    CUSTOM_PROPERTIES,
-    DEFAULT_LEAD_PROPERTIES,
-    NOTE_BODY_MAX_CHARS,
     SIGNING,
     VERIFIER_V3,
-    Contact,
-    HubSpotClient,
-    _created_by_earlier_attempt,
+    contact_url,
     hubspot_v3_uri,
-    note_html,
-    parse_error,
+    is_app_url,
+    portal_of,
+)
+from apps.hubspot.client import HubSpotClient, _created_by_earlier_attempt
+from apps.hubspot.models import Contact, parse_error
+from apps.hubspot.notes import NOTE_BODY_MAX_CHARS, note_html
+from apps.hubspot.properties import (
+    CUSTOM_PROPERTIES,
+    DEFAULT_LEAD_PROPERTIES,
+    NUMEMPLOYEES_OPTIONS,
+    numemployees_option,
 )
 from apps.hubspot.standin import DEFAULT_TOKEN, HubSpotSandbox
 from sandbox.base import SandboxRequest, as_transport
@@ -100,10 +104,14 @@ def test_custom_properties_are_not_hubspot_defaults() -> None:
 
 
 def test_importing_the_app_module_does_not_import_httpx() -> None:
-    """The ingress path imports this module for the verifier; httpx must stay off that path."""
-    code = "import sys, apps.hubspot; print('httpx' in sys.modules)"
+    """The ingress path imports the package (verifier, signing) and its webhook model: no client,
+    no API models, and no httpx on that path."""
+    code = (
+        "import sys, apps.hubspot, apps.hubspot.webhooks; "
+        "print('httpx' in sys.modules, sorted(m for m in sys.modules if m.startswith('apps.hubspot.')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    assert out.stdout.strip() == "False ['apps.hubspot.webhooks']"
 
 
 # --- contacts -------------------------------------------------------------------------------------
@@ -320,6 +328,66 @@ def test_custom_properties_can_be_created_by_a_setup_step() -> None:
     assert client.upsert_contact("ada@example.com", {"utm_source": "x"}).is_new is True
     names = {p.name for p in client.list_properties()}
     assert set(DEFAULT_LEAD_PROPERTIES) <= names
+
+
+def test_get_property_reads_one_definition_or_none(client: HubSpotClient, sandbox: HubSpotSandbox) -> None:
+    employees = client.get_property("numemployees")
+    assert employees is not None and employees.type == "enumeration"
+    assert tuple(o.value for o in employees.options) == NUMEMPLOYEES_OPTIONS
+    assert not employees.modification_metadata.read_only_value
+    source = client.get_property("hs_analytics_source")
+    assert source is not None and source.modification_metadata.read_only_value
+    assert client.get_property("no_such_property") is None
+    paths = [r["path"] for r in recorded(sandbox)]
+    assert paths[-1] == "/crm/v3/properties/contacts/no_such_property"
+
+
+@pytest.mark.parametrize(
+    ("count", "option"),
+    [(0, None), (1, "1-5"), (5, "1-5"), (6, "5-25"), (100, "50-100"), (101, "100-500"), (10**6, "1000+")],
+)
+def test_a_head_count_falls_into_one_numemployees_option(count: int, option: str | None) -> None:
+    """HubSpot's labels share their boundaries ("1-5", "5-25"): a boundary belongs to the lower one."""
+    assert numemployees_option(count) == option
+
+
+# --- record pages ----------------------------------------------------------------------------------
+
+
+def test_a_contact_url_names_its_portal() -> None:
+    url = contact_url("24681357", "51873001201")
+    assert url == "https://app.hubspot.com/contacts/24681357/record/0-1/51873001201"
+    assert portal_of(url) == "24681357" and is_app_url(url)
+    eu = "https://app-eu1.hubspot.com/contacts/139876543/record/0-1/51873001201"
+    assert portal_of(eu) == "139876543" and is_app_url(eu)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        None,
+        "",
+        "https://evil.example/contacts/1/record/0-1/2",
+        "https://app.hubspot.com.evil.example/contacts/1/",
+        "http://app.hubspot.com/contacts/1/record/0-1/2",
+        "https://app.hubspot.com/contacts/abc/record/0-1/2",
+    ],
+)
+def test_anything_else_names_no_portal(url: str | None) -> None:
+    assert portal_of(url) is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://app.hubspot.com/contacts/1/record/0-1/2|Click here",
+        "https://app.hubspot.com/contacts/1/record/0-1/2>",
+        'https://app.hubspot.com/contacts/1/"onmouseover=',
+        "https://evil.example/contacts/1/record/0-1/2",
+    ],
+)
+def test_a_link_that_could_end_early_or_leave_hubspot_is_not_an_app_url(url: str) -> None:
+    assert not is_app_url(url)
 
 
 # --- v3 webhook signatures --------------------------------------------------------------------------

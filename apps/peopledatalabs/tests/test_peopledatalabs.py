@@ -9,16 +9,10 @@ import sys
 import httpx
 import pytest
 
-from apps.peopledatalabs import (
-    APP,
-    COMPANY_SIZES,
-    CONNECTION,
-    ENRICH_PATH,
-    INDUSTRIES,
-    Company,
-    PeopleDataLabsClient,
-    parse_error,
-)
+from apps.peopledatalabs import APP, CONNECTION
+from apps.peopledatalabs.canonical import COMPANY_SIZES, INDUSTRIES
+from apps.peopledatalabs.client import ENRICH_PATH, PeopleDataLabsClient
+from apps.peopledatalabs.models import Company, parse_error
 from apps.peopledatalabs.standin import DEFAULT_API_KEY, PeopleDataLabsSandbox
 from sandbox.base import SandboxRequest, as_transport
 from shared.errors import RateLimited, RetryableError, TargetRejected, TargetUnavailable
@@ -78,10 +72,13 @@ def test_canonical_values_are_pdls() -> None:
 
 
 def test_importing_the_app_module_does_not_import_httpx() -> None:
-    """Specs import this module for CONNECTION on the ingress path; httpx must stay off that path."""
-    code = "import sys, apps.peopledatalabs; print('httpx' in sys.modules)"
+    """Specs import the package for CONNECTION on the ingress path: no client, no API models, no httpx."""
+    code = (
+        "import sys, apps.peopledatalabs; "
+        "print('httpx' in sys.modules, sorted(m for m in sys.modules if m.startswith('apps.peopledatalabs.')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    assert out.stdout.strip() == "False []"
 
 
 # --- enrich_company -------------------------------------------------------------------------------

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from apps.peopledatalabs import COMPANY_SIZES, INDUSTRIES, Company
+from apps.peopledatalabs.canonical import COMPANY_SIZES, INDUSTRIES
+from apps.peopledatalabs.models import Company
 from apps.peopledatalabs.standin import DEFAULT_API_KEY, KNOWN_COMPANIES, PeopleDataLabsSandbox
 from sandbox.base import SandboxRequest, SandboxResponse
 from sandbox.registry import sandbox_classes

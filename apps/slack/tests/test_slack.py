@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
-from apps.slack import (
-    APP,
-    CONNECTION,
+from apps.slack import APP, CONNECTION
+from apps.slack.actions import POST_MESSAGE
+from apps.slack.client import (
     EFFECT_EVENT_TYPE,
     HISTORY_MAX_PAGES,
     HISTORY_PAGE_LIMIT,
@@ -23,7 +23,6 @@ from apps.slack import (
     SlackClient,
     effect_metadata,
     is_channel_id,
-    mrkdwn_escape,
 )
 from apps.slack.standin import DEFAULT_SCOPES, DEFAULT_TOKEN, SlackSandbox
 from infra.local.transport import InvocationCrashed, LocalTransport
@@ -60,9 +59,13 @@ def answering(
 
 
 def test_importing_the_app_module_does_not_import_httpx() -> None:
-    code = "import sys, apps.slack; print('httpx' in sys.modules)"
+    """Specs import the package for its connection: no client, no API models, no httpx with it."""
+    code = (
+        "import sys, apps.slack; "
+        "print('httpx' in sys.modules, sorted(m for m in sys.modules if m.startswith('apps.slack.')))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "False"
+    assert done.stdout.strip() == "False []"
 
 
 def test_local_connection_matches_the_sandbox_token() -> None:
@@ -71,13 +74,6 @@ def test_local_connection_matches_the_sandbox_token() -> None:
     assert CONNECTION.fields == ("token",) and CONNECTION.kind == "api"
     assert APP.base_url == "https://slack.com/api"
     assert APP.max_concurrency == 1  # chat.postMessage: about one message per second per channel
-
-
-def test_mrkdwn_escape_escapes_exactly_what_slack_documents() -> None:
-    assert mrkdwn_escape("<!channel> & <@U123|x> \"quoted\" 'single'") == (
-        "&lt;!channel&gt; &amp; &lt;@U123|x&gt; \"quoted\" 'single'"
-    )
-    assert mrkdwn_escape("&lt;") == "&amp;lt;"  # escaped once, so shown as typed
 
 
 # --- posting ----------------------------------------------------------------------------------------
@@ -351,7 +347,7 @@ def _run_step(ctx: _Ctx, tries: _Tries, event_id: str = "evt-1") -> Any:
     stamp = WorkStamp(event_id, "slack.post", tries.mark(event_id))
     token = current_work.set(stamp)
     try:
-        return chat.POST_MESSAGE(ctx, chat.PostMessage(channel="#new-leads", text="New lead: Amara"))
+        return POST_MESSAGE(ctx, chat.PostMessage(channel="#new-leads", text="New lead: Amara"))
     finally:
         current_work.reset(token)
 
@@ -421,6 +417,6 @@ def test_a_post_buried_under_a_busy_channel_is_still_found() -> None:
 
 def test_outside_a_ledger_step_the_action_just_posts() -> None:
     sandbox = SlackSandbox()
-    posted = chat.POST_MESSAGE(_Ctx(sandbox), chat.PostMessage(channel="C0NEWLEADS1", text="hi"))
+    posted = POST_MESSAGE(_Ctx(sandbox), chat.PostMessage(channel="C0NEWLEADS1", text="hi"))
     [message] = sandbox.state()["messages"]
     assert message["ts"] == posted.ts and "metadata" not in message

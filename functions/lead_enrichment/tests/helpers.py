@@ -11,6 +11,7 @@ import json
 import uuid
 from typing import Any
 
+from apps.hubspot.properties import NUMEMPLOYEES_OPTIONS
 from apps.hubspot.standin import DEFAULT_TOKEN, HubSpotSandbox
 from sandbox.base import SandboxApp, SandboxRequest
 from shared.runtime import Runtime
@@ -86,10 +87,9 @@ def contact(hubspot: HubSpotSandbox, contact_id: str) -> dict[str, str]:
     )
 
 
-#: HubSpot's default "Number of Employees" options and "Industry" text property, as a real portal has
-#: them. The HubSpot sandbox does not (yet) list them among its defaults, so tests that need them
-#: create them through the properties API - what the portal would already have.
-NUMEMPLOYEES_OPTIONS = ("1-5", "5-25", "25-50", "50-100", "100-500", "500-1000", "1000+")
+#: HubSpot's default "Number of Employees" options (:mod:`apps.hubspot.properties`) and "Industry" text
+#: property, as a real portal has them: tests whose portal lacks them create them through the
+#: properties API - what the portal would already have.
 
 
 def add_default_company_properties(

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from apps.hubspot import APP
+from apps.hubspot.properties import NUMEMPLOYEES_OPTIONS
 from apps.hubspot.standin import DEFAULT_TOKEN, HubSpotSandbox
 from functions.lead_enrichment import portal
 from functions.lead_enrichment.crm import contact_properties, employee_range, industry_label
@@ -19,7 +20,6 @@ from shared.errors import TargetUnavailable
 from shared.http import ApiClient
 
 from .helpers import (
-    NUMEMPLOYEES_OPTIONS,
     PortalWithoutCompanyDefaults,
     add_default_company_properties,
     requests_to,

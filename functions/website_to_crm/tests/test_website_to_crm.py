@@ -143,11 +143,12 @@ def test_lead_created_is_emitted_once_with_the_contact(rt: Runtime, resources: A
     assert detail["crm_url"] == f"https://app.hubspot.com/contacts/24681357/record/0-1/{detail['contact_id']}"
     assert detail["lead"]["email"] == "priya.raman@northwind-traders.example"
     # What consumers read is what is emitted: the one declaration in shared/events.py.
+    from apps.hubspot import portal_of
     from shared.events import LeadCreated
 
     parsed = LeadCreated.model_validate(detail)
     assert parsed.source_event_id == sample.webhook_id
-    assert parsed.portal_id == "24681357"
+    assert portal_of(parsed.crm_url) == "24681357"
     assert parsed.lead.utm.campaign == "wholesale-autumn"
 
 
