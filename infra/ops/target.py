@@ -33,6 +33,7 @@ __all__ = [
     "aws_errors",
     "connections",
     "integration",
+    "local_state",
     "resolve",
 ]
 
@@ -139,7 +140,7 @@ class Target:
 
 def resolve(stage: str | None, region: str | None = None, state_file: Path = STATE_FILE) -> Target:
     """The target of a command: ``--stage`` (AWS), or the local runtime's state file."""
-    state = _read_state(state_file)
+    state = local_state(state_file)
     if stage is None or stage == LOCAL_STAGE or (state and stage == state.get("stage")):
         if state is None:
             raise CliError(
@@ -179,7 +180,8 @@ def _profile_region() -> str | None:
     return str(region) if region else None
 
 
-def _read_state(path: Path) -> dict[str, Any] | None:
+def local_state(path: Path = STATE_FILE) -> dict[str, Any] | None:
+    """The running local runtime's state file (endpoints, stage, secret prefix), if there is one."""
     if not path.exists():
         return None
     try:

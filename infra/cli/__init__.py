@@ -1,0 +1,62 @@
+"""``switchboard``: run Switchboard locally, send sample events, invoke a handler, and operate it.
+
+    switchboard dev [--port 8787] [--once] [--no-replay]
+    switchboard send <integration> <event-file> [--url URL] [--stage STAGE]
+    switchboard invoke <integration> <event-file> | --date YYYY-MM-DD [--resend]
+    switchboard urls                                   [--stage STAGE] [--region REGION]
+    switchboard secrets list | show <connection> | set <connection> key=value …
+    switchboard dlq list [<integration>] | show <id> | replay <id> | redrive <integration>
+    switchboard trace <event-id> [--since 7d]
+    switchboard openapi [--server URL] [--tools]
+    switchboard keys create --name N --tools a,b [--per-minute 30] [--per-day 1000] | list | revoke <id>
+    switchboard new <name> --trigger webhook|schedule|event --app <app>
+    switchboard chaos [--events N] [--seed S] [--faults 5xx=0.2,…] [--json]
+    switchboard load [--rps R] [--seconds T] [--json]
+
+One module per command group parses its arguments and prints (:mod:`infra.cli.core` says what a
+group is); what the commands do lives in :mod:`infra.ops`. The operations commands (``urls``,
+``secrets``, ``dlq``, ``trace``, ``keys``) act on the running local runtime, or with
+``--stage <name>`` on that deployed stage. Every error a user can cause is a one-line
+``switchboard: ...`` message that says what to fix, and exit status 2; an operation that was
+understood but failed exits 1.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from infra.cli import ai, dev, dlq, harness, invoke, new, send, setup, trace, urls_secrets
+from infra.cli.core import Register, build_parser
+from infra.ops.target import CliError, OperationFailed
+
+__all__ = ["GROUPS", "CliError", "main"]
+
+#: Every command group, in the order ``switchboard --help`` lists them. A new group is a module
+#: with a ``register(commands)`` function, added here.
+GROUPS: tuple[Register, ...] = (
+    dev.register,
+    send.register,
+    invoke.register,
+    urls_secrets.register,
+    dlq.register,
+    setup.register,
+    trace.register,
+    harness.register,
+    ai.register,
+    new.register,
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser(GROUPS).parse_args(argv)
+    try:
+        result: int = args.func(args)
+        return result
+    except CliError as exc:
+        print(f"switchboard: {exc}", file=sys.stderr)
+        return 2
+    except OperationFailed as exc:
+        print(f"switchboard: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

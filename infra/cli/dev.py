@@ -1,0 +1,33 @@
+"""``switchboard dev``: run locally (embedded AWS, sandbox apps, webhook URLs, sample replay)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from infra.cli.core import Commands
+
+__all__ = ["register"]
+
+
+def register(commands: Commands) -> None:
+    dev = commands.add_parser(
+        "dev", help="run locally: embedded AWS, sandbox apps, webhook URLs, sample replay"
+    )
+    dev.add_argument("--port", type=int, default=int(os.environ.get("SWITCHBOARD_PORT", "8787")))
+    dev.add_argument(
+        "--once", action="store_true", help="replay the samples, wait for the queues, summarise, exit"
+    )
+    dev.add_argument("--no-replay", action="store_true", help="do not replay the sample events on start")
+    dev.add_argument(
+        "--timeout", type=float, default=120.0, help="--once: seconds to wait for the queues to drain"
+    )
+    dev.set_defaults(func=_dev)
+
+
+def _dev(args: argparse.Namespace) -> int:
+    from infra.ops.dev import serve
+
+    ok = serve(args.port, sys.stdout, once=args.once, replay=not args.no_replay, timeout_s=args.timeout)
+    return 0 if ok else 1
