@@ -38,6 +38,7 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apps import google_calendar
+from apps.google_calendar.actions import CANCEL_EVENT, CREATE_EVENT, GET_EVENT, MOVE_EVENT, SET_ATTENDEES
 from shared import ics
 from shared.actions import calendar
 from shared.actions import email as email_actions
@@ -83,7 +84,7 @@ def create(change: BookingChange, ctx: WorkContext) -> dict[str, Any]:
 
     def insert() -> dict[str, Any]:
         # calendar.create_event reads the event back on 409 (and retries while it cannot be read).
-        made = calendar.CREATE_EVENT(ctx, _create_event(change, settings, event_id))
+        made = CREATE_EVENT(ctx, _create_event(change, settings, event_id))
         if made.created:
             return _result(made.event, "created")
         existing = made.event
@@ -92,7 +93,7 @@ def create(change: BookingChange, ctx: WorkContext) -> dict[str, Any]:
         if existing.private_properties.get(BOOKING_PROPERTY) not in (None, key):
             return _result(existing, "superseded")
         if change.seat_only and not _has_attendee(existing, change.invitee):
-            joined = calendar.SET_ATTENDEES(
+            joined = SET_ATTENDEES(
                 ctx, _set_attendees(settings, event_id, _attendees(existing, add=change.invitee))
             )
             return _result(joined.event or existing, "joined")
@@ -133,12 +134,12 @@ def reschedule(change: BookingChange, ctx: WorkContext) -> dict[str, Any]:
         if not resolved["fresh"]:
             # Every detail is sent again with the new times (and status confirmed): the event shows
             # the booking as it is now, whatever the earlier revision said.
-            moved = calendar.MOVE_EVENT(ctx, calendar.MoveEvent.model_validate(create.model_dump()))
+            moved = MOVE_EVENT(ctx, calendar.MoveEvent.model_validate(create.model_dump()))
             if moved.event is not None:
                 return _result(moved.event, "moved")
         # The replaced booking never reached this calendar (made before Switchboard, or its create
         # is still queued): put the booking there under the chain's id; its create will find it.
-        made = calendar.CREATE_EVENT(ctx, create)
+        made = CREATE_EVENT(ctx, create)
         return _result(made.event, "created" if made.created else "exists")
 
     moved = ctx.step("calendar.move", move)
@@ -174,7 +175,7 @@ def cancel(change: BookingChange, ctx: WorkContext) -> dict[str, Any]:
 
     def remove() -> dict[str, Any]:
         if not change.seat_only:
-            cancelled = calendar.CANCEL_EVENT(
+            cancelled = CANCEL_EVENT(
                 ctx,
                 calendar.CancelEvent(
                     calendar_id=settings.calendar_id,
@@ -183,15 +184,11 @@ def cancel(change: BookingChange, ctx: WorkContext) -> dict[str, Any]:
                 ),
             )
             return {"event_id": event_id, "state": "deleted" if cancelled.deleted else "already gone"}
-        found = calendar.GET_EVENT(
-            ctx, calendar.EventRef(calendar_id=settings.calendar_id, event_id=event_id)
-        )
+        found = GET_EVENT(ctx, calendar.EventRef(calendar_id=settings.calendar_id, event_id=event_id))
         existing = found.event
         if existing is None or existing.status == "cancelled" or not _has_attendee(existing, change.invitee):
             return {"event_id": event_id, "state": "not on the event"}
-        calendar.SET_ATTENDEES(
-            ctx, _set_attendees(settings, event_id, _attendees(existing, remove=change.invitee))
-        )
+        SET_ATTENDEES(ctx, _set_attendees(settings, event_id, _attendees(existing, remove=change.invitee)))
         return {"event_id": event_id, "state": "left"}
 
     removed = ctx.step("calendar.delete", remove)

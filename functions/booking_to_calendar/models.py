@@ -1,6 +1,6 @@
 """Models of booking_to_calendar: the two ways a booking arrives, the one shape the worker sees, settings.
 
-The arrivals are Calendly's and Cal.com's (:mod:`apps.calendly`, :mod:`apps.calcom`),
+The arrivals are Calendly's and Cal.com's (:mod:`apps.calendly.webhooks`, :mod:`apps.calcom.webhooks`),
 tolerant of fields they add. :class:`BookingChange` is ours and strict: whatever the provider, the
 worker sees one booking change - create, reschedule (a move of the booking it replaces), cancel, or
 ignore (a webhook that needs no work, kept as a work item so that it shows in traces).
@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from apps.calcom import WebhookEnvelope as CalcomWebhook
-from apps.calendly import WebhookEnvelope as CalendlyWebhook
+from apps.calcom.webhooks import WebhookEnvelope as CalcomWebhook
+from apps.calendly.webhooks import WebhookEnvelope as CalendlyWebhook
 
 __all__ = ["BookingChange", "CalcomWebhook", "CalendlyWebhook", "Person", "Settings"]
 

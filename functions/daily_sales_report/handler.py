@@ -27,8 +27,10 @@ from pathlib import Path
 from typing import Any, Final
 
 from apps.slack.actions import POST_MESSAGE
-from shared.actions import chat, payments
+from apps.square.actions import LIST_PAYMENTS
+from shared.actions import chat
 from shared.actions import email as email_actions
+from shared.actions.payments import ListPayments
 from shared.email import Templates
 from shared.worker import WorkContext
 
@@ -85,8 +87,8 @@ def read_day(request: ReportRequest, ctx: WorkContext, settings: Settings) -> Re
     the locations again on each object, so the sums never depend on Square's edges.
     """
     begin, end = day_bounds(request.day, request.timezone)
-    listed = payments.LIST(
-        ctx, payments.ListPayments(begin_time=begin, end_time=end, location_ids=list(settings.locations))
+    listed = LIST_PAYMENTS(
+        ctx, ListPayments(begin_time=begin, end_time=end, location_ids=list(settings.locations))
     )
     return build_report(
         day=request.day,

@@ -36,7 +36,8 @@ from decimal import Decimal
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from apps.square import Money, Payment, PaymentRefund, rfc3339
+from apps.square.client import rfc3339
+from apps.square.models import Money, Payment, PaymentRefund
 from shared.errors import PermanentError
 
 from .models import Breakdown, Report

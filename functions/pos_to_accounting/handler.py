@@ -7,10 +7,10 @@ One side effect per work item, one step in the effects ledger:
 
 The step names stay those of the first version: they are the ledger keys of receipts already booked.
 The handler only decides *what* to book (lines, tax, the mapped ids); the actions in
-:mod:`shared.actions.accounting` do the booking, the same way an AI tool call does.
+:mod:`apps.quickbooks.actions` do the booking, the same way an AI tool call does.
 
 The create also sends QuickBooks' ``requestid``, derived from the same stable key as the work item
-(:func:`apps.quickbooks.request_id`): if an attempt timed out after QuickBooks had booked the
+(:func:`apps.quickbooks.client.request_id`): if an attempt timed out after QuickBooks had booked the
 receipt (so the ledger never heard of it), the retry gets the first answer back instead of a second
 receipt. The ledger and ``requestid`` together make "booked once" hold across redeliveries, retries
 and redrives.
@@ -40,8 +40,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from apps import square
-from shared.actions import accounting, payments
+from apps.quickbooks.actions import RECORD_REFUND, RECORD_SALE
+from apps.square.actions import GET_ORDER
+from apps.square.models import Order
+from shared.actions.accounting import ReceiptLine, RecordedReceipt, RecordReceipt
+from shared.actions.payments import GetOrder
 from shared.errors import PermanentError
 from shared.worker import WorkContext
 
@@ -76,7 +79,7 @@ def process(booking: Booking, ctx: WorkContext) -> dict[str, Any]:
         receipt = _receipt(booking, settings, lines, tax)
 
         def book_sale() -> dict[str, str]:
-            return _ids(accounting.RECORD_SALE(ctx, receipt))
+            return _ids(RECORD_SALE(ctx, receipt))
 
         booked = ctx.step("quickbooks.sales_receipt", book_sale)
         return {"sales_receipt_id": booked["id"], "total": booked["total"], "lines": len(lines)}
@@ -85,7 +88,7 @@ def process(booking: Booking, ctx: WorkContext) -> dict[str, Any]:
     receipt = _receipt(booking, settings, [refund_line], tax)
 
     def book_refund() -> dict[str, str]:
-        return _ids(accounting.RECORD_REFUND(ctx, receipt))
+        return _ids(RECORD_REFUND(ctx, receipt))
 
     booked = ctx.step("quickbooks.refund_receipt", book_refund)
     return {"refund_receipt_id": booked["id"], "total": booked["total"]}
@@ -107,7 +110,7 @@ def _included_tax(amount: int, rate_percent: Decimal) -> int:
     return int(exact.to_integral_value(rounding=ROUND_HALF_UP))
 
 
-def _ids(booked: accounting.RecordedReceipt) -> dict[str, str]:
+def _ids(booked: RecordedReceipt) -> dict[str, str]:
     """The step's result: ids and the total, as text (the ledger stores JSON)."""
     return {"id": booked.id, "doc_number": booked.doc_number or "", "total": str(booked.total or "")}
 
@@ -118,7 +121,7 @@ def _ids(booked: accounting.RecordedReceipt) -> dict[str, str]:
 def _sale_lines(booking: Booking, ctx: WorkContext, settings: Settings) -> tuple[list[_MinorLine], int]:
     """The sale's lines and tax, in minor units."""
     if booking.provider == "square" and booking.order_id:
-        order = payments.GET_ORDER(ctx, payments.GetOrder(order_id=booking.order_id)).order
+        order = GET_ORDER(ctx, GetOrder(order_id=booking.order_id)).order
         itemised = _square_lines(order, booking, settings)
         if itemised is not None:
             return itemised
@@ -148,9 +151,7 @@ def _tip(booking: Booking, settings: Settings) -> list[_MinorLine]:
     ]
 
 
-def _square_lines(
-    order: square.Order, booking: Booking, settings: Settings
-) -> tuple[list[_MinorLine], int] | None:
+def _square_lines(order: Order, booking: Booking, settings: Settings) -> tuple[list[_MinorLine], int] | None:
     """Itemised lines from the order, or ``None`` if they do not add up to the payment."""
     taxes = {t.uid: t for t in order.taxes if t.uid}
     lines: list[_MinorLine] = []
@@ -190,7 +191,7 @@ def _square_lines(
 # --- the receipt -----------------------------------------------------------------------------------
 
 
-def _line(line: _MinorLine, exponent: int) -> accounting.ReceiptLine:
+def _line(line: _MinorLine, exponent: int) -> ReceiptLine:
     """A receipt line in exact decimals; a whole quantity with an exact unit price is kept as such."""
     amount = to_decimal(line.amount, exponent)
     qty = line.quantity
@@ -204,7 +205,7 @@ def _line(line: _MinorLine, exponent: int) -> accounting.ReceiptLine:
             quantity, unit_price = qty.normalize(), to_decimal(int(unit_minor), exponent)
         else:  # a discount that does not divide evenly: keep the amount exact, say the quantity
             description = f"{qty.normalize()} x {description}"
-    return accounting.ReceiptLine(
+    return ReceiptLine(
         amount=amount,
         description=description[:4000],
         item_id=line.item,
@@ -214,9 +215,7 @@ def _line(line: _MinorLine, exponent: int) -> accounting.ReceiptLine:
     )
 
 
-def _receipt(
-    booking: Booking, settings: Settings, lines: list[_MinorLine], tax: int
-) -> accounting.RecordReceipt:
+def _receipt(booking: Booking, settings: Settings, lines: list[_MinorLine], tax: int) -> RecordReceipt:
     """The action's input: the lines, the local day, the mapped ids; ``booking.key`` is its requestid."""
     local_day = booking.occurred_at.astimezone(ZoneInfo(settings.timezone)).date()
     note = f"{booking.provider.capitalize()} payment {booking.payment_id}"
@@ -226,7 +225,7 @@ def _receipt(
         note += f", order {booking.order_id}"
     if booking.location_id:
         note += f", location {booking.location_id}"
-    return accounting.RecordReceipt(
+    return RecordReceipt(
         key=booking.key,
         date=local_day,
         lines=[_line(line, booking.exponent) for line in lines],

@@ -1,6 +1,7 @@
 """Models of pos_to_accounting: what Square and Stripe send, the one work item the worker sees, settings.
 
-The arrivals are the providers' (tolerant: a field Square or Stripe adds must not start refusing
+The arrivals are the providers' shapes, defined with their apps (:mod:`apps.square.webhooks`,
+:mod:`apps.stripe.webhooks`; tolerant: a field Square or Stripe adds must not start refusing
 sales). :class:`Booking` is ours (strict): one sale or one refund to book, with its amount in integer
 minor units and the exponent that says where the point goes - decided by the provider's rules when
 the event is read, never by the worker.
@@ -15,39 +16,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from apps.square.webhooks import SquareNotification
 
 __all__ = ["Booking", "QbId", "Settings", "SquareNotification", "StripeTax"]
 
 #: A QuickBooks list entity id (items, accounts, tax codes ... are numbered).
 QbId = Annotated[str, Field(pattern=r"^\d{1,20}$")]
-
-
-# --- arrivals ------------------------------------------------------------------------------------
-
-
-class _SquareData(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    type: str
-    id: str
-    object: dict[str, Any]
-
-
-class SquareNotification(BaseModel):
-    """Any Square webhook notification: one subscription URL gets payments and refunds alike, so the
-    object is validated per type in ``accept`` (a type not handled is answered 202 and ignored)."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    merchant_id: str | None = None
-    type: str
-    event_id: str = Field(min_length=1, max_length=128)
-    created_at: datetime | None = None
-    data: _SquareData
 
 
 # --- what the worker sees ------------------------------------------------------------------------

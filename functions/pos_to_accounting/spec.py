@@ -30,6 +30,9 @@ from datetime import UTC, datetime
 from pydantic import ValidationError
 
 from apps import quickbooks, square, stripe
+from apps.square.webhooks import Payment as SquarePayment
+from apps.square.webhooks import PaymentRefund as SquareRefund
+from apps.stripe.webhooks import Event as StripeEvent
 from shared.errors import InvalidPayload
 from shared.spec import Accepted, IntegrationSpec, RetryPolicy, WebhookTrigger
 from shared.webhooks.base import WebhookRequest
@@ -53,7 +56,7 @@ def accept_square(event: SquareNotification, request: WebhookRequest) -> Sequenc
     """A completed payment is a sale, a completed refund a refund; everything else is ignored."""
     if event.type in SQUARE_PAYMENT_TYPES:
         try:
-            payment = square.Payment.model_validate(event.data.object.get("payment"))
+            payment = SquarePayment.model_validate(event.data.object.get("payment"))
         except ValidationError as exc:
             raise _invalid(
                 "data.object.payment", f"is not a Square payment ({exc.error_count()} error(s))"
@@ -81,7 +84,7 @@ def accept_square(event: SquareNotification, request: WebhookRequest) -> Sequenc
         return [Accepted(event_id=booking.key, type="sale", data=booking)]
     if event.type in SQUARE_REFUND_TYPES:
         try:
-            refund = square.PaymentRefund.model_validate(event.data.object.get("refund"))
+            refund = SquareRefund.model_validate(event.data.object.get("refund"))
         except ValidationError as exc:
             raise _invalid(
                 "data.object.refund", f"is not a Square refund ({exc.error_count()} error(s))"
@@ -107,7 +110,7 @@ def accept_square(event: SquareNotification, request: WebhookRequest) -> Sequenc
     return []
 
 
-def accept_stripe(event: stripe.Event, request: WebhookRequest) -> Sequence[Accepted]:
+def accept_stripe(event: StripeEvent, request: WebhookRequest) -> Sequence[Accepted]:
     """A captured charge is a sale; each ``charge.refunded`` is one refund (the delta it reports)."""
     if event.type not in STRIPE_SALE_TYPES and event.type != STRIPE_REFUND_TYPE:
         return []
@@ -170,7 +173,7 @@ SPEC = IntegrationSpec(
             path="/hooks/pos_to_accounting/stripe",
             verifier=stripe.VERIFIER,
             secret=stripe.SIGNING,
-            model=stripe.Event,
+            model=StripeEvent,
             accept=accept_stripe,
             description="Stripe webhook: charge.succeeded, charge.captured, charge.refunded",
         ),

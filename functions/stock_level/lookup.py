@@ -22,7 +22,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from shared.actions import stock
+from apps.square.actions import GET_STOCK
+from shared.actions.stock import StockQuery
 from shared.errors import RetryableError
 
 from .cache import MemoryCache, TableStore
@@ -123,7 +124,7 @@ class StockLookup:
     # --- the three outcomes ---------------------------------------------------------------------
 
     def _from_square(self, keys: list[str], now: float) -> list[StockLevel]:
-        query = stock.StockQuery(skus=keys, location_ids=list(self._settings.location_ids))
+        query = StockQuery(skus=keys, location_ids=list(self._settings.location_ids))
         return [
             StockLevel(
                 key=item.sku,
@@ -133,7 +134,7 @@ class StockLookup:
                 fetched_at=now,
                 locations=self._settings.location_ids,
             )
-            for item in stock.GET(self._ctx, query).items
+            for item in GET_STOCK(self._ctx, query).items
         ]
 
     def _fall_back(

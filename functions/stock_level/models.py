@@ -1,6 +1,6 @@
 """Models of stock_level: its settings, what a SKU may look like, and one SKU's stock as answered.
 
-The answer is computed once from Square's counts (:func:`shared.actions.stock.in_stock`) and then only read: from the
+The answer is computed once from Square's counts (:func:`apps.square.actions.in_stock`) and then only read: from the
 in-process cache, from the DynamoDB copy, or as a stale value while Square is unavailable. Keeping it
 one small frozen value makes "the same answer whichever way it was found" easy to hold.
 """

@@ -11,7 +11,10 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ValidationError
 
+from apps.google_calendar import actions as google_actions
 from apps.hubspot import actions as hubspot_actions
+from apps.quickbooks import actions as quickbooks_actions
+from apps.square import actions as square_actions
 from shared.actions import (
     Action,
     accounting,
@@ -138,7 +141,7 @@ def test_upsert_maps_typed_fields_onto_hubspot_and_never_duplicates(make_runtime
 
 def test_stock_counts_whole_units_at_the_locations(make_runtime: Any) -> None:
     ctx = Ctx(make_runtime("stock_level"))
-    answer = stock.GET(
+    answer = square_actions.GET_STOCK(
         ctx,
         stock.StockQuery(skus=["LOAF-SOURDOUGH", "NOPE-1"], location_ids=["L8M2Q9ZB3XW1P", "LQ7T4N1V6K2RD"]),
     )
@@ -180,8 +183,8 @@ def test_a_sale_is_booked_once_per_key_with_exact_amounts(make_runtime: Any, san
         currency="GBP",
         default_item="19",
     )
-    first = accounting.RECORD_SALE(ctx, sale)
-    again = accounting.RECORD_SALE(ctx, sale)
+    first = quickbooks_actions.RECORD_SALE(ctx, sale)
+    again = quickbooks_actions.RECORD_SALE(ctx, sale)
     assert first == again and first.total == Decimal("7.99")
     [body] = sandboxes["quickbooks"].receipts_of("salesreceipt")
     assert body["DepositToAccountRef"]["value"] == "36" and body["CurrencyRef"]["value"] == "GBP"
@@ -209,11 +212,11 @@ def test_creating_an_event_twice_under_one_id_makes_one_event(make_runtime: Any,
         time_zone="Europe/London",
         attendees=[{"email": "ada@example.org", "name": "Ada"}],
     )
-    first = calendar.CREATE_EVENT(ctx, event)
-    again = calendar.CREATE_EVENT(ctx, event)
+    first = google_actions.CREATE_EVENT(ctx, event)
+    again = google_actions.CREATE_EVENT(ctx, event)
     assert first.created and not again.created and again.event.event_id == first.event.event_id
     assert len(sandboxes["google_calendar"].events()) == 1
-    moved = calendar.MOVE_EVENT(
+    moved = google_actions.MOVE_EVENT(
         ctx,
         calendar.MoveEvent(
             calendar_id="primary",
@@ -227,8 +230,8 @@ def test_creating_an_event_twice_under_one_id_makes_one_event(make_runtime: Any,
     [stored] = sandboxes["google_calendar"].events()
     assert stored["start"]["dateTime"] == "2026-12-15T09:00:00Z"
     ref = {"calendar_id": "primary", "send_updates": "none", "event_id": event.event_id}
-    assert calendar.CANCEL_EVENT(ctx, calendar.CancelEvent(**ref)).deleted
-    assert not calendar.CANCEL_EVENT(ctx, calendar.CancelEvent(**ref)).deleted
+    assert google_actions.CANCEL_EVENT(ctx, calendar.CancelEvent(**ref)).deleted
+    assert not google_actions.CANCEL_EVENT(ctx, calendar.CancelEvent(**ref)).deleted
     with pytest.raises(ValidationError):  # naive times: which zone was meant decides the meeting
         calendar.CreateEvent(**{**event.model_dump(), "start": datetime(2026, 12, 14, 10, 0)})
     with pytest.raises(ValidationError):
@@ -243,7 +246,7 @@ def test_payments_list_reads_the_locations_and_drops_personal_data(make_runtime:
             end_time=datetime(2026, 3, 1, tzinfo=UTC),
             location_ids=["L1"],
         )
-    listed = payments.LIST(
+    listed = square_actions.LIST_PAYMENTS(
         ctx,
         payments.ListPayments(
             begin_time=datetime(2020, 1, 1, tzinfo=UTC),

@@ -14,6 +14,7 @@ import pytest
 
 from apps import calcom
 from apps.calcom.standin import calcom_signature
+from apps.calcom.webhooks import WebhookEnvelope
 from infra.local.samples import EVENTS_DIR
 from shared.errors import SignatureMismatch, SignatureMissing
 from shared.webhooks.base import WebhookRequest
@@ -62,7 +63,7 @@ def test_the_payload_reads_a_reschedule() -> None:
     body = json.loads((EVENTS_DIR / "booking_to_calendar" / "calcom_3_booking_rescheduled.json").read_text())[
         "body"
     ]
-    hook = calcom.WebhookEnvelope.model_validate(body)
+    hook = WebhookEnvelope.model_validate(body)
     assert hook.payload is not None
     assert (hook.payload.uid, hook.payload.reschedule_uid) == (
         "mW3eR5tY7uI9oP1aS2dF4g",
@@ -77,8 +78,6 @@ def test_from_reschedule_is_read_too_and_other_triggers_drop_the_payload() -> No
         "body"
     ]
     body["payload"]["fromReschedule"] = "oldUid"
-    hook = calcom.WebhookEnvelope.model_validate(body)
+    hook = WebhookEnvelope.model_validate(body)
     assert hook.payload is not None and hook.payload.reschedule_uid == "oldUid"
-    assert (
-        calcom.WebhookEnvelope.model_validate({"triggerEvent": "MEETING_ENDED", "payload": 5}).payload is None
-    )
+    assert WebhookEnvelope.model_validate({"triggerEvent": "MEETING_ENDED", "payload": 5}).payload is None

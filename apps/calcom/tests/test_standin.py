@@ -8,6 +8,7 @@ from typing import Any
 
 from apps import calcom
 from apps.calcom.standin import CalcomSandbox
+from apps.calcom.webhooks import WebhookEnvelope
 from sandbox.base import SandboxRequest
 from shared.webhooks.base import WebhookRequest
 
@@ -46,7 +47,7 @@ def test_created_rescheduled_cancelled_are_verifiable_and_real_shaped() -> None:
         calcom.VERIFIER.verify(
             WebhookRequest("POST", URL, {k.lower(): v for k, v in headers.items()}, body), [SECRET], 0.0
         )
-        hooks.append(calcom.WebhookEnvelope.model_validate_json(body))
+        hooks.append(WebhookEnvelope.model_validate_json(body))
     assert [h.trigger_event for h in hooks] == ["BOOKING_CREATED", "BOOKING_RESCHEDULED", "BOOKING_CANCELLED"]
     created, rescheduled, cancelled = (h.payload for h in hooks)
     assert created and rescheduled and cancelled

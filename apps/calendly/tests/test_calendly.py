@@ -15,6 +15,7 @@ import pytest
 
 from apps import calendly
 from apps.calendly.standin import calendly_signature
+from apps.calendly.webhooks import WebhookEnvelope
 from infra.local.samples import EVENTS_DIR
 from shared.errors import MissingSecret, SignatureMismatch, SignatureMissing, TimestampOutOfTolerance
 from shared.webhooks.base import WebhookRequest
@@ -85,7 +86,7 @@ def test_the_payload_reads_a_reschedule() -> None:
     body = json.loads(
         (EVENTS_DIR / "booking_to_calendar" / "calendly_2_reschedule_b_invitee_created.json").read_text()
     )["body"]
-    hook = calendly.WebhookEnvelope.model_validate(body)
+    hook = WebhookEnvelope.model_validate(body)
     assert hook.payload is not None and hook.payload.old_invitee is not None
     assert calendly.event_uuid_of_invitee(hook.payload.old_invitee) == "f3b2c1d0-6a7e-4b8c-9d0e-1a2b3c4d5e6f"
     assert hook.payload.scheduled_event.uuid == "7c6d5e4f-3a2b-4c1d-8e9f-0a1b2c3d4e5f"
@@ -93,9 +94,7 @@ def test_the_payload_reads_a_reschedule() -> None:
 
 
 def test_other_events_validate_without_their_payload() -> None:
-    hook = calendly.WebhookEnvelope.model_validate(
-        {"event": "routing_form_submission.created", "payload": {"x": 1}}
-    )
+    hook = WebhookEnvelope.model_validate({"event": "routing_form_submission.created", "payload": {"x": 1}})
     assert hook.payload is None
     with pytest.raises(ValueError, match="needs its invitee payload"):
-        calendly.WebhookEnvelope.model_validate({"event": "invitee.created"})
+        WebhookEnvelope.model_validate({"event": "invitee.created"})

@@ -8,6 +8,7 @@ from typing import Any
 
 from apps import calendly
 from apps.calendly.standin import CalendlySandbox
+from apps.calendly.webhooks import WebhookEnvelope
 from sandbox.base import SandboxRequest
 from shared.webhooks.base import WebhookRequest
 
@@ -44,7 +45,7 @@ def test_booking_rescheduling_and_cancelling_send_verifiable_real_shaped_webhook
     for headers, body in got:
         request = WebhookRequest("POST", URL, {k.lower(): v for k, v in headers.items()}, body)
         calendly.VERIFIER.verify(request, [KEY], 1_795_166_044.0)
-        hook = calendly.WebhookEnvelope.model_validate_json(body)
+        hook = WebhookEnvelope.model_validate_json(body)
         assert hook.payload is not None
         kinds.append((hook.event, hook.payload.rescheduled, hook.payload.scheduled_event.status))
     assert kinds == [
@@ -53,7 +54,7 @@ def test_booking_rescheduling_and_cancelling_send_verifiable_real_shaped_webhook
         ("invitee.created", False, "active"),
         ("invitee.canceled", False, "canceled"),
     ]
-    new = calendly.WebhookEnvelope.model_validate_json(got[2][1]).payload
+    new = WebhookEnvelope.model_validate_json(got[2][1]).payload
     assert new is not None and new.old_invitee == booked["invitee"]
     assert calendly.event_uuid_of_invitee(new.old_invitee or "") == booked["event"].rsplit("/", 1)[-1]
     first = json.loads(got[0][1])["payload"]

@@ -9,7 +9,8 @@ from urllib.parse import urlencode
 import pytest
 
 from apps import google_calendar
-from apps.google_calendar import GoogleCalendarClient
+from apps.google_calendar.client import GoogleCalendarClient
+from apps.google_calendar.models import error_reason
 from apps.google_calendar.standin import GoogleCalendarSandbox, google_error, rate_limit_403
 from sandbox.base import SandboxRequest, as_transport
 from shared.errors import RateLimited, TargetRejected, TargetUnavailable
@@ -134,12 +135,12 @@ def test_5xx_and_429_are_retryable(client: GoogleCalendarClient, app: GoogleCale
 
 def test_error_reason_reads_googles_body() -> None:
     assert (
-        google_calendar.error_reason(
+        error_reason(
             b'{"error":{"errors":[{"domain":"global","reason":"duplicate","message":"x"}],"code":409,"message":"x"}}'
         )
         == "duplicate"
     )
-    assert google_calendar.error_reason(b"<html>") is None
+    assert error_reason(b"<html>") is None
 
 
 def _json(data: Any) -> bytes:

@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 
 from apps import quickbooks as qb
+from apps.quickbooks.client import FaultError, QuickBooksClient, request_id
+from apps.quickbooks.models import Line, Receipt, Ref, SalesItemLineDetail, parse_fault, wire
 from apps.quickbooks.standin import QuickBooksSandbox
 from sandbox.base import SandboxRequest, SandboxResponse, as_transport
 from shared.errors import RateLimited, TargetRejected, TargetUnavailable
@@ -41,41 +43,41 @@ def app() -> QuickBooksSandbox:
 
 
 @pytest.fixture
-def client(app: QuickBooksSandbox) -> qb.QuickBooksClient:
+def client(app: QuickBooksSandbox) -> QuickBooksClient:
     api = ApiClient(
         qb.APP,
         {"access_token": token(app), "base_url": "http://qb.test"},
         transport=as_transport(app, mount=""),
     )
-    return qb.QuickBooksClient(api, qb.LOCAL_REALM_ID)
+    return QuickBooksClient(api, qb.LOCAL_REALM_ID)
 
 
-def receipt(amount: str = "19.99", **changes: Any) -> qb.Receipt:
-    line = qb.Line(
+def receipt(amount: str = "19.99", **changes: Any) -> Receipt:
+    line = Line(
         Amount=Decimal(amount),
         Description="Sourdough loaf",
-        SalesItemLineDetail=qb.SalesItemLineDetail(
-            ItemRef=qb.Ref(value="11"),
+        SalesItemLineDetail=SalesItemLineDetail(
+            ItemRef=Ref(value="11"),
             Qty=Decimal(1),
             UnitPrice=Decimal(amount),
-            TaxCodeRef=qb.Ref(value="4"),
+            TaxCodeRef=Ref(value="4"),
         ),
     )
     fields: dict[str, Any] = {
         "Line": (line,),
         "TxnDate": "2026-11-20",
-        "CurrencyRef": qb.Ref(value="GBP"),
-        "DepositToAccountRef": qb.Ref(value="36"),
+        "CurrencyRef": Ref(value="GBP"),
+        "DepositToAccountRef": Ref(value="36"),
         **changes,
     }
-    return qb.Receipt(**fields)
+    return Receipt(**fields)
 
 
 def test_request_id_is_stable_short_and_per_entity() -> None:
     key = "stripe:refund:ch_3QmB7rLkDf2xYz9A1gH4jK5p:1200000"
-    rid = qb.request_id("refundreceipt", key)
-    assert rid == qb.request_id("refundreceipt", key) and len(rid) == qb.MAX_REQUEST_ID
-    assert rid != qb.request_id("salesreceipt", key)
+    rid = request_id("refundreceipt", key)
+    assert rid == request_id("refundreceipt", key) and len(rid) == qb.MAX_REQUEST_ID
+    assert rid != request_id("salesreceipt", key)
     assert rid.isalnum() and rid.isascii()
 
 
@@ -91,16 +93,16 @@ def test_request_id_is_stable_short_and_per_entity() -> None:
     ],
 )
 def test_decimals_leave_as_exactly_that_number(value: Decimal, text: str) -> None:
-    assert json.dumps(qb.wire({"Amount": value})) == f'{{"Amount": {text}}}'
+    assert json.dumps(wire({"Amount": value})) == f'{{"Amount": {text}}}'
 
 
 def test_a_decimal_no_json_number_can_carry_is_refused() -> None:
     with pytest.raises(ValueError, match="exact JSON number"):
-        qb.wire(Decimal("0.12345678901234567890"))
+        wire(Decimal("0.12345678901234567890"))
 
 
 def test_a_sales_receipt_is_created_with_minorversion_and_requestid(
-    app: QuickBooksSandbox, client: qb.QuickBooksClient
+    app: QuickBooksSandbox, client: QuickBooksClient
 ) -> None:
     txn = client.create_sales_receipt(receipt(), key="square:payment:P1")
     assert txn.TotalAmt == Decimal("19.99") and txn.Id
@@ -112,12 +114,12 @@ def test_a_sales_receipt_is_created_with_minorversion_and_requestid(
     assert req["path"] == f"/v3/company/{qb.LOCAL_REALM_ID}/salesreceipt"
     assert req["query"] == {
         "minorversion": ["75"],
-        "requestid": [qb.request_id("salesreceipt", "square:payment:P1")],
+        "requestid": [request_id("salesreceipt", "square:payment:P1")],
     }
     assert req["json"]["Line"][0]["Amount"] == 19.99
 
 
-def test_the_same_key_twice_books_once(app: QuickBooksSandbox, client: qb.QuickBooksClient) -> None:
+def test_the_same_key_twice_books_once(app: QuickBooksSandbox, client: QuickBooksClient) -> None:
     first = client.create_sales_receipt(receipt(), key="square:payment:P1")
     again = client.create_sales_receipt(receipt(), key="square:payment:P1")
     other = client.create_sales_receipt(receipt(), key="square:payment:P2")
@@ -125,13 +127,13 @@ def test_the_same_key_twice_books_once(app: QuickBooksSandbox, client: qb.QuickB
     assert len(app.receipts_of("salesreceipt")) == 2
 
 
-def test_a_validation_fault_is_permanent_with_intuits_words(client: qb.QuickBooksClient) -> None:
+def test_a_validation_fault_is_permanent_with_intuits_words(client: QuickBooksClient) -> None:
     bad = receipt(
         Line=(
-            qb.Line(
+            Line(
                 Amount=Decimal("5.00"),
-                SalesItemLineDetail=qb.SalesItemLineDetail(
-                    ItemRef=qb.Ref(value="11"), Qty=Decimal(2), UnitPrice=Decimal("2.00")
+                SalesItemLineDetail=SalesItemLineDetail(
+                    ItemRef=Ref(value="11"), Qty=Decimal(2), UnitPrice=Decimal("2.00")
                 ),
             ),
         )
@@ -143,7 +145,7 @@ def test_a_validation_fault_is_permanent_with_intuits_words(client: qb.QuickBook
     )
 
 
-def test_a_fault_in_a_200_is_not_success(app: QuickBooksSandbox, client: qb.QuickBooksClient) -> None:
+def test_a_fault_in_a_200_is_not_success(app: QuickBooksSandbox, client: QuickBooksClient) -> None:
     fault = {
         "Fault": {
             "Error": [
@@ -167,12 +169,12 @@ def test_a_fault_in_a_200_is_not_success(app: QuickBooksSandbox, client: qb.Quic
         )
         for r in app._routes
     )
-    with pytest.raises(qb.FaultError) as exc:
+    with pytest.raises(FaultError) as exc:
         client.create_sales_receipt(receipt(), key="k1")
     assert exc.value.fault.codes == ("6140",)
 
 
-def test_a_system_fault_in_a_200_is_retryable(app: QuickBooksSandbox, client: qb.QuickBooksClient) -> None:
+def test_a_system_fault_in_a_200_is_retryable(app: QuickBooksSandbox, client: QuickBooksClient) -> None:
     fault = {
         "Fault": {
             "Error": [
@@ -198,7 +200,7 @@ def test_a_system_fault_in_a_200_is_retryable(app: QuickBooksSandbox, client: qb
         client.create_sales_receipt(receipt(), key="k1")
 
 
-def test_throttling_and_outages_are_retryable(app: QuickBooksSandbox, client: qb.QuickBooksClient) -> None:
+def test_throttling_and_outages_are_retryable(app: QuickBooksSandbox, client: QuickBooksClient) -> None:
     app.handle(
         SandboxRequest("POST", "/_faults", body=json.dumps({"kind": "rate_limit", "retry_after": 2}).encode())
     )
@@ -214,7 +216,7 @@ def test_throttling_and_outages_are_retryable(app: QuickBooksSandbox, client: qb
 
 
 def test_both_fault_casings_are_read() -> None:
-    upper = qb.parse_fault(
+    upper = parse_fault(
         {
             "Fault": {
                 "Error": [{"Message": "Object Not Found", "Detail": "gone", "code": "610", "element": ""}],
@@ -222,7 +224,7 @@ def test_both_fault_casings_are_read() -> None:
             }
         }
     )
-    lower = qb.parse_fault(
+    lower = parse_fault(
         {
             "fault": {
                 "error": [
@@ -243,12 +245,12 @@ def test_both_fault_casings_are_read() -> None:
         and upper.summary() == "ValidationFault 610 Object Not Found: gone"
     )
     assert lower is not None and lower.codes == ("3200",) and "Token expired" in lower.summary()
-    assert qb.parse_fault({"SalesReceipt": {}}) is None and qb.parse_fault([1]) is None
+    assert parse_fault({"SalesReceipt": {}}) is None and parse_fault([1]) is None
 
 
 def test_a_realm_id_is_a_number() -> None:
     with pytest.raises(ValueError, match="realm"):
-        qb.QuickBooksClient(None, "../1")  # type: ignore[arg-type]
+        QuickBooksClient(None, "../1")  # type: ignore[arg-type]
 
 
 def test_the_connection_is_oauth2_with_a_realm() -> None:

@@ -19,18 +19,10 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from apps.square import (
-    APP,
-    CONNECTION,
-    SIGNING,
-    SQUARE_VERSION,
-    VERIFIER,
-    PaymentUpdatedEvent,
-    RefundUpdatedEvent,
-    SquareClient,
-    parse_error,
-    rfc3339,
-)
+from apps.square import APP, CONNECTION, SIGNING, SQUARE_VERSION, VERIFIER
+from apps.square.client import SquareClient, rfc3339
+from apps.square.models import parse_error
+from apps.square.webhooks import PaymentUpdatedEvent, RefundUpdatedEvent
 from apps.square.standin import (
     DEFAULT_TOKEN,
     LOCATIONS,
@@ -48,7 +40,7 @@ from shared.errors import RateLimited, SignatureMismatch, TargetRejected, Target
 from shared.http import ApiClient
 from shared.webhooks.base import WebhookRequest
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 HIGH_STREET, MARKET, KITCHEN = LOCATIONS
 
 
@@ -103,6 +95,18 @@ def test_importing_the_module_does_not_import_httpx() -> None:
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True, timeout=60
     )
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_the_ingress_half_of_the_package_loads_no_worker_module() -> None:
+    """A spec imports ``apps.square`` and ``apps.square.webhooks``; neither pulls in the client."""
+    code = (
+        "import sys, apps.square, apps.square.webhooks; "
+        "print(*(m in sys.modules for m in ('httpx', 'apps.square.models', 'apps.square.client')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.split() == ["False", "False", "False"]
 
 
 # --- catalog --------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import pytest
 
 from apps import stripe
 from apps.stripe.standin import DEFAULT_SECRET_KEY, StripeSandbox
+from apps.stripe.webhooks import Event
 from sandbox.base import SandboxRequest, SandboxResponse
 from shared.webhooks.base import WebhookRequest
 
@@ -70,7 +71,7 @@ def test_a_charge_sends_a_signed_charge_succeeded(
     [(headers, body)] = received
     stripe.VERIFIER.verify(WebhookRequest("POST", URL, headers, body), [SECRET], time.time())
     assert ",v0=" in headers["stripe-signature"]  # the decoy Stripe adds to test events
-    event = stripe.Event.model_validate_json(body)
+    event = Event.model_validate_json(body)
     assert (event.type, event.api_version, event.pending_webhooks) == (
         "charge.succeeded",
         stripe.STRIPE_API_VERSION,
@@ -86,7 +87,7 @@ def test_partial_refunds_send_charge_refunded_with_the_previous_amount(
     charge = call(app, "/v1/charges", amount="3000", currency="gbp").parsed()
     call(app, "/v1/refunds", charge=charge["id"], amount="1000")
     call(app, "/v1/refunds", charge=charge["id"])  # the rest
-    events = [stripe.Event.model_validate_json(body) for _, body in received[1:]]
+    events = [Event.model_validate_json(body) for _, body in received[1:]]
     assert [e.type for e in events] == ["charge.refunded", "charge.refunded"]
     assert [(e.charge().amount_refunded, e.previous_int("amount_refunded")) for e in events] == [
         (1000, 0),

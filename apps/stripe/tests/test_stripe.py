@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 
 from apps import stripe
+from apps.stripe.webhooks import Event
 from shared.errors import MissingSecret, SignatureMismatch, SignatureMissing, TimestampOutOfTolerance
 from shared.webhooks.base import WebhookRequest
 
@@ -117,7 +118,7 @@ def test_minor_units(amount: int, currency: str, expected: Decimal) -> None:
 
 
 def test_an_event_reads_its_charge_and_previous_amount() -> None:
-    event = stripe.Event.model_validate(
+    event = Event.model_validate(
         {
             "id": "evt_3QmB7rLkDf2xYz9A1cDeF1gH",
             "object": "event",

@@ -22,7 +22,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from apps.slack.standin import SlackSandbox
-from apps.square import Payment, PaymentRefund
+from apps.square.models import Payment, PaymentRefund
 from apps.square.standin import SEED_PAYMENTS, SEED_REFUNDS, SquareSandbox
 from functions.daily_sales_report.handler import TEMPLATES
 from functions.daily_sales_report.models import Report, Settings

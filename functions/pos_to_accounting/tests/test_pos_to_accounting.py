@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from apps import quickbooks as qb
+from apps.quickbooks.client import request_id
 from apps.quickbooks.standin import QuickBooksSandbox
 from apps.stripe.standin import DEFAULT_SECRET_KEY, StripeSandbox
 from infra.local.gateway import api_gateway_event
@@ -210,7 +210,7 @@ def test_a_square_sale_is_itemised_from_its_order_with_vat(rt: Runtime, books: Q
     [create] = creates(books)
     assert create["query"]["minorversion"] == ["75"]
     assert create["query"]["requestid"] == [
-        qb.request_id("salesreceipt", "square:payment:GPZG3XWOBY6CFFET2CJAS74WTNQJ7")
+        request_id("salesreceipt", "square:payment:GPZG3XWOBY6CFFET2CJAS74WTNQJ7")
     ]
 
 

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from apps.square import InventoryCount
+from apps.square.actions import in_stock
+from apps.square.models import InventoryCount
 from functions.stock_level.cache import MemoryCache
 from functions.stock_level.models import (
     MAX_SKUS,
@@ -18,7 +19,6 @@ from functions.stock_level.models import (
     parse_sku,
     parse_skus,
 )
-from shared.actions.stock import in_stock
 from shared.errors import InvalidPayload
 
 SHOP, STALL, KITCHEN = "L8M2Q9ZB3XW1P", "LQ7T4N1V6K2RD", "LW3C5H8J0P9SE"

@@ -1,0 +1,207 @@
+"""The catalogue actions Google Calendar performs: ``calendar.create_event``, ``move_event``,
+``set_attendees``, ``cancel_event`` and ``get_event``.
+
+Their contracts are the domain's (:mod:`shared.actions.calendar`); this module turns them into
+Events calls. A create inserts under the caller's event id; when Google answers ``409 duplicate``
+the event is read and answered with ``created: false``, never inserted twice. Times go to Google as
+UTC RFC 3339 (``2026-12-14T10:00:00Z``) with the zone the event is *shown* in.
+
+Worker and MCP path only.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from apps import google_calendar
+from shared.actions.base import Action, ActionContext
+from shared.actions.calendar import (
+    Attendee,
+    CalendarEvent,
+    CancelEvent,
+    CancelledEvent,
+    CreatedEvent,
+    CreateEvent,
+    EventRef,
+    FoundEvent,
+    Guest,
+    MoveEvent,
+    SetAttendees,
+)
+from shared.errors import TargetUnavailable
+
+from .client import GoogleCalendarClient, attendees_body
+from .models import EventTime, GoogleEvent
+
+__all__ = ["ACTIONS", "CANCEL_EVENT", "CREATE_EVENT", "GET_EVENT", "MOVE_EVENT", "SET_ATTENDEES"]
+
+
+def _rfc3339(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _attendees(guests: list[Guest]) -> list[dict[str, str]]:
+    return attendees_body([(g.email, g.name) for g in guests])
+
+
+def _details_body(data: CreateEvent | MoveEvent) -> dict[str, Any]:
+    """What an event says besides its times; each ``None`` is left out of the request."""
+    body: dict[str, Any] = {}
+    if data.summary is not None:
+        body["summary"] = data.summary
+    if data.description is not None:
+        body["description"] = data.description
+    if data.attendees is not None:
+        body["attendees"] = _attendees(data.attendees)
+    if data.private_properties:
+        body["extendedProperties"] = {"private": dict(data.private_properties)}
+    if data.location:
+        body["location"] = data.location
+    return body
+
+
+def _times_body(data: CreateEvent | MoveEvent, default_zone: str | None = None) -> dict[str, Any]:
+    """``start`` and ``end``; without a zone (and no default) Google keeps the event's own."""
+    zone = data.time_zone or default_zone
+    extra = {"timeZone": zone} if zone else {}
+    return {
+        "start": {"dateTime": _rfc3339(data.start), **extra},
+        "end": {"dateTime": _rfc3339(data.end), **extra},
+    }
+
+
+def _event(event: GoogleEvent) -> CalendarEvent:
+    def when(t: EventTime | None) -> datetime | None:
+        return t.date_time if t is not None else None
+
+    return CalendarEvent(
+        event_id=event.id,
+        status=event.status,
+        ical_uid=event.ical_uid,
+        html_link=event.html_link,
+        summary=event.summary,
+        start=when(event.start),
+        end=when(event.end),
+        attendees=[
+            Attendee(email=a.email, name=a.display_name, response_status=a.response_status)
+            for a in event.attendees
+        ],
+        private_properties=dict(event.extended_properties.private) if event.extended_properties else {},
+    )
+
+
+def _client(ctx: ActionContext) -> GoogleCalendarClient:
+    # The package's APP at call time (not a copy taken at import): tests and tools may replace it.
+    return GoogleCalendarClient(ctx.api(google_calendar.APP, google_calendar.CONNECTION))
+
+
+def _create(ctx: ActionContext, data: CreateEvent) -> CreatedEvent:
+    client = _client(ctx)
+    body = {
+        "id": data.event_id,
+        "summary": data.summary,
+        **({"description": data.description} if data.description is not None else {}),
+        **_times_body(data, default_zone="UTC"),
+        "attendees": _attendees(data.attendees or []),
+        **(
+            {"extendedProperties": {"private": dict(data.private_properties)}}
+            if data.private_properties
+            else {}
+        ),
+        "reminders": {"useDefault": True},
+        "status": "confirmed",
+        **({"location": data.location} if data.location else {}),
+    }
+    made = client.insert_event(data.calendar_id, body, send_updates=data.send_updates)
+    if made is not None:
+        return CreatedEvent(created=True, event=_event(made))
+    existing = client.get_event(data.calendar_id, data.event_id)
+    if existing is None:  # 409, yet not readable: Google is mid-way; look again later
+        raise TargetUnavailable("google_calendar: 409 duplicate, but the event cannot be read yet")
+    return CreatedEvent(created=False, event=_event(existing))
+
+
+def _move(ctx: ActionContext, data: MoveEvent) -> FoundEvent:
+    # "confirmed": a reschedule means the meeting is on, also if the event had been cancelled.
+    body = {**_details_body(data), **_times_body(data), "status": "confirmed"}
+    moved = _client(ctx).patch_event(data.calendar_id, data.event_id, body, send_updates=data.send_updates)
+    return FoundEvent(found=moved is not None, event=_event(moved) if moved else None)
+
+
+def _set_attendees(ctx: ActionContext, data: SetAttendees) -> FoundEvent:
+    body = {"attendees": _attendees(data.attendees)}
+    patched = _client(ctx).patch_event(data.calendar_id, data.event_id, body, send_updates=data.send_updates)
+    return FoundEvent(found=patched is not None, event=_event(patched) if patched else None)
+
+
+def _cancel(ctx: ActionContext, data: CancelEvent) -> CancelledEvent:
+    deleted = _client(ctx).delete_event(data.calendar_id, data.event_id, send_updates=data.send_updates)
+    return CancelledEvent(event_id=data.event_id, deleted=deleted)
+
+
+def _get(ctx: ActionContext, data: EventRef) -> FoundEvent:
+    event = _client(ctx).get_event(data.calendar_id, data.event_id)
+    return FoundEvent(found=event is not None, event=_event(event) if event else None)
+
+
+_CONNECTIONS: Final = (google_calendar.CONNECTION,)
+_APP: Final = google_calendar.APP.name
+_WHERE: Final = {"calendar_id": "calendar_id"}
+_NOTIFY: Final = {**_WHERE, "send_updates": "google_send_updates"}
+
+CREATE_EVENT: Final = Action(
+    name="calendar.create_event",
+    description="Book an event into the business calendar; the same event_id never makes two (Google Calendar).",
+    input=CreateEvent,
+    output=CreatedEvent,
+    app=_APP,
+    connections=_CONNECTIONS,
+    run=_create,
+    config=_NOTIFY,
+)
+MOVE_EVENT: Final = Action(
+    name="calendar.move_event",
+    description="Move a calendar event to new times (reschedule); other details change only if given (Google).",
+    input=MoveEvent,
+    output=FoundEvent,
+    app=_APP,
+    connections=_CONNECTIONS,
+    run=_move,
+    config=_NOTIFY,
+)
+SET_ATTENDEES: Final = Action(
+    name="calendar.set_attendees",
+    description="Replace a calendar event's whole guest list; read it first with calendar_get_event (Google).",
+    input=SetAttendees,
+    output=FoundEvent,
+    app=_APP,
+    connections=_CONNECTIONS,
+    run=_set_attendees,
+    config=_NOTIFY,
+    destructive=True,
+)
+CANCEL_EVENT: Final = Action(
+    name="calendar.cancel_event",
+    description="Cancel (delete) a calendar event by its id; deleted=false if it was already gone (Google).",
+    input=CancelEvent,
+    output=CancelledEvent,
+    app=_APP,
+    connections=_CONNECTIONS,
+    run=_cancel,
+    config=_NOTIFY,
+    destructive=True,
+)
+GET_EVENT: Final = Action(
+    name="calendar.get_event",
+    description="Read a calendar event by its id: times, guests, status (Google Calendar).",
+    input=EventRef,
+    output=FoundEvent,
+    app=_APP,
+    connections=_CONNECTIONS,
+    run=_get,
+    effect=False,
+    config=_WHERE,
+)
+
+ACTIONS: Final = (CREATE_EVENT, MOVE_EVENT, SET_ATTENDEES, CANCEL_EVENT, GET_EVENT)
