@@ -32,6 +32,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools.utilities.idempotency import (
@@ -45,6 +46,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 
 from shared.errors import EventInProgress, TargetUnavailable
+from shared.table import ledger_table
 
 if TYPE_CHECKING:
     from shared.runtime import Runtime
@@ -168,24 +170,24 @@ class Ledger:
         A step needs no lease of its own - steps only ever run inside their event's in-progress lease,
         so no two workers run the same event's steps at once.
         """
-        ddb = self._rt.aws("dynamodb")
-        key = {"id": {"S": step_key(self._rt.name, step, event_id)}}
+        table = ledger_table(self._rt)
+        key = step_key(self._rt.name, step, event_id)
         with _table_errors():
-            item = ddb.get_item(TableName=self._rt.table, Key=key, ConsistentRead=True).get("Item")
-        if item and item.get("status", {}).get("S") == COMPLETED:
-            raw = item.get("data", {}).get("S")
+            item = table.get(key, consistent=True)
+        if item and item.get("status") == COMPLETED:
+            raw = item.get("data")
             return (json.loads(raw) if raw else None), False  # type: ignore[return-value]
         result = fn()
         record = {
-            **key,
-            "status": {"S": COMPLETED},
-            "data": {"S": json.dumps(result, separators=(",", ":"), default=str)},
-            "expiration": {"N": str(int(time.time()) + RETENTION_S)},
+            "id": key,
+            "status": COMPLETED,
+            "data": json.dumps(result, separators=(",", ":"), default=str),
+            "expiration": int(time.time()) + RETENTION_S,
         }
         # If this fails, the effect happened but is not recorded: the retry repeats it, which the
         # target's own idempotency (upsert, request ids, client-chosen ids) must absorb - as after a crash.
         with _table_errors():
-            ddb.put_item(TableName=self._rt.table, Item=record)
+            table.put(record)
         return result, True
 
     def note_attempt(self, event_id: str, step: str, run_s: float) -> AttemptWindow | None:
@@ -200,26 +202,18 @@ class Ledger:
         function's timeout: no attempt acts later than that). Written only by steps that ask, just
         before their write. If it cannot be written the step does not run.
         """
-        ddb = self._rt.aws("dynamodb")
         now = time.time()
         with _table_errors():
-            old = ddb.update_item(
-                TableName=self._rt.table,
-                Key={"id": {"S": attempt_key(self._rt.name, step, event_id)}},
-                UpdateExpression=(
-                    "SET first_at = if_not_exists(first_at, :now), last_at = :now, expiration = :exp ADD tries :one"
-                ),
-                ExpressionAttributeValues={
-                    ":now": {"N": f"{now:.3f}"},
-                    ":exp": {"N": str(int(now) + RETENTION_S)},
-                    ":one": {"N": "1"},
-                },
-                ReturnValues="ALL_OLD",
-            ).get("Attributes", {})
-        first = old.get("first_at", {}).get("N")
+            old = ledger_table(self._rt).update(
+                attempt_key(self._rt.name, step, event_id),
+                "SET first_at = if_not_exists(first_at, :now), last_at = :now, expiration = :exp ADD tries :one",
+                values={":now": Decimal(f"{now:.3f}"), ":exp": int(now) + RETENTION_S, ":one": 1},
+                returns="ALL_OLD",
+            )
+        first = old.get("first_at")
         if first is None:
             return None
-        last = old.get("last_at", {}).get("N", first)
+        last = old["last_at"] if "last_at" in old else first
         return AttemptWindow(float(first), float(last) + run_s)
 
     def _store(self, prefix: str) -> DynamoDBPersistenceLayer:

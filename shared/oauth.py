@@ -55,6 +55,7 @@ import httpx
 
 from shared.errors import ConnectionRevoked, EventInProgress, TargetTimeout, TargetUnavailable
 from shared.secrets import get_connection, put_connection
+from shared.table import ConditionFailed, ledger_table
 
 if TYPE_CHECKING:
     from shared.app import App
@@ -314,21 +315,20 @@ class _Lease:
 
         now = time.time()
         try:
-            self._rt.aws("dynamodb").put_item(
-                TableName=self._rt.table,
-                Item={
-                    "id": {"S": self._key},
-                    "owner": {"S": self._owner},
-                    "lease_until": {"N": str(now + LEASE_S)},
+            ledger_table(self._rt).put(
+                {
+                    "id": self._key,
+                    "owner": self._owner,
+                    "lease_until": now + LEASE_S,
                     # TTL attribute of the table: a stale lease item is cleaned up by DynamoDB.
-                    "expiration": {"N": str(int(now + LEASE_S + 3600))},
+                    "expiration": int(now + LEASE_S + 3600),
                 },
-                ConditionExpression="attribute_not_exists(id) OR lease_until < :now",
-                ExpressionAttributeValues={":now": {"N": str(now)}},
+                condition="attribute_not_exists(id) OR lease_until < :now",
+                values={":now": now},
             )
+        except ConditionFailed:
+            return False
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
             raise TargetUnavailable(f"OAuth lease {self._key}: {exc.response['Error'].get('Code')}") from exc
         return True
 
@@ -336,34 +336,29 @@ class _Lease:
         """Record that something happened now (an item with a time and a TTL, no lock semantics)."""
         now = time.time()
         with contextlib.suppress(Exception):  # a note for the diagnosis; never in the way
-            self._rt.aws("dynamodb").put_item(
-                TableName=self._rt.table,
-                Item={
-                    "id": {"S": self._key},
-                    "at": {"S": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))},
-                    "expiration": {"N": str(int(now + 30 * 86_400))},
-                },
+            ledger_table(self._rt).put(
+                {
+                    "id": self._key,
+                    "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
+                    "expiration": int(now + 30 * 86_400),
+                }
             )
 
     def marked_at(self) -> str:
         with contextlib.suppress(Exception):
-            item = self._rt.aws("dynamodb").get_item(TableName=self._rt.table, Key={"id": {"S": self._key}})
-            return str(item.get("Item", {}).get("at", {}).get("S", ""))
+            item = ledger_table(self._rt).get(self._key)
+            return str((item or {}).get("at", ""))
         return ""
 
     def clear(self) -> None:
         with contextlib.suppress(Exception):
-            self._rt.aws("dynamodb").delete_item(TableName=self._rt.table, Key={"id": {"S": self._key}})
+            ledger_table(self._rt).delete(self._key)
 
     def release(self) -> None:
         from botocore.exceptions import ClientError
 
-        # A ClientError means someone took the lease over after it ran out: theirs now.
-        with contextlib.suppress(ClientError):
-            self._rt.aws("dynamodb").delete_item(
-                TableName=self._rt.table,
-                Key={"id": {"S": self._key}},
-                ConditionExpression="#o = :me",
-                ExpressionAttributeNames={"#o": "owner"},
-                ExpressionAttributeValues={":me": {"S": self._owner}},
+        # The condition fails when someone took the lease over after it ran out: theirs now.
+        with contextlib.suppress(ConditionFailed, ClientError):
+            ledger_table(self._rt).delete(
+                self._key, condition="#o = :me", names={"#o": "owner"}, values={":me": self._owner}
             )

@@ -43,6 +43,7 @@ from shared.observability import event_context, get_logger, new_metrics
 from shared.redact import redact_text
 from shared.spec import BusEvent, BusTrigger, ScheduledRun, ScheduleTrigger
 from shared.sync import resolve
+from shared.table import ledger_table
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger
@@ -131,16 +132,14 @@ class WorkContext:
 
     def counter(self, name: str) -> int:
         """Next value of an atomic counter (round-robin assignment ...). Wrap it in a step."""
-        table = self.rt.aws("dynamodb")
-        result = table.update_item(
-            TableName=self.rt.table,
-            Key={"id": {"S": f"{self.rt.name}#counter#{name}"}},
-            UpdateExpression="ADD #v :one",
-            ExpressionAttributeNames={"#v": "value"},
-            ExpressionAttributeValues={":one": {"N": "1"}},
-            ReturnValues="UPDATED_NEW",
+        counted = ledger_table(self.rt).update(
+            f"{self.rt.name}#counter#{name}",
+            "ADD #v :one",
+            names={"#v": "value"},
+            values={":one": 1},
+            returns="UPDATED_NEW",
         )
-        return int(result["Attributes"]["value"]["N"])
+        return int(counted["value"])
 
     def emit(self, detail_type: str, detail: Mapping[str, Any]) -> str:
         """Put a domain event on the Switchboard bus, once per event (a step of its own).

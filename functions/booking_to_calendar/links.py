@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
 from shared.errors import TargetUnavailable
+from shared.table import ledger_table
 
 if TYPE_CHECKING:
     from shared.runtime import Runtime
@@ -45,49 +46,40 @@ class Links:
     def __init__(self, rt: Runtime) -> None:
         self._rt = rt
 
-    def _id(self, booking_key: str) -> dict[str, dict[str, str]]:
+    def _id(self, booking_key: str) -> str:
         digest = hashlib.sha256(booking_key.encode("utf-8")).hexdigest()[:40]
-        return {"id": {"S": f"{self._rt.name}#booking#{digest}"}}
+        return f"{self._rt.name}#booking#{digest}"
 
     def get(self, booking_key: str) -> Link | None:
         try:
-            item = (
-                self._rt.aws("dynamodb")
-                .get_item(TableName=self._rt.table, Key=self._id(booking_key), ConsistentRead=True)
-                .get("Item")
-            )
+            item = ledger_table(self._rt).get(self._id(booking_key), consistent=True)
         except Exception as exc:  # botocore errors: the table is out of reach, try again later
             raise TargetUnavailable(f"booking links unavailable: {type(exc).__name__}") from exc
         if not item:
             return None
         return Link(
-            event_id=item["event_id"]["S"],
-            sequence=int(item["sequence"]["N"]),
-            status="cancelled" if item["status"]["S"] == "cancelled" else "active",
-            ical_uid=item.get("ical_uid", {}).get("S"),
+            event_id=item["event_id"],
+            sequence=int(item["sequence"]),
+            status="cancelled" if item["status"] == "cancelled" else "active",
+            ical_uid=item.get("ical_uid"),
         )
 
     def put(self, booking_key: str, link: Link, *, ends: datetime, only_new: bool = False) -> bool:
         """Store a link; with ``only_new`` an existing one (a tombstone, say) is kept. Whether it wrote."""
-        item = {
-            **self._id(booking_key),
-            "event_id": {"S": link.event_id},
-            "sequence": {"N": str(link.sequence)},
-            "status": {"S": link.status},
-            "expiration": {"N": str(max(int(ends.timestamp()), int(time.time())) + KEEP_AFTER_END_S)},
+        item: dict[str, str | int] = {
+            "id": self._id(booking_key),
+            "event_id": link.event_id,
+            "sequence": link.sequence,
+            "status": link.status,
+            "expiration": max(int(ends.timestamp()), int(time.time())) + KEEP_AFTER_END_S,
         }
         if link.ical_uid:
-            item["ical_uid"] = {"S": link.ical_uid}
-        ddb = self._rt.aws("dynamodb")
+            item["ical_uid"] = link.ical_uid
+        table = ledger_table(self._rt)
         try:
             if only_new:
-                ddb.put_item(
-                    TableName=self._rt.table, Item=item, ConditionExpression="attribute_not_exists(id)"
-                )
-            else:
-                ddb.put_item(TableName=self._rt.table, Item=item)
+                return table.put_if_absent(item)
+            table.put(item)
         except Exception as exc:
-            if type(exc).__name__ == "ConditionalCheckFailedException":
-                return False
             raise TargetUnavailable(f"booking links unavailable: {type(exc).__name__}") from exc
         return True

@@ -17,9 +17,11 @@ import secrets
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, Final
 
 from shared.redact import SENSITIVE_KEYS, redact_text
+from shared.table import Table
 
 __all__ = ["AUDIT_PREFIX", "mask_arguments", "write"]
 
@@ -86,24 +88,24 @@ def write(
     now = datetime.now(UTC)
     record_id = f"{AUDIT_PREFIX}{now.strftime('%Y-%m-%dT%H:%M:%S.%f')}Z#{secrets.token_hex(4)}"
     item: dict[str, Any] = {
-        "id": {"S": record_id},
-        "kind": {"S": "audit"},
-        "key_id": {"S": key_id},
-        "tool": {"S": tool},
-        "arguments": {"S": json.dumps(mask_arguments(dict(arguments)), separators=(",", ":"), default=str)},
-        "outcome": {"S": outcome},
-        "duration_ms": {"N": f"{duration_ms:.1f}"},
-        "at": {"S": now.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"},
-        "expiration": {"N": str(int(time.time()) + retention_days * 86_400)},
+        "id": record_id,
+        "kind": "audit",
+        "key_id": key_id,
+        "tool": tool,
+        "arguments": json.dumps(mask_arguments(dict(arguments)), separators=(",", ":"), default=str),
+        "outcome": outcome,
+        "duration_ms": Decimal(f"{duration_ms:.1f}"),
+        "at": now.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+        "expiration": int(time.time()) + retention_days * 86_400,
     }
     if request_id is not None:
-        item["request_id"] = {"S": str(request_id)[:100]}
+        item["request_id"] = str(request_id)[:100]
     if idempotency:
-        item["idempotency_key_sha256"] = {"S": idempotency}
+        item["idempotency_key_sha256"] = idempotency
     if detail:
-        item["detail"] = {"S": redact_text(detail)[:500]}
+        item["detail"] = redact_text(detail)[:500]
     try:
-        ddb.put_item(TableName=table, Item=item)
+        Table(ddb, table).put(item)
     except Exception as exc:  # botocore errors: the call's outcome stands; say the record is missing
         if logger is not None:
             logger.error("audit record not written", extra={"tool": tool, "error": type(exc).__name__})

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from shared.table import ConditionFailed, Item, Table
+
 __all__ = [
     "ALL_TOOLS",
     "KEY_PREFIX",
@@ -106,16 +108,16 @@ def _now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _from_item(item: dict[str, Any]) -> ApiKey:
+def _from_item(item: Item) -> ApiKey:
     return ApiKey(
-        id=item["id"]["S"].removeprefix(_ITEM),
-        name=item.get("name", {}).get("S", ""),
-        tools=tuple(sorted(item.get("tools", {}).get("SS", []))),
-        per_minute=int(item["per_minute"]["N"]),
-        per_day=int(item["per_day"]["N"]),
-        created_at=item.get("created_at", {}).get("S", ""),
-        revoked_at=item.get("revoked_at", {}).get("S"),
-        key_hash=item.get("key_hash", {}).get("S", ""),
+        id=str(item["id"]).removeprefix(_ITEM),
+        name=item.get("name", ""),
+        tools=tuple(sorted(item.get("tools", ()))),
+        per_minute=int(item["per_minute"]),
+        per_day=int(item["per_day"]),
+        created_at=item.get("created_at", ""),
+        revoked_at=item.get("revoked_at"),
+        key_hash=item.get("key_hash", ""),
     )
 
 
@@ -127,63 +129,49 @@ def create_key(
         raise ValueError("a key needs at least one tool")
     if not 1 <= per_minute <= per_day:
         raise ValueError("quotas need 1 <= per minute <= per day")
+    keys = Table(ddb, table)
     for _ in range(5):
         key_id = "".join(secrets.choice(_ID_ALPHABET) for _ in range(10))
         key = f"{KEY_PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
         item = {
-            "id": {"S": _ITEM + key_id},
-            "kind": {"S": "apikey"},
-            "key_hash": {"S": hash_key(key)},
-            "name": {"S": name},
-            "tools": {"SS": sorted(set(tools))},
-            "per_minute": {"N": str(per_minute)},
-            "per_day": {"N": str(per_day)},
-            "created_at": {"S": _now_iso()},
+            "id": _ITEM + key_id,
+            "kind": "apikey",
+            "key_hash": hash_key(key),
+            "name": name,
+            "tools": set(tools),
+            "per_minute": per_minute,
+            "per_day": per_day,
+            "created_at": _now_iso(),
         }
-        try:
-            ddb.put_item(TableName=table, Item=item, ConditionExpression="attribute_not_exists(id)")
-        except ddb.exceptions.ConditionalCheckFailedException:  # an id collision: draw again
-            continue
-        return _from_item(item), key
+        if keys.put_if_absent(item):  # else an id collision: draw again
+            return _from_item(item), key
     raise RuntimeError("could not draw an unused key id")  # pragma: no cover - 32^10 ids
 
 
 def get_key(ddb: Any, table: str, key_id: str) -> ApiKey | None:
-    item = ddb.get_item(TableName=table, Key={"id": {"S": _ITEM + key_id}}, ConsistentRead=True).get("Item")
+    item = Table(ddb, table).get(_ITEM + key_id, consistent=True)
     return _from_item(item) if item else None
 
 
 def list_keys(ddb: Any, table: str) -> list[ApiKey]:
     """Every key, revoked ones included (a scan: the CLI's occasional question, not a request path)."""
-    found: list[ApiKey] = []
-    kwargs: dict[str, Any] = {
-        "TableName": table,
-        "FilterExpression": "#k = :apikey",
-        "ExpressionAttributeNames": {"#k": "kind"},
-        "ExpressionAttributeValues": {":apikey": {"S": "apikey"}},
-    }
-    while True:
-        page = ddb.scan(**kwargs)
-        found.extend(_from_item(i) for i in page.get("Items", []))
-        if "LastEvaluatedKey" not in page:
-            return sorted(found, key=lambda k: k.created_at)
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    items = Table(ddb, table).scan(where="#k = :apikey", names={"#k": "kind"}, values={":apikey": "apikey"})
+    return sorted((_from_item(i) for i in items), key=lambda k: k.created_at)
 
 
 def revoke_key(ddb: Any, table: str, key_id: str) -> ApiKey | None:
     """Mark the key revoked (kept for the audit trail); ``None`` if there is no such key."""
     try:
-        out = ddb.update_item(
-            TableName=table,
-            Key={"id": {"S": _ITEM + key_id}},
-            UpdateExpression="SET revoked_at = if_not_exists(revoked_at, :now)",
-            ConditionExpression="attribute_exists(id)",
-            ExpressionAttributeValues={":now": {"S": _now_iso()}},
-            ReturnValues="ALL_NEW",
+        revoked = Table(ddb, table).update(
+            _ITEM + key_id,
+            "SET revoked_at = if_not_exists(revoked_at, :now)",
+            condition="attribute_exists(id)",
+            values={":now": _now_iso()},
+            returns="ALL_NEW",
         )
-    except ddb.exceptions.ConditionalCheckFailedException:
+    except ConditionFailed:
         return None
-    return _from_item(out["Attributes"])
+    return _from_item(revoked)
 
 
 def authenticate(ddb: Any, table: str, authorization: str | None) -> ApiKey:
@@ -214,21 +202,17 @@ def consume_quota(ddb: Any, table: str, key: ApiKey, now: float | None = None) -
     that minute's count one higher - harmless, the call was refused anyway.
     """
     now = time.time() if now is None else now
+    counters = Table(ddb, table)
     for window, seconds, limit in (("minute", 60, key.per_minute), ("day", 86_400, key.per_day)):
         start = int(now // seconds) * seconds
         try:
-            ddb.update_item(
-                TableName=table,
-                Key={"id": {"S": f"{_ITEM}{key.id}#{window}#{start}"}},
-                UpdateExpression="ADD calls :one SET expiration = :exp",
-                ConditionExpression="attribute_not_exists(calls) OR calls < :limit",
-                ExpressionAttributeValues={
-                    ":one": {"N": "1"},
-                    ":limit": {"N": str(limit)},
-                    ":exp": {"N": str(start + seconds + _COUNTER_GRACE_S)},
-                },
+            counters.update(
+                f"{_ITEM}{key.id}#{window}#{start}",
+                "ADD calls :one SET expiration = :exp",
+                condition="attribute_not_exists(calls) OR calls < :limit",
+                values={":one": 1, ":limit": limit, ":exp": start + seconds + _COUNTER_GRACE_S},
             )
-        except ddb.exceptions.ConditionalCheckFailedException:
+        except ConditionFailed:
             raise QuotaExceeded(window, limit, max(1, int(start + seconds - now))) from None
 
 

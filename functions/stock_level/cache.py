@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
-from decimal import Decimal
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Final
+
+from shared.table import MAX_BATCH_GET, MAX_BATCH_WRITE, Item, ledger_table
 
 from .models import StockLevel
 
@@ -29,9 +30,6 @@ if TYPE_CHECKING:
 __all__ = ["KEY_PREFIX", "MemoryCache", "TableStore"]
 
 KEY_PREFIX: Final = "stock_level#sku#"
-#: DynamoDB BatchGetItem takes at most 100 keys, BatchWriteItem at most 25 items.
-_GET_BATCH: Final = 100
-_WRITE_BATCH: Final = 25
 
 
 class MemoryCache:
@@ -76,66 +74,69 @@ class TableStore:
 
     def get_many(self, keys: Sequence[str]) -> dict[str, StockLevel]:
         found: dict[str, StockLevel] = {}
-        ddb = self._rt.aws("dynamodb")
-        for start in range(0, len(keys), _GET_BATCH):
-            wanted = {"Keys": [{"id": {"S": KEY_PREFIX + k}} for k in keys[start : start + _GET_BATCH]]}
+        table = ledger_table(self._rt)
+        for start in range(0, len(keys), MAX_BATCH_GET):
             try:
-                result = ddb.batch_get_item(RequestItems={self._rt.table: wanted})
+                read = table.get_batch([KEY_PREFIX + k for k in keys[start : start + MAX_BATCH_GET]])
             except Exception as exc:  # botocore errors: no copy is a cache miss, not a failed request
                 self._logger.warning("stock table read failed", extra={"error": type(exc).__name__})
                 return found
-            for item in result.get("Responses", {}).get(self._rt.table, []):
+            for item in read.items:
                 level = _from_item(item)
                 if level is not None:
                     found[level.key] = level
-            unprocessed = result.get("UnprocessedKeys", {}).get(self._rt.table, {}).get("Keys", [])
-            if unprocessed:
+            if read.unprocessed:
                 # Throttled reads: those SKUs go to Square like any other miss.
                 self._logger.info(
-                    "stock table read partly throttled", extra={"unprocessed": len(unprocessed)}
+                    "stock table read partly throttled", extra={"unprocessed": len(read.unprocessed)}
                 )
         return found
 
     def put_many(self, levels: Iterable[StockLevel]) -> None:
         items = [_to_item(level, self._keep_s) for level in levels if level.found]
-        ddb = self._rt.aws("dynamodb")
-        for start in range(0, len(items), _WRITE_BATCH):
-            batch = [{"PutRequest": {"Item": item}} for item in items[start : start + _WRITE_BATCH]]
+        table = ledger_table(self._rt)
+        for start in range(0, len(items), MAX_BATCH_WRITE):
             try:
-                result = ddb.batch_write_item(RequestItems={self._rt.table: batch})
+                left = table.put_batch(items[start : start + MAX_BATCH_WRITE])
             except Exception as exc:  # botocore errors: the answer is still good; only the copy is lost
                 self._logger.warning("stock table write failed", extra={"error": type(exc).__name__})
                 return
-            left = result.get("UnprocessedItems", {}).get(self._rt.table, [])
             if left:
-                self._logger.info("stock table write partly throttled", extra={"unprocessed": len(left)})
+                self._logger.info("stock table write partly throttled", extra={"unprocessed": left})
 
 
-def _to_item(level: StockLevel, keep_s: int) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        "id": {"S": KEY_PREFIX + level.key},
-        "sku": {"S": level.key},
-        "variation_id": {"S": level.variation_id or ""},
-        "available": {"N": str(level.available)},
-        "fetched_at": {"N": str(Decimal(repr(level.fetched_at)))},
-        "locations": {"L": [{"S": loc} for loc in level.locations]},
-        "expiration": {"N": str(int(level.fetched_at) + keep_s + 3600)},
+def _to_item(level: StockLevel, keep_s: int) -> Item:
+    item: Item = {
+        "id": KEY_PREFIX + level.key,
+        "sku": level.key,
+        "variation_id": level.variation_id or "",
+        "available": level.available,
+        "fetched_at": level.fetched_at,
+        "locations": list(level.locations),
+        "expiration": int(level.fetched_at) + keep_s + 3600,
     }
     if level.updated_at is not None:
-        item["updated_at"] = {"S": level.updated_at}
+        item["updated_at"] = level.updated_at
     return item
 
 
-def _from_item(item: Mapping[str, Any]) -> StockLevel | None:
+def _from_item(item: Item) -> StockLevel | None:
     """A stored record, or ``None`` if it is not one this version wrote (a foreign or broken item)."""
     try:
         return StockLevel(
-            key=item["sku"]["S"],
-            variation_id=item["variation_id"]["S"] or None,
-            available=int(item["available"]["N"]),
-            updated_at=item["updated_at"]["S"] if "updated_at" in item else None,
-            fetched_at=float(item["fetched_at"]["N"]),
-            locations=tuple(v["S"] for v in item["locations"]["L"]),
+            key=_text(item["sku"]),
+            variation_id=_text(item["variation_id"]) or None,
+            available=int(item["available"]),
+            updated_at=_text(item["updated_at"]) if "updated_at" in item else None,
+            fetched_at=float(item["fetched_at"]),
+            locations=tuple(_text(v) for v in item["locations"]),
         )
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def _text(value: Any) -> str:
+    """A string attribute; anything else marks an item this version did not write."""
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, not {type(value).__name__}")
+    return value

@@ -174,22 +174,19 @@ def _run(runtime: LocalRuntime, config: LoadConfig, report: LoadReport, err: Tex
 def _check_ledger(runtime: LocalRuntime, accepted: list[str], report: LoadReport) -> None:
     """Each accepted id: a completed event record in the ledger, or a dead letter - else lost."""
     from shared.ledger import COMPLETED, event_key
+    from shared.table import MAX_BATCH_GET, ledger_table
 
-    rt = runtime.runtimes[INTEGRATION]
-    ddb = rt.aws("dynamodb")
+    table = ledger_table(runtime.runtimes[INTEGRATION])
     done: set[str] = set()
     keys = {event_key(INTEGRATION, e): e for e in accepted}
     pending = list(keys)
-    for start in range(0, len(pending), 100):
-        chunk = [{"id": {"S": k}} for k in pending[start : start + 100]]
-        request: dict[str, Any] = {rt.table: {"Keys": chunk, "ConsistentRead": True}}
+    for start in range(0, len(pending), MAX_BATCH_GET):
+        wanted = pending[start : start + MAX_BATCH_GET]
         for _ in range(10):  # unprocessed keys are retried, a bounded number of times
-            answer = ddb.batch_get_item(RequestItems=request)
-            for item in answer.get("Responses", {}).get(rt.table, []):
-                if item.get("status", {}).get("S") == COMPLETED:
-                    done.add(keys[item["id"]["S"]])
-            request = answer.get("UnprocessedKeys") or {}
-            if not request:
+            read = table.get_batch(wanted, consistent=True)
+            done.update(keys[item["id"]] for item in read.items if item.get("status") == COMPLETED)
+            wanted = read.unprocessed
+            if not wanted:
                 break
     dead: set[str] = set()
     with contextlib.suppress(Exception):

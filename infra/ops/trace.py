@@ -28,6 +28,7 @@ from infra.ops.dlq import DlqScan, mask_personal, when
 from infra.ops.target import CliError, NotDeployed, Target, aws_errors
 from shared.ledger import event_key, ledger_hash, step_key
 from shared.registry import load_specs
+from shared.table import Item, Table
 
 __all__ = ["LedgerRecord", "ledger_hash", "ledger_key", "ledger_records", "log_lines", "trace"]
 
@@ -50,8 +51,8 @@ class LedgerRecord:
     result: Any
 
     @classmethod
-    def from_item(cls, item: dict[str, Any], retention_s: int) -> LedgerRecord | None:
-        key = str(item["id"]["S"])
+    def from_item(cls, item: Item, retention_s: int) -> LedgerRecord | None:
+        key = str(item["id"])
         head, _, _hash = key.rpartition("#")
         integration, _, rest = head.partition("#")
         if rest == "event":
@@ -60,33 +61,29 @@ class LedgerRecord:
             step = rest.removeprefix("step#")
         else:
             return None  # counters, leases: not an event's record
-        expiry = item.get("expiration", {}).get("N")
-        at = datetime.fromtimestamp(int(expiry) - retention_s, UTC) if expiry else None
-        raw = item.get("data", {}).get("S")
+        expiry = item.get("expiration")
+        at = datetime.fromtimestamp(int(expiry) - retention_s, UTC) if expiry is not None else None
+        raw = item.get("data")
         result: Any = None
         if raw:
             try:
                 result = json.loads(raw)
             except ValueError:
                 result = raw
-        return cls(integration, step, str(item.get("status", {}).get("S", "?")), at, result)
+        return cls(integration, step, str(item.get("status", "?")), at, result)
 
 
 def ledger_records(target: Target, event_id: str) -> list[LedgerRecord]:
     """Every idempotency record of ``event_id``, of any integration, oldest first."""
     from shared.ledger import RETENTION_S
 
-    ddb = target.client("dynamodb")
-    items: list[dict[str, Any]] = []
+    table = Table(target.client("dynamodb"), target.table)
     with aws_errors(target, f"reading table {target.table}"):
-        paginator = ddb.get_paginator("scan")
-        for page in paginator.paginate(
-            TableName=target.table,
-            FilterExpression="contains(#id, :hash)",
-            ExpressionAttributeNames={"#id": "id"},
-            ExpressionAttributeValues={":hash": {"S": ledger_hash(event_id)}},
-        ):
-            items.extend(page.get("Items", []))
+        items = list(
+            table.scan(
+                where="contains(#id, :hash)", names={"#id": "id"}, values={":hash": ledger_hash(event_id)}
+            )
+        )
     records = [r for r in (LedgerRecord.from_item(i, RETENTION_S) for i in items) if r is not None]
     epoch = datetime.min.replace(tzinfo=UTC)
     return sorted(records, key=lambda r: (r.integration, r.at or epoch, r.step is None))
