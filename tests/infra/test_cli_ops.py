@@ -303,6 +303,18 @@ def test_operations_errors_say_what_to_fix(tmp_path: Path, run: Any) -> None:
         assert done.stderr.count("\n") == 1, done.stderr
 
 
+def test_every_command_group_module_is_registered_once() -> None:
+    """A group is a module of infra/cli with ``register``; GROUPS lists each (a forgotten one has no command)."""
+    import pkgutil
+
+    import infra.cli
+
+    modules = {m.name for m in pkgutil.iter_modules(infra.cli.__path__)} - {"core", "__main__"}
+    registered = [register.__module__.removeprefix("infra.cli.") for register in infra.cli.GROUPS]
+    assert sorted(registered) == sorted(modules)
+    assert all(register.__name__ == "register" for register in infra.cli.GROUPS)
+
+
 # -- deployed stages (in-process against moto, or a fake where moto has no API) --------------------
 
 
