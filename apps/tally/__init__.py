@@ -8,6 +8,9 @@ re-serialization that orders or escapes differently.
 
 Tally signs no timestamp and no id, so a captured request stays valid: replays are stopped by the
 idempotency key (the payload's ``eventId``), not by the signature.
+
+Switchboard only *receives* from Tally: the package is this module (cheap: the ingress path imports
+it) and :mod:`.webhooks`, the shape of what Tally delivers - no client, no stand-in.
 """
 
 from __future__ import annotations

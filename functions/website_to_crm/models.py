@@ -12,6 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from apps.tally.webhooks import TallyField, TallyWebhook
+
 __all__ = [
     "FormPost",
     "Lead",
@@ -191,39 +193,6 @@ class LeadWebhook(BaseModel):
     type: str = Field(pattern=r"^form\.submitted$")
     timestamp: datetime
     data: LeadWebhookData
-
-
-class TallyField(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    key: str
-    label: str | None = None
-    type: str
-    value: Any = None
-    options: list[dict[str, Any]] | None = None
-
-
-class TallyData(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    responseId: str
-    submissionId: str
-    respondentId: str
-    formId: str
-    formName: str
-    createdAt: datetime
-    fields: list[TallyField]
-
-
-class TallyWebhook(BaseModel):
-    """Tally's ``FORM_RESPONSE`` webhook (https://tally.so/help/webhooks)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    eventId: str = Field(min_length=1, max_length=256)
-    eventType: str = Field(pattern=r"^FORM_RESPONSE$")
-    createdAt: datetime
-    data: TallyData
 
 
 class Settings(BaseModel):
