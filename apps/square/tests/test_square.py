@@ -22,7 +22,6 @@ import pytest
 from apps.square import APP, CONNECTION, SIGNING, SQUARE_VERSION, VERIFIER
 from apps.square.client import SquareClient, rfc3339
 from apps.square.models import parse_error
-from apps.square.webhooks import PaymentUpdatedEvent, RefundUpdatedEvent
 from apps.square.standin import (
     DEFAULT_TOKEN,
     LOCATIONS,
@@ -35,6 +34,7 @@ from apps.square.standin import (
     SeedVariation,
     SquareSandbox,
 )
+from apps.square.webhooks import PaymentUpdatedEvent, RefundUpdatedEvent
 from sandbox.base import SandboxRequest, as_transport
 from shared.errors import RateLimited, SignatureMismatch, TargetRejected, TargetUnavailable
 from shared.http import ApiClient
