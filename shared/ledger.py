@@ -210,11 +210,10 @@ class Ledger:
                 values={":now": Decimal(f"{now:.3f}"), ":exp": int(now) + RETENTION_S, ":one": 1},
                 returns="ALL_OLD",
             )
-        first = old.get("first_at")
+        first, last = old.get("first_at"), old.get("last_at")
         if first is None:
             return None
-        last = old["last_at"] if "last_at" in old else first
-        return AttemptWindow(float(first), float(last) + run_s)
+        return AttemptWindow(float(first), float(first if last is None else last) + run_s)
 
     def _store(self, prefix: str) -> DynamoDBPersistenceLayer:
         key = (self._rt.table, prefix)
