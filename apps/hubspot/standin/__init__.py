@@ -40,14 +40,10 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar, Final
 
 from apps.hubspot.notes import NOTE_TO_CONTACT
-from apps.hubspot.properties import (
-    CUSTOM_PROPERTIES,
-    LEAD_STATUSES,
-    LIFECYCLE_STAGES,
-    NUMEMPLOYEES_OPTIONS,
-    PropertyDefinition,
-)
+from apps.hubspot.properties import CUSTOM_PROPERTIES, PropertyDefinition
 from sandbox.base import Handler, SandboxApp, SandboxRequest, SandboxResponse, iso_ms
+
+from .properties import DEFAULT_CONTACT_PROPERTIES, SandboxProperty, custom_property, definition_problem
 
 __all__ = ["DEFAULT_TOKEN", "HubSpotSandbox", "SandboxOwner"]
 
@@ -61,124 +57,8 @@ _AUTH_MESSAGE: Final = (
 _BATCH_LIMIT: Final = 100
 _NOTE_BODY_LIMIT: Final = 65_536
 _EMAIL: Final = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_PROPERTY_NAME: Final = re.compile(r"^[a-z][a-z0-9_]*$")
 _DEFAULT_READ: Final = ("createdate", "email", "firstname", "hs_object_id", "lastmodifieddate", "lastname")
 _NOTE_DEFAULT_READ: Final = ("hs_createdate", "hs_lastmodifieddate", "hs_object_id")
-_GROUPS: Final = frozenset(
-    {
-        "contactinformation",
-        "analyticsinformation",
-        "conversioninformation",
-        "emailinformation",
-        "sales_properties",
-        "socialmediainformation",
-    }
-)
-_FIELD_TYPES: Final[Mapping[str, frozenset[str]]] = {
-    "string": frozenset({"text", "textarea", "html", "phonenumber", "file"}),
-    "number": frozenset({"number"}),
-    "enumeration": frozenset({"select", "radio", "checkbox", "booleancheckbox"}),
-    "bool": frozenset({"booleancheckbox"}),
-    "date": frozenset({"date"}),
-    "datetime": frozenset({"date"}),
-}
-
-
-@dataclass(frozen=True)
-class _Property:
-    """A contact property definition, as the sandbox portal knows it."""
-
-    name: str
-    label: str
-    type: str = "string"
-    field_type: str = "text"
-    group: str = "contactinformation"
-    options: tuple[tuple[str, str], ...] = ()  # (internal value, label)
-    read_only: bool = False
-    external_options: bool = False
-    hubspot_defined: bool = True
-    description: str = ""
-    created_at: float = 0.0
-
-    def as_json(self) -> dict[str, Any]:
-        """HubSpot's v3 property shape."""
-        out: dict[str, Any] = {
-            "updatedAt": iso_ms(self.created_at),
-            "createdAt": iso_ms(self.created_at),
-            "name": self.name,
-            "label": self.label,
-            "type": self.type,
-            "fieldType": self.field_type,
-            "description": self.description,
-            "groupName": self.group,
-            "options": [
-                {"label": label, "value": value, "displayOrder": i, "hidden": False}
-                for i, (value, label) in enumerate(self.options)
-            ],
-            "displayOrder": -1,
-            "calculated": False,
-            "externalOptions": self.external_options,
-            "hasUniqueValue": self.name == "email",
-            "hidden": False,
-            "modificationMetadata": {
-                "archivable": not self.hubspot_defined,
-                "readOnlyDefinition": self.hubspot_defined,
-                "readOnlyValue": self.read_only,
-            },
-            "formField": not self.read_only,
-            "archived": False,
-        }
-        if self.hubspot_defined:
-            out["hubspotDefined"] = True
-        return out
-
-
-def _enum(name: str, label: str, values: Sequence[str], **kw: Any) -> _Property:
-    options = tuple((v, v.replace("_", " ").title()) for v in values)
-    return _Property(name, label, "enumeration", "select", options=options, **kw)
-
-
-# The HubSpot default contact properties the sandbox knows (a portal has many more; these are the
-# ones a lead form can sensibly write, plus the read-only ones HubSpot maintains itself).
-_DEFAULT_CONTACT_PROPERTIES: Final = (
-    _Property("email", "Email"),
-    _Property("firstname", "First Name"),
-    _Property("lastname", "Last Name"),
-    _Property("phone", "Phone Number", field_type="phonenumber"),
-    _Property("mobilephone", "Mobile Phone Number", field_type="phonenumber"),
-    _Property("company", "Company Name"),
-    _Property("jobtitle", "Job Title"),
-    _Property("website", "Website URL"),
-    _Property("address", "Street Address"),
-    _Property("city", "City"),
-    _Property("state", "State/Region"),
-    _Property("zip", "Postal Code"),
-    _Property("country", "Country/Region"),
-    _Property("message", "Message", field_type="textarea"),
-    _Property("industry", "Industry"),
-    _enum("numemployees", "Number of Employees", NUMEMPLOYEES_OPTIONS),
-    _enum("lifecyclestage", "Lifecycle Stage", LIFECYCLE_STAGES),
-    _enum("hs_lead_status", "Lead Status", LEAD_STATUSES, group="sales_properties"),
-    _Property(
-        "hubspot_owner_id",
-        "Contact owner",
-        "enumeration",
-        "select",
-        group="sales_properties",
-        external_options=True,
-    ),
-    _enum(
-        "hs_analytics_source",
-        "Original Source",
-        ("ORGANIC_SEARCH", "PAID_SEARCH", "EMAIL_MARKETING", "SOCIAL_MEDIA", "REFERRALS", "DIRECT_TRAFFIC"),
-        group="analyticsinformation",
-        read_only=True,
-    ),
-    _Property("createdate", "Create Date", "datetime", "date", read_only=True),
-    _Property("lastmodifieddate", "Last Modified Date", "datetime", "date", read_only=True),
-    _Property("hs_object_id", "Record ID", "number", "number", read_only=True),
-)
-
 _NOTE_WRITABLE: Final = frozenset({"hs_note_body", "hs_timestamp", "hubspot_owner_id", "hs_attachment_ids"})
 _NOTE_READ_ONLY: Final = frozenset({"hs_createdate", "hs_lastmodifieddate", "hs_object_id"})
 
@@ -315,9 +195,9 @@ class HubSpotSandbox(SandboxApp):
         self.contacts: dict[str, _Record] = {}
         self.emails: dict[str, str] = {}
         self.notes: dict[str, _Record] = {}
-        self.properties: dict[str, _Property] = {p.name: p for p in _DEFAULT_CONTACT_PROPERTIES}
+        self.properties: dict[str, SandboxProperty] = {p.name: p for p in DEFAULT_CONTACT_PROPERTIES}
         for d in self.custom_properties:
-            self.properties[d["name"]] = self._custom(d, now)
+            self.properties[d["name"]] = custom_property(d, now)
         self._window: deque[float] = deque()
         self._day = datetime.fromtimestamp(now, UTC).date()
         self._daily_used = 0
@@ -744,54 +624,17 @@ class HubSpotSandbox(SandboxApp):
                 "groupName": str(data["groupName"]),
                 "description": str(data.get("description", "")),
             }
-            self._check_definition(definition, data.get("options"))
+            problem = definition_problem(definition, data.get("options"))
+            if problem:
+                raise _Invalid(_error(400, problem, "VALIDATION_ERROR"))
         except _Invalid as invalid:
             return invalid.response
         if definition["name"] in self.properties:
             message = f"Property named '{definition['name']}' already exists."
             return _error(409, message, "OBJECT_ALREADY_EXISTS")
-        prop = self._custom(definition, self.clock(), data.get("options"))
+        prop = custom_property(definition, self.clock(), data.get("options"))
         self.properties[prop.name] = prop
         return SandboxResponse.json(prop.as_json(), 201)
-
-    def _check_definition(self, d: PropertyDefinition, options: Any) -> None:
-        def invalid(message: str) -> _Invalid:
-            return _Invalid(_error(400, message, "VALIDATION_ERROR"))
-
-        if not _PROPERTY_NAME.match(d["name"]) or d["name"].startswith("hs_"):
-            raise invalid(
-                f"Property name '{d['name']}' must be lower-case letters, digits and _, not start hs_"
-            )
-        valid = _FIELD_TYPES.get(d["type"])
-        if valid is None:
-            raise invalid(f"Unknown property type '{d['type']}'; use one of {sorted(_FIELD_TYPES)}")
-        if d["fieldType"] not in valid:
-            raise invalid(
-                f"fieldType '{d['fieldType']}' is not valid for type '{d['type']}': {sorted(valid)}"
-            )
-        if d["groupName"] not in _GROUPS:
-            raise invalid(f"Property group '{d['groupName']}' does not exist")
-        if d["type"] == "enumeration" and not (isinstance(options, list) and options):
-            raise invalid("An enumeration property needs options")
-
-    @staticmethod
-    def _custom(d: PropertyDefinition, now: float, options: Any = None) -> _Property:
-        opts = tuple(
-            (str(o.get("value", "")), str(o.get("label", "")))
-            for o in (options if isinstance(options, list) else [])
-            if isinstance(o, dict)
-        )
-        return _Property(
-            name=d["name"],
-            label=d["label"],
-            type=d["type"],
-            field_type=d["fieldType"],
-            group=d["groupName"],
-            options=opts,
-            hubspot_defined=False,
-            description=d.get("description", ""),
-            created_at=now,
-        )
 
     # --- shapes ---------------------------------------------------------------------------------
 
