@@ -5,8 +5,8 @@ over website_to_crm and new_lead_notify against flaky sandbox apps. Timeouts and
 People Data Labs and Slack: a Slack post whose answer is lost (or whose worker dies before the ledger
 records it) is found again by its message metadata on the retry (``shared.actions.chat``), so it is
 posted once. Each crash costs its message a 30 s visibility timeout (chains of them make the tail
-of the run), so the crash rate is ``switchboard chaos``'s default and 60 events (two of them poison,
-one per integration, with seed 7) keep the run under ~100 s.
+of the run), so the crash rate is ``switchboard chaos``'s default and 60 events (three of them
+poison, in both integrations, with seed 22) keep the run under ~100 s.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ pytestmark = pytest.mark.e2e
 #: The lead chain only: event factories for other integrations (``FACTORIES``) do not change what
 #: this test exercises or how long it takes; ``switchboard chaos`` runs them all.
 INTEGRATIONS = ("website_to_crm", "new_lead_notify")
+#: A seed whose poison reaches both integrations (a refused lead, a contact that no longer exists).
+SEED = 22
 #: Timeouts and crashes on every app of the lead chain's path, Slack included.
 FAULTS = (
     "5xx=0.15,429=0.05,timeout=0.03@hubspot+peopledatalabs+slack,crash=0.01@hubspot+peopledatalabs+slack,"
@@ -32,8 +34,10 @@ FAULTS = (
 def test_nothing_is_lost_or_doubled_under_faults() -> None:
     err = io.StringIO()
     config = ChaosConfig(
-        events=60, seed=7, faults=parse_faults(FAULTS), drain_timeout_s=150, integrations=INTEGRATIONS
+        events=60, seed=SEED, faults=parse_faults(FAULTS), drain_timeout_s=150, integrations=INTEGRATIONS
     )
+    events, _ = plan(config, [f for f in FACTORIES.values() if f.integration in INTEGRATIONS])
+    assert {p.factory.integration for p in events if p.poison} == set(INTEGRATIONS)
     report = run_chaos(config, err)
 
     assert report.drained, err.getvalue()[-2000:]

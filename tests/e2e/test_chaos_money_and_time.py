@@ -12,7 +12,7 @@ targets refuse for good (a QuickBooks ValidationFault, Google 400/403, a sale in
 Late answers and crashes are kept off the OAuth token endpoints here (``token_endpoint_faults``):
 the QuickBooks sandbox spends a refresh token the moment it answers, so a refresh whose answer is
 lost loses the connection whatever the client does (``switchboard chaos --token-endpoint-faults``
-shows that as ``connection_revoked`` dead letters; see infra/ops/chaos.py).
+shows that as ``connection_revoked`` dead letters; see infra/ops/chaos/config.py).
 
 150 events here and 60 on the lead flows (``test_chaos``, whose crash chains on 30-60 s visibility
 timeouts make its tail) put a few hundred chaos events in ``make test``.
