@@ -13,7 +13,7 @@ import json
 import os
 import time
 
-from . import harness, prices
+from . import cold_start, harness, prices
 
 TARGETS = {
     "cold_start_ratio_max": 1.3,
@@ -42,7 +42,7 @@ def main() -> None:
     )
     started = time.perf_counter()
 
-    cold = harness.cold_starts(sizes["cold"])
+    cold = cold_start.cold_starts(sizes["cold"])
     ingest = harness.warm_ingest(sizes["ingest"])
     worker = harness.worker_overhead(sizes["worker"])
     batch = harness.batch_concurrency(sizes["batch"])

@@ -17,7 +17,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -58,7 +57,7 @@ def quiet_stdout() -> Iterator[_ByteSink]:
         yield sink
 
 
-def _signed_event(spec: IntegrationSpec, sample: Any, secret: str | None) -> dict[str, Any]:
+def signed_event(spec: IntegrationSpec, sample: Any, secret: str | None) -> dict[str, Any]:
     from infra.local.gateway import api_gateway_event
     from infra.local.samples import build_request
 
@@ -74,7 +73,7 @@ def _signed_event(spec: IntegrationSpec, sample: Any, secret: str | None) -> dic
     )
 
 
-def _baseline_event() -> dict[str, Any]:
+def baseline_event() -> dict[str, Any]:
     from infra.local.gateway import api_gateway_event
     from shared.webhooks.standard import StandardWebhooks
 
@@ -125,189 +124,6 @@ def webhook_samples(*, per_trigger: bool = False) -> list[tuple[IntegrationSpec,
                 found.append((spec, sample))
                 seen.add(key)
     return found
-
-
-# --- 1. cold start ---------------------------------------------------------------------------------------
-
-_SWITCHBOARD_CHILD = (
-    "import json, sys\n"
-    "event = json.load(open(sys.argv[1]))\n"
-    "from shared.entry import handler\n"
-    "result = handler(event, None)\n"
-    "assert result['statusCode'] == 202, result\n"
-)
-_BASELINE_CHILD = (
-    "import json, sys\n"
-    "event = json.load(open(sys.argv[1]))\n"
-    "from benchmarks.baseline_handler import handler\n"
-    "result = handler(event, None)\n"
-    "assert result['statusCode'] == 202, result\n"
-)
-
-
-@dataclass
-class ColdStart:
-    integration: str
-    median_ms: float
-    baseline_ms: float
-
-    @property
-    def ratio(self) -> float:
-        return self.median_ms / self.baseline_ms
-
-
-@dataclass(frozen=True)
-class IngressChild:
-    """One integration's ingress as Lambda would run it in a fresh process: env and a signed event."""
-
-    spec: IntegrationSpec
-    env: dict[str, str]
-    make_event: Callable[[], dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class IngressWorld:
-    baseline_env: dict[str, str]
-    children: list[IngressChild]
-
-
-@contextlib.contextmanager
-def ingress_world(*, per_trigger: bool = False) -> Iterator[IngressWorld]:
-    """A moto server with every spec's resources, and per webhook integration what a fresh
-    process needs to answer a signed sample with 202 (the cold-start benchmark, and the test that
-    the ingress path imports no app client or API model)."""
-    import logging
-
-    import boto3
-    from moto.server import ThreadedMotoServer
-
-    from infra.local.resources import create_resources
-    from infra.local.runtime import _free_port, local_settings
-    from shared.registry import load_specs
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's access log
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "PYTHONPATH": str(REPO),
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
-    env.pop("POWERTOOLS_METRICS_DISABLED", None)
-    try:
-        session = boto3.session.Session(
-            region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
-        )
-        specs = load_specs()
-        settings = {s.name: local_settings(s) for s in specs}
-        with _endpoint(endpoint):
-            res = create_resources(
-                specs,
-                session,
-                stage="bench",
-                sandbox_url="http://127.0.0.1:9/_sandbox",
-                visibility_scale=1,
-                settings=settings,
-            )
-            session.client("secretsmanager", endpoint_url=endpoint).create_secret(
-                Name="bench/baseline", SecretString=json.dumps({"secret": BASELINE_SECRET})
-            )
-            secrets = session.client("secretsmanager", endpoint_url=endpoint)
-
-            def secret_of(name: str) -> str:
-                return str(
-                    json.loads(secrets.get_secret_value(SecretId=res.secret_prefix + name)["SecretString"])[
-                        "secret"
-                    ]
-                )
-
-            baseline_env = {
-                **env,
-                "BASELINE_SECRET_ID": "bench/baseline",
-                "SWITCHBOARD_QUEUE_URL": res.queues[specs[0].name][0],
-            }
-            children = []
-            for spec, sample in webhook_samples(per_trigger=per_trigger):
-                trigger = spec.trigger(sample.trigger)
-                assert isinstance(trigger, WebhookTrigger)
-                secret = secret_of(trigger.secret.name)
-                queue_url, dlq_url = res.queues[spec.name]
-                child_env = {
-                    **env,
-                    "SWITCHBOARD_INTEGRATION": spec.name,
-                    "SWITCHBOARD_STAGE": "bench",
-                    "SWITCHBOARD_QUEUE_URL": queue_url,
-                    "SWITCHBOARD_DLQ_URL": dlq_url,
-                    "SWITCHBOARD_TABLE": res.table,
-                    "SWITCHBOARD_BUS": res.bus,
-                    "SWITCHBOARD_SECRET_PREFIX": res.secret_prefix,
-                    "SWITCHBOARD_SETTINGS": settings[spec.name],
-                    "POWERTOOLS_SERVICE_NAME": spec.name,
-                    "POWERTOOLS_METRICS_NAMESPACE": "Switchboard",
-                }
-                children.append(
-                    IngressChild(
-                        spec,
-                        child_env,
-                        lambda spec=spec, sample=sample, secret=secret: _signed_event(spec, sample, secret),
-                    )
-                )
-            yield IngressWorld(baseline_env, children)
-    finally:
-        server.stop()
-
-
-def cold_starts(runs: int) -> list[ColdStart]:
-    """Fresh process -> 202, against the baseline, with SQS and Secrets Manager on a moto server."""
-    with ingress_world() as world:
-        baseline = _median_run(_BASELINE_CHILD, _baseline_event, world.baseline_env, runs)
-        return [
-            ColdStart(
-                child.spec.name, _median_run(_SWITCHBOARD_CHILD, child.make_event, child.env, runs), baseline
-            )
-            for child in world.children
-        ]
-
-
-@contextlib.contextmanager
-def _endpoint(url: str) -> Iterator[None]:
-    old = os.environ.get("AWS_ENDPOINT_URL")
-    os.environ["AWS_ENDPOINT_URL"] = url
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop("AWS_ENDPOINT_URL", None)
-        else:
-            os.environ["AWS_ENDPOINT_URL"] = old
-
-
-def _median_run(code: str, make_event: Callable[[], dict[str, Any]], env: dict[str, str], runs: int) -> float:
-    times = []
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "event.json"
-        for _ in range(runs):
-            path.write_text(json.dumps(make_event()))
-            started = time.perf_counter()
-            done = subprocess.run(
-                [sys.executable, "-c", code, str(path)],
-                env=env,
-                cwd=tmp,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            elapsed = time.perf_counter() - started
-            if done.returncode != 0:
-                raise RuntimeError(f"cold-start child failed: {done.stderr[-2000:]}")
-            times.append(elapsed * 1000)
-    return statistics.median(times)
 
 
 # --- 2. warm ingest -----------------------------------------------------------------------------------------
@@ -401,8 +217,8 @@ def warm_ingest(requests: int) -> Ingest:
             rt._clients.pop("sqs", None)  # the runtime keeps its own reference too
             baseline_handler._clients["sqs"] = sqs
             # Signed afresh per phase: a signature older than the tolerance would be refused early.
-            event = _signed_event(spec, sample, _local_secret(trigger))
-            base_event = _baseline_event()
+            event = signed_event(spec, sample, _local_secret(trigger))
+            base_event = baseline_event()
             with quiet_stdout() as sink:
                 assert dispatch(rt, event)["statusCode"] == 202
                 assert baseline_handler.handler(base_event, None)["statusCode"] == 202
@@ -729,7 +545,7 @@ def website_cost(events: int, ingest: Ingest) -> Cost:
             one = type(sample)(
                 **{**sample.__dict__, "body": json.dumps(body).encode(), "webhook_id": f"msg_cost_{i}"}
             )
-            event = _signed_event(spec, one, _local_secret(trigger))
+            event = signed_event(spec, one, _local_secret(trigger))
             t = time.thread_time_ns()
             answer = dispatch(rt, event)
             ingress_cpu.append((time.thread_time_ns() - t) / 1e6)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.harness import IngressChild, ingress_world
+from benchmarks.cold_start import IngressChild, ingress_world
 
 #: Modules of an app package that only the worker, the local runtime or the tests may load.
 WORKER_ONLY = ("models", "client", "actions", "standin", "chaos")
