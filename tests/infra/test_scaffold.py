@@ -183,14 +183,15 @@ def test_the_catalogue_and_the_stand_ins_find_the_new_app(tree: Path) -> None:
 
 
 def test_a_new_app_and_its_integration_run_end_to_end(tree: Path) -> None:
-    """Served by the local runtime: a signed webhook becomes one record in the new app's stand-in."""
+    """Served by the local runtime: a signed webhook, sent twice as a provider re-sends, becomes one
+    record in the new app's stand-in (the runtime's state file in the tree tells ``send`` its secret)."""
     script = (
         "import time, httpx\n"
         "from infra.cli import main\n"
         "from infra.local.runtime import LocalRuntime\n"
-        "with LocalRuntime(port=0, state_file=None, log_dir=None) as rt:\n"
+        "with LocalRuntime(port=0, log_dir=None) as rt:\n"
         "    for _ in range(2):\n"
-        "        assert main(['send', 'acme_sync', 'events/acme_sync/signed_event.json', '--url', rt.url]) == 0\n"
+        "        assert main(['send', 'acme_sync', 'events/acme_sync/signed_event.json']) == 0\n"
         "    deadline = time.monotonic() + 60\n"
         "    records = []\n"
         "    while time.monotonic() < deadline and not records:\n"
