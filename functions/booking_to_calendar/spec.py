@@ -159,7 +159,7 @@ SPEC = IntegrationSpec(
     description="Calendly / Cal.com booking -> Google Calendar event (created, moved, deleted) + email with .ics",
     input_model=BookingChange,
     settings=Settings,
-    worker="functions.booking_to_calendar.handler:process",
+    worker="functions.booking_to_calendar.worker:process",
     triggers=(
         WebhookTrigger(
             name="calendly",

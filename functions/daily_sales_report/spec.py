@@ -61,7 +61,7 @@ SPEC = IntegrationSpec(
     description="Yesterday's Square sales (payments, refunds, tips, fees; by method and hour) by email and Slack",
     input_model=ReportRequest,
     settings=Settings,
-    worker="functions.daily_sales_report.handler:process",
+    worker="functions.daily_sales_report.worker:process",
     triggers=(
         ScheduleTrigger(
             name="daily",

@@ -36,7 +36,7 @@ SPEC = IntegrationSpec(
     description="lead.created -> company lookup (People Data Labs) -> lead score -> HubSpot contact, lead.scored",
     input_model=EnrichLead,
     settings=Settings,
-    worker="functions.lead_enrichment.handler:process",
+    worker="functions.lead_enrichment.worker:process",
     triggers=(
         BusTrigger(
             name="lead_created",

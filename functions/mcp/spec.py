@@ -18,7 +18,7 @@ from shared.spec import Connection, EmailSender, IntegrationSpec, RetryPolicy, R
 
 from .models import JsonRpcMessage, Settings
 
-_HANDLER = "functions.mcp.handler"
+_ROUTES = "functions.mcp.routes"
 
 
 def _connections() -> tuple[Connection, ...]:
@@ -39,7 +39,7 @@ SPEC = IntegrationSpec(
         RouteTrigger(
             name="mcp",
             path="/mcp",
-            handler=f"{_HANDLER}:post",
+            handler=f"{_ROUTES}:post",
             method="POST",
             # An assistant calls a few tools per answer; quotas per key cap each caller further.
             throttle_rate=10.0,
@@ -49,7 +49,7 @@ SPEC = IntegrationSpec(
         RouteTrigger(
             name="mcp_stream",
             path="/mcp",
-            handler=f"{_HANDLER}:not_allowed",
+            handler=f"{_ROUTES}:not_allowed",
             method="GET",
             throttle_rate=1.0,
             throttle_burst=5,
@@ -58,7 +58,7 @@ SPEC = IntegrationSpec(
         RouteTrigger(
             name="mcp_session",
             path="/mcp",
-            handler=f"{_HANDLER}:not_allowed",
+            handler=f"{_ROUTES}:not_allowed",
             method="DELETE",
             throttle_rate=1.0,
             throttle_burst=5,

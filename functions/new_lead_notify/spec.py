@@ -129,7 +129,7 @@ SPEC = IntegrationSpec(
     description="New lead -> email to sales (SES) + Slack message, once per new contact; optional thank-you",
     input_model=LeadNotice,
     settings=Settings,
-    worker="functions.new_lead_notify.handler:process",
+    worker="functions.new_lead_notify.worker:process",
     triggers=(
         BusTrigger(
             name="lead_created",

@@ -157,7 +157,7 @@ SPEC = IntegrationSpec(
     description="Till sales and refunds (Square, Stripe) -> QuickBooks Online sales and refund receipts, once each",
     input_model=Booking,
     settings=Settings,
-    worker="functions.pos_to_accounting.handler:process",
+    worker="functions.pos_to_accounting.worker:process",
     triggers=(
         WebhookTrigger(
             name="square",

@@ -28,7 +28,7 @@ SPEC = IntegrationSpec(
         RouteTrigger(
             name="stock",
             path="/stock/{sku}",
-            handler="functions.stock_level.handler:get_one",
+            handler="functions.stock_level.routes:get_one",
             method="GET",
             cors=True,
             # A product page asks once per view; 25/s sustained with bursts of 50 is far beyond a
@@ -40,7 +40,7 @@ SPEC = IntegrationSpec(
         RouteTrigger(
             name="stock_many",
             path="/stock",
-            handler="functions.stock_level.handler:get_many",
+            handler="functions.stock_level.routes:get_many",
             method="GET",
             cors=True,
             # One request may name 100 SKUs (a DynamoDB batch read, and on a miss two Square calls).

@@ -86,7 +86,7 @@ SPEC = IntegrationSpec(
     description="Website form -> HubSpot contact (upsert by email), owner round-robin, note, lead.created",
     input_model=Lead,
     settings=Settings,
-    worker="functions.website_to_crm.handler:process",
+    worker="functions.website_to_crm.worker:process",
     triggers=(
         WebhookTrigger(
             name="webhook",

@@ -1,13 +1,13 @@
 """``switchboard new <name> --trigger webhook|schedule|event --app <app>``: a working integration.
 
-It writes the integration's folder (spec, models, handler, README, local settings, and its tests in
+It writes the integration's folder (spec, models, worker, README, local settings, and its tests in
 ``functions/<name>/tests/``) and a sample in ``events/<name>/`` that ``make dev`` replays - and nothing
 else, because nothing else lists integrations: the CDK app, the local runtime, the OpenAPI document
 and the CLI all find ``functions/*/spec.py``. What it writes passes ``make test`` as written (ruff,
 ruff format, mypy strict, pytest), so the first change a developer makes starts from green.
 
 The templates are in ``infra/scaffold/templates`` (``string.Template``, ``${name}`` placeholders).
-For HubSpot and Slack the handler already calls an action of the catalogue (upsert the contact, post
+For HubSpot and Slack the worker already calls an action of the catalogue (upsert the contact, post
 a message); for other apps it declares the connection and leaves the call as the first TODO.
 """
 
@@ -69,8 +69,8 @@ def pascal(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_"))
 
 
-def _handler(trigger: Trigger, app: str) -> tuple[str, str, str, str]:
-    """(imports, body, settings fields, one-line summary) of the handler for this app."""
+def _worker(trigger: Trigger, app: str) -> tuple[str, str, str, str]:
+    """(imports, body, settings fields, one-line summary) of the worker for this app."""
     if app == "slack":
         text = (
             'f"Scheduled run due {data.scheduled_at} ({data.timezone})"'
@@ -101,7 +101,7 @@ def _handler(trigger: Trigger, app: str) -> tuple[str, str, str, str]:
         imports = "from apps.hubspot.actions import UPSERT_CONTACT\nfrom shared.actions import crm\n"
         return imports, body, "", "one HubSpot contact (created or updated)"
     if _has_records_api(app):
-        return _records_handler(trigger, app)
+        return _records_worker(trigger, app)
     body = (
         f"    # TODO: call {app} through an action of shared/actions, each side effect in its own step:\n"
         '    #   result = ctx.step("do_it", lambda: SOME_ACTION(ctx, SomeInput(...)).model_dump(mode="json"))\n'
@@ -119,8 +119,8 @@ def _has_records_api(app: str) -> bool:
     return hasattr(module, "CREATE_RECORD") and hasattr(module, "CreateRecord")
 
 
-def _records_handler(trigger: Trigger, app: str) -> tuple[str, str, str, str]:
-    """A handler that creates one record through the app's ``<app>.create_record`` action."""
+def _records_worker(trigger: Trigger, app: str) -> tuple[str, str, str, str]:
+    """A worker that creates one record through the app's ``<app>.create_record`` action."""
     if trigger == "schedule":
         record = (
             'CreateRecord(title=f"Scheduled run due {data.scheduled_at}", fields={"timezone": data.timezone})'
@@ -219,7 +219,7 @@ def scaffold(
     if taken:
         raise CliError(f"{', '.join(taken)} already exist(s); choose another name or remove them first")
 
-    imports, body, settings_fields, summary = _handler(kind, app)
+    imports, body, settings_fields, summary = _worker(kind, app)
     stdlib, first_party, deliver = _test_parts(kind)
     model = pascal(name) + ("Run" if kind == "schedule" else "Input")
     text = description or f"{_TRIGGER_DOC[kind].split(',')[0].strip('`')} -> {summary}"
@@ -261,7 +261,7 @@ def scaffold(
     files = {
         targets["functions"] / "spec.py": _render(f"spec_{kind}.py.tmpl", values),
         targets["functions"] / "models.py": _render(f"models_{kind}.py.tmpl", values),
-        targets["functions"] / "handler.py": _render("handler.py.tmpl", values),
+        targets["functions"] / "worker.py": _render("worker.py.tmpl", values),
         targets["functions"] / "README.md": _render("README.md.tmpl", values),
         targets["functions"] / "settings.local.json": "{}\n",
         targets["events"] / f"{_sample_name(kind)}.json": _render(f"sample_{kind}.json.tmpl", values),
@@ -281,7 +281,7 @@ def scaffold(
         print(f"  {path}", file=out)
     print(
         f"\nNext: `make dev` replays events/{name}/ and serves it; `make test` runs its tests. "
-        f"Then write the real payload (models.py) and work (handler.py); see functions/{name}/README.md.",
+        f"Then write the real payload (models.py) and work (worker.py); see functions/{name}/README.md.",
         file=out,
     )
     return Scaffold(name=name, files=written)

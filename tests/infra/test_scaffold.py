@@ -96,7 +96,7 @@ def _files(tree: Path) -> list[str]:
 def test_it_writes_the_folder_the_sample_and_the_tests(tree: Path) -> None:
     for name, _, _ in CASES:
         written = {p.name for p in (tree / "functions" / name).iterdir()}
-        assert {"spec.py", "models.py", "handler.py", "README.md", "settings.local.json"} <= written
+        assert {"spec.py", "models.py", "worker.py", "README.md", "settings.local.json"} <= written
         assert list((tree / "events" / name).glob("*.json"))
         assert (tree / "functions" / name / "tests" / f"test_{name}.py").exists()
 
@@ -163,9 +163,9 @@ def test_new_app_writes_one_folder_in_the_app_shape(tree: Path) -> None:
         "tests/__init__.py",
         f"tests/test_{NEW_APP}.py",
     }
-    handler = (tree / "functions" / "acme_sync" / "handler.py").read_text()
-    assert f"from apps.{NEW_APP}.actions import CREATE_RECORD" in handler
-    assert "TODO" not in handler
+    worker = (tree / "functions" / "acme_sync" / "worker.py").read_text()
+    assert f"from apps.{NEW_APP}.actions import CREATE_RECORD" in worker
+    assert "TODO" not in worker
 
 
 def test_the_catalogue_and_the_stand_ins_find_the_new_app(tree: Path) -> None:

@@ -24,10 +24,10 @@ from moto.ses.models import ses_backends
 from apps.slack.standin import SlackSandbox
 from apps.square.models import Payment, PaymentRefund
 from apps.square.standin import SEED_PAYMENTS, SEED_REFUNDS, SquareSandbox
-from functions.daily_sales_report.handler import TEMPLATES
 from functions.daily_sales_report.models import Report, Settings
 from functions.daily_sales_report.report import MixedCurrency, build_report, day_bounds, format_money
 from functions.daily_sales_report.spec import TIMEZONE, accept_tick, report_id
+from functions.daily_sales_report.worker import TEMPLATES
 from infra.local.runtime import local_settings
 from infra.local.samples import EVENTS_DIR, Sample, load_samples
 from infra.local.scheduler import schedule_message
