@@ -146,7 +146,7 @@ ALPHA = IntegrationSpec(
     connections=(ALPHA_API,),
     emits=("lead.created",),
     settings=_Settings,
-    worker="functions.alpha_flow.handler:process",
+    worker="functions.alpha_flow.worker:process",
     timeout_s=20,
     memory_mb=512,
     batch_size=5,
@@ -163,7 +163,7 @@ BETA = IntegrationSpec(
         BusTrigger(name="leads", detail_types=("lead.created",), model=_Payload, accept=_accept),
     ),
     connections=(BETA_OAUTH,),
-    worker="functions.beta_flow.handler:process",
+    worker="functions.beta_flow.worker:process",
     timeout_s=45,
     retry=RetryPolicy(max_attempts=4),
 )
@@ -181,7 +181,7 @@ GAMMA = IntegrationSpec(
     triggers=(BusTrigger(name="leads", detail_types=("lead.created",), model=_Payload, accept=_accept),),
     email=EmailSender(from_setting="from_address"),
     settings=_MailSettings,
-    worker="functions.gamma_mail.handler:process",
+    worker="functions.gamma_mail.worker:process",
 )
 DELTA = IntegrationSpec(
     name="delta_lookup",
