@@ -6,7 +6,7 @@ package's modules, imported where it is needed:
 
 * :mod:`.models`, :mod:`.client` - the Company Enrichment API's answers and the typed client;
 * :mod:`.actions` - the ``company.enrich`` catalogue operation;
-* :mod:`.canonical` - PDL's canonical company sizes and industries.
+* company sizes and industries: the company domain's vocabulary, :mod:`shared.actions.company_values`.
 
 Sources: the Company Enrichment API v5 ("When the API finds a matching company, it returns this
 company along with an HTTP response code of 200. When it doesn't find a matching company, it returns

@@ -61,10 +61,9 @@ class EnrichLead(BaseModel):
 
 
 class CompanySummary(BaseModel):
-    """What this integration keeps of a PDL match: saved in the effects ledger and sent on the bus.
+    """What this integration keeps of the company found: saved in the effects ledger and sent on the bus.
 
-    Made from PDL's record on the worker path (``handler.company_summary``): this module is imported
-    on the ingress path too, where PDL's API models do not belong.
+    Made from the ``company.enrich`` answer on the worker path (``worker.company_summary``).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)

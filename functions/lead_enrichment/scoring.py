@@ -2,7 +2,7 @@
 
 The rules are data so that the business can change what a warm lead is without touching code: a
 pull request that edits ``scoring.json`` (and the README's table). They are validated when this
-module is imported - unknown keys, a misspelt PDL industry or size, a keyword that could never match -
+module is imported - unknown keys, a misspelt company industry or size, a keyword that could never match -
 so a broken rule file fails the deploy and the tests, never a lead.
 
 Scoring is a pure function of the lead and the company lookup: the same inputs give the same score
@@ -20,7 +20,7 @@ from typing import Annotated, Final
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from apps.peopledatalabs.canonical import COMPANY_SIZES, INDUSTRIES
+from shared.actions.company_values import COMPANY_SIZES, INDUSTRIES
 
 from .domains import DomainKind
 
@@ -68,11 +68,11 @@ class ScoringRules(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     description: str
-    #: PDL ``size`` range -> points.
+    #: Company ``size`` range (``shared.actions.company_values``) -> points.
     company_size: dict[str, Points]
-    #: PDL canonical ``industry`` -> points.
+    #: Company ``industry`` (``shared.actions.company_values``) -> points.
     industry: dict[str, Points]
-    #: PDL ``location.country`` (lower case, e.g. ``united kingdom``) -> points.
+    #: The company's ``country`` (lower case, e.g. ``united kingdom``) -> points.
     country: dict[str, Points]
     #: What the email domain is: ``company``, ``free_mail`` or ``disposable`` -> points.
     email: dict[DomainKind, Points]
@@ -88,18 +88,18 @@ class ScoringRules(BaseModel):
 
     @field_validator("company_size")
     @classmethod
-    def _pdl_sizes(cls, value: dict[str, int]) -> dict[str, int]:
+    def _known_sizes(cls, value: dict[str, int]) -> dict[str, int]:
         unknown = sorted(set(value) - set(COMPANY_SIZES))
         if unknown:
-            raise ValueError(f"not PDL size ranges: {unknown}; use {list(COMPANY_SIZES)}")
+            raise ValueError(f"not company size ranges: {unknown}; use {list(COMPANY_SIZES)}")
         return value
 
     @field_validator("industry")
     @classmethod
-    def _pdl_industries(cls, value: dict[str, int]) -> dict[str, int]:
+    def _known_industries(cls, value: dict[str, int]) -> dict[str, int]:
         unknown = sorted(set(value) - INDUSTRIES)
         if unknown:
-            raise ValueError(f"not PDL canonical industries: {unknown}")
+            raise ValueError(f"not company industries (shared/actions/company_values.py): {unknown}")
         return value
 
 

@@ -23,7 +23,6 @@ from typing import Any
 from apps import hubspot
 from apps.hubspot.actions import FIND_CONTACT, UPDATE_CONTACT
 from apps.peopledatalabs.actions import ENRICH
-from apps.peopledatalabs.models import Company
 from shared.actions import company as company_actions
 from shared.actions import crm
 from shared.errors import TargetRejected
@@ -90,17 +89,16 @@ def _lookup_company(
     }
 
 
-def company_summary(company: Company) -> CompanySummary:
-    """What this integration keeps of PDL's record: its own display name first, the headquarters."""
-    location = company.location
+def company_summary(company: company_actions.Company) -> CompanySummary:
+    """What this integration keeps of the company found (in the ledger and on the bus)."""
     return CompanySummary(
-        name=company.display_name or company.name,
-        domain=company.website,
+        name=company.name,
+        domain=company.domain,
         size=company.size,
         employee_count=company.employee_count,
         industry=company.industry,
-        country=location.country if location else None,
-        locality=location.locality if location else None,
+        country=company.country,
+        locality=company.locality,
         linkedin_url=company.linkedin_url,
         likelihood=company.likelihood,
     )

@@ -1,17 +1,16 @@
-"""The company domain's contract: who is behind an email domain.
+"""The company domain's contract: who is behind a website domain.
 
-The action itself is the app's: :mod:`apps.peopledatalabs.actions` (``company.enrich``). The company
-found is People Data Labs' own record (:class:`apps.peopledatalabs.models.Company`), as the app
-that answers returns it.
+The company is described in the domain's own terms (:class:`Company`, with sizes and industries
+from :mod:`shared.actions.company_values`), never in one provider's: the app that performs
+``company.enrich`` (today :mod:`apps.peopledatalabs.actions`) maps its record onto it, so a flow that
+reads a company works unchanged with another provider.
 """
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from apps.peopledatalabs.models import Company
-
-__all__ = ["CompanyLookup", "FoundCompany"]
+__all__ = ["Company", "CompanyLookup", "FoundCompany"]
 
 
 class CompanyLookup(BaseModel):
@@ -24,6 +23,30 @@ class CompanyLookup(BaseModel):
         description="website domain",
     )
     min_likelihood: int | None = Field(default=None, ge=1, le=10, description="weakest match accepted (1-10)")
+
+
+class Company(BaseModel):
+    """A company as the domain knows it; ``None`` where the provider does not know a value."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str | None = Field(default=None, description="the company's own name, as it writes it")
+    domain: str | None = Field(default=None, description="its website's domain")
+    size: str | None = Field(
+        default=None, description="employee range, e.g. '11-50' (company_values.COMPANY_SIZES)"
+    )
+    employee_count: int | None = Field(default=None, description="employees the provider counts")
+    founded: int | None = Field(default=None, description="year founded")
+    industry: str | None = Field(default=None, description="lower-case industry (company_values.INDUSTRIES)")
+    country: str | None = Field(default=None, description="headquarters' country, lower case")
+    region: str | None = Field(default=None, description="headquarters' region or state, lower case")
+    locality: str | None = Field(default=None, description="headquarters' town or city, lower case")
+    linkedin_url: str | None = None
+    summary: str | None = None
+    tags: tuple[str, ...] = ()
+    likelihood: int | None = Field(
+        default=None, ge=1, le=10, description="how sure the provider is that this is the company asked for"
+    )
 
 
 class FoundCompany(BaseModel):

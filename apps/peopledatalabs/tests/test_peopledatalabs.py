@@ -10,11 +10,11 @@ import httpx
 import pytest
 
 from apps.peopledatalabs import APP, CONNECTION
-from apps.peopledatalabs.canonical import COMPANY_SIZES, INDUSTRIES
 from apps.peopledatalabs.client import ENRICH_PATH, PeopleDataLabsClient
 from apps.peopledatalabs.models import Company, parse_error
 from apps.peopledatalabs.standin import DEFAULT_API_KEY, PeopleDataLabsSandbox
 from sandbox.base import SandboxRequest, as_transport
+from shared.actions.company_values import COMPANY_SIZES, INDUSTRIES
 from shared.errors import RateLimited, RetryableError, TargetRejected, TargetUnavailable
 from shared.http import ApiClient
 
@@ -193,3 +193,31 @@ def test_parse_error() -> None:
     error = parse_error('{"status":404,"error":{"type":"not_found","message":"No records were found"}}')
     assert error is not None and (error.status, error.error.type) == (404, "not_found")
     assert parse_error("<html>") is None
+
+
+def test_a_pdl_record_is_told_in_the_company_domains_terms() -> None:
+    from apps.peopledatalabs.actions import as_company
+    from apps.peopledatalabs.models import Company as PdlCompany
+
+    record = PdlCompany.model_validate(
+        {
+            "name": "bramble bakery",
+            "display_name": "Bramble Bakery",
+            "website": "bramble-bakery.example",
+            "size": "11-50",
+            "industry": "food production",
+            "location": {"country": "united kingdom", "region": "england", "locality": "bath"},
+            "tags": None,
+            "likelihood": 8,
+        }
+    )
+    company = as_company(record)
+    assert (company.name, company.domain, company.size, company.industry) == (
+        "Bramble Bakery",
+        "bramble-bakery.example",
+        "11-50",
+        "food production",
+    )
+    assert (company.country, company.region, company.locality) == ("united kingdom", "england", "bath")
+    assert company.tags == () and company.likelihood == 8
+    assert as_company(PdlCompany(name="acme")).name == "acme"  # no display name: PDL's lower-case name

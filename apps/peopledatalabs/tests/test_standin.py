@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from apps.peopledatalabs.canonical import COMPANY_SIZES, INDUSTRIES
 from apps.peopledatalabs.models import Company
 from apps.peopledatalabs.standin import DEFAULT_API_KEY, KNOWN_COMPANIES, PeopleDataLabsSandbox
 from sandbox.base import SandboxRequest, SandboxResponse
 from sandbox.registry import sandbox_classes
+from shared.actions.company_values import COMPANY_SIZES, INDUSTRIES
 
 KEY = {"x-api-key": DEFAULT_API_KEY}
 

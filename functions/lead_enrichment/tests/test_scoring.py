@@ -148,8 +148,8 @@ def test_the_rule_file_in_the_repository_is_valid_and_what_is_loaded() -> None:
 @pytest.mark.parametrize(
     ("change", "complaint"),
     [
-        ({"industry": {"food and beverages": 20}}, "not PDL canonical industries"),
-        ({"company_size": {"50-200": 30}}, "not PDL size ranges"),
+        ({"industry": {"food and beverages": 20}}, "not company industries"),
+        ({"company_size": {"50-200": 30}}, "not company size ranges"),
         ({"country": {"United Kingdom": 10}}, "must be lower case"),
         ({"utm_medium": {" cpc": 10}}, "must be lower case"),
         ({"email": {"freemail": 5}}, "email.freemail"),

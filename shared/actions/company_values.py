@@ -1,8 +1,11 @@
-"""PDL's canonical company values: the ``size`` ranges and the ``industry`` names.
+"""The company domain's vocabulary: the ``size`` ranges and the ``industry`` names a company has.
 
-The ``CompanySize`` and ``IndustryType`` unions of the official JS SDK (``peopledatalabs/peopledatalabs-js``,
-``src/types/canonical-types.ts``) and the Company Schema, https://docs.peopledatalabs.com/docs/company-schema.
-Rules that match on them (lead scoring) are checked against these, and the stand-in answers with them.
+A provider of ``company.enrich`` maps its own values onto these, so flows and their rules (lead
+scoring) never depend on which provider answered. They are LinkedIn's standard company-size ranges and
+industry names, as People Data Labs publishes them: the ``CompanySize`` and ``IndustryType`` unions of
+its official JS SDK (``peopledatalabs/peopledatalabs-js``, ``src/types/canonical-types.ts``) and its
+Company Schema, https://docs.peopledatalabs.com/docs/company-schema. Rules that match on them are
+checked against these at load, and the stand-ins answer with them.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from typing import Final
 
 __all__ = ["COMPANY_SIZES", "INDUSTRIES"]
 
-#: PDL's canonical ``size`` ranges, smallest first (``CompanySize`` in the official JS SDK).
+#: The ``size`` ranges, smallest first (PDL's ``CompanySize`` in its official JS SDK).
 COMPANY_SIZES: Final = (
     "1-10",
     "11-50",
@@ -24,7 +27,7 @@ COMPANY_SIZES: Final = (
 )
 
 
-#: PDL's canonical ``industry`` values (``IndustryType`` in the official JS SDK), lower-case. Rules
+#: The ``industry`` values (PDL's ``IndustryType`` in its official JS SDK), lower-case. Rules
 #: that match on industry are checked against these, so a typo fails at load instead of never matching.
 INDUSTRIES: Final = frozenset(
     {
