@@ -52,10 +52,33 @@ class App:
     refresh_margin_s: int = 300
     #: Local (sandbox) values for fields that need a realistic shape (a QuickBooks realm id ...).
     local_overrides: Mapping[str, str] = field(default_factory=dict)
+    #: The app's name as its users know it, for pages and messages ("QuickBooks").
+    title: str = ""
+    #: OAuth 2.0 only: the authorization endpoint the business owner is sent to by a connect link
+    #: (``switchboard connect <app>``, served back by ``functions/oauth_connect``).
+    authorize_url: str = ""
+    #: OAuth 2.0 only: the scopes a connect link asks for (space-separated in the link, RFC 6749 3.3).
+    scopes: tuple[str, ...] = ()
+    #: OAuth 2.0 only: whether the authorization server takes PKCE (RFC 7636, ``S256``); a connect
+    #: link then carries a code challenge and the code exchange its verifier.
+    pkce: bool = False
+    #: OAuth 2.0 only: further authorization request parameters the provider needs to hand out a
+    #: refresh token (Google: ``access_type=offline``, ``prompt=consent``).
+    authorize_params: Mapping[str, str] = field(default_factory=dict)
+    #: OAuth 2.0 only: callback query parameters kept in the connection's secret, parameter -> field
+    #: (Intuit sends the company as ``realmId``: ``{"realmId": "realm_id"}``); all are required.
+    callback_fields: Mapping[str, str] = field(default_factory=dict)
+    #: OAuth 2.0 only: where the connect link's redirect URI must be registered, in words.
+    redirect_setup: str = ""
 
     def __post_init__(self) -> None:
         if self.auth == "oauth2" and not self.token_url:
             raise ValueError(f"{self.name}: an oauth2 app needs a token_url")
+
+    @property
+    def display_name(self) -> str:
+        """``title``, or the package name in words (``google_calendar`` -> ``Google Calendar``)."""
+        return self.title or self.name.replace("_", " ").title()
 
     def connection(self, name: str | None = None, *, description: str = "") -> Connection:
         """The credentials connection for this app; ``local`` points it at the sandbox.
@@ -67,6 +90,8 @@ class App:
         if self.auth == "oauth2":
             fields = ("client_id", "client_secret", "refresh_token", *self.extra_fields)
             optional = ("access_token", "expires_at", "token_url", "base_url")
+            if self.authorize_url:
+                optional += ("authorize_url",)
         elif self.auth == "none":
             fields = self.extra_fields
         else:
@@ -75,6 +100,8 @@ class App:
         local["base_url"] = "{sandbox}/" + self.name
         if self.auth == "oauth2":
             local["token_url"] = "{sandbox}/" + self.name + urlsplit(self.token_url).path
+            if self.authorize_url:  # the stand-in's consent page, at the provider's own path
+                local["authorize_url"] = "{sandbox}/" + self.name + urlsplit(self.authorize_url).path
         local.update(self.local_overrides)
         return Connection(
             name=name or self.name,

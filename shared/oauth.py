@@ -37,7 +37,12 @@ that the ``invalid_grant`` that follows says what happened instead of blaming th
 An access token the API refuses (401) is forgotten (:func:`forget_access_token`): the next attempt
 refreshes even if the stored expiry says the token is still good.
 
-Worker path only: imports httpx.
+Connecting (``switchboard connect <app>``, served by ``functions/oauth_connect``) uses the same token
+call for the ``authorization_code`` grant (:func:`exchange_code`) and stores what it got under the same
+lease as a refresh (:func:`store_authorization`), so a new authorization and a running refresh never
+overwrite each other.
+
+Worker path and the connect callback only: imports httpx.
 """
 
 from __future__ import annotations
@@ -47,13 +52,20 @@ import contextlib
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from shared.errors import ConnectionRevoked, EventInProgress, TargetTimeout, TargetUnavailable
+from shared.errors import (
+    ConnectionRevoked,
+    EventInProgress,
+    MissingSecret,
+    TargetRejected,
+    TargetTimeout,
+    TargetUnavailable,
+)
 from shared.secrets import get_connection, put_connection
 from shared.table import ConditionFailed, ledger_table
 
@@ -62,7 +74,16 @@ if TYPE_CHECKING:
     from shared.runtime import Runtime
     from shared.spec import Connection
 
-__all__ = ["Tokens", "access_token", "forget_access_token"]
+__all__ = [
+    "Grant",
+    "GrantRefused",
+    "Tokens",
+    "access_token",
+    "exchange_code",
+    "forget_access_token",
+    "read_authorization",
+    "store_authorization",
+]
 
 #: How long a refresh may hold the lease. A refresh is one HTTP call (timeouts below) and one
 #: Secrets Manager write; the lease outlives both several times over.
@@ -177,28 +198,14 @@ def _exchange(
     """One ``refresh_token`` grant; the secret's new value (all fields kept) on success."""
     refresh_token = credentials["refresh_token"]
     form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
-    headers = {"accept": "application/json", "content-type": "application/x-www-form-urlencoded"}
-    client_id, client_secret = credentials["client_id"], credentials["client_secret"]
-    if app.token_auth == "basic":
-        pair = f"{client_id}:{client_secret}".encode()
-        headers["authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
-    else:
-        form |= {"client_id": client_id, "client_secret": client_secret}
-    url = credentials.get("token_url") or app.token_url
     where = f"{app.name} token refresh"
-    try:
-        with httpx.Client(timeout=TOKEN_TIMEOUT, transport=rt.http_transport) as client:
-            response = client.post(url, data=form, headers=headers)
-    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:  # never sent: nothing spent
-        raise TargetUnavailable(f"{where}: {type(exc).__name__}") from exc
-    except httpx.TransportError as exc:
-        # Sent, answer lost. A provider that rotates refresh tokens may have spent ours in that
-        # answer; no client can get it back. Remember it, so that an invalid_grant next time says why.
+
+    def lost() -> None:
+        # A provider that rotates refresh tokens may have spent ours in the lost answer; no client
+        # can get it back. Remember it, so that an invalid_grant next time says why.
         _Lease(rt, _unknown_key(rt, connection)).mark()
-        if isinstance(exc, httpx.TimeoutException):
-            raise TargetTimeout(f"{where}: timed out waiting for the answer") from exc
-        raise TargetUnavailable(f"{where}: {type(exc).__name__}") from exc
-    body = _json(response)
+
+    response, body = _token_call(rt, app, credentials, form, where, on_lost=lost)
     error = str(body.get("error", "")) if body else ""
     if response.status_code == 429 or response.status_code >= 500:
         raise TargetUnavailable(f"{where}: {response.status_code} {error}".strip())
@@ -208,33 +215,210 @@ def _exchange(
             # Another worker rotated the token after we read it (its lease ran out): not revoked.
             raise TargetUnavailable(f"{where}: refresh token was rotated meanwhile; trying again")
         _count("OAuthRefreshFailed")
-        lost = _Lease(rt, _unknown_key(rt, connection)).marked_at()
+        lost_at = _Lease(rt, _unknown_key(rt, connection)).marked_at()
         cause = (
-            f"an earlier refresh got no answer ({lost}); the app probably rotated the refresh token "
+            f"an earlier refresh got no answer ({lost_at}); the app probably rotated the refresh token "
             "in that answer"
-            if lost
+            if lost_at
             else "the app was disconnected or its refresh token expired"
+        )
+        again = (
+            f"Connect it again with `switchboard connect {app.name}`"
+            if app.authorize_url
+            else f"Authorise it again, store the new refresh token with "
+            f"`switchboard secrets set {connection.name} refresh_token=-`"
         )
         raise ConnectionRevoked(
             f"{app.name} refused to refresh connection {connection.name!r} ({error}): {cause}. "
-            f"Authorise it again, store the new refresh token with "
-            f"`switchboard secrets set {connection.name} refresh_token=...`, then "
-            f"`switchboard dlq redrive <integration>`"
+            f"{again}, then `switchboard dlq redrive <integration>`"
         )
     if not response.is_success or body is None or not body.get("access_token"):
         _count("OAuthRefreshFailed")
         raise TargetUnavailable(f"{where}: unexpected {response.status_code} answer {error}".strip())
+    updated = dict(credentials) | _token_fields(body)
+    _count("OAuthRefreshed")
+    return updated
+
+
+def _token_call(
+    rt: Runtime,
+    app: App,
+    credentials: Mapping[str, str],
+    form: dict[str, str],
+    where: str,
+    *,
+    on_lost: Callable[[], None] | None = None,
+) -> tuple[httpx.Response, dict[str, Any] | None]:
+    """POST one grant to the app's token endpoint, the client authenticated as the app wants it.
+
+    Transport failures become retryable errors naming ``where`` (never the form: it carries the
+    refresh token or the authorization code); ``on_lost`` runs when the request went out and its
+    answer was lost. The answer is returned as it came, for the caller's own policy.
+    """
+    headers = {"accept": "application/json", "content-type": "application/x-www-form-urlencoded"}
+    client_id, client_secret = credentials["client_id"], credentials["client_secret"]
+    if app.token_auth == "basic":
+        pair = f"{client_id}:{client_secret}".encode()
+        headers["authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
+    else:
+        form = form | {"client_id": client_id, "client_secret": client_secret}
+    url = credentials.get("token_url") or app.token_url
+    try:
+        with httpx.Client(timeout=TOKEN_TIMEOUT, transport=rt.http_transport) as client:
+            response = client.post(url, data=form, headers=headers)
+    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:  # never sent: nothing spent
+        raise TargetUnavailable(f"{where}: {type(exc).__name__}") from exc
+    except httpx.TransportError as exc:
+        if on_lost is not None:
+            on_lost()
+        if isinstance(exc, httpx.TimeoutException):
+            raise TargetTimeout(f"{where}: timed out waiting for the answer") from exc
+        raise TargetUnavailable(f"{where}: {type(exc).__name__}") from exc
+    return response, _json(response)
+
+
+def _token_fields(body: Mapping[str, Any]) -> dict[str, str]:
+    """The secret fields a successful token answer sets: access token, its expiry, a new refresh token."""
     try:
         expires_in = float(body.get("expires_in", 3600))
     except (TypeError, ValueError):
         expires_in = 3600.0
-    updated = dict(credentials)
-    updated["access_token"] = str(body["access_token"])
-    updated["expires_at"] = str(int(time.time() + expires_in))
-    if body.get("refresh_token"):  # rotated (Intuit); Google keeps the old one
-        updated["refresh_token"] = str(body["refresh_token"])
-    _count("OAuthRefreshed")
-    return updated
+    fields = {
+        "access_token": str(body["access_token"]),
+        "expires_at": str(int(time.time() + expires_in)),
+    }
+    if body.get("refresh_token"):  # rotated (Intuit); Google keeps the old one on a refresh
+        fields["refresh_token"] = str(body["refresh_token"])
+    return fields
+
+
+# --- connecting: the authorization code grant --------------------------------------------------
+
+
+class GrantRefused(TargetRejected):
+    """The token endpoint refused an authorization code (``invalid_grant``, ``invalid_client`` ...).
+
+    ``error`` is the provider's OAuth error code (RFC 6749 section 5.2), safe to show: it never
+    carries the code or a token.
+    """
+
+    def __init__(self, message: str, *, status: int, app: str, error: str) -> None:
+        super().__init__(message, status=status, app=app)
+        self.error = error
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What an authorization code was exchanged for: the secret fields to store, and the scopes."""
+
+    fields: dict[str, str]
+    #: The scopes the provider says it granted (empty if it did not say: then what was asked).
+    scopes: frozenset[str]
+
+
+def exchange_code(
+    rt: Runtime,
+    app: App,
+    credentials: Mapping[str, str],
+    *,
+    code: str,
+    redirect_uri: str,
+    code_verifier: str | None = None,
+) -> Grant:
+    """One ``authorization_code`` grant (RFC 6749 section 4.1.3, RFC 7636 section 4.5).
+
+    ``credentials`` needs ``client_id`` and ``client_secret`` (and may name a ``token_url``);
+    ``redirect_uri`` must be the one the authorization request carried. The answer must hold a
+    refresh token: a connection without one stops working within the hour, so its absence is a
+    :class:`GrantRefused` (``no_refresh_token``) rather than a half-stored connection.
+    Raises :class:`GrantRefused` when the provider refuses, :class:`TargetUnavailable` /
+    :class:`TargetTimeout` when it cannot be asked or does not answer.
+    """
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
+    if code_verifier:
+        form["code_verifier"] = code_verifier
+    where = f"{app.name} authorization code exchange"
+    response, body = _token_call(rt, app, credentials, form, where)
+    error = str(body.get("error", "")) if body else ""
+    if response.status_code == 429 or response.status_code >= 500:
+        _count("OAuthConnectFailed")
+        raise TargetUnavailable(f"{where}: {response.status_code} {error}".strip())
+    if not response.is_success or body is None or not body.get("access_token"):
+        _count("OAuthConnectFailed")
+        raise GrantRefused(
+            f"{where}: refused ({response.status_code} {error or 'no access token'})",
+            status=response.status_code,
+            app=app.name,
+            error=error or "unexpected_answer",
+        )
+    if not body.get("refresh_token"):
+        _count("OAuthConnectFailed")
+        raise GrantRefused(
+            f"{where}: the answer holds no refresh token",
+            status=response.status_code,
+            app=app.name,
+            error="no_refresh_token",
+        )
+    scope = body.get("scope")
+    scopes = frozenset(scope.split()) if isinstance(scope, str) else frozenset()
+    _count("OAuthConnected")
+    return Grant(_token_fields(body), scopes)
+
+
+def store_authorization(rt: Runtime, app: App, connection: Connection, values: Mapping[str, str]) -> None:
+    """Store a new authorization (refresh token, access token, realm ...) in the connection's secret.
+
+    The write happens under the connection's refresh lease, so it never interleaves with a worker's
+    refresh: without it, a refresh that started with the old refresh token could store its answer
+    over the new one a moment later. The lease is waited for (a refresh holds it for one HTTP call);
+    ``values`` is merged over the current secret re-read inside the lease - the client fields stay -
+    and the old access token and its expiry go with the old authorization unless ``values`` sets new
+    ones. This process's cached tokens are forgotten and the lost-answer note is cleared: whatever
+    happened to the old refresh token no longer matters.
+    """
+    lease = _Lease(rt, f"oauth#{rt.secret_prefix}{connection.name}")
+    deadline = time.monotonic() + WAIT_S
+    while not lease.acquire():
+        if time.monotonic() > deadline:
+            raise EventInProgress(f"a refresh of {connection.name} holds its lease; try again")
+        time.sleep(_POLL_S)
+    try:
+        current = dict(read_authorization(rt, connection))
+        for stale in ("access_token", "expires_at"):
+            current.pop(stale, None)
+        put_connection(rt, connection, current | dict(values))
+    finally:
+        lease.release()
+    state, lock = _state(rt, connection)
+    with lock:
+        state.tokens = None
+        state.unsaved = None
+    _Lease(rt, _unknown_key(rt, connection)).clear()
+
+
+def read_authorization(rt: Runtime, connection: Connection) -> Mapping[str, str]:
+    """The connection's secret as stored, read now, without requiring its fields.
+
+    A connection being connected for the first time has its client but no refresh token yet, which
+    :func:`shared.secrets.get_connection` would call a missing secret.
+    """
+    import json
+
+    from botocore.exceptions import ClientError
+
+    name = rt.secret_prefix + connection.name
+    try:
+        raw = rt.aws("secretsmanager").get_secret_value(SecretId=name).get("SecretString") or "{}"
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        raise MissingSecret(f"secret {name} could not be read ({code})") from exc
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise MissingSecret(f"secret {name} is not a JSON object")
+    return {str(k): str(v) for k, v in value.items() if v is not None}
 
 
 def _store(rt: Runtime, connection: Connection, state: _State, value: dict[str, str]) -> None:

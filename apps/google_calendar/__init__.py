@@ -20,6 +20,11 @@ Sources (Google's reference for Calendar API v3):
 * OAuth 2.0 for web server apps: https://developers.google.com/identity/protocols/oauth2/web-server -
   refresh at ``https://oauth2.googleapis.com/token`` with ``client_id`` / ``client_secret`` in the
   form body; Google does not rotate refresh tokens. Scope ``https://www.googleapis.com/auth/calendar.events``.
+  Connecting (authorization code grant): ``https://accounts.google.com/o/oauth2/v2/auth`` with
+  ``client_id``, ``redirect_uri``, ``response_type=code``, ``scope``, ``state``, ``access_type=offline``
+  (a refresh token is returned only then), ``prompt=consent`` and PKCE (``code_challenge``,
+  ``code_challenge_method=S256``); the callback carries ``code``, ``state`` and ``scope`` (what the
+  user granted - with granular consent possibly less than asked) or ``error=access_denied``.
 * Quotas: https://developers.google.com/workspace/calendar/api/guides/quota - per-project and
   per-user per-minute limits (600 requests/minute per user by default); bursts are answered with
   403 ``rateLimitExceeded`` or 429 (see :mod:`.client`).
@@ -68,6 +73,18 @@ APP = App(
     read_timeout_s=10.0,
     idempotency="client-chosen event id (events.insert with id; 409 duplicate when it exists)",
     docs_url="https://developers.google.com/workspace/calendar/api/v3/reference/events",
+    title="Google Calendar",
+    # Connect links (switchboard connect google_calendar): Google's authorization endpoint with PKCE
+    # (S256); access_type=offline is what makes Google hand out a refresh token, and prompt=consent
+    # makes it hand out one again when the owner connects a second time.
+    authorize_url="https://accounts.google.com/o/oauth2/v2/auth",
+    scopes=(SCOPE,),
+    pkce=True,
+    authorize_params={"access_type": "offline", "prompt": "consent"},
+    redirect_setup=(
+        "Google Cloud console > APIs & Services > Credentials > your OAuth client (Web application) "
+        "> Authorized redirect URIs"
+    ),
 )
 
 CONNECTION = APP.connection(

@@ -20,6 +20,14 @@ Sources (Intuit's own documentation, blog and SDKs), for minor version :data:`MI
 * Limits: 500 requests per minute per realm and app, and at most 10 concurrent requests per realm;
   over either, ``429`` with ``message=ThrottleExceeded; errorCode=003001; statusCode=429``.
   https://blogs.intuit.com/2016/08/08/idg-concurrent-api-use-changes-coming-soon/
+* Connecting a company (authorization code grant): authorization endpoint
+  ``https://appcenter.intuit.com/connect/oauth2`` with ``client_id``, ``response_type=code``,
+  ``scope``, ``redirect_uri`` and ``state``; the callback carries ``code`` (at most 512 characters),
+  ``state`` and ``realmId`` (the company), or ``error=access_denied``; the code is exchanged at the
+  token endpoint with ``grant_type=authorization_code`` and the same ``redirect_uri``.
+  https://developer.intuit.com/app/developer/qbo/docs/develop/authentication-and-authorization/oauth-2.0,
+  https://developer.intuit.com/app/developer/qbo/docs/develop/authentication-and-authorization/oauth-openid-discovery-doc,
+  ``intuitlib/client.py`` (``get_authorization_url``, ``get_bearer_token``).
 * OAuth 2.0: token endpoint ``https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer``, client
   authenticated with HTTP Basic (client id : client secret), access tokens live one hour, refresh
   tokens rotate (each refresh may return a new one; the old stops working after a while) and a
@@ -78,6 +86,15 @@ APP = App(
     read_timeout_s=20.0,
     idempotency="requestid query parameter on every create (at most 50 characters, unique per company)",
     docs_url="https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/salesreceipt",
+    title="QuickBooks",
+    # Connect links (switchboard connect quickbooks): Intuit's authorization endpoint, from its
+    # discovery document; the company comes back on the callback as realmId. Intuit documents no PKCE
+    # for its web-server flow (its discovery document lists none; its SDKs send none), so a confidential
+    # client with a signed, single-use state is what its flow is.
+    authorize_url="https://appcenter.intuit.com/connect/oauth2",
+    scopes=("com.intuit.quickbooks.accounting",),
+    callback_fields={"realmId": "realm_id"},
+    redirect_setup="developer.intuit.com > your app > Keys and credentials > Redirect URIs",
 )
 
 CONNECTION = APP.connection(
