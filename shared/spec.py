@@ -125,6 +125,19 @@ class WebhookTrigger:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     method: str = "POST"
     description: str = ""
+    #: The provider's event types this trigger consumes (``payment.created``, ``invitee.created`` ...):
+    #: what ``switchboard webhooks register`` subscribes the URL to, and what the manual steps name.
+    events: tuple[str, ...] = ()
+    #: The provider-API connection ``switchboard webhooks register`` manages the subscription with
+    #: (Square's token, a Stripe key ...), for apps whose webhooks are created through an API.
+    #: Operator-only: the function is never granted it (see :attr:`IntegrationSpec.operator_connections`).
+    registration: Connection | None = None
+
+    def __post_init__(self) -> None:
+        if any(not e or e != e.strip() for e in self.events) or len(set(self.events)) != len(self.events):
+            raise ValueError(f"webhook trigger {self.name}: events must be distinct non-empty names")
+        if self.registration is not None and self.registration.kind == "signing":
+            raise ValueError(f"webhook trigger {self.name}: registration must be an API connection")
 
 
 @dataclass(frozen=True)
@@ -281,6 +294,23 @@ class IntegrationSpec:
         return self.signing_secrets + tuple(
             c for c in self.connections if c.name not in {s.name for s in self.signing_secrets}
         )
+
+    @property
+    def operator_connections(self) -> tuple[Connection, ...]:
+        """Connections only the operator's commands use (``webhooks register``), not the function.
+
+        Their secrets exist on every stage like the others, but no function is granted them.
+        """
+        own = {c.name for c in self.all_connections}
+        seen: dict[str, Connection] = {}
+        for t in self.triggers:
+            if (
+                isinstance(t, WebhookTrigger)
+                and t.registration is not None
+                and t.registration.name not in own
+            ):
+                seen.setdefault(t.registration.name, t.registration)
+        return tuple(seen.values())
 
     def trigger(self, name: str) -> Trigger:
         for t in self.triggers:
