@@ -37,9 +37,9 @@ from shared.errors import (
 )
 from shared.observability import get_logger, new_metrics
 from shared.routes import match_route_key
-from shared.secrets import signing_secrets
 from shared.spec import Accepted, FormTrigger, RouteTrigger, WebhookTrigger
 from shared.webhooks.base import WebhookRequest
+from shared.webhooks.signing import verify_webhook
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.metrics import EphemeralMetrics
@@ -152,7 +152,8 @@ def _accept(
         )
     cors: dict[str, str] = {}
     if isinstance(trigger, WebhookTrigger):
-        trigger.verifier.verify(request, signing_secrets(rt, trigger.secret), now)
+        # The signing connection may pin the signed URL, and a just-rotated secret is read fresh.
+        verify_webhook(rt, trigger, request, now)
     else:
         cors = _check_origin(rt, trigger, request)
 

@@ -3,8 +3,8 @@
 The package: this module (the app, its connections, its webhook verifier, the version pin and page
 limits), :mod:`.webhooks` (what Square's notifications deliver - payments and refunds), :mod:`.models`
 (the API's answers: catalog, inventory, orders, errors), :mod:`.client` (the typed calls),
-:mod:`.actions` (``stock.get``, ``payments.list``, ``sales.get_order``) and the local stand-in
-:mod:`.standin`.
+:mod:`.actions` (``stock.get``, ``payments.list``, ``sales.get_order``), :mod:`.subscriptions` (the
+Webhook Subscriptions API, for ``switchboard webhooks register``) and the local stand-in :mod:`.standin`.
 
 Sources (Square's own reference and SDKs), for API version :data:`SQUARE_VERSION`:
 
@@ -18,6 +18,9 @@ Sources (Square's own reference and SDKs), for API version :data:`SQUARE_VERSION
 * Webhooks: ``x-square-hmacsha256-signature`` is the base64 HMAC-SHA256, keyed with the subscription's
   signature key, of the notification URL followed by the raw body.
   https://developer.squareup.com/docs/webhooks/step3validate
+* Webhook subscriptions are created through the Webhook Subscriptions API (:mod:`.subscriptions`),
+  with the application's personal access token - "you cannot use OAuth access tokens with the
+  Webhook Subscriptions API". https://developer.squareup.com/docs/webhooks/webhook-subscriptions-api
 * Page limits: ``CatalogQuerySet.attribute_values`` at most 250, BatchRetrieveInventoryCounts ``limit``
   1-1000, ListPayments / ListPaymentRefunds ``limit`` at most 100 (the endpoints' sources are in
   :mod:`.client`).
@@ -93,16 +96,21 @@ SIGNING = Connection(
     name="square_signing",
     app="square",
     description=(
-        "Signature key of the Square webhook subscription (Developer Console > Webhooks > "
-        "Subscriptions). During a rotation keep the old key as previous_secret until Square has switched."
+        "Signature key of the Square webhook subscription (switchboard webhooks register stores it, or "
+        "Developer Console > Webhooks > Subscriptions). During a rotation keep the old key as "
+        "previous_secret until Square has switched. notification_url pins the URL Square signs (set by "
+        "webhooks register): needed behind a proxy or custom domain that rewrites Host."
     ),
     fields=("secret",),
-    optional=("previous_secret",),
+    optional=("previous_secret", "notification_url"),
     local={"secret": "sandbox-square-signature-key"},
     kind="signing",
 )
 
 #: Square signs the notification URL exactly as configured in the subscription, then the raw body.
+#: The URL is rebuilt from ``Host`` and ``X-Forwarded-Proto`` unless :data:`SIGNING` pins it in
+#: ``notification_url`` (:mod:`shared.webhooks.signing`): behind a proxy or a custom domain that
+#: rewrites ``Host`` only the pinned URL is the one Square signed.
 VERIFIER = HmacVerifier(
     scheme="square", header="x-square-hmacsha256-signature", encoding="base64", content="{url}{body}"
 )
