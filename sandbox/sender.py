@@ -6,10 +6,18 @@ URL. Each app passes its own ``sign`` function, written from the provider's docu
 independently of :mod:`shared.webhooks` - so a delivery that Switchboard accepts is a cross-check of
 our verifier against a second implementation, not the verifier agreeing with itself.
 
-The local runtime subscribes every sender to the webhook triggers whose signing connection belongs
-to the same app (``switchboard dev`` wires this up; nothing to configure). Control endpoints:
+The senders hold the provider's subscriptions: one store that both the provider's own
+subscription API (Square's Webhook Subscriptions, Stripe's webhook endpoints, Calendly's webhook
+subscriptions, Cal.com's webhooks - each stand-in serves it in the provider's shapes) and the local
+runtime write to. A subscription has event types (``None``: every event) and can be disabled; an
+event goes to every enabled subscription that wants its type (``event_type`` of the payload), signed
+with that subscription's secret - so after ``switchboard webhooks register`` a payment made at the
+stand-in arrives signed with the key the provider's API returned. The local runtime subscribes every
+sender to the webhook triggers whose signing connection belongs to the same app at start-up, as if
+the subscription had been made in the provider's dashboard (``switchboard dev`` wires this up;
+nothing to configure). Control endpoints:
 
-* ``GET /_webhooks/subscriptions`` - the subscriptions (secrets masked);
+* ``GET /_webhooks/subscriptions`` - the subscriptions (id, url, events, enabled; never a secret);
 * ``POST /_webhooks/subscriptions`` ``{"url": ..., "secret": ...}`` - subscribe a URL;
 * ``DELETE /_webhooks/subscriptions`` - remove them all;
 * ``GET /_webhooks`` - the deliveries made (event id, url, status), newest last;
@@ -48,9 +56,31 @@ _TIMEOUT_S = 10.0
 
 @dataclass
 class Subscription:
+    """One subscription at the provider: where to, signed with what, for which event types."""
+
     url: str
-    secret: str
+    secret: str = field(repr=False)
     deliver: Deliver | None = None
+    id: str = ""
+    #: The event types delivered; ``None`` (or ``"*"`` among them, Stripe's wildcard): every event.
+    events: tuple[str, ...] | None = None
+    enabled: bool = True
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    #: The provider's other fields (Square's ``name`` and ``api_version``, Stripe's ``description``
+    #: and ``metadata`` ...), kept as its API was given them.
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    def wants(self, event_type: str) -> bool:
+        return self.enabled and (self.events is None or "*" in self.events or event_type in self.events)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "url": self.url,
+            "events": None if self.events is None else list(self.events),
+            "enabled": self.enabled,
+        }
 
 
 @dataclass
@@ -81,32 +111,78 @@ class WebhookSender:
         *,
         content_type: str = "application/json",
         event_id: Callable[[Mapping[str, Any]], str] | None = None,
+        event_type: Callable[[Mapping[str, Any]], str] | None = None,
+        new_id: Callable[[], str] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._sign = sign
         self._content_type = content_type
         self._event_id = event_id or (lambda payload: str(payload.get("id", "")))
+        self._event_type = event_type or (lambda payload: str(payload.get("type", "")))
         self._clock = clock
         self._ids = itertools.count(1)
+        numbers = itertools.count(1)
+        self._new_id = new_id or (lambda: f"sub_{next(numbers)}")
         self.subscriptions: list[Subscription] = []
         self.deliveries: deque[Delivery] = deque(maxlen=_MAX_DELIVERIES)
 
-    def subscribe(self, url: str, secret: str, *, deliver: Deliver | None = None) -> Subscription:
-        """Add (or replace, by URL) a subscription. ``deliver`` replaces HTTP (in-process tests)."""
+    def subscribe(
+        self,
+        url: str,
+        secret: str,
+        *,
+        deliver: Deliver | None = None,
+        events: tuple[str, ...] | None = None,
+    ) -> Subscription:
+        """Add (or replace, by URL) a subscription, as a dashboard would; ``deliver`` replaces HTTP
+        (in-process tests). The provider APIs use :meth:`add`, which keeps the others."""
         self.subscriptions = [s for s in self.subscriptions if s.url != url]
-        subscription = Subscription(url, secret, deliver)
+        now = self._clock()
+        subscription = Subscription(url, secret, deliver, self._new_id(), events, True, now, now)
         self.subscriptions.append(subscription)
         return subscription
+
+    def add(
+        self,
+        url: str,
+        secret: str,
+        *,
+        events: tuple[str, ...] | None,
+        enabled: bool = True,
+        fields: Mapping[str, Any] | None = None,
+    ) -> Subscription:
+        """A new subscription (a provider API's create); the provider decides about duplicates."""
+        now = self._clock()
+        subscription = Subscription(
+            url, secret, None, self._new_id(), events, enabled, now, now, dict(fields or {})
+        )
+        self.subscriptions.append(subscription)
+        return subscription
+
+    def find(self, subscription_id: str) -> Subscription | None:
+        return next((s for s in self.subscriptions if s.id == subscription_id), None)
+
+    def remove(self, subscription_id: str) -> Subscription | None:
+        found = self.find(subscription_id)
+        if found is not None:
+            self.subscriptions = [s for s in self.subscriptions if s is not found]
+        return found
+
+    def touch(self, subscription: Subscription) -> None:
+        """Record an update (``updated_at``)."""
+        subscription.updated_at = self._clock()
 
     def clear_deliveries(self) -> None:
         self.deliveries.clear()
 
     def send(self, payload: Mapping[str, Any]) -> list[Delivery]:
-        """Deliver one event to every subscription; returns what happened to each delivery."""
+        """Deliver one event to every subscription that wants its type; returns each delivery."""
         body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-        event_id = self._event_id(payload)
+        event_id, kind = self._event_id(payload), self._event_type(payload)
         return [
-            self._deliver(s, Delivery(next(self._ids), event_id, s.url, body)) for s in self.subscriptions
+            self._deliver(s, Delivery(next(self._ids), event_id, s.url, body))
+            for s in list(self.subscriptions)
+            if s.wants(kind)
         ]
 
     def redeliver(self, delivery_id: int) -> Delivery | None:
@@ -142,7 +218,7 @@ class WebhookSender:
             return SandboxResponse.json({"deliveries": [d.as_json() for d in self.deliveries]})
         if path == "/_webhooks/subscriptions":
             if method == "GET":
-                return SandboxResponse.json({"subscriptions": [{"url": s.url} for s in self.subscriptions]})
+                return SandboxResponse.json({"subscriptions": [s.as_json() for s in self.subscriptions]})
             if method == "DELETE":
                 self.subscriptions.clear()
                 return SandboxResponse.json({"subscriptions": []})

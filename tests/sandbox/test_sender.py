@@ -8,7 +8,7 @@ import json
 from collections.abc import Mapping
 
 from sandbox.base import SandboxApp, SandboxRequest
-from sandbox.sender import WebhookSender
+from sandbox.sender import Deliver, WebhookSender
 
 
 def sign(url: str, body: bytes, secret: str, now: float) -> Mapping[str, str]:
@@ -93,6 +93,53 @@ def test_subscriptions_by_control_endpoint_survive_a_reset() -> None:
     control(app, "POST", "/_reset")
     assert control(app, "GET", "/_webhooks/subscriptions") == (
         200,
-        {"subscriptions": [{"url": "http://127.0.0.1:1/h"}]},
+        {"subscriptions": [{"id": "sub_1", "url": "http://127.0.0.1:1/h", "events": None, "enabled": True}]},
     )
     assert control(app, "DELETE", "/_webhooks/subscriptions") == (200, {"subscriptions": []})
+
+
+def test_each_event_goes_to_the_enabled_subscriptions_that_want_its_type() -> None:
+    app = Provider()
+    sender = app.webhooks
+    assert sender is not None
+    got: dict[str, list[str]] = {"all": [], "created": [], "off": [], "star": []}
+
+    def to(name: str) -> Deliver:
+        return lambda u, h, b: got[name].append(json.loads(b)["type"]) or 202
+
+    sender.subscribe("http://127.0.0.1:1/all", "k1", deliver=to("all"))
+    created = sender.add("http://127.0.0.1:1/created", "k2", events=("thing.created",))
+    off = sender.add("http://127.0.0.1:1/off", "k3", events=("thing.created",), enabled=False)
+    star = sender.add("http://127.0.0.1:1/star", "k4", events=("*",))
+    for subscription, name in ((created, "created"), (off, "off"), (star, "star")):
+        subscription.deliver = to(name)
+
+    sender.send({"id": "evt_1", "type": "thing.created"})
+    sender.send({"id": "evt_2", "type": "thing.deleted"})
+
+    assert got == {
+        "all": ["thing.created", "thing.deleted"],
+        "created": ["thing.created"],
+        "off": [],
+        "star": ["thing.created", "thing.deleted"],
+    }
+    assert [s.id for s in sender.subscriptions] == ["sub_1", "sub_2", "sub_3", "sub_4"]
+    assert sender.find("sub_2") is created and sender.remove("sub_2") is created
+    assert sender.find("sub_2") is None and sender.remove("sub_2") is None
+
+
+def test_each_subscription_signs_with_its_own_secret() -> None:
+    app = Provider()
+    sender = app.webhooks
+    assert sender is not None
+    seen: dict[str, str] = {}
+    for url, secret in (("http://127.0.0.1:1/a", "key-a"), ("http://127.0.0.1:1/b", "key-b")):
+        sender.add(url, secret, events=None).deliver = lambda u, h, b: (
+            seen.__setitem__(u, h["x-test-signature"]) or 202
+        )
+    (first, second) = sender.send({"id": "evt_3", "type": "x"})
+    for url, secret in (("http://127.0.0.1:1/a", "key-a"), ("http://127.0.0.1:1/b", "key-b")):
+        body = json.dumps({"id": "evt_3", "type": "x"}, separators=(",", ":")).encode()
+        digest = hmac.new(secret.encode(), b"1700000000." + body, hashlib.sha256).hexdigest()
+        assert seen[url] == f"t=1700000000,v1={digest}"
+    assert (first.status, second.status) == (202, 202)
