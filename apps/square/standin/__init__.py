@@ -10,7 +10,9 @@ one module per API:
   ``POST /v2/payments`` (CreatePayment);
 * :mod:`.refunds` - ``GET /v2/refunds`` (ListPaymentRefunds), ``POST /v2/refunds`` (RefundPayment);
 * :mod:`.orders` - ``GET /v2/orders/{order_id}`` (RetrieveOrder);
-* :mod:`.notifications` - the ``payment.*`` / ``refund.*`` webhooks, signed as Square signs them.
+* :mod:`.notifications` - the ``payment.*`` / ``refund.*`` webhooks, signed as Square signs them;
+* :mod:`.subscriptions` - the Webhook Subscriptions API (``/v2/webhooks/subscriptions``): the
+  notifications go to the subscriptions made through it, signed with the key it returned.
 
 Checks as Square makes them (:mod:`.base`): a bearer token (401 ``AUTHENTICATION_ERROR``/
 ``UNAUTHORIZED`` with Square's own ``detail`` texts), the ``Square-Version`` format (400
@@ -55,6 +57,7 @@ from .seed import (
     SeedRefund,
     SeedVariation,
 )
+from .subscriptions import WebhookSubscriptionsApi, new_subscription_id
 
 __all__ = [
     "DEFAULT_TOKEN",
@@ -74,7 +77,7 @@ __all__ = [
 ]
 
 
-class SquareSandbox(InventoryApi, RefundsApi):
+class SquareSandbox(InventoryApi, RefundsApi, WebhookSubscriptionsApi):
     """Square stand-in. See the module docstring for what it serves and checks."""
 
     name: ClassVar[str] = "square"
@@ -95,7 +98,10 @@ class SquareSandbox(InventoryApi, RefundsApi):
         self.seed_refunds = tuple(refunds)
         #: Square's webhooks: payment.created/updated, refund.created/updated, signed as Square does.
         self.webhooks = WebhookSender(
-            square_signature, event_id=lambda p: str(p.get("event_id", "")), clock=clock
+            square_signature,
+            event_id=lambda p: str(p.get("event_id", "")),
+            new_id=new_subscription_id,
+            clock=clock,
         )
         self.max_page_size = max_page_size
         super().__init__(clock=clock)
@@ -110,6 +116,16 @@ class SquareSandbox(InventoryApi, RefundsApi):
             ("GET", "/v2/refunds", self._list_refunds),
             ("POST", "/v2/refunds", self._refund_payment),
             ("GET", "/v2/orders/{order_id}", self._retrieve_order),
+            ("GET", "/v2/webhooks/subscriptions", self._list_subscriptions),
+            ("POST", "/v2/webhooks/subscriptions", self._create_subscription),
+            ("GET", "/v2/webhooks/subscriptions/{subscription_id}", self._retrieve_subscription),
+            ("PUT", "/v2/webhooks/subscriptions/{subscription_id}", self._update_subscription),
+            ("DELETE", "/v2/webhooks/subscriptions/{subscription_id}", self._delete_subscription),
+            (
+                "POST",
+                "/v2/webhooks/subscriptions/{subscription_id}/signature-key",
+                self._update_signature_key,
+            ),
         )
 
     def controls(self) -> Mapping[tuple[str, str], Handler]:
@@ -124,6 +140,7 @@ class SquareSandbox(InventoryApi, RefundsApi):
         self._reset_orders()
         self._reset_payments()
         self._reset_refunds()
+        self._reset_subscription_requests()
 
     def state(self) -> Any:
         return {
