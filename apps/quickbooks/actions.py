@@ -6,6 +6,10 @@ Receipt body Intuit takes (the two share their fields) and books it under ``requ
 the input's ``key`` (:func:`.client.request_id`), so a repeated key books nothing new. The realm
 (the company id) is read from the connection's secret on each call.
 
+The memo goes to ``PrivateNote``, which keeps :data:`~apps.quickbooks.MAX_PRIVATE_NOTE` characters;
+a longer ``note`` (the contract allows :data:`~shared.actions.accounting.MAX_NOTE`) keeps its
+beginning - where a handler puts the ids a person searches for - rather than refusing the booking.
+
 Worker and MCP path only.
 """
 
@@ -16,7 +20,7 @@ from typing import Final
 from shared.actions.accounting import ReceiptLine, RecordedReceipt, RecordReceipt
 from shared.actions.base import Action, ActionContext
 
-from . import APP, CONNECTION
+from . import APP, CONNECTION, MAX_PRIVATE_NOTE
 from .client import QuickBooksClient
 from .models import Line, Receipt, Ref, SalesItemLineDetail, Transaction, TxnTaxDetail
 
@@ -34,7 +38,7 @@ def receipt(data: RecordReceipt) -> Receipt:
         PaymentMethodRef=Ref(value=data.payment_method_id) if data.payment_method_id else None,
         TxnTaxDetail=TxnTaxDetail(TotalTax=data.tax) if data.tax else None,
         GlobalTaxCalculation=data.tax_calculation,
-        PrivateNote=data.note,
+        PrivateNote=data.note[:MAX_PRIVATE_NOTE] if data.note is not None else None,
     )
 
 

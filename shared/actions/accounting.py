@@ -16,7 +16,8 @@ read on each call, not an input at all.
 Amounts stay ``Decimal`` end to end (:func:`apps.quickbooks.models.wire` writes them as exact JSON
 numbers). Quantity and unit price are optional; when both are given, QuickBooks requires
 ``amount == quantity * unit_price`` (its fault 6070), so that is checked here first, with a message a
-caller can act on.
+caller can act on. The private memo (``note``) is at most :data:`MAX_NOTE` characters, the domain's
+own limit; an app whose books keep a shorter memo says so in its actions.
 
 This module is the contract (inputs, outputs); QuickBooks Online performs both actions
 (:mod:`apps.quickbooks.actions`).
@@ -26,18 +27,19 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from apps.quickbooks import MAX_PRIVATE_NOTE
-
 __all__ = [
+    "MAX_NOTE",
     "ReceiptLine",
     "RecordReceipt",
     "RecordedReceipt",
 ]
 
+#: The longest private memo a receipt takes (an app whose books keep less stores its beginning).
+MAX_NOTE: Final = 4000
 #: A QuickBooks list entity id (items, accounts, customers, payment methods are numbered).
 QbId = Annotated[str, Field(pattern=r"^\d{1,20}$")]
 #: An amount: exact, at most 4 places (the most any currency has), at most 15 digits in all.
@@ -91,7 +93,7 @@ class RecordReceipt(_In):
     tax: Amount | None = Field(default=None, description="the total tax on top of the lines, if any")
     customer_id: QbId | None = Field(default=None, description="QuickBooks customer id (default: none)")
     payment_method_id: QbId | None = Field(default=None, description="QuickBooks payment method id")
-    note: str | None = Field(default=None, max_length=MAX_PRIVATE_NOTE, description="private memo")
+    note: str | None = Field(default=None, max_length=MAX_NOTE, description="private memo")
     tax_calculation: Literal["TaxExcluded", "TaxInclusive", "NotApplicable"] | None = Field(
         default=None, description="GlobalTaxCalculation (outside the US: TaxExcluded); default: the company's"
     )

@@ -259,3 +259,25 @@ def test_the_connection_is_oauth2_with_a_realm() -> None:
     assert c.local["realm_id"] == qb.LOCAL_REALM_ID and c.local["token_url"].endswith(
         "/quickbooks/oauth2/v1/tokens/bearer"
     )
+
+
+def test_the_memo_keeps_what_private_note_holds() -> None:
+    from apps.quickbooks.actions import receipt as receipt_body
+    from shared.actions.accounting import MAX_NOTE, RecordReceipt
+
+    data = RecordReceipt(
+        key="square:payment:P1",
+        date="2026-11-20",
+        lines=[{"amount": "1.00"}],
+        note="Square payment P1",
+        deposit_account="36",
+        currency="GBP",
+        default_item="19",
+    )
+    assert receipt_body(data).PrivateNote == "Square payment P1"
+    assert MAX_NOTE <= qb.MAX_PRIVATE_NOTE  # the contract never promises more than QuickBooks keeps
+    # A longer memo (the contract's limit raised one day) keeps its beginning, where the ids are.
+    memo = "P1 " + "x" * qb.MAX_PRIVATE_NOTE
+    longer = data.model_copy(update={"note": memo})
+    assert receipt_body(longer).PrivateNote == memo[: qb.MAX_PRIVATE_NOTE]
+    assert receipt_body(data.model_copy(update={"note": None})).PrivateNote is None
