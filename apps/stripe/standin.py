@@ -1,9 +1,11 @@
-"""Stripe, offline: a few Charges and Refunds API calls, and the signed webhooks Stripe sends about them.
+"""Stripe, offline: a few Charges and Refunds API calls, the webhook endpoints API, and the signed
+webhooks Stripe sends.
 
 Stripe is a *webhook sender* here (see :mod:`sandbox.sender`): creating a charge or a refund through
 the API sends ``charge.succeeded`` / ``charge.refunded`` events, in Stripe's event shape
 (``evt_...``, ``api_version``, ``data.object`` = the Charge, ``data.previous_attributes`` on
-``charge.refunded``, ``pending_webhooks``, ``request {id, idempotency_key}``), to every subscribed URL.
+``charge.refunded``, ``pending_webhooks``, ``request {id, idempotency_key}``), to every webhook
+endpoint whose ``enabled_events`` name the type (or ``*``), signed with that endpoint's secret.
 
 Served (paths as on ``https://api.stripe.com``, form-encoded bodies as Stripe takes them, secret key
 as ``Authorization: Bearer sk_test_...`` or HTTP Basic user):
@@ -11,7 +13,18 @@ as ``Authorization: Bearer sk_test_...`` or HTTP Basic user):
 * ``POST /v1/charges`` - ``amount``, ``currency``, ``source`` (a test token: ``tok_visa``,
   ``tok_mastercard``, ``tok_amex``, ``tok_jcb`` ...), ``description``, ``capture``, ``metadata[k]``;
 * ``POST /v1/refunds`` - ``charge``, ``amount`` (default: what is left), ``reason``;
-* ``GET /v1/charges/{id}``.
+* ``GET /v1/charges/{id}``;
+* the webhook endpoints API - ``POST /v1/webhook_endpoints`` (``url``, ``enabled_events[]``,
+  ``description``, ``metadata[k]``, ``api_version``; the answer carries the ``whsec_...`` secret,
+  "Only returned at creation"), ``GET /v1/webhook_endpoints`` (a list object, newest first, ``limit``
+  1-100 default 10, ``starting_after``, ``ending_before``), ``GET|POST|DELETE
+  /v1/webhook_endpoints/{id}`` (retrieve; update ``url``, ``enabled_events``, ``description``,
+  ``metadata``, ``disabled``; delete answers ``{"id", "object", "deleted": true}``).
+  The WebhookEndpoint object: ``id`` (``we_...``), ``object``, ``api_version``, ``application``,
+  ``created``, ``description``, ``enabled_events``, ``livemode``, ``metadata``, ``secret`` (create
+  only), ``status`` (``enabled``/``disabled``), ``url`` - https://docs.stripe.com/api/webhook_endpoints
+  and the SDKs' ``WebhookEndpoint`` (``stripe/stripe-ruby`` ``lib/stripe/resources/webhook_endpoint.rb``).
+  Events are rendered in this stand-in's one API version whatever an endpoint's ``api_version``.
 
 ``Idempotency-Key`` is honoured as Stripe does: the same key again answers the first answer and
 creates (and sends) nothing. Errors are Stripe's ``{"error": {"type", "code", "message", "param"}}``.
@@ -30,18 +43,19 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 import secrets
 import string
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar, Final
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from apps.stripe import STRIPE_API_VERSION, THREE_DECIMAL_CURRENCIES
 from sandbox.base import Handler, SandboxApp, SandboxRequest, SandboxResponse
-from sandbox.sender import WebhookSender
+from sandbox.sender import Subscription, WebhookSender
 
-__all__ = ["DEFAULT_SECRET_KEY", "TEST_TOKENS", "StripeSandbox", "stripe_signature"]
+__all__ = ["DEFAULT_SECRET_KEY", "EVENT_TYPES", "TEST_TOKENS", "StripeSandbox", "stripe_signature"]
 
 DEFAULT_SECRET_KEY: Final = "sk_test_sandbox"
 #: Test tokens -> (card brand, last4, funding, country), as Stripe's test cards.
@@ -54,6 +68,30 @@ TEST_TOKENS: Final[Mapping[str, tuple[str, str, str, str]]] = {
     "tok_gb": ("visa", "0002", "credit", "GB"),
 }
 _ALNUM: Final = string.ascii_letters + string.digits
+#: Event types a webhook endpoint may enable here (Stripe's names; ``*`` is every event).
+EVENT_TYPES: Final = (
+    "*",
+    "charge.captured",
+    "charge.expired",
+    "charge.failed",
+    "charge.pending",
+    "charge.refunded",
+    "charge.succeeded",
+    "charge.updated",
+    "charge.dispute.created",
+    "checkout.session.completed",
+    "customer.created",
+    "customer.updated",
+    "invoice.paid",
+    "payment_intent.created",
+    "payment_intent.payment_failed",
+    "payment_intent.succeeded",
+    "refund.created",
+    "refund.updated",
+)
+_ENDPOINTS_URL: Final = "/v1/webhook_endpoints"
+#: ``2026-04-22.dahlia`` (or an older plain ``2020-08-27``).
+_API_VERSION: Final = re.compile(r"\d{4}-\d{2}-\d{2}(\.[a-z]+)?")
 
 
 def stripe_signature(body: bytes, secret: str, now: float) -> str:
@@ -101,6 +139,7 @@ class StripeSandbox(SandboxApp):
         self.secret_key = secret_key
         self.webhooks = WebhookSender(
             lambda _url, body, secret, now: {"stripe-signature": stripe_signature(body, secret, now)},
+            new_id=lambda: _id("we_"),
             clock=clock,
         )
         super().__init__(clock=clock)
@@ -110,6 +149,11 @@ class StripeSandbox(SandboxApp):
             ("POST", "/v1/charges", self._create_charge),
             ("GET", "/v1/charges/{id}", self._get_charge),
             ("POST", "/v1/refunds", self._create_refund),
+            ("POST", _ENDPOINTS_URL, self._create_endpoint),
+            ("GET", _ENDPOINTS_URL, self._list_endpoints),
+            ("GET", _ENDPOINTS_URL + "/{id}", self._get_endpoint),
+            ("POST", _ENDPOINTS_URL + "/{id}", self._update_endpoint),
+            ("DELETE", _ENDPOINTS_URL + "/{id}", self._delete_endpoint),
         )
 
     def reset_data(self) -> None:
@@ -332,13 +376,211 @@ class StripeSandbox(SandboxApp):
             "created": int(self.clock()),
             "data": data,
             "livemode": False,
-            "pending_webhooks": len(self.webhooks.subscriptions) if self.webhooks else 0,
+            "pending_webhooks": sum(s.wants(kind) for s in self.webhooks.subscriptions)
+            if self.webhooks
+            else 0,
             "request": {"id": request_id, "idempotency_key": idempotency_key},
             "type": kind,
         }
         self.events.append(event)
         if self.webhooks is not None:
             self.webhooks.send(event)
+
+    # --- webhook endpoints -------------------------------------------------------------------------
+
+    def _sender(self) -> WebhookSender:
+        if self.webhooks is None:  # pragma: no cover - StripeSandbox always has its sender
+            raise RuntimeError("the Stripe stand-in has no webhook sender")
+        return self.webhooks
+
+    @staticmethod
+    def _endpoint_json(sub: Subscription, *, with_secret: bool = False) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": sub.id,
+            "object": "webhook_endpoint",
+            "api_version": sub.fields.get("api_version"),
+            "application": None,
+            "created": int(sub.created_at),
+            "description": sub.fields.get("description"),
+            "enabled_events": list(sub.events or ()),
+            "livemode": False,
+            "metadata": dict(sub.fields.get("metadata", {})),
+        }
+        if with_secret:
+            out["secret"] = sub.secret
+        out["status"] = "enabled" if sub.enabled else "disabled"
+        out["url"] = sub.url
+        return out
+
+    def _endpoint(self, endpoint_id: str) -> Subscription:
+        found = self._sender().find(endpoint_id)
+        if found is None:
+            raise _Invalid(
+                _error(
+                    404,
+                    "invalid_request_error",
+                    f"No such webhook endpoint: '{endpoint_id}'",
+                    code="resource_missing",
+                    param="id",
+                )
+            )
+        return found
+
+    def _create_endpoint(self, req: SandboxRequest, _: dict[str, str]) -> SandboxResponse:
+        def make(_form: dict[str, str], request_id: str) -> SandboxResponse:
+            form = _form_lists(req)
+            url = _endpoint_url(form, required=True)
+            events = _enabled_events(form, required=True)
+            version = _last(form, "api_version")
+            if version is not None and not _API_VERSION.fullmatch(version):
+                raise _invalid(f"Invalid API version: {version}", param="api_version")
+            sub = self._sender().add(
+                url or "",
+                "whsec_" + "".join(secrets.choice(_ALNUM) for _ in range(32)),
+                events=events,
+                fields={
+                    "api_version": version,
+                    "description": _last(form, "description") or None,
+                    "metadata": _metadata(form, {}),
+                },
+            )
+            return SandboxResponse.json(self._endpoint_json(sub, with_secret=True))
+
+        return self._idempotent(req, make)
+
+    def _list_endpoints(self, req: SandboxRequest, _: dict[str, str]) -> SandboxResponse:
+        try:
+            limit = _limit(req.param("limit"))
+            newest_first = sorted(
+                self._sender().subscriptions, key=lambda s: (s.created_at, s.id), reverse=True
+            )
+            after, before = req.param("starting_after"), req.param("ending_before")
+            if after is not None:
+                start = newest_first.index(self._endpoint(after)) + 1
+                page, more = newest_first[start : start + limit], len(newest_first) > start + limit
+            elif before is not None:
+                end = newest_first.index(self._endpoint(before))
+                page, more = newest_first[max(0, end - limit) : end], end - limit > 0
+            else:
+                page, more = newest_first[:limit], len(newest_first) > limit
+        except _Invalid as exc:
+            return exc.response
+        return SandboxResponse.json(
+            {
+                "object": "list",
+                "data": [self._endpoint_json(s) for s in page],
+                "has_more": more,
+                "url": _ENDPOINTS_URL,
+            }
+        )
+
+    def _get_endpoint(self, req: SandboxRequest, params: dict[str, str]) -> SandboxResponse:
+        try:
+            return SandboxResponse.json(self._endpoint_json(self._endpoint(params["id"])))
+        except _Invalid as exc:
+            return exc.response
+
+    def _update_endpoint(self, req: SandboxRequest, params: dict[str, str]) -> SandboxResponse:
+        try:
+            sub = self._endpoint(params["id"])
+            form = _form_lists(req)
+            url = _endpoint_url(form, required=False)
+            events = _enabled_events(form, required=False)
+            disabled = _last(form, "disabled")
+            if disabled not in (None, "true", "false"):
+                raise _invalid(f"Invalid boolean: {disabled}", param="disabled")
+        except _Invalid as exc:
+            return exc.response
+        if url is not None:
+            sub.url = url
+        if events is not None:
+            sub.events = events
+        if disabled is not None:
+            sub.enabled = disabled == "false"
+        if "description" in form:
+            sub.fields["description"] = form["description"][-1] or None
+        sub.fields["metadata"] = _metadata(form, sub.fields.get("metadata", {}))
+        self._sender().touch(sub)
+        return SandboxResponse.json(self._endpoint_json(sub))
+
+    def _delete_endpoint(self, req: SandboxRequest, params: dict[str, str]) -> SandboxResponse:
+        try:
+            sub = self._endpoint(params["id"])
+        except _Invalid as exc:
+            return exc.response
+        self._sender().remove(sub.id)
+        return SandboxResponse.json({"id": sub.id, "object": "webhook_endpoint", "deleted": True})
+
+
+def _form_lists(req: SandboxRequest) -> dict[str, list[str]]:
+    return parse_qs(req.body.decode("utf-8", "replace"), keep_blank_values=True)
+
+
+def _last(form: Mapping[str, list[str]], name: str) -> str | None:
+    """A scalar parameter (the last one sent wins, as Stripe's form decoding does)."""
+    values = form.get(name)
+    return values[-1] if values else None
+
+
+def _indexed(form: Mapping[str, list[str]], name: str) -> list[tuple[str, str]] | None:
+    """An array parameter as Stripe takes it: ``name[]=a&name[]=b`` or ``name[0]=a&name[1]=b``."""
+    items: list[tuple[str, str]] = [(f"{name}[{i}]", v) for i, v in enumerate(form.get(f"{name}[]", []))]
+    numbered = sorted(
+        (int(k[len(name) + 1 : -1]), v[-1])
+        for k, v in form.items()
+        if k.startswith(f"{name}[") and k.endswith("]") and k[len(name) + 1 : -1].isdigit()
+    )
+    items += [(f"{name}[{i}]", v) for i, v in numbered]
+    return items if items or any(k.startswith(f"{name}[") for k in form) else None
+
+
+def _enabled_events(form: Mapping[str, list[str]], *, required: bool) -> tuple[str, ...] | None:
+    items = _indexed(form, "enabled_events")
+    if items is None:
+        if required:
+            raise _invalid(
+                "Missing required param: enabled_events.", code="parameter_missing", param="enabled_events"
+            )
+        return None
+    for param, value in items:
+        if value not in EVENT_TYPES:
+            raise _invalid(f"Invalid {param}: must be one of {', '.join(EVENT_TYPES)}", param=param)
+    return tuple(dict.fromkeys(v for _, v in items))
+
+
+def _endpoint_url(form: Mapping[str, list[str]], *, required: bool) -> str | None:
+    url = _last(form, "url")
+    if url is None:
+        if required:
+            raise _invalid("Missing required param: url.", code="parameter_missing", param="url")
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise _invalid("Invalid URL: An explicit scheme (such as https) must be provided.", param="url")
+    return url
+
+
+def _metadata(form: Mapping[str, list[str]], current: Mapping[str, str]) -> dict[str, str]:
+    """``metadata[k]=v`` sets a key, ``metadata[k]=`` unsets it, ``metadata=`` unsets them all."""
+    out = {} if form.get("metadata") == [""] else dict(current)
+    for key, values in form.items():
+        if key.startswith("metadata[") and key.endswith("]"):
+            name = key[len("metadata[") : -1]
+            if values[-1]:
+                out[name] = values[-1]
+            else:
+                out.pop(name, None)
+    return out
+
+
+def _limit(value: str | None) -> int:
+    if value is None:
+        return 10
+    if not value.isdigit() or not 1 <= int(value) <= 100:
+        raise _invalid(
+            "This value must be greater than or equal to 1 and less than or equal to 100.", param="limit"
+        )
+    return int(value)
 
 
 def _amount(value: str | None, param: str) -> int:
