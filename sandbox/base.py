@@ -49,7 +49,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs, parse_qsl, unquote, urlencode
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -403,7 +403,7 @@ class SandboxApp:
             try:
                 record["json"] = req.json()
             except ValueError:
-                record["body"] = req.body.decode("utf-8", errors="replace")
+                record["body"] = _masked_body(req)
         self._records.append(record)
 
     # --- control endpoints -------------------------------------------------------------------
@@ -453,6 +453,22 @@ class SandboxApp:
         added = [_Queued(f, f.count) for f in faults]
         self._faults.extend(added)
         return SandboxResponse.json({"faults": [q.as_json() for q in added]}, 201)
+
+
+#: Form fields that are credentials at an OAuth token endpoint besides :data:`SENSITIVE_KEYS`: the
+#: authorization code and the PKCE verifier are as good as a token until they are used.
+_SENSITIVE_FORM_FIELDS = SENSITIVE_KEYS | {"code", "code_verifier"}
+
+
+def _masked_body(req: SandboxRequest) -> str:
+    """A non-JSON body for the request log; a form's credential fields (a token request) masked."""
+    text = req.body.decode("utf-8", errors="replace")
+    if not (req.header("content-type") or "").startswith("application/x-www-form-urlencoded"):
+        return text
+    pairs = parse_qsl(text, keep_blank_values=True)
+    if not any(key.lower() in _SENSITIVE_FORM_FIELDS for key, _ in pairs):
+        return text  # recorded as sent
+    return urlencode([(k, "***" if k.lower() in _SENSITIVE_FORM_FIELDS else v) for k, v in pairs])
 
 
 def _mask(name: str, value: str) -> str:

@@ -94,6 +94,9 @@ _POLL_S = 0.25
 #: The token call waits longer than API calls do: with a rotating provider, an answer the client gave
 #: up on may have spent the refresh token it carried (see :func:`_exchange`).
 TOKEN_TIMEOUT = httpx.Timeout(30.0, connect=3.05)
+#: An authorization code exchange answers a person's browser through API Gateway (30 s at most):
+#: it gives up sooner, and a lost answer costs only a new link, never a connection.
+CODE_TIMEOUT = httpx.Timeout(20.0, connect=3.05)
 _WRITE_TRIES = 3
 
 
@@ -248,6 +251,7 @@ def _token_call(
     where: str,
     *,
     on_lost: Callable[[], None] | None = None,
+    timeout: httpx.Timeout = TOKEN_TIMEOUT,
 ) -> tuple[httpx.Response, dict[str, Any] | None]:
     """POST one grant to the app's token endpoint, the client authenticated as the app wants it.
 
@@ -264,7 +268,7 @@ def _token_call(
         form = form | {"client_id": client_id, "client_secret": client_secret}
     url = credentials.get("token_url") or app.token_url
     try:
-        with httpx.Client(timeout=TOKEN_TIMEOUT, transport=rt.http_transport) as client:
+        with httpx.Client(timeout=timeout, transport=rt.http_transport) as client:
             response = client.post(url, data=form, headers=headers)
     except (httpx.ConnectError, httpx.ConnectTimeout) as exc:  # never sent: nothing spent
         raise TargetUnavailable(f"{where}: {type(exc).__name__}") from exc
@@ -338,7 +342,7 @@ def exchange_code(
     if code_verifier:
         form["code_verifier"] = code_verifier
     where = f"{app.name} authorization code exchange"
-    response, body = _token_call(rt, app, credentials, form, where)
+    response, body = _token_call(rt, app, credentials, form, where, timeout=CODE_TIMEOUT)
     error = str(body.get("error", "")) if body else ""
     if response.status_code == 429 or response.status_code >= 500:
         _count("OAuthConnectFailed")

@@ -2,7 +2,8 @@
 
 The route's handler is named as ``"module:function"`` in the spec and imported only when the route
 is hit, so webhook acknowledgements never pay for a synchronous route's imports. A handler gets a
-:class:`RouteContext` (clients, settings, logger, metrics) and returns ``(status, body, headers)``;
+:class:`RouteContext` (clients, settings, logger, metrics) and returns ``(status, body, headers)`` -
+a JSON-able body, or a ``str`` sent as it is (an HTML page, with its content type in ``headers``);
 an error from the target that it does not handle itself becomes a 503 (retryable, with
 ``Retry-After``) or a 502 (the target refused), never a stack trace.
 """
@@ -90,4 +91,8 @@ def call_route(
     if body is None and status in (202, 204):
         # A route with nothing to say (an MCP notification): no body, as the protocol requires.
         return {"statusCode": status, "headers": dict(headers), "body": "", "isBase64Encoded": False}
+    if isinstance(body, str):
+        # A page for a person, not JSON (the OAuth connect callback): the handler names its type.
+        page_headers = {"content-type": "text/plain; charset=utf-8", **headers}
+        return {"statusCode": status, "headers": page_headers, "body": body, "isBase64Encoded": False}
     return response(status, body, headers)

@@ -2,8 +2,13 @@
 
 Served (paths as on ``https://www.googleapis.com`` and ``https://oauth2.googleapis.com``):
 
-* ``POST /token`` - the refresh-token grant (client id and secret in the form body, no rotation),
-  from :class:`sandbox.oauth.OAuthServer`;
+* ``GET|POST /o/oauth2/v2/auth`` - Google's consent page (the authorization endpoint on
+  ``https://accounts.google.com``) with granular consent (each scope a checkbox) and PKCE: Allow
+  redirects to the ``redirect_uri`` with ``code``, ``state`` and the granted ``scope``, Deny with
+  ``error=access_denied``;
+* ``POST /token`` - the authorization-code grant (``redirect_uri_mismatch``, "Missing code verifier."
+  / "Invalid code verifier." as Google answers them) and the refresh-token grant (client id and
+  secret in the form body, no rotation), from :class:`sandbox.oauth.OAuthServer`;
 * ``POST /calendar/v3/calendars/{calendarId}/events`` - insert, honouring a client-chosen ``id``
   (base32hex, 5-1024 characters, else ``400 invalid`` "Invalid resource id value."), ``409
   duplicate`` when the id exists in that calendar - deleted events included, as Google keeps them;
@@ -49,6 +54,18 @@ BOOKINGS_CALENDAR: Final = "c_bookings1234@group.calendar.google.com"
 _ID: Final = re.compile(r"^[a-v0-9]{5,1024}$")
 _EMAIL: Final = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SEND_UPDATES: Final = frozenset({"all", "externalOnly", "none"})
+_AUTHORIZE_PATH: Final = "/o/oauth2/v2/auth"
+_TOKEN_PATH: Final = "/token"
+#: Scopes the consent page knows (Calendar's, and the sign-in ones).
+_SCOPES: Final = (
+    "https://www.googleapis.com/auth/calendar",
+    "https://www.googleapis.com/auth/calendar.events",
+    "https://www.googleapis.com/auth/calendar.readonly",
+    "https://www.googleapis.com/auth/calendar.events.readonly",
+    "openid",
+    "email",
+    "profile",
+)
 _REASONS: Final = {
     400: ("global", "badRequest", "Bad Request"),
     403: ("global", "forbidden", "Forbidden"),
@@ -141,13 +158,20 @@ class GoogleCalendarSandbox(SandboxApp):
             access_ttl_s=access_ttl_s,
             scope="https://www.googleapis.com/auth/calendar.events",
             clock=clock,
+            provider="Google",
+            scopes_supported=_SCOPES,
+            pkce=True,
+            granular=True,
+            scope_in_callback=True,
+            bearer_spelling="Bearer",
+            redirect_mismatch_error="redirect_uri_mismatch",
         )
         super().__init__(clock=clock)
 
     def routes(self) -> Iterable[tuple[str, str, Handler]]:
         events = "/calendar/v3/calendars/{calendarId}/events"
         return (
-            ("POST", "/token", self.oauth.token),
+            *self.oauth.routes(_AUTHORIZE_PATH, _TOKEN_PATH),
             ("POST", events, self._insert),
             ("GET", events, self._list),
             ("GET", events + "/{eventId}", self._get),
@@ -179,8 +203,8 @@ class GoogleCalendarSandbox(SandboxApp):
     # --- hooks -------------------------------------------------------------------------------------
 
     def authorize(self, req: SandboxRequest) -> SandboxResponse | None:
-        if req.path.split("?", 1)[0] == "/token":
-            return None  # the token endpoint authenticates the client itself
+        if req.path.split("?", 1)[0] in (_AUTHORIZE_PATH, _TOKEN_PATH):
+            return None  # the consent page is the owner's; the token endpoint checks the client itself
         if not self.oauth.bearer_ok(req):
             return SandboxResponse.json(
                 _UNAUTHENTICATED, 401, {"www-authenticate": 'Bearer realm="https://accounts.google.com/"'}

@@ -3,8 +3,12 @@
 Served (paths as on ``https://quickbooks.api.intuit.com`` and ``https://oauth.platform.intuit.com``,
 minor version :data:`apps.quickbooks.MINOR_VERSION`):
 
-* ``POST /oauth2/v1/tokens/bearer`` - the refresh-token grant, HTTP Basic client authentication,
-  rotating refresh tokens, one-hour access tokens (:class:`sandbox.oauth.OAuthServer`);
+* ``GET|POST /connect/oauth2`` - Intuit's consent page (the authorization endpoint on
+  ``https://appcenter.intuit.com``): Allow redirects to the ``redirect_uri`` with ``code``, ``state``
+  and the company's ``realmId``, Deny with ``error=access_denied``; no PKCE, as Intuit documents none;
+* ``POST /oauth2/v1/tokens/bearer`` - the authorization-code and refresh-token grants, HTTP Basic
+  client authentication, rotating refresh tokens, one-hour access tokens
+  (:class:`sandbox.oauth.OAuthServer`);
 * ``POST /v3/company/{realmId}/salesreceipt`` and ``.../refundreceipt`` - create, honouring
   ``?requestid=``: the same id again answers the first (successful) answer and creates nothing;
 * ``GET /v3/company/{realmId}/salesreceipt/{id}`` and ``.../refundreceipt/{id}`` - read one back.
@@ -91,6 +95,18 @@ MIN_MINOR_VERSION: Final = 75
 #: Digits after the point per currency, for the check on amounts (others: 2).
 _DECIMALS: Final[Mapping[str, int]] = {"JPY": 0, "KRW": 0, "ISK": 0, "KWD": 3, "BHD": 3}
 _ENTITIES: Final[Mapping[str, str]] = {"salesreceipt": "SalesReceipt", "refundreceipt": "RefundReceipt"}
+_AUTHORIZE_PATH: Final = "/connect/oauth2"
+_TOKEN_PATH: Final = "/oauth2/v1/tokens/bearer"
+#: Intuit's OAuth scopes (accounting, payments, and the OpenID Connect ones).
+_SCOPES: Final = (
+    "com.intuit.quickbooks.accounting",
+    "com.intuit.quickbooks.payment",
+    "openid",
+    "profile",
+    "email",
+    "phone",
+    "address",
+)
 #: Intuit writes times in the company's zone; the sandbox company is in London (winter: +00:00).
 _ZONE: Final = timezone(timedelta(0))
 
@@ -163,13 +179,20 @@ class QuickBooksSandbox(SandboxApp):
         self.realm_id = realm_id
         self.home_currency = home_currency
         self.oauth = OAuthServer(
-            "quickbooks", client_auth="basic", rotate=True, access_ttl_s=3600, clock=clock
+            "quickbooks",
+            client_auth="basic",
+            rotate=True,
+            access_ttl_s=3600,
+            clock=clock,
+            provider="Intuit",
+            scopes_supported=_SCOPES,
+            callback_params=lambda: {"realmId": self.realm_id},
         )
         super().__init__(clock=clock)
 
     def routes(self) -> Iterable[tuple[str, str, Handler]]:
         return (
-            ("POST", "/oauth2/v1/tokens/bearer", self.oauth.token),
+            *self.oauth.routes(_AUTHORIZE_PATH, _TOKEN_PATH),
             ("POST", "/v3/company/{realm}/{entity}", self._create),
             ("GET", "/v3/company/{realm}/{entity}/{id}", self._read),
         )
@@ -206,8 +229,8 @@ class QuickBooksSandbox(SandboxApp):
     # --- hooks ---------------------------------------------------------------------------------
 
     def authorize(self, req: SandboxRequest) -> SandboxResponse | None:
-        if req.path.split("?", 1)[0] == "/oauth2/v1/tokens/bearer":
-            return None  # the token endpoint authenticates the client itself
+        if req.path.split("?", 1)[0] in (_AUTHORIZE_PATH, _TOKEN_PATH):
+            return None  # the consent page is the owner's; the token endpoint checks the client itself
         if self.oauth.bearer_ok(req):
             return None
         header = req.header("authorization") or ""
