@@ -1,8 +1,9 @@
 """Cal.com, declared once: how its webhooks are signed, their trigger names - cheap to import.
 
-Switchboard only *receives* from Cal.com (no API calls), so the package is this module (the signature
-scheme, the signing secret, the trigger names), :mod:`.webhooks` (the payload shapes) and the local
-stand-in :mod:`.standin` - no client.
+Switchboard's functions only *receive* from Cal.com (no API calls), so the package is this module (the
+signature scheme, the signing secret, the trigger names), :mod:`.webhooks` (the payload shapes),
+:mod:`.subscriptions` (the v2 webhooks API the operator's ``switchboard webhooks register`` uses, with
+:data:`CONNECTION` - never granted to a function) and the local stand-in :mod:`.standin`.
 
 Sources (Cal.com docs "Webhooks", https://cal.com/docs/developing/guides/automation/webhooks, payload
 version ``2021-10-20`` as sent in the ``x-cal-webhook-version`` header):
@@ -12,6 +13,12 @@ version ``2021-10-20`` as sent in the ``x-cal-webhook-version`` header):
   stays valid: replays are stopped by the idempotency key, not by the signature. A webhook created
   without a secret sends the literal ``no-secret-provided`` - which never verifies here (fail closed).
 
+* Webhooks API: ``/v2/webhooks`` of Cal.com API v2 (v1 is deprecated), ``Authorization: Bearer
+  cal_...`` (an API key, Settings > Developer > API keys); the ``secret`` is ours to choose and comes
+  back in its answers; one webhook per subscriber URL and user ("Webhook with this subscriber url
+  already exists for this user"). ``calcom/cal.com`` ``apps/api/v2/src/modules/webhooks/``
+  (``webhooks.controller.ts``, ``inputs/webhook.input.ts``, ``outputs/webhook.output.ts``).
+
 Importing this module must stay cheap (ingress path): the standard library only, no pydantic model.
 """
 
@@ -19,14 +26,17 @@ from __future__ import annotations
 
 from typing import Final
 
+from shared.app import App
 from shared.spec import Connection
 from shared.webhooks.hmac import HmacVerifier
 
 __all__ = [
+    "APP",
     "BOOKING_CANCELLED",
     "BOOKING_CREATED",
     "BOOKING_EVENTS",
     "BOOKING_RESCHEDULED",
+    "CONNECTION",
     "NO_SECRET",
     "SIGNING",
     "VERIFIER",
@@ -40,6 +50,24 @@ BOOKING_EVENTS: Final = (BOOKING_CREATED, BOOKING_RESCHEDULED, BOOKING_CANCELLED
 NO_SECRET: Final = "no-secret-provided"
 
 VERIFIER = HmacVerifier(scheme="calcom", header="x-cal-signature-256", encoding="hex", content="{body}")
+
+APP = App(
+    name="calcom",
+    base_url="https://api.cal.com",
+    auth="bearer",
+    token_field="api_key",
+    max_concurrency=2,
+    docs_url="https://cal.com/docs/api-reference/v2/webhooks/create-a-webhook",
+    local_overrides={"api_key": "cal_test_sandbox_calcom_api_key"},
+)
+
+#: The operator's API key for ``switchboard webhooks register`` (never granted to a function).
+CONNECTION = APP.connection(
+    description=(
+        "Cal.com API key (Settings > Developer > API keys, starts with cal_) of the account whose "
+        "bookings are subscribed to. Used only by switchboard webhooks register."
+    )
+)
 
 SIGNING = Connection(
     name="calcom_signing",

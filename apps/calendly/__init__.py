@@ -1,8 +1,10 @@
 """Calendly (API v2), declared once: how its webhooks are signed, event names, URI helpers - cheap to import.
 
-Switchboard only *receives* from Calendly (no API calls), so the package is this module (the
-signature scheme, the signing secret, the event names, the resource-URI helpers), :mod:`.webhooks`
-(the payload shapes) and the local stand-in :mod:`.standin` - no client.
+Switchboard's functions only *receive* from Calendly (no API calls), so the package is this module
+(the signature scheme, the signing secret, the event names, the resource-URI helpers), :mod:`.webhooks`
+(the payload shapes), :mod:`.subscriptions` (the webhook subscriptions API the operator's ``switchboard
+webhooks register`` uses, with :data:`CONNECTION` - never granted to a function) and the local
+stand-in :mod:`.standin`.
 
 Sources:
 
@@ -17,6 +19,12 @@ Sources:
   set). Invitee URIs are ``https://api.calendly.com/scheduled_events/<event uuid>/invitees/<uuid>``,
   so the old *event* is readable from ``old_invitee``.
 
+* Webhook subscriptions: ``POST /webhook_subscriptions`` with a personal access token (scopes
+  ``webhooks:write``, ``webhooks:read``, ``users:read``); the ``signing_key`` is ours to choose and
+  "write-only"; "In one organization, subscriptions for the same user cannot share a URL", and a
+  subscription cannot be changed, only deleted and made again.
+  https://developer.calendly.com/docs/webhooks/overview
+
 Calendly has no event id header: an invitee's URI names one booking by one person, and
 ``event`` + invitee uuid names one webhook (Calendly re-sends the same body on a retry).
 
@@ -26,12 +34,16 @@ Importing this module must stay cheap (ingress path): the standard library only,
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Final
 
+from shared.app import App
 from shared.spec import Connection
 from shared.webhooks.hmac import HmacVerifier
 
 __all__ = [
+    "APP",
+    "CONNECTION",
     "INVITEE_CANCELED",
     "INVITEE_CREATED",
     "SIGNING",
@@ -55,6 +67,29 @@ VERIFIER = HmacVerifier(
     kv_signature_key="v1",
     content="{timestamp}.{body}",
     tolerance_s=TOLERANCE_S,
+)
+
+APP = App(
+    name="calendly",
+    base_url="https://api.calendly.com",
+    auth="bearer",
+    token_field="token",
+    max_concurrency=2,
+    docs_url="https://developer.calendly.com/api-docs",
+)
+
+#: The operator's token for ``switchboard webhooks register`` (never granted to a function).
+#: ``scope`` (optional): ``user`` (default; the token owner's bookings) or ``organization`` (every
+#: member's; needs an owner's or admin's token).
+CONNECTION = replace(
+    APP.connection(
+        description=(
+            "Calendly personal access token (Integrations > API & Webhooks > Personal access tokens; "
+            "scopes webhooks:read, webhooks:write, users:read). Used only by switchboard webhooks "
+            "register. Optional scope: user (default) or organization (an owner's or admin's token)."
+        )
+    ),
+    optional=("base_url", "scope"),
 )
 
 SIGNING = Connection(

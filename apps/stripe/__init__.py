@@ -1,7 +1,9 @@
 """Stripe, declared once: webhook signing and money rules - cheap to import.
 
-Switchboard only *receives* from Stripe (the till's card payments and their refunds); it never calls
-Stripe's API, so there is no API connection here - only the webhook signing secret.
+Switchboard *receives* from Stripe (the till's card payments and their refunds); its functions never
+call Stripe's API. The one API connection, :data:`CONNECTION`, is the operator's: ``switchboard webhooks
+register`` creates the webhook endpoint with it (:mod:`.subscriptions`) and stores the endpoint's
+signing secret in :data:`SIGNING`. No function is granted it.
 
 Sources, for API version :data:`STRIPE_API_VERSION`:
 
@@ -19,6 +21,8 @@ Sources, for API version :data:`STRIPE_API_VERSION`:
 * The current API version name: ``stripe/agent-toolkit`` skill ``upgrade-stripe`` ("The latest Stripe
   API version is 2026-04-22.dahlia"); webhook payloads are rendered in the endpoint's own version,
   so the models accept any version and ignore fields they do not know.
+* API keys: a restricted key (``rk_live_...``) can be limited to "Webhook Endpoints: Write";
+  authentication is ``Authorization: Bearer <key>``. https://docs.stripe.com/keys#limit-access
 
 The event and charge shapes Stripe's webhooks deliver are in :mod:`.webhooks`; the local stand-in is
 :mod:`.standin`.
@@ -32,10 +36,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Final
 
+from shared.app import App
 from shared.spec import Connection
 from shared.webhooks.hmac import HmacVerifier
 
 __all__ = [
+    "APP",
+    "CONNECTION",
     "SIGNING",
     "STRIPE_API_VERSION",
     "THREE_DECIMAL_CURRENCIES",
@@ -72,13 +79,35 @@ ZERO_DECIMAL_CURRENCIES: Final = frozenset(
 #: "Three-decimal currencies": the amount is in thousandths (``5120`` is 5.120 KWD).
 THREE_DECIMAL_CURRENCIES: Final = frozenset({"bhd", "jod", "kwd", "omr", "tnd"})
 
+APP = App(
+    name="stripe",
+    base_url="https://api.stripe.com",
+    auth="bearer",
+    token_field="api_key",
+    # Stripe's default limit is 100 read and 100 write operations per second in live mode; the
+    # operator's few endpoint calls are far below it.
+    max_concurrency=2,
+    idempotency="Idempotency-Key header on POST",
+    docs_url="https://docs.stripe.com/api/webhook_endpoints",
+    local_overrides={"api_key": "sk_test_sandbox"},
+)
+
+#: The operator's key for ``switchboard webhooks register`` (never granted to a function).
+CONNECTION = APP.connection(
+    description=(
+        "Stripe restricted key (Dashboard > Developers > API keys > Create restricted key) with "
+        "Webhook Endpoints: Write, or the secret key. Used only by switchboard webhooks register, "
+        "which creates the webhook endpoint and stores its signing secret in stripe_signing."
+    )
+)
+
 SIGNING = Connection(
     name="stripe_signing",
     app="stripe",
     description=(
-        "Signing secret (whsec_...) of the Stripe webhook endpoint (Dashboard > Developers > Webhooks > "
-        "the endpoint > Signing secret). When rolling it, keep the old one as previous_secret until "
-        "it expires (Stripe signs with both meanwhile)."
+        "Signing secret (whsec_...) of the Stripe webhook endpoint (switchboard webhooks register stores "
+        "it, or Dashboard > Developers > Webhooks > the endpoint > Signing secret). When rolling it, keep "
+        "the old one as previous_secret until it expires (Stripe signs with both meanwhile)."
     ),
     fields=("secret",),
     optional=("previous_secret",),

@@ -451,9 +451,7 @@ class StripeSandbox(SandboxApp):
     def _list_endpoints(self, req: SandboxRequest, _: dict[str, str]) -> SandboxResponse:
         try:
             limit = _limit(req.param("limit"))
-            newest_first = sorted(
-                self._sender().subscriptions, key=lambda s: (s.created_at, s.id), reverse=True
-            )
+            newest_first = sorted(self._sender().subscriptions, key=lambda s: s.created_at, reverse=True)
             after, before = req.param("starting_after"), req.param("ending_before")
             if after is not None:
                 start = newest_first.index(self._endpoint(after)) + 1

@@ -246,7 +246,7 @@ class WebhookSubscriptionsApi(SquareApi):
                     raise invalid_request("VALUE_TOO_LOW", "`limit` must be at least 1.", "limit")
                 size = min(limit, _MAX_PAGE)
             found = [s for s in self._sender().subscriptions if include_disabled or s.enabled]
-            found.sort(key=lambda s: (s.created_at, s.id), reverse=order == "DESC")
+            found.sort(key=lambda s: s.created_at, reverse=order == "DESC")
             page = Page.open(
                 "webhook_subscriptions", req.param("cursor"), found, min(size, self.max_page_size)
             )
