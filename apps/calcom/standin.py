@@ -13,6 +13,22 @@ Control endpoints (besides the common ones and ``/_webhooks/*`` from :mod:`sandb
 
 Each answers ``{"uid": ..., "booking_id": ..., "deliveries": [...]}``.
 
+The v2 webhooks API (``Authorization: Bearer cal_...``), in Cal.com's shapes - a webhook is
+``{id, payloadTemplate, triggers, subscriberUrl, active, secret, userId}``, answers are
+``{"status": "success", "data": ...}`` and errors ``{"status": "error", "timestamp", "path",
+"error": {"code", "message"}}`` - and the bookings' webhooks go to the active webhooks whose
+``triggers`` name them, signed with each one's ``secret`` (``no-secret-provided`` without one):
+
+* ``POST /v2/webhooks`` ``{subscriberUrl, triggers, active, secret?, payloadTemplate?}`` - 201; a
+  second webhook of the user for the same URL is 409;
+* ``GET /v2/webhooks?skip=&take=`` (take default 250); ``GET|PATCH|DELETE /v2/webhooks/{webhookId}``
+  (PATCH takes any of the create fields; DELETE answers the deleted webhook).
+
+A ``payloadTemplate`` is kept and answered; deliveries here always use the default payload.
+Sources: ``calcom/cal.com`` ``apps/api/v2/src/modules/webhooks/`` (``controllers/webhooks.controller.ts``,
+``inputs/webhook.input.ts``, ``outputs/webhook.output.ts``, ``outputs/user-webhook.output.ts``,
+``services/user-webhooks.service.ts``) and ``apps/api/v2/src/filters/http-exception.filter.ts``.
+
 The signature is written here from Cal.com's documentation, independently of :mod:`shared.webhooks`:
 ``X-Cal-Signature-256`` = hex HMAC-SHA256 of the raw body with the webhook's secret, plus
 ``x-cal-webhook-version: 2021-10-20`` (https://cal.com/docs/developing/guides/automation/webhooks).
@@ -25,19 +41,50 @@ import hmac
 import itertools
 import secrets
 import time
-from collections.abc import Callable, Mapping
+import uuid
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Final
 
+from apps.calcom import CONNECTION, NO_SECRET
 from sandbox.base import Handler, SandboxApp, SandboxRequest, SandboxResponse
-from sandbox.sender import WebhookSender
+from sandbox.sender import Subscription, WebhookSender
 
-__all__ = ["ORGANIZER_EMAIL", "PAYLOAD_VERSION", "CalcomSandbox", "calcom_signature"]
+__all__ = [
+    "DEFAULT_API_KEY",
+    "ORGANIZER_EMAIL",
+    "PAYLOAD_VERSION",
+    "TRIGGERS",
+    "CalcomSandbox",
+    "calcom_signature",
+]
 
 ORGANIZER_EMAIL: Final = "owner@bramble-bakery.example"
 ORGANIZER_NAME: Final = "Rosa Bramble"
 PAYLOAD_VERSION: Final = "2021-10-20"
 _ALPHABET: Final = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz123456789"
+DEFAULT_API_KEY: Final = CONNECTION.local["api_key"]
+#: The organizer's user id (``userId`` of their webhooks, ``organizer.id`` of their bookings).
+USER_ID: Final = 1
+#: ``WebhookTriggerEvents`` a webhook may name.
+TRIGGERS: Final = (
+    "BOOKING_CANCELLED",
+    "BOOKING_CREATED",
+    "BOOKING_RESCHEDULED",
+    "BOOKING_REQUESTED",
+    "BOOKING_REJECTED",
+    "BOOKING_PAYMENT_INITIATED",
+    "BOOKING_PAID",
+    "BOOKING_NO_SHOW_UPDATED",
+    "MEETING_STARTED",
+    "MEETING_ENDED",
+    "RECORDING_READY",
+    "INSTANT_MEETING",
+    "RECORDING_TRANSCRIPTION_GENERATED",
+    "OOO_CREATED",
+    "FORM_SUBMITTED",
+    "FORM_SUBMITTED_NO_EVENT",
+)
 
 
 def calcom_signature(body: bytes, secret: str) -> str:
@@ -46,7 +93,9 @@ def calcom_signature(body: bytes, secret: str) -> str:
 
 
 def _sign(url: str, body: bytes, secret: str, now: float) -> dict[str, str]:
-    return {"X-Cal-Signature-256": calcom_signature(body, secret), "x-cal-webhook-version": PAYLOAD_VERSION}
+    """A webhook without a secret sends the literal ``no-secret-provided``, as Cal.com does."""
+    signature = calcom_signature(body, secret) if secret else NO_SECRET
+    return {"X-Cal-Signature-256": signature, "x-cal-webhook-version": PAYLOAD_VERSION}
 
 
 def _iso(value: datetime) -> str:
@@ -67,9 +116,38 @@ class CalcomSandbox(SandboxApp):
 
     name: ClassVar[str] = "calcom"
 
-    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
-        self.webhooks = WebhookSender(_sign, event_id=_event_id, clock=clock)
+    def __init__(self, *, api_key: str = DEFAULT_API_KEY, clock: Callable[[], float] = time.time) -> None:
+        self.api_key = api_key
+        self.webhooks = WebhookSender(
+            _sign,
+            event_id=_event_id,
+            event_type=lambda p: str(p.get("triggerEvent", "")),
+            new_id=lambda: str(uuid.uuid4()),
+            clock=clock,
+        )
         super().__init__(clock=clock)
+
+    def routes(self) -> Iterable[tuple[str, str, Handler]]:
+        return (
+            ("POST", "/v2/webhooks", self._create_webhook),
+            ("GET", "/v2/webhooks", self._list_webhooks),
+            ("GET", "/v2/webhooks/{webhook_id}", self._get_webhook),
+            ("PATCH", "/v2/webhooks/{webhook_id}", self._update_webhook),
+            ("DELETE", "/v2/webhooks/{webhook_id}", self._delete_webhook),
+        )
+
+    def authorize(self, req: SandboxRequest) -> SandboxResponse | None:
+        scheme, _, key = (req.header("authorization") or "").partition(" ")
+        if scheme != "Bearer" or key.strip() != self.api_key:
+            return _calcom_error(
+                req, 401, "UnauthorizedException", "ApiAuthStrategy - api key - Invalid API Key"
+            )
+        return None
+
+    def error_response(self, status: int, message: str) -> SandboxResponse:
+        codes = {400: "BadRequestException", 401: "UnauthorizedException", 404: "NotFoundException"}
+        code = codes.get(status, "InternalServerErrorException")
+        return _calcom_error(SandboxRequest("GET", ""), status, code, message)
 
     def reset_data(self) -> None:
         self.bookings: dict[str, dict[str, Any]] = {}
@@ -185,6 +263,125 @@ class CalcomSandbox(SandboxApp):
             },
             201,
         )
+
+    # --- the v2 webhooks API -----------------------------------------------------------------------
+
+    def _sender(self) -> WebhookSender:
+        if self.webhooks is None:  # pragma: no cover - CalcomSandbox always has its sender
+            raise RuntimeError("the Cal.com stand-in has no webhook sender")
+        return self.webhooks
+
+    @staticmethod
+    def _webhook_json(sub: Subscription) -> dict[str, Any]:
+        return {
+            "id": sub.id,
+            "payloadTemplate": sub.fields.get("payloadTemplate"),
+            "triggers": list(sub.events or TRIGGERS),
+            "subscriberUrl": sub.url,
+            "active": sub.enabled,
+            "secret": sub.secret or None,
+            "userId": USER_ID,
+        }
+
+    @staticmethod
+    def _checked(args: Mapping[str, Any], *, creating: bool) -> list[str]:
+        """class-validator's messages for what is wrong with a create or update body."""
+        problems: list[str] = []
+        url = args.get("subscriberUrl")
+        if ("subscriberUrl" in args or creating) and (not isinstance(url, str) or not url):
+            problems.append("subscriberUrl must be a string")
+        if ("active" in args or creating) and not isinstance(args.get("active"), bool):
+            problems.append("active must be a boolean value")
+        if "triggers" in args or creating:
+            triggers = args.get("triggers")
+            if not isinstance(triggers, list):
+                problems.append("triggers must be an array")
+            elif any(t not in TRIGGERS for t in triggers):
+                problems.append(
+                    f"each value in triggers must be one of the following values: {', '.join(TRIGGERS)}"
+                )
+        for name in ("secret", "payloadTemplate"):
+            if args.get(name) is not None and not isinstance(args[name], str):
+                problems.append(f"{name} must be a string")
+        return problems
+
+    def _create_webhook(self, req: SandboxRequest, _: dict[str, str]) -> SandboxResponse:
+        args = _args(req)
+        problems = self._checked(args, creating=True)
+        if problems:
+            return _calcom_error(req, 400, "BadRequestException", ", ".join(problems))
+        url = str(args["subscriberUrl"])
+        if any(s.url == url for s in self._sender().subscriptions):
+            return _calcom_error(
+                req, 409, "ConflictException", "Webhook with this subscriber url already exists for this user"
+            )
+        sub = self._sender().add(
+            url,
+            args.get("secret") or "",
+            events=tuple(dict.fromkeys(args["triggers"])),
+            enabled=bool(args["active"]),
+            fields={"payloadTemplate": args.get("payloadTemplate")},
+        )
+        return SandboxResponse.json({"status": "success", "data": self._webhook_json(sub)}, 201)
+
+    def _list_webhooks(self, req: SandboxRequest, _: dict[str, str]) -> SandboxResponse:
+        skip_text, take_text = req.param("skip") or "0", req.param("take") or "250"
+        if not skip_text.isdigit() or not take_text.isdigit():
+            return _calcom_error(req, 400, "BadRequestException", "skip and take must be integers")
+        skip, take = int(skip_text), int(take_text)
+        page = self._sender().subscriptions[skip : skip + take]
+        return SandboxResponse.json({"status": "success", "data": [self._webhook_json(s) for s in page]})
+
+    def _found(self, req: SandboxRequest, webhook_id: str) -> Subscription | SandboxResponse:
+        sub = self._sender().find(webhook_id)
+        if sub is None:
+            return _calcom_error(req, 404, "NotFoundException", f"Webhook ({webhook_id}) not found")
+        return sub
+
+    def _get_webhook(self, req: SandboxRequest, params: dict[str, str]) -> SandboxResponse:
+        sub = self._found(req, params["webhook_id"])
+        if isinstance(sub, SandboxResponse):
+            return sub
+        return SandboxResponse.json({"status": "success", "data": self._webhook_json(sub)})
+
+    def _update_webhook(self, req: SandboxRequest, params: dict[str, str]) -> SandboxResponse:
+        sub = self._found(req, params["webhook_id"])
+        if isinstance(sub, SandboxResponse):
+            return sub
+        args = _args(req)
+        problems = self._checked(args, creating=False)
+        if problems:
+            return _calcom_error(req, 400, "BadRequestException", ", ".join(problems))
+        if "subscriberUrl" in args:
+            sub.url = str(args["subscriberUrl"])
+        if "triggers" in args:
+            sub.events = tuple(dict.fromkeys(args["triggers"]))
+        if "active" in args:
+            sub.enabled = bool(args["active"])
+        if "secret" in args:
+            sub.secret = args["secret"] or ""
+        if "payloadTemplate" in args:
+            sub.fields["payloadTemplate"] = args["payloadTemplate"]
+        self._sender().touch(sub)
+        return SandboxResponse.json({"status": "success", "data": self._webhook_json(sub)})
+
+    def _delete_webhook(self, req: SandboxRequest, params: dict[str, str]) -> SandboxResponse:
+        sub = self._found(req, params["webhook_id"])
+        if isinstance(sub, SandboxResponse):
+            return sub
+        self._sender().remove(sub.id)
+        return SandboxResponse.json({"status": "success", "data": self._webhook_json(sub)})
+
+
+def _calcom_error(req: SandboxRequest, status: int, code: str, message: str) -> SandboxResponse:
+    """Cal.com API v2's ``HttpExceptionFilter`` answer."""
+    body = {
+        "status": "error",
+        "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "path": req.path,
+        "error": {"code": code, "message": message},
+    }
+    return SandboxResponse.json(body, status)
 
 
 def _args(req: SandboxRequest) -> dict[str, Any]:
