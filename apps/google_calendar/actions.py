@@ -2,15 +2,25 @@
 ``set_attendees``, ``cancel_event`` and ``get_event``.
 
 Their contracts are the domain's (:mod:`shared.actions.calendar`); this module turns them into
-Events calls. A create inserts under the caller's event id; when Google answers ``409 duplicate``
-the event is read and answered with ``created: false``, never inserted twice. Times go to Google as
-UTC RFC 3339 (``2026-12-14T10:00:00Z``) with the zone the event is *shown* in.
+Events calls, mapping the domain's words onto Google's:
+
+* the caller's ``key`` becomes Google's client-chosen event id, :func:`apps.google_calendar.event_id`
+  of the key (base32hex of its SHA-256) - the same key, the same id, so the events deployed
+  calendars hold keep being found. A create inserts under that id (or under the ``event_id`` the
+  caller names); when Google answers ``409 duplicate`` the event is read and answered with
+  ``created: false``, never inserted twice. An ``event_id`` that breaks Google's rule is refused here,
+  as Google would refuse it, before any call;
+* ``notify`` becomes ``sendUpdates`` (``external`` is Google's ``externalOnly``);
+* Google's answers (``needsAction`` ...) become the domain's (``needs_action`` ...).
+
+Times go to Google as UTC RFC 3339 (``2026-12-14T10:00:00Z``) with the zone the event is *shown* in.
 
 Worker and MCP path only.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -27,14 +37,57 @@ from shared.actions.calendar import (
     FoundEvent,
     Guest,
     MoveEvent,
+    NotifyGuests,
+    ResponseStatus,
     SetAttendees,
 )
-from shared.errors import TargetUnavailable
+from shared.errors import TargetRejected, TargetUnavailable
 
 from .client import GoogleCalendarClient, attendees_body
 from .models import EventTime, GoogleEvent
 
-__all__ = ["ACTIONS", "CANCEL_EVENT", "CREATE_EVENT", "GET_EVENT", "MOVE_EVENT", "SET_ATTENDEES"]
+__all__ = [
+    "ACTIONS",
+    "CANCEL_EVENT",
+    "CREATE_EVENT",
+    "GET_EVENT",
+    "MOVE_EVENT",
+    "SET_ATTENDEES",
+]
+
+#: The domain's ``notify`` in Google's words (``sendUpdates``).
+_SEND_UPDATES: Final[Mapping[NotifyGuests, google_calendar.SendUpdates]] = {
+    "all": "all",
+    "external": "externalOnly",
+    "none": "none",
+}
+#: Google's ``responseStatus`` in the domain's words; another value is not known (``None``).
+_RESPONSES: Final[Mapping[str, ResponseStatus]] = {
+    "needsAction": "needs_action",
+    "accepted": "accepted",
+    "declined": "declined",
+    "tentative": "tentative",
+}
+
+
+def _google_id(event_id: str | None, key: str | None) -> str:
+    """The Google id of the event a call names: the id given, else the one derived from the key."""
+    if event_id is not None:
+        if not google_calendar.EVENT_ID.match(event_id):
+            raise TargetRejected(
+                f"{event_id!r} is not a Google Calendar event id (5-1024 characters a-v and 0-9)",
+                status=400,
+                app=google_calendar.APP.name,
+            )
+        return event_id
+    if key is None:  # the contract names one of the two; mypy cannot see it
+        raise ValueError("an event is named by its event_id or its key")
+    return google_calendar.event_id(key)
+
+
+def _ical_uid(event_id: str) -> str:
+    """The UID of an event Google made (none was sent with it): what its invitations carried."""
+    return f"{event_id}@google.com"
 
 
 def _rfc3339(value: datetime) -> str:
@@ -78,13 +131,17 @@ def _event(event: GoogleEvent) -> CalendarEvent:
     return CalendarEvent(
         event_id=event.id,
         status=event.status,
-        ical_uid=event.ical_uid,
-        html_link=event.html_link,
+        ical_uid=event.ical_uid or _ical_uid(event.id),
+        url=event.html_link,
         summary=event.summary,
         start=when(event.start),
         end=when(event.end),
         attendees=[
-            Attendee(email=a.email, name=a.display_name, response_status=a.response_status)
+            Attendee(
+                email=a.email,
+                name=a.display_name,
+                response_status=_RESPONSES.get(a.response_status or ""),
+            )
             for a in event.attendees
         ],
         private_properties=dict(event.extended_properties.private) if event.extended_properties else {},
@@ -98,8 +155,9 @@ def _client(ctx: ActionContext) -> GoogleCalendarClient:
 
 def _create(ctx: ActionContext, data: CreateEvent) -> CreatedEvent:
     client = _client(ctx)
+    event_id = _google_id(data.event_id, data.key)
     body = {
-        "id": data.event_id,
+        "id": event_id,
         "summary": data.summary,
         **({"description": data.description} if data.description is not None else {}),
         **_times_body(data, default_zone="UTC"),
@@ -113,46 +171,54 @@ def _create(ctx: ActionContext, data: CreateEvent) -> CreatedEvent:
         "status": "confirmed",
         **({"location": data.location} if data.location else {}),
     }
-    made = client.insert_event(data.calendar_id, body, send_updates=data.send_updates)
+    made = client.insert_event(data.calendar_id, body, send_updates=_SEND_UPDATES[data.notify])
     if made is not None:
         return CreatedEvent(created=True, event=_event(made))
-    existing = client.get_event(data.calendar_id, data.event_id)
+    existing = client.get_event(data.calendar_id, event_id)
     if existing is None:  # 409, yet not readable: Google is mid-way; look again later
         raise TargetUnavailable("google_calendar: 409 duplicate, but the event cannot be read yet")
     return CreatedEvent(created=False, event=_event(existing))
 
 
+def _found(event_id: str, event: GoogleEvent | None) -> FoundEvent:
+    return FoundEvent(found=event is not None, event=_event(event) if event else None, event_id=event_id)
+
+
 def _move(ctx: ActionContext, data: MoveEvent) -> FoundEvent:
     # "confirmed": a reschedule means the meeting is on, also if the event had been cancelled.
     body = {**_details_body(data), **_times_body(data), "status": "confirmed"}
-    moved = _client(ctx).patch_event(data.calendar_id, data.event_id, body, send_updates=data.send_updates)
-    return FoundEvent(found=moved is not None, event=_event(moved) if moved else None)
+    event_id = _google_id(data.event_id, data.key)
+    send = _SEND_UPDATES[data.notify]
+    return _found(event_id, _client(ctx).patch_event(data.calendar_id, event_id, body, send_updates=send))
 
 
 def _set_attendees(ctx: ActionContext, data: SetAttendees) -> FoundEvent:
     body = {"attendees": _attendees(data.attendees)}
-    patched = _client(ctx).patch_event(data.calendar_id, data.event_id, body, send_updates=data.send_updates)
-    return FoundEvent(found=patched is not None, event=_event(patched) if patched else None)
+    event_id = _google_id(data.event_id, data.key)
+    send = _SEND_UPDATES[data.notify]
+    return _found(event_id, _client(ctx).patch_event(data.calendar_id, event_id, body, send_updates=send))
 
 
 def _cancel(ctx: ActionContext, data: CancelEvent) -> CancelledEvent:
-    deleted = _client(ctx).delete_event(data.calendar_id, data.event_id, send_updates=data.send_updates)
-    return CancelledEvent(event_id=data.event_id, deleted=deleted)
+    event_id = _google_id(data.event_id, data.key)
+    send = _SEND_UPDATES[data.notify]
+    deleted = _client(ctx).delete_event(data.calendar_id, event_id, send_updates=send)
+    return CancelledEvent(event_id=event_id, ical_uid=_ical_uid(event_id), deleted=deleted)
 
 
 def _get(ctx: ActionContext, data: EventRef) -> FoundEvent:
-    event = _client(ctx).get_event(data.calendar_id, data.event_id)
-    return FoundEvent(found=event is not None, event=_event(event) if event else None)
+    event_id = _google_id(data.event_id, data.key)
+    return _found(event_id, _client(ctx).get_event(data.calendar_id, event_id))
 
 
 _CONNECTIONS: Final = (google_calendar.CONNECTION,)
 _APP: Final = google_calendar.APP.name
 _WHERE: Final = {"calendar_id": "calendar_id"}
-_NOTIFY: Final = {**_WHERE, "send_updates": "google_send_updates"}
+_NOTIFY: Final = {**_WHERE, "notify": "google_send_updates"}
 
 CREATE_EVENT: Final = Action(
     name="calendar.create_event",
-    description="Book an event into the business calendar; the same event_id never makes two (Google Calendar).",
+    description="Book an event into the business calendar; the same key never makes two (Google Calendar).",
     input=CreateEvent,
     output=CreatedEvent,
     app=_APP,
@@ -183,7 +249,7 @@ SET_ATTENDEES: Final = Action(
 )
 CANCEL_EVENT: Final = Action(
     name="calendar.cancel_event",
-    description="Cancel (delete) a calendar event by its id; deleted=false if it was already gone (Google).",
+    description="Cancel (delete) a calendar event by its id or key; deleted=false if it was already gone (Google).",
     input=CancelEvent,
     output=CancelledEvent,
     app=_APP,
@@ -194,7 +260,7 @@ CANCEL_EVENT: Final = Action(
 )
 GET_EVENT: Final = Action(
     name="calendar.get_event",
-    description="Read a calendar event by its id: times, guests, status (Google Calendar).",
+    description="Read a calendar event by its id or key: times, guests, status (Google Calendar).",
     input=EventRef,
     output=FoundEvent,
     app=_APP,

@@ -36,7 +36,8 @@ KEEP_AFTER_END_S = 365 * 24 * 3600
 
 @dataclass(frozen=True)
 class Link:
-    event_id: str
+    #: ``None``: a cancel came before the event was known (its event, if any, is under the booking's key).
+    event_id: str | None
     sequence: int
     status: Literal["active", "cancelled"]
     ical_uid: str | None = None
@@ -58,7 +59,7 @@ class Links:
         if not item:
             return None
         return Link(
-            event_id=item["event_id"],
+            event_id=item.get("event_id"),
             sequence=int(item["sequence"]),
             status="cancelled" if item["status"] == "cancelled" else "active",
             ical_uid=item.get("ical_uid"),
@@ -68,11 +69,12 @@ class Links:
         """Store a link; with ``only_new`` an existing one (a tombstone, say) is kept. Whether it wrote."""
         item: dict[str, str | int] = {
             "id": self._id(booking_key),
-            "event_id": link.event_id,
             "sequence": link.sequence,
             "status": link.status,
             "expiration": max(int(ends.timestamp()), int(time.time())) + KEEP_AFTER_END_S,
         }
+        if link.event_id:
+            item["event_id"] = link.event_id
         if link.ical_uid:
             item["ical_uid"] = link.ical_uid
         table = ledger_table(self._rt)

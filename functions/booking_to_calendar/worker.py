@@ -1,18 +1,23 @@
-"""booking_to_calendar's worker: put a booking change on the Google calendar, then email the invitee.
+"""booking_to_calendar's worker: put a booking change on the calendar (Google), then email the invitee.
 
 Every change is a few ledger steps, so a retry resumes where the last attempt failed - when SES is
 down after the calendar event was made, the retry emails and does not touch the calendar again:
 
-* create: ``booking.resolve`` (the event id and revision, from :mod:`.links`), ``calendar.insert``
-  (``calendar.create_event`` with the derived id; ``409 duplicate`` means it exists: the action reads
-  it back and it is compared here), ``email.confirmation`` (``METHOD:REQUEST``, ``SEQUENCE`` 0);
+* create: ``booking.resolve`` (the event and revision, from :mod:`.links`), ``calendar.insert``
+  (``calendar.create_event`` under the booking's key - the calendar's idempotency: an event made
+  under that key before is read back, and it is compared here), ``email.confirmation``
+  (``METHOD:REQUEST``, ``SEQUENCE`` 0);
 * reschedule: ``booking.resolve`` (the event the replaced booking is on), ``calendar.move``
-  (``calendar.move_event``: ``events.patch`` of the times and details - or ``create_event`` under the
-  same id if the event never made it to the calendar), ``email.rescheduled`` (``METHOD:REQUEST``, the
-  same ``UID``, ``SEQUENCE`` + 1);
+  (``calendar.move_event`` of the times and details - or ``create_event`` under the replaced
+  booking's key if the event never made it to the calendar), ``email.rescheduled``
+  (``METHOD:REQUEST``, the same ``UID``, ``SEQUENCE`` + 1);
 * cancel: ``booking.resolve`` (also leaves a tombstone), ``calendar.delete``
-  (``calendar.cancel_event``; ``404``/``410``: already gone, done), ``email.cancellation``
-  (``METHOD:CANCEL``, ``SEQUENCE`` + 1).
+  (``calendar.cancel_event``; already gone is done), ``email.cancellation`` (``METHOD:CANCEL``,
+  ``SEQUENCE`` + 1).
+
+An event is named by the id the calendar answered for it once it is linked, and by the key of the
+booking that created it until then; the action maps the key onto the calendar's own id (Google: the
+same id for the same key, so a booking finds the event an earlier attempt made).
 
 Each email is the ``email.send`` action with the ``.ics`` as a text attachment. The calendar and
 email work goes through :mod:`shared.actions` - the operations an AI tool calls too - while the
@@ -21,7 +26,7 @@ step names stay those of the first version: they are the ledger keys of changes 
 A seat of a group or seated event (``seat_only``) never moves or deletes the shared event: joining
 adds the invitee to its attendees, leaving removes them (``calendar.set_attendees``).
 
-Why the checks on ``409``: an existing event under the derived id is either this booking's (a retry
+Why the checks on an existing event: an event already under the key is either this booking's (a retry
 after an answer got lost - carry on and send the email that is still owed), or it was moved on by a
 later reschedule already processed (this create is stale: nothing to do, no email about an old
 time), or it was deleted by a cancel processed first (nothing to do).
@@ -32,12 +37,12 @@ names and addresses do not belong. Imported on the worker path only (``spec.work
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from apps import google_calendar
 from apps.google_calendar.actions import CANCEL_EVENT, CREATE_EVENT, GET_EVENT, MOVE_EVENT, SET_ATTENDEES
 from shared import ics
 from shared.actions import calendar
@@ -74,17 +79,21 @@ def create(change: BookingChange, ctx: WorkContext) -> dict[str, Any]:
 
     def resolve() -> dict[str, Any]:
         link = Links(ctx.rt).get(key)
-        event_id = link.event_id if link else google_calendar.event_id(key)
-        return {"event_id": event_id, "sequence": link.sequence if link else 0, "cancelled": _dead(link)}
+        return {
+            "event_id": link.event_id if link else None,
+            "key": key,
+            "sequence": link.sequence if link else 0,
+            "cancelled": _dead(link),
+        }
 
     resolved = ctx.step("booking.resolve", resolve)
     if resolved["cancelled"]:
         return {"event_id": resolved["event_id"], "state": "cancelled before it was created"}
-    event_id: str = resolved["event_id"]
 
     def insert() -> dict[str, Any]:
-        # calendar.create_event reads the event back on 409 (and retries while it cannot be read).
-        made = CREATE_EVENT(ctx, _create_event(change, settings, event_id))
+        # calendar.create_event reads an event made under the key before back (and retries while
+        # it cannot be read yet).
+        made = CREATE_EVENT(ctx, _create_event(change, settings, resolved))
         if made.created:
             return _result(made.event, "created")
         existing = made.event
@@ -94,12 +103,13 @@ def create(change: BookingChange, ctx: WorkContext) -> dict[str, Any]:
             return _result(existing, "superseded")
         if change.seat_only and not _has_attendee(existing, change.invitee):
             joined = SET_ATTENDEES(
-                ctx, _set_attendees(settings, event_id, _attendees(existing, add=change.invitee))
+                ctx, _set_attendees(settings, existing.event_id, _attendees(existing, add=change.invitee))
             )
             return _result(joined.event or existing, "joined")
         return _result(existing, "exists")
 
     inserted = ctx.step("calendar.insert", insert)
+    event_id: str = inserted["event_id"]
     if inserted["state"] in ("deleted", "superseded"):
         return {"event_id": event_id, "state": inserted["state"]}
     Links(ctx.rt).put(
@@ -110,7 +120,7 @@ def create(change: BookingChange, ctx: WorkContext) -> dict[str, Any]:
     )
     emailed = ctx.step(
         "email.confirmation",
-        lambda: _email(ctx, change, "confirmation", "REQUEST", inserted, resolved["sequence"]),
+        lambda: _email(ctx, change, "confirmation", "REQUEST", _uid(inserted), resolved["sequence"]),
     )
     return {"event_id": event_id, "state": inserted["state"], "email_message_id": emailed["message_id"]}
 
@@ -122,27 +132,31 @@ def reschedule(change: BookingChange, ctx: WorkContext) -> dict[str, Any]:
     def resolve() -> dict[str, Any]:
         link = Links(ctx.rt).get(previous)
         if _dead(link):  # the replaced booking was cancelled (Cal.com "request reschedule"): start anew
-            return {"event_id": google_calendar.event_id(key), "sequence": 0, "fresh": True}
-        event_id = link.event_id if link else google_calendar.event_id(previous)
-        return {"event_id": event_id, "sequence": (link.sequence if link else 0) + 1, "fresh": False}
+            return {"event_id": None, "key": key, "sequence": 0, "fresh": True}
+        return {
+            "event_id": link.event_id if link else None,
+            "key": previous,
+            "sequence": (link.sequence if link else 0) + 1,
+            "fresh": False,
+        }
 
     resolved = ctx.step("booking.resolve", resolve)
-    event_id: str = resolved["event_id"]
 
     def move() -> dict[str, Any]:
-        create = _create_event(change, settings, event_id)
         if not resolved["fresh"]:
             # Every detail is sent again with the new times (and status confirmed): the event shows
             # the booking as it is now, whatever the earlier revision said.
-            moved = MOVE_EVENT(ctx, calendar.MoveEvent.model_validate(create.model_dump()))
+            where = {**_deployment(settings), **_which(resolved, key)}
+            moved = MOVE_EVENT(ctx, calendar.MoveEvent(**where, **_details(change, settings)))
             if moved.event is not None:
                 return _result(moved.event, "moved")
         # The replaced booking never reached this calendar (made before Switchboard, or its create
-        # is still queued): put the booking there under the chain's id; its create will find it.
-        made = CREATE_EVENT(ctx, create)
+        # is still queued): put the booking there under the chain's key; its create will find it.
+        made = CREATE_EVENT(ctx, _create_event(change, settings, resolved))
         return _result(made.event, "created" if made.created else "exists")
 
     moved = ctx.step("calendar.move", move)
+    event_id: str = moved["event_id"]
     Links(ctx.rt).put(
         key,
         Link(event_id, resolved["sequence"], "active", moved.get("ical_uid")),
@@ -151,7 +165,7 @@ def reschedule(change: BookingChange, ctx: WorkContext) -> dict[str, Any]:
     )
     emailed = ctx.step(
         "email.rescheduled",
-        lambda: _email(ctx, change, "rescheduled", "REQUEST", moved, resolved["sequence"]),
+        lambda: _email(ctx, change, "rescheduled", "REQUEST", _uid(moved), resolved["sequence"]),
     )
     return {"event_id": event_id, "state": moved["state"], "email_message_id": emailed["message_id"]}
 
@@ -163,39 +177,35 @@ def cancel(change: BookingChange, ctx: WorkContext) -> dict[str, Any]:
     def resolve() -> dict[str, Any]:
         links = Links(ctx.rt)
         link = links.get(key)
-        event_id = link.event_id if link else google_calendar.event_id(key)
+        event_id = link.event_id if link else None
         sequence = (link.sequence if link else 0) + 1
         ical_uid = link.ical_uid if link else None
         if not change.seat_only:  # the tombstone: a late "created" for this booking creates nothing
             links.put(key, Link(event_id, sequence, "cancelled", ical_uid), ends=_end(change))
-        return {"event_id": event_id, "sequence": sequence, "ical_uid": ical_uid}
+        return {"event_id": event_id, "key": key, "sequence": sequence, "ical_uid": ical_uid}
 
     resolved = ctx.step("booking.resolve", resolve)
-    event_id: str = resolved["event_id"]
 
     def remove() -> dict[str, Any]:
+        which = _which(resolved, key)
         if not change.seat_only:
-            cancelled = CANCEL_EVENT(
-                ctx,
-                calendar.CancelEvent(
-                    calendar_id=settings.calendar_id,
-                    send_updates=settings.google_send_updates,
-                    event_id=event_id,
-                ),
-            )
-            return {"event_id": event_id, "state": "deleted" if cancelled.deleted else "already gone"}
-        found = GET_EVENT(ctx, calendar.EventRef(calendar_id=settings.calendar_id, event_id=event_id))
+            cancelled = CANCEL_EVENT(ctx, calendar.CancelEvent(**_deployment(settings), **which))
+            state = "deleted" if cancelled.deleted else "already gone"
+            return {"event_id": cancelled.event_id, "ical_uid": cancelled.ical_uid, "state": state}
+        found = GET_EVENT(ctx, calendar.EventRef(calendar_id=settings.calendar_id, **which))
         existing = found.event
         if existing is None or existing.status == "cancelled" or not _has_attendee(existing, change.invitee):
-            return {"event_id": event_id, "state": "not on the event"}
-        SET_ATTENDEES(ctx, _set_attendees(settings, event_id, _attendees(existing, remove=change.invitee)))
-        return {"event_id": event_id, "state": "left"}
+            return {"event_id": found.event_id, "state": "not on the event"}
+        guests = _attendees(existing, remove=change.invitee)
+        SET_ATTENDEES(ctx, _set_attendees(settings, existing.event_id, guests))
+        return {"event_id": existing.event_id, "ical_uid": existing.ical_uid, "state": "left"}
 
     removed = ctx.step("calendar.delete", remove)
     emailed = ctx.step(
         "email.cancellation",
-        lambda: _email(ctx, change, "cancellation", "CANCEL", resolved, resolved["sequence"]),
+        lambda: _email(ctx, change, "cancellation", "CANCEL", _uid(resolved, removed), resolved["sequence"]),
     )
+    event_id = removed.get("event_id") or resolved["event_id"]
     return {"event_id": event_id, "state": removed["state"], "email_message_id": emailed["message_id"]}
 
 
@@ -227,8 +237,35 @@ def _zone(name: str | None, fallback: str) -> str:
     return "UTC"
 
 
-def _create_event(change: BookingChange, settings: Settings, event_id: str) -> calendar.CreateEvent:
-    """The ``calendar.create_event`` input for a booking (``move_event`` takes the same details)."""
+def _deployment(settings: Settings) -> dict[str, Any]:
+    """The calendar and whom it notifies: the deployment's settings."""
+    return {"calendar_id": settings.calendar_id, "notify": settings.google_send_updates}
+
+
+def _which(resolved: Mapping[str, Any], key: str) -> dict[str, str]:
+    """The event a resolved booking is on: its linked id, else the key it was (or will be) made under.
+
+    ``key`` is for results the first version of ``booking.resolve`` recorded: they always hold an id.
+    """
+    if resolved.get("event_id"):
+        return {"event_id": resolved["event_id"]}
+    return {"key": resolved.get("key") or key}
+
+
+def _create_event(
+    change: BookingChange, settings: Settings, resolved: Mapping[str, Any]
+) -> calendar.CreateEvent:
+    """The ``calendar.create_event`` input: under the resolved key, again under a linked event's id."""
+    return calendar.CreateEvent(
+        **_deployment(settings),
+        key=resolved.get("key") or _key(change),
+        event_id=resolved.get("event_id"),
+        **_details(change, settings),
+    )
+
+
+def _details(change: BookingChange, settings: Settings) -> dict[str, Any]:
+    """What the event says about a booking (``create_event`` and ``move_event`` take the same)."""
     zone = _zone(change.time_zone, settings.time_zone)
     who = (change.invitee.name or change.invitee.email) if change.invitee else ""
     lines = [f"Booked by {who} via {_PROVIDERS[change.provider]}."]
@@ -240,28 +277,20 @@ def _create_event(change: BookingChange, settings: Settings, event_id: str) -> c
         lines.append(f"Reschedule: {change.reschedule_url}")
     if change.cancel_url:
         lines.append(f"Cancel: {change.cancel_url}")
-    return calendar.CreateEvent(
-        calendar_id=settings.calendar_id,
-        send_updates=settings.google_send_updates,
-        event_id=event_id,
-        summary=f"{change.title} - {who}" if who and who not in change.title else change.title,
-        description="\n".join(lines),
-        start=change.start or datetime.now(UTC),
-        end=change.end or datetime.now(UTC),
-        time_zone=zone,
-        attendees=[calendar.Guest(email=p.email, name=p.name) for p in change.attendees],
-        private_properties={BOOKING_PROPERTY: _key(change), SOURCE_PROPERTY: change.provider},
-        location=change.location or None,
-    )
+    return {
+        "summary": f"{change.title} - {who}" if who and who not in change.title else change.title,
+        "description": "\n".join(lines),
+        "start": change.start or datetime.now(UTC),
+        "end": change.end or datetime.now(UTC),
+        "time_zone": zone,
+        "attendees": [calendar.Guest(email=p.email, name=p.name) for p in change.attendees],
+        "private_properties": {BOOKING_PROPERTY: _key(change), SOURCE_PROPERTY: change.provider},
+        "location": change.location or None,
+    }
 
 
 def _set_attendees(settings: Settings, event_id: str, guests: list[calendar.Guest]) -> calendar.SetAttendees:
-    return calendar.SetAttendees(
-        calendar_id=settings.calendar_id,
-        send_updates=settings.google_send_updates,
-        event_id=event_id,
-        attendees=guests,
-    )
+    return calendar.SetAttendees(**_deployment(settings), event_id=event_id, attendees=guests)
 
 
 def _result(event: calendar.CalendarEvent, state: str) -> dict[str, Any]:
@@ -293,7 +322,7 @@ def _email(
     change: BookingChange,
     template: str,
     method: ics.Method,
-    event: dict[str, Any],
+    uid: str,
     sequence: int,
 ) -> dict[str, str]:
     """Render and send one email with its .ics; the result is SES's message id only."""
@@ -301,7 +330,6 @@ def _email(
     invitee = change.invitee
     if invitee is None or change.start is None or change.end is None:
         raise ValueError("booking change without invitee or times")
-    uid = event.get("ical_uid") or f"{event['event_id']}@google.com"
     # DTSTAMP is when this revision was made: the queued event's time, the same on every retry.
     stamp = _parse_time(ctx.envelope.received_at)
     organizer = change.organizer
@@ -341,6 +369,21 @@ def _email(
         ],
     )
     return email_actions.SEND(ctx, message).model_dump(mode="json")
+
+
+def _uid(*results: Mapping[str, Any]) -> str:
+    """The UID the invitee's calendar knows the event by: the first one the steps' results name.
+
+    Results the first version of these steps recorded may name only the event's id: that version
+    wrote to Google Calendar alone, which gives an event it made the UID ``<id>@google.com``.
+    """
+    for result in results:
+        if result.get("ical_uid"):
+            return str(result["ical_uid"])
+    event_id = next((r["event_id"] for r in results if r.get("event_id")), None)
+    if event_id is None:  # a calendar that names no event a booking could have been invited to
+        raise ValueError("the calendar named no event for this booking: no invitation to refer to")
+    return f"{event_id}@google.com"
 
 
 def _parse_time(value: str) -> datetime:

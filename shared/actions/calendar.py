@@ -1,38 +1,39 @@
 """Calendar actions: book an event in, move it, cancel it, read it, set its guests.
 
-**Idempotency is Google's own.** An event's id is chosen by the caller (``event_id``: 5-1024
-characters ``a-v`` and ``0-9`` - a UUID without its dashes is one): ``calendar.create_event`` inserts
-under that id, and when the id exists already Google answers ``409 duplicate``; the action then
-reads the event and answers it with ``created: false``. So repeating a create - after a timeout, a
-retry, a model calling the tool twice - never makes a second event, and the caller sees what is
-there (an event deleted since keeps its id with ``status: "cancelled"``: it is answered as such,
-never silently revived). Moving, cancelling and setting guests are naturally idempotent (the same
-patch twice is the same event; deleting a deleted event answers ``deleted: false``). A handler
-derives the id from its booking (:func:`apps.google_calendar.event_id`).
+**An event is named by the caller's key.** ``calendar.create_event`` takes ``key``, the caller's own
+stable name for the event (a booking's id, a UUID): creating with a key that was used before never
+makes a second event - the action answers the event that is there with ``created: false`` (one
+deleted since is answered as such, ``status: "cancelled"``, never silently revived). So repeating a
+create - after a timeout, a retry, a model calling the tool twice - is safe. Every other action
+names its event by that ``key`` or by the ``event_id`` the calendar answered for it. Moving,
+cancelling and setting guests are naturally idempotent (the same patch twice is the same event;
+cancelling a cancelled event answers ``deleted: false``). A create may also name the ``event_id`` an
+event had before, to make that event again under it where the calendar allows.
 
-This module is the contract (inputs, outputs); Google Calendar performs the actions
-(:mod:`apps.google_calendar.actions`), under its own idempotency: the client-chosen event id.
+This module is the contract (inputs, outputs, the domain's words); the app that performs the
+actions (today :mod:`apps.google_calendar.actions`) maps the key onto its own idempotency feature
+and ``notify`` onto its own notification setting.
 
-Which calendar, and whether Google emails the guests itself (``sendUpdates``), are the deployment's
-decisions: ``calendar_id`` and ``send_updates`` are config fields, filled from the host's settings
-and hidden from AI tool schemas - a model never picks another calendar nor makes Google send
-invitations the business did not choose to send.
+Which calendar, and whether the calendar emails the guests about a change itself (``notify``:
+``all`` guests, ``external`` guests only - those outside the calendar's own organisation - or
+``none``), are the deployment's decisions: ``calendar_id`` and ``notify`` are config fields, filled
+from the host's settings and hidden from AI tool schemas - a model never picks another calendar nor
+makes the calendar send invitations the business did not choose to send.
 
-Times go to Google as UTC RFC 3339 (``2026-12-14T10:00:00Z``) with the zone the event is *shown* in;
-naive times are refused (which zone was meant decides when the meeting is).
+Times are aware (RFC 3339 with an offset) and the event is shown in ``time_zone``; naive times are
+refused (which zone was meant decides when the meeting is).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Final
+from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from apps.google_calendar import EVENT_ID, SendUpdates
-
 __all__ = [
+    "Attendee",
     "CalendarEvent",
     "CancelEvent",
     "CancelledEvent",
@@ -42,12 +43,24 @@ __all__ = [
     "FoundEvent",
     "Guest",
     "MoveEvent",
+    "NotifyGuests",
+    "ResponseStatus",
     "SetAttendees",
 ]
 
-_EVENT_ID_DESCRIPTION: Final = (
-    "the event's id, chosen by the caller: 5-1024 characters a-v and 0-9 (e.g. a UUID without dashes); "
-    "creating the same id again never makes a second event"
+#: Whom the calendar itself emails about a change: every guest, guests outside the calendar's own
+#: organisation, or nobody (the business sends its own confirmations).
+NotifyGuests = Literal["all", "external", "none"]
+#: A guest's answer to an invitation.
+ResponseStatus = Literal["needs_action", "accepted", "declined", "tentative"]
+
+#: The most characters a key may have (booking ids, UUIDs and the like are far shorter).
+MAX_KEY: Final = 500
+#: An event id as a calendar answers it: opaque, printable, no spaces.
+_EVENT_ID: Final = r"^[!-~]{1,1024}$"
+_KEY_DESCRIPTION: Final = (
+    "your own stable name for the event (a booking's id, a UUID ...): creating with the same key "
+    "again never makes a second event"
 )
 
 
@@ -60,7 +73,7 @@ class _Out(BaseModel):
 
 
 class Guest(_In):
-    """A guest of an event (Google: an attendee)."""
+    """A guest of an event."""
 
     email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
     name: str | None = Field(default=None, max_length=500)
@@ -72,8 +85,31 @@ class _Deployment(_In):
 
 
 class _Notifying(_Deployment):
-    #: Config: Google's own emails to the guests (``sendUpdates``).
-    send_updates: SendUpdates
+    #: Config: whom the calendar itself emails about the change (:data:`NotifyGuests`).
+    notify: NotifyGuests
+
+    @field_validator("notify", mode="before")
+    @classmethod
+    def _settings_word(cls, value: Any) -> Any:
+        # Deployments' settings (``google_send_updates``) name "external" in Google's word.
+        return "external" if value == "externalOnly" else value
+
+
+class _Which(_In):
+    """One existing event, named by the id the calendar answered for it or by the caller's key."""
+
+    event_id: str | None = Field(
+        default=None, pattern=_EVENT_ID, description="the event's id, as the calendar answered it"
+    )
+    key: str | None = Field(
+        default=None, min_length=1, max_length=MAX_KEY, description="or: the key it was created under"
+    )
+
+    @model_validator(mode="after")
+    def _one(self) -> _Which:
+        if (self.event_id is None) == (self.key is None):
+            raise ValueError("name the event by event_id or by key, one of the two")
+        return self
 
 
 class _Details(_In):
@@ -115,14 +151,22 @@ class _Times(_In):
         return self
 
 
-class _Target(_Notifying):
-    event_id: str = Field(pattern=EVENT_ID.pattern, description="the event's id")
+class _Target(_Notifying, _Which):
+    """An existing event to change."""
 
 
-class CreateEvent(_Times, _Details, _Target):
-    """A new event under a caller-chosen id."""
+class _Keyed(_Notifying):
+    key: str = Field(min_length=1, max_length=MAX_KEY, description=_KEY_DESCRIPTION)
+    event_id: str | None = Field(
+        default=None,
+        pattern=_EVENT_ID,
+        description="only to make an event again: the id the calendar answered for it before",
+    )
 
-    event_id: str = Field(pattern=EVENT_ID.pattern, description=_EVENT_ID_DESCRIPTION)
+
+class CreateEvent(_Times, _Details, _Keyed):
+    """A new event under the caller's key."""
+
     summary: str = Field(min_length=1, max_length=2000, description="the title")
 
 
@@ -135,24 +179,24 @@ class SetAttendees(_Target):
 
 
 class CancelEvent(_Target):
-    """An event to delete (Google keeps its id, with status cancelled)."""
+    """An event to cancel (the calendar keeps it, with status cancelled)."""
 
 
-class EventRef(_Deployment):
-    event_id: str = Field(pattern=EVENT_ID.pattern)
+class EventRef(_Deployment, _Which):
+    """An event to read."""
 
 
 class Attendee(_Out):
     email: str
     name: str | None = None
-    response_status: str | None = Field(default=None, description="needsAction, accepted, declined ...")
+    response_status: ResponseStatus | None = Field(default=None, description="the guest's answer, if known")
 
 
 class CalendarEvent(_Out):
-    event_id: str
+    event_id: str = Field(description="the calendar's id of the event")
     status: str = Field(description="confirmed, tentative, or cancelled (deleted)")
     ical_uid: str | None = Field(default=None, description="the UID invitations (.ics) carry")
-    html_link: str | None = None
+    url: str | None = Field(default=None, description="the event's page in the calendar")
     summary: str | None = None
     start: datetime | None = None
     end: datetime | None = None
@@ -161,15 +205,19 @@ class CalendarEvent(_Out):
 
 
 class CreatedEvent(_Out):
-    created: bool = Field(description="false: an event with this id was there already (shown as it is)")
+    created: bool = Field(description="false: the key's event was there already (shown as it is)")
     event: CalendarEvent
 
 
 class FoundEvent(_Out):
-    found: bool = Field(description="false: there is no event with this id")
+    found: bool = Field(description="false: there is no such event")
     event: CalendarEvent | None = None
+    event_id: str | None = Field(
+        default=None, description="the calendar's id of the event asked for, if known"
+    )
 
 
 class CancelledEvent(_Out):
-    event_id: str
+    event_id: str | None = Field(default=None, description="the calendar's id of the event, if known")
+    ical_uid: str | None = Field(default=None, description="the UID its invitations (.ics) carried, if known")
     deleted: bool = Field(description="false: it was already gone")

@@ -11,10 +11,12 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ValidationError
 
+from apps import google_calendar
 from apps.google_calendar import actions as google_actions
 from apps.hubspot import actions as hubspot_actions
 from apps.quickbooks import actions as quickbooks_actions
 from apps.square import actions as square_actions
+from sandbox.base import SandboxRequest
 from shared.actions import (
     Action,
     accounting,
@@ -29,6 +31,7 @@ from shared.actions import (
 from shared.actions import email as email_actions
 from shared.app import App
 from shared.clients import api_client
+from shared.errors import TargetRejected
 from shared.http import ApiClient
 from shared.runtime import Runtime
 from shared.spec import Connection
@@ -73,9 +76,9 @@ def test_function_schemas_hide_what_the_deployment_decides() -> None:
         assert not {"deposit_account", "currency", "default_item"} & set(params["properties"])
         assert params["required"] == ["key", "date", "lines"]  # the key is QuickBooks' requestid
     for name in ("calendar_create_event", "calendar_move_event", "calendar_cancel_event"):
-        assert not {"calendar_id", "send_updates"} & set(schemas[name]["parameters"]["properties"])
+        assert not {"calendar_id", "notify"} & set(schemas[name]["parameters"]["properties"])
     assert schemas["calendar_create_event"]["parameters"]["required"] == [
-        "event_id",
+        "key",
         "summary",
         "start",
         "end",
@@ -200,12 +203,12 @@ def test_receipt_lines_must_add_up_before_quickbooks_sees_them() -> None:
         accounting.ReceiptLine(amount="0.00001")
 
 
-def test_creating_an_event_twice_under_one_id_makes_one_event(make_runtime: Any, sandboxes: Any) -> None:
+def test_creating_an_event_twice_under_one_key_makes_one_event(make_runtime: Any, sandboxes: Any) -> None:
     ctx = Ctx(make_runtime("booking_to_calendar"))
     event = calendar.CreateEvent(
         calendar_id="primary",
-        send_updates="none",
-        event_id="5f0c3a9e2b7d4e1f8a6b0c2d4e6f8a0b",  # a UUID without dashes is a valid id
+        notify="none",
+        key="5f0c3a9e-2b7d-4e1f-8a6b-0c2d4e6f8a0b",  # the caller's own name for it, e.g. a UUID
         summary="Cake tasting - Ada",
         start=datetime(2026, 12, 14, 10, 0, tzinfo=UTC),
         end=datetime(2026, 12, 14, 10, 30, tzinfo=UTC),
@@ -215,13 +218,15 @@ def test_creating_an_event_twice_under_one_id_makes_one_event(make_runtime: Any,
     first = google_actions.CREATE_EVENT(ctx, event)
     again = google_actions.CREATE_EVENT(ctx, event)
     assert first.created and not again.created and again.event.event_id == first.event.event_id
+    # Google's client-chosen id, derived from the key as booking_to_calendar's events always were.
+    assert first.event.event_id == google_calendar.event_id(event.key)
     assert len(sandboxes["google_calendar"].events()) == 1
     moved = google_actions.MOVE_EVENT(
         ctx,
         calendar.MoveEvent(
             calendar_id="primary",
-            send_updates="none",
-            event_id=event.event_id,
+            notify="none",
+            key=event.key,
             start=datetime(2026, 12, 15, 9, 0, tzinfo=UTC),
             end=datetime(2026, 12, 15, 9, 30, tzinfo=UTC),
         ),
@@ -229,13 +234,40 @@ def test_creating_an_event_twice_under_one_id_makes_one_event(make_runtime: Any,
     assert moved.found and moved.event is not None and moved.event.summary == "Cake tasting - Ada"
     [stored] = sandboxes["google_calendar"].events()
     assert stored["start"]["dateTime"] == "2026-12-15T09:00:00Z"
-    ref = {"calendar_id": "primary", "send_updates": "none", "event_id": event.event_id}
+    ref = {"calendar_id": "primary", "notify": "none", "event_id": first.event.event_id}
     assert google_actions.CANCEL_EVENT(ctx, calendar.CancelEvent(**ref)).deleted
     assert not google_actions.CANCEL_EVENT(ctx, calendar.CancelEvent(**ref)).deleted
     with pytest.raises(ValidationError):  # naive times: which zone was meant decides the meeting
         calendar.CreateEvent(**{**event.model_dump(), "start": datetime(2026, 12, 14, 10, 0)})
+    with pytest.raises(ValidationError):  # an event is named by its id or by its key, not both
+        calendar.CancelEvent(**ref, key=event.key)
     with pytest.raises(ValidationError):
-        calendar.CreateEvent(**{**event.model_dump(), "event_id": "Not-An-Id"})
+        calendar.CreateEvent(**{**event.model_dump(), "key": ""})
+    # An id Google's rule refuses is refused before any call, as Google would refuse it.
+    with pytest.raises(TargetRejected, match="not a Google Calendar event id"):
+        google_actions.CREATE_EVENT(
+            ctx, calendar.CreateEvent(**{**event.model_dump(), "event_id": "Not-An-Id"})
+        )
+    assert len(sandboxes["google_calendar"].events(include_deleted=True)) == 1  # nothing new inserted
+
+
+def test_the_domain_says_whom_the_calendar_notifies_and_google_hears_its_words(
+    make_runtime: Any, sandboxes: Any
+) -> None:
+    ctx = Ctx(make_runtime("booking_to_calendar"))
+    base = {
+        "calendar_id": "primary",
+        "summary": "Fitting",
+        "start": datetime(2026, 12, 14, 10, 0, tzinfo=UTC),
+        "end": datetime(2026, 12, 14, 10, 30, tzinfo=UTC),
+    }
+    # Settings written in Google's word (google_send_updates: externalOnly) mean "external".
+    assert calendar.CreateEvent(**base, key="k0", notify="externalOnly").notify == "external"
+    for notify, google in (("all", "all"), ("external", "externalOnly"), ("none", "none")):
+        google_actions.CREATE_EVENT(ctx, calendar.CreateEvent(**base, key=f"k-{notify}", notify=notify))
+        listed = sandboxes["google_calendar"].handle(SandboxRequest(method="GET", path="/_requests"))
+        inserts = [r for r in listed.parsed()["requests"] if r["method"] == "POST"]
+        assert inserts[-1]["query"]["sendUpdates"] == [google]
 
 
 def test_payments_list_reads_the_locations_and_drops_personal_data(make_runtime: Any) -> None:

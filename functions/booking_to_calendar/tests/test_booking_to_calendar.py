@@ -442,3 +442,18 @@ def test_an_invitee_event_without_its_payload_is_refused(rt: Runtime) -> None:
     s = sample("calendly_1_invitee_created")
     result = send_sample(rt, replace(s, body=b'{"event": "invitee.created"}'), host=HOST)
     assert result["statusCode"] == 400 and queued(rt) == 0
+
+
+def test_step_results_the_first_version_recorded_still_name_the_event() -> None:
+    # A retry after a deploy resumes from results recorded before the calendar contract spoke of
+    # keys: they always hold Google's id, and the UID is Google's for an event it made.
+    from functions.booking_to_calendar.worker import _uid, _which
+
+    gid = google_calendar.event_id("calendly:abc")
+    old_resolve = {"event_id": gid, "sequence": 1, "ical_uid": None}
+    assert _which(old_resolve, "calendly:abc") == {"event_id": gid}
+    assert _uid(old_resolve, {"event_id": gid, "state": "deleted"}) == f"{gid}@google.com"
+    fresh = {"event_id": None, "key": "calendly:abc", "sequence": 1, "ical_uid": None}
+    assert _which(fresh, "calendly:other") == {"key": "calendly:abc"}
+    assert _uid(fresh, {"event_id": gid, "ical_uid": "uid-1@example", "state": "deleted"}) == "uid-1@example"
+    assert _uid({"ical_uid": "linked@example"}, {"ical_uid": "uid-1@example"}) == "linked@example"
