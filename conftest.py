@@ -99,7 +99,7 @@ def make_runtime(resources: LocalResources, sandboxes: dict[str, SandboxApp]) ->
 
     def make(name: str, **overrides: Any) -> Runtime:
         spec = load_spec(name)
-        queue_url, dlq_url = resources.queues[name]
+        queue_url, dlq_url = resources.queue_urls(name)
         fields: dict[str, Any] = {
             "spec": spec,
             "stage": resources.stage,

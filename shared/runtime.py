@@ -31,8 +31,10 @@ _ENV = "SWITCHBOARD_"
 class Runtime:
     spec: IntegrationSpec
     stage: str
-    queue_url: str
-    dlq_url: str
+    #: The work queue and its DLQ; ``None`` for an integration with only synchronous routes, which
+    #: has no queue (nothing is queued for it, and its function is granted none).
+    queue_url: str | None
+    dlq_url: str | None
     table: str
     bus: str
     secret_prefix: str
@@ -53,11 +55,12 @@ class Runtime:
             from shared.registry import load_spec
 
             spec = load_spec(_require("INTEGRATION"))
+        queued = bool(spec.queued_triggers)
         return cls(
             spec=spec,
             stage=os.environ.get(_ENV + "STAGE", "dev"),
-            queue_url=_require("QUEUE_URL"),
-            dlq_url=_require("DLQ_URL"),
+            queue_url=_require("QUEUE_URL") if queued else None,
+            dlq_url=_require("DLQ_URL") if queued else None,
             table=_require("TABLE"),
             bus=os.environ.get(_ENV + "BUS", ""),
             secret_prefix=os.environ.get(_ENV + "SECRET_PREFIX", "switchboard/dev/"),

@@ -1,7 +1,8 @@
 """API keys of the MCP endpoint: issued once, kept hashed, each with its tools and its quota.
 
-A key is ``sb_live_<id>_<secret>``: the 10-character ``id`` finds the record (``apikey#<id>`` in the
-ledger table), the 256-bit ``secret`` proves possession. Only the SHA-256 of the whole key is stored
+A key is ``sb_live_<id>_<secret>``: the 10-character ``id`` finds the record (``mcp#apikey#<id>`` in
+the ledger table, under the ``mcp#`` prefix the function's role is scoped to - see
+:mod:`infra.cdk.access`), the 256-bit ``secret`` proves possession. Only the SHA-256 of the whole key is stored
 - a high-entropy secret needs no slow hash (there is nothing to brute-force), and a leaked table
 leaks no usable key. The plaintext is shown once, by ``switchboard keys create``, and never again.
 
@@ -11,7 +12,9 @@ atomic conditional ``ADD`` updates on counter items that expire by TTL. Revocati
 the next request: keys are read with a strongly consistent read, never cached.
 
 Shared by the function (authenticate, count) and the CLI (:mod:`infra.ops.keys`: create, list,
-revoke); both take a boto3 DynamoDB client and the table name.
+revoke); both take a boto3 DynamoDB client and the table name. Listing every key is a table scan,
+which the function's role cannot make (a scan names no key to scope it by), so it lives with the
+CLI, which runs with the operator's credentials.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from shared.table import ConditionFailed, Item, Table
 
 __all__ = [
     "ALL_TOOLS",
+    "ITEM_PREFIX",
     "KEY_PREFIX",
     "ApiKey",
     "InvalidKey",
@@ -39,7 +43,7 @@ __all__ = [
     "create_key",
     "get_key",
     "hash_key",
-    "list_keys",
+    "key_from_item",
     "parse_key",
     "revoke_key",
 ]
@@ -49,7 +53,8 @@ KEY_PREFIX: Final = "sb_live_"
 ALL_TOOLS: Final = "*"
 _ID_ALPHABET: Final = "abcdefghijklmnopqrstuvwxyz234567"
 _KEY: Final = re.compile(r"^sb_live_([a-z2-7]{10})_([A-Za-z0-9_-]{43})$")
-_ITEM: Final = "apikey#"
+#: Key prefix of the records (and their counters) in the ledger table.
+ITEM_PREFIX: Final = "mcp#apikey#"
 #: Counter items outlive their window by this much (TTL deletion is lazy; the window check is exact).
 _COUNTER_GRACE_S: Final = 3600
 
@@ -108,9 +113,10 @@ def _now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _from_item(item: Item) -> ApiKey:
+def key_from_item(item: Item) -> ApiKey:
+    """The key a ledger item holds."""
     return ApiKey(
-        id=str(item["id"]).removeprefix(_ITEM),
+        id=str(item["id"]).removeprefix(ITEM_PREFIX),
         name=item.get("name", ""),
         tools=tuple(sorted(item.get("tools", ()))),
         per_minute=int(item["per_minute"]),
@@ -134,7 +140,7 @@ def create_key(
         key_id = "".join(secrets.choice(_ID_ALPHABET) for _ in range(10))
         key = f"{KEY_PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
         item = {
-            "id": _ITEM + key_id,
+            "id": ITEM_PREFIX + key_id,
             "kind": "apikey",
             "key_hash": hash_key(key),
             "name": name,
@@ -144,26 +150,20 @@ def create_key(
             "created_at": _now_iso(),
         }
         if keys.put_if_absent(item):  # else an id collision: draw again
-            return _from_item(item), key
+            return key_from_item(item), key
     raise RuntimeError("could not draw an unused key id")  # pragma: no cover - 32^10 ids
 
 
 def get_key(ddb: Any, table: str, key_id: str) -> ApiKey | None:
-    item = Table(ddb, table).get(_ITEM + key_id, consistent=True)
-    return _from_item(item) if item else None
-
-
-def list_keys(ddb: Any, table: str) -> list[ApiKey]:
-    """Every key, revoked ones included (a scan: the CLI's occasional question, not a request path)."""
-    items = Table(ddb, table).scan(where="#k = :apikey", names={"#k": "kind"}, values={":apikey": "apikey"})
-    return sorted((_from_item(i) for i in items), key=lambda k: k.created_at)
+    item = Table(ddb, table).get(ITEM_PREFIX + key_id, consistent=True)
+    return key_from_item(item) if item else None
 
 
 def revoke_key(ddb: Any, table: str, key_id: str) -> ApiKey | None:
     """Mark the key revoked (kept for the audit trail); ``None`` if there is no such key."""
     try:
         revoked = Table(ddb, table).update(
-            _ITEM + key_id,
+            ITEM_PREFIX + key_id,
             "SET revoked_at = if_not_exists(revoked_at, :now)",
             condition="attribute_exists(id)",
             values={":now": _now_iso()},
@@ -171,7 +171,7 @@ def revoke_key(ddb: Any, table: str, key_id: str) -> ApiKey | None:
         )
     except ConditionFailed:
         return None
-    return _from_item(revoked)
+    return key_from_item(revoked)
 
 
 def authenticate(ddb: Any, table: str, authorization: str | None) -> ApiKey:
@@ -207,7 +207,7 @@ def consume_quota(ddb: Any, table: str, key: ApiKey, now: float | None = None) -
         start = int(now // seconds) * seconds
         try:
             counters.update(
-                f"{_ITEM}{key.id}#{window}#{start}",
+                f"{ITEM_PREFIX}{key.id}#{window}#{start}",
                 "ADD calls :one SET expiration = :exp",
                 condition="attribute_not_exists(calls) OR calls < :limit",
                 values={":one": 1, ":limit": limit, ":exp": start + seconds + _COUNTER_GRACE_S},

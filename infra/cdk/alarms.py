@@ -15,7 +15,6 @@ The function construct therefore does not set it (a test checks the two agree).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import aws_cdk as cdk
@@ -122,31 +121,38 @@ def integration_alarms(
     config: StageConfig,
     spec: IntegrationSpec,
     function: lambda_.IFunction,
-    queue: sqs.IQueue,
-    dlq: sqs.IQueue,
+    queues: tuple[sqs.IQueue, sqs.IQueue] | None,
     topic: sns.ITopic,
 ) -> dict[str, cloudwatch.Alarm]:
-    """The alarms of :func:`alarm_kinds`, keyed by kind."""
+    """The alarms of :func:`alarm_kinds`, keyed by kind. ``queues`` is ``(dlq, queue)``, or ``None``
+    for a route-only integration, which has no queue and so no queue alarm."""
     name = spec.name
-    definitions: Mapping[str, _Alarm] = {
-        # A single dead event is worth a look: Maximum over one minute, one datapoint.
-        "dlq-not-empty": _Alarm(
-            "DlqNotEmptyAlarm",
-            dlq.metric_approximate_number_of_messages_visible(
-                period=cdk.Duration.minutes(1), statistic=cloudwatch.Stats.MAXIMUM
+    definitions: dict[str, _Alarm] = {}
+    if queues is not None:
+        dlq, queue = queues
+        definitions |= {
+            # A single dead event is worth a look: Maximum over one minute, one datapoint.
+            "dlq-not-empty": _Alarm(
+                "DlqNotEmptyAlarm",
+                dlq.metric_approximate_number_of_messages_visible(
+                    period=cdk.Duration.minutes(1), statistic=cloudwatch.Stats.MAXIMUM
+                ),
+                "messages in the dead-letter queue: an event was not processed and needs a person",
+                threshold=0,
+                strictly_greater=True,
             ),
-            "messages in the dead-letter queue: an event was not processed and needs a person",
-            threshold=0,
-            strictly_greater=True,
-        ),
-        "oldest-message-age": _Alarm(
-            "OldestMessageAgeAlarm",
-            queue.metric_approximate_age_of_oldest_message(period=PERIOD, statistic=cloudwatch.Stats.MAXIMUM),
-            f"a queued message is older than {oldest_message_threshold_s(spec)} s (longest back-off + one "
-            "visibility window): the target is down for a while, or nothing is consuming the queue",
-            threshold=oldest_message_threshold_s(spec),
-            strictly_greater=True,
-        ),
+            "oldest-message-age": _Alarm(
+                "OldestMessageAgeAlarm",
+                queue.metric_approximate_age_of_oldest_message(
+                    period=PERIOD, statistic=cloudwatch.Stats.MAXIMUM
+                ),
+                f"a queued message is older than {oldest_message_threshold_s(spec)} s (longest back-off + "
+                "one visibility window): the target is down for a while, or nothing is consuming the queue",
+                threshold=oldest_message_threshold_s(spec),
+                strictly_greater=True,
+            ),
+        }
+    definitions |= {
         # The handler answers refusals and reports failed records itself: a Lambda error is a crash,
         # a timeout or an out-of-memory - each one is worth a look.
         "function-errors": _Alarm(
@@ -198,6 +204,8 @@ def integration_alarms(
     action = cw_actions.SnsAction(topic)
     alarms: dict[str, cloudwatch.Alarm] = {}
     for kind in alarm_kinds(spec):
+        if kind not in definitions:
+            raise ValueError(f"{name}: alarm {kind} needs the queues of a queued trigger")
         d = definitions[kind]
         alarm = cloudwatch.Alarm(
             scope,

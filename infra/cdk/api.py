@@ -3,8 +3,11 @@
 One API (not one per integration) gives the business a single host name to hand out, one access log
 and one throttle. Its default stage (``$default``) is created explicitly because CDK's implicit default
 stage takes no options: access logging (JSON, to a log group with retention) and default throttling
-are set here. Per-route throttling of :class:`~shared.spec.RouteTrigger` goes into the stage's
-``RouteSettings``.
+are set here. Per-route throttling of :class:`~shared.spec.RouteTrigger` (and of browser forms) goes
+into the stage's ``RouteSettings``, and the stage then depends on each route it names: API Gateway
+refuses a stage whose ``RouteSettings`` name a route that does not exist yet ("Unable to find Route by
+key ... within the provided RouteSettings"), and without the dependency CloudFormation is free to
+create the stage first - which it does on a first deployment (docs/cloudformation-pitfalls.md).
 
 CORS on an HTTP API is configured for the whole API, so :class:`CorsConfig` is the union over the
 integrations that need it (forms and ``cors=True`` routes): API Gateway then answers preflight
@@ -15,7 +18,7 @@ origin its own settings do not list.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import aws_cdk as cdk
@@ -134,10 +137,25 @@ class SwitchboardApi(Construct):
         """Base URL without a trailing slash; a route's URL is ``url + path`` ($default stage)."""
         return self.http_api.api_endpoint
 
-    def throttle_route(self, route_key: str, *, rate_limit: float, burst_limit: int) -> None:
-        """Give one route (``"GET /stock/{sku}"``) its own throttle instead of the stage default."""
+    def throttle_route(
+        self,
+        route_key: str,
+        routes: Sequence[apigwv2.HttpRoute],
+        *,
+        rate_limit: float,
+        burst_limit: int,
+    ) -> None:
+        """Give one route (``"GET /stock/{sku}"``) its own throttle instead of the stage default.
+
+        ``routes`` are the routes created for that key; the stage depends on them, so CloudFormation
+        creates them before the stage that names them in ``RouteSettings``.
+        """
+        if not routes:
+            raise ValueError(f"throttling {route_key!r} needs the route it names")
         escaped = route_key.replace(".", "\\.")  # property override paths split on unescaped dots
         self._cfn_stage.add_property_override(
             f"RouteSettings.{escaped}",
             {"ThrottlingRateLimit": rate_limit, "ThrottlingBurstLimit": burst_limit},
         )
+        for route in routes:
+            self.stage.node.add_dependency(route)

@@ -44,6 +44,7 @@ __all__ = [
     "RUNTIME",
     "FunctionCodeBundler",
     "LayerBundler",
+    "common_files",
     "function_code",
     "function_files",
     "layer_code",
@@ -80,12 +81,16 @@ def function_files(integration: str, root: Path = ROOT) -> list[Path]:
     folder = root / "functions" / integration
     if not (folder / "spec.py").is_file():
         raise FileNotFoundError(f"{folder}/spec.py does not exist")
+    own_files = [rel for rel in _walk(root, folder) if rel.name not in _FUNCTION_LOCAL_ONLY]
+    return sorted({*common_files(root), *own_files})
+
+
+def common_files(root: Path = ROOT) -> list[Path]:
+    """What every function asset holds: ``shared/``, the runtime part of ``apps/``, ``functions/__init__.py``."""
     app_files = [
         rel for rel in _walk(root, root / "apps") if not any(part in _APP_LOCAL_ONLY for part in rel.parts)
     ]
-    own_files = [rel for rel in _walk(root, folder) if rel.name not in _FUNCTION_LOCAL_ONLY]
-    files = [*_walk(root, root / "shared"), *app_files, Path("functions/__init__.py"), *own_files]
-    return sorted(set(files))
+    return sorted({*_walk(root, root / "shared"), *app_files, Path("functions/__init__.py")})
 
 
 def _walk(root: Path, folder: Path) -> Iterator[Path]:

@@ -14,7 +14,9 @@ Context keys:
   or a mapping per stage (``{"prod": "ops@example.com"}`` in ``cdk.json``); the subscription must be
   confirmed from the email AWS sends;
 * ``runbook_base_url``: prefix for the runbook links in alarm descriptions (e.g. the repository's web
-  URL ending in ``/blob/main/``); without it they are repository paths (``docs/runbooks/<alarm>.md``).
+  URL ending in ``/blob/main/``); without it they are repository paths (``docs/runbooks/<alarm>.md``);
+* ``tracing``: the functions' X-Ray tracing mode, ``active`` (default) or ``pass_through``, once or
+  per stage (``{"prod": "active", "dev": "pass_through"}``) - see :data:`TRACING_MODES`.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_logs as logs
 from constructs import Node
 
-__all__ = ["PROD_STAGES", "VISIBILITY_FACTOR", "StageConfig"]
+__all__ = ["DEFAULT_TRACING", "PROD_STAGES", "TRACING_MODES", "VISIBILITY_FACTOR", "StageConfig"]
 
 #: Stages that keep data when a stack is deleted and log longer.
 PROD_STAGES = frozenset({"prod"})
@@ -37,6 +39,22 @@ PROD_STAGES = frozenset({"prod"})
 #: Lambda's recommendation for SQS event sources: visibility timeout >= 6 x function timeout, so a
 #: batch whose invocation Lambda retries (throttling) does not reappear to another poller meanwhile.
 VISIBILITY_FACTOR = 6
+
+#: X-Ray tracing modes a stage may choose, and why each exists. Lambda decides the sampling itself:
+#: in ``active`` mode it records the first request each second and 5 % of the rest, and that rate
+#: cannot be configured for a function (custom X-Ray sampling rules do not apply to Lambda's own
+#: sampling), so the tracing mode *is* the sampling choice. X-Ray bills $5.00 per million traces
+#: recorded after 100,000 free a month; at the volumes Switchboard is built for (~10,000 events a
+#: month, two invocations each) ``active`` stays inside the free tier. A stage with more traffic, or
+#: one that does not want traces, chooses ``pass_through``: a function then records a trace only
+#: when its caller already sampled one (an SQS message from a traced sender), which for webhooks
+#: (HTTP APIs do not trace) and schedules means none - and no cost.
+TRACING_MODES = {
+    "active": "Lambda samples 1 request/s + 5 % of the rest; $5 per million traces after 100,000 free",
+    "pass_through": "a trace only where the caller sampled one: no traces from webhooks or schedules",
+}
+#: Every stage traces actively unless its context says otherwise (cost: see :data:`TRACING_MODES`).
+DEFAULT_TRACING = "active"
 
 # Lower-case, short: the stage is part of queue, function, bus and secret names (SQS caps at 80).
 _STAGE = re.compile(r"^[a-z][a-z0-9]{0,11}$")
@@ -60,12 +78,19 @@ class StageConfig:
     alarm_email: str | None = None
     #: Prefix of runbook links in alarm descriptions ("" -> repository-relative paths).
     runbook_base_url: str = ""
+    #: The functions' X-Ray tracing mode (a key of :data:`TRACING_MODES`).
+    tracing: str = DEFAULT_TRACING
 
     def __post_init__(self) -> None:
         if not _STAGE.match(self.stage):
             raise ValueError(f"stage {self.stage!r} must match {_STAGE.pattern}")
         if self.alarm_email is not None and not _EMAIL.match(self.alarm_email):
             raise ValueError(f"context alarm_email {self.alarm_email!r} is not an email address")
+        if self.tracing not in TRACING_MODES:
+            raise ValueError(
+                f"context tracing {self.tracing!r} for stage {self.stage} must be one of "
+                f"{', '.join(TRACING_MODES)}"
+            )
 
     @classmethod
     def from_node(cls, node: Node) -> StageConfig:
@@ -78,6 +103,7 @@ class StageConfig:
             settings=settings,
             alarm_email=_per_stage(node.try_get_context("alarm_email"), stage, "alarm_email"),
             runbook_base_url=str(node.try_get_context("runbook_base_url") or ""),
+            tracing=_per_stage(node.try_get_context("tracing"), stage, "tracing") or DEFAULT_TRACING,
         )
 
     @property

@@ -58,14 +58,16 @@ class CoreResources:
 
 
 def connections_of(specs: Sequence[IntegrationSpec]) -> tuple[Connection, ...]:
-    """Every connection any spec declares, once, sorted by name.
+    """Every connection any spec declares, once, sorted by name - operator-only ones too (the
+    provider-API credentials ``switchboard webhooks register`` uses): their secrets exist on every
+    stage, though no function is granted them.
 
     Two integrations may share a connection (one HubSpot app for several flows); they must then agree
     on what its secret holds, or one of them would read fields the other never asked the operator for.
     """
     seen: dict[str, Connection] = {}
     for spec in specs:
-        for conn in spec.all_connections:
+        for conn in (*spec.all_connections, *spec.operator_connections):
             known = seen.setdefault(conn.name, conn)
             if (known.app, known.fields, known.kind) != (conn.app, conn.fields, conn.kind):
                 raise ValueError(
@@ -103,6 +105,12 @@ class CoreStack(cdk.Stack):
             event_pattern=events.EventPattern(account=[self.account]),
             retention=config.archive_retention,
         )
+        # CDK writes ``KmsKeyIdentifier: ""`` (the AWS-owned key) into every archive (aws/aws-cdk
+        # #37847), and some regions refuse the empty string; leaving the property out means the same.
+        cfn_archive = self.archive.node.default_child
+        if not isinstance(cfn_archive, events.CfnArchive):
+            raise TypeError(f"expected the archive's CfnArchive, got {type(cfn_archive).__name__}")
+        cfn_archive.add_property_deletion_override("KmsKeyIdentifier")
 
         self.table = dynamodb.Table(
             self,

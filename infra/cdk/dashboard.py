@@ -21,7 +21,7 @@ from infra.cdk.config import StageConfig
 from infra.cdk.naming import dashboard_name
 from shared.spec import IntegrationSpec, RouteTrigger
 
-__all__ = ["ROW_WIDGETS", "SwitchboardDashboard", "dashboard_url", "integration_row"]
+__all__ = ["ROUTE_ROW_WIDGETS", "ROW_WIDGETS", "SwitchboardDashboard", "dashboard_url", "integration_row"]
 
 #: Titles of the graphs of one integration's row, in order (after its name).
 ROW_WIDGETS = (
@@ -32,15 +32,21 @@ ROW_WIDGETS = (
     "target API latency",
     "target 429s",
 )
+#: The row of a route-only integration: it has no queue, so no queue graphs.
+ROUTE_ROW_WIDGETS = tuple(t for t in ROW_WIDGETS if t not in {"queue depth", "oldest message age"})
 _HEIGHT = 6
 #: CloudWatch's alarm status widget shows at most 100 alarms.
 _ALARMS_PER_WIDGET = 100
 
 
 def integration_row(
-    spec: IntegrationSpec, *, function: lambda_.IFunction, queue: sqs.IQueue, dlq: sqs.IQueue
+    spec: IntegrationSpec,
+    *,
+    function: lambda_.IFunction,
+    queues: tuple[sqs.IQueue, sqs.IQueue] | None,
 ) -> list[cloudwatch.IWidget]:
-    """The 24-column row of one integration: its name, then the graphs of :data:`ROW_WIDGETS`."""
+    """The 24-column row of one integration: its name, then the graphs of :data:`ROW_WIDGETS` - or of
+    :data:`ROUTE_ROW_WIDGETS`, wider, when ``queues`` (``(dlq, queue)``) is ``None`` (route-only)."""
     name = spec.name
     sum_ = cloudwatch.Stats.SUM
     maximum = cloudwatch.Stats.MAXIMUM
@@ -52,6 +58,40 @@ def integration_row(
     ]
     if any(isinstance(t, RouteTrigger) for t in spec.triggers):
         events.append(switchboard_metric("RouteRequests", name, label="route requests"))
+    # Widths: header 3, events 5, queue graphs 3 + 3, duration 4, target 3 + 3 = 24; without the
+    # queue graphs their 6 columns go to events (+2), duration (+2) and the target graphs (+1 each).
+    wide = queues is None
+    queue_graphs: list[cloudwatch.IWidget] = []
+    if queues is not None:
+        dlq, queue = queues
+        queue_graphs = [
+            cloudwatch.GraphWidget(
+                title=f"{name}: {ROW_WIDGETS[1]}",
+                left=[
+                    queue.metric_approximate_number_of_messages_visible(
+                        period=PERIOD, statistic=maximum, label="queue"
+                    ),
+                    dlq.metric_approximate_number_of_messages_visible(
+                        period=PERIOD, statistic=maximum, label="DLQ"
+                    ),
+                ],
+                width=3,
+                height=_HEIGHT,
+            ),
+            cloudwatch.GraphWidget(
+                title=f"{name}: {ROW_WIDGETS[2]}",
+                left=[
+                    queue.metric_approximate_age_of_oldest_message(
+                        period=PERIOD, statistic=maximum, label="oldest message (s)"
+                    )
+                ],
+                left_annotations=[
+                    cloudwatch.HorizontalAnnotation(value=oldest_message_threshold_s(spec), label="alarm")
+                ],
+                width=3,
+                height=_HEIGHT,
+            ),
+        ]
     return [
         cloudwatch.TextWidget(
             markdown=f"### {name}\n{spec.description}", width=3, height=_HEIGHT, background=None
@@ -59,43 +99,18 @@ def integration_row(
         cloudwatch.GraphWidget(
             title=f"{name}: {ROW_WIDGETS[0]}",
             left=events,
-            width=5,
+            width=5 + 2 * wide,
             height=_HEIGHT,
             statistic=sum_,
         ),
-        cloudwatch.GraphWidget(
-            title=f"{name}: {ROW_WIDGETS[1]}",
-            left=[
-                queue.metric_approximate_number_of_messages_visible(
-                    period=PERIOD, statistic=maximum, label="queue"
-                ),
-                dlq.metric_approximate_number_of_messages_visible(
-                    period=PERIOD, statistic=maximum, label="DLQ"
-                ),
-            ],
-            width=3,
-            height=_HEIGHT,
-        ),
-        cloudwatch.GraphWidget(
-            title=f"{name}: {ROW_WIDGETS[2]}",
-            left=[
-                queue.metric_approximate_age_of_oldest_message(
-                    period=PERIOD, statistic=maximum, label="oldest message (s)"
-                )
-            ],
-            left_annotations=[
-                cloudwatch.HorizontalAnnotation(value=oldest_message_threshold_s(spec), label="alarm")
-            ],
-            width=3,
-            height=_HEIGHT,
-        ),
+        *queue_graphs,
         cloudwatch.GraphWidget(
             title=f"{name}: {ROW_WIDGETS[3]}",
             left=[
                 function.metric_duration(period=PERIOD, statistic="p50", label="p50 (ms)"),
                 function.metric_duration(period=PERIOD, statistic="p99", label="p99 (ms)"),
             ],
-            width=4,
+            width=4 + 2 * wide,
             height=_HEIGHT,
         ),
         cloudwatch.GraphWidget(
@@ -104,13 +119,13 @@ def integration_row(
                 switchboard_metric("TargetLatency", name, statistic="p50", label="p50 (ms)"),
                 switchboard_metric("TargetLatency", name, statistic="p99", label="p99 (ms)"),
             ],
-            width=3,
+            width=3 + wide,
             height=_HEIGHT,
         ),
         cloudwatch.GraphWidget(
             title=f"{name}: {ROW_WIDGETS[5]}",
             left=[switchboard_metric("TargetRateLimited", name, label="429 answers")],
-            width=3,
+            width=3 + wide,
             height=_HEIGHT,
             statistic=sum_,
         ),

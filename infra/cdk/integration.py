@@ -4,15 +4,17 @@
 resources; the stacks only loop. Per integration:
 
 * a Lambda function (arm64, Python 3.14, ``shared.entry.handler``) with its own role and log group,
-  serving both the ingress path (HTTP routes) and the worker path (SQS batches);
-* a queue and a dead-letter queue; the SQS event source reports partial batch failures and caps
-  concurrent invocations (``spec.max_invocations``) so a rate-limited app is not flooded;
+  serving both the ingress path (HTTP routes) and the worker path (SQS batches), traced by X-Ray in
+  the stage's tracing mode (:data:`infra.cdk.config.TRACING_MODES`);
+* if anything is queued (any trigger but a synchronous route): a queue and a dead-letter queue, and
+  the SQS event source, which reports partial batch failures and caps concurrent invocations
+  (``spec.max_invocations``) so a rate-limited app is not flooded. A route-only integration answers
+  every request itself and gets neither (nor any queue permission);
 * one HTTP API route per webhook, form and synchronous route trigger;
 * one EventBridge rule per bus trigger and one EventBridge Scheduler schedule per schedule trigger,
   both delivering into the queue (and into the DLQ when delivery fails), so every unit of work gets
   the same retries, DLQ and idempotency;
-* least-privilege grants (its own queues, its own secrets, the table, the bus only if it emits, SES
-  only on the identity of its From address if it sends email);
+* least-privilege grants, each derived from the spec (see :meth:`Integration._grant`);
 * alarms (:mod:`infra.cdk.alarms`), its row of the stage dashboard (:mod:`infra.cdk.dashboard`), and
   an output per HTTP trigger with its full URL.
 """
@@ -41,7 +43,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from pydantic import ValidationError
 
-from infra.cdk import alarms, nag
+from infra.cdk import access, alarms, nag
 from infra.cdk.api import CorsConfig, SwitchboardApi
 from infra.cdk.bundling import ARCHITECTURE, RUNTIME
 from infra.cdk.config import VISIBILITY_FACTOR, StageConfig
@@ -71,8 +73,11 @@ __all__ = [
     "HANDLER",
     "METRICS_NAMESPACE",
     "SES_ACTIONS",
+    "SES_FROM_ADDRESS",
+    "TRACING",
     "Integration",
     "cors_config",
+    "from_addresses",
     "resolve_settings",
     "sender_address",
 ]
@@ -80,8 +85,12 @@ __all__ = [
 HANDLER = "shared.entry.handler"
 METRICS_NAMESPACE = alarms.METRICS_NAMESPACE
 #: What sending one email through SES needs (v2 ``SendEmail`` is authorised as ``ses:SendEmail``;
-#: raw MIME sends as ``ses:SendRawEmail``).
+#: with ``Content.Raw`` - attachments, :func:`shared.email.send_email` - as ``ses:SendRawEmail``).
 SES_ACTIONS = ("ses:SendEmail", "ses:SendRawEmail")
+#: The SES condition key holding a send's From address (bare, without the display name).
+SES_FROM_ADDRESS = "ses:FromAddress"
+#: Lambda's tracing mode for each of :data:`infra.cdk.config.TRACING_MODES`.
+TRACING = {"active": lambda_.Tracing.ACTIVE, "pass_through": lambda_.Tracing.PASS_THROUGH}
 #: The main queue keeps a message this long; retries must end (in the DLQ) well before.
 QUEUE_RETENTION = cdk.Duration.days(4)
 #: Longer than the main queue's, because a standard queue's DLQ counts retention from the original
@@ -131,6 +140,20 @@ def sender_address(spec: IntegrationSpec, settings: Mapping[str, Any] | None) ->
     if not local or "." not in domain or any(c.isspace() for c in address):
         raise ValueError(f"{spec.name}: settings.{spec.email.from_setting} {value!r} is not an email address")
     return f"{local}@{domain.lower()}"
+
+
+def from_addresses(spec: IntegrationSpec, settings: Mapping[str, Any] | None) -> tuple[str, ...]:
+    """The values ``ses:FromAddress`` takes when the function sends: the bare address as the settings
+    write it (which is what :func:`shared.email.send_email` sends) and its :func:`sender_address` form.
+
+    The condition compares case-sensitively, and the two differ only when the setting writes the
+    domain in capitals; both are the same mailbox.
+    """
+    normalised = sender_address(spec, settings)
+    if normalised is None or spec.email is None:
+        return ()
+    written = email.utils.parseaddr(str((settings or {})[spec.email.from_setting]))[1].strip()
+    return tuple(sorted({written, normalised}))
 
 
 def _origins(integration: str, value: Any) -> set[str]:
@@ -187,6 +210,7 @@ class Integration(Construct):
         settings: Mapping[str, Any] | None,
     ) -> None:
         super().__init__(scope, construct_id)
+        access.check_name(spec)
         self.spec = spec
         self.config = config
         self.core = core
@@ -203,24 +227,25 @@ class Integration(Construct):
                 f"{missing}: the function will answer with a configuration error until it is.",
             )
         self.sender = sender_address(spec, settings)
+        self.from_addresses = from_addresses(spec, settings)
         if spec.email is not None and self.sender is None:
             missing = (
                 f"{spec.name} sends email but context 'settings.{spec.name}.{spec.email.from_setting}' "
-                "(the From address) is not set"
+                '(the From address) is not set: set it in cdk.json "settings" or with '
+                f'-c settings=\'{{"{spec.name}": {{"{spec.email.from_setting}": "…"}}}}\''
             )
             if config.is_prod:
                 raise ValueError(missing)
-            cdk.Annotations.of(self).add_warning_v2(
-                "switchboard:sender-missing",
-                f"{missing}: the function gets no SES permission and cannot send until it is.",
-            )
+            # An error, not a warning: a function that cannot send would fail every event that
+            # mails someone. `cdk synth` reports it and exits non-zero; `cdk deploy` refuses.
+            cdk.Annotations.of(self).add_error(missing)
 
-        self.dlq, self.queue = self._queues()
+        # Only what a queued trigger feeds has a queue: a route-only integration answers every
+        # request itself, and an idle queue would be one more thing to grant, alarm on and explain.
+        self.queues: tuple[sqs.Queue, sqs.Queue] | None = self._queues() if spec.queued_triggers else None
         self.log_group, self.role, self.function = self._function(layer, code)
         self._grant()
-        if spec.queued_triggers:
-            # A route-only integration keeps its (idle, free) queues - the runtime expects their
-            # URLs - but no event source: an idle one still long-polls, ~650k requests a month.
+        if self.queues is not None:
             self.function.add_event_source(
                 event_sources.SqsEventSource(
                     self.queue,
@@ -237,11 +262,10 @@ class Integration(Construct):
             config=config,
             spec=spec,
             function=self.function,
-            queue=self.queue,
-            dlq=self.dlq,
+            queues=self.queues,
             topic=core.alarm_topic,
         )
-        self.dashboard_row = integration_row(spec, function=self.function, queue=self.queue, dlq=self.dlq)
+        self.dashboard_row = integration_row(spec, function=self.function, queues=self.queues)
         self.outputs: dict[str, cdk.CfnOutput] = self._outputs()
         cdk.Tags.of(self).add("switchboard:integration", spec.name)
 
@@ -270,7 +294,22 @@ class Integration(Construct):
 
     # -- resources ----------------------------------------------------------------------------
 
+    @property
+    def queue(self) -> sqs.Queue:
+        """The work queue; only an integration with a queued trigger has one."""
+        return self._queue_pair()[1]
+
+    @property
+    def dlq(self) -> sqs.Queue:
+        return self._queue_pair()[0]
+
+    def _queue_pair(self) -> tuple[sqs.Queue, sqs.Queue]:
+        if self.queues is None:
+            raise AttributeError(f"{self.spec.name} has only synchronous routes and no queue")
+        return self.queues
+
     def _queues(self) -> tuple[sqs.Queue, sqs.Queue]:
+        """``(dlq, queue)``."""
         dlq = sqs.Queue(
             self,
             "Dlq",
@@ -323,7 +362,7 @@ class Integration(Construct):
             layers=[layer],
             memory_size=spec.memory_mb,
             timeout=cdk.Duration.seconds(spec.timeout_s),
-            tracing=lambda_.Tracing.ACTIVE,
+            tracing=TRACING[config.tracing],
             log_group=log_group,
             role=role,
             environment=self._environment(),
@@ -339,11 +378,16 @@ class Integration(Construct):
         ``{integration}``, would see no data. Loggers and the tracer name their service explicitly.
         """
         spec, config, core = self.spec, self.config, self.core
+        queues = {}
+        if self.queues is not None:  # a route-only integration has none (and no empty variables)
+            queues = {
+                "SWITCHBOARD_QUEUE_URL": self.queue.queue_url,
+                "SWITCHBOARD_DLQ_URL": self.dlq.queue_url,
+            }
         return {
             "SWITCHBOARD_INTEGRATION": spec.name,
             "SWITCHBOARD_STAGE": config.stage,
-            "SWITCHBOARD_QUEUE_URL": self.queue.queue_url,
-            "SWITCHBOARD_DLQ_URL": self.dlq.queue_url,
+            **queues,
             "SWITCHBOARD_TABLE": core.table.table_name,
             "SWITCHBOARD_BUS": core.bus.event_bus_name,
             "SWITCHBOARD_SECRET_PREFIX": secret_prefix(config.stage),
@@ -356,16 +400,25 @@ class Integration(Construct):
         }
 
     def _grant(self) -> None:
-        """Least privilege: its own queues, its own secrets, the table, the bus only if it emits, and SES
-        only on its sender's identities if it sends email.
+        """Least privilege, each grant derived from the spec (and the table's from the code):
 
-        Consuming its queue (receive, delete, change visibility - the back-off) is granted by the SQS
-        event source.
+        * its log group (``log_group.grant_write``) and X-Ray (by the tracing mode; ``*`` is X-Ray's
+          only resource);
+        * if it has queues: sending to its queue (ingress, back-off) and its DLQ (permanent failures
+          go there at once, with a reason); consuming its queue is granted by the SQS event source;
+        * ``secretsmanager:GetSecretValue`` on the secret of each connection it declares, and
+          ``PutSecretValue`` on those of its OAuth 2.0 connections (the refresh writes rotated tokens
+          back, the connect callback writes the first ones). Operator-only connections (webhook
+          registration) are never granted;
+        * the ledger table's item operations its code makes, only on its own keys
+          (``dynamodb:LeadingKeys``, :mod:`infra.cdk.access`);
+        * ``events:PutEvents`` on the bus if it emits;
+        * SES sending, only with its own From address (:meth:`_grant_ses`).
         """
         spec, fn, core = self.spec, self.function, self.core
-        self.queue.grant_send_messages(fn)
-        self.dlq.grant_send_messages(fn)  # permanent failures go to the DLQ at once, with a reason
-        core.table.grant_read_write_data(fn)
+        if self.queues is not None:
+            self.queue.grant_send_messages(fn)
+            self.dlq.grant_send_messages(fn)
         if spec.emits:
             core.bus.grant_put_events_to(fn)
 
@@ -375,7 +428,7 @@ class Integration(Construct):
             arn = self.secret_arn_pattern(conn.name)
             read.append(arn)
             if conn.kind == "oauth2":
-                write.append(arn)  # the OAuth 2.0 refresh writes rotated tokens back
+                write.append(arn)
         if read:
             fn.add_to_role_policy(
                 iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=read)
@@ -384,29 +437,49 @@ class Integration(Construct):
             fn.add_to_role_policy(
                 iam.PolicyStatement(actions=["secretsmanager:PutSecretValue"], resources=write)
             )
-        if self.sender:
-            fn.add_to_role_policy(
-                iam.PolicyStatement(actions=list(SES_ACTIONS), resources=self.ses_identity_arns(self.sender))
+        fn.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=list(access.table_actions(spec)),
+                resources=[core.table.table_arn],
+                conditions={
+                    "ForAllValues:StringLike": {
+                        access.LEADING_KEYS: list(access.ledger_key_patterns(spec, self.config.stage))
+                    },
+                    # ForAllValues holds for a request that carries no key at all: require one.
+                    "Null": {access.LEADING_KEYS: "false"},
+                },
             )
+        )
+        if self.from_addresses:
+            self._grant_ses()
 
-    def ses_identity_arns(self, address: str) -> list[str]:
-        """The SES identities a From address may be verified as: its domain, and the address itself.
+    def _grant_ses(self) -> None:
+        """``ses:SendEmail``/``ses:SendRawEmail`` on ``identity/*``, only with its own From address.
 
-        SES authorises a send against the verified identity that covers the From address - the domain
-        when the domain is verified, the address when only the address is - so both are granted, and
-        nothing else (no other domain, no ``identity/*``).
+        SES authorises a send against every identity it involves: the verified identity that covers
+        the From address (its domain, or the address itself), and - while the account is in the SES
+        sandbox - the verified identity of each recipient, so a grant on the sender's identity alone
+        fails every test send. Granting every identity of the account while the ``ses:FromAddress``
+        condition pins the From address to this function's sender works in the sandbox and in
+        production alike, and the function still cannot send as anyone else. (The documented way to
+        restrict the From address in an IAM policy:
+        https://docs.aws.amazon.com/ses/latest/dg/control-user-access.html; the sandbox's
+        recipient checks: https://docs.aws.amazon.com/ses/latest/dg/request-production-access.html.)
         """
-        stack = cdk.Stack.of(self)
-        domain = address.rpartition("@")[2]
-        return [
-            stack.format_arn(
-                service="ses",
-                resource="identity",
-                resource_name=identity,
-                arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME,
+        identities = cdk.Stack.of(self).format_arn(
+            service="ses",
+            resource="identity",
+            resource_name="*",
+            arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME,
+        )
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=list(SES_ACTIONS),
+                resources=[identities],
+                conditions={"StringEquals": {SES_FROM_ADDRESS: list(self.from_addresses)}},
             )
-            for identity in (domain, address)
-        ]
+        )
+        nag.acknowledge(self.role, f"AwsSolutions-IAM5[Resource::{nag.SES_IDENTITIES}]", nag.SES_ANY_IDENTITY)
 
     def secret_arn_pattern(self, connection: str) -> str:
         """ARN of the connection's secret, matching the random suffix Secrets Manager appends.
@@ -447,12 +520,14 @@ class Integration(Construct):
             if isinstance(trigger, RouteTrigger):
                 self.api.throttle_route(
                     f"{method} {trigger.path}",
+                    created,
                     rate_limit=trigger.throttle_rate,
                     burst_limit=trigger.throttle_burst,
                 )
             elif isinstance(trigger, FormTrigger):
                 self.api.throttle_route(
                     f"{method} {trigger.path}",
+                    created,
                     rate_limit=self.config.form_rate_limit,
                     burst_limit=self.config.form_burst_limit,
                 )

@@ -18,6 +18,8 @@ __all__ = [
     "PUBLIC_ROUTE",
     "PUBLIC_WEBHOOK",
     "SECRET_NOT_ROTATED",
+    "SES_ANY_IDENTITY",
+    "SES_IDENTITIES",
     "XRAY_WILDCARD",
     "acknowledge",
 ]
@@ -26,6 +28,16 @@ XRAY_WILDCARD = (
     "X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions "
     "(https://docs.aws.amazon.com/xray/latest/devguide/security_iam_id-based-policy-examples.html); "
     "'*' is the only valid resource. Added by Tracing.ACTIVE."
+)
+
+#: How cdk-nag names the resource ``arn:<partition>:ses:<region>:<account>:identity/*`` in a finding.
+SES_IDENTITIES = "arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/*"
+
+SES_ANY_IDENTITY = (
+    "SES authorises a send against every identity it involves - the sender's, and in the SES sandbox "
+    "each recipient's verified identity - so the grant covers this account's identities in this "
+    "region, and its ses:FromAddress condition allows them only for sends from the function's own "
+    "From address (https://docs.aws.amazon.com/ses/latest/dg/control-user-access.html)."
 )
 
 SECRET_NOT_ROTATED = (

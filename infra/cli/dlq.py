@@ -37,13 +37,12 @@ def register(commands: Commands) -> None:
 
 def _list(args: argparse.Namespace) -> int:
     from infra.ops import dlq
-    from shared.registry import load_specs
 
     where_ = target(args)
     if args.integration:
         dlq.list_dlq(where_, args.integration, sys.stdout)
         return 0
-    for name, count in dlq.counts(where_, [s.name for s in load_specs()]):
+    for name, count in dlq.counts(where_, dlq.queued_names()):
         print(f"{name:<28} {count:>5} dead letter(s)   {where_.queue_name(name, dlq=True)}")
     return 0
 

@@ -28,7 +28,13 @@ class LocalResources:
     table: str
     bus: str
     secret_prefix: str
-    queues: dict[str, tuple[str, str]]  # integration -> (queue url, dlq url)
+    #: integration -> (queue url, dlq url), for the integrations with a queued trigger: as on AWS, a
+    #: route-only integration has no queue (``infra/cdk/integration.py``).
+    queues: dict[str, tuple[str, str]]
+
+    def queue_urls(self, integration: str) -> tuple[str | None, str | None]:
+        """``(queue url, dlq url)`` of an integration, ``(None, None)`` if it has no queue."""
+        return self.queues.get(integration, (None, None))
 
 
 def queue_name(stage: str, integration: str) -> str:
@@ -80,6 +86,13 @@ def create_resources(
     queues: dict[str, tuple[str, str]] = {}
     seen_secrets: set[str] = set()
     for spec in specs:
+        _create_connections(spec, secrets, prefix, sandbox_url, seen_secrets)
+        domain = sender_domain(spec, (settings or {}).get(spec.name, "{}"))
+        if domain:
+            # SES refuses unverified senders; on AWS the operator verifies the domain (see README).
+            session.client("sesv2").create_email_identity(EmailIdentity=domain)
+        if not spec.queued_triggers:
+            continue  # only synchronous routes: no queue, no rules
         name = queue_name(stage, spec.name)
         dlq_url = sqs.create_queue(
             QueueName=naming.dlq_name(stage, spec.name), Attributes={"MessageRetentionPeriod": "1209600"}
@@ -113,19 +126,18 @@ def create_resources(
                     ),
                 )
                 events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "queue", "Arn": queue_arn}])
-
-        domain = sender_domain(spec, (settings or {}).get(spec.name, "{}"))
-        if domain:
-            # SES refuses unverified senders; on AWS the operator verifies the domain (see README).
-            session.client("sesv2").create_email_identity(EmailIdentity=domain)
-
-        for connection in spec.all_connections:
-            if connection.name in seen_secrets:
-                continue
-            seen_secrets.add(connection.name)
-            secrets.create_secret(
-                Name=prefix + connection.name,
-                Description=connection.description,
-                SecretString=sandbox_secret_value(dict(connection.local), sandbox_url),
-            )
     return LocalResources(stage=stage, table=table, bus=bus, secret_prefix=prefix, queues=queues)
+
+
+def _create_connections(
+    spec: IntegrationSpec, secrets: Any, prefix: str, sandbox_url: str, seen: set[str]
+) -> None:
+    for connection in (*spec.all_connections, *spec.operator_connections):
+        if connection.name in seen:
+            continue
+        seen.add(connection.name)
+        secrets.create_secret(
+            Name=prefix + connection.name,
+            Description=connection.description,
+            SecretString=sandbox_secret_value(dict(connection.local), sandbox_url),
+        )

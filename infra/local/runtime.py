@@ -171,7 +171,7 @@ class LocalRuntime:
         )
         sqs = session.client("sqs")
         for spec in self.specs:
-            queue_url, dlq_url = self.resources.queues[spec.name]
+            queue_url, dlq_url = self.resources.queue_urls(spec.name)
             self.runtimes[spec.name] = Runtime(
                 spec=spec,
                 stage=self.stage,
@@ -185,7 +185,7 @@ class LocalRuntime:
                 retry_scale=self.retry_scale,
                 http_transport=self._transport(),
             )
-            if self._want_pollers and spec.queued_triggers:
+            if self._want_pollers and queue_url is not None:
                 arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
                     "QueueArn"
                 ]
@@ -314,9 +314,12 @@ class LocalRuntime:
     # --- observing --------------------------------------------------------------------------------
 
     def queue_depths(self) -> dict[str, tuple[int, int]]:
-        """integration -> (messages in its queue incl. in flight, messages in its DLQ)."""
+        """integration -> (messages in its queue incl. in flight, messages in its DLQ), for every
+        integration that has a queue (a route-only one has none)."""
         depths = {}
         for name, rt in self.runtimes.items():
+            if rt.dlq_url is None:
+                continue
             d = rt.aws("sqs").get_queue_attributes(QueueUrl=rt.dlq_url, AttributeNames=["All"])["Attributes"]
             depths[name] = (_in_queue(rt), int(d["ApproximateNumberOfMessages"]))
         return depths

@@ -32,6 +32,7 @@ from typing import Any, TextIO
 from infra.ops.target import CliError, NotDeployed, OperationFailed, Target, aws_errors, integration
 from shared.redact import redact
 from shared.registry import load_specs
+from shared.spec import IntegrationSpec
 
 __all__ = [
     "DeadLetter",
@@ -220,8 +221,21 @@ def mask_personal(value: Any) -> Any:
 # -- commands --------------------------------------------------------------------------------------
 
 
+def queued_integration(name: str) -> IntegrationSpec:
+    """The spec named ``name``, if anything is queued for it: a route-only integration has no DLQ."""
+    spec = integration(name)
+    if not spec.queued_triggers:
+        raise CliError(f"{name} only answers synchronous routes: nothing is queued for it, so it has no DLQ")
+    return spec
+
+
+def queued_names() -> list[str]:
+    """The integrations that have a queue and a DLQ."""
+    return [s.name for s in load_specs() if s.queued_triggers]
+
+
 def list_dlq(target: Target, name: str, out: TextIO) -> int:
-    integration(name)
+    queued_integration(name)
     with DlqScan(target, name) as scan:
         letters = scan.letters
     dlq = target.queue_name(name, dlq=True)
@@ -249,7 +263,7 @@ def find(target: Target, ident: str, name: str | None = None) -> Iterator[tuple[
     """The one dead letter whose event id or message id is ``ident``, held while the block runs."""
     if not ident.strip():
         raise CliError("give the event id (or message id) shown by `switchboard dlq list <integration>`")
-    names = [integration(name).name] if name else [s.name for s in load_specs()]
+    names = [queued_integration(name).name] if name else queued_names()
     with contextlib.ExitStack() as stack:
         scans = []
         for n in names:
@@ -342,7 +356,7 @@ def redrive(
     sleep: Callable[[float], None] = time.sleep,
 ) -> None:
     """Move every message of the integration's DLQ back to its queue, showing progress."""
-    integration(name)
+    queued_integration(name)
     source, destination = target.queue_arn(name, dlq=True), target.queue_arn(name)
     dlq, queue = target.queue_name(name, dlq=True), target.queue_name(name)
     if target.is_local and not _moto_moves_messages():

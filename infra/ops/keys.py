@@ -8,13 +8,14 @@ the tools it may call (action names, ``crm.upsert_contact``, or tool names, ``cr
 
 from __future__ import annotations
 
-from typing import TextIO
+from typing import Any, TextIO
 
 from functions.mcp import keys
 from infra.ops.target import CliError, Target, aws_errors
 from shared.actions import catalogue
+from shared.table import Table
 
-__all__ = ["create", "list_", "revoke"]
+__all__ = ["create", "list_", "list_keys", "revoke"]
 
 
 def _action_names(tools: list[str]) -> list[str]:
@@ -71,9 +72,23 @@ def create(
     )
 
 
+def list_keys(ddb: Any, table: str) -> list[keys.ApiKey]:
+    """Every key, revoked ones included, oldest first.
+
+    A scan (with the operator's credentials): no function's role may scan the ledger table, since a
+    scan names no key that ``dynamodb:LeadingKeys`` could scope it by (``infra/cdk/access.py``).
+    """
+    items = Table(ddb, table).scan(
+        where="begins_with(#id, :prefix) AND #k = :apikey",
+        names={"#id": "id", "#k": "kind"},
+        values={":prefix": keys.ITEM_PREFIX, ":apikey": "apikey"},
+    )
+    return sorted((keys.key_from_item(i) for i in items), key=lambda k: k.created_at)
+
+
 def list_(target: Target, out: TextIO) -> None:
     with aws_errors(target, f"reading keys from table {target.table}"):
-        found = keys.list_keys(target.client("dynamodb"), target.table)
+        found = list_keys(target.client("dynamodb"), target.table)
     if not found:
         print(
             f"no API keys on {target.where}; create one: switchboard keys create --name … --tools …", file=out
