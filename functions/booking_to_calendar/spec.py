@@ -169,6 +169,8 @@ SPEC = IntegrationSpec(
             model=CalendlyWebhook,
             accept=accept_calendly,
             description="Calendly webhook subscription v2: invitee.created, invitee.canceled",
+            events=(calendly.INVITEE_CREATED, calendly.INVITEE_CANCELED),
+            registration=calendly.CONNECTION,
         ),
         WebhookTrigger(
             name="calcom",
@@ -178,6 +180,8 @@ SPEC = IntegrationSpec(
             model=CalcomWebhook,
             accept=accept_calcom,
             description="Cal.com webhook: BOOKING_CREATED, BOOKING_RESCHEDULED, BOOKING_CANCELLED",
+            events=calcom.BOOKING_EVENTS,
+            registration=calcom.CONNECTION,
         ),
     ),
     connections=(google_calendar.CONNECTION,),

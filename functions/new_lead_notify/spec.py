@@ -146,6 +146,7 @@ SPEC = IntegrationSpec(
             model=HubSpotWebhook,
             accept=accept_hubspot,
             description="HubSpot webhook (contact.creation), a JSON array of events",
+            events=(CONTACT_CREATION,),
         ),
     ),
     connections=(hubspot.CONNECTION, slack.CONNECTION),

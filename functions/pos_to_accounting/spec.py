@@ -167,6 +167,8 @@ SPEC = IntegrationSpec(
             model=SquareNotification,
             accept=accept_square,
             description="Square webhook: payment.created/updated, refund.created/updated",
+            events=("payment.created", "payment.updated", "refund.created", "refund.updated"),
+            registration=square.CONNECTION,
         ),
         WebhookTrigger(
             name="stripe",
@@ -176,6 +178,8 @@ SPEC = IntegrationSpec(
             model=StripeEvent,
             accept=accept_stripe,
             description="Stripe webhook: charge.succeeded, charge.captured, charge.refunded",
+            events=("charge.succeeded", "charge.captured", "charge.refunded"),
+            registration=stripe.CONNECTION,
         ),
     ),
     connections=(quickbooks.CONNECTION, square.CONNECTION),

@@ -105,6 +105,7 @@ SPEC = IntegrationSpec(
             model=TallyWebhook,
             accept=accept_tally,
             description="Tally FORM_RESPONSE webhook",
+            events=("FORM_RESPONSE",),
         ),
         FormTrigger(
             name="form",

@@ -5,6 +5,7 @@
     switchboard invoke <integration> <event-file> | --date YYYY-MM-DD [--resend]
     switchboard urls                                   [--stage STAGE] [--region REGION]
     switchboard secrets list | show <connection> | set <connection> key=value …
+    switchboard webhooks register|list|remove <integration> [--rotate] [--base-url URL]
     switchboard connect <app> [--connection NAME] [--valid-for MINUTES] [--stage STAGE]
     switchboard dlq list [<integration>] | show <id> | replay <id> | redrive <integration>
     switchboard trace <event-id> [--since 7d]
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 import sys
 
-from infra.cli import ai, connect, dev, dlq, harness, invoke, new, send, setup, trace, urls_secrets
+from infra.cli import ai, connect, dev, dlq, harness, invoke, new, send, setup, trace, urls_secrets, webhooks
 from infra.cli.core import Register, build_parser
 from infra.ops.target import CliError, OperationFailed
 
@@ -40,6 +41,7 @@ GROUPS: tuple[Register, ...] = (
     invoke.register,
     urls_secrets.register,
     connect.register,
+    webhooks.register,
     dlq.register,
     setup.register,
     trace.register,

@@ -305,7 +305,9 @@ class LocalRuntime:
                 secret = self.signing_secret(spec, trigger.name)
                 if secret:
                     with sandbox.lock:
-                        sandbox.webhooks.subscribe(self.url + trigger.path, secret)
+                        sandbox.webhooks.subscribe(
+                            self.url + trigger.path, secret, events=trigger.events or None
+                        )
 
     def _cors_origins(self, integration: str) -> tuple[str, ...]:
         settings = self.runtimes[integration].settings

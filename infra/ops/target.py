@@ -243,9 +243,13 @@ def integration(name: str) -> IntegrationSpec:
 
 
 def connections() -> dict[str, tuple[Connection, list[str]]]:
-    """Every connection any spec declares -> (the connection, the integrations that use it)."""
+    """Every connection any spec declares -> (the connection, the integrations that use it).
+
+    Operator-only connections (``webhooks register``'s provider keys) are listed too: their secrets
+    exist on every stage and are set the same way.
+    """
     found: dict[str, tuple[Connection, list[str]]] = {}
     for spec in load_specs():
-        for conn in spec.all_connections:
+        for conn in (*spec.all_connections, *spec.operator_connections):
             found.setdefault(conn.name, (conn, []))[1].append(spec.name)
     return dict(sorted(found.items()))
