@@ -36,7 +36,6 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
@@ -70,8 +69,10 @@ from shared.spec import (
 )
 
 __all__ = [
+    "DLQ_ACTIONS",
     "HANDLER",
     "METRICS_NAMESPACE",
+    "QUEUE_ACTIONS",
     "SES_ACTIONS",
     "SES_FROM_ADDRESS",
     "TRACING",
@@ -87,6 +88,17 @@ METRICS_NAMESPACE = alarms.METRICS_NAMESPACE
 #: What sending one email through SES needs (v2 ``SendEmail`` is authorised as ``ses:SendEmail``;
 #: with ``Content.Raw`` - attachments, :func:`shared.email.send_email` - as ``ses:SendRawEmail``).
 SES_ACTIONS = ("ses:SendEmail", "ses:SendRawEmail")
+#: What a function does with its queue: Lambda's poller receives, deletes and reads attributes; the
+#: ingress path sends; the worker's back-off changes a message's visibility.
+QUEUE_ACTIONS = (
+    "sqs:ChangeMessageVisibility",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+    "sqs:ReceiveMessage",
+    "sqs:SendMessage",
+)
+#: ... and with its DLQ: a permanent failure is sent there at once, with its reason.
+DLQ_ACTIONS = ("sqs:SendMessage",)
 #: The SES condition key holding a send's From address (bare, without the display name).
 SES_FROM_ADDRESS = "ses:FromAddress"
 #: Lambda's tracing mode for each of :data:`infra.cdk.config.TRACING_MODES`.
@@ -246,13 +258,16 @@ class Integration(Construct):
         self.log_group, self.role, self.function = self._function(layer, code)
         self._grant()
         if self.queues is not None:
-            self.function.add_event_source(
-                event_sources.SqsEventSource(
-                    self.queue,
-                    batch_size=spec.batch_size,
-                    report_batch_item_failures=True,
-                    max_concurrency=spec.max_invocations,
-                )
+            # The mapping itself, not SqsEventSource: that one also grants sqs:GetQueueUrl, which
+            # neither Lambda's poller nor the code calls (the consume grant is in _grant).
+            lambda_.EventSourceMapping(
+                self,
+                "QueueSource",
+                target=self.function,
+                event_source_arn=self.queue.queue_arn,
+                batch_size=spec.batch_size,
+                report_batch_item_failures=True,
+                max_concurrency=spec.max_invocations,
             )
         self.routes: dict[str, list[apigwv2.HttpRoute]] = self._http_routes()
         self.rules: dict[str, events.Rule] = self._bus_rules()
@@ -404,8 +419,11 @@ class Integration(Construct):
 
         * its log group (``log_group.grant_write``) and X-Ray (by the tracing mode; ``*`` is X-Ray's
           only resource);
-        * if it has queues: sending to its queue (ingress, back-off) and its DLQ (permanent failures
-          go there at once, with a reason); consuming its queue is granted by the SQS event source;
+        * if it has queues: on its queue, what Lambda's SQS poller needs (``ReceiveMessage``,
+          ``DeleteMessage``, ``GetQueueAttributes``,
+          https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html), ``SendMessage``
+          (ingress) and ``ChangeMessageVisibility`` (the back-off); on its DLQ ``SendMessage`` only
+          (permanent failures go there at once, with a reason);
         * ``secretsmanager:GetSecretValue`` on the secret of each connection it declares, and
           ``PutSecretValue`` on those of its OAuth 2.0 connections (the refresh writes rotated tokens
           back, the connect callback writes the first ones). Operator-only connections (webhook
@@ -417,8 +435,12 @@ class Integration(Construct):
         """
         spec, fn, core = self.spec, self.function, self.core
         if self.queues is not None:
-            self.queue.grant_send_messages(fn)
-            self.dlq.grant_send_messages(fn)
+            fn.add_to_role_policy(
+                iam.PolicyStatement(actions=list(QUEUE_ACTIONS), resources=[self.queue.queue_arn])
+            )
+            fn.add_to_role_policy(
+                iam.PolicyStatement(actions=list(DLQ_ACTIONS), resources=[self.dlq.queue_arn])
+            )
         if spec.emits:
             core.bus.grant_put_events_to(fn)
 

@@ -1,0 +1,425 @@
+"""Each function's role grants what its spec and its code call for, and nothing more.
+
+The expected policy of a function is computed here from its spec and from the code it is bundled
+with - never from a list of grants per integration - and compared with the synthesized one as sets of
+``(action, resource, condition)``: an extra action, resource or condition fails as surely as a missing
+one.
+
+* logs: its own log group (``CreateLogStream``, ``PutLogEvents``); X-Ray: ``*`` (its only resource);
+* queues: the SQS operations the bundled code makes, by the queue they name (``QueueUrl=
+  rt.queue_url`` / ``rt.dlq_url``, read from the source), plus what Lambda's SQS poller needs on the
+  queue - only for a spec with a queued trigger;
+* secrets: ``GetSecretValue`` on each connection the spec declares, ``PutSecretValue`` on its OAuth
+  2.0 ones; never an operator-only connection;
+* the ledger table: the DynamoDB operations of the ledger door and of Powertools' idempotency layer
+  that the code makes (:mod:`infra.cdk.access` reads them from the source; the first tests here
+  check that reading against what the code does when it runs), scoped to the spec's keys;
+* the bus if the spec emits; SES if it sends email, only with its From address.
+
+And the keys the code writes must be inside that scope: every key prefix written in a function's
+bundled code is its own (``<integration>#``) or the OAuth lease prefix, never another's.
+"""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import json
+import re
+import shutil
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyItemNotFoundError
+from botocore import xform_name
+
+from infra.cdk import access
+from infra.cdk.app import build_app
+from infra.cdk.integration import DLQ_ACTIONS, QUEUE_ACTIONS, SES_ACTIONS, from_addresses
+from infra.cdk.naming import secret_name
+from shared.registry import load_specs
+from shared.spec import IntegrationSpec
+from shared.table import Table
+from tests.infra.cdk_apps import (
+    BETA,
+    REAL_CONTEXT,
+    ROOT,
+    SKIP_BUNDLING,
+    SYNTHETIC,
+    SYNTHETIC_SETTINGS,
+    Synth,
+    inline_code,
+    listify,
+    parts,
+    rendered,
+    role_statements,
+)
+
+pytestmark = pytest.mark.cdk
+
+Grant = tuple[str, str, str]  # (action, resource, condition as sorted JSON)
+
+#: What Lambda's SQS poller calls on the queue with the function's role
+#: (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html#events-sqs-permissions).
+POLLER_ACTIONS = frozenset({"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"})
+#: IAM authorises a batch SQS call as its single form (SendMessageBatch needs sqs:SendMessage).
+_BATCH = "Batch"
+
+
+# -- normalising a policy ------------------------------------------------------------------------
+
+
+def _resource(value: Any) -> str:
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        logical_id, attribute = value["Fn::GetAtt"]
+        return f"{logical_id}.{attribute}"
+    if isinstance(value, dict) and "Fn::GetStackOutput" in value:
+        return f"core:{value['Fn::GetStackOutput']['OutputName']}"
+    return rendered(value)
+
+
+def _condition(condition: dict[str, Any] | None) -> str:
+    def sort(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: sort(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return sorted(sort(v) for v in value)
+        return value
+
+    return json.dumps(sort(condition or {}), sort_keys=True)
+
+
+def grants(statements: Iterable[dict[str, Any]]) -> set[Grant]:
+    found: set[Grant] = set()
+    for statement in statements:
+        assert statement["Effect"] == "Allow", statement
+        assert "NotAction" not in statement and "NotResource" not in statement, statement
+        condition = _condition(statement.get("Condition"))
+        for action in listify(statement["Action"]):
+            for resource in listify(statement["Resource"]):
+                found.add((action, _resource(resource), condition))
+    return found
+
+
+# -- what the spec and the code call for ---------------------------------------------------------
+
+
+def _core_output(synth: Synth, logical_type: str) -> str:
+    """How the integrations stack names the ARN of the core stack's one resource of a type."""
+    (logical_id,) = [k for k, r in synth.core["Resources"].items() if r["Type"] == logical_type]
+    names = [k for k, o in synth.core["Outputs"].items() if o["Value"] == {"Fn::GetAtt": [logical_id, "Arn"]}]
+    assert names, f"the core stack exports no ARN of {logical_id}"
+    used = [n for n in names if f'"OutputName": "{n}"' in json.dumps(synth.integrations)]
+    assert len(used) == 1, (logical_id, names)
+    return f"core:{used[0]}"
+
+
+def sqs_calls(spec: IntegrationSpec) -> dict[str, set[str]]:
+    """``{"queue_url": {"sqs:SendMessage", ...}, "dlq_url": {...}}``: the SQS calls the bundled code
+    makes, by the queue their ``QueueUrl=`` names."""
+    operations = {xform_name(op): op for op in _sqs_operation_names()}
+    found: dict[str, set[str]] = {"queue_url": set(), "dlq_url": set()}
+    for path in access.bundle_files(spec.name):
+        for node in ast.walk(ast.parse((ROOT / path).read_text())):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                continue
+            for keyword in node.keywords:
+                if keyword.arg != "QueueUrl":
+                    continue
+                which = ast.unparse(keyword.value).rsplit(".", 1)[-1]
+                assert which in found, f"{path}: {node.func.attr}(QueueUrl={which}) names an unknown queue"
+                operation = operations[node.func.attr].removesuffix(_BATCH)
+                found[which].add(f"sqs:{operation}")
+    return found
+
+
+def _sqs_operation_names() -> list[str]:
+    import botocore.session
+
+    return list(botocore.session.get_session().get_service_model("sqs").operation_names)
+
+
+def expected_grants(synth: Synth, spec: IntegrationSpec) -> set[Grant]:
+    p = parts(synth, spec)
+    none = _condition(None)
+    expected: set[Grant] = {
+        ("logs:CreateLogStream", f"{p.log_group}.Arn", none),
+        ("logs:PutLogEvents", f"{p.log_group}.Arn", none),
+        ("xray:PutTraceSegments", "*", none),
+        ("xray:PutTelemetryRecords", "*", none),
+    }
+    if spec.queued_triggers:
+        calls = sqs_calls(spec)
+        expected |= {(a, f"{p.queue}.Arn", none) for a in POLLER_ACTIONS | calls["queue_url"]}
+        expected |= {(a, f"{p.dlq}.Arn", none) for a in calls["dlq_url"]}
+    for conn in spec.all_connections:
+        arn = f"arn:{{AWS::Partition}}:secretsmanager:{{AWS::Region}}:{{AWS::AccountId}}:secret:{secret_name(synth.stage, conn.name)}-??????"
+        expected.add(("secretsmanager:GetSecretValue", arn, none))
+        if conn.kind == "oauth2":
+            expected.add(("secretsmanager:PutSecretValue", arn, none))
+    if spec.emits:
+        expected.add(("events:PutEvents", _core_output(synth, "AWS::Events::EventBus"), none))
+    scope = _condition(
+        {
+            "ForAllValues:StringLike": {
+                access.LEADING_KEYS: list(access.ledger_key_patterns(spec, synth.stage))
+            },
+            "Null": {access.LEADING_KEYS: "false"},
+        }
+    )
+    table = _core_output(synth, "AWS::DynamoDB::Table")
+    expected |= {(a, table, scope) for a in access.table_actions(spec)}
+    if spec.email is not None:
+        settings = (SYNTHETIC_SETTINGS if spec in SYNTHETIC else REAL_CONTEXT["settings"]).get(spec.name)
+        sender = _condition({"StringEquals": {"ses:FromAddress": list(from_addresses(spec, settings))}})
+        identities = "arn:{AWS::Partition}:ses:{AWS::Region}:{AWS::AccountId}:identity/*"
+        expected |= {(a, identities, sender) for a in SES_ACTIONS}
+    return expected
+
+
+CASES = (
+    [("real", s) for s in load_specs()]
+    + [("synthetic", s) for s in SYNTHETIC]
+    + [("prod", s) for s in SYNTHETIC]
+)
+
+
+@pytest.mark.parametrize(("app", "spec"), CASES, ids=[f"{a}-{s.name}" for a, s in CASES])
+def test_each_role_grants_exactly_what_its_spec_and_code_call_for(
+    app: str, spec: IntegrationSpec, request: pytest.FixtureRequest
+) -> None:
+    synth: Synth = request.getfixturevalue(app)
+    granted = grants(role_statements(synth, parts(synth, spec).role))
+    expected = expected_grants(synth, spec)
+    assert sorted(granted - expected) == [], "granted but not called for"
+    assert sorted(expected - granted) == [], "called for but not granted"
+
+
+def test_the_comparison_fails_on_an_extra_action_resource_or_condition(synthetic: Synth) -> None:
+    spec = SYNTHETIC[0]
+    statements = role_statements(synthetic, parts(synthetic, spec).role)
+    expected = expected_grants(synthetic, spec)
+    assert grants(statements) == expected
+    wider = [*statements, {"Effect": "Allow", "Action": "dynamodb:Scan", "Resource": "*"}]
+    assert grants(wider) - expected == {("dynamodb:Scan", "*", "{}")}
+    (table,) = [s for s in statements if "dynamodb:GetItem" in listify(s["Action"])]
+    unscoped = [s for s in statements if s is not table] + [
+        {k: v for k, v in table.items() if k != "Condition"}
+    ]
+    assert {g[0] for g in grants(unscoped) - expected} == set(listify(table["Action"]))
+
+
+def test_what_the_queues_are_called_with_is_read_from_the_code() -> None:
+    (spec,) = [s for s in load_specs() if s.name == "website_to_crm"]
+    calls = sqs_calls(spec)
+    # ingress: send_message(_batch) on the queue; worker: back-off on the queue, dead letters on the DLQ
+    assert calls == {
+        "queue_url": {"sqs:SendMessage", "sqs:ChangeMessageVisibility"},
+        "dlq_url": {"sqs:SendMessage"},
+    }
+    assert set(QUEUE_ACTIONS) == POLLER_ACTIONS | calls["queue_url"]
+    assert set(DLQ_ACTIONS) == calls["dlq_url"]
+
+
+# -- the DynamoDB operations read from the code are the ones the code makes -----------------------
+
+
+class RecordingClient:
+    """A DynamoDB client that answers every call with ``{}`` and remembers the operations."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def __getattr__(self, method: str) -> Any:
+        if method.startswith("_"):
+            raise AttributeError(method)
+
+        def call(**_: Any) -> dict[str, Any]:
+            self.calls.append(method)
+            return {}
+
+        return call
+
+
+def _door_calls() -> dict[str, Any]:
+    item = {"id": "x#1", "n": 1}
+    return {
+        "get": lambda t: t.get("x#1"),
+        "put": lambda t: t.put(item),
+        "put_if_absent": lambda t: t.put_if_absent(item),
+        "update": lambda t: t.update("x#1", "SET n = :n", values={":n": 2}),
+        "delete": lambda t: t.delete("x#1"),
+        "scan": lambda t: list(t.scan()),
+        "get_batch": lambda t: t.get_batch(["x#1", "x#2"]),
+        "put_batch": lambda t: t.put_batch([item]),
+    }
+
+
+def test_the_door_operations_read_from_source_are_what_each_method_calls() -> None:
+    read = access.door_operations()
+    calls = _door_calls()
+    assert set(read) == set(calls), "a door method without a call here: add one"
+    for method, call in calls.items():
+        client = RecordingClient()
+        call(Table(client, "t"))
+        assert read[method] == {_operation("dynamodb", c) for c in client.calls}, method
+
+
+def test_the_idempotency_operations_read_from_source_are_what_powertools_calls() -> None:
+    client = RecordingClient()
+    layer = DynamoDBPersistenceLayer(table_name="t", boto3_client=client)
+    layer.configure(IdempotencyConfig(event_key_jmespath="id"), function_name="f")
+    data = {"id": "1"}
+    with pytest.warns(UserWarning, match="remaining time"):  # no Lambda context: fine here
+        layer.save_inprogress(data)
+    layer.save_success(data, {"ok": True})
+    layer.delete_record(data, RuntimeError("failed"))
+    with pytest.raises(IdempotencyItemNotFoundError):  # the recording client answers {}: no item
+        layer.get_record(data)
+    assert access.idempotency_operations() == {_operation("dynamodb", c) for c in client.calls}
+
+
+def _operation(service: str, method: str) -> str:
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model(service)
+    return {xform_name(op): op for op in model.operation_names}[method]
+
+
+def test_only_the_function_that_batches_gets_batch_operations() -> None:
+    by_name = {s.name: access.table_actions(s) for s in load_specs()}
+    batchers = {n for n, actions in by_name.items() if "dynamodb:BatchGetItem" in actions}
+    assert "stock_level" in batchers  # its cache reads and writes SKUs in batches
+    for name in batchers:
+        text = "\n".join(
+            (ROOT / p).read_text() for p in access.bundle_files(name) if p != Path("shared/table.py")
+        )
+        assert ".get_batch(" in text
+    assert all("dynamodb:Scan" not in actions for actions in by_name.values())
+
+
+def test_a_scan_in_a_functions_code_fails_synthesis(tmp_path: Path) -> None:
+    """A scan names no key, so LeadingKeys cannot scope it: the function may not make one."""
+    shutil.copytree(ROOT / "shared", tmp_path / "shared", ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "apps").mkdir()
+    folder = tmp_path / "functions" / "beta_flow"
+    folder.mkdir(parents=True)
+    (tmp_path / "functions" / "__init__.py").write_text("")
+    (folder / "spec.py").write_text("")
+    (folder / "report.py").write_text("def everything(table):\n    return list(table.scan())\n")
+    with pytest.raises(ValueError, match=r"functions/beta_flow/report\.py calls Table\.scan"):
+        access.table_actions(BETA, tmp_path)
+    (folder / "report.py").write_text("def one(table, key):\n    return table.get(key)\n")
+    assert "dynamodb:Scan" not in access.table_actions(BETA, tmp_path)
+
+
+def test_an_integration_named_like_the_lease_prefix_is_refused() -> None:
+    from dataclasses import replace
+
+    with pytest.raises(ValueError, match="integration name 'oauth' is reserved"):
+        build_app(SKIP_BUNDLING, (replace(BETA, name="oauth"),), code=inline_code)
+
+
+# -- the keys the code writes are inside the function's scope ------------------------------------
+
+_PREFIX = re.compile(r"^[a-z][a-z0-9_]*#")
+
+
+def key_prefixes(source: str) -> Iterator[str]:
+    """Ledger key prefixes written in ``source``: ``"<word>#"`` at the start of a string literal or
+    an f-string (``f"{rt.name}#..."`` gives ``"<own>#"``). A literal appended to something else
+    (``PREFIX + "link#"``) or inside an f-string is the middle of a key, not its start."""
+    tree = ast.parse(source)
+    inner: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.JoinedStr):
+            inner.update(id(v) for v in node.values)
+            head = node.values[0] if node.values else None
+            if isinstance(head, ast.Constant) and isinstance(head.value, str):
+                found = _PREFIX.match(head.value)
+                if found:
+                    yield found.group()
+            elif isinstance(head, ast.FormattedValue) and len(node.values) > 1:
+                after = node.values[1]
+                if isinstance(after, ast.Constant) and str(after.value).startswith("#"):
+                    expression = ast.unparse(head.value)
+                    own = expression == "integration" or expression.endswith("rt.name")
+                    yield "<own>#" if own else f"{{{expression}}}#"
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            inner.add(id(node.right))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in inner:
+            found = _PREFIX.match(node.value)
+            if found:
+                yield found.group()
+
+
+def out_of_scope(spec: IntegrationSpec, stage: str, root: Path = ROOT) -> list[str]:
+    patterns = access.ledger_key_patterns(spec, stage)
+    problems = []
+    for path in access.bundle_files(spec.name, root):
+        for prefix in key_prefixes((root / path).read_text()):
+            key = prefix.replace("<own>", spec.name)
+            if prefix == access.OAUTH_LEASE_PREFIX:
+                continue  # the lease of a connection: granted per declared connection (test below)
+            if not any(fnmatch.fnmatchcase(f"{key}x", p) for p in patterns):
+                problems.append(f"{path}: keys starting {prefix!r} are outside {list(patterns)}")
+    return problems
+
+
+@pytest.mark.parametrize("spec", load_specs(), ids=lambda s: s.name)
+def test_every_key_the_code_writes_is_inside_the_functions_scope(spec: IntegrationSpec) -> None:
+    assert out_of_scope(spec, "dev") == []
+
+
+def test_the_lease_keys_are_inside_the_scope_of_each_function_with_the_connection() -> None:
+    from shared.runtime import Runtime
+
+    for spec in [*load_specs(), *SYNTHETIC]:
+        patterns = access.ledger_key_patterns(spec, "dev")
+        for conn in spec.all_connections:
+            if conn.kind != "oauth2":
+                continue
+            rt = Runtime(
+                spec=spec,
+                stage="dev",
+                queue_url=None,
+                dlq_url=None,
+                table="t",
+                bus="b",
+                secret_prefix="switchboard/dev/",
+            )
+            lease = f"{access.OAUTH_LEASE_PREFIX}{rt.secret_prefix}{conn.name}"
+            for key in (lease, f"{lease}#answer-lost"):
+                assert any(fnmatch.fnmatchcase(key, p) for p in patterns), (spec.name, key)
+        others = {c.name for s in load_specs() for c in s.all_connections} - {
+            c.name for c in spec.all_connections
+        }
+        for other in others:
+            key = f"{access.OAUTH_LEASE_PREFIX}switchboard/dev/{other}"
+            assert not any(fnmatch.fnmatchcase(key, p) for p in patterns), (spec.name, key)
+
+
+def test_the_key_check_fails_on_a_key_of_another_kind(tmp_path: Path) -> None:
+    source = (
+        'AUDIT: Final = "mcp#audit#"\n'
+        'ITEM = "apikey#"\n'
+        'def key(rt, n):\n    return f"{rt.name}#counter#{n}", f"{other.name}#x", PREFIX + "link#", f"x{n}Z#"\n'
+    )
+    assert sorted(key_prefixes(source)) == ["<own>#", "apikey#", "mcp#", "{other.name}#"]
+    shutil.copytree(ROOT / "shared", tmp_path / "shared", ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "apps").mkdir()
+    folder = tmp_path / "functions" / "beta_flow"
+    folder.mkdir(parents=True)
+    (tmp_path / "functions" / "__init__.py").write_text("")
+    (folder / "spec.py").write_text("")
+    (folder / "keys.py").write_text(source)
+    problems = out_of_scope(BETA, "dev", tmp_path)
+    assert sorted(problems) == sorted(
+        f"functions/beta_flow/keys.py: keys starting {prefix!r} are outside "
+        f"{list(access.ledger_key_patterns(BETA, 'dev'))}"
+        for prefix in ("mcp#", "apikey#", "{other.name}#")
+    )
