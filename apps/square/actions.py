@@ -11,10 +11,13 @@ Quantities are summed exactly and rounded *down* to whole units (:func:`in_stock
 is asked once per location; ListPaymentRefunds answers every location at once, so the refunds are
 filtered here. ``sales.get_order`` is RetrieveOrder.
 
-Both answer in Square's shapes minus what identifies a person: the buyer's email address, the
-cardholder's name, the card's fingerprint and BIN, and free-text notes are removed before anything
-leaves the action (an AI tool's answer goes to a model; nothing Switchboard does with these needs
-them). The card brand and last four digits stay: they are how a person finds a payment.
+Both answer in the domain's terms: :func:`as_payment`, :func:`as_refund` and :func:`as_order` map
+Square's records onto :mod:`shared.actions.payments`' - statuses and sources in the domain's words,
+card brands as people write them (``AMERICAN_EXPRESS`` is American Express), amounts as exact
+:class:`~shared.actions.payments.Money` with ISO 4217's exponent (Square states amounts "in the
+smallest denomination of the currency", following ISO 4217). What identifies a person - the buyer's
+email address, the cardholder's name, the card's fingerprint and BIN, free-text notes - has no place
+in the domain's models, so it never leaves the action.
 
 Worker and MCP path only.
 """
@@ -22,20 +25,50 @@ Worker and MCP path only.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Final
 
 from shared.actions.base import Action, ActionContext
-from shared.actions.payments import FoundOrder, GetOrder, ListPayments, PaymentList
+from shared.actions.payments import (
+    FoundOrder,
+    GetOrder,
+    ListPayments,
+    Money,
+    Order,
+    OrderLine,
+    OrderState,
+    OrderTax,
+    Payment,
+    PaymentList,
+    PaymentSource,
+    PaymentStatus,
+    Refund,
+    RefundStatus,
+    iso_exponent,
+)
 from shared.actions.stock import SkuStock, Stock, StockQuery
+from shared.errors import TargetUnavailable
 
 from . import APP, CONNECTION
+from . import models as sq
 from .client import SquareClient
-from .models import Card, InventoryCount, Order, Payment
+from .webhooks import ProcessingFee
 
-__all__ = ["ACTIONS", "GET_ORDER", "GET_STOCK", "LIST_PAYMENTS", "in_stock"]
+__all__ = [
+    "ACTIONS",
+    "CARD_BRANDS",
+    "GET_ORDER",
+    "GET_STOCK",
+    "LIST_PAYMENTS",
+    "as_money",
+    "as_order",
+    "as_payment",
+    "as_refund",
+    "card_brand",
+    "in_stock",
+]
 
 
 def _client(ctx: ActionContext) -> SquareClient:
@@ -46,7 +79,7 @@ def _client(ctx: ActionContext) -> SquareClient:
 
 
 def in_stock(
-    counts: Iterable[InventoryCount], variation_id: str | None, locations: Sequence[str]
+    counts: Iterable[sq.InventoryCount], variation_id: str | None, locations: Sequence[str]
 ) -> tuple[int, str | None]:
     """Whole units of one variation in stock at the locations, and the newest count time (ISO, UTC).
 
@@ -93,48 +126,167 @@ def _get_stock(ctx: ActionContext, data: StockQuery) -> Stock:
 
 # --- payments and orders ---------------------------------------------------------------------------
 
+#: Square's ``CardBrand`` as people write it; another brand is title-cased.
+CARD_BRANDS: Final[Mapping[str, str]] = {
+    "VISA": "Visa",
+    "MASTERCARD": "Mastercard",
+    "AMERICAN_EXPRESS": "American Express",
+    "DISCOVER": "Discover",
+    "DISCOVER_DINERS": "Diners Club",
+    "JCB": "JCB",
+    "CHINA_UNIONPAY": "UnionPay",
+    "SQUARE_GIFT_CARD": "Square gift card",
+    "SQUARE_CAPITAL_CARD": "Square Capital card",
+    "INTERAC": "Interac",
+    "EFTPOS": "eftpos",
+    "FELICA": "FeliCa",
+    "EBT": "EBT",
+    "MAESTRO": "Maestro",
+    "OTHER_BRAND": "Other card",
+}
+#: Square's statuses in the domain's words; a status Square adds later is not known (``None``).
+_PAYMENT_STATUS: Final[Mapping[str, PaymentStatus]] = {
+    "APPROVED": "authorized",
+    "PENDING": "pending",
+    "COMPLETED": "completed",
+    "CANCELED": "canceled",
+    "FAILED": "failed",
+}
+_REFUND_STATUS: Final[Mapping[str, RefundStatus]] = {
+    "PENDING": "pending",
+    "COMPLETED": "completed",
+    "REJECTED": "rejected",
+    "FAILED": "failed",
+}
+_ORDER_STATE: Final[Mapping[str, OrderState]] = {
+    "OPEN": "open",
+    "COMPLETED": "completed",
+    "CANCELED": "canceled",
+    "DRAFT": "draft",
+}
+#: ``source_type``; ``SQUARE_ACCOUNT`` (a buyer's Square balance) and any later one are "other".
+_SOURCES: Final[Mapping[str, PaymentSource]] = {
+    "CARD": "card",
+    "CASH": "cash",
+    "WALLET": "wallet",
+    "BANK_ACCOUNT": "bank_account",
+    "BUY_NOW_PAY_LATER": "buy_now_pay_later",
+    "EXTERNAL": "external",
+}
+#: ``OrderLineItemTax.type``: is the tax inside the prices or on top of them.
+_INCLUSIVE: Final[Mapping[str, bool]] = {"INCLUSIVE": True, "ADDITIVE": False}
 
-def _card(card: Card | None) -> Card | None:
-    if card is None:
+
+def as_money(money: sq.Money | None) -> Money | None:
+    """Square's amount, exact; ``None`` if Square gives none. An amount without a currency is an
+    answer Square did not mean (as a body that fails validation is), never money to guess at."""
+    if money is None or money.amount is None:
         return None
-    return card.model_copy(update={"cardholder_name": None, "fingerprint": None, "bin": None})
+    if not money.currency:
+        raise TargetUnavailable(f"{APP.name}: an amount ({money.amount}) without a currency")
+    currency = money.currency.upper()
+    return Money(amount=money.amount, currency=currency, exponent=iso_exponent(currency))
 
 
-def _payment(payment: Payment) -> Payment:
-    details = payment.card_details
-    if details is not None:
-        details = details.model_copy(update={"card": _card(details.card)})
-    return payment.model_copy(update={"buyer_email_address": None, "note": None, "card_details": details})
+def _fees(fees: Iterable[ProcessingFee]) -> tuple[Money, ...]:
+    return tuple(m for m in (as_money(f.amount_money) for f in fees) if m is not None)
 
 
-def _order(order: Order) -> Order:
-    tenders = tuple(
-        t.model_copy(
-            update={
-                "note": None,
-                "card_details": t.card_details.model_copy(update={"card": _card(t.card_details.card)})
-                if t.card_details
-                else None,
-            }
-        )
-        for t in order.tenders
+def card_brand(brand: str | None) -> str | None:
+    """``AMERICAN_EXPRESS`` -> ``American Express``; ``None`` if Square names no brand."""
+    if not brand:
+        return None
+    return CARD_BRANDS.get(brand, brand.replace("_", " ").title())
+
+
+def as_payment(payment: sq.Payment) -> Payment:
+    card = payment.card_details.card if payment.card_details else None
+    source = payment.source_type
+    return Payment(
+        id=payment.id,
+        status=_PAYMENT_STATUS.get(payment.status or ""),
+        created_at=payment.created_at,
+        location_id=payment.location_id,
+        amount=as_money(payment.amount_money),
+        tip=as_money(payment.tip_money),
+        fees=_fees(payment.processing_fee),
+        source=_SOURCES.get(source, "other") if source else None,
+        card_brand=card_brand(card.card_brand) if card else None,
+        card_last4=card.last_4 if card else None,
+        order_id=payment.order_id,
     )
-    lines = tuple(li.model_copy(update={"note": None}) for li in order.line_items)
-    return order.model_copy(update={"tenders": tenders, "line_items": lines})
+
+
+def as_refund(refund: sq.PaymentRefund) -> Refund:
+    return Refund(
+        id=refund.id,
+        status=_REFUND_STATUS.get(refund.status or ""),
+        created_at=refund.created_at,
+        location_id=refund.location_id,
+        payment_id=refund.payment_id,
+        order_id=refund.order_id,
+        amount=as_money(refund.amount_money),
+        fees=_fees(refund.processing_fee),
+        reason=refund.reason,
+    )
+
+
+def _line(line: sq.OrderLineItem) -> OrderLine:
+    return OrderLine(
+        name=line.name,
+        variation=line.variation_name,
+        catalog_id=line.catalog_object_id,
+        quantity=line.quantity,
+        unit_price=as_money(line.base_price_money),
+        discount=as_money(line.total_discount_money),
+        tax=as_money(line.total_tax_money),
+        total=as_money(line.total_money),
+        tax_ids=tuple(applied.tax_uid for applied in line.applied_taxes),
+    )
+
+
+def _tax(tax: sq.OrderLineItemTax) -> OrderTax:
+    return OrderTax(
+        id=tax.uid,
+        catalog_id=tax.catalog_object_id,
+        name=tax.name,
+        percentage=tax.percentage,
+        inclusive=_INCLUSIVE.get(tax.type or ""),
+        applied=as_money(tax.applied_money),
+    )
+
+
+def as_order(order: sq.Order) -> Order:
+    """The order's lines, taxes and totals; the payments that paid it are its tenders'."""
+    return Order(
+        id=order.id,
+        state=_ORDER_STATE.get(order.state or ""),
+        location_id=order.location_id,
+        created_at=order.created_at,
+        closed_at=order.closed_at,
+        lines=tuple(_line(line) for line in order.line_items),
+        taxes=tuple(_tax(tax) for tax in order.taxes),
+        total=as_money(order.total_money),
+        tax=as_money(order.total_tax_money),
+        discount=as_money(order.total_discount_money),
+        tip=as_money(order.total_tip_money),
+        service_charge=as_money(order.total_service_charge_money),
+        payment_ids=tuple(t.payment_id for t in order.tenders if t.payment_id),
+    )
 
 
 def _list(ctx: ActionContext, data: ListPayments) -> PaymentList:
     client = _client(ctx)
     wanted = set(data.location_ids)
     payments = [
-        _payment(p)
+        as_payment(p)
         for location in data.location_ids
         for p in client.list_payments(
             begin_time=data.begin_time, end_time=data.end_time, location_id=location
         )
     ]
     refunds = [
-        r
+        as_refund(r)
         for r in client.list_refunds(begin_time=data.begin_time, end_time=data.end_time)
         if r.location_id in wanted
     ]
@@ -142,7 +294,7 @@ def _list(ctx: ActionContext, data: ListPayments) -> PaymentList:
 
 
 def _get_order(ctx: ActionContext, data: GetOrder) -> FoundOrder:
-    return FoundOrder(order=_order(_client(ctx).retrieve_order(data.order_id)))
+    return FoundOrder(order=as_order(_client(ctx).retrieve_order(data.order_id)))
 
 
 GET_STOCK: Final = Action(

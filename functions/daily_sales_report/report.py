@@ -1,30 +1,28 @@
 """The arithmetic of the daily report: which payments and refunds count, and how they add up.
 
-Pure functions over the Square models (no I/O), so the rules are tested on their own:
+Pure functions over the payments domain's models (:mod:`shared.actions.payments`; no I/O), so the
+rules are tested on their own:
 
 * The day is the *local* business day ``[00:00, next 00:00)`` in the report's time zone, converted to
-  UTC for Square (a summer day in London starts at 23:00 UTC the day before; a DST-change day is 23 or
-  25 hours long, which the conversion handles). Square documents ``begin_time`` as inclusive and
+  UTC for the till (a summer day in London starts at 23:00 UTC the day before; a DST-change day is 23
+  or 25 hours long, which the conversion handles). Square documents ``begin_time`` as inclusive and
   says nothing of ``end_time``; the day is re-checked here on each object's ``created_at``, so an
-  inclusive end at Square can never count the next day's first sale twice.
-* Only ``COMPLETED`` payments are sales. ``APPROVED`` (authorised, not captured), ``PENDING``,
-  ``CANCELED`` and ``FAILED`` payments moved no money; they are counted as ``not_completed`` only.
-* Refunds count on the day *they* were made (``PaymentRefund.created_at``), only when ``COMPLETED``
-  - a refund of yesterday's cake made today lowers today's net, as Square's own sales summary does.
-  Square's refund does not split sale from tip, so refunds are one figure.
+  inclusive end at the till can never count the next day's first sale twice.
+* Only ``completed`` payments are sales. ``authorized`` (not captured), ``pending``, ``canceled`` and
+  ``failed`` payments - and any status the domain does not know - moved no money; they are counted
+  as ``not_completed`` only.
+* Refunds count on the day *they* were made (``Refund.created_at``), only when ``completed`` - a
+  refund of yesterday's cake made today lowers today's net, as Square's own sales summary does. A
+  refund does not split sale from tip, so refunds are one figure.
 * Tips are not sales (they are owed to staff) and fees are not a reduction of sales (they are a
   cost): both are shown beside net sales, never mixed into it. Net = gross - refunds.
-* Fees are what Square reports in ``processing_fee`` (``INITIAL`` plus any ``ADJUSTMENT``), less the
-  (negative) fee share a card refund gives back. A payment's fee can appear minutes after the
-  payment; the report runs the next morning, when it is there.
+* Fees are the processing fees the till's provider reports on each payment (``Payment.fees``:
+  Square's ``INITIAL`` plus any ``ADJUSTMENT``), less the (negative) fee share a card refund gives
+  back (``Refund.fees``). A payment's fee can appear minutes after the payment; the report runs the
+  next morning, when it is there.
 * One currency per report: any amount in another currency raises :class:`MixedCurrency` (permanent:
   the report goes to the DLQ with the reason instead of adding pence to cents).
 * Amounts are integer minor units (``Money.amount``); formatting uses :class:`~decimal.Decimal`.
-
-Sources: Payment, PaymentRefund and ProcessingFee objects of Square-Version 2025-10-16
-(https://developer.squareup.com/reference/square/objects/Payment,
-https://developer.squareup.com/reference/square/objects/PaymentRefund,
-https://developer.squareup.com/reference/square/objects/ProcessingFee).
 """
 
 from __future__ import annotations
@@ -36,34 +34,13 @@ from decimal import Decimal
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from apps.square.client import rfc3339
-from apps.square.models import Money, Payment, PaymentRefund
+from shared.actions.payments import Money, Payment, Refund, iso_exponent
 from shared.errors import PermanentError
 
 from .models import Breakdown, Report
 
 __all__ = ["MixedCurrency", "build_report", "day_bounds", "format_money", "method_label"]
 
-#: ``CardBrand`` values as a person reads them; other brands are title-cased.
-_BRANDS: Final[Mapping[str, str]] = {
-    "VISA": "Visa",
-    "MASTERCARD": "Mastercard",
-    "AMERICAN_EXPRESS": "American Express",
-    "DISCOVER": "Discover",
-    "DISCOVER_DINERS": "Diners Club",
-    "JCB": "JCB",
-    "CHINA_UNIONPAY": "UnionPay",
-    "SQUARE_GIFT_CARD": "Square gift card",
-    "SQUARE_CAPITAL_CARD": "Square Capital card",
-    "INTERAC": "Interac",
-    "EFTPOS": "eftpos",
-    "FELICA": "FeliCa",
-    "EBT": "EBT",
-    "MAESTRO": "Maestro",
-    "OTHER_BRAND": "Other card",
-}
-#: ISO 4217 minor-unit exponents that are not 2 (the rest of Square's currencies have 2).
-_EXPONENTS: Final[Mapping[str, int]] = {"JPY": 0, "KRW": 0, "CLP": 0, "ISK": 0, "HUF": 2, "BHD": 3, "KWD": 3}
 _SYMBOLS: Final[Mapping[str, str]] = {
     "GBP": "£",
     "EUR": "€",
@@ -94,20 +71,16 @@ def day_bounds(day: date, timezone: str) -> tuple[datetime, datetime]:
 
 def method_label(payment: Payment) -> str:
     """``Visa``, ``Mastercard`` ... for cards; ``Cash``; ``Other`` for every other source."""
-    if payment.source_type == "CASH":
+    if payment.source == "cash":
         return CASH
-    if payment.source_type == "CARD":
-        card = payment.card_details.card if payment.card_details else None
-        brand = card.card_brand if card else None
-        if not brand:
-            return "Card"
-        return _BRANDS.get(brand, brand.replace("_", " ").title())
+    if payment.source == "card":
+        return payment.card_brand or "Card"
     return OTHER
 
 
 def format_money(amount: int, currency: str) -> str:
     """``123450, "GBP"`` -> ``£1,234.50``; ``-120`` -> ``-£1.20``. Exact (Decimal), never a float."""
-    exponent = _EXPONENTS.get(currency, 2)
+    exponent = iso_exponent(currency)
     value = Decimal(abs(amount)).scaleb(-exponent)
     number = f"{value:,.{exponent}f}"
     symbol = _SYMBOLS.get(currency)
@@ -134,10 +107,10 @@ class _Currency:
     seen: dict[str, list[str]] = field(default_factory=dict)
 
     def amount(self, money: Money | None, what: str) -> int:
-        if money is None or money.amount is None:
+        if money is None:
             return 0
         if money.currency != self.expected:
-            self.seen.setdefault(str(money.currency), []).append(what)
+            self.seen.setdefault(money.currency, []).append(what)
         return money.amount
 
     def check(self, day: date) -> None:
@@ -151,6 +124,11 @@ class _Currency:
             )
 
 
+def _utc_text(when: datetime) -> str:
+    """``2026-11-20T00:00:00Z``: a day's bound in UTC, to the second (local midnights are whole seconds)."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _within(when: datetime | None, begin: datetime, end: datetime) -> bool:
     return when is not None and begin <= when < end
 
@@ -161,7 +139,7 @@ def build_report(
     timezone: str,
     currency: str,
     payments: Iterable[Payment],
-    refunds: Iterable[PaymentRefund],
+    refunds: Iterable[Refund],
     locations: Mapping[str, str],
 ) -> Report:
     """Sum one local day's payments and refunds (see the module docstring for the rules)."""
@@ -177,13 +155,13 @@ def build_report(
         if p.id in seen or not _within(p.created_at, begin, end) or p.location_id not in locations:
             continue
         seen.add(p.id)
-        if p.status != "COMPLETED":
+        if p.status != "completed":
             not_completed += 1
             continue
         assert p.created_at is not None  # _within checked it
-        sale = money.amount(p.amount_money, p.id)
-        tip = money.amount(p.tip_money, p.id)
-        fees += sum(money.amount(f.amount_money, p.id) for f in p.processing_fee)
+        sale = money.amount(p.amount, p.id)
+        tip = money.amount(p.tip, p.id)
+        fees += sum(money.amount(f, p.id) for f in p.fees)
         count += 1
         gross += sale
         tips += tip
@@ -200,14 +178,14 @@ def build_report(
     for r in refunds:
         if (
             r.id in seen_refunds
-            or r.status != "COMPLETED"
+            or r.status != "completed"
             or not _within(r.created_at, begin, end)
             or r.location_id not in locations
         ):
             continue
         seen_refunds.add(r.id)
-        amount = money.amount(r.amount_money, r.id)
-        fees += sum(money.amount(f.amount_money, r.id) for f in r.processing_fee)
+        amount = money.amount(r.amount, r.id)
+        fees += sum(money.amount(f, r.id) for f in r.fees)
         refund_count += 1
         refunded += amount
         places[str(r.location_id)].refunds += amount
@@ -216,8 +194,8 @@ def build_report(
         day=day,
         timezone=timezone,
         currency=currency,
-        begin=rfc3339(begin),
-        end=rfc3339(end),
+        begin=_utc_text(begin),
+        end=_utc_text(end),
         count=count,
         gross=gross,
         tips=tips,

@@ -1,12 +1,13 @@
-"""daily_sales_report's worker: read one day from Square, email the report, post it to Slack.
+"""daily_sales_report's worker: read one day from the till (Square), email the report, post it to Slack.
 
 Three steps, each recorded in the effects ledger under the work item's event id
 (``report:all:<day>``), so a retry resumes where the last attempt failed:
 
 1. ``square.snapshot`` - the action ``payments.list`` (ListPayments for each configured location and
-   ListPaymentRefunds, every page), summed into a :class:`~.models.Report` (:mod:`.report`). Reading
-   changes nothing at Square, but the *result* is recorded: when Slack fails after the email went
-   out, the retry posts the figures the email showed, even if a refund landed in between.
+   ListPaymentRefunds, every page; answered in the payments domain's terms), summed into a
+   :class:`~.models.Report` (:mod:`.report`). Reading changes nothing at Square, but the *result* is
+   recorded: when Slack fails after the email went out, the retry posts the figures the email
+   showed, even if a refund landed in between.
 2. ``email.report`` - the templated report (HTML + text, ``templates/daily_report.*``) to
    ``report_to`` through SES (the action ``email.send``).
 3. ``slack.post`` - the summary in ``slack_channel`` with Block Kit (:mod:`.slack_message`; the

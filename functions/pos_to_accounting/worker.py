@@ -20,9 +20,9 @@ another currency is a :class:`~shared.errors.PermanentError` (DLQ, with the reas
 the wrong value.
 
 A Square sale is itemised from its order (``sales.get_order``: RetrieveOrder, a read - not a step,
-repeated on a retry): each line's net amount (``total_money - total_tax_money``: right for inclusive
-UK VAT and additive US tax alike) with its mapped item and tax code, the tax in
-``TxnTaxDetail.TotalTax``, the tip as a line of its own. If the order's lines do not add up to the payment (an order paid in several payments, or
+repeated on a retry - answered in the payments domain's terms): each line's net amount (its
+``total`` less its ``tax``: right for inclusive UK VAT and additive US tax alike) with its mapped
+item and tax code, the tax in ``TxnTaxDetail.TotalTax``, the tip as a line of its own. If the order's lines do not add up to the payment (an order paid in several payments, or
 with service charges) the sale is booked as one line for the payment's amount instead - never a
 receipt whose total differs from the money taken. Refunds are booked as one line for the amount
 refunded (Square and Stripe report refunds by amount, not by line).
@@ -42,9 +42,8 @@ from zoneinfo import ZoneInfo
 
 from apps.quickbooks.actions import RECORD_REFUND, RECORD_SALE
 from apps.square.actions import GET_ORDER
-from apps.square.models import Order
 from shared.actions.accounting import ReceiptLine, RecordedReceipt, RecordReceipt
-from shared.actions.payments import GetOrder
+from shared.actions.payments import GetOrder, Order
 from shared.errors import PermanentError
 from shared.worker import WorkContext
 
@@ -122,7 +121,7 @@ def _sale_lines(booking: Booking, ctx: WorkContext, settings: Settings) -> tuple
     """The sale's lines and tax, in minor units."""
     if booking.provider == "square" and booking.order_id:
         order = GET_ORDER(ctx, GetOrder(order_id=booking.order_id)).order
-        itemised = _square_lines(order, booking, settings)
+        itemised = _order_lines(order, booking, settings)
         if itemised is not None:
             return itemised
         ctx.logger.info(
@@ -151,36 +150,31 @@ def _tip(booking: Booking, settings: Settings) -> list[_MinorLine]:
     ]
 
 
-def _square_lines(order: Order, booking: Booking, settings: Settings) -> tuple[list[_MinorLine], int] | None:
+def _order_lines(order: Order, booking: Booking, settings: Settings) -> tuple[list[_MinorLine], int] | None:
     """Itemised lines from the order, or ``None`` if they do not add up to the payment."""
-    taxes = {t.uid: t for t in order.taxes if t.uid}
+    taxes = {t.id: t for t in order.taxes if t.id}
     lines: list[_MinorLine] = []
     tax_total = 0
-    for li in order.line_items:
-        if li.total_money is None or li.total_money.amount is None:
+    for li in order.lines:
+        if li.total is None or li.total.currency != booking.currency:
             return None
-        if li.total_money.currency and li.total_money.currency.upper() != booking.currency:
-            return None
-        line_tax = (li.total_tax_money.amount or 0) if li.total_tax_money else 0
+        line_tax = li.tax.amount if li.tax else 0
         tax_code = settings.untaxed_tax_code
-        for applied in li.applied_taxes:
-            tax = taxes.get(applied.tax_uid)
+        for tax_id in li.tax_ids:
+            tax = taxes.get(tax_id)
             if tax is None:
                 continue
-            mapped = settings.tax_codes.get(tax.catalog_object_id or "") or settings.tax_codes.get(
-                tax.name or ""
-            )
+            mapped = settings.tax_codes.get(tax.catalog_id or "") or settings.tax_codes.get(tax.name or "")
             if mapped is None:
                 raise PermanentError(
-                    f"Square tax {tax.name or tax.uid!r} of order {order.id} has no QuickBooks tax code "
-                    "in the settings (tax_codes): not booked, so VAT is never booked under the wrong code"
+                    f"{booking.provider.capitalize()} tax {tax.name or tax.id!r} of order {order.id} has no "
+                    "QuickBooks tax code in the settings (tax_codes): not booked, so VAT is never booked "
+                    "under the wrong code"
                 )
             tax_code = mapped
-        name = " ".join(p for p in (li.name, f"({li.variation_name})" if li.variation_name else None) if p)
-        item = settings.items.get(li.catalog_object_id or "") or settings.default_item
-        lines.append(
-            _MinorLine(item, li.total_money.amount - line_tax, name or "Item", tax_code, li.quantity)
-        )
+        name = " ".join(p for p in (li.name, f"({li.variation})" if li.variation else None) if p)
+        item = settings.items.get(li.catalog_id or "") or settings.default_item
+        lines.append(_MinorLine(item, li.total.amount - line_tax, name or "Item", tax_code, li.quantity))
         tax_total += line_tax
     lines.extend(_tip(booking, settings))
     if not lines or sum(line.amount for line in lines) + tax_total != booking.amount:

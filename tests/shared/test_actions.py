@@ -281,12 +281,17 @@ def test_payments_list_reads_the_locations_and_drops_personal_data(make_runtime:
     listed = square_actions.LIST_PAYMENTS(
         ctx,
         payments.ListPayments(
-            begin_time=datetime(2020, 1, 1, tzinfo=UTC),
-            end_time=datetime(2020, 1, 31, tzinfo=UTC),
+            begin_time=datetime(2026, 11, 1, tzinfo=UTC),
+            end_time=datetime(2026, 12, 1, tzinfo=UTC),
             location_ids=["L8M2Q9ZB3XW1P"],
         ),
     )
-    assert all(p.buyer_email_address is None and p.note is None for p in listed.payments)
+    # The domain's payment has no place for what identifies a person; none of Square's leaks through.
+    personal = {"buyer_email_address", "note", "card_details", "cardholder_name", "fingerprint", "bin"}
+    assert not personal & (set(payments.Payment.model_fields) | set(payments.Refund.model_fields))
+    text = listed.model_dump_json()
+    assert listed.payments and listed.refunds and "fingerprint" not in text and "sq-1-" not in text
+    assert all(p.location_id == "L8M2Q9ZB3XW1P" for p in listed.payments)
     assert all(r.location_id == "L8M2Q9ZB3XW1P" for r in listed.refunds)
 
 
@@ -318,3 +323,13 @@ def test_only_deleting_or_overwriting_actions_are_marked_destructive() -> None:
     destructive = {a.name for a in catalogue() if a.destructive}
     assert destructive == {"calendar.cancel_event", "calendar.set_attendees"}
     assert all(a.effect for a in catalogue() if a.destructive)
+
+
+def test_domain_contracts_name_no_provider() -> None:
+    """A domain module of the catalogue is the contract flows speak to: it imports no app package,
+    so replacing the provider that performs an action changes no flow (apps implement, not define)."""
+    for path in sorted((REPO / "shared" / "actions").glob("*.py")):
+        if path.name == "__init__.py":
+            continue  # the catalogue discovers apps/<app>/actions.py at call time
+        text = path.read_text()
+        assert not re.search(r"^\s*(from apps\b|import apps\b)", text, re.MULTILINE), f"{path} imports an app"

@@ -22,7 +22,6 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from apps.slack.standin import SlackSandbox
-from apps.square.models import Payment, PaymentRefund
 from apps.square.standin import SEED_PAYMENTS, SEED_REFUNDS, SquareSandbox
 from functions.daily_sales_report.models import Report, Settings
 from functions.daily_sales_report.report import MixedCurrency, build_report, day_bounds, format_money
@@ -32,6 +31,7 @@ from infra.local.runtime import local_settings
 from infra.local.samples import EVENTS_DIR, Sample, load_samples
 from infra.local.scheduler import schedule_message
 from sandbox.base import SandboxApp, SandboxRequest
+from shared.actions.payments import Payment, Refund
 from shared.registry import load_spec
 from shared.runtime import Runtime
 from shared.spec import ScheduledRun, ScheduleTrigger
@@ -284,21 +284,25 @@ def test_a_day_without_sales_still_reports(rt: Runtime, slack: SlackSandbox) -> 
 # --- the arithmetic on its own ----------------------------------------------------------------------
 
 
+def money(amount: int, currency: str = "GBP") -> dict[str, Any]:
+    return {"amount": amount, "currency": currency, "exponent": 2}
+
+
 def payment(pid: str, at: str, amount: int, currency: str = "GBP", **extra: Any) -> Payment:
     return Payment.model_validate(
         {
             "id": pid,
             "created_at": at,
-            "status": "COMPLETED",
+            "status": "completed",
             "location_id": "L8M2Q9ZB3XW1P",
-            "source_type": "CASH",
-            "amount_money": {"amount": amount, "currency": currency},
+            "source": "cash",
+            "amount": money(amount, currency),
             **extra,
         }
     )
 
 
-def report(payments: list[Payment], refunds: Sequence[PaymentRefund] = ()) -> Report:
+def report(payments: list[Payment], refunds: Sequence[Refund] = ()) -> Report:
     return build_report(
         day=date(2026, 11, 20),
         timezone=TIMEZONE,
@@ -323,7 +327,7 @@ def test_boundaries_duplicates_and_unknown_locations_are_left_out() -> None:
             payment("A", "2026-11-20T00:00:00Z", 100),  # the same payment on two pages
             payment("B", "2026-11-21T00:00:00Z", 200),  # the next day's first sale (end exclusive)
             payment("C", "2026-11-20T12:00:00Z", 400, location_id="LW3C5H8J0P9SE"),  # not configured
-            payment("D", "2026-11-20T12:00:00Z", 800, status="FAILED"),
+            payment("D", "2026-11-20T12:00:00Z", 800, status="failed"),
         ]
     )
     assert (got.count, got.gross, got.not_completed) == (1, 100, 1)
@@ -339,14 +343,8 @@ def test_money_is_formatted_exactly() -> None:
 def test_the_text_part_has_every_figure() -> None:
     got = report(
         [
-            payment("A", "2026-11-20T08:00:00Z", 650, tip_money={"amount": 50, "currency": "GBP"}),
-            payment(
-                "B",
-                "2026-11-20T09:00:00Z",
-                3200,
-                source_type="CARD",
-                card_details={"card": {"card_brand": "VISA"}},
-            ),
+            payment("A", "2026-11-20T08:00:00Z", 650, tip=money(50)),
+            payment("B", "2026-11-20T09:00:00Z", 3200, source="card", card_brand="Visa"),
         ]
     )
     from functions.daily_sales_report.content import template_context
