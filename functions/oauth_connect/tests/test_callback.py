@@ -365,3 +365,27 @@ def test_the_link_signing_key_is_made_once_per_stage(world: World) -> None:
     world.link("google_calendar")
     assert world.secret("oauth_connect")["state_key"] == key
     assert GOOGLE.name == "google_calendar"
+
+
+def test_on_a_stage_the_link_comes_back_to_the_api_url(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from infra.ops import connect as connect_ops
+    from infra.ops.target import NotDeployed
+
+    stage = Target(stage=world.target.stage, region="eu-west-2")
+    stage._clients.update(world.target._clients)
+    api = "https://abc123.execute-api.eu-west-2.amazonaws.com"
+    monkeypatch.setattr("infra.ops.urls.stack_outputs", lambda target: {"ApiUrl": api})
+    out = io.StringIO()
+    link = connect_ops.connect(stage, "quickbooks", out, valid_for_s=1800)
+    assert link.redirect_uri == f"{api}/oauth/quickbooks/callback"
+    assert parse_qs(urlsplit(link.url).query)["redirect_uri"] == [link.redirect_uri]
+    printed = out.getvalue()
+    assert link.url in printed and "for 30 minutes" in printed
+    assert (
+        "registered once at developer.intuit.com > your app > Keys and credentials > Redirect URIs" in printed
+    )
+    monkeypatch.setattr("infra.ops.urls.stack_outputs", lambda target: {})
+    with pytest.raises(NotDeployed, match="make deploy STAGE="):
+        connect_ops.connect(stage, "quickbooks", io.StringIO())
