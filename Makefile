@@ -61,9 +61,15 @@ CDK_CONTEXT = -c stage=$(STAGE) $(if $(ALARM_EMAIL),-c alarm_email=$(ALARM_EMAIL
 
 .PHONY: diff deploy
 
-## make synth [STAGE=dev]: synthesize the CDK app offline into cdk.out/ (cdk-nag runs on every synth).
+# The stage's templates in cdk.out/ (older synths of other stages may sit beside them).
+TEMPLATES = cdk.out/Switchboard-$(STAGE)-core.template.json cdk.out/Switchboard-$(STAGE)-integrations.template.json
+
+## make synth [STAGE=dev]: synthesize the CDK app offline into cdk.out/; cdk-nag runs during the synth,
+## then cfn-lint on the stage's templates fails it on any error (warnings are shown). W3005 is off:
+## CDK writes DependsOn entries that references already imply (docs/cloudformation-pitfalls.md).
 synth: env
 	npx cdk synth --quiet $(CDK_CONTEXT)
+	$(BIN)/cfn-lint --ignore-checks W3005 --non-zero-exit-code error -- $(TEMPLATES)
 
 ## make diff STAGE=prod: what `make deploy` would change in the account.
 diff: env
