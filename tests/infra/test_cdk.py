@@ -52,6 +52,7 @@ from shared.spec import (
     Connection,
     FormTrigger,
     IntegrationSpec,
+    RetryPolicy,
     RouteTrigger,
     ScheduleTrigger,
     WebhookTrigger,
@@ -914,6 +915,17 @@ def test_prod_refuses_missing_required_settings() -> None:
     spec = replace(BETA, settings=Required)
     with pytest.raises(ValueError, match="required settings"):
         build_app({**SKIP_BUNDLING, "stage": "prod"}, (spec,), code=inline_code)
+
+
+def test_names_past_a_limit_fail_synthesis() -> None:
+    """Lambda caps function names at 64 characters; CloudFormation would refuse it mid-deployment."""
+    long_name = "a" * 50  # switchboard-dev- + 50 = 66
+    with pytest.raises(ValueError, match=r"exceeds Lambda's 64 characters"):
+        build_app(SKIP_BUNDLING, (replace(BETA, name=long_name),), code=inline_code)
+    # ... and retries that could outlast the queue's retention would lose messages silently.
+    slow = replace(BETA, retry=RetryPolicy(max_attempts=40, base_delay_s=60, max_delay_s=43_200))
+    with pytest.raises(ValueError, match="may outlast the queue's retention"):
+        build_app(SKIP_BUNDLING, (slow,), code=inline_code)
 
 
 def test_two_integrations_cannot_claim_one_route() -> None:
