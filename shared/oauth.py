@@ -251,7 +251,7 @@ def _token_call(
     where: str,
     *,
     on_lost: Callable[[], None] | None = None,
-    timeout: httpx.Timeout = TOKEN_TIMEOUT,
+    timeout: httpx.Timeout | None = None,
 ) -> tuple[httpx.Response, dict[str, Any] | None]:
     """POST one grant to the app's token endpoint, the client authenticated as the app wants it.
 
@@ -268,7 +268,8 @@ def _token_call(
         form = form | {"client_id": client_id, "client_secret": client_secret}
     url = credentials.get("token_url") or app.token_url
     try:
-        with httpx.Client(timeout=timeout, transport=rt.http_transport) as client:
+        # Read at call time (not bound as a default): TOKEN_TIMEOUT is the module's to change.
+        with httpx.Client(timeout=timeout or TOKEN_TIMEOUT, transport=rt.http_transport) as client:
             response = client.post(url, data=form, headers=headers)
     except (httpx.ConnectError, httpx.ConnectTimeout) as exc:  # never sent: nothing spent
         raise TargetUnavailable(f"{where}: {type(exc).__name__}") from exc

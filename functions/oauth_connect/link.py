@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from shared.spec import Connection
-from shared.table import ConditionFailed, Table
+from shared.table import Table
 
 __all__ = [
     "LINK_TTL_S",
@@ -173,17 +173,13 @@ def record_link(table: Table, link: Link, *, redirect_uri: str, code_verifier: s
 
 def use_link(table: Table, link: Link, now: float) -> LinkRecord:
     """Spend the link once: record its nonce as used, then hand out (and forget) its record."""
-    try:
-        table.put(
-            {
-                "id": _PREFIX + "used#" + link.nonce,
-                "used_at": int(now),
-                "expiration": link.expires_at + _RECORD_GRACE_S,
-            },
-            condition="attribute_not_exists(id)",
-        )
-    except ConditionFailed as exc:
-        raise StateRefused("used") from exc
+    used = {
+        "id": _PREFIX + "used#" + link.nonce,
+        "used_at": int(now),
+        "expiration": link.expires_at + _RECORD_GRACE_S,
+    }
+    if not table.put_if_absent(used):
+        raise StateRefused("used")
     key = _PREFIX + "link#" + link.nonce
     item = table.get(key, consistent=True)
     if item is None or item.get("app") != link.app or item.get("connection") != link.connection:
