@@ -389,3 +389,36 @@ def test_on_a_stage_the_link_comes_back_to_the_api_url(world: World, monkeypatch
     monkeypatch.setattr("infra.ops.urls.stack_outputs", lambda target: {})
     with pytest.raises(NotDeployed, match="make deploy STAGE="):
         connect_ops.connect(stage, "quickbooks", io.StringIO())
+
+
+def test_a_new_authorization_waits_for_a_refresh_in_flight(world: World) -> None:
+    """The store takes the refresh lease: a refresh holding it finishes first, then the new tokens land."""
+    import threading
+
+    table = Table(world.aws.client("dynamodb"), world.target.table)
+    lease = f"oauth#{world.rt.secret_prefix}quickbooks"
+    table.put({"id": lease, "owner": "a worker refreshing", "lease_until": time.time() + 30, "expiration": 0})
+    world.set_secret(
+        "quickbooks", {**world.secret("quickbooks"), "access_token": "old-at", "expires_at": "9999999999"}
+    )
+    before = world.secret("quickbooks")
+    done = threading.Event()
+
+    def store() -> None:
+        oauth.store_authorization(
+            world.rt, QUICKBOOKS_APP, QUICKBOOKS, {"refresh_token": "rt-new", "realm_id": "42"}
+        )
+        done.set()
+
+    thread = threading.Thread(target=store)
+    thread.start()
+    time.sleep(0.8)
+    assert not done.is_set() and world.secret("quickbooks") == before
+    table.delete(lease)  # the refresh stored its answer and let go
+    thread.join(10)
+    assert done.is_set()
+    after = world.secret("quickbooks")
+    assert after["refresh_token"] == "rt-new" and after["realm_id"] == "42"
+    assert after["client_id"] == before["client_id"] and after["client_secret"] == before["client_secret"]
+    assert "access_token" not in after and "expires_at" not in after  # the old authorization's token goes
+    assert table.get(lease) is None  # released again
