@@ -85,13 +85,19 @@ def _swap(obj: Any, old: str, new: str, depth: int = 0, seen: set[int] | None = 
                 obj[i] = new
         return
     attrs = getattr(obj, "__dict__", None)
-    if attrs is None or obj.__class__.__module__.split(".")[0] not in ("sandbox",):
+    if attrs is None or not _standin_code(obj.__class__.__module__):
         return
     for name, value in list(attrs.items()):
         if value == old:
             setattr(obj, name, new)
-        elif isinstance(value, dict | list) or getattr(value, "__module__", "").startswith("sandbox"):
+        elif isinstance(value, dict | list) or _standin_code(getattr(value, "__module__", "")):
             _swap(value, old, new, depth + 1, seen)
+
+
+def _standin_code(module: str) -> bool:
+    """The stand-in framework (``sandbox.*``) or an app's stand-in (``apps.<app>.standin*``)."""
+    parts = module.split(".")
+    return parts[0] == "sandbox" or (parts[0] == "apps" and len(parts) > 2 and parts[2] == "standin")
 
 
 @pytest.fixture
