@@ -8,6 +8,10 @@ lists them), not a test of the one resource that once had it:
   ... within the provided RouteSettings"). CloudFormation orders resources only by references and
   ``DependsOn``, and a stage does not reference its routes, so every key must name a route of the
   same API in the template that the stage depends on directly.
+* **An event source mapping before its permissions.** Lambda checks, when the mapping is created,
+  that the function's role may receive from the queue ("The provided execution role does not have
+  permissions to call ReceiveMessage on SQS"). The policy that grants it must be created first: the
+  mapping must depend on it, directly or through what it references.
 * **Empty-string properties.** ``""`` is not "unset": services validate it as a value, and some
   regions refuse what others accept (CDK writes ``KmsKeyIdentifier: ""`` into every EventBridge
   archive, aws/aws-cdk#37847). No value anywhere may be ``""``, except where it is CloudFormation
@@ -30,7 +34,7 @@ from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_events as events
 from aws_cdk import aws_lambda as lambda_
 
-from tests.infra.cdk_apps import Synth, listify
+from tests.infra.cdk_apps import Synth, listify, referenced_ids
 
 pytestmark = pytest.mark.cdk
 
@@ -64,6 +68,48 @@ def route_settings_problems(template: dict[str, Any]) -> list[str]:
                     f"{logical_id}: RouteSettings names {key!r} but the stage does not DependsOn "
                     f"{same_api[0]}: CloudFormation may create the stage before the route"
                 )
+    return problems
+
+
+def depends_on(template: dict[str, Any], logical_id: str) -> set[str]:
+    """Every resource CloudFormation creates before ``logical_id``: what it references or names in
+    ``DependsOn``, and what those depend on."""
+    resources = template["Resources"]
+    seen: set[str] = set()
+    todo = [logical_id]
+    while todo:
+        resource = resources[todo.pop()]
+        for found in referenced_ids(resource.get("Properties", {})) | set(
+            listify(resource.get("DependsOn", []))
+        ):
+            if found in resources and found not in seen:
+                seen.add(found)
+                todo.append(found)
+    return seen
+
+
+def event_source_problems(template: dict[str, Any]) -> list[str]:
+    """Each SQS event source mapping not created after a policy letting its function receive."""
+    resources = template["Resources"]
+    problems = []
+    for logical_id, resource in resources.items():
+        if resource["Type"] != "AWS::Lambda::EventSourceMapping":
+            continue
+        source = resource["Properties"]["EventSourceArn"]
+        before = depends_on(template, logical_id)
+        granting = [
+            policy
+            for policy in before
+            if resources[policy]["Type"] == "AWS::IAM::Policy"
+            and any(
+                "sqs:ReceiveMessage" in listify(st["Action"]) and source in listify(st["Resource"])
+                for st in resources[policy]["Properties"]["PolicyDocument"]["Statement"]
+            )
+        ]
+        if not granting:
+            problems.append(
+                f"{logical_id}: created without waiting for a policy that lets its function receive"
+            )
     return problems
 
 
@@ -102,6 +148,15 @@ def test_every_stage_depends_on_the_routes_its_settings_name(
     assert any(s["Properties"].get("RouteSettings") for s in stages), "nothing to check: no RouteSettings"
     for name, template in synth.templates.items():
         assert route_settings_problems(template) == [], name
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_every_event_source_waits_for_the_permission_to_receive(
+    app: str, request: pytest.FixtureRequest
+) -> None:
+    synth: Synth = request.getfixturevalue(app)
+    assert synth.resources("AWS::Lambda::EventSourceMapping"), "nothing to check: no event source"
+    assert event_source_problems(synth.integrations) == []
 
 
 @pytest.mark.parametrize("app", APPS)
@@ -157,6 +212,15 @@ def test_the_route_check_fails_on_a_stage_throttled_the_way_that_failed() -> Non
     template = app.synth().get_stack_by_name("Pitfall").template
     (problem,) = route_settings_problems(template)
     assert "RouteSettings names 'GET /stock/{sku}' but the stage does not DependsOn" in problem
+
+
+def test_the_event_source_check_fails_on_a_mapping_that_does_not_wait(synthetic: Synth) -> None:
+    template = copy.deepcopy(synthetic.integrations)
+    functions = [k for k, r in template["Resources"].items() if r["Type"] == "AWS::Lambda::Function"]
+    for function in functions:  # the function waits for its role's policy; the mapping for the function
+        template["Resources"][function].pop("DependsOn", None)
+    mappings = [k for k, r in template["Resources"].items() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
+    assert sorted(p.split(":")[0] for p in event_source_problems(template)) == sorted(mappings)
 
 
 def test_the_empty_string_check_fails_on_an_empty_property(synthetic: Synth) -> None:
