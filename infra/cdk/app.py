@@ -9,7 +9,11 @@ Context:
 * ``stage`` (default ``dev``) - part of every stack and resource name;
 * ``settings`` - ``{"<integration>": {...}}``, the non-secret settings of each integration, validated
   against its spec's settings model and given to its function as ``SWITCHBOARD_SETTINGS``;
-* ``alarm_email``, ``runbook_base_url`` - see :mod:`infra.cdk.config`.
+* ``alarm_email``, ``runbook_base_url``, ``tracing`` - see :mod:`infra.cdk.config`.
+
+A synthesis that cannot be deployed fails: an integration that sends email without a From address
+is an error annotation on every stage (``cdk synth`` exits non-zero, ``cdk deploy`` does not start),
+and prod refuses missing required settings outright.
 
 cdk-nag's AWS Solutions rules run as a validation plugin on every synthesis; an unacknowledged
 finding fails it (see :mod:`infra.cdk.nag` for the acknowledged ones).
