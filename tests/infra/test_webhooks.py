@@ -463,3 +463,55 @@ def test_remove_deletes_switchboards_subscriptions_only(
     assert f"{case.integration}.{case.trigger}: deleted" in printed
     assert states(target, case.integration, transport)[case.trigger] == "missing"
     assert "nothing registered" in run(webhooks.remove, target, case, transport)
+
+
+# --- the declarations ---------------------------------------------------------------------------------
+
+
+def test_every_trigger_whose_app_has_a_subscription_api_declares_events_and_its_connection() -> None:
+    from infra.ops.webhooks.plan import _module
+    from shared.registry import load_specs
+
+    checked = 0
+    for spec in load_specs():
+        for trigger in spec.triggers:
+            if not isinstance(trigger, WebhookTrigger):
+                continue
+            module = _module(trigger.secret.app)
+            if callable(getattr(module, "open_api", None)):
+                checked += 1
+                assert trigger.events, f"{spec.name}.{trigger.name} names no events to subscribe to"
+                assert trigger.registration is not None, f"{spec.name}.{trigger.name} has no registration"
+                assert trigger.registration.app == trigger.secret.app
+                assert trigger.registration.kind == "api"
+    assert checked == 4  # Square, Stripe, Calendly, Cal.com
+
+
+def test_operator_connections_are_kept_apart_from_what_the_function_uses() -> None:
+    spec = load_spec("booking_to_calendar")
+    assert {c.name for c in spec.operator_connections} == {"calendly", "calcom"}
+    assert not {c.name for c in spec.operator_connections} & {c.name for c in spec.all_connections}
+    # Square's token is the worker's already: not counted twice.
+    assert [c.name for c in load_spec("pos_to_accounting").operator_connections] == ["stripe"]
+
+
+def test_a_trigger_with_repeated_or_blank_events_is_refused() -> None:
+    from dataclasses import replace
+
+    trigger = trigger_of(CASES["square"])
+    with pytest.raises(ValueError, match="distinct non-empty"):
+        replace(trigger, events=("payment.created", "payment.created"))
+    with pytest.raises(ValueError, match="distinct non-empty"):
+        replace(trigger, events=(" payment.created",))
+    with pytest.raises(ValueError, match="must be an API connection"):
+        replace(trigger, registration=trigger.secret)
+
+
+def test_a_signing_connection_shared_by_two_triggers_is_refused_where_the_provider_makes_the_keys(
+    target: Target, transport: httpx.MockTransport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(webhooks, "sharing", lambda hook: ["another_flow.square"])
+    with pytest.raises(CliError, match="Square gives each subscription its own key"):
+        run(webhooks.register, target, CASES["square"], transport)
+    # Where the secret is ours, one secret can serve both: nothing to refuse.
+    run(webhooks.register, target, CASES["calcom"], transport)
