@@ -25,7 +25,8 @@ partition key, so ``dynamodb:LeadingKeys`` cannot scope it, and a function that 
 the whole table. Scans are operators' questions (``switchboard keys list``, ``switchboard trace``),
 asked with the operator's own credentials.
 
-Nothing here imports the CDK, so the tests can ask the same questions without synthesizing.
+The tests ask the same questions without synthesizing (``tests/infra/test_iam.py``), and check the
+readings of the source against what the door and Powertools call when they run.
 """
 
 from __future__ import annotations
