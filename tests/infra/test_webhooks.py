@@ -515,3 +515,34 @@ def test_a_signing_connection_shared_by_two_triggers_is_refused_where_the_provid
         run(webhooks.register, target, CASES["square"], transport)
     # Where the secret is ours, one secret can serve both: nothing to refuse.
     run(webhooks.register, target, CASES["calcom"], transport)
+
+
+def test_on_a_stage_the_urls_come_from_its_stack_outputs(
+    target: Target, sandboxes: dict[str, SandboxApp], transport: httpx.MockTransport, aws: Any
+) -> None:
+    from infra.cdk.naming import stack_names
+
+    api = "https://abc123.execute-api.us-east-1.amazonaws.com"
+    outputs = {"PosToAccountingSquareUrl": api + "/hooks/pos_to_accounting/square"}
+    template = {
+        "Resources": {"Q": {"Type": "AWS::SQS::Queue"}},
+        "Outputs": {k: {"Value": v} for k, v in outputs.items()},
+    }
+    aws.client("cloudformation").create_stack(
+        StackName=stack_names("test")[1], TemplateBody=json.dumps(template)
+    )
+
+    # The Stripe trigger's output is missing: not deployed yet, and the error says what to do.
+    with pytest.raises(
+        CliError, match=r"pos_to_accounting.stripe is not deployed on stage test: `make deploy STAGE=test`"
+    ):
+        webhooks.register(target, load_spec("pos_to_accounting"), io.StringIO(), transport=transport)
+
+    outputs["PosToAccountingStripeUrl"] = api + "/hooks/pos_to_accounting/stripe"
+    template["Outputs"] = {k: {"Value": v} for k, v in outputs.items()}
+    aws.client("cloudformation").update_stack(
+        StackName=stack_names("test")[1], TemplateBody=json.dumps(template)
+    )
+    webhooks.register(target, load_spec("pos_to_accounting"), io.StringIO(), transport=transport)
+    assert [s.url for s in provider_subs(sandboxes["square"])] == [outputs["PosToAccountingSquareUrl"]]
+    assert [s.url for s in provider_subs(sandboxes["stripe"])] == [outputs["PosToAccountingStripeUrl"]]
