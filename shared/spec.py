@@ -228,6 +228,9 @@ class EmailSender:
 
     #: Settings field holding the From address (``"Bramble Bakery <hello@bramble-bakery.example>"``).
     from_setting: str = "from_address"
+    #: Settings fields holding fixed recipients (an address or a list of them): in the SES sandbox
+    #: each must be a verified identity, which ``switchboard doctor`` checks before go-live.
+    recipients: tuple[str, ...] = ()
 
 
 Trigger: TypeAlias = WebhookTrigger | FormTrigger | ScheduleTrigger | BusTrigger | RouteTrigger

@@ -72,7 +72,7 @@ SPEC = IntegrationSpec(
         ),
     ),
     connections=(square.CONNECTION, slack.CONNECTION),
-    email=EmailSender(from_setting="from_address"),
+    email=EmailSender(from_setting="from_address", recipients=("report_to",)),
     # Reading a busy day is a few ListPayments pages per location (each well under a second) plus
     # one email and one Slack post: 60 s is ample and bounds a hung call.
     timeout_s=60,

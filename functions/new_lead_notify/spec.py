@@ -150,7 +150,7 @@ SPEC = IntegrationSpec(
         ),
     ),
     connections=(hubspot.CONNECTION, slack.CONNECTION),
-    email=EmailSender(from_setting="from_address"),
+    email=EmailSender(from_setting="from_address", recipients=("sales_inbox",)),
     timeout_s=30,
     memory_mb=256,
     batch_size=10,

@@ -8,6 +8,7 @@
     switchboard webhooks register|list|remove <integration> [--rotate] [--base-url URL]
     switchboard connect <app> [--connection NAME] [--valid-for MINUTES] [--stage STAGE]
     switchboard dlq list [<integration>] | show <id> | replay <id> | redrive <integration>
+    switchboard doctor                                 [--stage STAGE] [--json]
     switchboard trace <event-id> [--since 7d]
     switchboard openapi [--server URL] [--tools]
     switchboard keys create --name N --tools a,b [--per-minute 30] [--per-day 1000] | list | revoke <id>
@@ -27,7 +28,21 @@ from __future__ import annotations
 
 import sys
 
-from infra.cli import ai, connect, dev, dlq, harness, invoke, new, send, setup, trace, urls_secrets, webhooks
+from infra.cli import (
+    ai,
+    connect,
+    dev,
+    dlq,
+    doctor,
+    harness,
+    invoke,
+    new,
+    send,
+    setup,
+    trace,
+    urls_secrets,
+    webhooks,
+)
 from infra.cli.core import Register, build_parser
 from infra.ops.target import CliError, OperationFailed
 
@@ -43,6 +58,7 @@ GROUPS: tuple[Register, ...] = (
     connect.register,
     webhooks.register,
     dlq.register,
+    doctor.register,
     setup.register,
     trace.register,
     harness.register,
