@@ -19,6 +19,7 @@ every call of that app would fail the same way.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -182,8 +183,15 @@ def _refresh(ctx: Context, conn: Connection, spec_name: str) -> Result:
             oauth.forget_access_token(rt, conn, stored.get("access_token", ""))
             oauth.access_token(rt, app, conn)
         except ConnectionRevoked as exc:
-            refused = str(exc).split(":", 1)[0]
-            return Result("oauth", "FAIL", f"{conn.name}: {refused} - the owner must connect it again", again)
+            code = re.search(r"\((\w+)\)", str(exc))
+            why = f" ({code.group(1)})" if code else ""
+            return Result(
+                "oauth",
+                "FAIL",
+                f"{conn.name}: {app.display_name} refused the refresh{why}: disconnected, or the refresh "
+                "token expired - the owner must connect it again",
+                again,
+            )
         except EventInProgress:
             return Result(
                 "oauth",
