@@ -57,7 +57,7 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureF
 
 
 def aws(rt: LocalRuntime, service: str) -> Any:
-    return boto3.client(service, endpoint_url=rt.aws_endpoint, region_name="us-east-1")
+    return boto3.client(service, endpoint_url=rt.aws_endpoint, region_name="us-east-1")  # type: ignore[call-overload]
 
 
 def lines(out: str, status: str) -> list[str]:
