@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import TextIO
 from urllib.parse import urlencode
 
 from functions.oauth_connect.link import (
@@ -31,6 +31,7 @@ from functions.oauth_connect.link import (
     sign_state,
 )
 from functions.oauth_connect.providers import Provider, providers
+from infra.ops.secrets import read_secret
 from infra.ops.target import CliError, NotDeployed, Target, aws_errors
 from shared.spec import Connection
 from shared.table import Table
@@ -92,7 +93,7 @@ def make_link(
             f"apps/{app.name}/__init__.py"
         )
     conn = _connection(provider, connection)
-    credentials = _read_secret(target, conn)
+    credentials = read_secret(target, conn)
     missing = [f for f in ("client_id", "client_secret") if not credentials.get(f)]
     if missing:
         raise CliError(
@@ -157,24 +158,9 @@ def _connection(provider: Provider, name: str | None) -> Connection:
     return provider.connections[0]
 
 
-def _read_secret(target: Target, conn: Connection) -> dict[str, Any]:
-    name = target.secret_name(conn.name)
-    with aws_errors(target, f"reading secret {name}"):
-        raw = target.client("secretsmanager").get_secret_value(SecretId=name).get("SecretString") or "{}"
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        value = None
-    if not isinstance(value, dict):
-        raise CliError(
-            f"secret {name} does not hold a JSON object; set its fields with `switchboard secrets set`"
-        )
-    return value
-
-
 def _state_key(target: Target) -> str:
     """The link-signing key of the stage; made (256 random bits) and stored on first use."""
-    current = _read_secret(target, STATE_KEY)
+    current = read_secret(target, STATE_KEY)
     key = current.get("state_key")
     if isinstance(key, str) and key:
         return key

@@ -18,7 +18,7 @@ from typing import Any, TextIO
 from infra.ops.target import CliError, Target, aws_errors, connections
 from shared.spec import Connection
 
-__all__ = ["list_connections", "mask", "parse_assignments", "set_secret", "show_secret"]
+__all__ = ["list_connections", "mask", "parse_assignments", "read_secret", "set_secret", "show_secret"]
 
 #: Values shorter than this are shown as ``***`` (their first characters would be most of them).
 _SHOW_PREFIX_FROM = 12
@@ -87,7 +87,13 @@ def _read_value(conn: Connection, key: str, stdin: TextIO | None) -> str:
     return line.rstrip("\r\n")
 
 
-def _read(target: Target, name: str) -> dict[str, Any]:
+def read_secret(target: Target, connection: Connection | str) -> dict[str, Any]:
+    """A connection's secret as its JSON object (by connection, or by the secret's full name).
+
+    Every command that reads a connection's fields reads them here, so a secret that is not a JSON
+    object is the same one-line error that says how to mend it, wherever it is met.
+    """
+    name = target.secret_name(connection.name) if isinstance(connection, Connection) else connection
     with aws_errors(target, f"reading secret {name}"):
         raw = target.client("secretsmanager").get_secret_value(SecretId=name).get("SecretString") or "{}"
     try:
@@ -103,7 +109,7 @@ def set_secret(target: Target, connection: str, assignments: Sequence[str], out:
     conn, used_by = _connection(connection)
     values = parse_assignments(conn, assignments)
     name = target.secret_name(conn.name)
-    current = _read(target, name)
+    current = read_secret(target, name)
     merged = {**current, **values}
     for key, value in values.items():
         if not value:  # an empty optional field: remove it
@@ -123,7 +129,7 @@ def set_secret(target: Target, connection: str, assignments: Sequence[str], out:
 def show_secret(target: Target, connection: str, out: TextIO) -> None:
     conn, used_by = _connection(connection)
     name = target.secret_name(conn.name)
-    value = _read(target, name)
+    value = read_secret(target, name)
     out.write(f"{name}  ({conn.app}, {conn.kind}; used by {', '.join(used_by)})\n")
     width = max(len(k) for k in (*conn.fields, *conn.optional, *value))
     for key in (*conn.fields, *conn.optional):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from infra.ops.secrets import read_secret
 from infra.ops.target import CliError, Target, aws_errors
 from shared.spec import Connection
 from shared.webhooks.signing import PINNED_URL_FIELD
@@ -19,24 +20,9 @@ from shared.webhooks.signing import PINNED_URL_FIELD
 __all__ = ["SigningStore", "credentials"]
 
 
-def _read(target: Target, connection: Connection) -> dict[str, Any]:
-    name = target.secret_name(connection.name)
-    with aws_errors(target, f"reading secret {name}"):
-        raw = target.client("secretsmanager").get_secret_value(SecretId=name).get("SecretString") or "{}"
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        value = None
-    if not isinstance(value, dict):
-        raise CliError(
-            f"secret {name} does not hold a JSON object; set it again with `switchboard secrets set`"
-        )
-    return value
-
-
 def credentials(target: Target, connection: Connection, stage_flag: str, *, title: str) -> dict[str, str]:
     """The provider-API connection's secret, with every required field set, or how to set it."""
-    value = {str(k): str(v) for k, v in _read(target, connection).items() if v is not None}
+    value = {str(k): str(v) for k, v in read_secret(target, connection).items() if v is not None}
     missing = [f for f in connection.fields if not value.get(f)]
     if missing:
         fields = " ".join(f"{f}=-" for f in missing)
@@ -60,7 +46,7 @@ class SigningStore:
         return PINNED_URL_FIELD in self.connection.optional
 
     def read(self) -> dict[str, Any]:
-        return _read(self.target, self.connection)
+        return read_secret(self.target, self.connection)
 
     def secret(self) -> str:
         return str(self.read().get("secret") or "")
