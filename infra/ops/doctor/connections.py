@@ -18,7 +18,6 @@ every call of that app would fail the same way.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,7 +25,8 @@ from typing import Any
 
 from functions.oauth_connect.providers import providers
 from infra.ops.doctor.core import Check, Context, Result
-from infra.ops.target import CliError, NotDeployed, aws_errors, connections
+from infra.ops.secrets import read_secret
+from infra.ops.target import NotDeployed, connections
 from shared.spec import Connection, WebhookTrigger
 
 __all__ = ["CONNECTIONS", "OAUTH"]
@@ -34,21 +34,10 @@ __all__ = ["CONNECTIONS", "OAUTH"]
 
 def _stored(ctx: Context, conn: Connection) -> dict[str, Any] | None:
     """The connection's secret, ``None`` if it does not exist on the target."""
-    name = ctx.target.secret_name(conn.name)
     try:
-        with aws_errors(ctx.target, f"reading secret {name}"):
-            raw = ctx.target.client("secretsmanager").get_secret_value(SecretId=name).get("SecretString")
+        return read_secret(ctx.target, conn)
     except NotDeployed:
         return None
-    try:
-        value = json.loads(raw or "{}")
-    except ValueError:
-        value = None
-    if not isinstance(value, dict):
-        raise CliError(
-            f"secret {name} does not hold a JSON object; set its fields with `switchboard secrets set`"
-        )
-    return value
 
 
 def _connect_fix(ctx: Context, conn: Connection) -> str | None:
