@@ -7,7 +7,9 @@ Nothing here reaches the internet: AWS is moto, SaaS APIs are the sandbox apps.
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -17,8 +19,9 @@ import pytest
 from moto import mock_aws
 
 from apps.hubspot.standin import HubSpotSandbox
+from infra.cli import main
 from infra.local.resources import LocalResources, create_resources
-from infra.local.runtime import local_settings
+from infra.local.runtime import LocalRuntime, local_settings
 from sandbox.base import SandboxApp, transport_for
 from sandbox.registry import create_sandboxes
 from shared.registry import load_spec, load_specs
@@ -116,3 +119,37 @@ def make_runtime(resources: LocalResources, sandboxes: dict[str, SandboxApp]) ->
         return Runtime(**fields)
 
     return make
+
+
+@pytest.fixture
+def runtime(tmp_path: Path) -> Iterator[LocalRuntime]:
+    """A local runtime (moto, stand-ins, gateway, pollers) whose state file is in ``tmp_path``, as
+    ``make dev``'s is in the checkout: the CLI run from ``tmp_path`` finds it. A test module that
+    needs another runtime (no pollers, other settings) declares its own ``runtime``."""
+    rt = LocalRuntime(
+        port=0,
+        retry_scale=0.02,
+        log_dir=str(tmp_path / ".switchboard" / "logs"),
+        state_file=tmp_path / ".switchboard" / "local.json",
+    )
+    with rt:
+        yield rt
+    assert rt.errors == [], rt.errors
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
+    """``cli("webhooks", "list", ...)``: ``switchboard ...`` in-process, from ``tmp_path`` (where the
+    runtime's state file is), answering what a shell would see (exit status, stdout, stderr)."""
+    monkeypatch.chdir(tmp_path)
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        capsys.readouterr()
+        try:
+            code = main(list(args))
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(list(args), code, out, err)
+
+    return run

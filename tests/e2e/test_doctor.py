@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,6 @@ import boto3
 import httpx
 import pytest
 
-from infra.cli import main
 from infra.local.runtime import LocalRuntime
 
 pytestmark = pytest.mark.e2e
@@ -38,22 +36,6 @@ def runtime(tmp_path: Path) -> Iterator[LocalRuntime]:
     with rt:
         yield rt
     assert rt.errors == [], rt.errors
-
-
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
-    monkeypatch.chdir(tmp_path)
-
-    def invoke(*args: str) -> subprocess.CompletedProcess[str]:
-        capsys.readouterr()
-        try:
-            code = main(list(args))
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out, err = capsys.readouterr()
-        return subprocess.CompletedProcess(list(args), code, out, err)
-
-    return invoke
 
 
 def aws(rt: LocalRuntime, service: str) -> Any:

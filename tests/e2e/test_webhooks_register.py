@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -20,41 +18,10 @@ import pytest
 
 from apps.square.standin import DEFAULT_TOKEN
 from apps.stripe.standin import DEFAULT_SECRET_KEY
-from infra.cli import main
 from infra.local.runtime import LocalRuntime
 from sandbox.sender import Subscription
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def runtime(tmp_path: Path) -> Iterator[LocalRuntime]:
-    rt = LocalRuntime(
-        port=0,
-        retry_scale=0.02,
-        log_dir=str(tmp_path / ".switchboard" / "logs"),
-        state_file=tmp_path / ".switchboard" / "local.json",
-    )
-    with rt:
-        yield rt
-    assert rt.errors == [], rt.errors
-
-
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
-    """``switchboard ...`` in-process, from the directory of the runtime's state file."""
-    monkeypatch.chdir(tmp_path)
-
-    def invoke(*args: str) -> subprocess.CompletedProcess[str]:
-        capsys.readouterr()
-        try:
-            code = main(list(args))
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out, err = capsys.readouterr()
-        return subprocess.CompletedProcess(list(args), code, out, err)
-
-    return invoke
 
 
 def ok(done: subprocess.CompletedProcess[str]) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import json
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
@@ -39,19 +38,6 @@ REJECTS = EVENTS_DIR / "website_to_crm" / "form_post_hubspot_rejects.json"
 
 
 # -- the local runtime and the CLI ---------------------------------------------------------------
-
-
-@pytest.fixture
-def runtime(tmp_path: Path) -> Iterator[LocalRuntime]:
-    rt = LocalRuntime(
-        port=0,
-        retry_scale=0.02,
-        log_dir=str(tmp_path / ".switchboard" / "logs"),
-        state_file=tmp_path / ".switchboard" / "local.json",
-    )
-    with rt:
-        yield rt
-    assert rt.errors == [], rt.errors
 
 
 def ok(done: subprocess.CompletedProcess[str]) -> str:

@@ -9,16 +9,12 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
 
-from infra.cli import main
 from infra.local.runtime import LocalRuntime
 from infra.local.samples import EVENTS_DIR, build_request, load_sample
 from shared.registry import load_spec
@@ -26,35 +22,6 @@ from shared.registry import load_spec
 from .consent import FORM_TYPE, consent_form
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def runtime(tmp_path: Path) -> Iterator[LocalRuntime]:
-    rt = LocalRuntime(
-        port=0,
-        retry_scale=0.02,
-        log_dir=str(tmp_path / ".switchboard" / "logs"),
-        state_file=tmp_path / ".switchboard" / "local.json",
-    )
-    with rt:
-        yield rt
-    assert rt.errors == [], rt.errors
-
-
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
-    monkeypatch.chdir(tmp_path)
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        capsys.readouterr()
-        try:
-            code = main(list(args))
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out, err = capsys.readouterr()
-        return subprocess.CompletedProcess(list(args), code, out, err)
-
-    return run
 
 
 def printed_link(out: str) -> str:
