@@ -54,17 +54,19 @@ test: env
 	$(BIN)/mypy
 	$(BIN)/pytest -n 2 --durations=10
 
-# Deploying (README "Deploying"): STAGE names everything (switchboard-<stage>-...); ALARM_EMAIL, if
-# given, is subscribed to the stage's alarm topic. diff and deploy need AWS credentials.
+# Deploying (docs/deploying.md): STAGE names everything (switchboard-<stage>-...); ALARM_EMAIL, if
+# given, is subscribed to the stage's alarm topic; SETTINGS=local synthesizes with make dev's sample
+# settings. diff and deploy need AWS credentials.
 STAGE ?= dev
-CDK_CONTEXT = -c stage=$(STAGE) $(if $(ALARM_EMAIL),-c alarm_email=$(ALARM_EMAIL))
+CDK_CONTEXT = -c stage=$(STAGE) $(if $(ALARM_EMAIL),-c alarm_email=$(ALARM_EMAIL)) $(if $(SETTINGS),-c settings=$(SETTINGS))
 
 .PHONY: diff deploy
 
 # The stage's templates in cdk.out/ (older synths of other stages may sit beside them).
 TEMPLATES = cdk.out/Switchboard-$(STAGE)-core.template.json cdk.out/Switchboard-$(STAGE)-integrations.template.json
 
-## make synth [STAGE=dev]: synthesize the CDK app offline into cdk.out/; cdk-nag runs during the synth,
+## make synth [STAGE=dev] [SETTINGS=local]: synthesize the CDK app offline into cdk.out/ (SETTINGS=local:
+## with make dev's sample settings instead of cdk.json's, e.g. before the real ones exist); cdk-nag runs during the synth,
 ## then cfn-lint on the stage's templates fails it on any error (warnings are shown). W3005 is off:
 ## CDK writes DependsOn entries that references already imply (docs/cloudformation-pitfalls.md).
 synth: env

@@ -9,7 +9,9 @@ Context keys:
 
 * ``stage`` (default ``dev``): part of every stack and resource name; ``prod`` keeps data on delete,
   logs at INFO for 3 months and archives bus events for 30 days (dev: DEBUG, 2 weeks, 7 days);
-* ``settings``: ``{"<integration>": {...}}``, validated against each spec's settings model;
+* ``settings``: ``{"<integration>": {...}}``, validated against each spec's settings model; the word
+  ``local`` (``make synth SETTINGS=local``) takes every integration's ``settings.local.json``, the
+  sample business ``make dev`` runs, so a first synth works before any real settings exist;
 * ``alarm_email``: an address subscribed to the alarm topic - a string (``-c alarm_email=ops@example.com``)
   or a mapping per stage (``{"prod": "ops@example.com"}`` in ``cdk.json``); the subscription must be
   confirmed from the email AWS sends;
@@ -95,7 +97,8 @@ class StageConfig:
     @classmethod
     def from_node(cls, node: Node) -> StageConfig:
         stage = str(node.try_get_context("stage") or "dev")
-        settings = _mapping(node.try_get_context("settings"), "settings")
+        raw = node.try_get_context("settings")
+        settings = _local_settings() if raw == "local" else _mapping(raw, "settings")
         for name, value in settings.items():
             _mapping(value, f"settings.{name}")
         return cls(
@@ -156,6 +159,16 @@ def _per_stage(value: Any, stage: str, what: str) -> str | None:
         value = value.get(stage)
         return None if value in (None, "") else str(value)
     return str(value)
+
+
+def _local_settings() -> dict[str, Any]:
+    """Every integration's ``functions/<name>/settings.local.json`` (``make dev``'s sample business)."""
+    from shared.registry import FUNCTIONS_DIR
+
+    return {
+        path.parent.name: _mapping(path.read_text(encoding="utf-8"), f"settings.{path.parent.name} ({path})")
+        for path in sorted(FUNCTIONS_DIR.glob("*/settings.local.json"))
+    }
 
 
 def _mapping(value: Any, what: str) -> dict[str, Any]:

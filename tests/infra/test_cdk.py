@@ -877,6 +877,17 @@ def test_stage_config_reads_the_tracing_mode_once_or_per_stage() -> None:
         _config({"tracing": "sampled"})
 
 
+def test_stage_config_takes_make_devs_settings_when_asked_for_local() -> None:
+    local = _config({"settings": "local"}).settings
+    folders = sorted(p.parent.name for p in (ROOT / "functions").glob("*/settings.local.json"))
+    assert sorted(local) == folders
+    sample = json.loads((ROOT / "functions" / "new_lead_notify" / "settings.local.json").read_text())
+    assert local["new_lead_notify"] == sample and sample["from_address"]
+    assert _config({"settings": {"mcp": {"from_address": "a@b.example"}}}).settings == {
+        "mcp": {"from_address": "a@b.example"}
+    }
+
+
 def test_stage_config_differs_between_dev_and_prod() -> None:
     dev, prod = _config({}), _config({"stage": "prod"})
     assert (dev.stage, dev.log_level, dev.archive_retention.to_days()) == ("dev", "DEBUG", 7)
