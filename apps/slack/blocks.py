@@ -20,6 +20,7 @@ __all__ = [
     "FIELD_MAX_CHARS",
     "HEADER_MAX_CHARS",
     "SECTION_MAX_FIELDS",
+    "SECTION_TEXT_MAX_CHARS",
     "Block",
     "context",
     "cut",
@@ -38,6 +39,8 @@ HEADER_MAX_CHARS: Final = 150
 FIELD_MAX_CHARS: Final = 2000
 #: A section's ``fields``.
 SECTION_MAX_FIELDS: Final = 10
+#: A section's ``text`` (Slack refuses the whole message with ``invalid_blocks`` past it).
+SECTION_TEXT_MAX_CHARS: Final = 3000
 
 #: One Block Kit block, as ``chat.postMessage`` takes it in ``blocks``.
 Block = dict[str, Any]
@@ -89,10 +92,28 @@ def context(mrkdwn: str) -> Block:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": mrkdwn}]}
 
 
-def quote(text: str) -> str:
-    """``text`` as a ``mrkdwn`` block quote: every line escaped and marked with ``>``."""
-    lines = text.splitlines() or [""]
-    return "\n".join("> " + mrkdwn_escape(line) for line in lines)
+def quote(text: str, limit: int = SECTION_TEXT_MAX_CHARS) -> str:
+    """``text`` as a ``mrkdwn`` block quote: every line escaped and marked with ``>``, at most
+    ``limit`` characters *after* escaping, cut between characters (never inside ``&amp;``) with an
+    ellipsis - escaping can make a text up to five times longer, and a section over Slack's limit
+    makes Slack refuse the whole message."""
+    quoted = ""
+    for i, line in enumerate(text.splitlines() or [""]):
+        piece = ("\n" if i else "") + "> " + mrkdwn_escape(line)
+        if len(quoted) + len(piece) <= limit:
+            quoted += piece
+            continue
+        room = limit - len(quoted) - 1  # the ellipsis
+        start = ("\n" if i else "") + "> "
+        if len(start) <= room:
+            quoted += start
+            for char in line:
+                escaped = mrkdwn_escape(char)
+                if len(quoted) + len(escaped) > limit - 1:
+                    break
+                quoted += escaped
+        return quoted + "\u2026"
+    return quoted
 
 
 def link(url: str, label: str) -> str:

@@ -8,6 +8,7 @@ from apps.slack.blocks import (
     FIELD_MAX_CHARS,
     HEADER_MAX_CHARS,
     SECTION_MAX_FIELDS,
+    SECTION_TEXT_MAX_CHARS,
     context,
     cut,
     field,
@@ -75,3 +76,13 @@ def test_slack_takes_the_blocks_at_their_limits() -> None:
     headers = {"authorization": f"Bearer {DEFAULT_TOKEN}", "content-type": "application/json; charset=utf-8"}
     answer = SlackSandbox().handle(SandboxRequest("POST", "/chat.postMessage", headers=headers, body=body))
     assert answer.parsed()["ok"] is True, answer.parsed()
+
+
+def test_a_quote_stays_inside_slacks_section_limit_after_escaping() -> None:
+    """1,500 typed "&" become 7,500 characters escaped: the quote is cut, never mid-entity."""
+    quoted = quote("&" * 1500)
+    assert len(quoted) <= SECTION_TEXT_MAX_CHARS
+    assert quoted.startswith("> &amp;") and quoted.endswith("&amp;\u2026")
+    assert quote("ab\ncd", limit=6) == "> ab\u2026"
+    assert quote("abcd", limit=5) == "> ab\u2026"
+    assert quote("a" * 10, limit=12) == "> " + "a" * 10
