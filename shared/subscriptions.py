@@ -21,13 +21,26 @@ Operator-side code only (never on a Lambda path); standard library only.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
 
 from shared.spec import Connection
 
-__all__ = ["ManualSetup", "Remote", "SubscriptionApi", "Unsupported", "Wanted", "label_for"]
+if TYPE_CHECKING:
+    import httpx
+
+    from shared.app import App
+
+__all__ = [
+    "JsonSubscriptions",
+    "ManualSetup",
+    "Remote",
+    "SubscriptionApi",
+    "Unsupported",
+    "Wanted",
+    "label_for",
+]
 
 #: Square limits a subscription's ``name`` to 64 characters; the label fits every provider.
 _MAX_LABEL = 64
@@ -133,3 +146,18 @@ class ManualSetup:
     signing: Connection
     #: ``" --stage prod"`` or ``""``: appended to the commands the steps quote.
     stage_flag: str
+
+
+class JsonSubscriptions:
+    """Base of a :class:`SubscriptionApi` over the provider's JSON API, through the app's own
+    :class:`~shared.http.ApiClient` (its auth, timeouts, error mapping and rate limits): a subclass
+    names its :attr:`app` and implements the five calls."""
+
+    app: ClassVar[App]
+
+    def __init__(
+        self, credentials: Mapping[str, str], *, transport: httpx.BaseTransport | None = None
+    ) -> None:
+        from shared.http import ApiClient
+
+        self._api = ApiClient(self.app, credentials, transport=transport)

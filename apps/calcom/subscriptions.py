@@ -23,8 +23,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict
 
 from apps.calcom import APP
-from shared.http import ApiClient
-from shared.subscriptions import Remote, Wanted
+from shared.subscriptions import JsonSubscriptions, Remote, Wanted
 
 if TYPE_CHECKING:
     import httpx
@@ -66,18 +65,14 @@ class _Many(BaseModel):
     data: list[_Webhook] = []
 
 
-class CalcomWebhooks:
+class CalcomWebhooks(JsonSubscriptions):
     """:class:`shared.subscriptions.SubscriptionApi` for Cal.com."""
 
     title = "Cal.com"
     chooses_secret: Literal["provider", "us"] = "us"
     reports_secret = True
     labels = False
-
-    def __init__(
-        self, credentials: Mapping[str, str], *, transport: httpx.BaseTransport | None = None
-    ) -> None:
-        self._api = ApiClient(APP, credentials, transport=transport)
+    app = APP
 
     def list(self) -> list[Remote]:
         found: list[Remote] = []

@@ -25,8 +25,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict
 
 from apps.calendly import APP, uuid_of
-from shared.http import ApiClient
-from shared.subscriptions import Remote, Unsupported, Wanted
+from shared.subscriptions import JsonSubscriptions, Remote, Unsupported, Wanted
 
 if TYPE_CHECKING:
     import httpx
@@ -87,13 +86,14 @@ class _Me(BaseModel):
     resource: _User
 
 
-class CalendlySubscriptions:
+class CalendlySubscriptions(JsonSubscriptions):
     """:class:`shared.subscriptions.SubscriptionApi` for Calendly."""
 
     title = "Calendly"
     chooses_secret: Literal["provider", "us"] = "us"
     reports_secret = False
     labels = False
+    app = APP
 
     def __init__(
         self, credentials: Mapping[str, str], *, transport: httpx.BaseTransport | None = None
@@ -102,7 +102,7 @@ class CalendlySubscriptions:
         if scope not in ("user", "organization"):
             raise ValueError(f"calendly scope must be user or organization, not {scope!r}")
         self._scope = scope
-        self._api = ApiClient(APP, credentials, transport=transport)
+        super().__init__(credentials, transport=transport)
         self._me: _User | None = None
 
     def _user(self) -> _User:

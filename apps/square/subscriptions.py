@@ -24,8 +24,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict
 
 from apps.square import APP, SQUARE_VERSION
-from shared.http import ApiClient
-from shared.subscriptions import Remote, Wanted
+from shared.subscriptions import JsonSubscriptions, Remote, Wanted
 
 if TYPE_CHECKING:
     import httpx
@@ -77,18 +76,14 @@ class _Key(BaseModel):
     signature_key: str
 
 
-class SquareSubscriptions:
+class SquareSubscriptions(JsonSubscriptions):
     """:class:`shared.subscriptions.SubscriptionApi` for Square."""
 
     title = "Square"
     chooses_secret: Literal["provider", "us"] = "provider"
     reports_secret = False
     labels = True
-
-    def __init__(
-        self, credentials: Mapping[str, str], *, transport: httpx.BaseTransport | None = None
-    ) -> None:
-        self._api = ApiClient(APP, credentials, transport=transport)
+    app = APP
 
     def list(self) -> list[Remote]:
         found: list[Remote] = []

@@ -62,10 +62,11 @@ PIP_PLATFORM = "manylinux2014_aarch64"
 PIP_PYTHON_VERSION = RUNTIME.name.removeprefix("python")
 
 # Bumped when what the bundlers produce changes for the same inputs, to invalidate cached assets.
-_BUNDLER_VERSION = "1"
+_BUNDLER_VERSION = "2"
 _EXCLUDED_DIRS = frozenset({"__pycache__", "tests", ".mypy_cache", ".pytest_cache", ".ruff_cache"})
-# What an app package holds for the local runtime, the chaos harness and the tests only.
-_APP_LOCAL_ONLY = frozenset({"standin", "standin.py", "chaos.py", "samples"})
+# What an app package holds for the local runtime, the chaos harness, the operator's CLI
+# (``subscriptions.py``: webhook registration) and the tests only - never a function's code.
+_APP_LOCAL_ONLY = frozenset({"standin", "standin.py", "chaos.py", "subscriptions.py", "samples"})
 # What an integration's folder holds for the chaos harness only (its event generators).
 _FUNCTION_LOCAL_ONLY = frozenset({"chaos.py"})
 _EXCLUDED_SUFFIXES = (".pyc", ".pyo")

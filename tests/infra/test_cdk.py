@@ -978,7 +978,14 @@ def test_function_asset_holds_shared_the_apps_runtime_and_only_its_own_folder(
         f for f in files if "__pycache__" in f or "/tests/" in f or f.endswith(".pyc") or ".local." in f
     ]
     # Stand-ins, chaos hooks and samples serve the local runtime and the tests, never a Lambda.
-    assert not [f for f in files if "/standin" in f or f.endswith("/chaos.py") or "/samples/" in f]
+    assert not [
+        f
+        for f in files
+        if "/standin" in f
+        or f.endswith("/chaos.py")
+        or "/samples/" in f
+        or (f.startswith("apps/") and f.endswith("/subscriptions.py"))
+    ]
     # ... nor do the integration's own chaos generators, which sit beside its spec.
     generators = {p.relative_to(ROOT).as_posix() for p in (ROOT / "functions" / spec.name).rglob("chaos.py")}
     assert not generators & set(files)

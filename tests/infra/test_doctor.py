@@ -183,7 +183,7 @@ def test_a_half_deployed_stage_names_each_gap_with_its_fix(aws: None) -> None:
     client("sesv2").create_email_identity(EmailIdentity="reports@bramble-bakery.example")
     secrets = client("secretsmanager")
     secrets.put_secret_value(
-        SecretId="switchboard/prod/stripe", SecretString=json.dumps({"_": "placeholder"})
+        SecretId="switchboard/prod/stripe", SecretString=json.dumps({"note": "created, never filled in"})
     )
     sqs = client("sqs")
     dlq = sqs.get_queue_url(QueueName=naming.dlq_name("prod", "pos_to_accounting"))["QueueUrl"]
