@@ -24,6 +24,7 @@ from .seed import HIGH_STREET, LOCATIONS, SeedLine, SeedPayment, card_fee
 from .wire import (
     Invalid,
     Page,
+    idempotency_key,
     invalid_request,
     json_object,
     money_json,
@@ -65,7 +66,6 @@ _DECLINING_NONCES: Final[Mapping[str, tuple[str, str]]] = {
     ),
 }
 #: CreatePayment / RefundPayment ``idempotency_key``: "The maximum length is 45 characters."
-_MAX_IDEMPOTENCY_KEY: Final = 45
 
 
 class PaymentsApi(OrdersApi, NotificationsApi):
@@ -265,7 +265,7 @@ class PaymentsApi(OrdersApi, NotificationsApi):
         """A minimal CreatePayment: card (sandbox nonces), ``CASH`` or ``EXTERNAL`` sources."""
         try:
             body = json_object(req)
-            key = self._idempotency_key(body)
+            key = idempotency_key(body)
             replay = self._replay("payments", key, body)
             if replay is not None:
                 return replay
@@ -366,19 +366,6 @@ class PaymentsApi(OrdersApi, NotificationsApi):
         answer = {"payment": copy.deepcopy(payment)}
         self._idempotency[("payments", key)] = (body, answer)
         return SandboxResponse.json(answer)
-
-    def _idempotency_key(self, body: Mapping[str, Any]) -> str:
-        key = body.get("idempotency_key")
-        if not isinstance(key, str) or not key:
-            raise invalid_request(
-                "MISSING_REQUIRED_PARAMETER",
-                "Missing required parameter `idempotency_key`.",
-                "idempotency_key",
-            )
-        if len(key) > _MAX_IDEMPOTENCY_KEY:
-            detail = f"`idempotency_key` must be at most {_MAX_IDEMPOTENCY_KEY} characters."
-            raise invalid_request("VALUE_TOO_LONG", detail, "idempotency_key")
-        return key
 
     def _replay(self, kind: str, key: str, body: Mapping[str, Any]) -> SandboxResponse | None:
         """Square's idempotency: the same key and body answers the first answer, another body is refused."""

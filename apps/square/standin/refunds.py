@@ -20,6 +20,7 @@ from .seed import LOCATIONS, SeedRefund
 from .wire import (
     Invalid,
     Page,
+    idempotency_key,
     invalid_request,
     json_object,
     money_json,
@@ -144,7 +145,7 @@ class RefundsApi(PaymentsApi):
         """RefundPayment: ``PENDING`` in the answer, completed at once after it (with webhooks)."""
         try:
             body = json_object(req)
-            key = self._idempotency_key(body)
+            key = idempotency_key(body)
             replay = self._replay("refunds", key, body)
             if replay is not None:
                 return replay

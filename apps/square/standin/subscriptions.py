@@ -45,7 +45,15 @@ from sandbox.base import SandboxRequest, SandboxResponse
 from sandbox.sender import Subscription, WebhookSender
 
 from .base import SquareApi
-from .wire import Invalid, Page, invalid_request, json_object, not_found_error
+from .wire import (
+    Invalid,
+    Page,
+    idempotency_key,
+    invalid_request,
+    json_object,
+    not_found_error,
+    optional_idempotency_key,
+)
 
 __all__ = ["EVENT_TYPES", "WebhookSubscriptionsApi", "new_signature_key", "new_subscription_id"]
 
@@ -66,7 +74,6 @@ EVENT_TYPES: Final = (
 )
 _MAX_NAME: Final = 64
 _MAX_PAGE: Final = 100
-_MAX_IDEMPOTENCY_KEY: Final = 45
 _VERSION: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _LOOPBACK: Final = frozenset({"127.0.0.1", "localhost", "::1"})
 
@@ -128,22 +135,6 @@ class WebhookSubscriptionsApi(SquareApi):
         return found
 
     # --- checks --------------------------------------------------------------------------------
-
-    @staticmethod
-    def _subscription_idempotency_key(body: Mapping[str, Any], *, required: bool) -> str | None:
-        key = body.get("idempotency_key")
-        if key is None and not required:
-            return None
-        if not isinstance(key, str) or not key:
-            raise invalid_request(
-                "MISSING_REQUIRED_PARAMETER",
-                "Missing required parameter `idempotency_key`.",
-                "idempotency_key",
-            )
-        if len(key) > _MAX_IDEMPOTENCY_KEY:
-            detail = f"`idempotency_key` must be at most {_MAX_IDEMPOTENCY_KEY} characters."
-            raise invalid_request("VALUE_TOO_LONG", detail, "idempotency_key")
-        return key
 
     def _replayed(self, endpoint: str, key: str | None, body: Any) -> SandboxResponse | None:
         if key is None or (endpoint, key) not in self._subscription_requests:
@@ -263,7 +254,7 @@ class WebhookSubscriptionsApi(SquareApi):
     def _create_subscription(self, req: SandboxRequest, _: dict[str, str]) -> SandboxResponse:
         try:
             body = json_object(req)
-            key = self._subscription_idempotency_key(body, required=False)
+            key = optional_idempotency_key(body)
             replay = self._replayed("create", key, body)
             if replay is not None:
                 return replay
@@ -326,7 +317,7 @@ class WebhookSubscriptionsApi(SquareApi):
         try:
             sub = self._subscription(params)
             body = json_object(req)
-            key = self._subscription_idempotency_key(body, required=True)
+            key = idempotency_key(body)
             replay = self._replayed(f"signature-key:{sub.id}", key, body)
             if replay is not None:
                 return replay

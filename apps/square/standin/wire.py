@@ -12,9 +12,10 @@ import base64
 import binascii
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from sandbox.base import SandboxRequest, SandboxResponse
 
@@ -120,3 +121,25 @@ class Page:
         if offset < 0:
             raise invalid_request("INVALID_CURSOR", "The pagination cursor is not valid.", "cursor")
         return cls(endpoint, items, size, offset)
+
+
+#: Square's limit on an ``idempotency_key`` (Payments, Refunds, Webhook Subscriptions: 45 characters).
+MAX_IDEMPOTENCY_KEY: Final = 45
+
+
+def idempotency_key(body: Mapping[str, Any]) -> str:
+    """The body's ``idempotency_key``, refused as Square refuses a missing or over-long one."""
+    key = body.get("idempotency_key")
+    if not isinstance(key, str) or not key:
+        raise invalid_request(
+            "MISSING_REQUIRED_PARAMETER", "Missing required parameter `idempotency_key`.", "idempotency_key"
+        )
+    if len(key) > MAX_IDEMPOTENCY_KEY:
+        detail = f"`idempotency_key` must be at most {MAX_IDEMPOTENCY_KEY} characters."
+        raise invalid_request("VALUE_TOO_LONG", detail, "idempotency_key")
+    return key
+
+
+def optional_idempotency_key(body: Mapping[str, Any]) -> str | None:
+    """As :func:`idempotency_key` where Square makes the key optional (updating a subscription)."""
+    return None if body.get("idempotency_key") is None else idempotency_key(body)
