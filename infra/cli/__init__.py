@@ -10,6 +10,7 @@
     switchboard dlq list [<integration>] | show <id> | replay <id> | redrive <integration>
     switchboard doctor                                 [--stage STAGE] [--json]
     switchboard trace <event-id> [--since 7d]
+    switchboard sandbox list | state <app> | break <app> [--status 400] [--times N] | fix <app>
     switchboard openapi [--server URL] [--tools]
     switchboard keys create --name N --tools a,b [--per-minute 30] [--per-day 1000] | list | revoke <id>
     switchboard new <name> --trigger webhook|schedule|event --app <app>
@@ -37,6 +38,7 @@ from infra.cli import (
     harness,
     invoke,
     new,
+    sandbox,
     send,
     setup,
     trace,
@@ -61,6 +63,7 @@ GROUPS: tuple[Register, ...] = (
     doctor.register,
     setup.register,
     trace.register,
+    sandbox.register,
     harness.register,
     ai.register,
     new.register,
