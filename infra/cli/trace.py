@@ -17,7 +17,9 @@ def register(commands: Commands) -> None:
     trace = commands.add_parser(
         "trace", parents=[where()], help="where one event went: ledger steps, DLQ, logs"
     )
-    trace.add_argument("event_id")
+    trace.add_argument(
+        "event_id", help="the event id, or a unique prefix of 6+ characters (as make dev shows it)"
+    )
     trace.add_argument("--since", default="7d", help="how far back to search logs: 30m, 12h, 7d (default 7d)")
     trace.set_defaults(func=_trace)
 

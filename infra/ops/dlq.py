@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from infra.ops.event_ids import pick
 from infra.ops.target import CliError, NotDeployed, OperationFailed, Target, aws_errors, integration
 from shared.redact import redact
 from shared.registry import load_specs
@@ -103,9 +104,6 @@ class DeadLetter:
         if not found and self.system.get("SentTimestamp"):
             found = datetime.fromtimestamp(int(self.system["SentTimestamp"]) / 1000, UTC).isoformat()
         return found
-
-    def matches(self, ident: str) -> bool:
-        return ident in (self.message_id, self.event_id)
 
     def forwardable_attributes(self) -> dict[str, dict[str, Any]]:
         """The message attributes to send along, in ``SendMessage`` form (as SQS's redrive keeps them)."""
@@ -260,7 +258,8 @@ def list_dlq(target: Target, name: str, out: TextIO) -> int:
 
 @contextlib.contextmanager
 def find(target: Target, ident: str, name: str | None = None) -> Iterator[tuple[DeadLetter, DlqScan]]:
-    """The one dead letter whose event id or message id is ``ident``, held while the block runs."""
+    """The one dead letter whose event id or message id is ``ident`` (or starts with it, see
+    :mod:`infra.ops.event_ids`), held while the block runs."""
     if not ident.strip():
         raise CliError("give the event id (or message id) shown by `switchboard dlq list <integration>`")
     names = [queued_integration(name).name] if name else queued_names()
@@ -273,21 +272,17 @@ def find(target: Target, ident: str, name: str | None = None) -> Iterator[tuple[
                 if name:
                     raise
                 # An integration not deployed on this stage has no DLQ to look in.
-        found = [(d, s) for s in scans for d in s.letters if d.matches(ident)]
-        if not found and len(ident) >= 6:  # a unique prefix will do
-            found = [
-                (d, s)
-                for s in scans
-                for d in s.letters
-                if d.event_id.startswith(ident) or d.message_id.startswith(ident)
-            ]
         where = f"the DLQ of {name}" if name else f"any DLQ of {target.where}"
-        if not found:
-            raise CliError(f"no dead letter {ident!r} in {where} (see `switchboard dlq list <integration>`)")
-        if len(found) > 1:
-            ids = ", ".join(f"{d.message_id} ({d.integration})" for d, _ in found)
-            raise CliError(f"{len(found)} dead letters match {ident!r}; name one by its message id: {ids}")
-        yield found[0]
+        yield pick(
+            ident.strip(),
+            [(d, s) for s in scans for d in s.letters],
+            lambda pair: (pair[0].event_id, pair[0].message_id),
+            describe=lambda pair: (
+                f"{pair[0].message_id} ({pair[0].integration}, event {pair[0].event_id or '-'})"
+            ),
+            nothing=f"no dead letter {ident.strip()!r} in {where} (see `switchboard dlq list <integration>`)",
+            narrow="name one by its message id",
+        )
 
 
 def show(target: Target, ident: str, name: str | None, out: TextIO) -> None:

@@ -18,13 +18,14 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from infra.ops.dlq import DlqScan, mask_personal, when
+from infra.ops.dlq import DeadLetter, DlqScan, mask_personal, when
+from infra.ops.event_ids import MIN_PREFIX, AmbiguousId, ambiguous
 from infra.ops.target import CliError, NotDeployed, Target, aws_errors
 from shared.ledger import event_key, ledger_hash, step_key
 from shared.registry import load_specs
@@ -89,19 +90,39 @@ def ledger_records(target: Target, event_id: str) -> list[LedgerRecord]:
     return sorted(records, key=lambda r: (r.integration, r.at or epoch, r.step is None))
 
 
+#: The log fields that carry an event id (the ingress "accepted" line lists several in ``event_ids``).
+_ID_FIELDS = ("event_id", "correlation_id")
+
+
+def _ids(entry: dict[str, Any]) -> list[str]:
+    """The event ids a log line is about."""
+    found = [str(entry[k]) for k in _ID_FIELDS if entry.get(k)]
+    listed = entry.get("event_ids")
+    if isinstance(listed, list):
+        found += [str(i) for i in listed if i]
+    return found
+
+
 def _mentions(entry: dict[str, Any], event_id: str) -> bool:
-    ids = entry.get("event_ids")
-    return (
-        entry.get("event_id") == event_id
-        or entry.get("correlation_id") == event_id
-        or (isinstance(ids, list) and event_id in ids)
-    )
+    return event_id in _ids(entry)
+
+
+def _starts(entry: dict[str, Any], prefix: str) -> bool:
+    return any(i.startswith(prefix) for i in _ids(entry))
 
 
 def log_lines(target: Target, integration: str, event_id: str, since_s: float) -> list[dict[str, Any]]:
     """The integration's JSON log lines that mention ``event_id``, oldest first."""
+    return _search_logs(target, integration, event_id, since_s, prefix=False)
+
+
+def _search_logs(
+    target: Target, integration: str, ident: str, since_s: float, *, prefix: bool
+) -> list[dict[str, Any]]:
+    """The log lines about ``ident`` - or, with ``prefix``, about any id that starts with it."""
+    wanted = _starts if prefix else _mentions
     if target.is_local:
-        return _local_log_lines(target.log_dir, integration, event_id)
+        return _local_log_lines(target.log_dir, integration, ident, wanted)
     logs = target.client("logs")
     start = int((time.time() - since_s) * 1000)
     found: list[dict[str, Any]] = []
@@ -110,38 +131,53 @@ def log_lines(target: Target, integration: str, event_id: str, since_s: float) -
         pages = paginator.paginate(
             logGroupName=target.log_group(integration),
             startTime=start,
-            filterPattern=json.dumps(event_id),  # a quoted term: the exact id
+            filterPattern=_prefix_pattern(ident) if prefix else json.dumps(ident),  # quoted: the exact id
         )
         for page in pages:
             for event in page.get("events", []):
                 with contextlib.suppress(ValueError):
                     entry = json.loads(event.get("message", ""))
-                    if isinstance(entry, dict) and _mentions(entry, event_id):
+                    if isinstance(entry, dict) and wanted(entry, ident):
                         found.append(entry)
     return found
 
 
+def _prefix_pattern(prefix: str) -> str:
+    """A CloudWatch Logs JSON filter pattern for lines whose id fields start with ``prefix``.
+
+    JSON patterns take ``*`` as a wildcard in a quoted value. A prefix with characters the pattern
+    syntax would read (quotes, wildcards, braces) is searched as a plain quoted term instead; the
+    lines are matched exactly here either way.
+    """
+    if any(c in prefix for c in '"*\\{}()'):
+        return json.dumps(prefix)
+    fields = [f"$.{k}" for k in _ID_FIELDS] + ["$.event_ids[0]"]
+    return "{ " + " || ".join(f'({f} = "{prefix}*")' for f in fields) + " }"
+
+
 def _log_lines_if_any(
-    target: Target, integration: str, event_id: str, since_s: float
+    target: Target, integration: str, ident: str, since_s: float, *, prefix: bool = False
 ) -> list[dict[str, Any]]:
     try:
-        return log_lines(target, integration, event_id, since_s)
+        return _search_logs(target, integration, ident, since_s, prefix=prefix)
     except NotDeployed:
         return []  # no log group: the function never ran, or is not deployed on this stage
 
 
-def _local_log_lines(log_dir: Path | None, integration: str, event_id: str) -> list[dict[str, Any]]:
+def _local_log_lines(
+    log_dir: Path | None, integration: str, ident: str, wanted: Callable[[dict[str, Any], str], bool]
+) -> list[dict[str, Any]]:
     path = (log_dir or Path(".switchboard/logs")) / f"{integration}.jsonl"
     if not path.exists():
         return []
     found = []
     with path.open(encoding="utf-8") as fh:
         for line in fh:
-            if event_id not in line:
+            if ident not in line:
                 continue
             with contextlib.suppress(ValueError):
                 entry = json.loads(line)
-                if isinstance(entry, dict) and _mentions(entry, event_id):
+                if isinstance(entry, dict) and wanted(entry, ident):
                     found.append(entry)
     return found
 
@@ -203,25 +239,85 @@ def _dead_letters(target: Target, names: list[str]) -> Iterator[list[DlqScan]]:
 
 
 def trace(target: Target, event_id: str, out: TextIO, *, since_s: float = 7 * 86400) -> bool:
-    """Print everything known about ``event_id``; False if nothing at all was found."""
-    event_id = event_id.strip()
-    if not event_id:
+    """Print everything known about ``event_id``; False if nothing at all was found.
+
+    ``event_id`` may be a unique prefix (:mod:`infra.ops.event_ids`) of an id seen in the logs or a
+    DLQ: the whole id is what the console and ``make dev`` cut to fit a column. A whole id that has
+    records is traced as it is, even if longer ids start with it.
+    """
+    ident = event_id.strip()
+    if not ident:
         raise CliError("give the event id to trace (the id a webhook was answered with, or from `dlq list`)")
     names = [s.name for s in load_specs()]
-    records = ledger_records(target, event_id)
     with _dead_letters(target, names) as scans:
-        dead = [d for s in scans for d in s.letters if d.event_id == event_id]
-    logs = {name: _log_lines_if_any(target, name, event_id, since_s) for name in names}
+        letters = [d for s in scans for d in s.letters]
+    found = _gather(target, names, ident, letters, since_s)
+    if not found.involved and len(ident) >= MIN_PREFIX:
+        whole = _complete(target, names, ident, letters, since_s)
+        if whole is not None:
+            out.write(f"{ident} is the start of {whole}\n")
+            ident, found = whole, _gather(target, names, whole, letters, since_s)
+    return _report(target, ident, found, out)
 
-    involved = [
-        n
-        for n in names
-        if logs[n] or any(r.integration == n for r in records) or any(d.integration == n for d in dead)
-    ]
+
+@dataclass(frozen=True)
+class _Found:
+    names: list[str]
+    records: list[LedgerRecord]
+    dead: list[DeadLetter]
+    logs: dict[str, list[dict[str, Any]]]
+
+    @property
+    def involved(self) -> list[str]:
+        return [
+            n
+            for n in self.names
+            if self.logs[n]
+            or any(r.integration == n for r in self.records)
+            or any(d.integration == n for d in self.dead)
+        ]
+
+
+def _gather(
+    target: Target, names: list[str], event_id: str, letters: list[DeadLetter], since_s: float
+) -> _Found:
+    return _Found(
+        names,
+        ledger_records(target, event_id),
+        [d for d in letters if d.event_id == event_id],
+        {name: _log_lines_if_any(target, name, event_id, since_s) for name in names},
+    )
+
+
+def _complete(
+    target: Target, names: list[str], prefix: str, letters: list[DeadLetter], since_s: float
+) -> str | None:
+    """The one event id seen (logs, DLQs) that starts with ``prefix``; None if there is none.
+
+    The ledger cannot answer this: its keys hold a hash of the id. Several ids is an
+    :class:`~infra.ops.event_ids.AmbiguousId` listing them with their integrations.
+    """
+    seen: dict[str, set[str]] = {}
+    for d in letters:
+        if d.event_id.startswith(prefix):
+            seen.setdefault(d.event_id, set()).add(d.integration)
+    for name in names:
+        for entry in _log_lines_if_any(target, name, prefix, since_s, prefix=True):
+            for i in _ids(entry):
+                if i.startswith(prefix):
+                    seen.setdefault(i, set()).add(name)
+    if len(seen) > 1:
+        raise AmbiguousId(ambiguous(prefix, [f"{i} ({', '.join(sorted(seen[i]))})" for i in sorted(seen)]))
+    return next(iter(seen), None)
+
+
+def _report(target: Target, event_id: str, found: _Found, out: TextIO) -> bool:
+    records, dead, logs, involved = found.records, found.dead, found.logs, found.involved
     out.write(f"trace {event_id}  ({target.where})\n")
     if not involved:
         out.write(
-            "  nothing found: no ledger record, no dead letter, no log line. Check the id, or widen --since "
+            "  nothing found: no ledger record, no dead letter, no log line, and no event id in the logs or a "
+            f"DLQ starts with it (a prefix needs {MIN_PREFIX}+ characters). Check the id, or widen --since "
             "(logs) - ledger records are kept 15 days.\n"
         )
         return False
