@@ -42,8 +42,16 @@ def _list(args: argparse.Namespace) -> int:
     if args.integration:
         dlq.list_dlq(where_, args.integration, sys.stdout)
         return 0
-    for name, count in dlq.counts(where_, dlq.queued_names()):
+    running = dlq.running_names(where_)
+    for name, count in dlq.counts(where_, running):
         print(f"{name:<28} {count:>5} dead letter(s)   {where_.queue_name(name, dlq=True)}")
+    if not running:
+        print(f"{where_.where} runs no integration with a queue.")
+    absent = [n for n in dlq.queued_names() if n not in running]
+    if absent:
+        # Declared in this checkout, not run there: scaffolded since `make dev` started, or not deployed.
+        fix = "restart `make dev` to run them" if where_.is_local else "deploy them to list their DLQs"
+        print(f"(not in {where_.where}: {', '.join(absent)} - {fix})")
     return 0
 
 

@@ -44,6 +44,8 @@ __all__ = [
     "mask_personal",
     "redrive",
     "replay",
+    "running_integration",
+    "running_names",
     "show",
 ]
 
@@ -232,8 +234,39 @@ def queued_names() -> list[str]:
     return [s.name for s in load_specs() if s.queued_triggers]
 
 
+def running_names(target: Target) -> list[str]:
+    """The integrations whose DLQ exists on the target: what the local runtime or the stage runs.
+
+    The checkout may declare more than the target runs (an integration scaffolded after ``make dev``
+    started, or not deployed to this stage yet); asking for their DLQ would only fail. One
+    ``ListQueues`` by the stage's name prefix answers for all of them.
+    """
+    prefix = target.queue_name("")  # switchboard-<stage>-
+    found: set[str] = set()
+    with aws_errors(target, f"listing the queues of {target.where}"):
+        pages = target.client("sqs").get_paginator("list_queues").paginate(QueueNamePrefix=prefix)
+        for page in pages:
+            found.update(url.rsplit("/", 1)[-1] for url in page.get("QueueUrls", []))
+    return [n for n in queued_names() if target.queue_name(n, dlq=True) in found]
+
+
+def running_integration(target: Target, name: str, running: Sequence[str] | None = None) -> str:
+    """``name`` if the target runs it (it has a DLQ there), else a one-line error naming the ones it runs."""
+    names = list(running) if running is not None else running_names(target)
+    if name in names:
+        return name
+    known = ", ".join(names) or "none"
+    if name in {s.name for s in load_specs()}:
+        queued_integration(name)  # a route-only integration: say that it has no DLQ at all
+        raise CliError(
+            f"{target.where} does not run {name} (no DLQ {target.queue_name(name, dlq=True)}); "
+            f"it runs: {known}"
+        )
+    raise CliError(f"no integration {name!r} in {target.where}; it runs: {known}")
+
+
 def list_dlq(target: Target, name: str, out: TextIO) -> int:
-    queued_integration(name)
+    running_integration(target, name)
     with DlqScan(target, name) as scan:
         letters = scan.letters
     dlq = target.queue_name(name, dlq=True)
