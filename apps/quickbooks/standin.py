@@ -10,8 +10,26 @@ minor version :data:`apps.quickbooks.MINOR_VERSION`):
   client authentication, rotating refresh tokens, one-hour access tokens
   (:class:`sandbox.oauth.OAuthServer`);
 * ``POST /v3/company/{realmId}/salesreceipt`` and ``.../refundreceipt`` - create, honouring
-  ``?requestid=``: the same id again answers the first (successful) answer and creates nothing;
-* ``GET /v3/company/{realmId}/salesreceipt/{id}`` and ``.../refundreceipt/{id}`` - read one back.
+  ``?requestid=``: the same id again answers the first (successful) answer and creates nothing - for
+  :data:`REQUEST_ID_WINDOW_S` after that answer, not forever (below);
+* ``GET /v3/company/{realmId}/salesreceipt/{id}`` and ``.../refundreceipt/{id}`` - read one back;
+* ``GET /v3/company/{realmId}/query?query=<select statement>`` - Intuit's query language for the two
+  receipt entities: ``SELECT * | count(*) FROM SalesReceipt | RefundReceipt [WHERE <field> <op>
+  <value> [AND ...]] [ORDERBY <field> [ASC|DESC]] [STARTPOSITION n] [MAXRESULTS n]``; operators
+  ``=``, ``<``, ``>``, ``<=``, ``>=``, ``IN (...)``, ``LIKE`` (``%`` only); no ``OR``; only the
+  filterable fields (``Id``, ``DocNumber``, ``TxnDate``, ``MetaData.CreateTime``,
+  ``MetaData.LastUpdatedTime``), any other is ``4001 Invalid query`` ("property ... is not
+  queryable") and a statement that does not parse ``4000 Error parsing query``; ``MAXRESULTS``
+  defaults to 100 and is capped at 1000; the answer is ``{"QueryResponse": {"SalesReceipt": [...],
+  "startPosition", "maxResults"}, "time"}`` (``{"QueryResponse": {}}`` when nothing matches,
+  ``{"QueryResponse": {"totalCount": n}}`` for ``count(*)``).
+
+How long Intuit keeps a ``requestid`` is not documented: its only statement (the 2015 blog post below)
+says a repeated id is answered with the original response, and names no retention. So the stand-in
+does not pretend it is forever: it forgets an id :data:`REQUEST_ID_WINDOW_S` after answering it
+(``request_id_window_s`` to change it; ``POST /_requestids/expire`` forgets every id now, as once the
+window has passed). What keeps a receipt single after that is Switchboard's ledger, not the stand-in
+(:meth:`apps.quickbooks.client.QuickBooksClient.find_receipt`).
 
 Checks as QuickBooks makes them, each answered with Intuit's ``Fault`` body (HTTP 400,
 ``"type": "ValidationFault"``): the bearer token (401 with the gateway's lower-case ``fault`` body
@@ -33,9 +51,20 @@ The seeded company is a small UK bakery (:data:`ITEMS`, :data:`TAX_CODES`, :data
 :data:`PAYMENT_METHODS`, :data:`CUSTOMERS`), home currency GBP, realm
 :data:`apps.quickbooks.LOCAL_REALM_ID`.
 
+Rate limit (:mod:`sandbox.limits`; enforced unless lifted): Intuit throttles the Accounting API at
+500 requests per minute per realm (company), per app, on production
+(https://developer.intuit.com/app/developer/qbo/docs/learn/rest-api-features#limits-and-throttles;
+https://blogs.intuit.com/2016/08/08/idg-concurrent-api-use-changes-coming-soon/), counted here over a
+rolling minute and keyed by the realm in the path (access tokens rotate; the company does not).
+Past it: 429 with Intuit's fault body (``ThrottleExceeded``, code 3001). The limit of 10 concurrent
+requests per realm is not modelled: the stand-in serves one request at a time under its lock.
+
 Sources: https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/salesreceipt,
 .../refundreceipt, https://developer.intuit.com/app/developer/qbo/docs/develop/troubleshooting/error-codes,
-https://blogs.intuit.com/2015/04/06/15346/ (requestid) and recorded gateway answers quoted in open
+https://blogs.intuit.com/2015/04/06/15346/ (requestid),
+https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/data-queries
+(the query operation, its grammar and ``QueryResponse``; the filterable fields are those the entity
+references mark "filterable"; 1000 entities at most per answer) and recorded gateway answers quoted in open
 source clients (401 ``AuthenticationFailed; errorCode=003200``, 429 ``ThrottleExceeded;
 errorCode=003001``).
 """
@@ -43,15 +72,17 @@ errorCode=003001``).
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, Unpack
 
 from apps.quickbooks import LOCAL_REALM_ID, MAX_PRIVATE_NOTE, MAX_REQUEST_ID
-from sandbox.base import Handler, SandboxApp, SandboxRequest, SandboxResponse
+from sandbox.base import Handler, SandboxApp, SandboxOptions, SandboxRequest, SandboxResponse
+from sandbox.limits import RateLimit
 from sandbox.oauth import OAuthServer
 
 __all__ = [
@@ -60,6 +91,7 @@ __all__ = [
     "HOME_CURRENCY",
     "ITEMS",
     "PAYMENT_METHODS",
+    "REQUEST_ID_WINDOW_S",
     "TAX_CODES",
     "QuickBooksSandbox",
 ]
@@ -92,6 +124,11 @@ PAYMENT_METHODS: Final[Mapping[str, str]] = {
 }
 CUSTOMERS: Final[Mapping[str, str]] = {"58": "Walk-in customer", "59": "Online customer"}
 MIN_MINOR_VERSION: Final = 75
+#: How long a ``requestid``'s first answer is remembered. Intuit documents no retention, so this is a
+#: deliberately short guess - 15 minutes, far inside Switchboard's retry horizon (pos_to_accounting
+#: retries for hours, a DLQ redrive comes days later) - so that no test passes on a memory the real
+#: service may not have.
+REQUEST_ID_WINDOW_S: Final = 15 * 60
 #: Digits after the point per currency, for the check on amounts (others: 2).
 _DECIMALS: Final[Mapping[str, int]] = {"JPY": 0, "KRW": 0, "ISK": 0, "KWD": 3, "BHD": 3}
 _ENTITIES: Final[Mapping[str, str]] = {"salesreceipt": "SalesReceipt", "refundreceipt": "RefundReceipt"}
@@ -164,10 +201,31 @@ class _Stored:
     request_id: str | None
 
 
+
+_REALM = re.compile(r"^/v3/company/([^/]+)/")
+
+
+def _realm(req: SandboxRequest) -> str | None:
+    """The company (realm) an Accounting API request is for: Intuit throttles per realm."""
+    match = _REALM.match(req.path.split("?", 1)[0])
+    return match.group(1) if match else None
+
+
+#: Intuit's Accounting API throttle on production: 500 requests per minute per realm ID.
+REALM_LIMIT: Final = RateLimit(
+    "ThrottleExceeded",
+    500,
+    60.0,
+    scope="realm",
+    key=_realm,
+    source="https://developer.intuit.com/app/developer/qbo/docs/learn/rest-api-features#limits-and-throttles",
+)
+
 class QuickBooksSandbox(SandboxApp):
     """QuickBooks Online stand-in. See the module docstring for what it serves and checks."""
 
     name: ClassVar[str] = "quickbooks"
+    rate_limits: ClassVar[tuple[RateLimit, ...]] = (REALM_LIMIT,)
 
     def __init__(
         self,
@@ -175,9 +233,14 @@ class QuickBooksSandbox(SandboxApp):
         realm_id: str = LOCAL_REALM_ID,
         home_currency: str = HOME_CURRENCY,
         clock: Callable[[], float] = time.time,
+        request_id_window_s: float = REQUEST_ID_WINDOW_S,
+        **options: Unpack[SandboxOptions],
     ) -> None:
+        if request_id_window_s < 0:
+            raise ValueError("request_id_window_s must be 0 or more seconds")
         self.realm_id = realm_id
         self.home_currency = home_currency
+        self.request_id_window_s = request_id_window_s
         self.oauth = OAuthServer(
             "quickbooks",
             client_auth="basic",
@@ -188,23 +251,30 @@ class QuickBooksSandbox(SandboxApp):
             scopes_supported=_SCOPES,
             callback_params=lambda: {"realmId": self.realm_id},
         )
-        super().__init__(clock=clock)
+        super().__init__(clock=clock, **options)
 
     def routes(self) -> Iterable[tuple[str, str, Handler]]:
         return (
             *self.oauth.routes(_AUTHORIZE_PATH, _TOKEN_PATH),
             ("POST", "/v3/company/{realm}/{entity}", self._create),
+            ("GET", "/v3/company/{realm}/query", self._query),
             ("GET", "/v3/company/{realm}/{entity}/{id}", self._read),
         )
 
     def controls(self) -> Mapping[tuple[str, str], Handler]:
-        return self.oauth.controls()
+        return {**self.oauth.controls(), ("POST", "/_requestids/expire"): self._expire_request_ids}
+
+    def _expire_request_ids(self, req: SandboxRequest, params: dict[str, str]) -> SandboxResponse:
+        """Forget every ``requestid`` now, as once Intuit's (undocumented) retention has passed."""
+        forgotten = len(self.answered)
+        self.answered.clear()
+        return SandboxResponse.json({"forgotten": forgotten})
 
     def reset_data(self) -> None:
         self.oauth.reset()
         self.receipts: dict[str, _Stored] = {}
-        #: requestid -> the answer given to its first successful request.
-        self.answered: dict[str, SandboxResponse] = {}
+        #: requestid -> (when, the answer given to its first successful request), for the window.
+        self.answered: dict[str, tuple[float, SandboxResponse]] = {}
         self._next_id = 145
 
     def state(self) -> Any:
@@ -217,7 +287,8 @@ class QuickBooksSandbox(SandboxApp):
             "refund_receipts": [
                 _jsonable(r.body) for r in self.receipts.values() if r.entity == "refundreceipt"
             ],
-            "request_ids": sorted(self.answered),
+            "request_ids": sorted(self._remembered()),
+            "request_id_window_s": self.request_id_window_s,
             "oauth": self.oauth.state(),
         }
 
@@ -225,6 +296,13 @@ class QuickBooksSandbox(SandboxApp):
         """Created receipts of one kind (``salesreceipt`` or ``refundreceipt``), oldest first."""
         with self.lock:
             return [r.body for r in self.receipts.values() if r.entity == entity]
+
+    def _remembered(self) -> dict[str, SandboxResponse]:
+        """The requestids still inside the window, with their answers; older ones are forgotten."""
+        now = self.clock()
+        for rid in [r for r, (at, _) in self.answered.items() if now - at >= self.request_id_window_s]:
+            del self.answered[rid]
+        return {rid: answer for rid, (_, answer) in self.answered.items()}
 
     # --- hooks ---------------------------------------------------------------------------------
 
@@ -330,7 +408,7 @@ class QuickBooksSandbox(SandboxApp):
                         "Invalid request ID",
                         f"The request ID {request_id!r} is invalid, possibly too long (the maximum is 50 characters).",
                     )
-                first = self.answered.get(request_id)
+                first = self._remembered().get(request_id)
                 if first is not None:
                     return first
             try:
@@ -347,7 +425,7 @@ class QuickBooksSandbox(SandboxApp):
         self.receipts[stored["Id"]] = _Stored(entity, stored["Id"], stored, request_id)
         answer = SandboxResponse.json({_ENTITIES[entity]: _jsonable(stored), "time": _now_text(self.clock())})
         if request_id is not None:
-            self.answered[request_id] = answer
+            self.answered[request_id] = (self.clock(), answer)
         return answer
 
     def _read(self, req: SandboxRequest, params: dict[str, str]) -> SandboxResponse:
@@ -366,6 +444,34 @@ class QuickBooksSandbox(SandboxApp):
         return SandboxResponse.json(
             {_ENTITIES[entity]: _jsonable(stored.body), "time": _now_text(self.clock())}
         )
+
+    def _query(self, req: SandboxRequest, params: dict[str, str]) -> SandboxResponse:
+        """Intuit's query operation over the company's receipts (see the module docstring)."""
+        try:
+            self._check(req, {**params, "entity": "salesreceipt"})  # realm and minorversion
+            statement = _parse_query(req.param("query") or "")
+        except _Invalid as exc:
+            return exc.response
+        kind = _ENTITY_OF_NAME[statement.entity]
+        rows = [r.body for r in self.receipts.values() if r.entity == kind]
+        rows = [row for row in rows if all(c.holds(row) for c in statement.conditions)]
+        if statement.order is not None:
+            field, descending = statement.order
+            rows.sort(key=lambda row: _sort_key(field, row), reverse=descending)
+        else:
+            rows.sort(key=lambda row: int(row["Id"]))
+        time_text = _now_text(self.clock())
+        if statement.count:
+            return SandboxResponse.json({"QueryResponse": {"totalCount": len(rows)}, "time": time_text})
+        page = rows[statement.start - 1 : statement.start - 1 + statement.max_results]
+        if not page:
+            return SandboxResponse.json({"QueryResponse": {}, "time": time_text})
+        answer = {
+            statement.entity: [_jsonable(row) for row in page],
+            "startPosition": statement.start,
+            "maxResults": len(page),
+        }
+        return SandboxResponse.json({"QueryResponse": answer, "time": time_text})
 
     def _validated(self, entity: str, body: dict[str, Any]) -> dict[str, Any]:
         decimals = _DECIMALS.get(self.home_currency, 2)
@@ -515,6 +621,172 @@ def _places(value: Decimal, decimals: int, element: str) -> None:
             f"Invalid Number : {element} {value} has more than {decimals} decimal places",
             element,
         )
+
+
+# --- the query language ---------------------------------------------------------------------------
+
+#: Entity name in a query (case-sensitive, as Intuit documents) -> the stand-in's kind.
+_ENTITY_OF_NAME: Final[Mapping[str, str]] = {name: kind for kind, name in _ENTITIES.items()}
+#: Fields of SalesReceipt and RefundReceipt that the entity references mark filterable (and sortable).
+_FILTERABLE: Final = frozenset(
+    {"Id", "DocNumber", "TxnDate", "MetaData.CreateTime", "MetaData.LastUpdatedTime"}
+)
+_TIMES: Final = frozenset({"MetaData.CreateTime", "MetaData.LastUpdatedTime"})
+#: "The maximum number of entities that can be returned in a response is 1000"; 100 when not given.
+_MAX_RESULTS: Final = 1000
+_DEFAULT_RESULTS: Final = 100
+_STATEMENT: Final = re.compile(
+    r"^\s*select\s+(?P<what>\*|count\(\s*\*\s*\))\s+from\s+(?P<entity>\w+)"
+    r"(?:\s+where\s+(?P<where>.+?))?"
+    r"(?:\s+orderby\s+(?P<order>[\w.]+)(?:\s+(?P<direction>asc|desc))?)?"
+    r"(?:\s+startposition\s+(?P<start>\d+))?"
+    r"(?:\s+maxresults\s+(?P<max>\d+))?\s*$",
+    re.IGNORECASE | re.DOTALL,
+)
+_QUOTED: Final = r"'(?:[^'\\]|\\.)*'"
+_LITERAL: Final = rf"(?:{_QUOTED}|[\w.:+-]+)"
+_CONDITION: Final = re.compile(
+    r"\s*(?P<field>[A-Za-z][\w.]*)\s*(?P<op><=|>=|=|<|>|in\b|like\b)\s*"
+    rf"(?P<value>{_QUOTED}|\(\s*{_LITERAL}(?:\s*,\s*{_LITERAL})*\s*\)|[\w.:+-]+)\s*",
+    re.IGNORECASE,
+)
+_AND: Final = re.compile(r"and\b", re.IGNORECASE)
+_ITEM: Final = re.compile(rf"{_QUOTED}|[\w.:+-]+")
+
+
+def _parse_error(detail: str) -> _Invalid:
+    return _invalid("4000", "Error parsing query", f"QueryParserError: {detail}")
+
+
+def _not_queryable(detail: str) -> _Invalid:
+    return _invalid("4001", "Invalid query", f"QueryValidationError: {detail}")
+
+
+def _unquoted(token: str) -> str:
+    if token.startswith("'") and token.endswith("'") and len(token) >= 2:
+        return re.sub(r"\\(.)", r"\1", token[1:-1])
+    return token
+
+
+def _field_value(field: str, raw: str) -> Any:
+    """A literal as the field compares it: a time, a date, a number (Id) or text."""
+    text = _unquoted(raw)
+    try:
+        if field in _TIMES:
+            when = datetime.fromisoformat(text)
+            return when if when.tzinfo is not None else when.replace(tzinfo=_ZONE)
+        if field == "TxnDate":
+            return date.fromisoformat(text)
+    except ValueError:
+        raise _not_queryable(f"{raw} is not a valid value for {field}") from None
+    if field == "Id":
+        return int(text) if text.isdigit() else text
+    return text
+
+
+def _row_value(field: str, row: Mapping[str, Any]) -> Any:
+    if field in _TIMES:
+        return datetime.fromisoformat(str(row["MetaData"][field.split(".", 1)[1]]))
+    if field == "TxnDate":
+        return date.fromisoformat(str(row["TxnDate"]))
+    value = row.get(field)
+    if field == "Id" and isinstance(value, str) and value.isdigit():
+        return int(value)
+    return value
+
+
+def _sort_key(field: str, row: Mapping[str, Any]) -> tuple[bool, Any]:
+    value = _row_value(field, row)
+    return (value is None, value if value is not None else 0)
+
+
+@dataclass(frozen=True)
+class _Condition:
+    field: str
+    op: str
+    values: tuple[Any, ...]
+
+    def holds(self, row: Mapping[str, Any]) -> bool:
+        value = _row_value(self.field, row)
+        if value is None:
+            return False
+        if self.op == "in":
+            return value in self.values
+        [wanted] = self.values
+        if self.op == "like":
+            pattern = "".join(".*" if part == "%" else re.escape(part) for part in re.split("(%)", wanted))
+            return re.fullmatch(pattern, str(value), re.DOTALL) is not None
+        try:
+            return bool(
+                {
+                    "=": value == wanted,
+                    "<": value < wanted,
+                    ">": value > wanted,
+                    "<=": value <= wanted,
+                    ">=": value >= wanted,
+                }[self.op]
+            )
+        except TypeError:  # a number against text: Intuit compares nothing, so nothing matches
+            return False
+
+
+@dataclass(frozen=True)
+class _Statement:
+    entity: str
+    count: bool
+    conditions: tuple[_Condition, ...]
+    order: tuple[str, bool] | None
+    start: int
+    max_results: int
+
+
+def _parse_query(text: str) -> _Statement:
+    """A select statement as Intuit's query operation takes it, or the fault Intuit answers."""
+    if not text.strip():
+        raise _parse_error("the query parameter is missing or empty")
+    match = _STATEMENT.match(text)
+    if match is None:
+        raise _parse_error(f"Encountered an unexpected token in {text[:200]!r}")
+    entity = match["entity"]
+    if entity not in _ENTITY_OF_NAME:
+        raise _not_queryable(
+            f"the stand-in serves queries of {' and '.join(sorted(_ENTITY_OF_NAME))} only, not {entity}"
+        )
+    conditions: list[_Condition] = []
+    where, pos = match["where"] or "", 0
+    while where and pos < len(where):
+        found = _CONDITION.match(where, pos)
+        if found is None:
+            raise _parse_error(f"Encountered an unexpected token at {where[pos : pos + 40]!r}")
+        field, op = found["field"], found["op"].lower()
+        if field not in _FILTERABLE:
+            raise _not_queryable(f"property '{field}' is not queryable")
+        raw = found["value"]
+        if op == "in":
+            if not raw.startswith("("):
+                raise _parse_error(f"IN takes a list in parentheses, not {raw}")
+            values = tuple(_field_value(field, item) for item in _ITEM.findall(raw[1:-1]))
+        else:
+            if raw.startswith("("):
+                raise _parse_error(f"{op} takes one value, not a list")
+            values = (_field_value(field, raw),)
+        conditions.append(_Condition(field, op, values))
+        pos = found.end()
+        if pos < len(where):
+            joined = _AND.match(where, pos)
+            if joined is None:  # OR is not supported, nor anything else between conditions
+                raise _parse_error(f"Encountered an unexpected token at {where[pos : pos + 40]!r}")
+            pos = joined.end()
+    order = None
+    if match["order"]:
+        if match["order"] not in _FILTERABLE:
+            raise _not_queryable(f"property '{match['order']}' is not sortable")
+        order = (match["order"], (match["direction"] or "").lower() == "desc")
+    start = int(match["start"] or 1)
+    if start < 1:
+        raise _parse_error("STARTPOSITION starts at 1")
+    max_results = min(int(match["max"] or _DEFAULT_RESULTS), _MAX_RESULTS)
+    return _Statement(entity, match["what"] != "*", tuple(conditions), order, start, max_results)
 
 
 def _jsonable(value: Any) -> Any:

@@ -219,3 +219,123 @@ def test_state_and_reset(app: QuickBooksSandbox, bearer: str) -> None:
     app.handle(SandboxRequest("POST", "/_reset"))
     state = app.handle(SandboxRequest("GET", "/_state")).parsed()
     assert state["sales_receipts"] == [] and state["oauth"]["refresh_calls"] == 0
+
+
+# --- requestid memory: a window, not forever --------------------------------------------------------
+
+
+class Clock:
+    def __init__(self, now: float = 1_780_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_requestid_is_forgotten_once_its_window_has_passed() -> None:
+    clock = Clock()
+    app = QuickBooksSandbox(clock=clock, request_id_window_s=600)
+    token = str(refresh(app).parsed()["access_token"])
+    first = post(app, token, "salesreceipt", body(), "requestid=r1").parsed()["SalesReceipt"]["Id"]
+    clock.now += 599
+    assert post(app, token, "salesreceipt", body(), "requestid=r1").parsed()["SalesReceipt"]["Id"] == first
+    clock.now += 1
+    again = post(app, token, "salesreceipt", body(), "requestid=r1").parsed()["SalesReceipt"]["Id"]
+    assert again != first and len(app.receipts_of("salesreceipt")) == 2
+
+
+def test_the_default_window_is_short_and_the_expire_control_forgets_every_id(
+    app: QuickBooksSandbox, bearer: str
+) -> None:
+    from apps.quickbooks.standin import REQUEST_ID_WINDOW_S
+
+    assert app.request_id_window_s == REQUEST_ID_WINDOW_S <= 3600  # shorter than the retry horizon
+    post(app, bearer, "salesreceipt", body(), "requestid=r1")
+    expired = app.handle(SandboxRequest("POST", "/_requestids/expire"))
+    assert expired.parsed() == {"forgotten": 1}
+    assert app.handle(SandboxRequest("GET", "/_state")).parsed()["request_ids"] == []
+    post(app, bearer, "salesreceipt", body(), "requestid=r1")
+    assert len(app.receipts_of("salesreceipt")) == 2
+    with pytest.raises(ValueError, match="request_id_window_s"):
+        QuickBooksSandbox(request_id_window_s=-1)
+
+
+# --- the query operation -----------------------------------------------------------------------------
+
+
+def query(app: QuickBooksSandbox, token: str, statement: str) -> SandboxResponse:
+    return app.handle(
+        SandboxRequest(
+            method="GET",
+            path=f"{BASE}/query",
+            query={"query": [statement], "minorversion": ["75"]},
+            headers={"authorization": f"Bearer {token}", "accept": "application/json"},
+        )
+    )
+
+
+def test_query_filters_receipts_by_creation_time_and_pages_them() -> None:
+    clock = Clock()
+    app = QuickBooksSandbox(clock=clock)
+    token = str(refresh(app).parsed()["access_token"])
+    ids = []
+    for n in range(3):
+        ids.append(post(app, token, "salesreceipt", body(PrivateNote=f"n{n}")).parsed()["SalesReceipt"]["Id"])
+        clock.now += 60
+    post(app, token, "refundreceipt", body())
+    created = [r["MetaData"]["CreateTime"] for r in app.receipts_of("salesreceipt")]
+    res = query(
+        app,
+        token,
+        # Intuit's query language, not SQL; the values are the stand-in's own timestamps.
+        f"select * from SalesReceipt where MetaData.CreateTime >= '{created[1]}' "  # noqa: S608
+        f"and MetaData.CreateTime <= '{created[2]}'",
+    )
+    assert res.status == 200
+    answer = res.parsed()["QueryResponse"]
+    assert [r["Id"] for r in answer["SalesReceipt"]] == ids[1:]
+    assert (answer["startPosition"], answer["maxResults"]) == (1, 2)
+    assert answer["SalesReceipt"][0]["PrivateNote"] == "n1"  # every field, as created
+    paged = query(app, token, "SELECT * FROM SalesReceipt ORDERBY Id DESC STARTPOSITION 2 MAXRESULTS 1")
+    assert [r["Id"] for r in paged.parsed()["QueryResponse"]["SalesReceipt"]] == [ids[1]]
+    counted = query(app, token, f"select count(*) from SalesReceipt where Id in ('1', {ids[0]})")  # noqa: S608
+    assert counted.parsed()["QueryResponse"] == {"totalCount": 1}
+    none = query(app, token, "select * from RefundReceipt where TxnDate < '2000-01-01'")
+    assert none.status == 200 and none.parsed()["QueryResponse"] == {}
+
+
+@pytest.mark.parametrize(
+    ("statement", "code", "words"),
+    [
+        (
+            "select * from SalesReceipt where PrivateNote = 'x'",
+            "4001",
+            "property 'PrivateNote' is not queryable",
+        ),
+        ("select * from SalesReceipt where Id = '1' or Id = '2'", "4000", "QueryParserError"),
+        ("select * SalesReceipt", "4000", "QueryParserError"),
+        ("select * from Invoice", "4001", "Invoice"),
+        ("select * from SalesReceipt where MetaData.CreateTime > 'yesterday'", "4001", "not a valid value"),
+        ("", "4000", "missing"),
+    ],
+)
+def test_a_query_intuit_refuses_is_a_fault(
+    app: QuickBooksSandbox, bearer: str, statement: str, code: str, words: str
+) -> None:
+    res = query(app, bearer, statement)
+    assert res.status == 400
+    error = fault(res)
+    assert (error["code"], error["type"]) == (code, "ValidationFault") and words in error["Detail"]
+
+
+def test_query_needs_a_token_and_the_company(app: QuickBooksSandbox, bearer: str) -> None:
+    assert query(app, "wrong", "select * from SalesReceipt").status == 401
+    other = app.handle(
+        SandboxRequest(
+            "GET",
+            "/v3/company/123/query",
+            query={"query": ["select * from SalesReceipt"]},
+            headers={"authorization": f"Bearer {bearer}"},
+        )
+    )
+    assert other.status == 403
