@@ -8,8 +8,12 @@ function raises, leave the whole batch. SQS's redrive policy moves a message to 
 
 An invocation that crashes (:class:`~infra.local.transport.InvocationCrashed`, a ``BaseException``
 raised where Lambda would have killed the process) is counted in :attr:`Poller.crashes`, not reported
-as an error: like a raising function, it leaves the whole batch to come back after its visibility
-timeout, and the idempotency records it left in progress expire at the invocation's deadline.
+as an error. As a Lambda timeout does, the crash ends the whole invocation: each one runs inside
+:func:`~infra.local.transport.invocation`, so the batch's other records, running on other threads,
+stop at their next outbound call (HTTP or AWS) instead of carrying on. Every record the invocation
+held is released: none is deleted (acknowledged) and none reported as a failed item - each comes
+back when its visibility timeout ends, and the idempotency records left in progress expire at the
+invocation's deadline.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from .transport import InvocationCrashed
+from .transport import InvocationCrashed, guard_aws_calls, invocation
 
 __all__ = ["Poller", "sqs_event"]
 
@@ -86,6 +90,7 @@ class Poller:
         #: Invocations that crashed (see the module docstring).
         self.crashes = 0
         self._thread = threading.Thread(target=self._run, name=f"poller-{integration}", daemon=True)
+        guard_aws_calls()  # before the functions make their boto3 clients (see infra.local.transport)
 
     @property
     def busy(self) -> bool:
@@ -120,14 +125,21 @@ class Poller:
             return 0
         self._busy.set()
         try:
-            try:
-                result = self._invoke(self.integration, sqs_event(messages, self._queue_arn, self._region))
-            except InvocationCrashed:
-                self.crashes += 1  # nothing deleted: the batch comes back after its visibility timeout
-                return len(messages)
-            except Exception as exc:
-                # The whole batch returns to the queue when its visibility ends, as on Lambda.
-                self._on_error(self.integration, exc)
+            with invocation() as current:
+                try:
+                    result = self._invoke(
+                        self.integration, sqs_event(messages, self._queue_arn, self._region)
+                    )
+                except InvocationCrashed as crash:
+                    current.end(str(crash))  # raised outside the transport: the same end
+                    result = None
+                except Exception as exc:
+                    # The whole batch returns to the queue when its visibility ends, as on Lambda.
+                    self._on_error(self.integration, exc)
+                    return len(messages)
+            if current.ended:
+                # Nothing deleted, nothing reported: the batch comes back after its visibility timeout.
+                self.crashes += 1
                 return len(messages)
             failed = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
             done = [m for m in messages if m["MessageId"] not in failed]
