@@ -1,9 +1,10 @@
 """The MCP endpoint, end to end: the official MCP client (``mcp`` SDK, streamable HTTP) against the
 local gateway, with keys made as ``switchboard keys create`` makes them.
 
-Covers: the tool list a key sees; a read tool (stock); an effect tool called twice with one
-idempotency key (one contact in the HubSpot sandbox); a key without the tool; the quota; a revoked
-key (401); and the audit trail (every call, no secret, no raw personal data).
+Covers: the tool list a key sees, and a tool whose setting is missing neither listed nor callable; a
+read tool (stock); an effect tool called three times with one idempotency key (one contact and one
+upsert in the HubSpot sandbox's request log); a key without the tool; the minute and day quotas; a
+revoked key (401); and the audit trail (every call, no secret, no raw personal data).
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from mcp.shared.exceptions import MCPError
 
 from apps.hubspot.standin import HubSpotSandbox
 from functions.mcp import keys
-from functions.mcp.tools import FORBIDDEN, QUOTA_EXCEEDED
+from functions.mcp.tools import FORBIDDEN, QUOTA_EXCEEDED, UNKNOWN_TOOL
 from infra.local.runtime import LocalRuntime
+from sandbox.base import SandboxRequest
 from shared.actions import catalogue
 
 pytestmark = pytest.mark.e2e
@@ -68,6 +70,16 @@ def _leaf(error: BaseException) -> BaseException:
     while isinstance(error, BaseExceptionGroup):
         error = error.exceptions[0]
     return error
+
+
+def _upserts_of(hubspot: HubSpotSandbox, email: str) -> list[dict[str, Any]]:
+    """The contact upserts for ``email`` that HubSpot's sandbox received (its ``/_requests`` log)."""
+    listed = hubspot.handle(SandboxRequest("GET", "/_requests", query={"path": ["/contacts/batch/upsert"]}))
+    return [
+        r
+        for r in listed.parsed()["requests"]
+        if r["method"] == "POST" and any(i.get("id") == email for i in (r["json"] or {}).get("inputs", []))
+    ]
 
 
 def _audit(runtime: LocalRuntime) -> list[dict[str, Any]]:
@@ -132,14 +144,14 @@ def test_one_idempotency_key_one_contact(runtime: LocalRuntime) -> None:
     with hubspot.lock:
         matching = [c for c in hubspot.contacts.values() if c.properties.get("email") == email]
     assert len(matching) == 1
-    upserts = (
-        [r for r in hubspot.requests if "batch/upsert" in r["path"]] if hasattr(hubspot, "requests") else []
-    )
-    assert len([r for r in upserts if email in json.dumps(r)]) <= 1
+    # The sandbox's request log: three calls with one key reached HubSpot's upsert exactly once.
+    assert len(_upserts_of(hubspot, email)) == 1
 
     # The key in _meta works too; the same key with other arguments is refused, not replayed.
     async def meta_then_conflict(session: ClientSession) -> list[Any]:
-        meta = {"io.switchboard/idempotency-key": "lead-7f3a-0002"}
+        meta: Any = {
+            "io.switchboard/idempotency-key": "lead-7f3a-0002"
+        }  # the SDK's TypedDict knows no such key
         a = await session.call_tool("crm_upsert_contact", {"email": email, "first_name": "Lena"}, meta=meta)
         b = await session.call_tool("crm_upsert_contact", {"email": email, "first_name": "Lena"}, meta=meta)
         c = await session.call_tool(
@@ -149,7 +161,8 @@ def test_one_idempotency_key_one_contact(runtime: LocalRuntime) -> None:
 
     a, b, c = _session(runtime, key, meta_then_conflict)
     assert a.meta is None and b.meta == {"io.switchboard/replayed": True}
-    assert c.is_error and "other arguments" in c.content[0].text  # type: ignore[union-attr]
+    assert c.is_error and "other arguments" in c.content[0].text
+    assert len(_upserts_of(hubspot, email)) == 2  # the new key's one call; the replay and refusal none
 
 
 def test_a_key_without_the_tool_is_refused(runtime: LocalRuntime) -> None:
@@ -175,6 +188,78 @@ def test_the_quota_is_enforced(runtime: LocalRuntime) -> None:
     assert refused.value.code == QUOTA_EXCEEDED
     assert refused.value.data["window"] == "minute" and refused.value.data["limit"] == 2
     assert 1 <= refused.value.data["retry_after_s"] <= 60
+
+
+def test_the_day_quota_counts_across_minutes_and_resets_the_next_day(runtime: LocalRuntime) -> None:
+    """The day window, with explicit clocks: calls spread over minutes still end at ``per_day``."""
+    rt = runtime.runtimes["mcp"]
+    ddb = rt.aws("dynamodb")
+    key, _ = keys.create_key(ddb, rt.table, name="day", tools=["stock.get"], per_minute=2, per_day=3)
+    day = 20_000 * 86_400  # a UTC midnight
+    for now in (day + 10, day + 11):
+        keys.consume_quota(ddb, rt.table, key, now=now)
+    with pytest.raises(keys.QuotaExceeded) as minute:
+        keys.consume_quota(ddb, rt.table, key, now=day + 12)
+    assert (minute.value.window, minute.value.limit, minute.value.retry_after_s) == ("minute", 2, 48)
+    keys.consume_quota(ddb, rt.table, key, now=day + 70)  # a new minute: the day's third call
+    with pytest.raises(keys.QuotaExceeded) as full:
+        keys.consume_quota(ddb, rt.table, key, now=day + 130)  # the minute has room, the day has none
+    assert (full.value.window, full.value.limit) == ("day", 3)
+    assert full.value.retry_after_s == 86_400 - 130  # until the next UTC midnight
+    keys.consume_quota(ddb, rt.table, key, now=day + 86_400 + 5)  # the next day starts again
+
+
+def test_a_spent_day_quota_refuses_the_call_over_mcp(runtime: LocalRuntime) -> None:
+    rt = runtime.runtimes["mcp"]
+    key = _key(runtime, ["stock.get"], per_minute=2, per_day=2)
+    record = keys.get_key(rt.aws("dynamodb"), rt.table, keys.parse_key(key) or "")
+    assert record is not None
+    if 86_400 - time.time() % 86_400 < 30:  # the calls below must fall on one UTC day
+        time.sleep(86_400 - time.time() % 86_400 + 0.1)
+    today = time.time() // 86_400 * 86_400
+    for minute in (1, 2):  # earlier minutes of today used the day's calls (not this minute's)
+        keys.consume_quota(rt.aws("dynamodb"), rt.table, record, now=today + 60 * minute + 1)
+
+    before = time.time()
+    with pytest.raises(MCPError) as refused:
+        _session(runtime, key, lambda s: s.call_tool("stock_get", {"skus": ["LOAF-SOURDOUGH"]}))
+    after = time.time()
+    assert refused.value.code == QUOTA_EXCEEDED
+    data = refused.value.data
+    assert data["window"] == "day" and data["limit"] == 2
+    assert int(today + 86_400 - after) - 1 <= data["retry_after_s"] <= int(today + 86_400 - before) + 1
+    outcomes = [r["outcome"] for r in _audit(runtime) if r["key_id"] == record.id]
+    assert outcomes == ["quota_exceeded"]
+
+
+def test_a_tool_whose_setting_is_missing_is_not_offered(
+    runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rt = runtime.runtimes["mcp"]
+    needs_sender = {a.tool_name for a in catalogue() if "from_address" in a.config.values()}
+    assert "email_send" in needs_sender
+    everything = {t.name for t in _session(runtime, _key(runtime, ["*"]), lambda s: s.list_tools()).tools}
+    assert needs_sender <= everything  # offered while the deployment sets a From address
+
+    monkeypatch.setattr(rt, "settings", rt.settings.model_copy(update={"from_address": None}))
+    key = _key(runtime, ["*"])
+    listed = {t.name for t in _session(runtime, key, lambda s: s.list_tools()).tools}
+    assert listed == everything - needs_sender
+    named = _key(runtime, ["email.send", "stock.get"])  # a key naming it does not bring it back
+    assert [t.name for t in _session(runtime, named, lambda s: s.list_tools()).tools] == ["stock_get"]
+
+    with pytest.raises(MCPError) as refused:
+        _session(
+            runtime,
+            named,
+            lambda s: s.call_tool(
+                "email_send",
+                {"to": ["ada@example.org"], "subject": "Hi", "text": "Hello", "idempotency_key": "mail-0001"},
+            ),
+        )
+    assert refused.value.code == UNKNOWN_TOOL and "unknown tool 'email_send'" in refused.value.message
+    # Refused before anything ran: the audit trail has the refusal and nothing else for this key.
+    assert [r["outcome"] for r in _audit(runtime) if r["key_id"] == keys.parse_key(named)] == ["unknown_tool"]
 
 
 def test_no_key_or_a_revoked_key_is_401(runtime: LocalRuntime) -> None:
