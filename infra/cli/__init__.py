@@ -4,7 +4,7 @@
     switchboard send <integration> <event-file> [--url URL] [--stage STAGE]
     switchboard invoke <integration> <event-file> | --date YYYY-MM-DD [--resend]
     switchboard urls                                   [--stage STAGE] [--region REGION]
-    switchboard secrets list | show <connection> | set <connection> key=value …
+    switchboard secrets list | show <connection> [--reveal] | set <connection> key=value …
     switchboard webhooks register|list|remove <integration> [--rotate] [--base-url URL]
     switchboard connect <app> [--connection NAME] [--valid-for MINUTES] [--stage STAGE]
     switchboard dlq list [<integration>] | show <id> | replay <id> | redrive <integration>

@@ -16,12 +16,20 @@ def register(commands: Commands) -> None:
     )
     urls.set_defaults(func=_urls)
 
-    secrets = commands.add_parser("secrets", help="set or inspect a connection's secret (values never shown)")
+    secrets = commands.add_parser(
+        "secrets", help="set or inspect a connection's secret (values masked; local samples with --reveal)"
+    )
     actions = secrets.add_subparsers(dest="action", required=True, parser_class=Parser)
     listed = actions.add_parser("list", parents=[where()], help="every connection and its secret's name")
     listed.set_defaults(func=_list)
     show = actions.add_parser("show", parents=[where()], help="a connection's fields, values masked")
     show.add_argument("connection")
+    show.add_argument(
+        "--reveal",
+        action="store_true",
+        help="local runtime only: print the values that are the stand-ins' fixed samples (the rest stay "
+        "masked; refused on a deployed stage)",
+    )
     show.set_defaults(func=_show)
     set_ = actions.add_parser(
         "set", parents=[where()], help="merge key=value pairs into a connection's secret (key=- to type it)"
@@ -48,7 +56,7 @@ def _list(args: argparse.Namespace) -> int:
 def _show(args: argparse.Namespace) -> int:
     from infra.ops.secrets import show_secret
 
-    show_secret(target(args), args.connection, sys.stdout)
+    show_secret(target(args), args.connection, sys.stdout, reveal=args.reveal)
     return 0
 
 

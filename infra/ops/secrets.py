@@ -1,10 +1,18 @@
-"""``switchboard secrets``: set and inspect a connection's secret without ever printing a value.
+"""``switchboard secrets``: set and inspect a connection's secret, values masked.
 
 A connection's secret is one JSON object (``switchboard/<stage>/<connection>``) whose keys are the
 connection's declared ``fields`` (required) and ``optional`` fields. ``set`` merges ``key=value``
 pairs into it and refuses keys the connection does not declare (a typo would otherwise be stored and
 silently ignored); ``key=-`` reads the value from the terminal (hidden) or standard input, so it stays
-out of the shell history. ``show`` prints every field with its value masked.
+out of the shell history; it says per field what happened (set, cleared, unchanged). ``show`` prints
+every field with its value masked.
+
+``show --reveal`` prints values only where they are not credentials: on the local runtime, the fields
+that still hold the stand-ins' fixed sample values (``Connection.local``), so a developer can sign a
+test request of their own without reading source code. Anything else - a value set by hand or written
+by Switchboard locally, every value of a deployed stage - stays masked; on a stage ``--reveal`` is
+refused outright (real credentials are read with the AWS CLI, under the reader's own IAM permission
+and CloudTrail's record).
 """
 
 from __future__ import annotations
@@ -16,9 +24,28 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from infra.ops.target import CliError, Target, aws_errors, connections
-from shared.spec import Connection
+from shared.registry import load_specs
+from shared.spec import Connection, WebhookTrigger
 
-__all__ = ["list_connections", "mask", "parse_assignments", "read_secret", "set_secret", "show_secret"]
+__all__ = [
+    "KINDS",
+    "connection_kind",
+    "list_connections",
+    "local_sample",
+    "mask",
+    "parse_assignments",
+    "read_secret",
+    "set_secret",
+    "show_secret",
+]
+
+#: What each kind ``secrets list`` shows means (printed under the list).
+KINDS = {
+    "api": "credentials Switchboard calls the app with",
+    "oauth2": "an OAuth 2.0 client and its tokens",
+    "signing": "verifies the app's webhooks",
+    "own-key": "a key of Switchboard's own (API keys its callers present, the connect-link state key)",
+}
 
 #: Values shorter than this are shown as ``***`` (their first characters would be most of them).
 _SHOW_PREFIX_FROM = 12
@@ -39,6 +66,32 @@ def _connection(name: str) -> tuple[Connection, list[str]]:
     if name not in known:
         raise CliError(f"no connection {name!r}; there are: {', '.join(known)}")
     return known[name]
+
+
+def connection_kind(conn: Connection) -> str:
+    """What the connection is, from where the specs use it (one of :data:`KINDS`).
+
+    A connection a webhook trigger verifies with is ``signing``; an app's credentials are ``api`` or
+    ``oauth2`` as the app declares them. A connection declared ``signing`` that no webhook trigger
+    verifies with (the API keys ``GET /stock`` checks, the key connect links are signed with) is
+    Switchboard's own key: nothing a provider signs with, and not to be confused with one.
+    """
+    verifying = {
+        t.secret.name for spec in load_specs() for t in spec.triggers if isinstance(t, WebhookTrigger)
+    }
+    if conn.name in verifying:
+        return "signing"
+    if conn.kind in ("api", "oauth2"):
+        return conn.kind
+    return "own-key"
+
+
+def local_sample(target: Target, conn: Connection) -> dict[str, str]:
+    """The fixed sample values the local runtime stores for ``conn`` (``{sandbox}`` filled in)."""
+    if not target.is_local or not target.gateway:
+        return {}
+    sandbox = f"{target.gateway.rstrip('/')}/_sandbox"
+    return {k: v.replace("{sandbox}", sandbox) for k, v in conn.local.items()}
 
 
 def _describe_fields(conn: Connection) -> str:
@@ -114,28 +167,59 @@ def set_secret(target: Target, connection: str, assignments: Sequence[str], out:
     for key, value in values.items():
         if not value:  # an empty optional field: remove it
             merged.pop(key, None)
-    with aws_errors(target, f"writing secret {name}"):
-        target.client("secretsmanager").put_secret_value(SecretId=name, SecretString=json.dumps(merged))
+    outcome = _outcome(current, values)
+    if merged != current:
+        with aws_errors(target, f"writing secret {name}"):
+            target.client("secretsmanager").put_secret_value(SecretId=name, SecretString=json.dumps(merged))
+    out.write(f"{name}: {outcome} (values not shown)\n")
     missing = [f for f in conn.fields if not merged.get(f)]
-    out.write(f"{name}: set {', '.join(sorted(values))} (values not shown)\n")
     if missing:
         out.write(
             f"  still missing (required): {', '.join(missing)} - {', '.join(used_by)} will fail until set\n"
         )
-    if not target.is_local:
+    if merged != current and not target.is_local:
         out.write("  functions read it within 5 minutes (their secret cache)\n")
 
 
-def show_secret(target: Target, connection: str, out: TextIO) -> None:
+def _outcome(current: dict[str, Any], values: dict[str, str]) -> str:
+    """What ``set`` did, per field: ``set a; cleared b; unchanged c (same value), d (was not set)``."""
+    done: dict[str, list[str]] = {"set": [], "cleared": [], "unchanged": []}
+    for key in sorted(values):
+        value = values[key]
+        if not value and key in current:
+            done["cleared"].append(key)
+        elif not value:
+            done["unchanged"].append(f"{key} (was not set)")
+        elif current.get(key) == value:
+            done["unchanged"].append(f"{key} (same value)")
+        else:
+            done["set"].append(key)
+    parts = [f"{what} {', '.join(keys)}" for what, keys in done.items() if keys]
+    if not done["set"] and not done["cleared"]:
+        parts.append("nothing written")
+    return "; ".join(parts)
+
+
+def show_secret(target: Target, connection: str, out: TextIO, *, reveal: bool = False) -> None:
     conn, used_by = _connection(connection)
     name = target.secret_name(conn.name)
+    if reveal and not target.is_local:
+        raise CliError(
+            f"--reveal works on the local runtime only, where values are the stand-ins' samples; on "
+            f"{target.where} they are real credentials: read one with `aws secretsmanager "
+            f"get-secret-value --secret-id {name}` (your IAM permission, recorded by CloudTrail)"
+        )
     value = read_secret(target, name)
-    out.write(f"{name}  ({conn.app}, {conn.kind}; used by {', '.join(used_by)})\n")
+    samples = local_sample(target, conn) if reveal else {}
+    out.write(f"{name}  ({conn.app}, {connection_kind(conn)}; used by {', '.join(used_by)})\n")
     width = max(len(k) for k in (*conn.fields, *conn.optional, *value))
+    kept = 0
     for key in (*conn.fields, *conn.optional):
         kind = "required" if key in conn.fields else "optional"
         if key in value:
-            shown = mask(value[key])
+            shown = _shown(value[key], samples.get(key), reveal)
+            if shown.endswith(_KEPT):
+                kept += 1
         else:
             shown = "(not set)" + (
                 "  <- the connection fails closed without it" if kind == "required" else ""
@@ -145,6 +229,23 @@ def show_secret(target: Target, connection: str, out: TextIO) -> None:
         if key.startswith("_"):
             continue  # CloudFormation's generated placeholder key; the runtime ignores it
         out.write(f"  {key:<{width}}  {'unknown':<8}  {mask(value[key])}  <- not declared; ignored\n")
+    if reveal:
+        out.write("Shown: the local stand-ins' fixed sample values, not credentials.")
+        if kept:
+            out.write(" Masked: values set here or written by Switchboard, which may be real.")
+        out.write("\n")
+
+
+#: Marks a field ``--reveal`` kept masked.
+_KEPT = "(masked: not a local sample value)"
+
+
+def _shown(value: Any, sample: str | None, reveal: bool) -> str:
+    if not reveal:
+        return mask(value)
+    if sample is not None and value == sample:
+        return str(value)
+    return f"{mask(value)}  {_KEPT}"
 
 
 def list_connections(target: Target, out: TextIO) -> None:
@@ -153,8 +254,11 @@ def list_connections(target: Target, out: TextIO) -> None:
     out.write(f"{'SECRET':<{width}}  {'APP':<18} {'KIND':<8} USED BY\n")
     for name, (conn, used_by) in known.items():
         out.write(
-            f"{target.secret_name(name):<{width}}  {conn.app:<18} {conn.kind:<8} {', '.join(used_by)}\n"
+            f"{target.secret_name(name):<{width}}  {conn.app:<18} {connection_kind(conn):<8} "
+            f"{', '.join(used_by)}\n"
         )
+    out.write("KIND: " + "; ".join(f"{kind} = {meaning}" for kind, meaning in KINDS.items()) + "\n")
     out.write(
-        "Inspect one: switchboard secrets show <connection>   set: switchboard secrets set <connection> key=value\n"
+        "Inspect one: switchboard secrets show <connection> [--reveal: local sample values]   "
+        "set: switchboard secrets set <connection> key=value\n"
     )

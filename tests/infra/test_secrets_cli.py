@@ -1,0 +1,106 @@
+"""``switchboard secrets``: what ``set`` did per field, each connection's true kind, ``show --reveal``.
+
+Against a local runtime (moto, stand-ins) with the CLI in-process, and against a "deployed stage"
+in moto (``mock_aws``) for what must be refused there.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+
+from infra.local.runtime import LocalRuntime
+from infra.ops.secrets import connection_kind
+from infra.ops.target import connections
+from shared.registry import load_specs
+from shared.spec import WebhookTrigger
+
+SQUARE = "switchboard/local/square_signing"
+
+
+def ok(done: Any) -> str:
+    assert done.returncode == 0, done.stdout + done.stderr
+    return str(done.stdout)
+
+
+def stored(runtime: LocalRuntime, secret: str) -> dict[str, str]:
+    sm = runtime.runtimes["pos_to_accounting"].aws("secretsmanager")
+    value: dict[str, str] = json.loads(sm.get_secret_value(SecretId=secret)["SecretString"])
+    return value
+
+
+def versions(runtime: LocalRuntime, secret: str) -> int:
+    sm = runtime.runtimes["pos_to_accounting"].aws("secretsmanager")
+    return len(sm.list_secret_version_ids(SecretId=secret)["Versions"])
+
+
+def test_set_says_per_field_whether_it_set_cleared_or_left_it(runtime: LocalRuntime, cli: Any) -> None:
+    assert "previous_secret" not in stored(runtime, SQUARE)
+    before = versions(runtime, SQUARE)
+    nothing = ok(cli("secrets", "set", "square_signing", "previous_secret="))
+    assert (
+        nothing == f"{SQUARE}: unchanged previous_secret (was not set); nothing written (values not shown)\n"
+    )
+    assert versions(runtime, SQUARE) == before  # nothing to write, nothing written
+
+    added = ok(cli("secrets", "set", "square_signing", "previous_secret=old-square-key-kept-a-while"))
+    assert added == f"{SQUARE}: set previous_secret (values not shown)\n"
+    assert stored(runtime, SQUARE)["previous_secret"] == "old-square-key-kept-a-while"
+
+    cleared = ok(
+        cli("secrets", "set", "square_signing", "previous_secret=", "secret=sandbox-square-signature-key")
+    )
+    assert cleared == f"{SQUARE}: cleared previous_secret; unchanged secret (same value) (values not shown)\n"
+    assert stored(runtime, SQUARE) == {"secret": "sandbox-square-signature-key"}
+    assert "set previous_secret" not in cleared and "sandbox-square" not in cleared
+
+
+def test_list_gives_each_connection_the_kind_its_declarations_make_it(
+    runtime: LocalRuntime, cli: Any
+) -> None:
+    listed = ok(cli("secrets", "list"))
+    rows = {ln.split()[0]: ln.split()[2] for ln in listed.splitlines() if ln.startswith("switchboard/")}
+    assert rows["switchboard/local/stock_level_api_keys"] == "own-key"  # API keys callers present
+    assert rows["switchboard/local/square_signing"] == "signing"
+    assert rows["switchboard/local/hubspot"] == "api" and rows["switchboard/local/quickbooks"] == "oauth2"
+    verifying = {t.secret.name for s in load_specs() for t in s.triggers if isinstance(t, WebhookTrigger)}
+    for name, (conn, _used_by) in connections().items():
+        kind = rows[f"switchboard/local/{name}"]
+        assert kind == connection_kind(conn)
+        assert (kind == "signing") == (name in verifying), name  # signing means: verifies webhooks
+    assert "KIND: api = " in listed and "own-key = " in listed
+
+
+def test_show_reveals_only_the_local_sample_values(runtime: LocalRuntime, cli: Any) -> None:
+    masked = ok(cli("secrets", "show", "square_signing"))
+    assert "sandbox-square-signature-key" not in masked and "Shown:" not in masked
+
+    revealed = ok(cli("secrets", "show", "square_signing", "--reveal"))
+    assert "  secret            required  sandbox-square-signature-key\n" in revealed
+    assert "(square, signing; used by " in revealed and "Shown: the local stand-ins' fixed sample" in revealed
+
+    hubspot = ok(cli("secrets", "show", "hubspot", "--reveal"))
+    assert "sandbox-hubspot-token" in hubspot and f"{runtime.url}/_sandbox/hubspot" in hubspot
+
+    # A value set by hand is not a sample: it may be a real key, and stays masked.
+    own = "sq0csp-my-real-looking-signature-key-0123456789"
+    ok(cli("secrets", "set", "square_signing", f"secret={own}"))
+    kept = ok(cli("secrets", "show", "square_signing", "--reveal"))
+    assert own not in kept and "sq0…(47 chars)  (masked: not a local sample value)" in kept
+    assert "Masked: values set here or written by Switchboard" in kept
+
+
+def test_reveal_is_refused_on_a_deployed_stage(aws: boto3.session.Session, cli: Any) -> None:
+    aws.client("secretsmanager").create_secret(
+        Name="switchboard/prod/square_signing",
+        SecretString=json.dumps({"secret": "sandbox-square-signature-key"}),
+    )
+    done = cli("secrets", "show", "square_signing", "--reveal", "--stage", "prod", "--region", "us-east-1")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done
+    assert done.stderr.startswith("switchboard: --reveal works on the local runtime only")
+    assert "aws secretsmanager get-secret-value --secret-id switchboard/prod/square_signing" in done.stderr
+    assert "sandbox-square-signature-key" not in done.stdout + done.stderr
+    masked = cli("secrets", "show", "square_signing", "--stage", "prod", "--region", "us-east-1")
+    assert masked.returncode == 0 and "sandbox-square" not in masked.stdout
