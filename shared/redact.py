@@ -19,7 +19,14 @@ _EMAIL = re.compile(r"(?<![\w.+-])([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-
 _PHONE = re.compile(r"(?<![\w+])(\+\d[\d\s().-]{6,}\d|\(?\d{2,5}\)?[\s.-]\d[\d\s.-]{4,}\d)(?![\w])")
 # Dates and times that look like digit groups: 2026-11-21, 21.11.2026 10:15, 21/11/2026.
 _DATE = re.compile(r"^(\d{4}-\d{2}-\d{2}|\d{1,2}[./]\d{1,2}[./]\d{2,4})")
-_BEARER = re.compile(r"(?i)\b(bearer|token|basic)\s+[A-Za-z0-9._~+/=-]{8,}")
+_BEARER = re.compile(r"(?i)\b(bearer|token|basic)\s+([A-Za-z0-9._~+/=-]{8,})")
+# One word of prose: letters in one case shape (lower, UPPER, Capitalised), hyphenated parts allowed,
+# no longer than a long English word. Credentials have digits, symbols or mixed case.
+_WORD = re.compile(
+    r"(?:[a-z]{1,20}|[A-Z]{1,20}|[A-Z][a-z]{1,19})(?:-(?:[a-z]{1,20}|[A-Z]{1,20}|[A-Z][a-z]{1,19}))*"
+)
+# What follows a word in a sentence: punctuation, or another word.
+_GOES_ON = re.compile(r"[.,;:!?)]|\s+[A-Za-z(]")
 _WHSEC = re.compile(r"\bwhsec_[A-Za-z0-9+/=]+")
 
 #: Keys whose values are never written anywhere, whatever they hold.
@@ -52,10 +59,27 @@ def _mask_phone(match: re.Match[str]) -> str:
     return "***" + digits[-2:]
 
 
+def _mask_credential(match: re.Match[str]) -> str:
+    """``Bearer <token>`` -> ``Bearer ***``, unless what follows the keyword is prose.
+
+    "its refresh token expired. Authorise it again", "Basic authentication failed": the words after
+    ``token``/``basic`` tell the operator what happened and what to do, so they stay. A run counts as
+    prose when it is one word (:data:`_WORD`, trailing full stops aside) that the sentence goes on
+    from (punctuation or another word follows); a lone lower-case run at the end, as in an
+    ``Authorization`` header, is still masked.
+    """
+    run = match.group(2)
+    word = run.rstrip(".")
+    after = run[len(word) :] + match.string[match.end() :]
+    if _WORD.fullmatch(word) and _GOES_ON.match(after):
+        return match.group(0)
+    return match.group(1) + " ***" + run[len(word) :]  # the sentence's full stop stays
+
+
 def redact_text(text: str) -> str:
     """Mask emails, phone numbers and credentials found in free text."""
     text = _WHSEC.sub("whsec_***", text)
-    text = _BEARER.sub(lambda m: m.group(1) + " ***", text)
+    text = _BEARER.sub(_mask_credential, text)
     text = _EMAIL.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", text)
     return _PHONE.sub(_mask_phone, text)
 

@@ -121,3 +121,48 @@ def test_redact_does_not_change_its_input() -> None:
 def test_sensitive_keys_cover_the_credential_names() -> None:
     assert {"authorization", "secret", "previous_secret", "token", "cookie", "x-api-key"} <= SENSITIVE_KEYS
     assert "email" not in SENSITIVE_KEYS  # masked by content, not dropped: operators tell leads apart
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("Authorization: Bearer pat-na1-1234abcd-5678 sent", "Authorization: Bearer *** sent"),
+        ("token sk_live_51Habcdefgh.", "token ***."),
+        ("Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln, retrying", "Bearer ***, retrying"),
+        ("basic dXNlcjpwYXNz then", "basic *** then"),
+        ("token AbCdEfGhIjKl expired", "token *** expired"),  # mixed case is not a word
+        ("token deadbeefcafebabedeadbeef failed", "token *** failed"),  # longer than any word
+        ("Bearer abcdefgh", "Bearer ***"),  # a lone run where a header value would end
+    ],
+)
+def test_real_credentials_after_bearer_token_basic_are_still_masked(text: str, masked: str) -> None:
+    assert redact_text(text) == masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "its refresh token expired. Authorise it again",
+        "token expired.",
+        "token revoked",
+        "token has expired",
+        "the access token expired; refreshing",
+        "refresh token invalidated, connect it again",
+        "Basic authentication failed",
+        "HTTP Basic authentication is not enabled for this app",
+        "bearer token rejected (401)",
+        "Token Re-authorisation required: run switchboard connect",
+    ],
+)
+def test_ordinary_words_after_bearer_token_basic_are_left_alone(text: str) -> None:
+    assert redact_text(text) == text
+
+
+def test_a_revoked_connection_reason_keeps_what_the_operator_must_do() -> None:
+    reason = (
+        "quickbooks refused to refresh connection 'quickbooks' (invalid_grant): the app was disconnected "
+        "or its refresh token expired. Authorise it again, store the new refresh token with "
+        "`switchboard secrets set quickbooks refresh_token=-`, then `switchboard dlq redrive <integration>`"
+    )
+    assert redact_text(reason) == reason
+    assert redact({"reason": reason}) == {"reason": reason}
