@@ -9,6 +9,10 @@ against it and against production. Every app also gets the same control endpoint
   ``GET /_faults/served`` counts the requests each fault kind hit;
 * ``POST /_reset`` - clear data, faults and recorded requests;
 * ``GET /_state`` - the app's data, as the app chooses to show it;
+* ``GET /_limits`` - the provider's published rate limits the app enforces, and how much of each was
+  used; ``POST /_limits {"enforce": false}`` lifts them (see :mod:`sandbox.limits`);
+* ``GET /_consistency`` - the eventual-consistency lag of its list reads; ``POST /_consistency
+  {"lag_s": 2}`` sets it (see :mod:`sandbox.consistency`);
 * an app that sends webhooks (:attr:`SandboxApp.webhooks`, see :mod:`sandbox.sender`) also has
   ``GET|POST|DELETE /_webhooks/subscriptions`` and ``GET /_webhooks`` (the deliveries made);
 * an app's own control endpoints, from :meth:`SandboxApp.controls`.
@@ -27,6 +31,11 @@ faults are cleared. Counted faults are served first; the rates of several rate f
 per request), so ``5xx`` at 0.2 and ``429`` at 0.05 fail a quarter of the requests. This is how the
 chaos harness (``switchboard chaos``) makes a target flaky, and how it marks a payload as poison:
 ``{"kind": "status", "status": 400, "rate": 1, "body_contains": "chaos-poison"}``.
+
+Apart from faults, every app enforces its provider's published rate limits (its
+:attr:`SandboxApp.rate_limits`), on by default: past one it answers :meth:`SandboxApp.limited_response`,
+the provider's own 429. Faults are the harness's misbehaviour and are served first; a request a status
+or rate-limit fault answered was never served, so it counts against no limit.
 
 A ``crash`` fault serves the request normally and adds the :data:`CRASH_HEADER` to the answer. The
 sandbox cannot kill the caller; the local runtime's HTTP transport (:mod:`infra.local.transport`) reads
@@ -48,11 +57,13 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypedDict
 from urllib.parse import parse_qs, parse_qsl, unquote, urlencode
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from sandbox.consistency import InvalidLagSetting, Visibility, checked_lag, lag_from_env
+from sandbox.limits import Hit, Limiter, RateLimit, limits_enabled
 from shared.redact import SENSITIVE_KEYS
 
 if TYPE_CHECKING:
@@ -67,6 +78,7 @@ __all__ = [
     "Handler",
     "RateLimitFault",
     "SandboxApp",
+    "SandboxOptions",
     "SandboxRequest",
     "SandboxResponse",
     "SandboxTimeout",
@@ -210,6 +222,21 @@ class _Queued:
         return {**self.fault.model_dump(exclude_none=True), "count": self.remaining}
 
 
+# --- options every app takes ---------------------------------------------------------------------
+
+
+class SandboxOptions(TypedDict, total=False):
+    """What every stand-in's constructor passes on to :class:`SandboxApp` (``**options``).
+
+    ``limits``: enforce the provider's rate limits (``None``: as ``SWITCHBOARD_SANDBOX_LIMITS`` says,
+    on when unset). ``consistency_lag_s``: how long new records stay out of list reads (``None``: as
+    ``SWITCHBOARD_SANDBOX_LAG_S`` says, 0 when unset).
+    """
+
+    limits: bool | None
+    consistency_lag_s: float | None
+
+
 # --- routing -------------------------------------------------------------------------------------
 
 #: A route handler: the request and the decoded path parameters.
@@ -244,10 +271,21 @@ class SandboxApp:
     name: ClassVar[str] = ""
     #: Set by apps that send webhooks (a provider's "webhook sender"); see :mod:`sandbox.sender`.
     webhooks: WebhookSender | None = None
+    #: The provider's published rate limits, with their sources (see :mod:`sandbox.limits`).
+    rate_limits: ClassVar[tuple[RateLimit, ...]] = ()
 
-    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.time,
+        limits: bool | None = None,
+        consistency_lag_s: float | None = None,
+    ) -> None:
         self.clock = clock
         self.lock = threading.RLock()
+        # ``self._sandbox_now``, not ``clock``: a test may swap ``self.clock`` and the limits must follow it.
+        self.limiter = Limiter(self.rate_limits, self._sandbox_now, enforce=limits_enabled(limits))
+        self.visibility = Visibility(self._sandbox_now, lag_from_env(consistency_lag_s))
         self._rng = random.Random()
         #: How many requests each fault kind hit since the last reset (``GET /_faults/served``).
         self.faults_served: dict[str, int] = {}
@@ -256,6 +294,9 @@ class SandboxApp:
         self._routes = tuple(_Route.compile(m, p, h) for m, p, h in self.routes())
         with self.lock:
             self.reset_data()
+
+    def _sandbox_now(self) -> float:
+        return self.clock()
 
     # --- to override -------------------------------------------------------------------------
 
@@ -289,6 +330,19 @@ class SandboxApp:
     def rate_limit_response(self, retry_after: float) -> SandboxResponse:
         """A 429 in the app's own shape; the ``Retry-After`` header is added by the caller."""
         return self.error_response(429, "rate limited")
+
+    def limited_response(self, hit: Hit) -> SandboxResponse:
+        """The provider's 429 for a request past one of its published limits (``hit``).
+
+        By default the app's rate-limit body without ``Retry-After``: most providers do not send one
+        (they send their own rate-limit headers, :meth:`limit_headers`); those that do override this.
+        """
+        return self.rate_limit_response(hit.reset_s)
+
+    def limit_headers(self, hits: list[Hit], refused: Hit | None) -> Mapping[str, str]:
+        """Rate-limit headers for an API answer: where the request's key stands against each limit
+        that applied (``hits``), and the limit it broke if it was refused."""
+        return {}
 
     def not_found(self, req: SandboxRequest, *, path_known: bool) -> SandboxResponse:
         """404 for an unknown path; 405 for a known path with another method."""
@@ -327,7 +381,13 @@ class SandboxApp:
 
     def _serve(self, req: SandboxRequest, fault: _FaultBase | None) -> SandboxResponse:
         with self.lock:
-            if isinstance(fault, StatusFault):
+            hits: list[Hit] = []
+            refused: Hit | None = None
+            if not isinstance(fault, StatusFault | RateLimitFault):
+                hits, refused = self.limiter.admit(req)
+            if refused is not None:
+                resp = self.limited_response(refused)
+            elif isinstance(fault, StatusFault):
                 resp = (
                     SandboxResponse.json(fault.body, fault.status)
                     if fault.body is not None
@@ -342,7 +402,10 @@ class SandboxApp:
             else:
                 resp = self._route(req)
             resp = self.finish(req, resp)
-            self._record(req, resp, fault)
+            if (hits or refused is not None) and resp.status != 401:
+                # A refused credential gets no rate-limit headers: no one's limit was spent.
+                resp = resp.with_headers(self.limit_headers(hits, refused))
+            self._record(req, resp, fault, refused)
             return resp
 
     def _route(self, req: SandboxRequest) -> SandboxResponse:
@@ -387,7 +450,9 @@ class SandboxApp:
                 return fault
         return None
 
-    def _record(self, req: SandboxRequest, resp: SandboxResponse, fault: _FaultBase | None) -> None:
+    def _record(
+        self, req: SandboxRequest, resp: SandboxResponse, fault: _FaultBase | None, refused: Hit | None = None
+    ) -> None:
         headers = {k: _mask(k, v) for k, v in req.headers.items()}
         record: dict[str, Any] = {
             "method": req.method.upper(),
@@ -398,6 +463,8 @@ class SandboxApp:
             "time": iso_ms(self.clock()),
             "status": resp.status,
             "fault": getattr(fault, "kind", None),
+            #: The published limit the request was refused under (not a fault: the provider's rule).
+            "limit": refused.limit.name if refused is not None else None,
         }
         if req.body:
             try:
@@ -430,18 +497,58 @@ class SandboxApp:
                 self._faults.clear()
                 self.faults_served.clear()
                 self._records.clear()
+                self.limiter.reset()  # the counts; whether limits are enforced and the lag stay
+                self.visibility.reset()
                 if self.webhooks is not None:
                     self.webhooks.clear_deliveries()  # subscriptions are wiring: they stay
                 self.reset_data()
                 return SandboxResponse.json({"reset": True})
             if path == "/_state" and method == "GET":
                 return SandboxResponse.json(self.state())
+            if path == "/_limits" and method in ("GET", "POST"):
+                return self._limits_control(req) if method == "POST" else self._limits_json()
+            if path == "/_consistency" and method in ("GET", "POST"):
+                return self._consistency_control(req) if method == "POST" else self._consistency_json()
             if path.startswith("/_webhooks") and self.webhooks is not None:
                 return self.webhooks.control(req)
             own = self.controls().get((method, path))
             if own is not None:
                 return own(req, {})
         return SandboxResponse.json({"error": f"no control endpoint {method} {path}"}, 404)
+
+    def _limits_json(self) -> SandboxResponse:
+        return SandboxResponse.json(self.limiter.as_json())
+
+    def _limits_control(self, req: SandboxRequest) -> SandboxResponse:
+        try:
+            data = req.json()
+        except ValueError:
+            data = None
+        if not isinstance(data, dict) or not isinstance(data.get("enforce"), bool) or len(data) != 1:
+            return SandboxResponse.json(
+                {"error": "invalid limits setting", "detail": 'send {"enforce": true} or {"enforce": false}'},
+                400,
+            )
+        self.limiter.enforce = data["enforce"]
+        return self._limits_json()
+
+    def _consistency_json(self) -> SandboxResponse:
+        return SandboxResponse.json(self.visibility.as_json())
+
+    def _consistency_control(self, req: SandboxRequest) -> SandboxResponse:
+        try:
+            data = req.json()
+        except ValueError:
+            data = None
+        if not isinstance(data, dict) or set(data) != {"lag_s"} or isinstance(data["lag_s"], bool):
+            return SandboxResponse.json(
+                {"error": "invalid consistency setting", "detail": 'send {"lag_s": <seconds>}'}, 400
+            )
+        try:
+            self.visibility.lag_s = checked_lag(data["lag_s"], "lag_s")
+        except InvalidLagSetting as exc:
+            return SandboxResponse.json({"error": "invalid consistency setting", "detail": str(exc)}, 400)
+        return self._consistency_json()
 
     def _add_faults(self, req: SandboxRequest) -> SandboxResponse:
         try:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import importlib
 import inspect
+from typing import Unpack
 
 from apps import modules_named
-from sandbox.base import SandboxApp
+from sandbox.base import SandboxApp, SandboxOptions
 
 __all__ = ["create_sandboxes", "sandbox_classes"]
 
@@ -31,5 +32,6 @@ def sandbox_classes() -> dict[str, type[SandboxApp]]:
     return dict(sorted(found.items()))
 
 
-def create_sandboxes() -> dict[str, SandboxApp]:
-    return {name: cls() for name, cls in sandbox_classes().items()}
+def create_sandboxes(**options: Unpack[SandboxOptions]) -> dict[str, SandboxApp]:
+    """One of each stand-in; ``options`` (rate limits on or off, a consistency lag) go to every one."""
+    return {name: cls(**options) for name, cls in sandbox_classes().items()}

@@ -25,6 +25,12 @@ The v2 webhooks API (``Authorization: Bearer cal_...``), in Cal.com's shapes - a
   (PATCH takes any of the create fields; DELETE answers the deleted webhook).
 
 A ``payloadTemplate`` is kept and answered; deliveries here always use the default payload.
+Rate limit (:mod:`sandbox.limits`; enforced unless lifted): API v2 allows 120 requests per 60 seconds
+per API key (https://cal.com/docs/api-reference/v2/introduction#rate-limits; "API Key: 120 requests
+per 60 seconds"). Past it: 429 ``ThrottlerException`` in the API's error shape with ``Retry-After``;
+every answer carries ``X-RateLimit-Limit-Default``, ``X-RateLimit-Remaining-Default`` and
+``X-RateLimit-Reset-Default`` (Unix time the window ends).
+
 Sources: ``calcom/cal.com`` ``apps/api/v2/src/modules/webhooks/`` (``controllers/webhooks.controller.ts``,
 ``inputs/webhook.input.ts``, ``outputs/webhook.output.ts``, ``outputs/user-webhook.output.ts``,
 ``services/user-webhooks.service.ts``) and ``apps/api/v2/src/filters/http-exception.filter.ts``.
@@ -44,10 +50,11 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, Unpack
 
 from apps.calcom import CONNECTION, NO_SECRET
-from sandbox.base import Handler, SandboxApp, SandboxRequest, SandboxResponse
+from sandbox.base import Handler, SandboxApp, SandboxOptions, SandboxRequest, SandboxResponse
+from sandbox.limits import Hit, RateLimit
 from sandbox.sender import Subscription, WebhookSender
 
 __all__ = [
@@ -111,12 +118,30 @@ def _event_id(payload: Mapping[str, Any]) -> str:
     return f"{payload.get('triggerEvent')}:{payload.get('payload', {}).get('uid', '')}"
 
 
+#: Cal.com API v2: 120 requests per 60 seconds per API key (the throttler's "default" limit).
+API_KEY_LIMIT: Final = RateLimit(
+    "default",
+    120,
+    60.0,
+    scope="API key",
+    window="fixed",
+    source="https://cal.com/docs/api-reference/v2/introduction#rate-limits",
+)
+
+
 class CalcomSandbox(SandboxApp):
     """Cal.com as a webhook sender. See the module docstring."""
 
     name: ClassVar[str] = "calcom"
+    rate_limits: ClassVar[tuple[RateLimit, ...]] = (API_KEY_LIMIT,)
 
-    def __init__(self, *, api_key: str = DEFAULT_API_KEY, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        *,
+        api_key: str = DEFAULT_API_KEY,
+        clock: Callable[[], float] = time.time,
+        **options: Unpack[SandboxOptions],
+    ) -> None:
         self.api_key = api_key
         self.webhooks = WebhookSender(
             _sign,
@@ -125,7 +150,7 @@ class CalcomSandbox(SandboxApp):
             new_id=lambda: str(uuid.uuid4()),
             clock=clock,
         )
-        super().__init__(clock=clock)
+        super().__init__(clock=clock, **options)
 
     def routes(self) -> Iterable[tuple[str, str, Handler]]:
         return (
@@ -143,6 +168,22 @@ class CalcomSandbox(SandboxApp):
                 req, 401, "UnauthorizedException", "ApiAuthStrategy - api key - Invalid API Key"
             )
         return None
+
+    def limited_response(self, hit: Hit) -> SandboxResponse:
+        resp = _calcom_error(
+            SandboxRequest("GET", ""), 429, "ThrottlerException", "ThrottlerException: Too Many Requests"
+        )
+        return resp.with_headers({"retry-after": str(hit.retry_after_s)})
+
+    def limit_headers(self, hits: list[Hit], refused: Hit | None) -> Mapping[str, str]:
+        hit = refused or (hits[0] if hits else None)
+        if hit is None:
+            return {}
+        return {
+            "x-ratelimit-limit-default": str(hit.limit.requests),
+            "x-ratelimit-remaining-default": "0" if refused is not None else str(hit.remaining),
+            "x-ratelimit-reset-default": str(int(self.clock() + hit.reset_s)),
+        }
 
     def error_response(self, status: int, message: str) -> SandboxResponse:
         codes = {400: "BadRequestException", 401: "UnauthorizedException", 404: "NotFoundException"}

@@ -30,6 +30,12 @@ events, scope, organization, user, group, creator}`` - and the webhooks go to wh
 
 Errors are Calendly's ``{"title", "message", "details"?: [{"parameter", "message"}]}`` (400 "Invalid
 Argument", 401 "Unauthenticated", 404 "Resource Not Found", 409 "Already Exists").
+Rate limit (:mod:`sandbox.limits`; enforced unless lifted): 500 requests per user per minute on paid
+plans (webhook subscriptions need one; the Free plan gets 50), per token here - a token is one user's
+(https://developer.calendly.com/api-docs/overview/rate-limits). Past it: 429 in Calendly's error
+shape; every answer carries ``X-RateLimit-Limit``, ``X-RateLimit-Remaining`` and
+``X-RateLimit-Reset`` (seconds until the window resets), as documented there.
+
 Sources: https://developer.calendly.com/docs/webhooks/overview, the API reference pages
 ``webhooks/create-webhook-subscription``, ``list-webhook-subscriptions``, ``get-webhook-subscription``
 and ``users/get-current-user``; the callback URL "must be public" there - here ``http://`` on loopback
@@ -54,11 +60,12 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, Unpack
 from urllib.parse import urlencode, urlsplit
 
 from apps.calendly import CONNECTION
-from sandbox.base import Handler, SandboxApp, SandboxRequest, SandboxResponse
+from sandbox.base import Handler, SandboxApp, SandboxOptions, SandboxRequest, SandboxResponse
+from sandbox.limits import Hit, RateLimit
 from sandbox.sender import Subscription, WebhookSender
 
 __all__ = [
@@ -110,12 +117,29 @@ def _event_id(payload: Mapping[str, Any]) -> str:
     return f"{payload.get('event')}:{str(payload.get('payload', {}).get('uri', '')).rsplit('/', 1)[-1]}"
 
 
+#: Calendly's limit on paid plans: 500 requests per user per minute.
+USER_LIMIT: Final = RateLimit(
+    "per user per minute",
+    500,
+    60.0,
+    scope="user token",
+    source="https://developer.calendly.com/api-docs/overview/rate-limits",
+)
+
+
 class CalendlySandbox(SandboxApp):
     """Calendly as a webhook sender. See the module docstring."""
 
     name: ClassVar[str] = "calendly"
+    rate_limits: ClassVar[tuple[RateLimit, ...]] = (USER_LIMIT,)
 
-    def __init__(self, *, token: str = DEFAULT_TOKEN, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        *,
+        token: str = DEFAULT_TOKEN,
+        clock: Callable[[], float] = time.time,
+        **options: Unpack[SandboxOptions],
+    ) -> None:
         self.token = token
         self.webhooks = WebhookSender(
             _sign,
@@ -124,7 +148,7 @@ class CalendlySandbox(SandboxApp):
             new_id=lambda: f"{API}/webhook_subscriptions/{uuid.uuid4()}",
             clock=clock,
         )
-        super().__init__(clock=clock)
+        super().__init__(clock=clock, **options)
 
     def routes(self) -> Iterable[tuple[str, str, Handler]]:
         return (
@@ -152,6 +176,16 @@ class CalendlySandbox(SandboxApp):
 
     def rate_limit_response(self, retry_after: float) -> SandboxResponse:
         return _calendly_error(429, "Too Many Requests", "You have exceeded the rate limit.")
+
+    def limit_headers(self, hits: list[Hit], refused: Hit | None) -> Mapping[str, str]:
+        hit = refused or (hits[0] if hits else None)
+        if hit is None:
+            return {}
+        return {
+            "x-ratelimit-limit": str(hit.limit.requests),
+            "x-ratelimit-remaining": "0" if refused is not None else str(hit.remaining),
+            "x-ratelimit-reset": str(hit.retry_after_s),
+        }
 
     def reset_data(self) -> None:
         self.scheduled_events: dict[str, dict[str, Any]] = {}

@@ -27,6 +27,13 @@ Errors are Google's shape ``{"error": {"errors": [{"domain", "reason", "message"
 ``rate_limit`` fault is ``429 rateLimitExceeded``; Google's ``403 rateLimitExceeded`` is a status
 fault with its body (see :func:`rate_limit_403`).
 
+Rate limit (:mod:`sandbox.limits`; enforced unless lifted): Google's default quota of 600 requests
+per minute per user per project, counted over a sliding minute
+(https://developers.google.com/workspace/calendar/api/guides/quota); the stand-in has one user, the
+calendar owner, so every API request counts against it (the project's 10,000 a minute cannot bind
+first). Past it: ``403 usageLimits userRateLimitExceeded`` "User Rate Limit Exceeded", as the errors
+guide shows it, without ``Retry-After`` (Google asks for exponential back-off).
+
 Sources: https://developers.google.com/workspace/calendar/api/v3/reference/events and
 https://developers.google.com/workspace/calendar/api/guides/errors.
 """
@@ -42,9 +49,10 @@ import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, Unpack
 
-from sandbox.base import Handler, SandboxApp, SandboxRequest, SandboxResponse, iso_ms
+from sandbox.base import Handler, SandboxApp, SandboxOptions, SandboxRequest, SandboxResponse, iso_ms
+from sandbox.limits import Hit, RateLimit
 from sandbox.oauth import OAuthServer
 
 __all__ = ["BOOKINGS_CALENDAR", "OWNER", "GoogleCalendarSandbox", "google_error", "rate_limit_403"]
@@ -145,12 +153,37 @@ def _instant(value: Any) -> datetime | None:
     return parsed
 
 
+def _calendar_user(req: SandboxRequest) -> str | None:
+    """The one user an API request acts for (the calendar owner); token-endpoint calls are not counted."""
+    scheme, _, token = (req.header("authorization") or "").partition(" ")
+    return OWNER if scheme.lower() == "bearer" and token.strip() else None
+
+
+#: Google Calendar's default per-user quota: 600 requests per minute per user per project.
+USER_QUOTA: Final = RateLimit(
+    "per minute per user per project",
+    600,
+    60.0,
+    scope="user",
+    key=_calendar_user,
+    path="/calendar/v3/",
+    source="https://developers.google.com/workspace/calendar/api/guides/quota",
+)
+
+
 class GoogleCalendarSandbox(SandboxApp):
     """Google Calendar API v3 events + OAuth token endpoint. See the module docstring."""
 
     name: ClassVar[str] = "google_calendar"
+    rate_limits: ClassVar[tuple[RateLimit, ...]] = (USER_QUOTA,)
 
-    def __init__(self, *, clock: Callable[[], float] = time.time, access_ttl_s: int = 3599) -> None:
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.time,
+        access_ttl_s: int = 3599,
+        **options: Unpack[SandboxOptions],
+    ) -> None:
         self.oauth = OAuthServer(
             "google_calendar",
             client_auth="body",
@@ -166,7 +199,7 @@ class GoogleCalendarSandbox(SandboxApp):
             bearer_spelling="Bearer",
             redirect_mismatch_error="redirect_uri_mismatch",
         )
-        super().__init__(clock=clock)
+        super().__init__(clock=clock, **options)
 
     def routes(self) -> Iterable[tuple[str, str, Handler]]:
         events = "/calendar/v3/calendars/{calendarId}/events"
@@ -219,6 +252,11 @@ class GoogleCalendarSandbox(SandboxApp):
 
     def rate_limit_response(self, retry_after: float) -> SandboxResponse:
         return self.error_response(429, "rate limited")
+
+    def limited_response(self, hit: Hit) -> SandboxResponse:
+        """Over the per-user quota: Google's ``403 userRateLimitExceeded``."""
+        body = google_error(403, "userRateLimitExceeded", "User Rate Limit Exceeded", "usageLimits")
+        return SandboxResponse.json(body, 403)
 
     # --- events ------------------------------------------------------------------------------------
 

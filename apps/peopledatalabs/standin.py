@@ -14,9 +14,15 @@ Answers as PDL documents them (see :mod:`apps.peopledatalabs` and its modules fo
 * a missing or wrong key (``X-Api-Key`` header or ``api_key`` parameter): 401 ``authentication_error``;
 * credits used up (only with ``credits=`` set; one credit per match, as PDL bills): 402
   ``payment_required``; :meth:`PeopleDataLabsSandbox.set_credits` tops up;
-* over the per-minute limit (only with ``enforce_rate_limit=True``): 429 ``rate_limit_error``.
+* over the per-minute limit: 429 ``rate_limit_error``.
 
-Every answer to a known key carries PDL's usage headers: ``x-ratelimit-limit`` / ``-remaining`` (JSON
+Rate limit (:mod:`sandbox.limits`; enforced unless lifted): PDL limits each API key per endpoint with
+fixed one-minute windows (https://docs.peopledatalabs.com/support/troubleshooting/rate-limit-errors);
+the default on the free plan is 100 requests a minute (paid plans 1,000;
+https://docs.peopledatalabs.com/docs/reference-person-retrieve-api, "Rate Limiting"). The stand-in
+enforces the free plan's 100, the lowest.
+
+Every answer to a key carries PDL's usage headers: ``x-ratelimit-limit`` / ``-remaining`` (JSON
 per window), ``x-ratelimit-reset`` (UTC timestamp of the next fixed one-minute window),
 ``x-call-credits-spent``, ``x-call-credits-type`` and, with credits set, ``x-totallimit-remaining``.
 
@@ -26,14 +32,14 @@ The companies are fictional, keyed by the ``.example`` domains of the sample lea
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, Unpack
 from urllib.parse import urlsplit
 
-from sandbox.base import Handler, SandboxApp, SandboxRequest, SandboxResponse
+from sandbox.base import Handler, SandboxApp, SandboxOptions, SandboxRequest, SandboxResponse
+from sandbox.limits import Hit, RateLimit
 
 __all__ = ["DEFAULT_API_KEY", "KNOWN_COMPANIES", "PeopleDataLabsSandbox", "company_record"]
 
@@ -263,10 +269,28 @@ def _profile(value: str) -> str:
     return text
 
 
+def _api_key(req: SandboxRequest) -> str | None:
+    """The API key, from ``X-Api-Key`` or the ``api_key`` parameter (PDL limits per key)."""
+    return (req.header("x-api-key") or req.param("api_key") or "").strip() or None
+
+
+#: PDL's default on the free plan: 100 requests per minute per key, fixed windows.
+MINUTE_LIMIT: Final = RateLimit(
+    "minute",
+    100,
+    60.0,
+    scope="API key",
+    window="fixed",
+    key=_api_key,
+    source="https://docs.peopledatalabs.com/support/troubleshooting/rate-limit-errors",
+)
+
+
 class PeopleDataLabsSandbox(SandboxApp):
     """People Data Labs stand-in. See the module docstring for what it serves and checks."""
 
     name: ClassVar[str] = "peopledatalabs"
+    rate_limits: ClassVar[tuple[RateLimit, ...]] = (MINUTE_LIMIT,)
 
     def __init__(
         self,
@@ -274,16 +298,13 @@ class PeopleDataLabsSandbox(SandboxApp):
         api_key: str = DEFAULT_API_KEY,
         companies: Mapping[str, Mapping[str, Any]] = KNOWN_COMPANIES,
         credits: int | None = None,
-        rate_limit_per_minute: int = 1000,
-        enforce_rate_limit: bool = False,
         clock: Callable[[], float] = time.time,
+        **options: Unpack[SandboxOptions],
     ) -> None:
         self.api_key = api_key
         self.companies = {domain: dict(record) for domain, record in companies.items()}
         self.initial_credits = credits
-        self.rate_limit_per_minute = rate_limit_per_minute
-        self.enforce_rate_limit = enforce_rate_limit
-        super().__init__(clock=clock)
+        super().__init__(clock=clock, **options)
 
     def routes(self) -> Iterable[tuple[str, str, Handler]]:
         return (("GET", "/v5/company/enrich", self._enrich_company),)
@@ -293,8 +314,6 @@ class PeopleDataLabsSandbox(SandboxApp):
         self.credits_used = 0
         self.matched = 0
         self.not_found_count = 0
-        self._window = -1
-        self._window_used = 0
 
     def state(self) -> Any:
         remaining = None if self.credits is None else max(0, self.credits - self.credits_used)
@@ -316,34 +335,31 @@ class PeopleDataLabsSandbox(SandboxApp):
         key = req.header("x-api-key") or req.param("api_key")
         if not key or key.strip() != self.api_key:
             return _error(401)
-        self._roll_window()
-        if self.enforce_rate_limit and self._window_used >= self.rate_limit_per_minute:
-            return self.rate_limit_response(self._seconds_to_reset()).with_headers(
-                {"retry-after": str(math.ceil(self._seconds_to_reset()))}
-            )
         return None
 
     def finish(self, req: SandboxRequest, resp: SandboxResponse) -> SandboxResponse:
         if resp.status == 401:
             return resp
-        self._roll_window()
-        self._window_used += 1
         headers = {
-            "x-ratelimit-limit": json.dumps(
-                {"minute": self.rate_limit_per_minute, "day": None, "month": None}
-            ),
-            "x-ratelimit-remaining": json.dumps(
-                {"minute": max(0, self.rate_limit_per_minute - self._window_used), "day": None, "month": None}
-            ),
-            "x-ratelimit-reset": datetime.fromtimestamp((self._window + 1) * 60, UTC).strftime(
-                "%Y-%m-%dT%H:%M:%SZ"
-            ),
             "x-call-credits-spent": "1" if resp.status == 200 else "0",
             "x-call-credits-type": "enrich_company",
         }
         if self.credits is not None:
             headers["x-totallimit-remaining"] = str(max(0, self.credits - self.credits_used))
         return resp.with_headers(headers)
+
+    def limit_headers(self, hits: list[Hit], refused: Hit | None) -> Mapping[str, str]:
+        """PDL's usage headers: JSON per window (only the minute is limited here)."""
+        hit = refused or (hits[0] if hits else None)
+        if hit is None:
+            return {}
+        remaining = 0 if refused is not None else hit.remaining
+        reset = datetime.fromtimestamp(self.clock() + hit.reset_s, UTC)
+        return {
+            "x-ratelimit-limit": json.dumps({"minute": hit.limit.requests, "day": None, "month": None}),
+            "x-ratelimit-remaining": json.dumps({"minute": remaining, "day": None, "month": None}),
+            "x-ratelimit-reset": reset.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
 
     def error_response(self, status: int, message: str) -> SandboxResponse:
         return _error(status)
@@ -355,14 +371,6 @@ class PeopleDataLabsSandbox(SandboxApp):
         if path_known:
             return _error(405)
         return _error(404, f"Invalid endpoint: {req.method} {req.path}")
-
-    def _roll_window(self) -> None:
-        window = int(self.clock() // 60)
-        if window != self._window:
-            self._window, self._window_used = window, 0
-
-    def _seconds_to_reset(self) -> float:
-        return (self._window + 1) * 60 - self.clock()
 
     # --- the endpoint -----------------------------------------------------------------------------
 

@@ -51,6 +51,14 @@ The seeded company is a small UK bakery (:data:`ITEMS`, :data:`TAX_CODES`, :data
 :data:`PAYMENT_METHODS`, :data:`CUSTOMERS`), home currency GBP, realm
 :data:`apps.quickbooks.LOCAL_REALM_ID`.
 
+Rate limit (:mod:`sandbox.limits`; enforced unless lifted): Intuit throttles the Accounting API at
+500 requests per minute per realm (company), per app, on production
+(https://developer.intuit.com/app/developer/qbo/docs/learn/rest-api-features#limits-and-throttles;
+https://blogs.intuit.com/2016/08/08/idg-concurrent-api-use-changes-coming-soon/), counted here over a
+rolling minute and keyed by the realm in the path (access tokens rotate; the company does not).
+Past it: 429 with Intuit's fault body (``ThrottleExceeded``, code 3001). The limit of 10 concurrent
+requests per realm is not modelled: the stand-in serves one request at a time under its lock.
+
 Sources: https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/salesreceipt,
 .../refundreceipt, https://developer.intuit.com/app/developer/qbo/docs/develop/troubleshooting/error-codes,
 https://blogs.intuit.com/2015/04/06/15346/ (requestid),
@@ -70,10 +78,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, Unpack
 
 from apps.quickbooks import LOCAL_REALM_ID, MAX_PRIVATE_NOTE, MAX_REQUEST_ID
-from sandbox.base import Handler, SandboxApp, SandboxRequest, SandboxResponse
+from sandbox.base import Handler, SandboxApp, SandboxOptions, SandboxRequest, SandboxResponse
+from sandbox.limits import RateLimit
 from sandbox.oauth import OAuthServer
 
 __all__ = [
@@ -192,10 +201,31 @@ class _Stored:
     request_id: str | None
 
 
+_REALM = re.compile(r"^/v3/company/([^/]+)/")
+
+
+def _realm(req: SandboxRequest) -> str | None:
+    """The company (realm) an Accounting API request is for: Intuit throttles per realm."""
+    match = _REALM.match(req.path.split("?", 1)[0])
+    return match.group(1) if match else None
+
+
+#: Intuit's Accounting API throttle on production: 500 requests per minute per realm ID.
+REALM_LIMIT: Final = RateLimit(
+    "ThrottleExceeded",
+    500,
+    60.0,
+    scope="realm",
+    key=_realm,
+    source="https://developer.intuit.com/app/developer/qbo/docs/learn/rest-api-features#limits-and-throttles",
+)
+
+
 class QuickBooksSandbox(SandboxApp):
     """QuickBooks Online stand-in. See the module docstring for what it serves and checks."""
 
     name: ClassVar[str] = "quickbooks"
+    rate_limits: ClassVar[tuple[RateLimit, ...]] = (REALM_LIMIT,)
 
     def __init__(
         self,
@@ -204,6 +234,7 @@ class QuickBooksSandbox(SandboxApp):
         home_currency: str = HOME_CURRENCY,
         clock: Callable[[], float] = time.time,
         request_id_window_s: float = REQUEST_ID_WINDOW_S,
+        **options: Unpack[SandboxOptions],
     ) -> None:
         if request_id_window_s < 0:
             raise ValueError("request_id_window_s must be 0 or more seconds")
@@ -220,7 +251,7 @@ class QuickBooksSandbox(SandboxApp):
             scopes_supported=_SCOPES,
             callback_params=lambda: {"realmId": self.realm_id},
         )
-        super().__init__(clock=clock)
+        super().__init__(clock=clock, **options)
 
     def routes(self) -> Iterable[tuple[str, str, Handler]]:
         return (

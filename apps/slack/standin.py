@@ -51,6 +51,22 @@ its platform errors with HTTP 200, and so does the sandbox: a 4xx ``status`` fau
 "channel_not_found"}``, or ``invalid_request`` without one - goes out with HTTP 200, exactly as
 Slack sends it. That is how a sample injects a permanent (or a transient) Slack error.
 
+Rate limits (:mod:`sandbox.limits`; enforced unless lifted), per token - Slack counts "per API method
+per workspace per app" (https://docs.slack.dev/apis/web-api/rate-limits):
+
+* ``chat.postMessage``: one message a second per channel, "short bursts >1 allowed" - Slack publishes
+  no burst size; the stand-in allows 5 in any 5 seconds per channel (an average of one a second);
+* ``conversations.history``: Tier 3, 50 a minute (an internal app: the 2025 limit of one a minute for
+  commercially distributed non-Marketplace apps does not apply to a business's own app);
+* ``conversations.list``: Tier 2, 20 a minute.
+
+Past one: HTTP 429 with ``Retry-After`` (seconds) and ``{"ok": false, "error": "ratelimited"}``, as
+Slack documents it.
+
+Eventual consistency (:mod:`sandbox.consistency`; off unless a lag is set): with a lag, a message
+just posted is missing from ``conversations.history`` until the lag has passed - the read a retry
+makes to find its earlier post.
+
 Sources: https://docs.slack.dev/reference/methods/chat.postMessage, the method descriptions in
 ``slack-ruby/slack-api-ref`` (``methods/chat/chat.postMessage.json``,
 ``methods/conversations/conversations.history.json``),
@@ -71,10 +87,11 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, Unpack
 from urllib.parse import parse_qs
 
-from sandbox.base import Handler, SandboxApp, SandboxRequest, SandboxResponse
+from sandbox.base import Handler, SandboxApp, SandboxOptions, SandboxRequest, SandboxResponse
+from sandbox.limits import Hit, RateLimit
 
 __all__ = [
     "BOT_USER_ID",
@@ -141,10 +158,61 @@ def _blocks_error(messages: list[str]) -> _Invalid:
     return _Invalid("invalid_blocks", errors=messages, response_metadata={"messages": messages})
 
 
+_LIMITS_SOURCE: Final = "https://docs.slack.dev/apis/web-api/rate-limits"
+
+
+def _slack_token(req: SandboxRequest) -> str | None:
+    """The bot token a request carries (bearer, or the ``token`` form field Slack also takes)."""
+    scheme, _, token = (req.header("authorization") or "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    if _media_type(req) == "application/x-www-form-urlencoded":
+        try:
+            return _form(req).get("token") or None
+        except _Invalid:
+            return None
+    return None
+
+
+def _token_and_channel(req: SandboxRequest) -> str | None:
+    """``<token> <channel>``: chat.postMessage's limit is per channel (a name and ``#name`` are one)."""
+    token = _slack_token(req)
+    if token is None:
+        return None
+    try:
+        channel = (
+            req.json().get("channel") if _media_type(req) == "application/json" else _form(req).get("channel")
+        )
+    except (ValueError, AttributeError, _Invalid):
+        channel = None
+    return f"{token} {str(channel or '').lstrip('#')}"
+
+
+#: chat.postMessage: "1 per second, short bursts >1 allowed" per channel (burst size ours: 5 in 5 s).
+POST_MESSAGE_LIMIT: Final = RateLimit(
+    "chat.postMessage",
+    5,
+    5.0,
+    scope="token and channel",
+    key=_token_and_channel,
+    path="/chat.postMessage",
+    source=_LIMITS_SOURCE,
+)
+#: conversations.history: Tier 3 (50+ per minute).
+HISTORY_LIMIT: Final = RateLimit(
+    "conversations.history", 50, 60.0, key=_slack_token, path="/conversations.history", source=_LIMITS_SOURCE
+)
+#: conversations.list: Tier 2 (20+ per minute).
+LIST_LIMIT: Final = RateLimit(
+    "conversations.list", 20, 60.0, key=_slack_token, path="/conversations.list", source=_LIMITS_SOURCE
+)
+
+
 class SlackSandbox(SandboxApp):
     """Slack Web API stand-in (``chat.postMessage``, ``conversations.history``/``.list``). See the module docstring."""
 
     name: ClassVar[str] = "slack"
+    rate_limits: ClassVar[tuple[RateLimit, ...]] = (POST_MESSAGE_LIMIT, HISTORY_LIMIT, LIST_LIMIT)
 
     def __init__(
         self,
@@ -153,12 +221,13 @@ class SlackSandbox(SandboxApp):
         channels: Sequence[SandboxChannel] = DEFAULT_CHANNELS,
         scopes: Iterable[str] = DEFAULT_SCOPES,
         clock: Callable[[], float] = time.time,
+        **options: Unpack[SandboxOptions],
     ) -> None:
         self.token = token
         self.channels = tuple(channels)
         #: The bot token's scopes; a method needing another answers ``missing_scope``.
         self.scopes = frozenset(scopes)
-        super().__init__(clock=clock)
+        super().__init__(clock=clock, **options)
 
     def routes(self) -> Iterable[tuple[str, str, Handler]]:
         return (
@@ -212,6 +281,12 @@ class SlackSandbox(SandboxApp):
 
     def rate_limit_response(self, retry_after: float) -> SandboxResponse:
         return SandboxResponse.json({"ok": False, "error": "ratelimited"}, 429)
+
+    def limited_response(self, hit: Hit) -> SandboxResponse:
+        """Slack's 429: ``Retry-After`` in seconds and ``ratelimited``."""
+        return self.rate_limit_response(hit.retry_after_s).with_headers(
+            {"retry-after": str(hit.retry_after_s)}
+        )
 
     def not_found(self, req: SandboxRequest, *, path_known: bool) -> SandboxResponse:
         method = req.path.split("?", 1)[0].strip("/")
@@ -268,6 +343,7 @@ class SlackSandbox(SandboxApp):
         if metadata is not None:
             message["metadata"] = metadata
         self.messages.append({"channel": channel.id, "channel_name": channel.name, **message})
+        self.visibility.written("messages", ts)
         body: dict[str, Any] = {"ok": True, "channel": channel.id, "ts": ts, "message": message}
         if warnings:
             body["warning"] = ",".join(warnings)
@@ -337,7 +413,9 @@ class SlackSandbox(SandboxApp):
         window = [
             m
             for m in reversed(self.messages)  # newest first, as Slack answers
-            if m["channel"] == channel.id and in_window(Decimal(m["ts"]))
+            if m["channel"] == channel.id
+            and in_window(Decimal(m["ts"]))
+            and self.visibility.visible("messages", m["ts"])
         ]
         if start is not None:
             window = [m for m in window if Decimal(m["ts"]) <= start]

@@ -29,6 +29,13 @@ as ``Authorization: Bearer sk_test_...`` or HTTP Basic user):
 ``Idempotency-Key`` is honoured as Stripe does: the same key again answers the first answer and
 creates (and sends) nothing. Errors are Stripe's ``{"error": {"type", "code", "message", "param"}}``.
 
+Rate limit (:mod:`sandbox.limits`; enforced unless lifted): Stripe's basic rate limiter allows 25
+operations per second in test mode (a ``sk_test_`` key; 100 in live mode), per account - counted here
+per secret key over a rolling second (https://docs.stripe.com/rate-limits). Past it: 429 with
+Stripe's ``rate_limit`` error ("Too many requests hit the API too quickly."). The stricter
+per-endpoint limits (Search, Files, a PaymentIntent's updates) are for endpoints the stand-in does not
+serve.
+
 The signature is written here from Stripe's documentation, independently of
 :mod:`shared.webhooks.hmac`: ``Stripe-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "t.body">`` and,
 as Stripe adds for test-mode events, a ``v0`` signature made with a different key that a correct
@@ -48,11 +55,12 @@ import secrets
 import string
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, Unpack
 from urllib.parse import parse_qs, urlsplit
 
 from apps.stripe import STRIPE_API_VERSION, THREE_DECIMAL_CURRENCIES
-from sandbox.base import Handler, SandboxApp, SandboxRequest, SandboxResponse
+from sandbox.base import Handler, SandboxApp, SandboxOptions, SandboxRequest, SandboxResponse
+from sandbox.limits import RateLimit
 from sandbox.sender import Subscription, WebhookSender
 
 __all__ = ["DEFAULT_SECRET_KEY", "EVENT_TYPES", "TEST_TOKENS", "StripeSandbox", "stripe_signature"]
@@ -128,13 +136,36 @@ def _invalid(message: str, *, code: str = "parameter_invalid", param: str | None
     return _Invalid(_error(400, "invalid_request_error", message, code=code, param=param))
 
 
+def _secret_key(req: SandboxRequest) -> str | None:
+    """The secret key a request carries, as a bearer token or the HTTP Basic user (Stripe takes both)."""
+    scheme, _, credential = (req.header("authorization") or "").partition(" ")
+    key = credential.strip()
+    if scheme.lower() == "basic":
+        try:
+            key = base64.b64decode(key, validate=True).decode().split(":", 1)[0]
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+    return key or None
+
+
+#: Stripe's basic rate limiter in test mode: 25 operations per second (live: 100).
+TEST_MODE_LIMIT: Final = RateLimit(
+    "rate_limit", 25, 1.0, scope="secret key", key=_secret_key, source="https://docs.stripe.com/rate-limits"
+)
+
+
 class StripeSandbox(SandboxApp):
     """Stripe stand-in. See the module docstring for what it serves and sends."""
 
     name: ClassVar[str] = "stripe"
+    rate_limits: ClassVar[tuple[RateLimit, ...]] = (TEST_MODE_LIMIT,)
 
     def __init__(
-        self, *, secret_key: str = DEFAULT_SECRET_KEY, clock: Callable[[], float] = time.time
+        self,
+        *,
+        secret_key: str = DEFAULT_SECRET_KEY,
+        clock: Callable[[], float] = time.time,
+        **options: Unpack[SandboxOptions],
     ) -> None:
         self.secret_key = secret_key
         self.webhooks = WebhookSender(
@@ -142,7 +173,7 @@ class StripeSandbox(SandboxApp):
             new_id=lambda: _id("we_"),
             clock=clock,
         )
-        super().__init__(clock=clock)
+        super().__init__(clock=clock, **options)
 
     def routes(self) -> Iterable[tuple[str, str, Handler]]:
         return (

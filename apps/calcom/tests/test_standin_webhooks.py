@@ -117,3 +117,22 @@ def test_without_a_secret_the_signature_is_the_literal_no_secret_provided(app: C
     app.webhooks.subscriptions[0].deliver = lambda u, h, b: got.append(dict(h)) or 200
     book(app)
     assert got[0]["X-Cal-Signature-256"] == calcom.NO_SECRET
+
+
+def test_past_120_requests_a_minute_calcom_answers_429_throttler_exception() -> None:
+    now = [1_795_166_040.0]  # a whole minute: the fixed window ends at +60 s
+    app = CalcomSandbox(clock=lambda: now[0])
+    first = call(app, "GET", "/v2/webhooks")
+    assert first.headers["x-ratelimit-limit-default"] == "120"
+    assert first.headers["x-ratelimit-remaining-default"] == "119"
+    assert first.headers["x-ratelimit-reset-default"] == "1795166100"
+    assert {call(app, "GET", "/v2/webhooks").status for _ in range(119)} == {200}
+    limited = call(app, "GET", "/v2/webhooks")
+    assert limited.status == 429
+    assert limited.parsed()["error"] == {
+        "code": "ThrottlerException",
+        "message": "ThrottlerException: Too Many Requests",
+    }
+    assert limited.headers["retry-after"] == "60"
+    now[0] += 60.0
+    assert call(app, "GET", "/v2/webhooks").status == 200

@@ -163,3 +163,18 @@ def test_bookings_reach_the_subscription_for_its_events_signed_with_our_key(app:
     assert json.loads(body)["event"] == "invitee.created"
     request = WebhookRequest("POST", URL, {k.lower(): v for k, v in headers.items()}, body)
     calendly.VERIFIER.verify(request, ["our-chosen-signing-key"], NOW)
+
+
+def test_past_500_requests_a_minute_calendly_answers_429_with_its_rate_limit_headers() -> None:
+    now = [NOW]
+    app = CalendlySandbox(clock=lambda: now[0])
+    first = call(app, "GET", "/users/me")
+    assert (first.headers["x-ratelimit-limit"], first.headers["x-ratelimit-remaining"]) == ("500", "499")
+    assert {call(app, "GET", "/users/me").status for _ in range(499)} == {200}
+    limited = call(app, "GET", "/users/me")
+    assert limited.status == 429
+    assert limited.parsed()["title"] == "Too Many Requests"
+    assert limited.headers["x-ratelimit-remaining"] == "0"
+    assert limited.headers["x-ratelimit-reset"] == "60"
+    now[0] += 60.0
+    assert call(app, "GET", "/users/me").status == 200

@@ -137,3 +137,39 @@ def test_reset_forgets_events_and_tokens(app: GoogleCalendarSandbox) -> None:
     call(app, "POST", EVENTS, event(), token=token)
     app.handle(SandboxRequest("POST", "/_reset"))
     assert app.events() == [] and call(app, "GET", EVENTS, token=token).status == 401
+
+
+class _Clock:
+    def __init__(self, now: float = 1_780_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_past_600_requests_a_minute_google_answers_403_user_rate_limit_exceeded() -> None:
+    clock = _Clock()
+    app = GoogleCalendarSandbox(clock=clock)
+    token = refresh(app).parsed()["access_token"]
+    path = "/calendar/v3/calendars/primary/events"
+    statuses = [call(app, "GET", path, token=token).status for _ in range(600)]
+    limited = call(app, "GET", path, token=token)
+
+    assert set(statuses) == {200}
+    assert limited.status == 403
+    assert limited.parsed()["error"]["errors"] == [
+        {"domain": "usageLimits", "reason": "userRateLimitExceeded", "message": "User Rate Limit Exceeded"}
+    ]
+    assert "retry-after" not in limited.headers
+    assert refresh(app).status == 200  # the token endpoint is not an API call
+    clock.now += 60.0
+    assert call(app, "GET", path, token=token).status == 200
+
+
+def test_the_quota_is_per_user_whatever_the_token() -> None:
+    app = GoogleCalendarSandbox(clock=_Clock())
+    path = "/calendar/v3/calendars/primary/events"
+    first = refresh(app).parsed()["access_token"]
+    for _ in range(600):
+        call(app, "GET", path, token=first)
+    assert call(app, "GET", path, token=refresh(app).parsed()["access_token"]).status == 403

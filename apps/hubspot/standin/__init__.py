@@ -18,8 +18,28 @@ Checks as HubSpot makes them: a bearer token (401 ``INVALID_AUTHENTICATION``), r
 through the properties endpoint; seeded with :data:`apps.hubspot.properties.CUSTOM_PROPERTIES` so the
 local flow works), read-only properties, dropdown options, owner ids and email syntax, with the
 documented ``Property values were not valid`` body. Ids are numeric strings; times are ISO 8601 UTC
-with milliseconds; every answer carries ``X-HubSpot-RateLimit-*`` headers (the burst limit is only
-enforced with ``enforce_rate_limit=True``).
+with milliseconds.
+
+Rate limits (:mod:`sandbox.limits`; enforced unless lifted), as HubSpot publishes them for an app
+installed in a single account (a private app) on the Free and Starter tiers, the lowest - Professional
+and Enterprise get 190 per 10 s and 650,000 / 1,000,000 a day
+(https://developers.hubspot.com/docs/developer-tooling/platform/usage-guidelines, "Rate limits";
+https://developers.hubspot.com/changelog/increasing-our-api-limits):
+
+* ``TEN_SECONDLY_ROLLING``: 100 requests per rolling 10 seconds per token;
+* ``DAILY``: 250,000 requests per day per token (HubSpot resets at midnight in the account's time
+  zone; here at midnight UTC).
+
+Past one: 429 with HubSpot's documented body (``status``, ``message`` "You have reached your
+ten_secondly_rolling limit.", ``errorType`` ``RATE_LIMIT``, ``correlationId``, ``policyName``,
+``requestId``) and ``Retry-After``; every answer carries ``X-HubSpot-RateLimit-Max``, ``-Remaining``,
+``-Interval-Milliseconds``, ``-Daily`` and ``-Daily-Remaining``. The CRM search API's own 5 requests
+per second is not modelled: the stand-in serves no search endpoint.
+
+Eventual consistency (:mod:`sandbox.consistency`; off unless a lag is set): HubSpot serves lists and
+associations from indexes that trail writes, so with a lag a new contact is missing from ``GET
+/crm/v3/objects/contacts`` and a new note from the contact's v4 associations until the lag has
+passed. Reads by id (a contact, a note, notes batch read) stay immediate.
 
 Error bodies follow the examples in HubSpot's docs (objects guide "Error handling"; the 404 body as
 reported in HubSpot/hubspot-api-nodejs#669). Where HubSpot documents no exact text (batch size, an
@@ -33,15 +53,15 @@ import json
 import re
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, Unpack
 
 from apps.hubspot.notes import NOTE_TO_CONTACT
 from apps.hubspot.properties import CUSTOM_PROPERTIES, PropertyDefinition
-from sandbox.base import Handler, SandboxApp, SandboxRequest, SandboxResponse, iso_ms
+from sandbox.base import Handler, SandboxApp, SandboxOptions, SandboxRequest, SandboxResponse, iso_ms
+from sandbox.limits import Hit, RateLimit
 
 from .properties import DEFAULT_CONTACT_PROPERTIES, SandboxProperty, custom_property, definition_problem
 
@@ -61,6 +81,15 @@ _DEFAULT_READ: Final = ("createdate", "email", "firstname", "hs_object_id", "las
 _NOTE_DEFAULT_READ: Final = ("hs_createdate", "hs_lastmodifieddate", "hs_object_id")
 _NOTE_WRITABLE: Final = frozenset({"hs_note_body", "hs_timestamp", "hubspot_owner_id", "hs_attachment_ids"})
 _NOTE_READ_ONLY: Final = frozenset({"hs_createdate", "hs_lastmodifieddate", "hs_object_id"})
+_LIMITS_SOURCE: Final = "https://developers.hubspot.com/docs/developer-tooling/platform/usage-guidelines"
+#: HubSpot's burst limit for a private app on Free/Starter (the lowest tier), per token.
+BURST_LIMIT: Final = RateLimit(
+    "TEN_SECONDLY_ROLLING", 100, 10.0, scope="token", window="rolling", source=_LIMITS_SOURCE
+)
+#: HubSpot's daily limit for a private app on Free/Starter, per token.
+DAILY_LIMIT: Final = RateLimit(
+    "DAILY", 250_000, 86_400.0, scope="token", window="fixed", source=_LIMITS_SOURCE
+)
 
 
 @dataclass(frozen=True)
@@ -153,6 +182,7 @@ class HubSpotSandbox(SandboxApp):
     """HubSpot CRM stand-in. See the module docstring for what it serves and checks."""
 
     name: ClassVar[str] = "hubspot"
+    rate_limits: ClassVar[tuple[RateLimit, ...]] = (BURST_LIMIT, DAILY_LIMIT)
 
     def __init__(
         self,
@@ -160,18 +190,13 @@ class HubSpotSandbox(SandboxApp):
         token: str = DEFAULT_TOKEN,
         custom_properties: Iterable[PropertyDefinition] = CUSTOM_PROPERTIES,
         owners: Sequence[SandboxOwner] = DEFAULT_OWNERS,
-        burst_limit: int = 100,
-        daily_limit: int = 250_000,
-        enforce_rate_limit: bool = False,
         clock: Callable[[], float] = time.time,
+        **options: Unpack[SandboxOptions],
     ) -> None:
         self.token = token
         self.custom_properties = tuple(custom_properties)
         self.owners = tuple(owners)
-        self.burst_limit = burst_limit
-        self.daily_limit = daily_limit
-        self.enforce_rate_limit = enforce_rate_limit
-        super().__init__(clock=clock)
+        super().__init__(clock=clock, **options)
 
     def routes(self) -> Iterable[tuple[str, str, Handler]]:
         return (
@@ -198,9 +223,6 @@ class HubSpotSandbox(SandboxApp):
         self.properties: dict[str, SandboxProperty] = {p.name: p for p in DEFAULT_CONTACT_PROPERTIES}
         for d in self.custom_properties:
             self.properties[d["name"]] = custom_property(d, now)
-        self._window: deque[float] = deque()
-        self._day = datetime.fromtimestamp(now, UTC).date()
-        self._daily_used = 0
 
     def state(self) -> Any:
         return {
@@ -214,33 +236,25 @@ class HubSpotSandbox(SandboxApp):
         scheme, _, token = (req.header("authorization") or "").partition(" ")
         if scheme.lower() != "bearer" or token.strip() != self.token:
             return _error(401, _AUTH_MESSAGE, "INVALID_AUTHENTICATION")
-        self._prune_window()
-        if self.enforce_rate_limit and len(self._window) >= self.burst_limit:
-            return self.rate_limit_response(10.0)
         return None
 
-    def finish(self, req: SandboxRequest, resp: SandboxResponse) -> SandboxResponse:
-        if resp.status == 401:
-            return resp
-        now = self.clock()
-        self._prune_window()
-        day = datetime.fromtimestamp(now, UTC).date()
-        if day != self._day:
-            self._day, self._daily_used = day, 0
-        self._window.append(now)
-        self._daily_used += 1
-        limited = resp.status == 429
-        return resp.with_headers(
-            {
-                "x-hubspot-ratelimit-daily": str(self.daily_limit),
-                "x-hubspot-ratelimit-daily-remaining": str(max(0, self.daily_limit - self._daily_used)),
-                "x-hubspot-ratelimit-interval-milliseconds": "10000",
-                "x-hubspot-ratelimit-max": str(self.burst_limit),
-                "x-hubspot-ratelimit-remaining": (
-                    "0" if limited else str(max(0, self.burst_limit - len(self._window)))
-                ),
+    def limit_headers(self, hits: list[Hit], refused: Hit | None) -> Mapping[str, str]:
+        """``X-HubSpot-RateLimit-*``: the burst window and the day, as HubSpot sends them."""
+        standing = {h.limit.name: h for h in hits}
+        burst, daily = standing.get(BURST_LIMIT.name), standing.get(DAILY_LIMIT.name)
+        headers: dict[str, str] = {}
+        if burst is not None:
+            headers |= {
+                "x-hubspot-ratelimit-interval-milliseconds": str(int(BURST_LIMIT.per_s * 1000)),
+                "x-hubspot-ratelimit-max": str(BURST_LIMIT.requests),
+                "x-hubspot-ratelimit-remaining": str(burst.remaining),
             }
-        )
+        if daily is not None:
+            headers |= {
+                "x-hubspot-ratelimit-daily": str(DAILY_LIMIT.requests),
+                "x-hubspot-ratelimit-daily-remaining": str(daily.remaining),
+            }
+        return headers
 
     def error_response(self, status: int, message: str) -> SandboxResponse:
         category = {404: "OBJECT_NOT_FOUND", 405: "VALIDATION_ERROR"}.get(status, "INTERNAL_ERROR")
@@ -249,19 +263,23 @@ class HubSpotSandbox(SandboxApp):
         return _error(status, message, category)
 
     def rate_limit_response(self, retry_after: float) -> SandboxResponse:
+        return self._limit_body(BURST_LIMIT.name, retry_after)
+
+    def limited_response(self, hit: Hit) -> SandboxResponse:
+        return self._limit_body(hit.limit.name, hit.retry_after_s)
+
+    @staticmethod
+    def _limit_body(policy: str, retry_after: float) -> SandboxResponse:
+        """HubSpot's documented 429 body; ``policyName`` names the limit that was hit."""
         body = {
             "status": "error",
-            "message": "You have reached your ten_secondly_rolling limit.",
+            "message": f"You have reached your {policy.lower()} limit.",
             "errorType": "RATE_LIMIT",
             "correlationId": str(uuid.uuid4()),
-            "policyName": "TEN_SECONDLY_ROLLING",
+            "policyName": policy,
+            "requestId": str(uuid.uuid4()),
         }
         return SandboxResponse.json(body, 429, {"retry-after": f"{retry_after:g}"})
-
-    def _prune_window(self) -> None:
-        horizon = self.clock() - 10.0
-        while self._window and self._window[0] <= horizon:
-            self._window.popleft()
 
     # --- contacts -------------------------------------------------------------------------------
 
@@ -358,6 +376,7 @@ class HubSpotSandbox(SandboxApp):
             record = _Record(contact_id, {"createdate": iso_ms(now), "hs_object_id": contact_id}, now, now)
             self.contacts[contact_id] = record
             self.emails[email] = contact_id
+            self.visibility.written("contacts", contact_id)
         for name, value in props.items():
             if value == "":
                 record.properties.pop(name, None)  # an empty string clears the value
@@ -427,7 +446,8 @@ class HubSpotSandbox(SandboxApp):
             after = int(req.param("after") or 0)
         except ValueError:
             return _error(400, "limit and after must be integers", "VALIDATION_ERROR")
-        ordered = sorted(self.contacts.values(), key=lambda r: int(r.id))
+        listed = (r for r in self.contacts.values() if self.visibility.visible("contacts", r.id))
+        ordered = sorted(listed, key=lambda r: int(r.id))
         page = [r for r in ordered if int(r.id) >= after]
         body: dict[str, Any] = {"results": [self._read(r, req, _DEFAULT_READ) for r in page[:limit]]}
         if len(page) > limit:
@@ -452,6 +472,7 @@ class HubSpotSandbox(SandboxApp):
         props |= {"hs_createdate": iso_ms(now), "hs_lastmodifieddate": iso_ms(now), "hs_object_id": note_id}
         record = _Record(note_id, props, now, now, {"contacts": contact_ids})
         self.notes[note_id] = record
+        self.visibility.written("notes", note_id)
         for contact_id in contact_ids:
             self.contacts[contact_id].associations.setdefault("notes", []).append(note_id)
         return SandboxResponse.json(self._object_json(record, dict(sorted(props.items())), ()), 201)
@@ -525,7 +546,7 @@ class HubSpotSandbox(SandboxApp):
             after = int(req.param("after") or 0)
         except ValueError:
             return _error(400, "limit and after must be integers", "VALIDATION_ERROR")
-        ids = record.associations.get("notes", [])
+        ids = [i for i in record.associations.get("notes", []) if self.visibility.visible("notes", i)]
         page = ids[after : after + limit]
         kind = {"category": "HUBSPOT_DEFINED", "typeId": 202, "label": None}
         body: dict[str, Any] = {"results": [{"toObjectId": int(i), "associationTypes": [kind]} for i in page]}

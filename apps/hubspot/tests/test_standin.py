@@ -414,14 +414,133 @@ def test_rate_limit_headers_on_every_answer(hs: HubSpotSandbox) -> None:
     assert int(second.headers["x-hubspot-ratelimit-daily-remaining"]) == 250000 - 2
 
 
-def test_burst_limit_is_enforced_when_asked() -> None:
-    hs = HubSpotSandbox(burst_limit=3, enforce_rate_limit=True)
-    statuses = [call(hs, "GET", "/crm/v3/owners").status for _ in range(4)]
-    assert statuses == [200, 200, 200, 429]
+class FakeClock:
+    def __init__(self, now: float = 1_700_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_past_100_requests_in_10_seconds_answers_hubspots_429_by_default() -> None:
+    clock = FakeClock()
+    hs = HubSpotSandbox(clock=clock)
+    statuses = []
+    for _ in range(101):
+        statuses.append(call(hs, "GET", "/crm/v3/owners").status)
+        clock.now += 0.05  # 101 requests in about 5 s: inside one rolling 10 s window
+    assert statuses == [200] * 100 + [429]
+
     limited = call(hs, "GET", "/crm/v3/owners")
-    assert limited.parsed()["policyName"] == "TEN_SECONDLY_ROLLING"
-    assert limited.headers["retry-after"] == "10"
+    body = limited.parsed()
+    assert limited.status == 429
+    assert body["status"] == "error"
+    assert body["errorType"] == "RATE_LIMIT"
+    assert body["policyName"] == "TEN_SECONDLY_ROLLING"
+    assert body["message"] == "You have reached your ten_secondly_rolling limit."
+    assert re.fullmatch(r"[0-9a-f-]{36}", body["correlationId"])
     assert limited.headers["x-hubspot-ratelimit-remaining"] == "0"
+    assert limited.headers["x-hubspot-ratelimit-max"] == "100"
+    assert 1 <= int(limited.headers["retry-after"]) <= 10
+    records = call(hs, "GET", "/_requests", headers={}).parsed()["requests"]
+    assert records[-1]["limit"] == "TEN_SECONDLY_ROLLING"
+    assert records[-1]["fault"] is None
+
+    clock.now += 10.0  # the first requests have left the window
+    assert call(hs, "GET", "/crm/v3/owners").status == 200
+
+
+def test_a_refused_request_is_not_served() -> None:
+    clock = FakeClock()
+    hs = HubSpotSandbox(clock=clock)
+    for _ in range(100):
+        call(hs, "GET", "/crm/v3/owners")
+    assert upsert(hs, "late@example.com").status == 429
+    assert hs.contacts == {}
+
+
+def test_limits_lifted_by_the_constructor_never_refuse() -> None:
+    hs = HubSpotSandbox(clock=FakeClock(), limits=False)
+    assert {call(hs, "GET", "/crm/v3/owners").status for _ in range(150)} == {200}
+    assert call(hs, "GET", "/_limits", headers={}).parsed()["enforce"] is False
+
+
+def test_limits_lifted_by_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SWITCHBOARD_SANDBOX_LIMITS", "off")
+    hs = HubSpotSandbox(clock=FakeClock())
+    assert {call(hs, "GET", "/crm/v3/owners").status for _ in range(150)} == {200}
+
+
+def test_limits_lifted_and_restored_on_a_running_stand_in() -> None:
+    hs = HubSpotSandbox(clock=FakeClock())
+    lifted = call(hs, "POST", "/_limits", {"enforce": False}, headers={})
+    assert lifted.status == 200 and lifted.parsed()["enforce"] is False
+    assert {call(hs, "GET", "/crm/v3/owners").status for _ in range(120)} == {200}
+    call(hs, "POST", "/_limits", {"enforce": True}, headers={})
+    assert call(hs, "GET", "/crm/v3/owners").status == 429  # the 120 were counted all along
+    limits = call(hs, "GET", "/_limits", headers={}).parsed()["limits"]
+    burst = next(lim for lim in limits if lim["name"] == "TEN_SECONDLY_ROLLING")
+    assert (burst["requests"], burst["per_s"], burst["counted"], burst["refused"]) == (100, 10.0, 120, 1)
+    assert burst["source"].startswith("https://developers.hubspot.com/")
+
+
+def test_a_bad_limits_setting_is_refused_with_what_to_send(hs: HubSpotSandbox) -> None:
+    resp = call(hs, "POST", "/_limits", {"enforce": "no"}, headers={})
+    assert resp.status == 400
+    assert "enforce" in resp.parsed()["detail"]
+
+
+# --- eventual consistency -------------------------------------------------------------------------
+
+
+def test_with_a_lag_a_new_contact_is_missing_from_the_list_until_the_lag_passes() -> None:
+    clock = FakeClock()
+    hs = HubSpotSandbox(clock=clock, consistency_lag_s=2.0)
+    contact_id = upsert(hs, "new@example.com").parsed()["results"][0]["id"]
+
+    assert call(hs, "GET", "/crm/v3/objects/contacts").parsed()["results"] == []
+    assert call(hs, "GET", f"/crm/v3/objects/contacts/{contact_id}").status == 200  # by id: at once
+
+    clock.now += 2.0
+    listed = call(hs, "GET", "/crm/v3/objects/contacts").parsed()["results"]
+    assert [c["id"] for c in listed] == [contact_id]
+
+
+def test_with_a_lag_a_new_note_is_missing_from_the_contacts_associations_until_the_lag_passes() -> None:
+    clock = FakeClock()
+    hs = HubSpotSandbox(clock=clock)
+    contact_id = upsert(hs, "noted@example.com").parsed()["results"][0]["id"]
+    call(hs, "POST", "/_consistency", {"lag_s": 1.5}, headers={})
+    note = {
+        "properties": {"hs_note_body": "hello", "hs_timestamp": "2024-05-01T12:00:00Z"},
+        "associations": [
+            {
+                "to": {"id": contact_id},
+                "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 202}],
+            }
+        ],
+    }
+    note_id = call(hs, "POST", "/crm/v3/objects/notes", note).parsed()["id"]
+    path = f"/crm/v4/objects/contacts/{contact_id}/associations/notes"
+
+    assert call(hs, "GET", path).parsed()["results"] == []
+    assert call(hs, "GET", f"/crm/v3/objects/notes/{note_id}").status == 200
+
+    clock.now += 1.5
+    assert [r["toObjectId"] for r in call(hs, "GET", path).parsed()["results"]] == [int(note_id)]
+    assert call(hs, "GET", "/_consistency", headers={}).parsed() == {"lag_s": 1.5, "hidden": 1}
+
+
+def test_without_a_lag_new_records_are_listed_at_once(hs: HubSpotSandbox) -> None:
+    contact_id = upsert(hs, "now@example.com").parsed()["results"][0]["id"]
+    assert [c["id"] for c in call(hs, "GET", "/crm/v3/objects/contacts").parsed()["results"]] == [contact_id]
+
+
+@pytest.mark.parametrize("setting", [{"lag_s": -1}, {"lag_s": "soon"}, {"lag": 2}, {"lag_s": True}])
+def test_a_bad_consistency_setting_is_refused(hs: HubSpotSandbox, setting: dict[str, Any]) -> None:
+    resp = call(hs, "POST", "/_consistency", setting, headers={})
+    assert resp.status == 400
+    assert resp.parsed()["error"] == "invalid consistency setting"
 
 
 # --- control endpoints ----------------------------------------------------------------------------

@@ -188,22 +188,35 @@ def test_credits_are_spent_per_match_and_402_when_gone() -> None:
     assert app.handle(SandboxRequest("GET", "/_state")).parsed()["credits"]["used"] == 0
 
 
-def test_usage_headers_and_the_per_minute_limit() -> None:
+def test_usage_headers_and_the_free_plans_100_a_minute_by_default() -> None:
     clock = Clock(now=60 * 29_916_667 + 10.0)  # 10 s into a minute
-    app = PeopleDataLabsSandbox(rate_limit_per_minute=2, enforce_rate_limit=True, clock=clock)
+    app = PeopleDataLabsSandbox(clock=clock)
     first = enrich(app, website="northwind-traders.example")
-    assert json.loads(first.headers["x-ratelimit-limit"])["minute"] == 2
-    assert json.loads(first.headers["x-ratelimit-remaining"])["minute"] == 1
-    assert (
-        first.headers["x-ratelimit-reset"].endswith("Z")
-        and first.headers["x-call-credits-type"] == "enrich_company"
-    )
-    assert enrich(app, website="northwind-traders.example").status == 200
+    assert json.loads(first.headers["x-ratelimit-limit"])["minute"] == 100
+    assert json.loads(first.headers["x-ratelimit-remaining"])["minute"] == 99
+    assert first.headers["x-ratelimit-reset"] == "2026-11-18T11:08:00Z"
+    assert first.headers["x-call-credits-type"] == "enrich_company"
+    assert {enrich(app, website="northwind-traders.example").status for _ in range(99)} == {200}
     limited = enrich(app, website="northwind-traders.example")
     assert error_of(limited)[:2] == (429, "rate_limit_error")
-    assert limited.headers["retry-after"] == "50"
+    assert json.loads(limited.headers["x-ratelimit-remaining"])["minute"] == 0
+    assert limited.headers["x-ratelimit-reset"] == "2026-11-18T11:08:00Z"
     clock.now += 50  # the fixed window turns over
     assert enrich(app, website="northwind-traders.example").status == 200
+
+
+def test_the_limit_is_per_key() -> None:
+    app = PeopleDataLabsSandbox(clock=Clock(now=60 * 29_916_667 + 10.0))
+    for _ in range(100):
+        enrich(app, website="northwind-traders.example")
+    other = enrich(app, headers={"x-api-key": "another-key"}, website="northwind-traders.example")
+    assert error_of(other)[0] == 401  # not 429: the other key's minute is untouched
+    assert enrich(app, website="northwind-traders.example").status == 429
+
+
+def test_limits_lifted_the_minute_is_counted_but_never_refused() -> None:
+    app = PeopleDataLabsSandbox(clock=Clock(now=60 * 29_916_667 + 10.0), limits=False)
+    assert {enrich(app, website="northwind-traders.example").status for _ in range(120)} == {200}
 
 
 @pytest.mark.parametrize(

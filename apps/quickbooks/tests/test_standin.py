@@ -339,3 +339,26 @@ def test_query_needs_a_token_and_the_company(app: QuickBooksSandbox, bearer: str
         )
     )
     assert other.status == 403
+
+
+def test_past_500_requests_a_minute_per_realm_intuit_answers_429_throttle_exceeded() -> None:
+    clock = Clock()
+    app = QuickBooksSandbox(clock=clock)
+    path = f"/v3/company/{LOCAL_REALM_ID}/salesreceipt/1"
+    statuses: list[int] = []
+    refresh_token = "sandbox-quickbooks-refresh_token"
+    for _ in range(501):
+        # A fresh access token every 100 requests: the count is the company's, not the token's.
+        if len(statuses) % 100 == 0:
+            tokens = refresh(app, refresh_token).parsed()
+            token, refresh_token = str(tokens["access_token"]), str(tokens["refresh_token"])
+        headers = {"authorization": f"Bearer {token}", "accept": "application/json"}
+        statuses.append(app.handle(SandboxRequest("GET", path, headers=headers)).status)
+    assert statuses.count(429) == 1 and statuses[-1] == 429
+    limited = app.handle(SandboxRequest("GET", path, headers=headers))
+    error = fault(limited)
+    assert limited.status == 429
+    assert (error["code"], error["type"]) == ("3001", "SERVICE")
+    assert error["Message"] == "message=ThrottleExceeded; errorCode=003001; statusCode=429"
+    clock.now += 60.0
+    assert app.handle(SandboxRequest("GET", path, headers=headers)).status != 429

@@ -252,7 +252,8 @@ def test_find_by_ref_reads_at_most_the_bounded_pages() -> None:
 
 
 def test_find_by_ref_follows_slacks_cursor_through_the_sandbox() -> None:
-    sandbox, now = SlackSandbox(), time.time()
+    # Limits lifted: the set-up posts 210 messages at once, which Slack takes at one a second.
+    sandbox, now = SlackSandbox(limits=False), time.time()
     client = sandbox_client(sandbox)
     first = client.post_message("C0NEWLEADS1", "first", metadata=effect_metadata("e/slack.post"))
     for i in range(HISTORY_PAGE_LIMIT + 10):
@@ -399,7 +400,8 @@ def test_a_post_buried_under_a_busy_channel_is_still_found() -> None:
     The lookup's window ends when the earlier attempts could last have acted, so what the channel
     took in since - here 1,500 posts, more than the old bound of 5 pages of 200 - is not read at all.
     """
-    sandbox, tries = SlackSandbox(), _Tries()
+    # Limits lifted: the set-up posts 1,500 messages at once, which Slack takes at one a second.
+    sandbox, tries = SlackSandbox(limits=False), _Tries()
     ctx = _Ctx(sandbox)
     sandbox.clock = lambda: time.time() - 590  # the first attempt posted ten minutes ago
     first = _run_step(ctx, tries)

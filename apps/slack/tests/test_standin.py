@@ -398,3 +398,68 @@ def test_list_needs_the_read_scopes(slack: SlackSandbox) -> None:
         ok_false(listing(app, types="public_channel,private_channel"), "missing_scope")["needed"]
         == "groups:read"
     )
+
+
+# --- rate limits and eventual consistency ---------------------------------------------------------
+
+
+class FakeClock:
+    def __init__(self, now: float = 1_795_166_044.5) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_more_posts_to_one_channel_than_slack_allows_answer_429_ratelimited_with_retry_after() -> None:
+    clock = FakeClock()
+    slack = SlackSandbox(clock=clock)
+    statuses = [post(slack, {"channel": "#new-leads", "text": f"m{i}"}).status for i in range(5)]
+    limited = post(slack, {"channel": "#new-leads", "text": "one too many"})
+
+    assert statuses == [200] * 5
+    ok_false(limited, "ratelimited", status=429)
+    assert limited.headers["retry-after"] == "5"
+    assert len(slack.state()["messages"]) == 5  # the refused post was not made
+    clock.now += 5.0
+    assert post(slack, {"channel": "#new-leads", "text": "later"}).status == 200
+
+
+def test_the_post_limit_is_per_channel() -> None:
+    slack = SlackSandbox(clock=FakeClock())
+    for i in range(5):
+        post(slack, {"channel": "#new-leads", "text": f"m{i}"})
+    assert post(slack, {"channel": "new-leads", "text": "same channel"}).status == 429
+    assert post(slack, {"channel": "#general", "text": "another channel"}).parsed()["ok"] is True
+
+
+def test_a_form_post_counts_against_the_channel_of_its_form() -> None:
+    slack = SlackSandbox(clock=FakeClock())
+    headers = {"content-type": "application/x-www-form-urlencoded"}
+    form = urlencode({"token": DEFAULT_TOKEN, "channel": "new-leads", "text": "hi"}).encode()
+    statuses = [post(slack, form, headers=headers).status for _ in range(6)]
+    assert statuses == [200] * 5 + [429]
+
+
+def test_history_reads_past_tier_3_answer_429() -> None:
+    slack = SlackSandbox(clock=FakeClock())
+    read = SandboxRequest("GET", "/conversations.history", query={"channel": ["C0NEWLEADS1"]}, headers=AUTH)
+    statuses = [slack.handle(read).status for _ in range(51)]
+    assert statuses == [200] * 50 + [429]
+
+
+def test_limits_lifted_posts_are_never_refused() -> None:
+    slack = SlackSandbox(clock=FakeClock(), limits=False)
+    assert {post(slack, {"channel": "#new-leads", "text": "x"}).status for _ in range(30)} == {200}
+
+
+def test_with_a_lag_a_new_post_is_missing_from_history_until_the_lag_passes() -> None:
+    clock = FakeClock()
+    slack = SlackSandbox(clock=clock, consistency_lag_s=3.0)
+    ts = post(slack, {"channel": "#new-leads", "text": "fresh"}).parsed()["ts"]
+    clock.now += 0.5
+    read = SandboxRequest("GET", "/conversations.history", query={"channel": ["C0NEWLEADS1"]}, headers=AUTH)
+
+    assert slack.handle(read).parsed()["messages"] == []
+    clock.now += 3.0
+    assert [m["ts"] for m in slack.handle(read).parsed()["messages"]] == [ts]

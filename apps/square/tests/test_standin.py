@@ -585,3 +585,17 @@ def test_reset_restores_the_seeded_payments(sq: SquareSandbox) -> None:
     state = call(sq, "GET", "/_state").parsed()
     assert state["payments"] == len(SEED_PAYMENTS) and state["refunds"] == len(SEED_REFUNDS)
     assert state["notifications"] == []
+
+
+def test_past_the_assumed_20_a_second_square_answers_429_rate_limited(
+    sq: SquareSandbox, clock: Clock
+) -> None:
+    statuses = [search_skus(sq, "LOAF-RYE").status for _ in range(21)]
+    assert statuses == [200] * 20 + [429]
+    assert only_error(search_skus(sq, "LOAF-RYE")) == {
+        "category": "RATE_LIMIT_ERROR",
+        "code": "RATE_LIMITED",
+        "detail": "Rate limit exceeded. Retry later.",
+    }
+    clock.now += 1.0
+    assert search_skus(sq, "LOAF-RYE").status == 200

@@ -3,6 +3,7 @@ verified here with Switchboard's own Stripe verifier (two implementations must a
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from typing import Any
@@ -139,3 +140,35 @@ def test_redelivery_resends_the_same_event_freshly_signed(
     assert res.status == 201
     assert received[0][1] == received[1][1]
     stripe.VERIFIER.verify(WebhookRequest("POST", URL, received[1][0], received[1][1]), [SECRET], time.time())
+
+
+class _Clock:
+    def __init__(self, now: float = 1_780_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_past_25_requests_a_second_in_test_mode_stripe_answers_429_rate_limit() -> None:
+    clock = _Clock()
+    app = StripeSandbox(clock=clock)
+    auth = {"authorization": f"Bearer {DEFAULT_SECRET_KEY}"}
+    statuses = [
+        app.handle(SandboxRequest("GET", "/v1/webhook_endpoints", headers=auth)).status for _ in range(26)
+    ]
+    assert statuses == [200] * 25 + [429]
+    limited = app.handle(SandboxRequest("GET", "/v1/webhook_endpoints", headers=auth))
+    assert limited.parsed()["error"]["code"] == "rate_limit"
+    assert limited.parsed()["error"]["message"] == "Too many requests hit the API too quickly."
+    clock.now += 1.0
+    assert app.handle(SandboxRequest("GET", "/v1/webhook_endpoints", headers=auth)).status == 200
+
+
+def test_the_key_counts_the_same_as_bearer_or_basic() -> None:
+    app = StripeSandbox(clock=_Clock())
+    bearer = {"authorization": f"Bearer {DEFAULT_SECRET_KEY}"}
+    basic = {"authorization": "Basic " + base64.b64encode(f"{DEFAULT_SECRET_KEY}:".encode()).decode()}
+    for _ in range(25):
+        app.handle(SandboxRequest("GET", "/v1/webhook_endpoints", headers=bearer))
+    assert app.handle(SandboxRequest("GET", "/v1/webhook_endpoints", headers=basic)).status == 429
