@@ -3,12 +3,15 @@
 Their contract is the domain's (:mod:`shared.actions.accounting`): one :class:`RecordReceipt` in,
 one :class:`RecordedReceipt` out. This module turns the input into the Sales Receipt or Refund
 Receipt body Intuit takes (the two share their fields) and books it under ``requestid`` derived from
-the input's ``key`` (:func:`.client.request_id`), so a repeated key books nothing new. The realm
-(the company id) is read from the connection's secret on each call.
+the input's ``key`` (:func:`.client.request_id`), so a repeated key books nothing new while Intuit
+remembers the id; past that (Intuit documents no retention), a retried ledger step finds the receipt
+by the marker the client adds to its ``PrivateNote`` (:mod:`.client`). The realm (the company id) is
+read from the connection's secret on each call.
 
 The memo goes to ``PrivateNote``, which keeps :data:`~apps.quickbooks.MAX_PRIVATE_NOTE` characters;
 a longer ``note`` (the contract allows :data:`~shared.actions.accounting.MAX_NOTE`) keeps its
 beginning - where a handler puts the ids a person searches for - rather than refusing the booking.
+The client keeps the last line for its marker (:func:`.client.marked_note`).
 
 Worker and MCP path only.
 """

@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import base64
 import json
+import time
+from contextvars import Token
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from apps import quickbooks as qb
-from apps.quickbooks.client import FaultError, QuickBooksClient, request_id
+from apps.quickbooks import client as qb_client
+from apps.quickbooks.client import MARKER_PREFIX, FaultError, QuickBooksClient, marked_note, request_id
 from apps.quickbooks.models import Line, Receipt, Ref, SalesItemLineDetail, parse_fault, wire
 from apps.quickbooks.standin import QuickBooksSandbox
 from sandbox.base import SandboxRequest, SandboxResponse, as_transport
 from shared.errors import RateLimited, TargetRejected, TargetUnavailable
-from shared.http import ApiClient
+from shared.http import ApiClient, WorkStamp, current_work
+from shared.ledger import AttemptWindow
 
 
 def token(app: QuickBooksSandbox) -> str:
@@ -281,3 +285,93 @@ def test_the_memo_keeps_what_private_note_holds() -> None:
     longer = data.model_copy(update={"note": memo})
     assert receipt_body(longer).PrivateNote == memo[: qb.MAX_PRIVATE_NOTE]
     assert receipt_body(data.model_copy(update={"note": None})).PrivateNote is None
+
+
+# --- past requestid's window: the ledger's attempt record and a lookup carry "booked once" -------------
+
+
+def in_step(window: AttemptWindow | None) -> Token[WorkStamp | None]:
+    """Make the following calls as a ledger step would, whose earlier attempts ran in ``window``."""
+    return current_work.set(WorkStamp("evt-1", "quickbooks.sales_receipt", tried=lambda: window))
+
+
+def queries(app: QuickBooksSandbox) -> list[dict[str, Any]]:
+    return [
+        r
+        for r in app.handle(SandboxRequest("GET", "/_requests")).parsed()["requests"]
+        if r["path"].endswith("/query")
+    ]
+
+
+def test_every_receipt_carries_its_requestid_in_the_private_note(
+    app: QuickBooksSandbox, client: QuickBooksClient
+) -> None:
+    client.create_sales_receipt(receipt(PrivateNote="Square payment P1"), key="square:payment:P1")
+    client.create_sales_receipt(receipt(), key="square:payment:P2")
+    notes = [r["PrivateNote"] for r in app.receipts_of("salesreceipt")]
+    assert notes == [
+        f"Square payment P1\n{MARKER_PREFIX}{request_id('salesreceipt', 'square:payment:P1')}",
+        f"{MARKER_PREFIX}{request_id('salesreceipt', 'square:payment:P2')}",
+    ]
+    longest = marked_note("x" * qb.MAX_PRIVATE_NOTE, "Switchboard ref abc")
+    assert len(longest) == qb.MAX_PRIVATE_NOTE and longest.endswith("x\nSwitchboard ref abc")
+
+
+def test_a_retry_after_the_requestid_was_forgotten_finds_the_receipt_instead_of_booking_again(
+    app: QuickBooksSandbox, client: QuickBooksClient
+) -> None:
+    """The create went through, its answer was lost; by the retry Intuit no longer knows the requestid."""
+    token = in_step(None)
+    try:
+        first = client.create_sales_receipt(receipt(), key="square:payment:P1")
+    finally:
+        current_work.reset(token)
+    assert queries(app) == []  # a first attempt looks nothing up
+    app.handle(SandboxRequest("POST", "/_requestids/expire"))
+    token = in_step(AttemptWindow(time.time() - 60, time.time() + 60))
+    try:
+        again = client.create_sales_receipt(receipt(), key="square:payment:P1")
+    finally:
+        current_work.reset(token)
+    assert again.Id == first.Id and again.TotalAmt == Decimal("19.99")
+    assert len(app.receipts_of("salesreceipt")) == 1
+    [lookup] = queries(app)
+    statement = lookup["query"]["query"][0]
+    assert statement.startswith("select * from SalesReceipt where MetaData.CreateTime >= '")
+    assert lookup["query"]["minorversion"] == ["75"]
+
+
+def test_the_lookup_reads_only_the_earlier_attempts_minutes(
+    app: QuickBooksSandbox, client: QuickBooksClient
+) -> None:
+    """A receipt created outside the window is not this step's: the create is made."""
+    client.create_sales_receipt(receipt(), key="square:payment:P1")
+    app.handle(SandboxRequest("POST", "/_requestids/expire"))
+    later = time.time() + 3600
+    token = in_step(AttemptWindow(later, later + 60))
+    try:
+        client.create_sales_receipt(receipt(), key="square:payment:P1")
+    finally:
+        current_work.reset(token)
+    assert len(app.receipts_of("salesreceipt")) == 2 and len(queries(app)) == 1
+
+
+def test_the_lookup_pages_through_the_window(
+    app: QuickBooksSandbox, client: QuickBooksClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(qb_client, "QUERY_PAGE", 2)
+    for n in range(4):
+        client.create_sales_receipt(receipt(), key=f"square:payment:other{n}")
+    target = client.create_sales_receipt(receipt(), key="square:payment:P1")
+    app.handle(SandboxRequest("POST", "/_requestids/expire"))
+    token = in_step(AttemptWindow(time.time() - 60, time.time() + 60))
+    try:
+        found = client.create_sales_receipt(receipt(), key="square:payment:P1")
+    finally:
+        current_work.reset(token)
+    assert found.Id == target.Id and len(app.receipts_of("salesreceipt")) == 5
+    assert [q["query"]["query"][0].split(" startposition ")[1] for q in queries(app)] == [
+        "1 maxresults 2",
+        "3 maxresults 2",
+        "5 maxresults 2",
+    ]
