@@ -27,6 +27,7 @@ from string import Template
 from typing import Final, Literal, TextIO
 
 from infra.ops.target import CliError
+from shared.actions import catalogue
 from shared.spec import Connection
 
 __all__ = ["ROOT", "TEMPLATES", "TRIGGERS", "Scaffold", "apps", "format_python", "pascal", "scaffold"]
@@ -41,6 +42,12 @@ _TRIGGER_DOC: Final = {
     "webhook": "`POST /hooks/{name}`, signed with Standard Webhooks",
     "schedule": "EventBridge schedule, every day at 07:00 Europe/London",
     "event": "`lead.created` on the Switchboard bus",
+}
+#: How work comes in, in the one-line description (``<way in> -> <effect>``).
+_WAY_IN: Final = {
+    "webhook": "POST /hooks/{name}",
+    "schedule": "every day at 07:00 Europe/London",
+    "event": "lead.created on the Switchboard bus",
 }
 
 
@@ -103,12 +110,32 @@ def _worker(trigger: Trigger, app: str) -> tuple[str, str, str, str]:
     if _has_records_api(app):
         return _records_worker(trigger, app)
     body = (
-        f"    # TODO: call {app} through an action of shared/actions, each side effect in its own step:\n"
-        '    #   result = ctx.step("do_it", lambda: SOME_ACTION(ctx, SomeInput(...)).model_dump(mode="json"))\n'
+        f"    # TODO: {_call_hint(app)}\n"
         '    ctx.logger.info("work item received", extra={"event_id": ctx.event_id})\n'
         '    return {"received": True}\n'
     )
-    return "", body, "", f"the work done in {app} (to be written)"
+    return "", body, "", f"a call to {app} (written in worker.py)"
+
+
+def _call_hint(app: str) -> str:
+    """The comment that names, with real names, the call a worker for ``app`` is still to make."""
+    offered = [a for a in catalogue() if a.app == app]
+    if not offered:
+        return (
+            f"{app} performs no catalogue action yet: declare one in apps/{app}/actions.py\n"
+            "    # (docs/adding-an-app.md), then call it here in its own ctx.step."
+        )
+    first = offered[0]
+    module = importlib.import_module(f"apps.{app}.actions")
+    constant = next(
+        (k for k, v in vars(module).items() if v is first and k.isupper()), first.tool_name.upper()
+    )
+    model = f"{first.input.__module__}.{first.input.__name__}"
+    return (
+        f"{app} performs {', '.join(a.name for a in offered)} (apps/{app}/actions.py).\n"
+        f"    # Call one in its own step, so a retry does not repeat it; {first.name} takes a {model}:\n"
+        f'    #   done = ctx.step("{first.name}", lambda: {constant}(ctx, request).model_dump(mode="json"))'
+    )
 
 
 def _has_records_api(app: str) -> bool:
@@ -222,12 +249,13 @@ def scaffold(
     imports, body, settings_fields, summary = _worker(kind, app)
     stdlib, first_party, deliver = _test_parts(kind)
     model = pascal(name) + ("Run" if kind == "schedule" else "Input")
-    text = description or f"{_TRIGGER_DOC[kind].split(',')[0].strip('`')} -> {summary}"
+    text = description or f"{_WAY_IN[kind].format(name=name)} -> {summary}"
     secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
     values = {
         "name": name,
         "Model": model,
         "app": app,
+        "connection": importlib.import_module(f"apps.{app}").CONNECTION.name,
         "trigger": kind,
         "trigger_doc": _TRIGGER_DOC[kind].format(name=name),
         "description": text.replace('"', "'"),
