@@ -92,8 +92,12 @@ def main() -> None:
     for c in costs:
         print(f"  {c.integration}: " + ", ".join(f"{k} ${v}" for k, v in c.breakdown.items()))
         print(
-            f"  AWS calls per event: {json.dumps(c.calls_per_event)}; target calls {c.target_calls:.1f} "
-            f"x {harness.TARGET_CALL_MS:.0f} ms assumed"
+            "  billed requests per event (measured): "
+            + ", ".join(f"{k} {v:g}" for k, v in c.requests_per_event.items())
+        )
+        print(
+            f"  AWS calls per event (measured): {json.dumps(c.calls_per_event)}; target calls "
+            f"{c.target_calls:.1f} (measured) x {harness.TARGET_CALL_MS:.0f} ms each (assumed)"
         )
     print(
         f"  prices: AWS list, {prices.REGION}, as of {prices.PRICES_AS_OF}; elapsed {time.perf_counter() - started:.0f} s"
@@ -115,6 +119,8 @@ def main() -> None:
         "batch_cap": batch.cap,
         "peak_rss_mb": round(rss, 1),
         "usd_per_million": {c.integration: c.usd_per_million for c in costs},
+        "requests_per_event": {c.integration: c.requests_per_event for c in costs},
+        "target_call_ms_assumed": harness.TARGET_CALL_MS,
         "usd_per_million_max": max(c.usd_per_million for c in costs),
         "tiny": args.tiny,
     }

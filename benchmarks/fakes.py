@@ -46,18 +46,64 @@ class _Fake:
 
 
 class FakeSQS(_Fake):
+    """One queue: what is sent can be received (as the event source does) and deleted.
+
+    Enough for :class:`infra.local.poller.Poller` - the local stand-in for Lambda's SQS event source -
+    to run against it, so that the event source's own requests (receive, delete) are counted like the
+    function's, not assumed. Visibility is not emulated: a received message is gone until deleted.
+    """
+
     _ids = itertools.count(1)
-    #: The body of the last message sent, for a benchmark to hand to the worker as SQS would.
-    last_body: str = ""
+
+    def __init__(self, counter: CallCounter, service: str = "sqs", *, keep: bool = False) -> None:
+        super().__init__(counter, service)
+        #: Keep sent messages for :meth:`receive_message` (off where only sending is measured).
+        self._keep = keep
+        self._queued: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+
+    def _enqueue(self, body: str, attributes: Any) -> str:
+        message_id = f"m-{next(self._ids)}"
+        if self._keep:
+            message = {
+                "MessageId": message_id,
+                "ReceiptHandle": f"rh-{message_id}",
+                "Body": body,
+                "Attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0"},
+                "MessageAttributes": attributes or {},
+            }
+            with self._lock:
+                self._queued.append(message)
+        return message_id
 
     def send_message(self, **kw: Any) -> dict[str, Any]:
         self._count("SendMessage")
-        self.last_body = kw["MessageBody"]
-        return {"MessageId": f"m-{next(self._ids)}", "MD5OfMessageBody": "0" * 32}
+        message_id = self._enqueue(kw["MessageBody"], kw.get("MessageAttributes"))
+        return {"MessageId": message_id, "MD5OfMessageBody": "0" * 32}
 
     def send_message_batch(self, **kw: Any) -> dict[str, Any]:
         self._count("SendMessageBatch")
-        return {"Successful": [{"Id": e["Id"], "MessageId": f"m-{next(self._ids)}"} for e in kw["Entries"]]}
+        return {
+            "Successful": [
+                {"Id": e["Id"], "MessageId": self._enqueue(e["MessageBody"], e.get("MessageAttributes"))}
+                for e in kw["Entries"]
+            ]
+        }
+
+    def receive_message(self, **kw: Any) -> dict[str, Any]:
+        self._count("ReceiveMessage")
+        with self._lock:
+            taken = self._queued[: kw.get("MaxNumberOfMessages", 1)]
+            del self._queued[: len(taken)]
+        return {"Messages": taken} if taken else {}
+
+    def delete_message(self, **kw: Any) -> dict[str, Any]:
+        self._count("DeleteMessage")
+        return {}
+
+    def delete_message_batch(self, **kw: Any) -> dict[str, Any]:
+        self._count("DeleteMessageBatch")
+        return {"Successful": [{"Id": e["Id"]} for e in kw["Entries"]], "Failed": []}
 
     def change_message_visibility(self, **kw: Any) -> dict[str, Any]:
         self._count("ChangeMessageVisibility")

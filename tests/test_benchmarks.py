@@ -45,3 +45,15 @@ def test_bench_runs_at_tiny_size_and_reports_every_figure() -> None:
         assert isinstance(figures[key], int | float), key
     assert figures["batch_max_inflight"] <= figures["batch_cap"]
     assert figures["tiny"] is True
+    # The billed request counts are counted in the run, not fixed numbers: one webhook is one HTTP API
+    # request; the ingress and the worker are Lambda invocations; SQS counts the function's send and
+    # the event source's receive and delete (the poller's, against the counting fake).
+    for name, counted in figures["requests_per_event"].items():
+        assert counted["http_api"] == 1, name
+        assert counted["lambda"] >= 2, name
+        assert counted["sqs"] >= 3, name
+    assert "billed requests per event (measured)" in done.stdout
+    assert "sqs.ReceiveMessage" in done.stdout and "sqs.DeleteMessageBatch" in done.stdout
+    # The one assumption, stated once: the latency of a SaaS call.
+    assert isinstance(figures["target_call_ms_assumed"], int | float)
+    assert f"x {figures['target_call_ms_assumed']:.0f} ms each (assumed)" in done.stdout
