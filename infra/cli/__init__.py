@@ -2,7 +2,7 @@
 
     switchboard dev [--port 8787] [--once] [--no-replay]
     switchboard send <integration> <event-file> [--url URL] [--stage STAGE]
-    switchboard invoke <integration> <event-file> | --date YYYY-MM-DD [--resend]
+    switchboard invoke <integration> <event-file> [--ingress-only] [--json] | --date YYYY-MM-DD [--resend] [--queue]
     switchboard urls                                   [--stage STAGE] [--region REGION]
     switchboard secrets list | show <connection> [--reveal] | set <connection> key=value …
     switchboard webhooks register|list|remove <integration> [--rotate] [--base-url URL]

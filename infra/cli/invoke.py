@@ -1,4 +1,4 @@
-"""``switchboard invoke``: an integration's handler once, with an event file or a day's schedule tick."""
+"""``switchboard invoke``: one event through an integration here - ingress, queue, worker - or a day's tick."""
 
 from __future__ import annotations
 
@@ -17,10 +17,16 @@ def register(commands: Commands) -> None:
     invoke = commands.add_parser(
         "invoke",
         parents=[where()],
-        help="run an integration's handler once with an event file, or a schedule tick for --date",
+        help="run one event through an integration here (ingress, queue, worker), or a schedule tick for "
+        "--date; exit 1 if it was refused, dead-lettered or is still waiting for a retry",
     )
     invoke.add_argument("integration")
-    invoke.add_argument("event_file", type=Path, nargs="?")
+    invoke.add_argument(
+        "event_file",
+        type=Path,
+        nargs="?",
+        help="a sample (events/<integration>/*.json), an API Gateway HTTP API event or an SQS batch",
+    )
     invoke.add_argument(
         "--date",
         help="run the integration's schedule for this day (YYYY-MM-DD): the first tick after the day ended",
@@ -36,6 +42,17 @@ def register(commands: Commands) -> None:
         help="with --date: put the tick on the integration's queue of the running local runtime (or of "
         "--stage) instead of running it here; a day already sent there sends nothing again",
     )
+    invoke.add_argument(
+        "--ingress-only",
+        action="store_true",
+        help="run the ingress path only (verify, validate, queue) and leave the worker out",
+    )
+    invoke.add_argument(
+        "--json",
+        action="store_true",
+        help="print the report as JSON (answer, each event's status and steps, emitted events) instead "
+        "of the trace",
+    )
     invoke.set_defaults(func=_invoke)
 
 
@@ -48,6 +65,8 @@ def _invoke(args: argparse.Namespace) -> int:
     if args.date is not None:
         if args.event_file is not None:
             raise CliError("give an event file or --date, not both")
+        if args.ingress_only:
+            raise CliError("--ingress-only goes with an event file: a schedule tick has no ingress")
         ticks = invoke.date_ticks(spec, args.date, resend=args.resend)
     if args.queue or args.stage:
         if ticks is None:
@@ -55,12 +74,15 @@ def _invoke(args: argparse.Namespace) -> int:
         invoke.queue_ticks(target(args), spec, args.date, ticks, sys.stdout)
         return 0
     if ticks is not None:
-        result = invoke.run_ticks(spec, ticks)
+        report = invoke.run_ticks(spec, ticks, quiet=args.json)
     elif args.event_file is None:
         raise CliError("invoke needs an event file, or --date YYYY-MM-DD for an integration with a schedule")
     elif args.resend:
         raise CliError("--resend goes with --date")
     else:
-        result = invoke.run_event_file(spec, args.event_file)
-    print(json.dumps(result, indent=2))
-    return 0
+        report = invoke.run_event_file(spec, args.event_file, ingress_only=args.ingress_only, quiet=args.json)
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        invoke.print_report(report, sys.stdout)
+    return 0 if report.ok else 1

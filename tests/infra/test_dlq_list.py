@@ -19,6 +19,8 @@ from infra.cdk.naming import dlq_name, queue_name
 from infra.local.runtime import LocalRuntime
 from shared.registry import load_spec, load_specs
 
+pytestmark = pytest.mark.e2e
+
 QUEUED = [s.name for s in load_specs() if s.queued_triggers]
 
 

@@ -10,12 +10,15 @@ import json
 from typing import Any
 
 import boto3
+import pytest
 
 from infra.local.runtime import LocalRuntime
 from infra.ops.secrets import connection_kind
 from infra.ops.target import connections
 from shared.registry import load_specs
 from shared.spec import WebhookTrigger
+
+pytestmark = pytest.mark.e2e
 
 SQUARE = "switchboard/local/square_signing"
 

@@ -379,10 +379,9 @@ def test_samples_are_schedule_ticks_that_load() -> None:
 def test_invoke_with_a_date_reruns_that_day(tmp_path: Path) -> None:
     done = cli(tmp_path, "invoke", "daily_sales_report", "--date", "2026-11-20")
     assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(done.stdout[done.stdout.index("{\n") :])
-    assert result == {"batchItemFailures": []}
-    assert "report:all:2026-11-20" in done.stdout + done.stderr
-    assert "slack.post" in done.stdout + done.stderr
+    assert "event    report:all:2026-11-20  processed\n" in done.stdout
+    assert "  steps  square.snapshot, email.report, slack.post\n" in done.stdout
+    assert done.stdout.rstrip().endswith("result   processed  (schedule tick)")
 
 
 def test_invoke_date_errors_say_what_to_fix(tmp_path: Path) -> None:
