@@ -4,6 +4,9 @@ Every sample of every integration (the registry and ``events/``: a new integrati
 without a new test) is replayed through the local runtime with every secret - tokens, API keys,
 client secrets, refresh tokens, signing secrets - set to a recognisable canary, in Secrets Manager
 and in the sandbox apps alike (so the flows really run: the samples must end as their files say).
+The OAuth apps' access tokens (QuickBooks, Google) are made during the run, by the stand-ins' token
+endpoints: every access and refresh token they hand out is a canary as well, and every OAuth app the
+samples use must have handed out one (else the bearer tokens were not searched).
 Then everything Switchboard wrote is searched for each canary, for its base64 forms and for the part
 after a scheme prefix (``whsec_``): the Powertools JSON logs, the EMF metric lines, the trace
 records, the DLQ messages and their attributes, the HTTP error bodies the gateway answered, and the
@@ -33,13 +36,17 @@ from infra.local import replay as replay_module
 from infra.local.console import TracePrinter
 from infra.local.runtime import LocalRuntime
 from infra.local.samples import load_samples
+from sandbox.base import SandboxRequest, SandboxResponse
+from sandbox.oauth import OAuthServer
 from shared import trace
 from shared.registry import load_specs
 
 pytestmark = pytest.mark.e2e
 
 _SECRET_FIELD = re.compile(r"secret|token|key|password", re.IGNORECASE)
-_NOT_SECRET = {"base_url", "token_url", "expires_at", "access_token"}
+_NOT_SECRET = {"base_url", "token_url", "expires_at"}
+#: What a token answer hands out: each value the stand-ins' OAuth servers issue is a canary too.
+_ISSUED = ("access_token", "refresh_token")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 
 
@@ -101,8 +108,26 @@ def _standin_code(module: str) -> bool:
 
 
 @pytest.fixture
-def runtime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalRuntime]:
+def issued() -> list[tuple[str, str, str]]:
+    """``(app, field, token)`` for every token the stand-ins' OAuth servers hand out during the test."""
+    return []
+
+
+@pytest.fixture
+def runtime(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, issued: list[tuple[str, str, str]]
+) -> Iterator[LocalRuntime]:
     monkeypatch.chdir(tmp_path)
+    answer = OAuthServer.token
+
+    def recording(self: OAuthServer, req: SandboxRequest, params: dict[str, str]) -> SandboxResponse:
+        response = answer(self, req, params)
+        body = response.parsed() if response.status == 200 else None
+        issued.extend((self.app, f, str(body[f])) for f in _ISSUED if isinstance(body, dict) and body.get(f))
+        return response
+
+    # Before the runtime builds the stand-ins: their routes bind the token endpoint when made.
+    monkeypatch.setattr(OAuthServer, "token", recording)
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")  # EMF lines on stdout, to search
     rt = LocalRuntime(
         port=0,
@@ -153,7 +178,11 @@ def _set_canaries(rt: LocalRuntime, swapped: dict[str, str]) -> dict[str, str]:
 
 
 def test_no_secret_in_any_output_and_personal_data_masked(
-    runtime: LocalRuntime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+    runtime: LocalRuntime,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+    issued: list[tuple[str, str, str]],
 ) -> None:
     swapped: dict[str, str] = {}
     canaries = _set_canaries(runtime, swapped)
@@ -180,7 +209,7 @@ def test_no_secret_in_any_output_and_personal_data_masked(
 
             super().__init__(*args, event_hooks={"response": [keep]}, **kwargs)
 
-    monkeypatch.setattr(replay_module.httpx, "Client", Capturing)
+    monkeypatch.setattr(httpx, "Client", Capturing)  # the module replay uses (one module object)
     printer = TracePrinter()
     trace.add_sink(printer)
     try:
@@ -190,6 +219,12 @@ def test_no_secret_in_any_output_and_personal_data_masked(
     finally:
         trace.remove_sink(printer)
         trace.remove_sink(records.append)
+
+    # The bearer and refresh tokens the OAuth apps handed out while the samples ran are secrets too.
+    oauth_apps = {c.app for spec in runtime.specs for c in spec.all_connections if c.kind == "oauth2"}
+    assert oauth_apps and {app for app, f, _ in issued if f == "access_token"} == oauth_apps, issued
+    for i, (app, field, token) in enumerate(issued):
+        canaries[f"{app} issued {field} #{i}"] = token
 
     # CLI output, as an operator would read it.
     ids = sorted({e for r in results for e in r.event_ids})
