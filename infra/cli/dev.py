@@ -23,11 +23,24 @@ def register(commands: Commands) -> None:
     dev.add_argument(
         "--timeout", type=float, default=120.0, help="--once: seconds to wait for the queues to drain"
     )
+    dev.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="print every step of every replayed sample, not only one line per sample",
+    )
     dev.set_defaults(func=_dev)
 
 
 def _dev(args: argparse.Namespace) -> int:
     from infra.ops.dev import serve
 
-    ok = serve(args.port, sys.stdout, once=args.once, replay=not args.no_replay, timeout_s=args.timeout)
+    ok = serve(
+        args.port,
+        sys.stdout,
+        once=args.once,
+        replay=not args.no_replay,
+        timeout_s=args.timeout,
+        verbose=args.verbose,
+    )
     return 0 if ok else 1

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -17,9 +19,13 @@ from .scheduler import schedule_message
 
 if TYPE_CHECKING:
     from .console import TracePrinter
+    from .deliveries import Delivery
     from .runtime import LocalRuntime
 
-__all__ = ["ReplayResult", "replay", "summarise"]
+__all__ = ["ReplayResult", "SampleOutcome", "judge", "replay", "summarise"]
+
+#: Called after each sample with (samples done, samples in all): a progress bar's hook.
+Progress = Callable[[int, int], None]
 
 
 @dataclass
@@ -28,32 +34,62 @@ class ReplayResult:
     status: int
     event_ids: list[str] = field(default_factory=list)
     error: str | None = None
+    #: the printer's entries recorded while the sample was being delivered: [start, end)
+    span: tuple[int, int] = (0, 0)
 
 
-def replay(runtime: LocalRuntime, printer: TracePrinter, *, settle_s: float = 30.0) -> list[ReplayResult]:
+@dataclass
+class SampleOutcome:
+    """What became of one sample: its deliveries and loose lines (its details), judged."""
+
+    result: ReplayResult
+    deliveries: list[Delivery]
+    loose: list[dict[str, Any]]
+    observed: str
+
+    @property
+    def good(self) -> bool:
+        expected_status = self.result.sample.expect_status or 202  # bus and schedule: "delivered"
+        return self.observed == self.result.sample.expect and self.result.status == expected_status
+
+    @property
+    def entries(self) -> list[dict[str, Any]]:
+        """Every trace line of the sample in event order: what it answered, then each delivery."""
+        return [*self.loose, *(e for d in self.deliveries for e in d.entries)]
+
+
+def replay(
+    runtime: LocalRuntime,
+    printer: TracePrinter,
+    *,
+    settle_s: float = 30.0,
+    progress: Progress | None = None,
+) -> list[ReplayResult]:
     """Deliver every sample as its source would, one at a time.
 
     One at a time, and waiting for the queues around samples that inject sandbox faults, so a fault
     meant for one sample is never consumed by another's request.
     """
+    todo = [(spec, sample) for spec in runtime.specs for sample in load_samples(spec)]
     results: list[ReplayResult] = []
     with httpx.Client(timeout=15) as client:
-        for spec in runtime.specs:
-            for sample in load_samples(spec):
-                if sample.faults:
-                    runtime.wait_drained(settle_s)
-                    for app, faults in sample.faults.items():
-                        for fault in faults:
-                            client.post(
-                                f"{runtime.url}/_sandbox/{app}/_faults", json=fault
-                            ).raise_for_status()
-                print(f"\n── {spec.name}/{sample.name}: {sample.description}")
-                try:
-                    results.append(_deliver(runtime, client, spec, sample))
-                except (httpx.HTTPError, SampleError, ValueError) as exc:
-                    results.append(ReplayResult(sample, 0, error=str(exc)))
-                if sample.faults:
-                    runtime.wait_drained(settle_s)
+        for spec, sample in todo:
+            if sample.faults:
+                runtime.wait_drained(settle_s)
+                for app, faults in sample.faults.items():
+                    for fault in faults:
+                        client.post(f"{runtime.url}/_sandbox/{app}/_faults", json=fault).raise_for_status()
+            start = len(printer.entries)
+            try:
+                result = _deliver(runtime, client, spec, sample)
+            except (httpx.HTTPError, SampleError, ValueError) as exc:
+                result = ReplayResult(sample, 0, error=str(exc))
+            result.span = (start, len(printer.entries))
+            results.append(result)
+            if sample.faults:
+                runtime.wait_drained(settle_s)
+            if progress is not None:
+                progress(len(results), len(todo))
     return results
 
 
@@ -101,7 +137,50 @@ def _deliver(
     return ReplayResult(sample, response.status_code, ids)
 
 
-def _outcome(result: ReplayResult, printer: TracePrinter) -> str:
+def judge(
+    results: list[ReplayResult], printer: TracePrinter
+) -> tuple[list[SampleOutcome], list[Delivery], list[dict[str, Any]]]:
+    """Each sample's outcome, and what belongs to no sample (events the workers put on the bus,
+    schedules firing on their own): (outcomes, other deliveries, other loose lines).
+
+    The n-th delivery of an event id belongs to the n-th sample that produced that id (a provider's
+    re-sent webhook carries the id of the first), and a line naming no event belongs to the sample
+    being delivered when it was recorded (rejections and answers are recorded inside the request).
+    """
+    with printer.lock:
+        entries = list(printer.entries)
+        all_deliveries = list(printer.log.deliveries)
+        all_loose = list(printer.log.loose)
+    by_id: dict[tuple[str, str], list[Delivery]] = {}
+    for delivery in all_deliveries:
+        by_id.setdefault((delivery.integration, delivery.event_id), []).append(delivery)
+    queues = {key: deque(deliveries) for key, deliveries in by_id.items()}
+    claimed: set[int] = set()
+    outcomes = []
+    for result in results:
+        deliveries = []
+        for event_id in result.event_ids:
+            mine = queues.get((result.sample.integration, event_id))
+            if mine:
+                deliveries.append(mine.popleft())
+        start, end = result.span
+        loose = [e for e in entries[start:end] if not e.get("event_id")]
+        claimed.update(id(e) for e in loose)
+        # Judged on every delivery of its ids (a re-sent webhook is done when the event is).
+        stages = [
+            s
+            for e in result.event_ids
+            for d in by_id.get((result.sample.integration, e), [])
+            for s in d.stages
+        ]
+        outcomes.append(SampleOutcome(result, deliveries, loose, _observed(result, stages)))
+    others = [d for waiting in queues.values() for d in waiting]
+    others.sort(key=lambda d: float(d.entries[0]["time"]))
+    loose_others = [e for e in all_loose if id(e) not in claimed]
+    return outcomes, others, loose_others
+
+
+def _observed(result: ReplayResult, stages: list[str]) -> str:
     if result.error:
         return "error"
     if result.sample.kind == "route":
@@ -110,7 +189,6 @@ def _outcome(result: ReplayResult, printer: TracePrinter) -> str:
         return "rejected"
     if not result.event_ids:
         return "spam" if result.sample.expect == "spam" else "ignored"
-    stages = [s for event_id in result.event_ids for s in printer.stages_for(event_id)]
     if "dlq" in stages:
         return "dlq"
     if "processed" in stages or "duplicate" in stages:
@@ -119,26 +197,24 @@ def _outcome(result: ReplayResult, printer: TracePrinter) -> str:
 
 
 def summarise(
-    results: list[ReplayResult], printer: TracePrinter, drained: bool, runtime: LocalRuntime
+    results: list[ReplayResult],
+    printer: TracePrinter,
+    drained: bool,
+    runtime: LocalRuntime,
+    *,
+    verbose: bool = False,
 ) -> bool:
-    """Print expected vs observed per sample; True if every sample ended as it should."""
-    ok = drained
-    print("\nSample replay summary")
-    print(f"  {'sample':<44} {'status':>6}  {'expected':<10} {'observed':<10}")
-    for r in results:
-        observed = _outcome(r, printer)
-        expected_status = r.sample.expect_status or 202  # bus and schedule samples: "delivered"
-        good = observed == r.sample.expect and r.status == expected_status
-        ok = ok and good
-        mark = "ok " if good else "BAD"
-        name = f"{r.sample.integration}/{r.sample.name}"
-        print(f"  {mark} {name:<40} {r.status:>6}  {r.sample.expect:<10} {observed:<10} {r.error or ''}")
-    depths = runtime.queue_depths()
-    print("  queues (pending, dead-lettered): " + json.dumps({k: list(v) for k, v in depths.items()}))
-    if not drained:
-        print("  queues did not drain in time")
-    if runtime.errors:
-        ok = False
-        print(f"  {len(runtime.errors)} poller/handler error(s): {runtime.errors[0]}")
-    print("  result: " + ("all samples ended as expected" if ok else "SOME SAMPLES DID NOT END AS EXPECTED"))
-    return ok
+    """Print one line per sample (details under a sample that did not end as expected; every step
+    of every sample with ``verbose``); True if every sample ended as it should."""
+    from .report import Summary
+
+    outcomes, other_deliveries, other_loose = judge(results, printer)
+    summary = Summary(
+        outcomes,
+        drained=drained,
+        depths=runtime.queue_depths(),
+        errors=[f"{name}: {type(exc).__name__}: {exc}" for name, exc in runtime.errors],
+    )
+    if verbose:
+        summary.print_steps(printer, other_deliveries, other_loose)
+    return summary.print(printer)

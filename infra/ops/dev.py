@@ -6,73 +6,171 @@ It replays the sample events on start (unless told not to), then either summaris
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, TextIO
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.text import Text
 
 from infra.ops.target import CliError
 
 if TYPE_CHECKING:
+    from infra.local.console import TracePrinter
     from infra.local.runtime import LocalRuntime
 
 __all__ = ["serve"]
 
 
 def serve(
-    port: int, out: TextIO, *, once: bool = False, replay: bool = True, timeout_s: float = 120.0
+    port: int,
+    out: TextIO,
+    *,
+    once: bool = False,
+    replay: bool = True,
+    timeout_s: float = 120.0,
+    verbose: bool = False,
 ) -> bool:
-    """Run the local runtime on ``port``; with ``once`` whether the replayed samples all did as expected."""
-    from infra.local import replay as samples
+    """Run the local runtime on ``port``; with ``once`` whether the replayed samples all did as expected.
+
+    The replay prints one line per sample (``verbose``: every step of every sample); once serving,
+    every event that comes in prints one line per step as it happens.
+    """
     from infra.local.console import TracePrinter
+    from infra.local.deliveries import ingress_triggers
     from infra.local.runtime import LocalRuntime
     from shared import trace
 
-    printer = TracePrinter()
-    trace.add_sink(printer)
+    console = Console(file=out, highlight=False)
+    errors: list[tuple[str, BaseException]] = []
+
+    def on_error(integration: str, exc: BaseException) -> None:
+        errors.append((integration, exc))  # for the summary (and the exit status of --once)
+        _print_error(integration, exc)
+
     try:
-        runtime = LocalRuntime(port=port, on_error=_print_error)
+        runtime = LocalRuntime(port=port, on_error=on_error)
     except OSError as exc:
         raise CliError(f"cannot listen on 127.0.0.1:{port} ({exc.strerror}); choose another --port") from exc
-    with runtime:
-        _print_banner(runtime, out)
-        results = samples.replay(runtime, printer) if replay else []
-        if once:
-            drained = runtime.wait_drained(timeout_s)
-            return samples.summarise(results, printer, drained, runtime)
-        if results:
-            runtime.wait_drained(timeout_s)
-            samples.summarise(results, printer, True, runtime)
-        _wait_for_a_stop_signal(out)
+    runtime.errors = errors
+    printer = TracePrinter(
+        console,
+        quiet=True,
+        ingress=ingress_triggers(runtime.specs),
+        integration_width=max((len(spec.name) for spec in runtime.specs), default=16),
+    )
+    trace.add_sink(printer)
+    try:
+        with runtime:
+            console.print(
+                f"Switchboard local runtime: gateway {runtime.url}, embedded AWS {runtime.aws_endpoint}",
+                soft_wrap=True,
+            )
+            ok = (
+                _replay(runtime, printer, timeout_s, samples=replay, verbose=verbose)
+                if replay or once
+                else True
+            )
+            if once:
+                return ok
+            _print_urls(runtime, console)
+            printer.live = True
+            _wait_for_a_stop_signal(console)
+    finally:
+        trace.remove_sink(printer)
     return True
 
 
-def _print_banner(runtime: LocalRuntime, out: TextIO) -> None:
-    print(f"Switchboard local runtime (embedded AWS at {runtime.aws_endpoint})", file=out)
-    print(f"Gateway: {runtime.url}   (route index: {runtime.url}/)", file=out)
-    for route in runtime.gateway.routes():
-        print(
-            f"  {route['method']:<5} {route['url']:<56} {route['integration']}.{route['trigger']}", file=out
+def _replay(
+    runtime: LocalRuntime, printer: TracePrinter, timeout_s: float, *, samples: bool, verbose: bool
+) -> bool:
+    """Replay the samples (unless not wanted), wait for the queues, print the summary."""
+    from infra.local import replay
+
+    console = printer.console
+    if samples and not console.is_terminal:
+        console.print("Replaying the sample events (events/<integration>/*.json) …", soft_wrap=True)
+    with _progress(console) as progress:
+        results = []
+        if samples:
+            task = progress.add_task("replaying the samples", total=None)
+
+            def advance(done: int, total: int) -> None:
+                progress.update(
+                    task, description=f"replaying the samples {done}/{total}", completed=done, total=total
+                )
+
+            results = replay.replay(runtime, printer, progress=advance)
+            progress.update(task, visible=False)
+        progress.add_task("waiting for the queues to drain", total=None)
+        drained = runtime.wait_drained(timeout_s)
+    return replay.summarise(results, printer, drained, runtime, verbose=verbose)
+
+
+@contextlib.contextmanager
+def _progress(console: Console) -> Iterator[Progress]:
+    """A progress bar that vanishes when done, on a terminal; elsewhere one that shows nothing."""
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
+    with progress:
+        yield progress
+
+
+def _print_urls(runtime: LocalRuntime, console: Console) -> None:
+    routes = runtime.gateway.routes()
+    method_w = max((len(r["method"]) for r in routes), default=4)
+    url_w = max((len(r["url"]) for r in routes), default=0)
+    console.print(Text(f"Routes (index: {runtime.url}/)", style="bold"), soft_wrap=True)
+    for route in routes:
+        console.print(
+            f"  {route['method']:<{method_w}}  {route['url']:<{url_w}}  {route['integration']}.{route['trigger']}",
+            soft_wrap=True,
         )
-    for name in sorted(runtime.sandboxes):
-        print(f"  sandbox {name:<10} {runtime.url}/_sandbox/{name}/   (inspect: GET .../_requests)", file=out)
-    print(
-        f"JSON logs: {os.environ.get('SWITCHBOARD_LOG_DIR', '.switchboard/logs')}/<integration>.jsonl\n",
-        file=out,
+    names = sorted(runtime.sandboxes)
+    name_w = max((len(n) for n in names), default=0)
+    console.print(
+        Text("Sandbox apps (each: GET …/_state, …/_requests; POST …/_faults)", style="bold"), soft_wrap=True
+    )
+    for name in names:
+        console.print(f"  {name:<{name_w}}  {runtime.url}/_sandbox/{name}/", soft_wrap=True)
+    console.print(
+        f"JSON logs: {os.environ.get('SWITCHBOARD_LOG_DIR', '.switchboard/logs')}/<integration>.jsonl",
+        soft_wrap=True,
     )
 
 
-def _wait_for_a_stop_signal(out: TextIO) -> None:
+def _wait_for_a_stop_signal(console: Console) -> None:
     stop = threading.Event()
     # Explicit handlers: a process started in the background inherits an *ignored* SIGINT, and
     # Python then never raises KeyboardInterrupt.
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    print("\nServing the webhook URLs above. Ctrl-C to stop.", file=out, flush=True)
+    console.print(
+        "\nServing the webhook URLs above; each event prints one line per step below. Ctrl-C to stop.",
+        soft_wrap=True,
+    )
+    console.file.flush()
     while not stop.wait(0.5):
         pass
-    print("\nstopping", file=out)
+    console.print("\nstopping", soft_wrap=True)
 
 
 def _print_error(integration: str, exc: BaseException) -> None:

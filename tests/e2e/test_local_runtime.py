@@ -21,7 +21,7 @@ import pytest
 from infra.local.runtime import LocalRuntime
 from infra.local.samples import EVENTS_DIR, build_request, load_sample
 from shared import trace
-from shared.registry import load_spec
+from shared.registry import load_spec, load_specs
 
 pytestmark = pytest.mark.e2e
 
@@ -195,8 +195,19 @@ def test_dev_once_replays_every_sample_as_expected(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "all samples ended as expected" in done.stdout
-    assert "✖ DLQ  target_rejected" in done.stdout and "↻ retry" in done.stdout
+    samples = [p for spec in load_specs() for p in (EVENTS_DIR / spec.name).glob("*.json")]
+    lines = done.stdout.splitlines()
+    # One screen: one line per sample and a handful around them, none wider than a plain line.
+    assert len(lines) <= len(samples) + 10, done.stdout
+    assert max(len(line) for line in lines) <= 160
+    assert f"all {len(samples)} samples ended as expected" in done.stdout
+    rows = [line.split() for line in lines if line.startswith("  ok ")]
+    assert sorted(f"{row[1]}/{row[2]}" for row in rows) == sorted(
+        f"{p.parent.name}/{p.stem}" for p in samples
+    )
+    assert {row[-1] for row in rows} >= {"processed", "dlq", "rejected", "answered", "spam", "ignored"}
+    queues = next(line for line in lines if line.startswith("queues "))
+    assert "dead-letter queues hold" in queues and not set("{}[]") & set(queues)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "term"])
