@@ -66,7 +66,7 @@ def _when(value: Any) -> datetime | None:
 
 def effects_seen(run: ChaosRun) -> Counter[EffectKey]:
     """Live events by the event key in their title (``gcal.event``); per expected booking, whether its
-    event is at the booked times (``gcal.at_time``) or deleted (``gcal.deleted``)."""
+    event is at the booked times (``gcal.at_time``) or deleted (``gcal.deleted``) - two checks."""
     seen: Counter[EffectKey] = Counter()
     sandbox: Any = run.runtime.sandboxes.get("google_calendar")
     if sandbox is None:
@@ -98,4 +98,5 @@ CHAOS = AppChaos(
     poison_body=google_error(400, "invalid", "Invalid attendee email."),
     api_path="/calendar/v3/",
     observe=effects_seen,
+    checks=("gcal.at_time", "gcal.deleted"),
 )

@@ -2,7 +2,8 @@
 
 A contact counts as made by the run when its email starts with ``chaos-`` (the leads' addresses);
 contacts prepared before the run (``prep-``) are set-up, not effects. A new lead is qualified when
-it gets an owner (round robin).
+it has an owner (round robin) and a lifecycle stage - what website_to_crm's ``qualify`` step sets on
+a contact it created (``hubspot.qualified``, a check on the contact, not an effect of its own).
 """
 
 from __future__ import annotations
@@ -33,11 +34,11 @@ def effects_seen(run: ChaosRun) -> Counter[EffectKey]:
         email = props.get("email", "")
         if email.startswith("chaos-"):
             seen.update(("hubspot.contact", k) for k in event_keys(email)[:1])
-            if props.get("hubspot_owner_id"):
+            if props.get("hubspot_owner_id") and props.get("lifecyclestage"):
                 seen.update(("hubspot.qualified", k) for k in event_keys(email)[:1])
     for props in notes:
         seen.update(("hubspot.note", k) for k in event_keys(props.get("hs_note_body", ""))[:1])
     return seen
 
 
-CHAOS = AppChaos(poison_body=POISON_BODY, observe=effects_seen)
+CHAOS = AppChaos(poison_body=POISON_BODY, observe=effects_seen, checks=("hubspot.qualified",))

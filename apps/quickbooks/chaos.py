@@ -57,8 +57,8 @@ def expect_receipt(run: ChaosRun, receipt: ExpectedReceipt) -> None:
 
 
 def effects_seen(run: ChaosRun) -> Counter[EffectKey]:
-    """``qb.sales_receipt`` / ``qb.refund_receipt`` per receipt; ``qb.total`` per receipt whose
-    ``TotalAmt`` is the money taken (or refunded)."""
+    """``qb.sales_receipt`` / ``qb.refund_receipt`` per receipt; ``qb.total`` (a check) per receipt
+    whose ``TotalAmt`` is the money taken (or refunded)."""
     seen: Counter[EffectKey] = Counter()
     sandbox: Any = run.runtime.sandboxes.get("quickbooks")
     if sandbox is None:
@@ -82,4 +82,4 @@ def effects_seen(run: ChaosRun) -> Counter[EffectKey]:
     return seen
 
 
-CHAOS = AppChaos(poison_body=POISON_BODY, api_path="/v3/company/", observe=effects_seen)
+CHAOS = AppChaos(poison_body=POISON_BODY, api_path="/v3/company/", observe=effects_seen, checks=("qb.total",))

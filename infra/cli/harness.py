@@ -43,7 +43,9 @@ def register(commands: Commands) -> None:
     chaos.set_defaults(func=_chaos)
 
     load = commands.add_parser(
-        "load", help="signed webhooks at a fixed rate against a local runtime of its own"
+        "load",
+        help="signed webhooks at a fixed rate against a local runtime of its own, judged by what the "
+        "targets hold (nothing lost or doubled)",
     )
     load.add_argument("--rps", type=float, default=20.0, help="requests per second (default 20)")
     load.add_argument("--seconds", type=float, default=10.0, help="how long to send (default 10)")

@@ -7,20 +7,22 @@ of sender threads does the sending on 127.0.0.1 only.
 
 The events are website_to_crm's signed leads (Standard Webhooks, the chaos harness's factory), which
 run the whole chain behind them (HubSpot sandbox, ``lead.created``, email, Slack, enrichment). After
-the sending, the queues are drained and every accepted event id is looked up in the ledger: an id
-with no completed event record and no dead letter was lost. The run fails on any 5xx, any loss, or
-queues that did not drain in time.
+the sending, the queues are drained and the run is judged as a chaos run is, by what the targets
+hold (:func:`infra.ops.chaos.judge.verdict`): each accepted lead's contact (with owner and stage),
+note, emails and Slack message, once each - not by the ledger, which records what the system
+believes it did. The run fails on any 5xx, any lost, doubled or unexpected effect, any dead letter,
+or queues that did not drain in time; each failure names the event and the effect kind.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
@@ -30,6 +32,7 @@ import httpx
 from infra.local.delivery import post_status, signed_request
 from infra.ops.chaos import ChaosConfig, ChaosRun, Planned
 from infra.ops.chaos.discovery import factory as chaos_factory
+from infra.ops.chaos.report import by_kind, print_verdict
 from shared.spec import WebhookTrigger
 
 if TYPE_CHECKING:
@@ -63,10 +66,22 @@ class LoadReport:
     status_5xx: int = 0
     other_status: dict[str, int] = field(default_factory=dict)
     errors: int = 0
+    #: Accepted leads whose every effect the targets hold (``accepted - lost``).
     processed: int = 0
+    #: Dead letters in any queue of the chain (there is no poison in a load run).
     dead_lettered: int = 0
+    #: Leads with a missing effect or a failed check, by the targets' state.
     lost: int = 0
-    lost_examples: list[str] = field(default_factory=list)
+    duplicate_effects: int = 0
+    unexpected_effects: int = 0
+    #: Effects the targets hold, against those expected (checks apart: see the chaos report).
+    effects_expected: int = 0
+    effects_observed: int = 0
+    checks_expected: int = 0
+    checks_passed: int = 0
+    by_kind: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Every failure, naming the event and the effect kind (the first 20).
+    failures: list[str] = field(default_factory=list)
     drained: bool = False
     drain_s: float = 0.0
 
@@ -81,8 +96,17 @@ def _percentile(sorted_ms: list[float], q: float) -> float:
     return round(sorted_ms[index], 1)
 
 
-def run_load(config: LoadConfig, err: TextIO = sys.stderr) -> LoadReport:
-    """One load run (see the module docstring). Starts and stops its own local runtime."""
+def run_load(
+    config: LoadConfig,
+    err: TextIO = sys.stderr,
+    *,
+    before_judging: Callable[[ChaosRun], None] | None = None,
+) -> LoadReport:
+    """One load run (see the module docstring). Starts and stops its own local runtime.
+
+    ``before_judging`` runs once the queues are drained, just before the targets are judged (the
+    tests plant a doubled or a lost effect there), as in :func:`infra.ops.chaos.run_chaos`.
+    """
     from infra.local.runtime import LocalRuntime
 
     report = LoadReport(rps_target=config.rps, seconds=config.seconds)
@@ -90,22 +114,27 @@ def run_load(config: LoadConfig, err: TextIO = sys.stderr) -> LoadReport:
         # moto on the second core, as under chaos: the run measures Switchboard, not one busy process.
         runtime = LocalRuntime(port=0, log_dir=logs, state_file=None, invocations=2, aws_process=True)
         with runtime:
-            _run(runtime, config, report, err)
+            _run(runtime, config, report, err, before_judging)
     return report
 
 
-def _run(runtime: LocalRuntime, config: LoadConfig, report: LoadReport, err: TextIO) -> None:
+def _run(
+    runtime: LocalRuntime,
+    config: LoadConfig,
+    report: LoadReport,
+    err: TextIO,
+    before_judging: Callable[[ChaosRun], None] | None,
+) -> None:
     factory = chaos_factory(INTEGRATION, TRIGGER)
     spec = next(s for s in runtime.specs if s.name == INTEGRATION)
     trigger = spec.trigger(TRIGGER)
     assert isinstance(trigger, WebhookTrigger)  # website_to_crm's leads are signed webhooks
     secret = runtime.signing_secret(spec, TRIGGER) or ""
     url = runtime.url + trigger.path
-    run = ChaosRun(runtime, ChaosConfig(events=0, seed=config.seed, faults={}), err)
     total = max(1, int(config.rps * config.seconds))
+    run = ChaosRun(runtime, ChaosConfig(events=total, seed=config.seed, faults={}), err)
     latencies: list[float] = []
     statuses: Counter[int] = Counter()
-    accepted: list[str] = []
     lock = threading.Lock()
     late = 0
 
@@ -119,8 +148,7 @@ def _run(runtime: LocalRuntime, config: LoadConfig, report: LoadReport, err: Tex
         with lock:
             statuses[status] += 1
             latencies.append(elapsed_ms)
-            if status == 202:
-                accepted.append(out.event_id)
+            run.results.setdefault(i, []).append(status)
 
     print(f"[load] {total} requests at {config.rps:g}/s to {url}", file=err, flush=True)
     limits = httpx.Limits(max_connections=config.senders, max_keepalive_connections=config.senders)
@@ -161,49 +189,46 @@ def _run(runtime: LocalRuntime, config: LoadConfig, report: LoadReport, err: Tex
     drain_started = time.monotonic()
     report.drained = runtime.wait_drained(timeout_s=config.drain_timeout_s, settle_s=1.0)
     report.drain_s = round(time.monotonic() - drain_started, 1)
-    _check_ledger(runtime, accepted, report)
+    if before_judging is not None:
+        before_judging(run)
+    events = [Planned(i, config.seed, factory, poison=False) for i in range(total)]
+    _judge(run, events, report)
     report.ok = (
         report.drained
         and report.status_5xx == 0
         and report.errors == 0
         and report.lost == 0
+        and report.duplicate_effects == 0
+        and report.unexpected_effects == 0
+        and report.dead_lettered == 0
         and report.accepted == report.requests
     )
 
 
-def _check_ledger(runtime: LocalRuntime, accepted: list[str], report: LoadReport) -> None:
-    """Each accepted id: a completed event record in the ledger, or a dead letter - else lost."""
-    from shared.ledger import COMPLETED, event_key
-    from shared.table import MAX_BATCH_GET, ledger_table
+def _judge(run: ChaosRun, events: list[Planned], report: LoadReport) -> None:
+    """The accepted leads judged by the targets' state (the chaos judge), and every DLQ of the chain."""
+    from infra.ops.chaos.judge import verdict
+    from infra.ops.chaos.run import dlq_letters
+    from infra.ops.target import Target
 
-    table = ledger_table(runtime.runtimes[INTEGRATION])
-    done: set[str] = set()
-    keys = {event_key(INTEGRATION, e): e for e in accepted}
-    pending = list(keys)
-    for start in range(0, len(pending), MAX_BATCH_GET):
-        wanted = pending[start : start + MAX_BATCH_GET]
-        for _ in range(10):  # unprocessed keys are retried, a bounded number of times
-            read = table.get_batch(wanted, consistent=True)
-            done.update(keys[item["id"]] for item in read.items if item.get("status") == COMPLETED)
-            wanted = read.unprocessed
-            if not wanted:
-                break
-    dead: set[str] = set()
-    with contextlib.suppress(Exception):
-        from infra.ops.dlq import DlqScan
-        from infra.ops.target import Target
-
-        target = Target(
-            stage=runtime.stage, region="us-east-1", endpoint=runtime.aws_endpoint, gateway=runtime.url
-        )
-        with DlqScan(target, INTEGRATION, limit=max(1000, len(accepted))) as scan:
-            dead = {d.event_id for d in scan.letters}
-    unique = set(accepted)
-    report.processed = len(done)
-    report.dead_lettered = len(dead & unique)
-    lost = sorted(unique - done - dead)
-    report.lost = len(lost)
-    report.lost_examples = lost[:5]
+    runtime = run.runtime
+    target = Target(
+        stage=runtime.stage, region="us-east-1", endpoint=runtime.aws_endpoint, gateway=runtime.url
+    )
+    found = verdict(run, events, dlq_letters(run, target))
+    report.lost = found.lost
+    report.processed = found.accepted - found.lost
+    report.dead_lettered = found.dlq_other
+    report.duplicate_effects = found.duplicate_effects
+    report.unexpected_effects = found.unexpected_effects
+    report.effects_expected = found.effects_expected
+    report.effects_observed = found.effects_observed
+    report.checks_expected = found.checks_expected
+    report.checks_passed = found.checks_passed
+    report.by_kind = found.by_kind
+    report.failures = list(found.failures)
+    if not report.drained:
+        report.failures.insert(0, "the queues did not drain in time: what is still queued was not judged")
 
 
 def print_report(report: LoadReport, out: TextIO) -> None:
@@ -214,7 +239,12 @@ def print_report(report: LoadReport, out: TextIO) -> None:
         f"errors {report.errors}, other {json.dumps(report.other_status)}\n"
         f"latency p50 {lat.get('p50')} ms, p95 {lat.get('p95')} ms, p99 {lat.get('p99')} ms, "
         f"max {lat.get('max')} ms; {report.late} sent late\n"
-        f"after draining ({report.drain_s} s, drained={report.drained}): {report.processed} processed, "
-        f"{report.dead_lettered} dead-lettered, {report.lost} lost\n"
+        f"after draining ({report.drain_s} s, drained={report.drained}), judged by what the targets hold: "
+        f"{report.processed} leads with every effect, {report.lost} lost, "
+        f"{report.duplicate_effects} doubled, {report.unexpected_effects} unexpected, "
+        f"{report.dead_lettered} dead-lettered\n"
+        f"effects {report.effects_observed:,} of {report.effects_expected:,} expected; checks passed "
+        f"{report.checks_passed:,} of {report.checks_expected:,} (at most 1 per event)\n"
+        f"by kind (observed / expected): {by_kind(report.by_kind)}\n"
     )
-    out.write("OK\n" if report.ok else "FAILED\n")
+    print_verdict(report.ok, report.failures, out)

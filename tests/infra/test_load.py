@@ -1,4 +1,5 @@
-"""``switchboard load`` in miniature: a few seconds of signed webhooks, nothing lost, no 5xx."""
+"""``switchboard load`` in miniature: a few seconds of signed webhooks, nothing lost or doubled at the
+targets, no 5xx."""
 
 from __future__ import annotations
 
@@ -19,7 +20,11 @@ def test_a_short_load_run_loses_nothing() -> None:
     assert report.accepted == 60, report
     assert report.status_5xx == 0 and report.errors == 0
     assert report.drained, err.getvalue()
-    assert report.lost == 0 and report.processed == 60
+    # Judged by what the targets hold: every lead's contact, note, emails and Slack message, once.
+    assert report.lost == 0 and report.processed == 60, report.failures
+    assert report.duplicate_effects == 0 and report.unexpected_effects == 0 and report.dead_lettered == 0
+    assert report.effects_expected == report.effects_observed == 60 * 5
+    assert report.checks_expected == report.checks_passed == 60  # hubspot.qualified, once per lead
     assert 0 < report.latency_ms["p50"] <= report.latency_ms["p95"] <= report.latency_ms["p99"]
     assert report.ok
 

@@ -21,7 +21,7 @@ import apps
 from infra.ops.chaos.protocol import AppChaos, EventFactory, Observer
 from shared.registry import FUNCTIONS_DIR
 
-__all__ = ["app_hooks", "factories", "factory", "integration_observers", "observers"]
+__all__ = ["app_hooks", "check_kinds", "factories", "factory", "integration_observers", "observers"]
 
 
 def _integration_modules(functions_dir: Path) -> list[ModuleType]:
@@ -92,3 +92,8 @@ def observers(functions_dir: Path = FUNCTIONS_DIR) -> list[Observer]:
     for own in integration_observers(functions_dir).values():
         found.extend(own)
     return found
+
+
+def check_kinds() -> frozenset[str]:
+    """The effect kinds that are checks on another effect (each app's ``AppChaos.checks``)."""
+    return frozenset(kind for hooks in app_hooks().values() for kind in hooks.checks)

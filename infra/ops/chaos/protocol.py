@@ -8,7 +8,11 @@ refuses poison, where its API is, and an observer of the effects its stand-in re
 finds both (:mod:`infra.ops.chaos.discovery`); nothing in it names an integration or an app.
 
 An effect is a ``(kind, event key)`` pair, ``("slack.message", "R7N12")``: what a customer would see,
-attributed to the event whose key (:attr:`Planned.key`) it carries.
+attributed to the event whose key (:attr:`Planned.key`) it carries. Some kinds are not things the
+targets hold but checks on one of them - the contact has an owner and a lifecycle stage, the receipt
+the right total, the calendar event the booked times: each app names its own in
+:attr:`AppChaos.checks`. A check can only pass or fail, once per event; the judge counts it apart
+from the effects, so that it neither inflates the effect count nor counts as a doubled effect.
 """
 
 from __future__ import annotations
@@ -87,9 +91,11 @@ class AppChaos:
     own error shape, so the client sees a refusal it knows to be permanent (``None``: an empty body).
     ``api_path`` is where the API lives when the app also has an OAuth token endpoint: late answers
     and crashes are kept to it unless the run asks for token-endpoint faults. ``observe`` counts the
-    effects the app's stand-in recorded.
+    effects the app's stand-in recorded; ``checks`` names the kinds it reports that are checks on
+    another effect (passed or not, once per event: see the module docstring), not effects.
     """
 
     poison_body: Mapping[str, Any] | None = None
     api_path: str | None = None
     observe: Observer | None = None
+    checks: tuple[str, ...] = ()

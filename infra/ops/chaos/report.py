@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, TextIO
 
-__all__ = ["ChaosReport", "print_report"]
+__all__ = ["ChaosReport", "by_kind", "print_report", "print_verdict"]
 
 
 @dataclass
@@ -23,8 +23,15 @@ class ChaosReport:
     accepted: int = 0
     not_accepted: int = 0
     poison_sent: int = 0
+    #: Distinct effects (things the targets hold) expected, and the number seen - checks left out.
     effects_expected: int = 0
     effects_observed: int = 0
+    #: Checks on those effects (owner and stage set, right total, booked times: at most one per event
+    #: and kind) expected, and passed.
+    checks_expected: int = 0
+    checks_passed: int = 0
+    #: kind -> {"expected", "observed", "check"}.
+    by_kind: dict[str, dict[str, Any]] = field(default_factory=dict)
     duplicate_effects: int = 0
     unexpected_effects: int = 0
     effects_missing: int = 0
@@ -47,6 +54,8 @@ class ChaosReport:
     elapsed_s: float = 0.0
     events_per_s: float = 0.0
     examples: dict[str, list[str]] = field(default_factory=dict)
+    #: Every failure as a sentence naming the event and the effect kind (the first 20).
+    failures: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -56,7 +65,13 @@ def print_report(report: ChaosReport, out: TextIO) -> None:
     """The human-readable form (``--json`` prints :meth:`ChaosReport.as_json` instead)."""
     rows = [
         ("events sent / accepted", f"{report.sent} / {report.accepted}  ({report.duplicates_sent} re-sent)"),
-        ("effects expected / observed", f"{report.effects_expected} / {report.effects_observed}"),
+        ("effects expected / observed", f"{report.effects_expected:,} / {report.effects_observed:,}"),
+        (
+            "checks passed / expected",
+            f"{report.checks_passed:,} / {report.checks_expected:,}  (at most 1 per event: "
+            f"{', '.join(k for k, r in report.by_kind.items() if r['check']) or '-'})",
+        ),
+        ("by kind (observed / expected)", by_kind(report.by_kind)),
         ("lost (events with a missing effect)", str(report.lost)),
         ("duplicate effects", str(report.duplicate_effects)),
         ("unexpected effects", str(report.unexpected_effects)),
@@ -76,6 +91,25 @@ def print_report(report: ChaosReport, out: TextIO) -> None:
     ]
     for label, value in rows:
         out.write(f"{label:<38} {value}\n")
-    for kind, items in report.examples.items():
-        out.write(f"  {kind}: {'; '.join(items)}\n")
-    out.write(("OK: nothing lost, nothing doubled\n") if report.ok else "FAILED\n")
+    print_verdict(report.ok, report.failures, out)
+
+
+def by_kind(kinds: dict[str, dict[str, Any]]) -> str:
+    """``hubspot.contact 120/120, hubspot.qualified 120/120 (check), ...``"""
+    return (
+        ", ".join(
+            f"{kind} {r['observed']:,}/{r['expected']:,}{' (check)' if r['check'] else ''}"
+            for kind, r in kinds.items()
+        )
+        or "-"
+    )
+
+
+def print_verdict(ok: bool, failures: list[str], out: TextIO) -> None:
+    """The last lines of a harness's report: OK, or FAILED and each failure (event and kind)."""
+    if ok:
+        out.write("OK: nothing lost, nothing doubled\n")
+        return
+    out.write("FAILED" + (":\n" if failures else "\n"))
+    for line in failures:
+        out.write(f"  {line}\n")

@@ -12,7 +12,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from io import StringIO
@@ -36,14 +36,23 @@ from shared.spec import WebhookTrigger
 if TYPE_CHECKING:
     from shared.spec import IntegrationSpec
 
-__all__ = ["deliver", "run_chaos"]
+__all__ = ["deliver", "dlq_letters", "run_chaos"]
 
 #: How often a provider tries one delivery that is not answered 2xx.
 ATTEMPTS = 5
 
 
-def run_chaos(config: ChaosConfig, err: TextIO = sys.stderr) -> ChaosReport:
-    """One chaos run (see :mod:`infra.ops.chaos`). Starts and stops its own local runtime."""
+def run_chaos(
+    config: ChaosConfig,
+    err: TextIO = sys.stderr,
+    *,
+    before_judging: Callable[[ChaosRun], None] | None = None,
+) -> ChaosReport:
+    """One chaos run (see :mod:`infra.ops.chaos`). Starts and stops its own local runtime.
+
+    ``before_judging`` runs once the queues are drained, just before the targets are judged: the
+    tests plant a doubled or a lost effect at a stand-in there to show that the judge catches it.
+    """
     from infra.local.runtime import LocalRuntime
     from shared.registry import load_specs
 
@@ -85,7 +94,7 @@ def run_chaos(config: ChaosConfig, err: TextIO = sys.stderr) -> ChaosReport:
             with runtime:
                 run = ChaosRun(runtime, config, err)
                 run.progress = progress
-                _run(run, wanted, report)
+                _run(run, wanted, report, before_judging)
         finally:
             trace.remove_sink(progress)
     report.elapsed_s = round(time.monotonic() - started, 1)
@@ -104,7 +113,12 @@ def _webhook_triggers(
     return out
 
 
-def _run(run: ChaosRun, factories: Sequence[EventFactory], report: ChaosReport) -> None:
+def _run(
+    run: ChaosRun,
+    factories: Sequence[EventFactory],
+    report: ChaosReport,
+    before_judging: Callable[[ChaosRun], None] | None,
+) -> None:
     config, runtime = run.config, run.runtime
     specs: dict[str, IntegrationSpec] = {s.name: s for s in runtime.specs}
     run.triggers = _webhook_triggers(specs, factories)
@@ -141,7 +155,7 @@ def _run(run: ChaosRun, factories: Sequence[EventFactory], report: ChaosReport) 
         report.faults_served = _served(run)
         report.faults_by_app = _served_by_app(run)
         set_faults(run, hooks, poison_only=True)
-        letters = _dlq_letters(run, target)
+        letters = dlq_letters(run, target)
         report.dlq_before_redrive = sum(len(v) for v in letters.values())
         run.say(f"drained={drained}; {report.dlq_before_redrive} dead letter(s); faults cleared, redriving")
         report.redriven = _redrive(target, letters)
@@ -152,7 +166,9 @@ def _run(run: ChaosRun, factories: Sequence[EventFactory], report: ChaosReport) 
     report.oauth = _oauth_report(run)
     for name, exc in runtime.errors[:3]:
         run.say(f"runtime error in {name}: {type(exc).__name__}: {exc}")
-    judge(run, events, _dlq_letters(run, target), report)
+    if before_judging is not None:
+        before_judging(run)
+    judge(run, events, dlq_letters(run, target), report)
 
 
 def _signing_secrets(run: ChaosRun) -> dict[tuple[str, str], str]:
@@ -262,7 +278,7 @@ def _wait(run: ChaosRun, what: str) -> bool:
     return False
 
 
-def _dlq_letters(run: ChaosRun, target: Target) -> dict[str, list[tuple[str, str]]]:
+def dlq_letters(run: ChaosRun, target: Target) -> dict[str, list[tuple[str, str]]]:
     """integration -> [(event id, error)] of every message in its DLQ (released again afterwards)."""
     from infra.ops.dlq import DlqScan
 
