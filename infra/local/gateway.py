@@ -8,6 +8,7 @@ bodies), plus the sandbox apps under ``/_sandbox/<app>/...`` and a route index a
 from __future__ import annotations
 
 import base64
+import difflib
 import json
 import socket
 import sys
@@ -24,8 +25,10 @@ from shared import trace
 from shared.routes import match
 from shared.spec import FormTrigger, IntegrationSpec, RouteTrigger
 
-__all__ = ["Gateway", "api_gateway_event"]
+__all__ = ["Gateway", "api_gateway_event", "nearest_route"]
 
+#: How alike (difflib ratio) a requested path and a declared one must be for a 404 to suggest it.
+NEAR = 0.8
 #: API Gateway's own payload limit; larger requests never reach a function.
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
 
@@ -102,6 +105,23 @@ class _Server(ThreadingHTTPServer):
         if isinstance(sys.exc_info()[1], BrokenPipeError | ConnectionResetError):
             return
         super().handle_error(request, client_address)
+
+
+def nearest_route(method: str, path: str, routes: list[tuple[str, str]]) -> tuple[str, str] | None:
+    """The declared ``(method, path)`` most like the requested path, if one is close enough to be
+    the one meant (difflib's ratio >= :data:`NEAR`); the same method wins a tie."""
+    asked = path.rstrip("/").split("/")
+    best: tuple[float, tuple[str, str]] | None = None
+    for route in routes:
+        declared, compared = route[1].split("/"), asked
+        if len(declared) == len(asked):  # a path parameter ({sku}) matches whatever was asked there
+            literal = [i for i, d in enumerate(declared) if not d.startswith("{")]
+            declared, compared = [declared[i] for i in literal], [asked[i] for i in literal]
+        score = difflib.SequenceMatcher(None, "/".join(compared), "/".join(declared)).ratio()
+        score += 0.01 if route[0] == method else 0.0
+        if best is None or score > best[0]:
+            best = (score, route)
+    return best[1] if best and best[0] >= NEAR else None
 
 
 class Gateway:
@@ -220,7 +240,7 @@ class Gateway:
                     json.dumps({"message": "Method Not Allowed"}).encode(),
                 )
                 return
-            self._reply_json(h, 404, {"message": "Not Found"})  # API Gateway's own answer
+            self._reply_json(h, 404, self.not_found(h.command, parts.path))
             return
         # API Gateway tells the function the scheme the client used; here that is plain http, and
         # signatures over the URL (HubSpot v3, Square) must be checked against the URL really called.
@@ -252,6 +272,18 @@ class Gateway:
             reply_headers.setdefault("access-control-allow-origin", origin)
             reply_headers.setdefault("vary", "origin")
         self._reply(h, int(result.get("statusCode", 200)), reply_headers, data)
+
+    def not_found(self, method: str, path: str) -> dict[str, Any]:
+        """API Gateway's 404 body (``{"message": "Not Found"}``) plus where to look: the route index at
+        ``/``, and the declared route nearest to ``path`` when one is close (a typo, a missing segment).
+        """
+        body: dict[str, Any] = {"message": "Not Found", "routes": f"GET {self.url}/ lists every route"}
+        nearest = nearest_route(
+            method, path, [(t.method, t.path) for s in self.specs for t in s.http_triggers]
+        )
+        if nearest:
+            body["nearest"] = f"{nearest[0]} {self.url}{nearest[1]}"
+        return body
 
     @staticmethod
     def _browser_route(trigger: Any) -> bool:
