@@ -32,11 +32,15 @@ SANDBOX_URL = "http://sandbox.test/_sandbox"
 
 
 @pytest.fixture(autouse=True)
-def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No test sees another's AWS endpoint, credentials or cached clients."""
+def _isolated_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    """No test sees another's AWS endpoint, credentials or cached clients, nor the local runtimes
+    recorded for the user outside this test session (``infra/local/locate.py``)."""
     saved = dict(os.environ)
     for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "SWITCHBOARD_LOG_DIR"):
         monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("SWITCHBOARD_STATE_DIR", str(tmp_path_factory.getbasetemp() / "user-state"))
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)

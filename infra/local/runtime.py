@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared import trace
 from shared.entry import dispatch
@@ -29,10 +29,14 @@ from shared.spec import IntegrationSpec
 
 from .aws_process import AwsProcess
 from .gateway import Gateway
+from .locate import remove_record, write_record
 from .poller import Poller
 from .resources import LocalResources, create_resources
 from .scheduler import Scheduler
 from .transport import LocalTransport
+
+if TYPE_CHECKING:
+    from .persist import Snapshot
 
 __all__ = ["STATE_FILE", "LocalRuntime", "local_settings"]
 
@@ -73,6 +77,7 @@ class LocalRuntime:
         pollers: bool = True,
         on_error: Callable[[str, BaseException], None] | None = None,
         aws_process: bool = False,
+        restore: Snapshot | None = None,
     ) -> None:
         from sandbox.registry import create_sandboxes
 
@@ -90,6 +95,10 @@ class LocalRuntime:
         #: source runs at least 2); 1 keeps a demo's trace in order.
         self.invocations = max(1, invocations)
         self._state_file = state_file
+        self._state: dict[str, Any] | None = None
+        #: A saved state (``switchboard dev --keep``) put back once the resources exist.
+        self._restore = restore
+        self._working = False
         self._want_pollers = pollers
         self._aws_port = aws_port or _free_port()
         self._log_dir = log_dir
@@ -120,6 +129,15 @@ class LocalRuntime:
     @property
     def aws_endpoint(self) -> str:
         return f"http://127.0.0.1:{self._aws_port}"
+
+    @property
+    def region(self) -> str:
+        return REGION
+
+    @property
+    def sandbox_url(self) -> str:
+        """Where the stand-ins are mounted; the local secrets' base URLs point here."""
+        return f"{self.url}/_sandbox"
 
     def start(self) -> LocalRuntime:
         """Start everything; if a part fails, the moto child process (if any) does not outlive it."""
@@ -165,10 +183,14 @@ class LocalRuntime:
             self.specs,
             session,
             stage=self.stage,
-            sandbox_url=f"{self.url}/_sandbox",
+            sandbox_url=self.sandbox_url,
             visibility_scale=self.visibility_scale,
             settings=settings,
         )
+        if self._restore is not None:
+            from .persist import restore
+
+            restore(self._restore, self)  # before anything reads a secret or a stand-in
         sqs = session.client("sqs")
         for spec in self.specs:
             queue_url, dlq_url = self.resources.queue_urls(spec.name)
@@ -204,6 +226,7 @@ class LocalRuntime:
                 )
         self.scheduler = Scheduler(self.specs, self.send_to_queue, lambda: datetime.now(UTC))
         self.gateway.start()
+        self._working = True
         self._subscribe_senders()
         for poller in self.pollers:
             poller.start()
@@ -211,13 +234,20 @@ class LocalRuntime:
         self._write_state()
         return self
 
+    def stop_work(self) -> None:
+        """Stop what changes state (scheduler, pollers, gateway) and leave the embedded AWS up: a
+        clean stop reads the state from it (:mod:`infra.local.persist`). :meth:`stop` does the rest."""
+        if self.scheduler:
+            self.scheduler.stop()
+        for poller in self.pollers:
+            poller.stop()
+        if self._working:
+            self._working = False
+            self.gateway.stop()
+
     def stop(self) -> None:
         try:
-            if self.scheduler:
-                self.scheduler.stop()
-            for poller in self.pollers:
-                poller.stop()
-            self.gateway.stop()
+            self.stop_work()
             for transport in self.transports:
                 transport.shutdown()
             if self._moto is not None:
@@ -225,8 +255,8 @@ class LocalRuntime:
         finally:
             if self.aws_process is not None:
                 self.aws_process.stop()  # a child process outlives a failed stop otherwise
-            if self._state_file and self._state_file.exists():
-                self._state_file.unlink()
+            if self._state_file and self._state is not None:
+                remove_record(self._state_file, self._state)
 
     def __enter__(self) -> LocalRuntime:
         return self.start()
@@ -350,22 +380,23 @@ class LocalRuntime:
         return False
 
     def _write_state(self) -> None:
+        """Record the running runtime for the ``switchboard`` commands (see :mod:`infra.local.locate`)."""
         if not self._state_file or self.resources is None:
             return
-        self._state_file.parent.mkdir(parents=True, exist_ok=True)
-        self._state_file.write_text(
-            json.dumps(
-                {
-                    "pid": os.getpid(),
-                    "gateway": self.url,
-                    "aws_endpoint": self.aws_endpoint,
-                    "region": REGION,
-                    "stage": self.stage,
-                    "secret_prefix": self.resources.secret_prefix,
-                },
-                indent=2,
-            )
-        )
+        self._state_file = self._state_file.absolute()
+        self._state = {
+            "pid": os.getpid(),
+            "gateway": self.url,
+            "aws_endpoint": self.aws_endpoint,
+            "region": REGION,
+            "stage": self.stage,
+            "secret_prefix": self.resources.secret_prefix,
+            "project": str(Path.cwd()),
+            "state_file": str(self._state_file),
+            "log_dir": str(Path(self._log_dir).absolute()) if self._log_dir else None,
+            "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        write_record(self._state_file, self._state)
 
 
 def _in_queue(rt: Runtime) -> int:

@@ -1,7 +1,9 @@
 """Where an operations command acts: the running local runtime, or a deployed stage on AWS.
 
-Without ``--stage`` the command needs the local runtime's state file (``.switchboard/local.json`` in
-the current directory, written by ``make dev``): its moto endpoint, region and stage. With
+Without ``--stage`` the command acts on the running local runtime, found from any folder
+(:mod:`infra.local.locate`): the nearest ``.switchboard/local.json`` in the current folder or above
+(the project's, written by ``make dev``), else the one runtime recorded for this user; a stale record
+(process gone, endpoints silent) is named, never used. It gives the moto endpoint, region and stage. With
 ``--stage <name>`` it talks to AWS with the usual credential chain (``AWS_PROFILE``, SSO, environment)
 and finds every resource by name (:mod:`infra.cdk.naming`). ``--stage local`` means the local runtime
 too.
@@ -12,17 +14,19 @@ runtime gone) become a :class:`CliError` naming the fix: see :func:`aws_errors`.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from infra.cdk import naming
 from shared.registry import load_specs
 from shared.spec import Connection, IntegrationSpec
+
+if TYPE_CHECKING:
+    from infra.local.locate import Located
 
 __all__ = [
     "STATE_FILE",
@@ -138,22 +142,21 @@ class Target:
         return str(attributes["Attributes"]["QueueArn"])
 
 
-def resolve(stage: str | None, region: str | None = None, state_file: Path = STATE_FILE) -> Target:
-    """The target of a command: ``--stage`` (AWS), or the local runtime's state file."""
-    state = local_state(state_file)
-    if stage is None or stage == LOCAL_STAGE or (state and stage == state.get("stage")):
-        if state is None:
-            raise CliError(
-                "no local runtime is running here (no .switchboard/local.json): start one with `make dev`, "
-                "or name a deployed stage with --stage prod"
-            )
-        log_dir = os.environ.get("SWITCHBOARD_LOG_DIR")
+def resolve(stage: str | None, region: str | None = None, state_file: Path | None = None) -> Target:
+    """The target of a command: ``--stage`` (AWS), or the local runtime.
+
+    ``state_file`` names the runtime's record; by default it is found (see the module docstring).
+    """
+    if stage is None or stage == LOCAL_STAGE or _local_stage_named(stage, state_file):
+        located = _locate(state_file)
+        state = located.state
+        log_dir = os.environ.get("SWITCHBOARD_LOG_DIR") or state.get("log_dir")
         return Target(
             stage=str(state["stage"]),
             region=str(state["region"]),
             endpoint=str(state["aws_endpoint"]),
             gateway=str(state["gateway"]),
-            log_dir=Path(log_dir) if log_dir else state_file.parent / "logs",
+            log_dir=Path(log_dir) if log_dir else located.path.parent / "logs",
         )
     if not naming_ok(stage):
         raise CliError(f"--stage {stage!r} is not a stage name (lower-case letters and digits, e.g. prod)")
@@ -180,15 +183,67 @@ def _profile_region() -> str | None:
     return str(region) if region else None
 
 
-def local_state(path: Path = STATE_FILE) -> dict[str, Any] | None:
-    """The running local runtime's state file (endpoints, stage, secret prefix), if there is one."""
-    if not path.exists():
-        return None
+def local_state(path: Path | None = None) -> dict[str, Any] | None:
+    """The running local runtime's record (endpoints, stage, secret prefix), if there is a live one.
+
+    ``path`` reads that record as it is; by default the runtime is found from the current folder.
+    """
+    from infra.local import locate
+
+    if path is not None:
+        try:
+            return locate.read_record(path)
+        except FileNotFoundError:
+            return None
+        except locate.RecordUnreadable as exc:
+            raise CliError(str(exc)) from exc
     try:
-        state: dict[str, Any] = json.loads(path.read_text())
-    except ValueError as exc:
-        raise CliError(f"{path} is not valid JSON; delete it and restart `make dev`") from exc
-    return state
+        return _locate(None).state
+    except _NoLiveRuntime:
+        return None
+
+
+class _NoLiveRuntime(CliError):
+    """No live local runtime was found (none, or only stale ones)."""
+
+
+def _locate(state_file: Path | None) -> Located:
+    """The live local runtime, or a :class:`CliError` saying
+    what to do: none found, a stale one, or several with none of them this folder's."""
+    from infra.local import locate
+
+    try:
+        if state_file is None:
+            return locate.find()
+        if not state_file.is_file():
+            raise locate.RuntimeNotFound(
+                f"no local runtime is running here (no {state_file}): start one with `make dev`, "
+                "or name a deployed stage with --stage prod"
+            )
+        state = locate.read_record(state_file)
+        stale = locate.why_stale(state)
+        if stale is not None:
+            raise locate.RuntimeStale(
+                f"the local runtime recorded in {state_file} is stale ({stale.reason}): start it again with `make dev`"
+            )
+        return locate.Located(state, state_file)
+    except (locate.RuntimeNotFound, locate.RuntimeStale) as exc:
+        raise _NoLiveRuntime(str(exc)) from exc
+    except (locate.RuntimesAmbiguous, locate.RecordUnreadable) as exc:
+        raise CliError(str(exc)) from exc
+
+
+def _local_stage_named(stage: str, state_file: Path | None) -> bool:
+    """``--stage <name>`` where the project's runtime runs stage ``<name>``: that runtime is meant."""
+    from infra.local import locate
+
+    record = state_file if state_file is not None else locate.nearest_record()
+    if record is None:
+        return False
+    try:
+        return bool(locate.read_record(record).get("stage") == stage)
+    except (OSError, locate.RecordUnreadable):
+        return False
 
 
 @contextmanager
@@ -214,7 +269,7 @@ def aws_errors(target: Target, doing: str) -> Iterator[None]:
         if target.is_local:
             raise CliError(
                 f"the local runtime at {target.endpoint} is not answering: is `make dev` still running? "
-                "(delete a stale .switchboard/local.json)"
+                "(start it again with `make dev`)"
             ) from exc
         raise CliError(f"cannot reach AWS in {target.region} while {doing}: {exc}") from exc
     except ClientError as exc:

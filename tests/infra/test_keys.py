@@ -73,7 +73,9 @@ def test_create_shows_the_key_once_list_never_and_revoke_refuses_it(
     assert "revoked" in cli(tmp_path, "keys", "list").stdout
 
 
-def test_mistakes_say_what_to_fix(runtime: LocalRuntime, tmp_path: Path) -> None:
+def test_mistakes_say_what_to_fix(
+    runtime: LocalRuntime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     unknown = cli(tmp_path, "keys", "create", "--name", "x", "--tools", "crm.delete_everything")
     assert unknown.returncode == 2 and "no tool crm.delete_everything; there are:" in unknown.stderr
     quota = cli(
@@ -92,9 +94,9 @@ def test_mistakes_say_what_to_fix(runtime: LocalRuntime, tmp_path: Path) -> None
     assert quota.returncode == 2 and "per minute <= per day" in quota.stderr
     missing = cli(tmp_path, "keys", "revoke", "abcdefghij")
     assert missing.returncode == 2 and "no key abcdefghij" in missing.stderr
-    nothing = cli(
-        tmp_path / "elsewhere" if (tmp_path / "elsewhere").mkdir() is None else tmp_path, "keys", "list"
-    )
+    # Outside the runtime's folder and with no runtime recorded for the user: nothing to act on.
+    monkeypatch.setenv("SWITCHBOARD_STATE_DIR", str(tmp_path / "no-runtimes"))
+    nothing = cli(tmp_path.parent, "keys", "list")
     assert nothing.returncode == 2 and "make dev" in nothing.stderr
 
 
