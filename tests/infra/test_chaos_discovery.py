@@ -14,9 +14,16 @@ import pytest
 
 import apps
 from infra.local.delivery import signed_request
-from infra.ops.chaos import FACTORIES, ChaosConfig, parse_faults
+from infra.ops.chaos import FACTORIES, ChaosConfig, Planned, parse_faults
 from infra.ops.chaos.config import POISON_MARK
-from infra.ops.chaos.discovery import app_hooks, factories, factory, integration_observers, observers
+from infra.ops.chaos.discovery import (
+    app_hooks,
+    check_kinds,
+    factories,
+    factory,
+    integration_observers,
+    observers,
+)
 from infra.ops.chaos.faults import sandbox_faults
 from shared.errors import SignatureError
 from shared.registry import load_spec
@@ -73,6 +80,20 @@ def test_the_repository_generators_and_hooks_are_found() -> None:
     assert hooks["quickbooks"].api_path and hooks["google_calendar"].api_path
     assert {"new_lead_notify", "booking_to_calendar"} <= set(integration_observers())
     assert len(observers()) >= 6
+
+
+def test_checks_are_named_by_their_apps_and_every_one_is_expected_by_some_event() -> None:
+    """The kinds that can only pass or fail once per event are declared where they are observed, and
+    each is one an event factory expects (a check nobody expects would never be judged)."""
+    checks = check_kinds()
+    assert checks == {"hubspot.qualified", "qb.total", "gcal.at_time", "gcal.deleted"}
+    expected_kinds = {
+        kind for f in factories() for i in range(40) for kind, _ in f.effects(Planned(i, 1, f, poison=False))
+    }
+    assert checks <= expected_kinds
+    assert {"hubspot.contact", "hubspot.note", "slack.message", "qb.sales_receipt", "gcal.event"} <= (
+        expected_kinds - checks
+    )
 
 
 def test_a_generator_in_a_new_integration_folder_is_found_without_a_list(functions_dir: Path) -> None:
