@@ -23,6 +23,7 @@ bundled code is its own (``<integration>#``) or the OAuth lease prefix, never an
 from __future__ import annotations
 
 import ast
+import email.utils
 import fnmatch
 import json
 import re
@@ -47,6 +48,7 @@ from tests.infra.cdk_apps import (
     BETA,
     REAL_CONTEXT,
     ROOT,
+    SAMPLE_SETTINGS,
     SKIP_BUNDLING,
     SYNTHETIC,
     SYNTHETIC_SETTINGS,
@@ -173,7 +175,8 @@ def expected_grants(synth: Synth, spec: IntegrationSpec) -> set[Grant]:
     table = _core_output(synth, "AWS::DynamoDB::Table")
     expected |= {(a, table, scope) for a in access.table_actions(spec)}
     if spec.email is not None:
-        settings = (SYNTHETIC_SETTINGS if spec in SYNTHETIC else REAL_CONTEXT["settings"]).get(spec.name)
+        everyone: dict[str, Any] = SYNTHETIC_SETTINGS if spec in SYNTHETIC else REAL_CONTEXT["settings"]
+        settings = everyone.get(spec.name)
         sender = _condition({"StringEquals": {"ses:FromAddress": list(from_addresses(spec, settings))}})
         identities = "arn:{AWS::Partition}:ses:{AWS::Region}:{AWS::AccountId}:identity/*"
         expected |= {(a, identities, sender) for a in SES_ACTIONS}
@@ -196,6 +199,69 @@ def test_each_role_grants_exactly_what_its_spec_and_code_call_for(
     expected = expected_grants(synth, spec)
     assert sorted(granted - expected) == [], "granted but not called for"
     assert sorted(expected - granted) == [], "called for but not granted"
+
+
+class _RecordingSes:
+    """An SES v2 client that keeps the requests it is sent (the From address the function sends)."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+
+    def send_email(self, **request: Any) -> dict[str, str]:
+        self.requests.append(request)
+        return {"MessageId": "m-1"}
+
+
+class _SesRuntime:
+    def __init__(self, ses: _RecordingSes) -> None:
+        self.ses = ses
+
+    def aws(self, service: str) -> _RecordingSes:
+        assert service == "sesv2", service
+        return self.ses
+
+
+def _address_sent_from(setting: str) -> str:
+    """The bare From address SES sees when the function sends with ``setting`` as its From."""
+    from shared.email import send_email
+
+    ses = _RecordingSes()
+    send_email(_SesRuntime(ses), from_address=setting, to="ada@example.org", subject="s", html="h", text="t")  # type: ignore[arg-type]
+    (request,) = ses.requests
+    return email.utils.parseaddr(request["FromEmailAddress"])[1]
+
+
+def test_the_real_email_senders_may_send_exactly_from_their_settings_address(real: Synth) -> None:
+    """The positive SES grant on the real specs' template: each function that sends email gets one
+    statement, ``ses:SendEmail`` (and ``ses:SendRawEmail``, how SES authorises a send with
+    attachments) on the account's identities, only while ``ses:FromAddress`` is the address its
+    settings name - the one it actually sends from; every other function gets no SES action at all.
+    Expected values come from the settings files and from what ``send_email`` sends, not from the
+    infrastructure code's own helpers."""
+    senders = {s.name for s in load_specs() if s.email is not None}
+    assert senders, "no real integration sends email: this test would check nothing"
+    for spec in load_specs():
+        statements = role_statements(real, parts(real, spec).role)
+        ses = [s for s in statements if any(str(a).startswith("ses:") for a in listify(s["Action"]))]
+        if spec.email is None:
+            assert ses == [], spec.name
+            continue
+        setting = str(SAMPLE_SETTINGS[spec.name][spec.email.from_setting])
+        bare = email.utils.parseaddr(setting)[1]
+        local, _, domain = bare.rpartition("@")
+        assert local and "." in domain, f"{spec.name}: the sample From {setting!r} is not an address"
+        sent = _address_sent_from(setting)
+        assert sent == bare
+        (statement,) = ses
+        assert statement["Effect"] == "Allow", spec.name
+        assert sorted(listify(statement["Action"])) == ["ses:SendEmail", "ses:SendRawEmail"], spec.name
+        assert [rendered(r) for r in listify(statement["Resource"])] == [
+            "arn:{AWS::Partition}:ses:{AWS::Region}:{AWS::AccountId}:identity/*"
+        ], spec.name
+        # As sent, and with the domain in lower case (SES compares case-sensitively; one mailbox).
+        assert statement["Condition"] == {
+            "StringEquals": {"ses:FromAddress": sorted({sent, f"{local}@{domain.lower()}"})}
+        }, spec.name
 
 
 def test_the_comparison_fails_on_an_extra_action_resource_or_condition(synthetic: Synth) -> None:
@@ -270,7 +336,7 @@ def test_the_door_operations_read_from_source_are_what_each_method_calls() -> No
 
 def test_the_idempotency_operations_read_from_source_are_what_powertools_calls() -> None:
     client = RecordingClient()
-    layer = DynamoDBPersistenceLayer(table_name="t", boto3_client=client)
+    layer = DynamoDBPersistenceLayer(table_name="t", boto3_client=client)  # type: ignore[arg-type]
     layer.configure(IdempotencyConfig(event_key_jmespath="id"), function_name="f")
     data = {"id": "1"}
     with pytest.warns(UserWarning, match="remaining time"):  # no Lambda context: fine here
