@@ -29,9 +29,10 @@ $(NODE_STAMP): package.json package-lock.json
 
 env: $(PY_STAMP) $(NODE_STAMP)
 
-## make dev: run Switchboard locally (embedded AWS + sandbox apps), replay the samples, serve until Ctrl-C.
+## make dev [FRESH=1]: run Switchboard locally (embedded AWS + sandbox apps), replay the samples, serve until Ctrl-C;
+## the state is saved on Ctrl-C and restored by the next make dev (FRESH=1 starts empty).
 dev: env
-	$(BIN)/switchboard dev --port $(PORT)
+	$(BIN)/switchboard dev --port $(PORT)$(if $(FRESH), --fresh)
 
 ## make dev-once: replay the samples, wait until the queues drain, print a summary and exit.
 dev-once: env

@@ -29,12 +29,30 @@ def register(commands: Commands) -> None:
         action="store_true",
         help="print every step of every replayed sample, not only one line per sample",
     )
+    state = dev.add_mutually_exclusive_group()
+    state.add_argument(
+        "--keep",
+        dest="keep",
+        action="store_const",
+        const=True,
+        help="continue from the state saved at the last clean stop (the default; not with --once)",
+    )
+    state.add_argument(
+        "--fresh",
+        dest="keep",
+        action="store_const",
+        const=False,
+        help="start empty and replay the samples (the saved state is replaced at the next clean stop)",
+    )
     dev.set_defaults(func=_dev)
 
 
 def _dev(args: argparse.Namespace) -> int:
     from infra.ops.dev import serve
+    from infra.ops.target import CliError
 
+    if args.once and args.keep:
+        raise CliError("--once always starts empty and saves nothing: drop --keep")
     ok = serve(
         args.port,
         sys.stdout,
@@ -42,5 +60,6 @@ def _dev(args: argparse.Namespace) -> int:
         replay=not args.no_replay,
         timeout_s=args.timeout,
         verbose=args.verbose,
+        keep=args.keep,
     )
     return 0 if ok else 1

@@ -41,12 +41,14 @@ def serve(
     replay: bool = True,
     timeout_s: float = 120.0,
     verbose: bool = False,
+    keep: bool | None = None,
 ) -> bool:
     """Run the local runtime on ``port``; with ``once`` whether the replayed samples all did as expected.
 
     The replay prints one line per sample (``verbose``: every step of every sample); once serving,
     every event that comes in prints one line per step as it happens.
     """
+    from infra.local import persist
     from infra.local.console import TracePrinter
     from infra.local.deliveries import ingress_triggers
     from infra.local.runtime import LocalRuntime
@@ -60,7 +62,12 @@ def serve(
         _print_error(integration, exc)
 
     try:
-        runtime = LocalRuntime(port=port, on_error=on_error)
+        state = persist.choose(keep=keep, once=once)  # --keep (default) / --fresh: see persist's docstring
+    except persist.SnapshotError as exc:
+        raise CliError(str(exc)) from exc
+    replay = replay and state.replay
+    try:
+        runtime = LocalRuntime(port=port, on_error=on_error, restore=state.saved)
     except OSError as exc:
         raise CliError(f"cannot listen on 127.0.0.1:{port} ({exc.strerror}); choose another --port") from exc
     runtime.errors = errors
@@ -77,6 +84,7 @@ def serve(
                 f"Switchboard local runtime: gateway {runtime.url}, embedded AWS {runtime.aws_endpoint}",
                 soft_wrap=True,
             )
+            console.print(state.banner(), soft_wrap=True)
             ok = (
                 _replay(runtime, printer, timeout_s, samples=replay, verbose=verbose)
                 if replay or once
@@ -87,6 +95,9 @@ def serve(
             _print_urls(runtime, console)
             printer.live = True
             _wait_for_a_stop_signal(console)
+            state.save(runtime, lambda line: console.print(line, soft_wrap=True))
+    except persist.SnapshotError as exc:
+        raise CliError(str(exc)) from exc
     finally:
         trace.remove_sink(printer)
     return True

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -237,3 +239,86 @@ def test_the_cli_finds_the_runtime_from_a_subfolder_and_from_an_unrelated_folder
         rt.stop()
     gone = cli(project, "urls")
     assert gone.returncode == 2 and gone.stderr.startswith("switchboard: no local runtime is running here")
+
+
+class Dev:
+    """``switchboard dev`` in a process of its own, in ``folder``, read until it serves."""
+
+    def __init__(self, folder: Path, *args: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "infra.cli", "dev", "--port", "0", "--no-replay", *args],
+            cwd=folder,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        self.lines: list[str] = []
+        assert self.proc.stdout is not None
+        for _ in range(400):  # bounded: the banner comes within seconds
+            line = self.proc.stdout.readline()
+            self.lines.append(line)
+            if "Ctrl-C to stop" in line or not line:
+                break
+        assert "Ctrl-C to stop" in self.lines[-1], "".join(self.lines) + self.proc.stderr.read()  # type: ignore[union-attr]
+        self.gateway = json.loads((folder / ".switchboard" / "local.json").read_text())["gateway"]
+
+    @property
+    def banner(self) -> str:
+        return "".join(self.lines)
+
+    def contacts(self) -> list[dict[str, Any]]:
+        return list(httpx.get(f"{self.gateway}/_sandbox/hubspot/_state", timeout=5).json()["contacts"])
+
+    def stop(self) -> str:
+        self.proc.send_signal(signal.SIGINT)
+        out, err = self.proc.communicate(timeout=90)
+        assert self.proc.returncode == 0, out + err
+        return out
+
+
+def test_switchboard_dev_keeps_by_default_and_fresh_starts_empty(project: Path) -> None:
+    sample = str(EVENTS_DIR / "website_to_crm" / "webhook_lead.json")
+    first = Dev(project)
+    try:
+        assert "State: kept - nothing saved yet" in first.banner
+        assert cli(project, "send", "website_to_crm", sample).stdout.startswith("202 ")
+        for _ in range(100):  # bounded: the lead is processed within seconds
+            if first.contacts():
+                break
+            time.sleep(0.2)
+        assert len(first.contacts()) == 1
+    finally:
+        stopped = first.stop()
+    assert f"state saved to {persist.SNAPSHOT_FILE}" in stopped
+
+    kept = Dev(project)
+    try:
+        assert "State: kept - restored the run stopped at " in kept.banner
+        assert "make dev FRESH=1" in kept.banner
+        again = cli(project, "send", "website_to_crm", sample)
+        assert again.returncode == 0 and "duplicate" in again.stdout, again.stdout + again.stderr
+        assert len(kept.contacts()) == 1
+    finally:
+        kept.stop()
+
+    fresh = Dev(project, "--fresh")
+    try:
+        assert "State: fresh - started empty. The state saved at " in fresh.banner
+        assert fresh.contacts() == []
+    finally:
+        fresh.stop()
+
+
+def test_switchboard_dev_refuses_a_damaged_snapshot_and_keep_with_once(project: Path) -> None:
+    persist.SNAPSHOT_FILE.parent.mkdir(parents=True)
+    persist.SNAPSHOT_FILE.write_bytes(b'{"format": "switchboard-local-state"}\ngarbage')
+    damaged = cli(project, "dev", "--port", "0", "--no-replay")
+    assert damaged.returncode == 2 and "Traceback" not in damaged.stderr
+    assert damaged.stderr.startswith(
+        f"switchboard: {persist.SNAPSHOT_FILE} is not a Switchboard state snapshot"
+    )
+    assert "switchboard dev --fresh" in damaged.stderr and damaged.stderr.count("\n") == 1
+    once = cli(project, "dev", "--once", "--keep", "--port", "0")
+    assert once.returncode == 2 and "--once always starts empty" in once.stderr
