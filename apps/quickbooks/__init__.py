@@ -16,7 +16,9 @@ Sources (Intuit's own documentation, blog and SDKs), for minor version :data:`MI
 * Idempotency: ``?requestid=<id>`` - "If the service receives another request with the same
   RequestID, instead of performing the operation again or returning an error, the service sends the
   same response as it did for the original request"; unique per company, "a maximum of 50 characters
-  for all operations except batch". https://blogs.intuit.com/2015/04/06/15346/
+  for all operations except batch". https://blogs.intuit.com/2015/04/06/15346/ - which names no
+  retention: how long Intuit remembers an id is not documented (docs/provider-guarantees.md), so the
+  ledger carries "booked once" past it (:mod:`.client`).
 * Limits: 500 requests per minute per realm and app, and at most 10 concurrent requests per realm;
   over either, ``429`` with ``message=ThrottleExceeded; errorCode=003001; statusCode=429``.
   https://blogs.intuit.com/2016/08/08/idg-concurrent-api-use-changes-coming-soon/
@@ -84,7 +86,10 @@ APP = App(
     # Creating a transaction is typically 0.5-2 s; allow for Intuit's slow tail before retrying
     # (requestid makes the retry safe even when the slow request did go through).
     read_timeout_s=20.0,
-    idempotency="requestid query parameter on every create (at most 50 characters, unique per company)",
+    idempotency=(
+        "requestid query parameter on every create (at most 50 characters, unique per company; retention "
+        "undocumented), and a retried ledger step first finds its receipt by the requestid in PrivateNote"
+    ),
     docs_url="https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/salesreceipt",
     title="QuickBooks",
     # Connect links (switchboard connect quickbooks): Intuit's authorization endpoint, from its

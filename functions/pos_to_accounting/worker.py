@@ -12,8 +12,10 @@ The handler only decides *what* to book (lines, tax, the mapped ids); the action
 The create also sends QuickBooks' ``requestid``, derived from the same stable key as the work item
 (:func:`apps.quickbooks.client.request_id`): if an attempt timed out after QuickBooks had booked the
 receipt (so the ledger never heard of it), the retry gets the first answer back instead of a second
-receipt. The ledger and ``requestid`` together make "booked once" hold across redeliveries, retries
-and redrives.
+receipt - while Intuit remembers the id, for a time it does not document. Past that the ledger carries
+it: a retry after an earlier attempt looks the receipt up by the requestid marker in its
+``PrivateNote`` (:meth:`apps.quickbooks.client.QuickBooksClient.find_receipt`). Together they make
+"booked once" hold across redeliveries, retries and redrives.
 
 Before anything is booked, the currency is checked against the company's home currency: a sale in
 another currency is a :class:`~shared.errors.PermanentError` (DLQ, with the reason), never booked at
