@@ -86,8 +86,10 @@ class Connection:
     fields: tuple[str, ...]
     optional: tuple[str, ...] = ()
     local: Mapping[str, str] = field(default_factory=dict)
-    #: ``"signing"`` secrets verify inbound webhooks; ``"api"`` secrets call a target.
-    kind: Literal["api", "signing", "oauth2"] = "api"
+    #: ``"signing"`` secrets verify inbound webhooks; ``"api"`` and ``"oauth2"`` ones call a target;
+    #: ``"own-key"`` ones are Switchboard's own keys (API keys its callers present, the key connect
+    #: links are signed with) - nothing a provider signs with, kept apart so no one rotates them as if.
+    kind: Literal["api", "signing", "oauth2", "own-key"] = "api"
 
 
 @dataclass(frozen=True)

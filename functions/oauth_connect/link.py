@@ -73,7 +73,7 @@ STATE_KEY = Connection(
     fields=(),
     optional=("state_key",),
     local={"state_key": "sandbox-oauth_connect-state_key-not-secret-locally"},
-    kind="signing",
+    kind="own-key",
 )
 
 Reason = Literal["missing", "forged", "expired", "wrong_app", "used", "unknown"]

@@ -51,7 +51,7 @@ API_KEYS = Connection(
     ),
     fields=("keys",),
     local={"keys": "sandbox-stock-key-1,sandbox-stock-key-2"},
-    kind="signing",
+    kind="own-key",
 )
 
 

@@ -24,8 +24,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from infra.ops.target import CliError, Target, aws_errors, connections
-from shared.registry import load_specs
-from shared.spec import Connection, WebhookTrigger
+from shared.spec import Connection
 
 __all__ = [
     "KINDS",
@@ -69,21 +68,12 @@ def _connection(name: str) -> tuple[Connection, list[str]]:
 
 
 def connection_kind(conn: Connection) -> str:
-    """What the connection is, from where the specs use it (one of :data:`KINDS`).
+    """What the connection is (one of :data:`KINDS`), as declared.
 
-    A connection a webhook trigger verifies with is ``signing``; an app's credentials are ``api`` or
-    ``oauth2`` as the app declares them. A connection declared ``signing`` that no webhook trigger
-    verifies with (the API keys ``GET /stock`` checks, the key connect links are signed with) is
-    Switchboard's own key: nothing a provider signs with, and not to be confused with one.
+    The declarations are kept honest by a test: a ``signing`` connection is one a webhook trigger
+    verifies with, and every webhook trigger's secret is ``signing``.
     """
-    verifying = {
-        t.secret.name for spec in load_specs() for t in spec.triggers if isinstance(t, WebhookTrigger)
-    }
-    if conn.name in verifying:
-        return "signing"
-    if conn.kind in ("api", "oauth2"):
-        return conn.kind
-    return "own-key"
+    return conn.kind
 
 
 def local_sample(target: Target, conn: Connection) -> dict[str, str]:
