@@ -44,6 +44,7 @@ def send_sample(rt: Runtime, sample: Sample, *, host: str = HOST) -> dict[str, A
 def poller(rt: Runtime) -> Poller:
     """The local runtime's SQS poller for ``rt``, invoking the production handler; errors raise."""
     sqs = rt.aws("sqs")
+    assert rt.queue_url is not None, f"{rt.name} has no queue (a route-only integration)"
     arn = sqs.get_queue_attributes(QueueUrl=rt.queue_url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
