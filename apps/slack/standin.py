@@ -55,7 +55,8 @@ Rate limits (:mod:`sandbox.limits`; enforced unless lifted), per token - Slack c
 per workspace per app" (https://docs.slack.dev/apis/web-api/rate-limits):
 
 * ``chat.postMessage``: one message a second per channel, "short bursts >1 allowed" - Slack publishes
-  no burst size; the stand-in allows 5 in any 5 seconds per channel (an average of one a second);
+  no burst size; the stand-in allows 60 in any 60 seconds per channel (an average of one a second, a
+  burst spending the minute's allowance);
 * ``conversations.history``: Tier 3, 50 a minute (an internal app: the 2025 limit of one a minute for
   commercially distributed non-Marketplace apps does not apply to a business's own app);
 * ``conversations.list``: Tier 2, 20 a minute.
@@ -188,11 +189,11 @@ def _token_and_channel(req: SandboxRequest) -> str | None:
     return f"{token} {str(channel or '').lstrip('#')}"
 
 
-#: chat.postMessage: "1 per second, short bursts >1 allowed" per channel (burst size ours: 5 in 5 s).
+#: chat.postMessage: "1 per second, short bursts >1 allowed" per channel (the burst ours: 60 in 60 s).
 POST_MESSAGE_LIMIT: Final = RateLimit(
     "chat.postMessage",
-    5,
-    5.0,
+    60,
+    60.0,
     scope="token and channel",
     key=_token_and_channel,
     path="/chat.postMessage",

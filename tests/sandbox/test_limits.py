@@ -148,12 +148,11 @@ def test_a_bad_lag_in_the_environment_is_refused(monkeypatch: pytest.MonkeyPatch
         Things()
 
 
-def test_every_stand_in_enforces_a_declared_limit_by_default_and_create_sandboxes_can_lift_them() -> None:
+def test_every_stand_in_but_square_enforces_a_declared_limit_by_default_and_they_can_be_lifted() -> None:
     sandboxes = create_sandboxes()
     assert sandboxes and all(app.limiter.enforce for app in sandboxes.values())
-    assert all(app.rate_limits for app in sandboxes.values()), [
-        n for n, a in sandboxes.items() if not a.rate_limits
-    ]
+    # Square alone publishes no limit (apps/square/standin: none enforced rather than a guess).
+    assert sorted(n for n, a in sandboxes.items() if not a.rate_limits) == ["square"]
     assert all(limit.source.startswith("https://") for a in sandboxes.values() for limit in a.rate_limits)
     assert not any(app.limiter.enforce for app in create_sandboxes(limits=False).values())
     assert {app.visibility.lag_s for app in create_sandboxes(consistency_lag_s=1.5).values()} == {1.5}
@@ -179,4 +178,4 @@ def test_describe_names_the_real_stand_ins_limits() -> None:
     assert "TEN_SECONDLY_ROLLING 100 per 10 s per token (rolling)" in hubspot
     assert "DAILY 250,000 per day per token (fixed)" in hubspot
     slack = next(line for line in lines if line.startswith("slack: "))
-    assert "chat.postMessage 5 per 5 s per token and channel (rolling) on /chat.postMessage" in slack
+    assert "chat.postMessage 60 per 1 min per token and channel (rolling) on /chat.postMessage" in slack

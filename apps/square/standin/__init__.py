@@ -26,13 +26,13 @@ The seeded data is a small bakery (:mod:`.seed`: :data:`LOCATIONS`, :data:`SEED_
 ``POST /_stock {"sku": "LOAF-RYE", "quantity": "12", "location_id": "...", "state": "IN_STOCK"}``
 sets a count (as a physical count would), for tests and demos.
 
-Rate limit (:mod:`sandbox.limits`; enforced unless lifted): Square does not publish its limits ("Square
-does have rate limits but we don't document the limits" - Square's developer forum,
-https://developer.squareup.com/forums/t/square-catalog-batch-load-issues/15492); past them it answers
-``429`` with ``RATE_LIMITED`` / ``RATE_LIMIT_ERROR``
-(https://developer.squareup.com/reference/square/objects/ErrorCategory). The number here is ours -
-20 requests per rolling second per access token - so that a burst meets the refusal a real one can,
-and it is named as an assumption wherever the limits are listed.
+Rate limits: Square does not publish its limits ("Square does have rate limits but we don't
+document the limits" - Square's developer forum,
+https://developer.squareup.com/forums/t/square-catalog-batch-load-issues/15492), so the stand-in
+declares none and enforces none (:mod:`sandbox.limits`): a number of ours would be a guess that
+fails the till's own calls as readily as Switchboard's. Square's 429 - ``RATE_LIMITED`` /
+``RATE_LIMIT_ERROR`` (https://developer.squareup.com/reference/square/objects/ErrorCategory) - is
+what a ``rate_limit`` fault answers.
 
 Each API is a class of its own (its data, its reset, its handlers); :class:`SquareSandbox` puts them
 together and lists the routes. Adding a Square API is adding a module beside these.
@@ -42,11 +42,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, ClassVar, Final, Unpack
+from typing import Any, ClassVar, Unpack
 
 from apps.square import MAX_COUNTS_PAGE
 from sandbox.base import Handler, SandboxOptions, SandboxRequest, SandboxResponse
-from sandbox.limits import RateLimit
 from sandbox.sender import WebhookSender
 
 from .base import DEFAULT_TOKEN
@@ -86,21 +85,10 @@ __all__ = [
 ]
 
 
-#: Square publishes no numbers: 20 requests per second per token is this stand-in's assumption.
-ASSUMED_LIMIT: Final = RateLimit(
-    "RATE_LIMITED",
-    20,
-    1.0,
-    scope="access token (assumed: Square publishes no limit)",
-    source="https://developer.squareup.com/forums/t/square-catalog-batch-load-issues/15492",
-)
-
-
 class SquareSandbox(InventoryApi, RefundsApi, WebhookSubscriptionsApi):
     """Square stand-in. See the module docstring for what it serves and checks."""
 
     name: ClassVar[str] = "square"
-    rate_limits: ClassVar[tuple[RateLimit, ...]] = (ASSUMED_LIMIT,)
 
     def __init__(
         self,

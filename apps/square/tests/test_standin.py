@@ -587,15 +587,17 @@ def test_reset_restores_the_seeded_payments(sq: SquareSandbox) -> None:
     assert state["notifications"] == []
 
 
-def test_past_the_assumed_20_a_second_square_answers_429_rate_limited(
-    sq: SquareSandbox, clock: Clock
-) -> None:
-    statuses = [search_skus(sq, "LOAF-RYE").status for _ in range(21)]
-    assert statuses == [200] * 20 + [429]
-    assert only_error(search_skus(sq, "LOAF-RYE")) == {
+def test_square_publishes_no_limit_so_none_is_enforced(sq: SquareSandbox) -> None:
+    assert {search_skus(sq, "LOAF-RYE").status for _ in range(200)} == {200}
+    assert sq.handle(SandboxRequest("GET", "/_limits")).parsed() == {"enforce": True, "limits": []}
+
+
+def test_a_rate_limit_fault_answers_squares_429(sq: SquareSandbox) -> None:
+    sq.handle(SandboxRequest("POST", "/_faults", body=b'{"kind": "rate_limit", "retry_after": 2}'))
+    limited = search_skus(sq, "LOAF-RYE")
+    assert limited.status == 429 and limited.headers["retry-after"] == "2"
+    assert only_error(limited) == {
         "category": "RATE_LIMIT_ERROR",
         "code": "RATE_LIMITED",
         "detail": "Rate limit exceeded. Retry later.",
     }
-    clock.now += 1.0
-    assert search_skus(sq, "LOAF-RYE").status == 200
