@@ -3,12 +3,19 @@
 Steps, each recorded in the effects ledger so a retry resumes where the last attempt failed:
 
 1. ``upsert_contact`` - create or update by email (HubSpot matches emails case-insensitively), with
-   name, phone, company, lead source and UTM properties;
+   name, phone, company, lead source and UTM properties - unless a *newer* submission of the same
+   email was already written (see Ordering below): then the contact is only looked up;
 2. ``qualify`` - only for a contact this lead *created*: lifecycle stage, lead status and an owner
    taken round-robin from the configured list. An existing contact keeps its stage and its owner
    (HubSpot refuses to move a stage backwards, and a customer writing again stays with their owner);
 3. ``note`` - the message, as a note on the contact's timeline;
 4. ``emit.lead.created`` - the domain event other integrations consume (notify, enrich).
+
+Ordering: leads of one person can be processed in any order (SQS does not keep it, a redrive replays
+days later), and HubSpot keeps whichever write came last. So the contact's values are versioned by the
+submission's own time (``submitted_at``, the event id breaking ties) in :mod:`shared.ordering`: an
+older submission processed after a newer one does not overwrite the newer values. It still gets its
+note (notes are a timeline, each stamped with its own submission time) and its ``lead.created``.
 
 Imported on the worker path only (``spec.worker``); it may import httpx-backed clients freely.
 """
@@ -18,8 +25,9 @@ from __future__ import annotations
 from typing import Any
 
 from apps.hubspot import contact_url
-from apps.hubspot.actions import ADD_NOTE, UPDATE_CONTACT, UPSERT_CONTACT
+from apps.hubspot.actions import ADD_NOTE, FIND_CONTACT, UPDATE_CONTACT, UPSERT_CONTACT
 from shared.actions import crm
+from shared.ordering import Applied, EntityVersions, time_version
 from shared.worker import WorkContext
 
 from .models import Lead, Settings
@@ -57,9 +65,7 @@ def note_text(lead: Lead) -> str:
 
 def process(lead: Lead, ctx: WorkContext) -> dict[str, Any]:
     settings: Settings = ctx.settings
-    contact = ctx.step(
-        "upsert_contact", lambda: UPSERT_CONTACT(ctx, contact_input(lead)).model_dump(mode="json")
-    )
+    contact = ctx.step("upsert_contact", lambda: _upsert(ctx, lead))
 
     owner_id: str | None = None
     if contact["is_new"]:
@@ -91,6 +97,30 @@ def process(lead: Lead, ctx: WorkContext) -> dict[str, Any]:
         },
     )
     return {"contact_id": contact["id"], "new": contact["is_new"], "owner_id": owner_id, "note_id": note_id}
+
+
+def contact_entity(email: str) -> str:
+    """The contact's identity in the version store: the email as HubSpot matches it (any case)."""
+    return email.strip().lower()
+
+
+def _upsert(ctx: WorkContext, lead: Lead) -> dict[str, Any]:
+    """Write the lead's values unless a newer submission's are on the contact; the contact's id."""
+    versions = EntityVersions(ctx.rt, "contact")
+    version = time_version(lead.submitted_at, ctx.event_id)
+    written = versions.apply(
+        contact_entity(lead.email),
+        version,
+        lambda: UPSERT_CONTACT(ctx, contact_input(lead)).model_dump(mode="json"),
+    )
+    if isinstance(written, Applied):
+        return dict(written.result)
+    ctx.logger.info("an older submission than the contact's: values kept", extra={"stale": True})
+    found = FIND_CONTACT(ctx, crm.FindContact(email=lead.email))
+    if found.found and found.id is not None:
+        return {"id": found.id, "is_new": False, "stale": True}
+    # Deleted in HubSpot since the newer lead: this lead is all there is, so it makes the contact.
+    return UPSERT_CONTACT(ctx, contact_input(lead)).model_dump(mode="json")
 
 
 def _next_owner(ctx: WorkContext, settings: Settings) -> str | None:

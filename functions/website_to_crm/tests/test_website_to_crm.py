@@ -7,7 +7,10 @@ HubSpot holds afterwards is checked.
 
 from __future__ import annotations
 
+import itertools
 import json
+import random
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -84,8 +87,8 @@ def test_every_sample_event_ends_as_it_says(sample: Sample, rt: Runtime, hubspot
 
 
 def test_the_same_person_three_ways_is_one_contact(rt: Runtime, hubspot: HubSpotSandbox) -> None:
-    # One after the other: leads of one person processed in the same batch run concurrently, and
-    # then which update lands last is not defined (HubSpot keeps the last write).
+    # One after the other, so the duplicate's skip is counted below; any order ends the same (the
+    # newest submission's values win: test_any_order_of_submissions_ends_with_the_newest_values).
     for name in ("webhook_lead", "webhook_lead_resent", "tally_form_response"):
         assert (
             send(rt, load_sample(EVENTS_DIR / "website_to_crm" / f"{name}.json", SPEC))["statusCode"] == 202
@@ -264,3 +267,65 @@ def test_a_lost_note_answer_leaves_one_note(short: Runtime, hubspot: HubSpotSand
     reads = [r["path"] for r in hubspot_requests(hubspot) if "associations/notes" in r["path"]]
     assert len(reads) == 1  # only the retry looked for the first attempt's note
     assert not dlq_messages(short)
+
+
+# --- ordering: the newest submission's values win, whatever order the leads are processed in ---------
+
+#: Three submissions of one person (email in any case), oldest first, and what each says.
+SUBMISSIONS = (
+    ("msg_order_1", "2026-11-20T09:00:00Z", "Ada@Example.org", "Old Co", "+44 20 7946 0001", "spring"),
+    ("msg_order_2", "2026-11-20T10:00:00Z", "ada@example.org", "Middle Co", "+44 20 7946 0002", "summer"),
+    ("msg_order_3", "2026-11-20T11:00:00Z", "ADA@example.org", "New Co", "+44 20 7946 0003", "autumn"),
+)
+#: Every order of the three, the oldest delivered twice (a provider's re-send): a seeded sample of the
+#: 4!/2 = 12 distinct orders, bounded so the test stays quick.
+ORDERS = sorted(set(itertools.permutations((0, 0, 1, 2))))
+SAMPLED = random.Random(17).sample(ORDERS, 6)
+
+
+def submission(n: int) -> Sample:
+    webhook_id, at, email, company, phone, campaign = SUBMISSIONS[n]
+    template = load_sample(EVENTS_DIR / "website_to_crm" / "webhook_lead.json", SPEC)
+    body = {
+        "type": "form.submitted",
+        "timestamp": at,
+        "data": {
+            "form_id": "contact-us",
+            "name": "Ada Lovelace",
+            "email": email,
+            "phone": phone,
+            "company": company,
+            "message": f"Submission {n + 1}",
+            "utm_campaign": campaign,
+        },
+    }
+    return replace(template, body=json.dumps(body).encode(), webhook_id=webhook_id)
+
+
+@pytest.mark.parametrize("order", SAMPLED, ids=["-".join(str(i + 1) for i in o) for o in SAMPLED])
+def test_any_order_of_submissions_ends_with_the_newest_values(
+    order: tuple[int, ...], rt: Runtime, hubspot: HubSpotSandbox
+) -> None:
+    for n in order:
+        assert send(rt, submission(n))["statusCode"] == 202
+        drain(rt)
+    [ada] = contacts_by_email(hubspot).values()
+    props = ada["properties"]
+    assert (props["company"], props["utm_campaign"]) == ("New Co", "autumn")
+    assert props["phone"].replace(" ", "").endswith("79460003")
+    assert props["hubspot_owner_id"] == "41629779"  # qualified once, by whichever lead created it
+    notes = sorted(n["properties"]["hs_note_body"].split("<br>")[0] for n in state(hubspot)["notes"])
+    assert notes == ["Submission 1", "Submission 2", "Submission 3"]  # every lead keeps its note
+    assert not dlq_messages(rt)
+
+
+def test_leads_of_one_person_in_one_batch_end_with_the_newest_values(
+    rt: Runtime, hubspot: HubSpotSandbox
+) -> None:
+    # Newest first, all queued before the worker runs: one batch, records processed concurrently.
+    for n in (2, 0, 1):
+        assert send(rt, submission(n))["statusCode"] == 202
+    drain(rt)
+    [ada] = contacts_by_email(hubspot).values()
+    assert ada["properties"]["company"] == "New Co" and ada["properties"]["utm_campaign"] == "autumn"
+    assert len(state(hubspot)["notes"]) == 3 and not dlq_messages(rt)
