@@ -8,6 +8,7 @@ lead's name and phone number never enter this integration's queue.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -37,6 +38,9 @@ class EnrichLead(BaseModel):
     crm_url: str | None = None
     #: ``source_event_id`` of the ``lead.created`` event (its sender's own event id).
     lead_event_id: str
+    #: When the person submitted the lead: orders the leads of one contact (a newer lead's score is
+    #: never overwritten by an older one's). ``None`` for items queued before it was carried.
+    submitted_at: datetime | None = None
 
     @classmethod
     def from_event(cls, event: LeadCreated) -> EnrichLead:
@@ -53,6 +57,7 @@ class EnrichLead(BaseModel):
             utm_medium=lead.utm.medium or None,
             crm_url=event.crm_url,
             lead_event_id=event.source_event_id,
+            submitted_at=lead.submitted_at,
         )
 
     @property

@@ -13,6 +13,12 @@ Steps, each recorded in the effects ledger so a retry resumes where the last att
    is none any more, there is nothing to update and nothing to announce.
 3. ``emit.lead.scored`` - the domain event for whoever acts on hot leads.
 
+Ordering: two leads of one person may be enriched in any order. The contact's score and company
+belong to the newest lead, by its submission time (``submitted_at``, the lead's event id breaking
+ties), kept per contact in :mod:`shared.ordering`: the update runs only if no newer lead of the same
+email was written, under the contact's lease; an older lead enriched later writes nothing and emits
+no ``lead.scored`` (its score is not the contact's).
+
 Logs carry outcomes, never the email address or the message (``shared.redact`` masks them anyway).
 """
 
@@ -26,6 +32,7 @@ from apps.peopledatalabs.actions import ENRICH
 from shared.actions import company as company_actions
 from shared.actions import crm
 from shared.errors import TargetRejected
+from shared.ordering import Applied, EntityVersions, time_version
 from shared.worker import WorkContext
 
 from .crm import contact_properties
@@ -46,7 +53,12 @@ def process(lead: EnrichLead, ctx: WorkContext) -> dict[str, Any]:
     )
 
     result = score(_signals(lead, kind, company))
-    update = ctx.step("update_contact", lambda: _update_contact(ctx, lead, company, result, settings))
+    update = ctx.step("update_contact", lambda: _update_newest(ctx, lead, company, result, settings))
+    if update.get("stale"):
+        ctx.logger.info(
+            "a newer lead of this contact was scored already; nothing written", extra={"stale": True}
+        )
+        return {"contact_id": lead.contact_id, "score": update["score"], "updated": False, "stale": True}
     if not update["updated"]:
         ctx.logger.warning(
             "contact no longer in HubSpot; nothing to update", extra={"contact_id": lead.contact_id}
@@ -115,6 +127,25 @@ def _signals(lead: EnrichLead, kind: DomainKind, company: CompanySummary | None)
         industry=company.industry if company else None,
         country=company.country if company else None,
     )
+
+
+def _update_newest(
+    ctx: WorkContext, lead: EnrichLead, company: CompanySummary | None, result: Score, settings: Settings
+) -> dict[str, Any]:
+    """The update, unless a newer lead of the same email was written (then ``stale``)."""
+    if lead.submitted_at is None:  # queued before leads carried their time: as before, unordered
+        return _update_contact(ctx, lead, company, result, settings)
+    written = EntityVersions(ctx.rt, "contact").apply(
+        lead.email.strip().lower(),
+        time_version(lead.submitted_at, lead.lead_event_id),
+        lambda: _update_contact(ctx, lead, company, result, settings),
+    )
+    if isinstance(written, Applied):
+        return written.result
+    outcome = {"contact_id": lead.contact_id, "score": result.score, "reason": result.reason}
+    if written.same:  # this lead's own write, made by an attempt whose step record was lost
+        return {**outcome, "updated": True}
+    return {**outcome, "updated": False, "stale": True}
 
 
 def _update_contact(

@@ -430,3 +430,37 @@ def test_logs_carry_outcomes_but_no_address_and_no_message(
     assert [getattr(lookup, k) for k in ("lookup", "domain_kind", "likelihood")] == ["found", "company", 8]
     everything = json.dumps([vars(r) for r in caplog.records], default=str)
     assert "priya.raman@" not in everything and "sourdough" not in everything
+
+
+# --- ordering: the newest lead's score stays on the contact, whatever order leads are enriched in ------
+
+
+def _two_leads(hubspot: HubSpotSandbox) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An older and a newer lead of one contact whose scores differ (the newer one says 'a week')."""
+    newer = seeded(hubspot, "lead_known_company", company=None)
+    older = copy.deepcopy(newer)
+    older["source_event_id"] = "msg_older_lead"
+    older["lead"].update(message="Hello", submitted_at="2026-11-19T08:00:00.000000Z", utm={})
+    return older, newer
+
+
+@pytest.mark.parametrize(
+    "order", [("older", "older", "newer"), ("older", "newer", "older"), ("newer", "older", "older")]
+)
+def test_any_order_of_two_leads_ends_with_the_newer_score(
+    order: tuple[str, ...], rt: Runtime, hubspot: HubSpotSandbox, aws: Any, resources: Any
+) -> None:
+    add_default_company_properties(hubspot)
+    older, newer = _two_leads(hubspot)
+    url = observe(aws, resources.bus, "lead.scored")
+    for which in order:  # the older lead twice: a redelivery
+        send_bus_event(rt, older if which == "older" else newer)
+        drain(rt)
+    props = contact(hubspot, newer["contact_id"])
+    assert (
+        props["switchboard_lead_score"] == "95"
+        and "keyword 'a week'" in props["switchboard_lead_score_reason"]
+    )
+    scored = [e["detail"] for e in observed(aws, url)]
+    assert scored and scored[-1]["lead_event_id"] == newer["source_event_id"]
+    assert not dlq_messages(rt)
