@@ -10,6 +10,7 @@
     switchboard dlq list [<integration>] | show <id> | replay <id> | redrive <integration>
     switchboard doctor                                 [--stage STAGE] [--json]
     switchboard trace <event-id> [--since 7d]
+    switchboard console [--stage STAGE] [--port 8788]
     switchboard sandbox list | state <app> | break <app> [--status 400] [--times N] | fix <app>
     switchboard openapi [--server URL] [--tools]
     switchboard keys create --name N --tools a,b [--per-minute 30] [--per-day 1000] | list | revoke <id>
@@ -32,6 +33,7 @@ import sys
 from infra.cli import (
     ai,
     connect,
+    console,
     dev,
     dlq,
     doctor,
@@ -63,6 +65,7 @@ GROUPS: tuple[Register, ...] = (
     doctor.register,
     setup.register,
     trace.register,
+    console.register,
     sandbox.register,
     harness.register,
     ai.register,
