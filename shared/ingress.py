@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from pydantic import BaseModel, RootModel, ValidationError
 
-from shared import trace
+from shared import refused, trace
 from shared.envelope import Envelope, content_id
 from shared.errors import (
     ConfigurationError,
@@ -95,6 +95,8 @@ def handle_http(rt: Runtime, event: Mapping[str, Any], now: float | None = None)
     metrics = new_metrics(rt.name)
     now = time.time() if now is None else now
     route_key = str(event.get("routeKey") or "")
+    request: WebhookRequest | None = None
+    trigger: Any = None
     try:
         request = request_from_event(event)
         found = match_route_key(rt.spec, route_key, request.path) if route_key else None
@@ -120,20 +122,94 @@ def handle_http(rt: Runtime, event: Mapping[str, Any], now: float | None = None)
         metrics.add_metric(name="Rejected", unit="Count", value=1)
         if isinstance(exc, SignatureError):
             metrics.add_metric(name="SignatureRejected", unit="Count", value=1)
+        request_id = refused.new_request_id()
         logger.warning(
-            "request refused", extra={"status": exc.status, "reason": exc.code, "detail": exc.message}
+            "request refused",
+            extra={"status": exc.status, "reason": exc.code, "detail": exc.message, "request_id": request_id},
         )
-        trace.record(rt.name, None, "rejected", status=exc.status, reason=exc.code, detail=exc.message)
+        _record_refusal(rt, event, request, trigger, request_id, exc.status, exc.code, exc.message, now)
+        trace.record(
+            rt.name,
+            None,
+            "rejected",
+            status=exc.status,
+            reason=exc.code,
+            detail=exc.message,
+            request_id=request_id,
+        )
         extra = {"retry-after": "5"} if exc.status == 503 else None
-        return response(exc.status, exc.as_dict(), extra)
+        return response(exc.status, {**exc.as_dict(), "request_id": request_id}, extra)
     except ConfigurationError as exc:
         # Fail closed and loudly: a missing signing secret must never mean "skip the check".
         metrics.add_metric(name="ConfigurationError", unit="Count", value=1)
-        logger.error("configuration error", extra={"reason": exc.code, "detail": exc.message})
-        trace.record(rt.name, None, "rejected", status=500, reason=exc.code, detail=exc.message)
-        return response(500, {"error": exc.code, "message": "server misconfigured; the operator was alerted"})
+        request_id = refused.new_request_id()
+        logger.error(
+            "configuration error", extra={"reason": exc.code, "detail": exc.message, "request_id": request_id}
+        )
+        _record_refusal(rt, event, request, trigger, request_id, 500, exc.code, exc.message, now)
+        trace.record(
+            rt.name, None, "rejected", status=500, reason=exc.code, detail=exc.message, request_id=request_id
+        )
+        return response(
+            500,
+            {
+                "error": exc.code,
+                "message": "server misconfigured; the operator was alerted",
+                "request_id": request_id,
+            },
+        )
     finally:
         metrics.flush_metrics()
+
+
+def _record_refusal(
+    rt: Runtime,
+    event: Mapping[str, Any],
+    request: WebhookRequest | None,
+    trigger: Any,
+    request_id: str,
+    status: int,
+    reason: str,
+    detail: str,
+    now: float,
+) -> None:
+    """Keep what an operator needs about a refusal (:mod:`shared.refused`); never fails the answer."""
+    body_bytes = None
+    if request is None:  # the request itself could not be read (a body marked base64 that is not)
+        request = _unreadable(event)
+        raw = event.get("body")
+        body_bytes = len(raw) if isinstance(raw, str | bytes) else 0
+    try:
+        refusal = refused.describe(
+            rt.name,
+            request,
+            request_id=request_id,
+            status=status,
+            reason=reason,
+            detail=detail,
+            trigger=trigger,
+            now=now,
+            body_bytes=body_bytes,
+        )
+    except Exception as exc:  # a request too strange to describe is still answered
+        get_logger(rt.name).warning(
+            "refusal not recorded", extra={"request_id": request_id, "error": type(exc).__name__}
+        )
+        return
+    refused.record(rt, refusal)
+
+
+def _unreadable(event: Mapping[str, Any]) -> WebhookRequest:
+    """The request's method, path and headers without its body, which could not be decoded."""
+    ctx = event.get("requestContext") or {}
+    http = ctx.get("http") or {}
+    return WebhookRequest(
+        method=str(http.get("method", "POST")).upper(),
+        url=f"https://localhost{event.get('rawPath') or http.get('path') or '/'}",
+        headers={str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()},
+        body=b"",
+        source_ip=str(http.get("sourceIp", "")),
+    )
 
 
 def _accept(

@@ -46,6 +46,10 @@ _ERROR = {
             },
         },
         "limit_bytes": {"type": "integer"},
+        "request_id": {
+            "type": "string",
+            "description": "the refused request's id: switchboard trace <request_id> tells why (shared/refused.py)",
+        },
     },
 }
 _ACCEPTED = {

@@ -11,6 +11,10 @@ Three sources, all keyed on the provider's event id:
 * the log lines that carry the id (``event_id``/``correlation_id``, or ``event_ids`` for the ingress
   "accepted" line): locally ``<log dir>/<integration>.jsonl``, deployed CloudWatch Logs
   ``FilterLogEvents`` on each function's log group.
+
+A refused request has no event id: it was answered with a request id (``req_...``), and its record
+(:mod:`shared.refused`, kept 7 days) says when, on which route and why; the "request refused" log
+line carries the same id (``request_id``), which is what remains if the record could not be written.
 """
 
 from __future__ import annotations
@@ -26,8 +30,10 @@ from typing import Any, TextIO
 
 from infra.ops.dlq import DeadLetter, DlqScan, mask_personal, when
 from infra.ops.event_ids import MIN_PREFIX, AmbiguousId, ambiguous
+from infra.ops.refused import find
 from infra.ops.target import CliError, NotDeployed, Target, aws_errors
 from shared.ledger import event_key, ledger_hash, step_key
+from shared.refused import REQUEST_ID_PREFIX, RETENTION_S, Refusal
 from shared.registry import load_specs
 from shared.table import Item, Table
 
@@ -90,8 +96,9 @@ def ledger_records(target: Target, event_id: str) -> list[LedgerRecord]:
     return sorted(records, key=lambda r: (r.integration, r.at or epoch, r.step is None))
 
 
-#: The log fields that carry an event id (the ingress "accepted" line lists several in ``event_ids``).
-_ID_FIELDS = ("event_id", "correlation_id")
+#: The log fields that carry an event id (the ingress "accepted" line lists several in ``event_ids``),
+#: or a refused request's id (the "request refused" line).
+_ID_FIELDS = ("event_id", "correlation_id", "request_id")
 
 
 def _ids(entry: dict[str, Any]) -> list[str]:
@@ -249,6 +256,10 @@ def trace(target: Target, event_id: str, out: TextIO, *, since_s: float = 7 * 86
     if not ident:
         raise CliError("give the event id to trace (the id a webhook was answered with, or from `dlq list`)")
     names = [s.name for s in load_specs()]
+    if ident.startswith(REQUEST_ID_PREFIX):
+        refusals = refused_requests(target, ident)
+        if refusals:
+            return _report_refused(target, ident, refusals, out, since_s)
     with _dead_letters(target, names) as scans:
         letters = [d for s in scans for d in s.letters]
     found = _gather(target, names, ident, letters, since_s)
@@ -362,4 +373,45 @@ def _report(target: Target, event_id: str, found: _Found, out: TextIO) -> bool:
         out.write(f"  log lines ({len(logs[name])}, {source}):\n")
         for entry in logs[name][-40:]:
             out.write(f"    {_format_log(entry)}\n")
+    return True
+
+
+def refused_requests(target: Target, request_id: str) -> list[Refusal]:
+    """The refused requests recorded under ``request_id`` (or an id starting with it), newest first."""
+    table = Table(target.client("dynamodb"), target.table)
+    with aws_errors(target, f"reading table {target.table}"):
+        return find(table, request_id)
+
+
+def _report_refused(target: Target, ident: str, refusals: list[Refusal], out: TextIO, since_s: float) -> bool:
+    """What a refused request's record says, and its log lines; several ids starting with ``ident``
+    is an :class:`~infra.ops.event_ids.AmbiguousId` listing them."""
+    if len({r.request_id for r in refusals}) > 1:
+        raise AmbiguousId(ambiguous(ident, [f"{r.request_id} ({r.integration})" for r in refusals]))
+    r = refusals[0]
+    out.write(f"trace {r.request_id}  ({target.where})\n")
+    out.write(f"\n{r.integration}: REFUSED {r.status} {r.reason}  {when(r.time)}\n")
+    trigger = f" (trigger {r.trigger})" if r.trigger else ""
+    out.write(f"  route      {r.route}{trigger}\n")
+    out.write(f"  why        {r.detail}\n")
+    sender = [
+        f"network {r.remote or 'unknown'}",
+        f"content-type {r.content_type or '(none)'}",
+        f"user-agent {r.user_agent or '(none)'}",
+        f"body {r.body_bytes} bytes",
+    ]
+    out.write(f"  sender     {', '.join(sender)}\n")
+    present = ", ".join(r.signature_headers) or "none"
+    out.write(f"  signature headers present (names only): {present}\n")
+    out.write(
+        f"  nothing was queued: the sender was answered {r.status} with this id. Refused requests are kept "
+        f"{RETENTION_S // 86400} days; the body never is.\n"
+    )
+    lines = _log_lines_if_any(target, r.integration, r.request_id, since_s)
+    source = (
+        target.log_group(r.integration) if not target.is_local else f"{target.log_dir}/{r.integration}.jsonl"
+    )
+    out.write(f"  log lines ({len(lines)}, {source}):\n")
+    for entry in lines[-40:]:
+        out.write(f"    {_format_log(entry)}\n")
     return True

@@ -366,7 +366,12 @@ def test_deleted_signing_secret_fails_closed_with_500(rt: Runtime, aws: Any) -> 
         SecretId=rt.secret_prefix + trigger.secret.name, ForceDeleteWithoutRecovery=True
     )
     result = assert_refused(rt, dispatch(rt, webhook_event(body, headers)), 500, "missing_secret")
-    assert result == {"error": "missing_secret", "message": "server misconfigured; the operator was alerted"}
+    assert result == {
+        "error": "missing_secret",
+        "message": "server misconfigured; the operator was alerted",
+        "request_id": result["request_id"],  # the refusal's id (shared/refused.py)
+    }
+    assert result["request_id"].startswith("req_")
 
 
 @pytest.mark.parametrize("value", [{"secret": ""}, {"secret": "", "previous_secret": ""}, {"other": "x"}])
