@@ -8,7 +8,9 @@ owns, and nothing else:
 
 * ``<integration>#*`` - what an integration keeps for itself: idempotency, step and attempt records
   (:mod:`shared.ledger`), counters (:mod:`shared.worker`), booking links, stock copies, and the MCP
-  endpoint's API keys (``mcp#apikey#...``) and audit records (``mcp#audit#...``);
+  endpoint's API keys (``mcp#apikey#...``) and audit records (``mcp#audit#...``), and the requests
+  its ingress refused (``<integration>#refused#<time>#<request id>``, written with ``PutItem``,
+  :mod:`shared.refused`) - so a function records its own refusals and can write no other's;
 * ``oauth#switchboard/<stage>/<connection>`` and ``oauth#switchboard/<stage>/<connection>#*`` - the
   refresh lease of an OAuth 2.0 connection (:mod:`shared.oauth`), shared on purpose by every function
   that declares the connection: the lease is what keeps their refreshes single-flight. A function
