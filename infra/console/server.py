@@ -175,6 +175,8 @@ class ConsoleServer:
         except Refused as exc:
             body = json.dumps({"error": exc.code, "detail": exc.message}).encode()
             self._reply(h, exc.status, "application/json", body)
+        except deadletters.RedriveChanged as exc:
+            self._page(h, 409, ("error.html", {"message": str(exc)}))
         except (CliError, OperationFailed) as exc:
             self._page(h, 502, ("error.html", {"message": str(redact_text(str(exc)))}))
 
