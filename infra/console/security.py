@@ -15,7 +15,9 @@ credentials, so every request must come from the operator's own browser:
   the console's own. ``SameSite=Strict`` already keeps the cookie off cross-site requests; the token
   holds even where a browser does not.
 * **Headers**: a Content-Security-Policy with no inline script and no other origin
-  (``script-src 'self'``), ``frame-ancestors 'none'``, ``Referrer-Policy: no-referrer``,
+  (``script-src 'self'``), ``frame-ancestors 'none'``, ``Referrer-Policy: same-origin`` (no URL of
+  the console leaves it; ``no-referrer`` would make a browser send ``Origin: null`` on the console's
+  own form posts, which the origin check refuses - tests/browser caught it in Chromium),
   ``X-Content-Type-Options: nosniff`` and ``Cache-Control: no-store``.
 
 Comparisons are constant-time (:func:`hmac.compare_digest`).
@@ -41,7 +43,7 @@ SECURITY_HEADERS: Mapping[str, str] = {
     "Content-Security-Policy": CSP,
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",
