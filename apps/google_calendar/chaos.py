@@ -3,6 +3,13 @@ endpoint is spared late answers and crashes), and the calendar events per bookin
 
 Generators that make booking events say where each booking's calendar event must end up
 (:func:`expect_event`): at the booked times, or cancelled.
+
+A booking changed several times (``--reorder``: created, moved, maybe cancelled, the changes
+delivered in any order) is told with :func:`expect_booking`, by its invitee's address: the calendar
+must hold exactly one live event with that attendee, at the latest version's times, if the latest
+version is live (``gcal.booking`` once, ``gcal.final``) - and none if it is cancelled (``gcal.final``;
+a live event is then an unexpected ``gcal.booking``). Which event id it lives under is the flow's
+business; what the owner sees on the calendar is the judge's.
 """
 
 from __future__ import annotations
@@ -18,9 +25,33 @@ from apps.google_calendar.standin import google_error
 from infra.ops.chaos.protocol import AppChaos, EffectKey, event_keys
 from infra.ops.chaos.state import ChaosRun
 
-__all__ = ["CHAOS", "ExpectedEvent", "expect_event", "organizer_only_delete"]
+__all__ = [
+    "CHAOS",
+    "ExpectedBooking",
+    "ExpectedEvent",
+    "expect_booking",
+    "expect_event",
+    "organizer_only_delete",
+]
 
 _EVENTS = "google_calendar.events"
+_BOOKINGS = "google_calendar.expected_bookings"
+
+
+@dataclass(frozen=True)
+class ExpectedBooking:
+    """Where a booking changed several times must leave the calendar: its latest version."""
+
+    key: str
+    #: The invitee's address: an attendee of the booking's event, and of no other.
+    attendee: str
+    cancelled: bool
+    start: datetime
+    end: datetime
+
+
+def expect_booking(run: ChaosRun, booking: ExpectedBooking) -> None:
+    run.remember(_BOOKINGS, booking.key, lambda: booking)
 
 
 @dataclass(frozen=True)
@@ -91,12 +122,36 @@ def effects_seen(run: ChaosRun) -> Counter[EffectKey]:
             and _when(event.get("end")) == booking.end
         ):
             seen[("gcal.at_time", key)] += 1
+    _final_states(run, [e for e in events if e.get("status") != "cancelled"], seen)
     return seen
+
+
+def _final_states(run: ChaosRun, live: list[dict[str, Any]], seen: Counter[EffectKey]) -> None:
+    """``gcal.booking`` per live event of each expected booking; ``gcal.final`` if the calendar
+    holds what the booking's latest version says (one event at its times, or none)."""
+    expected: Mapping[str, ExpectedBooking] = run.memory(_BOOKINGS)
+    if not expected:
+        return
+    by_attendee: dict[str, list[dict[str, Any]]] = {}
+    for event in live:
+        for guest in event.get("attendees") or []:
+            by_attendee.setdefault(str(guest.get("email", "")).lower(), []).append(event)
+    for key, booking in expected.items():
+        found = by_attendee.get(booking.attendee.lower(), [])
+        seen[("gcal.booking", key)] += len(found)
+        if booking.cancelled:
+            final = not found
+        else:
+            final = len(found) == 1 and (
+                _when(found[0].get("start")) == booking.start and _when(found[0].get("end")) == booking.end
+            )
+        if final:
+            seen[("gcal.final", key)] += 1
 
 
 CHAOS = AppChaos(
     poison_body=google_error(400, "invalid", "Invalid attendee email."),
     api_path="/calendar/v3/",
     observe=effects_seen,
-    checks=("gcal.at_time", "gcal.deleted"),
+    checks=("gcal.at_time", "gcal.deleted", "gcal.final"),
 )

@@ -6,6 +6,15 @@ moved booking must leave one live calendar event at the booked times and one ema
 event deleted and one email. The calendar side is counted by the Google observer
 (``apps/google_calendar/chaos.py``) against what :func:`booking_of` tells it to expect; the emails
 by :func:`mail_seen`.
+
+Under ``--reorder`` (``SEQUENCES``), one booking is changed several times - created, moved once or
+twice, maybe cancelled (Calendly: a move is ``invitee.canceled`` with ``rescheduled: true`` plus
+``invitee.created`` naming the ``old_invitee``; Cal.com: ``BOOKING_RESCHEDULED`` with a new uid
+naming the ``rescheduleUid``) - and the changes arrive shuffled and duplicated. Judged by the final
+state only (:func:`apps.google_calendar.chaos.expect_booking`): one live event at the latest times,
+or none if the latest version is a cancel. Their invitees are at another domain than
+:data:`BOOKING_DOMAIN` and their names carry no event key, so their emails and calendar titles are
+not counted by the one-change observers.
 """
 
 from __future__ import annotations
@@ -16,17 +25,25 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from apps.google_calendar.chaos import ExpectedEvent, expect_event, organizer_only_delete
+from apps.google_calendar.chaos import (
+    ExpectedBooking,
+    ExpectedEvent,
+    expect_booking,
+    expect_event,
+    organizer_only_delete,
+)
 from infra.ops.chaos.config import POISON_MARK
 from infra.ops.chaos.generate import ALNUM, compact, rng, sample, token, uuid4
 from infra.ops.chaos.mail import sent_mail
 from infra.ops.chaos.protocol import EffectKey, EventFactory, Outgoing, Planned, event_keys
 from infra.ops.chaos.state import ChaosRun
 
-__all__ = ["FACTORIES", "OBSERVERS"]
+__all__ = ["FACTORIES", "OBSERVERS", "SEQUENCES"]
 
 #: Invitees of the run get addresses at this domain: the mail observer tells booking emails by it.
 BOOKING_DOMAIN = "chaos-bookings.example"
+#: Invitees of booking sequences (``--reorder``): their emails are not counted by :func:`mail_seen`.
+SEQUENCE_DOMAIN = "chaos-sequences.example"
 #: Where the run's bookings start (one slot of 30 minutes per event index, from here on).
 _FIRST_SLOT = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
 _CALENDLY_API = "https://api.calendly.com"
@@ -334,6 +351,188 @@ def mail_seen(run: ChaosRun) -> Counter[EffectKey]:
     return seen
 
 
+# --- sequences (--reorder) --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Story:
+    """One booking's changes: how often it is moved, whether it ends cancelled."""
+
+    moves: int
+    cancelled: bool
+
+    def start(self, p: Planned, version: int) -> datetime:
+        """The start of booking ``version`` (0: as created; each move a day later, at another hour)."""
+        first, _ = _slot(p)
+        return first + timedelta(days=30 + version, hours=version)
+
+
+def _story(p: Planned) -> _Story:
+    draw = rng(p, "booking-story")
+    moves = draw.choice((0, 1, 1, 2))
+    cancelled = draw.random() < 0.4 or moves == 0
+    return _Story(moves, cancelled)
+
+
+def _calendly_changes(p: Planned) -> int:
+    story = _story(p)
+    return 1 + 2 * story.moves + int(story.cancelled)
+
+
+def _calcom_changes(p: Planned) -> int:
+    story = _story(p)
+    return 1 + story.moves + int(story.cancelled)
+
+
+def _sequence_guest(p: Planned) -> tuple[str, str]:
+    """Name and address of a sequence's invitee: no event key in either."""
+    return f"Seq Guest {p.seed}x{p.index}", f"seq-{p.seed}x{p.index}@{SEQUENCE_DOMAIN}"
+
+
+def _expect_final(run: ChaosRun, p: Planned) -> None:
+    story = _story(p)
+    start = story.start(p, story.moves)
+    expect_booking(
+        run,
+        ExpectedBooking(p.key, _sequence_guest(p)[1], story.cancelled, start, start + timedelta(minutes=30)),
+    )
+
+
+def _calendly_change(run: ChaosRun, p: Planned, n: int) -> Outgoing:
+    """Change ``n`` of a Calendly booking, in true order: created; per move the old invitee
+    canceled (``rescheduled``) and the new one created (``old_invitee``); maybe a last cancel."""
+    _expect_final(run, p)
+    story = _story(p)
+    if n == 0:
+        version, kind = 0, "created"
+    elif n <= 2 * story.moves:
+        version, kind = (n + 1) // 2, "created" if n % 2 == 0 else "moved-away"
+        if kind == "moved-away":
+            version -= 1  # the old invitee of the move to version (n + 1) // 2
+    else:
+        version, kind = story.moves, "canceled"
+    name, email = _sequence_guest(p)
+    event_uri = f"{_CALENDLY_API}/scheduled_events/{uuid4(p, f'seq-event-{version}')}"
+    invitee_uuid = uuid4(p, f"seq-invitee-{version}")
+    template = "calendly_1_invitee_created" if kind == "created" else "calendly_3_invitee_canceled"
+    body = sample("booking_to_calendar", template)
+    payload, event = body["payload"], body["payload"]["scheduled_event"]
+    start = story.start(p, version)
+    first, _, last = name.rpartition(" ")
+    at = _calendly_time(datetime.fromtimestamp(run.t0 - 3600 + 60 * n, UTC))
+    payload |= {
+        "uri": f"{event_uri}/invitees/{invitee_uuid}",
+        "event": event_uri,
+        "name": name,
+        "first_name": first,
+        "last_name": last,
+        "email": email,
+        "timezone": "Europe/London",
+        "cancel_url": f"https://calendly.com/cancellations/{invitee_uuid}",
+        "reschedule_url": f"https://calendly.com/reschedulings/{invitee_uuid}",
+        "created_at": at,
+        "updated_at": at,
+        "questions_and_answers": [],
+        "rescheduled": kind == "moved-away",
+        "old_invitee": None,
+        "new_invitee": None,
+    }
+    event |= {
+        "uri": event_uri,
+        "start_time": _calendly_time(start),
+        "end_time": _calendly_time(start + timedelta(minutes=30)),
+        "created_at": at,
+        "updated_at": at,
+        "status": "active" if kind == "created" else "canceled",
+    }
+    if kind == "created" and version > 0:
+        old_event = f"{_CALENDLY_API}/scheduled_events/{uuid4(p, f'seq-event-{version - 1}')}"
+        payload["old_invitee"] = f"{old_event}/invitees/{uuid4(p, f'seq-invitee-{version - 1}')}"
+    if kind == "moved-away":
+        new_event = f"{_CALENDLY_API}/scheduled_events/{uuid4(p, f'seq-event-{version + 1}')}"
+        payload["new_invitee"] = f"{new_event}/invitees/{uuid4(p, f'seq-invitee-{version + 1}')}"
+    if kind != "created":
+        payload["cancellation"] = {
+            "canceled_by": name,
+            "reason": "Rescheduled" if kind == "moved-away" else "Plans changed",
+            "canceler_type": "invitee",
+            "created_at": at,
+        }
+    body["created_at"] = at
+    from shared.events import derived_id
+
+    return Outgoing(derived_id("calendly", f"{body['event']}:{invitee_uuid}"), compact(body))
+
+
+def _calcom_change(run: ChaosRun, p: Planned, n: int) -> Outgoing:
+    """Change ``n`` of a Cal.com booking, in true order: created; each move a new uid naming the
+    last (``rescheduleUid``); maybe a last cancel of the latest uid."""
+    _expect_final(run, p)
+    story = _story(p)
+    kind = "create" if n == 0 else "reschedule" if n <= story.moves else "cancel"
+    version = min(n, story.moves)
+    template = {
+        "create": "calcom_1_booking_created",
+        "reschedule": "calcom_3_booking_rescheduled",
+        "cancel": "calcom_4_booking_cancelled",
+    }[kind]
+    body = sample("booking_to_calendar", template)
+    payload = body["payload"]
+    uid = token(p, f"seq-uid-{version}", 22, ALNUM)
+    name, email = _sequence_guest(p)
+    first, _, last = name.rpartition(" ")
+    start = story.start(p, version)
+    payload |= {
+        "title": f"Wedding cake tasting between Rosa Bramble and {name}",
+        "startTime": _calcom_time(start),
+        "endTime": _calcom_time(start + timedelta(minutes=30)),
+        "attendees": [
+            {
+                "email": email,
+                "name": name,
+                "firstName": first,
+                "lastName": last,
+                "timeZone": "Europe/London",
+                "language": {"locale": "en"},
+                "utcOffset": 0,
+            }
+        ],
+        "uid": uid,
+        "iCalUID": f"{uid}@Cal.com",
+        "bookingId": 6_000_000 + 10 * p.index + version,
+        "additionalNotes": "A booking that changed",
+        "description": "A booking that changed",
+    }
+    payload["responses"]["name"]["value"] = name
+    payload["responses"]["email"]["value"] = email
+    payload["responses"]["guests"]["value"] = []
+    payload["responses"]["notes"]["value"] = "A booking that changed"
+    if kind == "reschedule":
+        before = story.start(p, version - 1)
+        payload |= {
+            "rescheduleUid": token(p, f"seq-uid-{version - 1}", 22, ALNUM),
+            "rescheduleId": 6_000_000 + 10 * p.index + version - 1,
+            "rescheduleStartTime": _calcom_time(before),
+            "rescheduleEndTime": _calcom_time(before + timedelta(minutes=30)),
+        }
+    elif kind == "cancel":
+        payload["cancellationReason"] = "Plans changed"
+    body["createdAt"] = (
+        datetime.fromtimestamp(run.t0 - 3600 + 60 * n, UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
+    from shared.events import derived_id
+
+    return Outgoing(derived_id("calcom", f"{body['triggerEvent']}:{uid}"), compact(body))
+
+
+def _final_booking(p: Planned) -> Sequence[EffectKey]:
+    if _story(p).cancelled:
+        return [("gcal.final", p.key)]
+    return [("gcal.booking", p.key), ("gcal.final", p.key)]
+
+
 FACTORIES = (
     EventFactory(
         "booking_to_calendar",
@@ -353,3 +552,23 @@ FACTORIES = (
     ),
 )
 OBSERVERS = (mail_seen,)
+SEQUENCES = (
+    EventFactory(
+        "booking_to_calendar",
+        "calendly",
+        weight=1.0,
+        build=lambda run, p: _calendly_change(run, p, 0),
+        effects=_final_booking,
+        versions=_calendly_changes,
+        build_version=_calendly_change,
+    ),
+    EventFactory(
+        "booking_to_calendar",
+        "calcom",
+        weight=1.0,
+        build=lambda run, p: _calcom_change(run, p, 0),
+        effects=_final_booking,
+        versions=_calcom_changes,
+        build_version=_calcom_change,
+    ),
+)

@@ -39,6 +39,27 @@ def register(commands: Commands) -> None:
         help="also give OAuth token endpoints late answers and crashes (a rotated refresh token in a lost "
         "answer is gone for good: expect connection_revoked)",
     )
+    chaos.add_argument(
+        "--outage",
+        action="append",
+        default=[],
+        metavar="APP=DURATION",
+        help="take a target app down (503 to everything) for DURATION (90m, 6h, 3d) during the sending, "
+        "time-compressed; repeatable. No redrive is pressed: a dead letter other than poison fails the run",
+    )
+    chaos.add_argument(
+        "--reorder",
+        action="store_true",
+        help="also send entities changed several times (bookings moved and cancelled, payments refunded, "
+        "contacts submitted again), their changes shuffled and duplicated; judged by each final state",
+    )
+    chaos.add_argument(
+        "--time-scale",
+        type=float,
+        default=None,
+        help="wall seconds per simulated second for back-offs and outages (default 0.02; with --outage, "
+        "what makes the longest outage last about 4 minutes)",
+    )
     chaos.add_argument("--json", action="store_true", help="print the result as one JSON object")
     chaos.set_defaults(func=_chaos)
 
@@ -59,11 +80,18 @@ def register(commands: Commands) -> None:
 
 def _chaos(args: argparse.Namespace) -> int:
     from infra.ops.chaos import ChaosConfig, parse_faults, print_report, run_chaos
+    from infra.ops.chaos.config import parse_outage
 
     if not 1 <= args.events <= 1_000_000:
         raise CliError("--events must be 1..1000000")
     if not 1 <= args.timeout <= 86_400:
         raise CliError("--timeout must be 1..86400 seconds")
+    if args.time_scale is not None and not 0.00001 <= args.time_scale <= 1:
+        raise CliError("--time-scale must be 0.00001..1 (wall seconds per simulated second)")
+    outages = tuple(parse_outage(text) for text in args.outage)
+    apps = [o.app for o in outages]
+    if len(set(apps)) != len(apps):
+        raise CliError("--outage: one outage per app")
     config = ChaosConfig(
         events=args.events,
         seed=args.seed,
@@ -71,6 +99,9 @@ def _chaos(args: argparse.Namespace) -> int:
         drain_timeout_s=args.timeout,
         integrations=tuple(n.strip() for n in args.only.split(",") if n.strip()),
         token_endpoint_faults=args.token_endpoint_faults,
+        outages=outages,
+        reorder=args.reorder,
+        time_scale=args.time_scale,
     )
     for name in config.integrations:
         integration(name)

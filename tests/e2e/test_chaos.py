@@ -62,8 +62,10 @@ def test_the_plan_is_fixed_by_the_seed() -> None:
     assert [(p.index, p.factory.trigger, p.poison) for p in first[0]] == [
         (p.index, p.factory.trigger, p.poison) for p in second[0]
     ]
-    assert [(p.index, dup) for p, dup in first[1]] == [(p.index, dup) for p, dup in second[1]]
-    assert sum(1 for _, dup in first[1] if dup) > 0
+    assert [(d.event.index, d.duplicate) for d in first[1]] == [
+        (d.event.index, d.duplicate) for d in second[1]
+    ]
+    assert sum(1 for d in first[1] if d.duplicate) > 0
 
 
 @pytest.mark.parametrize(

@@ -58,7 +58,7 @@ def test_the_plan_covers_every_new_trigger_and_poison() -> None:
         ("booking_to_calendar", "calcom"),
     }
     assert sum(p.poison for p in events) >= 3
-    assert any(dup for _, dup in schedule)
+    assert any(d.duplicate for d in schedule)
     kinds = {kind for p in events for kind, _ in p.factory.effects(p)}
     assert {"qb.sales_receipt", "qb.refund_receipt", "gcal.at_time", "gcal.deleted"} <= kinds
     assert {"ses.booking.confirmation", "ses.booking.rescheduled", "ses.booking.cancellation"} <= kinds

@@ -23,6 +23,7 @@ from infra.ops.chaos.discovery import (
     factory,
     integration_observers,
     observers,
+    sequences,
 )
 from infra.ops.chaos.faults import sandbox_faults
 from shared.errors import SignatureError
@@ -86,9 +87,19 @@ def test_checks_are_named_by_their_apps_and_every_one_is_expected_by_some_event(
     """The kinds that can only pass or fail once per event are declared where they are observed, and
     each is one an event factory expects (a check nobody expects would never be judged)."""
     checks = check_kinds()
-    assert checks == {"hubspot.qualified", "qb.total", "gcal.at_time", "gcal.deleted"}
+    assert checks == {
+        "hubspot.qualified",
+        "hubspot.latest",
+        "qb.total",
+        "gcal.at_time",
+        "gcal.deleted",
+        "gcal.final",
+    }
     expected_kinds = {
-        kind for f in factories() for i in range(40) for kind, _ in f.effects(Planned(i, 1, f, poison=False))
+        kind
+        for f in (*factories(), *sequences())
+        for i in range(40)
+        for kind, _ in f.effects(Planned(i, 1, f, poison=False))
     }
     assert checks <= expected_kinds
     assert {"hubspot.contact", "hubspot.note", "slack.message", "qb.sales_receipt", "gcal.event"} <= (

@@ -11,13 +11,18 @@ from infra.ops.target import CliError
 __all__ = [
     "CLIENT_TIMEOUT_S",
     "DEFAULT_FAULTS",
+    "DEFAULT_TIME_SCALE",
     "LATE_BY_S",
+    "OUTAGE_WALL_S",
     "POISON_MARK",
     "PROVIDER_FAULTS",
     "TARGET_FAULTS",
     "ChaosConfig",
     "FaultRate",
+    "Outage",
+    "parse_duration",
     "parse_faults",
+    "parse_outage",
 ]
 
 #: Fault kinds of ``--faults`` that the target apps inject, and the ones the providers cause.
@@ -29,6 +34,12 @@ POISON_MARK = "chaos-poison"
 #: The API clients' read timeout during a run, and how late a "timeout" answer comes.
 CLIENT_TIMEOUT_S = 2.0
 LATE_BY_S = 1.0
+#: Back-offs (and outages) run at this share of their real length: a 10 s back-off waits 0.2 s.
+DEFAULT_TIME_SCALE = 0.02
+#: With outages, the time scale is chosen so that the longest lasts about this long in wall time
+#: (a three-day outage in four minutes), unless the run names its own scale.
+OUTAGE_WALL_S = 240.0
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
 
 
 @dataclass(frozen=True)
@@ -36,6 +47,17 @@ class FaultRate:
     rate: float
     #: Sandbox apps the fault is limited to; empty: every app.
     apps: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Outage:
+    """One target app down for good - every request answered 503 - for ``duration_s`` of simulated
+    time (``duration_s x time_scale`` of wall time), then back."""
+
+    app: str
+    duration_s: float
+    #: The text it was given as (``3d``), for the report.
+    text: str = ""
 
 
 @dataclass(frozen=True)
@@ -62,6 +84,24 @@ class ChaosConfig:
     #: lost - no retry can recover a token it never received. Turned on, the run shows exactly that
     #: (``connection_revoked`` dead letters naming the lost answer); see ``shared/oauth.py``.
     token_endpoint_faults: bool = False
+    #: Target apps taken down for a while during the sending (``--outage app=DURATION``).
+    outages: tuple[Outage, ...] = ()
+    #: Multi-change entities (bookings rescheduled and cancelled, payments refunded, contacts
+    #: submitted again) with their changes delivered shuffled and duplicated (``--reorder``).
+    reorder: bool = False
+    #: The share of real time a back-off or an outage lasts (``None``: :data:`DEFAULT_TIME_SCALE`,
+    #: or with outages the scale that makes the longest last :data:`OUTAGE_WALL_S`).
+    time_scale: float | None = None
+
+    @property
+    def scale(self) -> float:
+        """The time compression in effect: wall seconds per simulated second."""
+        if self.time_scale is not None:
+            return self.time_scale
+        if self.outages:
+            longest = max(o.duration_s for o in self.outages)
+            return min(DEFAULT_TIME_SCALE, OUTAGE_WALL_S / longest)
+        return DEFAULT_TIME_SCALE
 
     def rate(self, kind: str) -> float:
         fault = self.faults.get(kind)
@@ -96,3 +136,25 @@ def parse_faults(text: str) -> dict[str, FaultRate]:
     if sum(faults[k].rate for k in TARGET_FAULTS if k in faults) > 0.9:
         raise CliError("--faults: the target faults add up to more than 0.9; nothing would get through")
     return faults
+
+
+def parse_duration(text: str) -> float:
+    """``90s``, ``45m``, ``6h``, ``3d`` (or a bare number of seconds) -> seconds."""
+    value = text.strip().lower()
+    unit = _UNITS.get(value[-1:], 0)
+    number = value[:-1] if unit else value
+    try:
+        seconds = float(number) * (unit or 1)
+    except ValueError:
+        raise CliError(f"{text!r} is not a duration: use a number with s, m, h or d (3d, 6h, 90m)") from None
+    if not 0 < seconds <= 30 * 86_400 or math.isnan(seconds):
+        raise CliError(f"{text!r}: an outage lasts more than 0 s and at most 30 days")
+    return seconds
+
+
+def parse_outage(text: str) -> Outage:
+    """``quickbooks=3d`` -> an :class:`Outage` (the app is checked against the stand-ins by the run)."""
+    app, eq, duration = text.partition("=")
+    if not eq or not app.strip():
+        raise CliError(f"--outage {text!r}: expected app=DURATION, e.g. quickbooks=3d")
+    return Outage(app.strip().lower(), parse_duration(duration), duration.strip())

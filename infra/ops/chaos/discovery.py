@@ -1,7 +1,7 @@
 """Finds what integrations and apps bring to the harness; nothing here lists either.
 
 * ``functions/<name>/chaos.py`` - ``FACTORIES`` (its event factories) and, optionally,
-  ``OBSERVERS`` (effects no app records, such as the emails it sends);
+  ``SEQUENCES`` (factories of entities changed several times, for ``--reorder``) and ``OBSERVERS`` (effects no app records, such as the emails it sends);
 * ``apps/<app>/chaos.py`` - ``CHAOS``, the app's :class:`~infra.ops.chaos.protocol.AppChaos`.
 
 Adding an integration or an app to the chaos run is adding that file beside its spec or stand-in,
@@ -21,7 +21,15 @@ import apps
 from infra.ops.chaos.protocol import AppChaos, EventFactory, Observer
 from shared.registry import FUNCTIONS_DIR
 
-__all__ = ["app_hooks", "check_kinds", "factories", "factory", "integration_observers", "observers"]
+__all__ = [
+    "app_hooks",
+    "check_kinds",
+    "factories",
+    "factory",
+    "integration_observers",
+    "observers",
+    "sequences",
+]
 
 
 def _integration_modules(functions_dir: Path) -> list[ModuleType]:
@@ -40,19 +48,35 @@ def _tuple_of(module: ModuleType, name: str, accept: Callable[[object], bool], w
     return value
 
 
-def factories(functions_dir: Path = FUNCTIONS_DIR) -> tuple[EventFactory, ...]:
+def factories(
+    functions_dir: Path = FUNCTIONS_DIR, *, attribute: str = "FACTORIES"
+) -> tuple[EventFactory, ...]:
     """Every integration's event factories, by integration (then in the order its file gives)."""
     found: list[EventFactory] = []
     for module in _integration_modules(functions_dir):
         integration = module.__name__.split(".")[-2]
-        for made in _tuple_of(module, "FACTORIES", lambda v: isinstance(v, EventFactory), "EventFactory"):
+        for made in _tuple_of(module, attribute, lambda v: isinstance(v, EventFactory), "EventFactory"):
             if made.integration != integration:
                 raise ValueError(
                     f"{module.__name__} makes events for {made.integration!r}; "
                     f"factories live in their own integration's folder"
                 )
+            if (made.versions is None) != (attribute == "FACTORIES"):
+                raise ValueError(
+                    f"{module.__name__}.{attribute}: {made.integration}.{made.trigger} "
+                    + (
+                        "has versions: it belongs in SEQUENCES"
+                        if attribute == "FACTORIES"
+                        else "needs versions"
+                    )
+                )
             found.append(made)
     return tuple(found)
+
+
+def sequences(functions_dir: Path = FUNCTIONS_DIR) -> tuple[EventFactory, ...]:
+    """Every integration's sequence factories (``SEQUENCES``: one entity, several changes)."""
+    return factories(functions_dir, attribute="SEQUENCES")
 
 
 def factory(integration: str, trigger: str, functions_dir: Path = FUNCTIONS_DIR) -> EventFactory:

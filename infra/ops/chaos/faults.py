@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from infra.ops.chaos.config import CLIENT_TIMEOUT_S, LATE_BY_S, POISON_MARK, ChaosConfig
+from infra.ops.chaos.outage import OUTAGE_FAULT
 from infra.ops.chaos.protocol import AppChaos
 from infra.ops.chaos.state import ChaosRun
 
@@ -42,17 +43,31 @@ def sandbox_faults(config: ChaosConfig, app: str, hooks: AppChaos | None = None)
     return faults
 
 
-def set_faults(run: ChaosRun, hooks: Mapping[str, AppChaos], *, poison_only: bool) -> None:
+def set_faults(
+    run: ChaosRun,
+    hooks: Mapping[str, AppChaos],
+    *,
+    poison_only: bool,
+    down: Collection[str] = (),
+    apps: Collection[str] | None = None,
+    reseed: bool = True,
+) -> None:
+    """Replace the faults of every stand-in (or of ``apps``): poison always; the run's rate faults
+    unless ``poison_only``; a 503 for every request to the apps in ``down`` (an outage: after poison,
+    so that poison is still refused for good, before the rest)."""
     for app, sandbox in run.runtime.sandboxes.items():
+        if apps is not None and app not in apps:
+            continue
         base = f"{run.runtime.url}/_sandbox/{app}/_faults"
         run.http.delete(base).raise_for_status()
         faults = sandbox_faults(run.config, app, hooks.get(app))
         # Poison the events the factories set up for this app (a path fault: a request without a body).
         extra = run.poison_faults(app)
-        faults = [faults[0], *extra, *faults[1:]]
+        outage = [dict(OUTAGE_FAULT)] if app in down else []
+        faults = [faults[0], *extra, *outage, *faults[1:]]
         if poison_only:
-            faults = faults[: 1 + len(extra)]
-        else:
+            faults = faults[: 1 + len(extra) + len(outage)]
+        elif reseed:
             # A seed of its own per app: the same seed everywhere would give every app the same
             # sequence of draws (the same requests failing in each), and a seed whose first draws
             # miss a fault's band would starve that fault in every app at once.

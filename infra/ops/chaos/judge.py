@@ -74,6 +74,14 @@ class Verdict:
         )
 
 
+def _accepted(run: ChaosRun, p: Planned) -> bool:
+    """A one-change event is accepted once any delivery was answered 2xx; a sequence once every one
+    of its versions was."""
+    if p.factory.versions is not None:
+        return len(run.versions_ok.get(p.index, ())) == p.factory.count(p)
+    return any(200 <= s < 300 for s in run.results.get(p.index, []))
+
+
 def observe(run: ChaosRun) -> Counter[EffectKey]:
     """Every effect and check the observers find in the targets now."""
     observed: Counter[EffectKey] = Counter()
@@ -93,7 +101,7 @@ def verdict(
     checks = check_kinds() if checks is None else checks
     observed = observe(run)
     out = Verdict()
-    accepted = [p for p in events if any(200 <= s < 300 for s in run.results.get(p.index, []))]
+    accepted = [p for p in events if _accepted(run, p)]
     out.accepted, out.not_accepted = len(accepted), len(events) - len(accepted)
     in_dlq: dict[str, set[str]] = {name: {e for e, _ in found} for name, found in letters.items()}
     ids = {p.key: p.factory.build(run, p).event_id for p in events}
@@ -197,6 +205,15 @@ def judge(
         report.failures.insert(0, "the queues did not drain in time: what is still queued was not judged")
     if report.runtime_errors:
         report.failures.insert(0, f"{report.runtime_errors} runtime error(s) outside the functions")
+    if report.outages and report.redrives_needed:
+        report.failures.insert(
+            0, f"{report.redrives_needed} dead letter(s) other than poison: an outage needed a redrive"
+        )
     accepted_s = max(report.drain_s, 0.001)
     report.events_per_s = round(report.accepted / accepted_s, 1)
-    report.ok = report.drained and report.runtime_errors == 0 and found.clean
+    report.ok = (
+        report.drained
+        and report.runtime_errors == 0
+        and found.clean
+        and not (report.outages and report.redrives_needed)
+    )

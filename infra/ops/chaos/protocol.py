@@ -1,7 +1,8 @@
 """The contract between the harness and what integrations and apps bring to it.
 
 An integration's ``functions/<name>/chaos.py`` defines ``FACTORIES``, a tuple of
-:class:`EventFactory` - how its providers make events and what each must cause - and may define
+:class:`EventFactory` - how its providers make events and what each must cause - may define
+``SEQUENCES``, factories of entities changed several times (used with ``--reorder``), and may define
 ``OBSERVERS``, a tuple of :data:`Observer` counting effects no app records (the emails it sends
 through SES). An app's ``apps/<app>/chaos.py`` defines ``CHAOS``, an :class:`AppChaos`: how the app
 refuses poison, where its API is, and an observer of the effects its stand-in records. The harness
@@ -81,6 +82,22 @@ class EventFactory:
     prepare: Callable[[ChaosRun, Sequence[Planned]], None] | None = None
     #: Which DLQ a poison event of this factory must end in (default: the integration's own).
     dlq: str | None = None
+    #: A *sequence* factory (``SEQUENCES`` of a ``chaos.py``): each event is one entity changed
+    #: several times - ``versions(p)`` deliveries, each a distinct provider event, built in their
+    #: true order by ``build_version(run, p, n)`` (``build`` is version 0). The plan delivers them
+    #: shuffled and duplicated (``--reorder``); ``effects`` names the entity's *final* state.
+    versions: Callable[[Planned], int] | None = None
+    build_version: Callable[[ChaosRun, Planned, int], Outgoing] | None = None
+
+    def outgoing(self, run: ChaosRun, p: Planned, version: int = 0) -> Outgoing:
+        """What the provider sends for ``version`` of ``p`` (0 for a one-change event)."""
+        if version and self.build_version is None:
+            raise ValueError(f"{self.integration}.{self.trigger} has no versions beyond the first")
+        return self.build_version(run, p, version) if self.build_version is not None else self.build(run, p)
+
+    def count(self, p: Planned) -> int:
+        """How many distinct provider events ``p`` is (1 unless a sequence)."""
+        return self.versions(p) if self.versions is not None else 1
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,21 @@ class ChaosReport:
     poison_missing: int = 0
     dlq_other: int = 0
     dlq_before_redrive: int = 0
+    #: Dead letters other than poison once the queues drained: each one a redrive an operator would
+    #: have had to press (an outage run presses none and fails on any).
+    redrives_needed: int = 0
     redriven: int = 0
+    #: Wall seconds per simulated second (back-offs, outages), and that in words.
+    time_scale: float = 0.0
+    compression: str = ""
+    #: Per outage: app, duration (simulated and wall), events that waited through it.
+    outages: list[dict[str, Any]] = field(default_factory=list)
+    #: Whether multi-change entities were delivered shuffled and duplicated; how many, how many changes.
+    reorder: bool = False
+    entities: int = 0
+    entity_versions: int = 0
+    #: What each stand-in allowed (its provider's published rate limits) and how much it refused.
+    rate_limits: list[str] = field(default_factory=list)
     faults_served: dict[str, int] = field(default_factory=dict)
     #: The same, per sandbox app (apps that served none are left out).
     faults_by_app: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -77,8 +91,23 @@ def print_report(report: ChaosReport, out: TextIO) -> None:
         ("unexpected effects", str(report.unexpected_effects)),
         ("poison in DLQ / missing", f"{report.dlq_poison} / {report.poison_missing}"),
         (
-            "other dead letters after redrive",
-            f"{report.dlq_other} (before redrive: {report.dlq_before_redrive})",
+            "other dead letters" + ("" if report.outages else " after redrive"),
+            f"{report.dlq_other} (redrives needed: {report.redrives_needed}, pressed: {report.redriven})",
+        ),
+        ("time", report.compression or "-"),
+        (
+            "outages (events that waited)",
+            ", ".join(
+                f"{o['app']} {o['duration']} = {o['wall_s']:g} s wall ({o['events_waited']:,})"
+                for o in report.outages
+            )
+            or "-",
+        ),
+        (
+            "entities reordered (changes)",
+            f"{report.entities:,} ({report.entity_versions:,} changes, shuffled and duplicated)"
+            if report.reorder
+            else "-",
         ),
         ("faults served", ", ".join(f"{k} {v}" for k, v in sorted(report.faults_served.items())) or "-"),
         ("crashed invocations", str(report.crashes)),
@@ -91,6 +120,10 @@ def print_report(report: ChaosReport, out: TextIO) -> None:
     ]
     for label, value in rows:
         out.write(f"{label:<38} {value}\n")
+    if report.rate_limits:
+        out.write("rates each target allowed\n")
+        for line in report.rate_limits:
+            out.write(f"  {line}\n")
     print_verdict(report.ok, report.failures, out)
 
 

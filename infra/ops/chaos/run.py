@@ -2,6 +2,10 @@
 
 Every wait is bounded (``drain_timeout_s``); the providers slow down while the work queues hold
 more than ``backlog`` messages, as the monitor thread reads them every second.
+
+Time is compressed (``ChaosConfig.scale``): the runtime's back-offs and the outages last that share
+of their real length, and the report says so. A run with outages (``--outage``) presses no redrive:
+a dead letter other than poison fails it, since waiting out an outage must need nobody.
 """
 
 from __future__ import annotations
@@ -22,14 +26,16 @@ import httpx
 
 from infra.local.delivery import post_status, signed_request
 from infra.ops.chaos.config import CLIENT_TIMEOUT_S, ChaosConfig
-from infra.ops.chaos.discovery import app_hooks, factories
+from infra.ops.chaos.discovery import app_hooks, factories, sequences
 from infra.ops.chaos.faults import set_faults
 from infra.ops.chaos.judge import judge
-from infra.ops.chaos.plan import plan
+from infra.ops.chaos.outage import Outages, WaitLog
+from infra.ops.chaos.plan import Delivery, plan
 from infra.ops.chaos.protocol import EventFactory, Planned
 from infra.ops.chaos.report import ChaosReport
 from infra.ops.chaos.state import ChaosRun, Progress
 from infra.ops.target import CliError, Target
+from sandbox import limits
 from shared import trace
 from shared.spec import WebhookTrigger
 
@@ -59,7 +65,7 @@ def run_chaos(
     names = {s.name for s in load_specs()}
     wanted = [
         f
-        for f in factories()
+        for f in (*factories(), *(sequences() if config.reorder else ()))
         if f.integration in names and (not config.integrations or f.integration in config.integrations)
     ]
     if not wanted:
@@ -73,12 +79,14 @@ def run_chaos(
             k: {"rate": v.rate, **({"apps": list(v.apps)} if v.apps else {})}
             for k, v in config.faults.items()
         },
+        time_scale=config.scale,
+        reorder=config.reorder,
     )
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="switchboard-chaos-") as logs:
         runtime = LocalRuntime(
             port=0,
-            retry_scale=0.02,
+            retry_scale=config.scale,
             invocations=2,
             # Visibility 30 s = the 30 s function timeout: a crashed batch comes back once its
             # in-progress records expired, as on Lambda (visibility = 6 x timeout).
@@ -88,14 +96,17 @@ def run_chaos(
             state_file=None,
             aws_process=True,  # the emulation on the second core: the run is bound by interpreter time
         )
-        progress = Progress()
+        progress, waits = Progress(), WaitLog()
         trace.add_sink(progress)
+        trace.add_sink(waits)
         try:
             with runtime:
                 run = ChaosRun(runtime, config, err)
                 run.progress = progress
+                run.waits = waits
                 _run(run, wanted, report, before_judging)
         finally:
+            trace.remove_sink(waits)
             trace.remove_sink(progress)
     report.elapsed_s = round(time.monotonic() - started, 1)
     return report
@@ -123,16 +134,31 @@ def _run(
     specs: dict[str, IntegrationSpec] = {s.name: s for s in runtime.specs}
     run.triggers = _webhook_triggers(specs, factories)
     hooks = app_hooks()
+    unknown = sorted({o.app for o in config.outages} - set(runtime.sandboxes))
+    if unknown:
+        raise CliError(
+            f"--outage {', '.join(unknown)}: no such target app; the stand-ins are "
+            f"{', '.join(sorted(runtime.sandboxes))}"
+        )
     events, schedule = plan(config, factories)
     report.sent = len(events)
     report.deliveries = len(schedule)
-    report.duplicates_sent = sum(1 for _, dup in schedule if dup)
+    report.duplicates_sent = sum(1 for d in schedule if d.duplicate)
     report.poison_sent = sum(1 for p in events if p.poison)
-    report.integrations = dict(Counter(f"{p.factory.integration}.{p.factory.trigger}" for p in events))
+    report.integrations = dict(Counter(_label(p.factory) for p in events))
+    entities = [p for p in events if p.factory.versions is not None]
+    report.entities = len(entities)
+    report.entity_versions = sum(p.factory.count(p) for p in entities)
+    report.compression = compression(config)
     run.say(
         f"{len(events)} events ({report.poison_sent} poison), {report.duplicates_sent} re-sends, seed {config.seed}; "
         f"runtime at {runtime.url}"
     )
+    run.say(report.compression)
+    if entities:
+        run.say(
+            f"{len(entities)} entities changed {report.entity_versions} times, delivered shuffled and duplicated"
+        )
     for f in factories:
         if f.prepare is not None:
             f.prepare(run, [p for p in events if p.factory is f])
@@ -141,25 +167,58 @@ def _run(
         sorted(a for a, s in runtime.sandboxes.items() if a in used and getattr(s, "oauth", None) is not None)
     )
     set_faults(run, hooks, poison_only=False)
+    users: dict[str, list[str]] = {}
+    for spec in runtime.specs:
+        for c in spec.connections:
+            users.setdefault(c.app, []).append(spec.name)
+    lock = threading.Lock()
+
+    def down(app: str, on: bool) -> None:
+        with lock:
+            set_faults(run, hooks, poison_only=False, down=(app,) if on else (), apps=(app,), reseed=False)
+        run.say(f"outage: {app} {'down (503 to every request)' if on else 'back'}")
+
+    outages = Outages(config.outages, len(schedule), config.scale, down)
 
     target = Target(
         stage=runtime.stage, region="us-east-1", endpoint=runtime.aws_endpoint, gateway=runtime.url
     )
     send_started = time.monotonic()
-    with _monitor(run):
-        _send_all(run, schedule, send_started + config.drain_timeout_s)
-        report.send_s = round(time.monotonic() - send_started, 1)
-        run.say(f"sent {len(schedule)} deliveries in {report.send_s} s; waiting for the queues to drain")
-        drained = _wait(run, "draining")
-        report.drain_s = round(time.monotonic() - send_started, 1)
-        report.faults_served = _served(run)
-        report.faults_by_app = _served_by_app(run)
-        set_faults(run, hooks, poison_only=True)
-        letters = dlq_letters(run, target)
-        report.dlq_before_redrive = sum(len(v) for v in letters.values())
-        run.say(f"drained={drained}; {report.dlq_before_redrive} dead letter(s); faults cleared, redriving")
-        report.redriven = _redrive(target, letters)
-        drained = _wait(run, "draining after the redrive") and drained
+    try:
+        with _monitor(run):
+            _send_all(run, schedule, send_started + config.drain_timeout_s, outages)
+            report.send_s = round(time.monotonic() - send_started, 1)
+            run.say(f"sent {len(schedule)} deliveries in {report.send_s} s; waiting for the queues to drain")
+            drained = _wait(run, "draining")
+            if outages.runs:
+                longest = max(r.wall_s for r in outages.runs)
+                if not outages.finish(longest + 60):
+                    run.say("an outage did not end in time")
+                drained = _wait(run, "draining after the outages") and drained
+            report.drain_s = round(time.monotonic() - send_started, 1)
+            report.faults_served = _served(run)
+            report.faults_by_app = _served_by_app(run)
+            set_faults(run, hooks, poison_only=True)
+            letters = dlq_letters(run, target)
+            report.dlq_before_redrive = sum(len(v) for v in letters.values())
+            poison_ids = {p.factory.build(run, p).event_id for p in events if p.poison}
+            report.redrives_needed = sum(1 for v in letters.values() for e, _ in v if e not in poison_ids)
+            if config.outages:
+                run.say(
+                    f"drained={drained}; {report.dlq_before_redrive} dead letter(s), "
+                    f"{report.redrives_needed} not poison; no redrive (outage run)"
+                )
+            else:
+                run.say(
+                    f"drained={drained}; {report.dlq_before_redrive} dead letter(s); faults cleared, redriving"
+                )
+                report.redriven = _redrive(target, letters)
+                drained = _wait(run, "draining after the redrive") and drained
+    finally:
+        outages.cancel()
+    outages.count_waits(run.waits, users)
+    report.outages = [r.as_json() for r in outages.runs]
+    report.rate_limits = limits.describe(runtime.sandboxes)
     report.drained = drained
     report.crashes = runtime.crashes
     report.runtime_errors = len(runtime.errors)
@@ -182,10 +241,11 @@ def _signing_secrets(run: ChaosRun) -> dict[tuple[str, str], str]:
     return secrets
 
 
-def deliver(run: ChaosRun, p: Planned, secrets: Mapping[tuple[str, str], str]) -> int:
-    """POST one delivery of ``p``, signed now; re-sent up to 5 times if not answered 2xx (as providers do)."""
+def deliver(run: ChaosRun, p: Planned, secrets: Mapping[tuple[str, str], str], version: int = 0) -> int:
+    """POST one delivery of ``p`` (its ``version``), signed now; re-sent up to 5 times if not answered
+    2xx (as providers do)."""
     which = (p.factory.integration, p.factory.trigger)
-    out = p.factory.build(run, p)
+    out = p.factory.outgoing(run, p, version)
     status = 0
     for attempt in range(ATTEMPTS):
         request = signed_request(
@@ -202,23 +262,45 @@ def deliver(run: ChaosRun, p: Planned, secrets: Mapping[tuple[str, str], str]) -
         time.sleep(0.2 * (attempt + 1))
     with run.lock:
         run.results.setdefault(p.index, []).append(status)
+        if 200 <= status < 300:
+            run.versions_ok.setdefault(p.index, set()).add(version)
     return status
 
 
-def _send_all(run: ChaosRun, schedule: Sequence[tuple[Planned, bool]], deadline: float) -> None:
+def _label(f: EventFactory) -> str:
+    return f"{f.integration}.{f.trigger}" + (" (sequences)" if f.versions is not None else "")
+
+
+def compression(config: ChaosConfig) -> str:
+    """The time compression in words: what one wall second stands for, and each outage's wall time."""
+    scale = config.scale
+    line = f"time compressed {1 / scale:,.0f}x: back-offs last {scale:g} of their length"
+    if config.outages:
+        line += "; " + ", ".join(
+            f"{o.app} down {o.text or f'{o.duration_s:g}s'} = {o.duration_s * scale:,.0f} s of wall time"
+            for o in config.outages
+        )
+    return line
+
+
+def _send_all(
+    run: ChaosRun, schedule: Sequence[Delivery], deadline: float, outages: Outages | None = None
+) -> None:
     secrets = _signing_secrets(run)
     in_flight = threading.BoundedSemaphore(run.config.senders * 4)
     last_note = 0.0
     with ThreadPoolExecutor(max_workers=run.config.senders, thread_name_prefix="chaos-send") as pool:
         futures: list[Future[int]] = []
-        for n, (p, _dup) in enumerate(schedule):
+        for n, (p, _dup, version) in enumerate(schedule):
+            if outages is not None:
+                outages.at(n)
             while run.backlog > run.config.backlog and time.monotonic() < deadline:
                 time.sleep(0.05)
             if time.monotonic() >= deadline:
                 run.say("send deadline reached; stopping early")
                 break
             in_flight.acquire()
-            future = pool.submit(deliver, run, p, secrets)
+            future = pool.submit(deliver, run, p, secrets, version)
             future.add_done_callback(lambda _f: in_flight.release())
             futures.append(future)
             if time.monotonic() - last_note > 2:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 import httpx
 
 from infra.ops.chaos.config import ChaosConfig
+from infra.ops.chaos.outage import WaitLog
 
 if TYPE_CHECKING:
     from infra.local.runtime import LocalRuntime
@@ -54,6 +55,10 @@ class ChaosRun:
         self.lock = threading.Lock()
         #: Event index -> the statuses its deliveries were answered with.
         self.results: dict[int, list[int]] = {}
+        #: Event index -> the versions of it answered 2xx (a sequence is accepted when all were).
+        self.versions_ok: dict[int, set[int]] = {}
+        #: The workers' trace per event, for counting who waited through an outage.
+        self.waits = WaitLog()
         #: When the run started (epoch seconds): the events' own timestamps are taken from it.
         self.t0 = time.time()
         #: The webhook triggers the run sends to, by ``(integration, trigger)``.
