@@ -8,7 +8,9 @@ the invitee last received, for the .ics ``SEQUENCE``): a chain of reschedules ke
 event, and a cancel finds it whichever booking of the chain it names.
 
 A cancelled booking keeps its link with ``status: cancelled`` (a tombstone): a ``created`` that
-arrives after its own cancel (SQS and providers do not keep order) finds it and creates nothing.
+arrives after its own cancel (SQS and providers do not keep order) finds it and creates nothing. A
+booking a reschedule replaced is marked ``status: moved`` with the booking it moved to: its late
+``created`` creates nothing either, and a late cancel of it leaves the moved event alone.
 
 Items: ``id = booking_to_calendar#booking#<sha256 of the key>``, kept for a year after the booking
 ends (the table's TTL attribute ``expiration``).
@@ -28,7 +30,9 @@ from shared.table import ledger_table
 if TYPE_CHECKING:
     from shared.runtime import Runtime
 
-__all__ = ["Link", "Links"]
+__all__ = ["Link", "Links", "Status"]
+
+Status = Literal["active", "cancelled", "moved"]
 
 #: Links outlive the booking by a year: late reschedules and cancels, and redrives, still find them.
 KEEP_AFTER_END_S = 365 * 24 * 3600
@@ -39,8 +43,10 @@ class Link:
     #: ``None``: a cancel came before the event was known (its event, if any, is under the booking's key).
     event_id: str | None
     sequence: int
-    status: Literal["active", "cancelled"]
+    status: Status
     ical_uid: str | None = None
+    #: For ``moved``: the key of the booking that replaced this one.
+    moved_to: str | None = None
 
 
 class Links:
@@ -58,11 +64,13 @@ class Links:
             raise TargetUnavailable(f"booking links unavailable: {type(exc).__name__}") from exc
         if not item:
             return None
+        status: Status = item["status"] if item["status"] in ("cancelled", "moved") else "active"
         return Link(
             event_id=item.get("event_id"),
             sequence=int(item["sequence"]),
-            status="cancelled" if item["status"] == "cancelled" else "active",
+            status=status,
             ical_uid=item.get("ical_uid"),
+            moved_to=item.get("moved_to"),
         )
 
     def put(self, booking_key: str, link: Link, *, ends: datetime, only_new: bool = False) -> bool:
@@ -77,6 +85,8 @@ class Links:
             item["event_id"] = link.event_id
         if link.ical_uid:
             item["ical_uid"] = link.ical_uid
+        if link.moved_to:
+            item["moved_to"] = link.moved_to
         table = ledger_table(self._rt)
         try:
             if only_new:

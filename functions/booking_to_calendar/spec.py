@@ -64,10 +64,14 @@ def accept_calendly(hook: CalendlyWebhook, request: WebhookRequest) -> Sequence[
     answers = "\n".join(f"{qa.question}: {qa.answer}" for qa in invitee.questions_and_answers if qa.answer)
     action = "cancel" if hook.event == calendly.INVITEE_CANCELED else "create"
     previous: str | None = None
-    if action == "create" and invitee.old_invitee and not event.is_group:
+    if invitee.old_invitee and not event.is_group:
+        # The booking this invitee's replaced: a created one moves its event; a canceled one (the
+        # invitee resource keeps ``old_invitee``) ends the whole chain, also if processed first.
         old_event = calendly.event_uuid_of_invitee(invitee.old_invitee)
-        if old_event:
-            action, previous = "reschedule", f"calendly:{old_event}"
+        if old_event and f"calendly:{old_event}" != key:
+            previous = f"calendly:{old_event}"
+            if action == "create":
+                action = "reschedule"
     change = BookingChange(
         action=action,
         provider="calendly",
@@ -114,8 +118,8 @@ def accept_calcom(hook: CalcomWebhook, request: WebhookRequest) -> Sequence[Acce
         calcom.BOOKING_RESCHEDULED: "reschedule",
         calcom.BOOKING_CANCELLED: "cancel",
     }[trigger]
-    previous = booking.reschedule_uid
-    if action == "reschedule" and (previous is None or seated):
+    previous = booking.reschedule_uid if not seated and booking.reschedule_uid != booking.uid else None
+    if action == "reschedule" and previous is None:
         action = "create"  # nothing to move (or a seat joining a new time): create / join
     location = booking.location
     if location and location.startswith("integrations:"):
@@ -125,7 +129,9 @@ def accept_calcom(hook: CalcomWebhook, request: WebhookRequest) -> Sequence[Acce
         action=action,
         provider="calcom",
         booking_key=f"calcom:{booking.uid}",
-        previous_key=f"calcom:{previous}" if action == "reschedule" else None,
+        # A cancel of a rescheduled booking names the booking it replaced too (when the payload
+        # carries rescheduleUid / fromReschedule): the whole chain ends, whichever order they arrive.
+        previous_key=f"calcom:{previous}" if previous and action != "create" else None,
         title=(booking.title or "Booking")[:500],
         start=booking.start_time,
         end=booking.end_time,

@@ -26,6 +26,17 @@ step names stay those of the first version: they are the ledger keys of changes 
 A seat of a group or seated event (``seat_only``) never moves or deletes the shared event: joining
 adds the invitee to its attendees, leaving removes them (``calendar.set_attendees``).
 
+Order: a booking's webhooks are processed in any order. Each change holds the leases of its booking
+and of the one it replaced (:meth:`shared.ordering.EntityVersions.hold`) while it reads and writes
+the links, and the links' states decide (:mod:`.links`): a create of a booking already ``cancelled``
+or ``moved`` does nothing; a reschedule whose new booking is already cancelled deletes the old
+booking's event instead of moving it (:func:`_end_chain`); a reschedule whose new booking is already
+on the calendar - its own reschedule came first - deletes only the old booking's separate event
+(:func:`_merge`); a cancel of a ``moved`` booking leaves the booking that replaced it alone, and a
+cancel tombstones the booking it replaced too. Emails follow: an invitation only for a live booking,
+a cancellation only for an invitation sent (or an event deleted), ``replaced`` to withdraw an
+invitation to an event a merge deleted - so the invitee's calendar ends like the business's.
+
 Why the checks on an existing event: an event already under the key is either this booking's (a retry
 after an answer got lost - carry on and send the email that is still owed), or it was moved on by a
 later reschedule already processed (this create is stale: nothing to do, no email about an old
@@ -38,16 +49,19 @@ names and addresses do not belong. Imported on the worker path only (``spec.work
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from apps import google_calendar
 from apps.google_calendar.actions import CANCEL_EVENT, CREATE_EVENT, GET_EVENT, MOVE_EVENT, SET_ATTENDEES
 from shared import ics
 from shared.actions import calendar
 from shared.actions import email as email_actions
 from shared.email import Templates
+from shared.ordering import EntityVersions
 from shared.worker import WorkContext
 
 from .links import Link, Links
@@ -63,11 +77,15 @@ _PROVIDERS: Final = {"calendly": "Calendly", "calcom": "Cal.com"}
 def process(change: BookingChange, ctx: WorkContext) -> dict[str, Any]:
     if change.action == "ignore":
         return {"ignored": change.reason or "nothing to do"}
-    if change.action == "create":
-        return create(change, ctx)
-    if change.action == "reschedule":
-        return reschedule(change, ctx)
-    return cancel(change, ctx)
+    # One change of a booking (and of the booking it replaces) at a time: the links are read, the
+    # calendar written and the links written again without another delivery of the chain between.
+    keys = [_key(change), *([change.previous_key] if change.previous_key else [])]
+    with EntityVersions(ctx.rt, "booking").hold(keys):
+        if change.action == "create":
+            return create(change, ctx)
+        if change.action == "reschedule":
+            return reschedule(change, ctx)
+        return cancel(change, ctx)
 
 
 # --- the three changes ---------------------------------------------------------------------------------
@@ -84,11 +102,14 @@ def create(change: BookingChange, ctx: WorkContext) -> dict[str, Any]:
             "key": key,
             "sequence": link.sequence if link else 0,
             "cancelled": _dead(link),
+            "moved": link is not None and link.status == "moved",
         }
 
     resolved = ctx.step("booking.resolve", resolve)
     if resolved["cancelled"]:
         return {"event_id": resolved["event_id"], "state": "cancelled before it was created"}
+    if resolved.get("moved"):  # its reschedule was processed first and put the new time on the calendar
+        return {"event_id": resolved["event_id"], "state": "moved before it was created"}
 
     def insert() -> dict[str, Any]:
         # calendar.create_event reads an event made under the key before back (and retries while
@@ -130,17 +151,40 @@ def reschedule(change: BookingChange, ctx: WorkContext) -> dict[str, Any]:
     key, previous = _key(change), change.previous_key or ""
 
     def resolve() -> dict[str, Any]:
-        link = Links(ctx.rt).get(previous)
-        if _dead(link):  # the replaced booking was cancelled (Cal.com "request reschedule"): start anew
-            return {"event_id": None, "key": key, "sequence": 0, "fresh": True}
-        return {
+        links = Links(ctx.rt)
+        own, link = links.get(key), links.get(previous)
+        chain: dict[str, Any] = {
             "event_id": link.event_id if link else None,
             "key": previous,
             "sequence": (link.sequence if link else 0) + 1,
-            "fresh": False,
+            "ical_uid": link.ical_uid if link else None,
         }
+        if own is not None and own.status == "cancelled":
+            # The new booking was cancelled before this move was processed: the chain ends here.
+            # The replaced booking's event goes, and its late "created" must create nothing.
+            if not _dead(link):
+                links.put(
+                    previous,
+                    Link(chain["event_id"], chain["sequence"], "cancelled", chain["ical_uid"]),
+                    ends=_end(change),
+                )
+            invited = link is not None and link.status == "active"
+            return {**chain, "outcome": "cancelled", "gone": _dead(link), "invited": invited, "fresh": False}
+        if own is not None:
+            # A later change of the new booking is on the calendar already (its own reschedule was
+            # processed first and made the event under this booking's key): that event is the
+            # booking's; the replaced booking's own event, if it made one, goes.
+            invited = link is not None and link.status == "active"
+            return {**chain, "outcome": "merged", "keep": own.event_id, "invited": invited, "fresh": False}
+        if _dead(link):  # the replaced booking was cancelled (Cal.com "request reschedule"): start anew
+            return {"event_id": None, "key": key, "sequence": 0, "fresh": True}
+        return {**chain, "fresh": False}
 
     resolved = ctx.step("booking.resolve", resolve)
+    if resolved.get("outcome") == "cancelled":
+        return _end_chain(change, ctx, resolved)
+    if resolved.get("outcome") == "merged":
+        return _merge(change, ctx, resolved)
 
     def move() -> dict[str, Any]:
         if not resolved["fresh"]:
@@ -157,12 +201,11 @@ def reschedule(change: BookingChange, ctx: WorkContext) -> dict[str, Any]:
 
     moved = ctx.step("calendar.move", move)
     event_id: str = moved["event_id"]
-    Links(ctx.rt).put(
-        key,
-        Link(event_id, resolved["sequence"], "active", moved.get("ical_uid")),
-        ends=_end(change),
-        only_new=True,
-    )
+    links = Links(ctx.rt)
+    link = Link(event_id, resolved["sequence"], "active", moved.get("ical_uid"))
+    links.put(key, link, ends=_end(change), only_new=True)
+    if not resolved["fresh"]:  # the replaced booking now lives on as this one
+        links.put(previous, replace(link, status="moved", moved_to=key), ends=_end(change))
     emailed = ctx.step(
         "email.rescheduled",
         lambda: _email(ctx, change, "rescheduled", "REQUEST", _uid(moved), resolved["sequence"]),
@@ -170,21 +213,105 @@ def reschedule(change: BookingChange, ctx: WorkContext) -> dict[str, Any]:
     return {"event_id": event_id, "state": moved["state"], "email_message_id": emailed["message_id"]}
 
 
+def _end_chain(change: BookingChange, ctx: WorkContext, resolved: Mapping[str, Any]) -> dict[str, Any]:
+    """A reschedule whose new booking is cancelled already: delete the replaced booking's event.
+
+    The invitee is sent a cancellation only if they were sent an invitation for the replaced booking
+    (its link was active): the cancel processed first knew nothing of that event to cancel.
+    """
+    settings: Settings = ctx.settings
+    if resolved["gone"]:
+        return {"event_id": resolved["event_id"], "state": "cancelled before it was moved"}
+
+    def remove() -> dict[str, Any]:
+        which = _which(resolved, resolved["key"])
+        cancelled = CANCEL_EVENT(ctx, calendar.CancelEvent(**_deployment(settings), **which))
+        state = "deleted" if cancelled.deleted else "already gone"
+        return {"event_id": cancelled.event_id, "ical_uid": cancelled.ical_uid, "state": state}
+
+    removed = ctx.step("calendar.delete", remove)
+    result = {"event_id": removed["event_id"], "state": f"cancelled before it was moved: {removed['state']}"}
+    if not resolved["invited"]:
+        return result
+    emailed = ctx.step(
+        "email.cancellation",
+        lambda: _email(ctx, change, "cancellation", "CANCEL", _uid(resolved, removed), resolved["sequence"]),
+    )
+    return {**result, "email_message_id": emailed["message_id"]}
+
+
+def _merge(change: BookingChange, ctx: WorkContext, resolved: Mapping[str, Any]) -> dict[str, Any]:
+    """A reschedule processed after a later change of its new booking: only the replaced event goes."""
+    settings: Settings = ctx.settings
+    key, previous = _key(change), str(resolved["key"])
+    keep = resolved.get("keep")
+
+    def remove() -> dict[str, Any]:
+        which = _which(resolved, previous)
+        target = which.get("event_id") or google_calendar.event_id(which["key"])
+        if keep and target == keep:  # the replaced booking's event is the one the new booking is on
+            return {"event_id": target, "state": "kept"}
+        cancelled = CANCEL_EVENT(ctx, calendar.CancelEvent(**_deployment(settings), **which))
+        state = "deleted" if cancelled.deleted else "none"
+        return {"event_id": cancelled.event_id, "ical_uid": cancelled.ical_uid, "state": state}
+
+    removed = ctx.step("calendar.delete", remove)
+    Links(ctx.rt).put(
+        previous,
+        Link(keep, int(resolved["sequence"]), "moved", None, moved_to=key),
+        ends=_end(change),
+    )
+    result = {
+        "event_id": keep,
+        "state": f"newer change already on the calendar; replaced event {removed['state']}",
+    }
+    if not resolved.get("invited") or removed["state"] == "kept":
+        return result
+    # The invitee was invited to the replaced event: withdraw that invitation; the one for the
+    # booking's current time went out with the change that made it.
+    emailed = ctx.step(
+        "email.replaced",
+        lambda: _email(ctx, change, "replaced", "CANCEL", _uid(resolved, removed), int(resolved["sequence"])),
+    )
+    return {**result, "email_message_id": emailed["message_id"]}
+
+
 def cancel(change: BookingChange, ctx: WorkContext) -> dict[str, Any]:
     settings: Settings = ctx.settings
-    key = _key(change)
+    key, previous = _key(change), change.previous_key
 
     def resolve() -> dict[str, Any]:
         links = Links(ctx.rt)
         link = links.get(key)
-        event_id = link.event_id if link else None
-        sequence = (link.sequence if link else 0) + 1
-        ical_uid = link.ical_uid if link else None
-        if not change.seat_only:  # the tombstone: a late "created" for this booking creates nothing
+        if link is not None and link.status == "moved" and not change.seat_only:
+            # The booking lives on as the one that replaced it: a late cancel of the old one is not
+            # the booking's end.
+            return {"event_id": link.event_id, "key": key, "moved_to": link.moved_to}
+        chain, chain_key = link, key
+        if link is None and previous and not change.seat_only:
+            # Not on the calendar under its own key yet: the event, if any, is the replaced booking's.
+            chain, chain_key = links.get(previous), previous
+        event_id = chain.event_id if chain else None
+        sequence = (chain.sequence if chain else 0) + 1
+        ical_uid = chain.ical_uid if chain else None
+        if not change.seat_only:  # the tombstones: a late "created" or move of the chain creates nothing
             links.put(key, Link(event_id, sequence, "cancelled", ical_uid), ends=_end(change))
-        return {"event_id": event_id, "key": key, "sequence": sequence, "ical_uid": ical_uid}
+            if previous:
+                old = links.get(previous) if chain_key != previous else chain
+                if not _dead(old):
+                    links.put(previous, Link(event_id, sequence, "cancelled", ical_uid), ends=_end(change))
+        return {
+            "event_id": event_id,
+            "key": chain_key,
+            "sequence": sequence,
+            "ical_uid": ical_uid,
+            # Whether the invitee was sent an invitation that this cancellation withdraws.
+            "invited": chain is not None and chain.status in ("active", "moved"),
+        }
 
     resolved = ctx.step("booking.resolve", resolve)
+    if "moved_to" in resolved:
+        return {"event_id": resolved["event_id"], "state": "moved on: the booking that replaced it stands"}
 
     def remove() -> dict[str, Any]:
         which = _which(resolved, key)
@@ -201,11 +328,14 @@ def cancel(change: BookingChange, ctx: WorkContext) -> dict[str, Any]:
         return {"event_id": existing.event_id, "ical_uid": existing.ical_uid, "state": "left"}
 
     removed = ctx.step("calendar.delete", remove)
+    event_id = removed.get("event_id") or resolved["event_id"]
+    # Results the first version of booking.resolve recorded carry no "invited": it always emailed.
+    if not resolved.get("invited", True) and removed["state"] != "deleted":
+        return {"event_id": event_id, "state": f"{removed['state']}; never on the invitee's calendar"}
     emailed = ctx.step(
         "email.cancellation",
         lambda: _email(ctx, change, "cancellation", "CANCEL", _uid(resolved, removed), resolved["sequence"]),
     )
-    event_id = removed.get("event_id") or resolved["event_id"]
     return {"event_id": event_id, "state": removed["state"], "email_message_id": emailed["message_id"]}
 
 

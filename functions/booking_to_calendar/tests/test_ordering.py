@@ -1,0 +1,309 @@
+"""booking_to_calendar in any order: every booking ends in its true final state, on both calendars.
+
+A booking's life is made by the Calendly and Cal.com stand-ins, which sign and send their real
+webhooks; here they are captured instead of delivered, then delivered through the production
+handler in every order (or a seeded, bounded sample of the orders), one delivery sent twice, the
+queue drained after each - so each order is the order they are *processed* in. What is checked:
+
+* the business's calendar (the Google Calendar stand-in): no live event for a cancelled booking,
+  exactly one at the latest time for a live one;
+* the invitee's calendar, as the emails' .ics build it (REQUEST adds or moves the entry of its UID,
+  CANCEL removes it, in the order they were sent): the same - an invitation is never left behind for
+  a booking that ended, and no cancellation is sent for an invitation never sent.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from apps.calcom.standin import CalcomSandbox
+from apps.calendly.standin import CalendlySandbox
+from apps.google_calendar.standin import GoogleCalendarSandbox
+from functions.booking_to_calendar.worker import BOOKING_PROPERTY
+from infra.local.gateway import api_gateway_event
+from sandbox.base import SandboxApp
+from shared.entry import dispatch
+from shared.ordering import EntityBusy, EntityVersions
+from shared.runtime import Runtime
+from shared.secrets import signing_secrets
+from shared.spec import WebhookTrigger
+from tests.support import dlq_messages, drain, poller
+
+from .test_booking_to_calendar import HOST, SPEC, control, emails, ics_of
+
+#: Bounds the sampled orders of the longer chains (6 deliveries: 720 orders, 5: 120).
+SAMPLE = 12
+
+
+@dataclass(frozen=True)
+class Captured:
+    """One webhook as the provider sent it: replayed through API Gateway's event shape."""
+
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def kind(self) -> str:
+        payload = json.loads(self.body)
+        return str(payload.get("event") or payload.get("triggerEvent"))
+
+
+@pytest.fixture
+def rt(make_runtime: Any) -> Runtime:
+    made: Runtime = make_runtime("booking_to_calendar", retry_scale=0)
+    return made
+
+
+@pytest.fixture
+def google(sandboxes: dict[str, SandboxApp]) -> GoogleCalendarSandbox:
+    app = sandboxes["google_calendar"]
+    assert isinstance(app, GoogleCalendarSandbox)
+    return app
+
+
+def recorder(rt: Runtime, sender: CalendlySandbox | CalcomSandbox, trigger_name: str) -> list[Captured]:
+    """Subscribe the trigger's URL, keeping each webhook instead of delivering it."""
+    trigger = SPEC.trigger(trigger_name)
+    assert isinstance(trigger, WebhookTrigger) and sender.webhooks is not None
+    kept: list[Captured] = []
+
+    def keep(to: str, headers: Any, body: bytes) -> int:
+        kept.append(
+            Captured(to.removeprefix(f"https://{HOST}"), {k.lower(): v for k, v in headers.items()}, body)
+        )
+        return 202
+
+    url = f"https://{HOST}{trigger.path}"
+    sender.webhooks.subscribe(url, signing_secrets(rt, trigger.secret)[0], deliver=keep)
+    return kept
+
+
+def deliver(rt: Runtime, hook: Captured) -> None:
+    event = api_gateway_event(
+        method="POST",
+        path=hook.path,
+        query="",
+        headers={**hook.headers, "host": HOST},
+        body=hook.body,
+        route_key=f"POST {hook.path}",
+    )
+    assert int(dispatch(rt, event)["statusCode"]) == 202
+
+
+def orders(n: int, seed: int, limit: int | None = None) -> list[tuple[int, ...]]:
+    """Orders of deliveries 0..n-1 with one of them sent twice: all, or a seeded sample of ``limit``."""
+    rng = random.Random(seed)
+    every = list(itertools.permutations(range(n)))
+    chosen = every if limit is None or limit >= len(every) else rng.sample(every, limit)
+    out = []
+    for order in chosen:
+        again = rng.randrange(n)  # the provider re-sends one webhook, somewhere later
+        at = rng.randrange(order.index(again) + 1, n + 1)
+        out.append((*order[:at], again, *order[at:]))
+    return out
+
+
+def business_calendar(google: GoogleCalendarSandbox, keys: set[str]) -> list[dict[str, Any]]:
+    """The live events of one booking chain (each event names the booking that wrote it last)."""
+    return [
+        e
+        for e in google.events()
+        if e.get("extendedProperties", {}).get("private", {}).get(BOOKING_PROPERTY) in keys
+    ]
+
+
+def invitee_calendar(address: str) -> dict[str, str]:
+    """The invitee's calendar as our emails build it: UID -> DTSTART of the entries left."""
+    entries: dict[str, str] = {}
+    for message in emails():
+        if message["To"] != address:
+            continue
+        ics = ics_of(message)
+        if ics["METHOD"] == "CANCEL":
+            assert ics["UID"] in entries, "a cancellation of an invitation never sent"
+            del entries[ics["UID"]]
+        else:
+            entries[ics["UID"]] = ics["DTSTART"]
+    return entries
+
+
+def replay(rt: Runtime, hooks: list[Captured], order: tuple[int, ...]) -> None:
+    for i in order:
+        deliver(rt, hooks[i])
+        drain(rt)
+
+
+def booking_keys(hooks: list[Captured]) -> set[str]:
+    keys = set()
+    for hook in hooks:
+        payload = json.loads(hook.body)["payload"]
+        if "scheduled_event" in payload:
+            keys.add("calendly:" + payload["scheduled_event"]["uri"].rsplit("/", 1)[-1])
+        else:
+            keys.add(f"calcom:{payload['uid']}")
+    return keys
+
+
+def judge(
+    rt: Runtime, google: GoogleCalendarSandbox, hooks: list[Captured], address: str, live_at: str | None
+) -> None:
+    """The chain ends cancelled (``live_at`` None) or as one event at ``live_at`` (``YYYYmmddTHHMMSSZ``)."""
+    events = business_calendar(google, booking_keys(hooks))
+    mine = invitee_calendar(address)
+    if live_at is None:
+        assert events == [] and mine == {}
+    else:
+        [event] = events
+        assert event["start"]["dateTime"].replace("-", "").replace(":", "") == live_at
+        assert list(mine.values()) == [live_at]
+    assert not dlq_messages(rt)
+
+
+# --- Calendly ---------------------------------------------------------------------------------------------
+
+
+def calendly_life(
+    rt: Runtime, sandboxes: dict[str, SandboxApp], address: str, moves: int, cancel: bool
+) -> list[Captured]:
+    """Book, reschedule ``moves`` times, maybe cancel: the webhooks Calendly sent, in its order."""
+    calendly = sandboxes["calendly"]
+    assert isinstance(calendly, CalendlySandbox)
+    hooks = recorder(rt, calendly, "calendly")
+    booked = control(
+        calendly,
+        "POST",
+        "/_bookings",
+        {"name": "Ada L", "email": address, "start_time": "2026-12-14T10:00:00Z"},
+    )
+    invitee = booked["invitee"]
+    for day in range(moves):
+        moved = control(
+            calendly,
+            "POST",
+            "/_bookings/reschedule",
+            {"invitee": invitee, "start_time": f"2026-12-{15 + day}T16:30:00Z"},
+        )
+        invitee = moved["invitee"]
+    if cancel:
+        control(calendly, "POST", "/_bookings/cancel", {"invitee": invitee, "reason": "ill"})
+    return list(hooks)
+
+
+CALENDLY_CASES = {
+    # name: (moves, cancelled, seed, sample bound) - deliveries: 1 + 2 per move + 1 if cancelled
+    "created-cancelled": (0, True, 1, None),
+    "created-moved": (1, False, 2, None),
+    "created-moved-cancelled": (1, True, 3, None),
+    "created-moved-moved": (2, False, 4, SAMPLE),
+    "created-moved-moved-cancelled": (2, True, 5, SAMPLE),
+}
+
+
+def _calendly_params() -> Iterator[Any]:
+    for name, (moves, cancelled, seed, bound) in CALENDLY_CASES.items():
+        n = 1 + 2 * moves + int(cancelled)
+        for order in orders(n, seed, bound):
+            yield pytest.param(moves, cancelled, order, id=f"{name}:{'-'.join(map(str, order))}")
+
+
+@pytest.mark.parametrize(("moves", "cancelled", "order"), list(_calendly_params()))
+def test_calendly_any_order_ends_in_the_true_final_state(
+    moves: int,
+    cancelled: bool,
+    order: tuple[int, ...],
+    rt: Runtime,
+    google: GoogleCalendarSandbox,
+    sandboxes: dict[str, SandboxApp],
+) -> None:
+    hooks = calendly_life(rt, sandboxes, "ada@example.org", moves, cancelled)
+    assert len(hooks) == 1 + 2 * moves + int(cancelled)
+    replay(rt, hooks, order)
+    live = f"202612{14 + moves}T{'163000' if moves else '100000'}Z"  # each move: the next day, 16:30
+    judge(rt, google, hooks, "ada@example.org", None if cancelled else live)
+
+
+# --- Cal.com ----------------------------------------------------------------------------------------------
+
+
+def calcom_life(
+    rt: Runtime, sandboxes: dict[str, SandboxApp], address: str, moves: int, cancel: bool
+) -> list[Captured]:
+    calcom = sandboxes["calcom"]
+    assert isinstance(calcom, CalcomSandbox)
+    hooks = recorder(rt, calcom, "calcom")
+    booked = control(
+        calcom,
+        "POST",
+        "/_bookings",
+        {"name": "Grace H", "email": address, "start_time": "2026-12-17T13:00:00Z", "duration_minutes": 45},
+    )
+    uid = booked["uid"]
+    for day in range(moves):
+        uid = control(
+            calcom,
+            "POST",
+            "/_bookings/reschedule",
+            {"uid": uid, "start_time": f"2026-12-{18 + day}T09:00:00Z"},
+        )["uid"]
+    if cancel:
+        control(calcom, "POST", "/_bookings/cancel", {"uid": uid})
+    return list(hooks)
+
+
+CALCOM_CASES = {
+    "created-cancelled": (0, True, 11),
+    "created-moved": (1, False, 12),
+    "created-moved-cancelled": (1, True, 13),
+    "created-moved-moved": (2, False, 14),
+    "created-moved-moved-cancelled": (2, True, 15),
+}
+
+
+def _calcom_params() -> Iterator[Any]:
+    for name, (moves, cancelled, seed) in CALCOM_CASES.items():
+        for order in orders(1 + moves + int(cancelled), seed, SAMPLE):
+            yield pytest.param(moves, cancelled, order, id=f"{name}:{'-'.join(map(str, order))}")
+
+
+@pytest.mark.parametrize(("moves", "cancelled", "order"), list(_calcom_params()))
+def test_calcom_any_order_ends_in_the_true_final_state(
+    moves: int,
+    cancelled: bool,
+    order: tuple[int, ...],
+    rt: Runtime,
+    google: GoogleCalendarSandbox,
+    sandboxes: dict[str, SandboxApp],
+) -> None:
+    hooks = calcom_life(rt, sandboxes, "grace@example.org", moves, cancelled)
+    replay(rt, hooks, order)
+    live = None if cancelled else f"202612{17 + moves}T{'090000' if moves else '130000'}Z"
+    judge(rt, google, hooks, "grace@example.org", live)
+
+
+# --- one change of a booking at a time ----------------------------------------------------------------
+
+
+def test_a_change_waits_while_another_delivery_holds_its_booking(
+    rt: Runtime, google: GoogleCalendarSandbox, sandboxes: dict[str, SandboxApp]
+) -> None:
+    hooks = calendly_life(rt, sandboxes, "ada@example.org", 0, True)
+    keys = booking_keys(hooks)
+    deliver(rt, hooks[0])  # the create ...
+    with EntityVersions(rt, "booking").hold(sorted(keys)):  # ... while another worker holds the booking
+        assert poller(rt).poll_once() == 1
+        assert business_calendar(google, keys) == [] and emails() == []  # it did not act beside it
+        with pytest.raises(EntityBusy), EntityVersions(rt, "booking").hold(sorted(keys)):
+            pytest.fail("a second holder of the booking")
+    drain(rt)  # once free, the create is retried
+    assert len(business_calendar(google, keys)) == 1
+    deliver(rt, hooks[1])
+    drain(rt)
+    judge(rt, google, hooks, "ada@example.org", None)
