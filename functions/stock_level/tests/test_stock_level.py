@@ -437,3 +437,13 @@ def test_invalid_settings_are_a_configuration_error(make_runtime: Any) -> None:
 def _no_leaked_faults(square: SquareSandbox) -> Iterator[None]:
     yield
     square.handle(SandboxRequest("DELETE", "/_faults"))
+
+
+def test_no_webhook_writes_stock_so_answers_are_squares_current_state() -> None:
+    # The README's Ordering section rests on this: stock is only ever read from Square (and copies of
+    # those reads), never written from a stream of changes whose order could be wrong.
+    from shared.spec import RouteTrigger
+
+    spec = load_spec("stock_level")
+    assert spec.triggers and all(isinstance(t, RouteTrigger) and t.method == "GET" for t in spec.triggers)
+    assert not spec.worker and not spec.queued_triggers
