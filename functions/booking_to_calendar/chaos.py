@@ -9,8 +9,9 @@ by :func:`mail_seen`.
 
 Under ``--reorder`` (``SEQUENCES``), one booking is changed several times - created, moved once or
 twice, maybe cancelled (Calendly: a move is ``invitee.canceled`` with ``rescheduled: true`` plus
-``invitee.created`` naming the ``old_invitee``; Cal.com: ``BOOKING_RESCHEDULED`` with a new uid
-naming the ``rescheduleUid``) - and the changes arrive shuffled and duplicated. Judged by the final
+``invitee.created`` naming the ``old_invitee``, which the invitee keeps on its later webhooks;
+Cal.com: ``BOOKING_RESCHEDULED`` with a new uid naming the ``rescheduleUid``, and a cancel of a moved
+booking naming it as ``fromReschedule``) - and the changes arrive shuffled and duplicated. Judged by the final
 state only (:func:`apps.google_calendar.chaos.expect_booking`): one live event at the latest times,
 or none if the latest version is a cancel. Their invitees are at another domain than
 :data:`BOOKING_DOMAIN` and their names carry no event key, so their emails and calendar titles are
@@ -445,7 +446,7 @@ def _calendly_change(run: ChaosRun, p: Planned, n: int) -> Outgoing:
         "updated_at": at,
         "status": "active" if kind == "created" else "canceled",
     }
-    if kind == "created" and version > 0:
+    if version > 0:  # the invitee resource keeps the invitee it replaced, canceled or not
         old_event = f"{_CALENDLY_API}/scheduled_events/{uuid4(p, f'seq-event-{version - 1}')}"
         payload["old_invitee"] = f"{old_event}/invitees/{uuid4(p, f'seq-invitee-{version - 1}')}"
     if kind == "moved-away":
@@ -517,6 +518,8 @@ def _calcom_change(run: ChaosRun, p: Planned, n: int) -> Outgoing:
         }
     elif kind == "cancel":
         payload["cancellationReason"] = "Plans changed"
+        if version > 0:  # the Booking row keeps the booking it replaced
+            payload["fromReschedule"] = token(p, f"seq-uid-{version - 1}", 22, ALNUM)
     body["createdAt"] = (
         datetime.fromtimestamp(run.t0 - 3600 + 60 * n, UTC)
         .isoformat(timespec="milliseconds")

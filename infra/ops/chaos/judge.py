@@ -56,6 +56,8 @@ class Verdict:
     dlq_poison: int = 0
     poison_missing: int = 0
     dlq_other: int = 0
+    #: "integration: error" -> how many dead letters other than poison ended there for it.
+    dlq_reasons: dict[str, int] = field(default_factory=dict)
     #: Every failure as a sentence naming the event and the kind (the first :data:`MAX_FAILURES`).
     failures: list[str] = field(default_factory=list)
     #: The same, grouped (up to five of each): lost, doubled, unexpected, poison_missing, dlq_other.
@@ -137,6 +139,11 @@ def verdict(
     poison_ids = {ids[p.key] for p in events if p.poison}
     other = [f"{n}: {e} ({err})" for n, found in letters.items() for e, err in found if e not in poison_ids]
     failures.extend(f"dead letter of a good event in {line}" for line in other)
+    out.dlq_reasons = dict(
+        Counter(
+            f"{n}: {err}" for n, found in letters.items() for e, err in found if e not in poison_ids
+        ).most_common()
+    )
     _count(out, observed, expected, checks)
     out.lost = len(lost)
     out.poison_missing = len(poison_missing)
@@ -197,6 +204,7 @@ def judge(
         "dlq_poison",
         "poison_missing",
         "dlq_other",
+        "dlq_reasons",
         "examples",
     ):
         setattr(report, name, getattr(found, name))

@@ -6,7 +6,9 @@ down in the middle of the sending, brings it back after ``duration x time scale`
 the judge then wants every effect once, nothing but poison in the DLQs, and no redrive.
 
 Each outage starts when its share of the deliveries has been sent (the i-th of n at ``(i+1)/(n+1)``
-of them), so that events arrive before, during and after it; the ones that waited are counted from
+of them), so that events arrive before, during and after it - and not before the one before it has
+ended: outages never overlap, since an event that meets two back to back waits through both, which
+is one longer outage, not two. The ones that waited are counted from
 the workers' trace (:class:`WaitLog`): events of the integrations that call the app which arrived or
 were held back (a retry, a wait) while it was down and completed after it came back.
 """
@@ -104,6 +106,9 @@ class Outages:
         self._down = down
         self._timers: list[threading.Timer] = []
         self._done = threading.Event()
+        self._lock = threading.Lock()
+        #: The last delivery index sent (``None``: the sending is over, start whatever is left).
+        self._reached: int | None = -1
         if not self.runs:
             self._done.set()
 
@@ -111,16 +116,27 @@ class Outages:
     def active(self) -> list[str]:
         return [r.outage.app for r in self.runs if r.started is not None and r.ended is None]
 
-    def at(self, delivery: int) -> None:
-        """Start the outages due at delivery index ``delivery`` (every earlier one not started yet)."""
-        for r in self.runs:
-            if r.started is None and delivery >= r.start_at:
-                self._start(r)
+    @property
+    def wall_s(self) -> float:
+        """All outages end to end, in wall seconds."""
+        return sum(r.wall_s for r in self.runs)
 
-    def _start(self, r: OutageRun) -> None:
-        self._down(r.outage.app, True)
-        r.started = time.time()
-        timer = threading.Timer(r.wall_s, self._end, args=(r,))
+    def at(self, delivery: int) -> None:
+        """Delivery index ``delivery`` is being sent: start the next outage if it is due and none is on."""
+        with self._lock:
+            self._reached = max(self._reached, delivery) if self._reached is not None else None
+        self._start_due()
+
+    def _start_due(self) -> None:
+        with self._lock:
+            if any(r.started is not None and r.ended is None for r in self.runs):
+                return
+            due = next((r for r in self.runs if r.started is None), None)
+            if due is None or (self._reached is not None and self._reached < due.start_at):
+                return
+            due.started = time.time()
+        self._down(due.outage.app, True)
+        timer = threading.Timer(due.wall_s, self._end, args=(due,))
         timer.daemon = True
         self._timers.append(timer)
         timer.start()
@@ -132,12 +148,15 @@ class Outages:
             r.ended = time.time()
             if all(x.ended is not None for x in self.runs):
                 self._done.set()
+            else:
+                self._start_due()
 
     def finish(self, timeout_s: float) -> bool:
-        """Start any outage not started yet (the sending stopped early), wait for all to end."""
-        for r in self.runs:
-            if r.started is None:
-                self._start(r)
+        """Start the outages not started yet (the sending stopped early), one after another, and
+        wait for all to end."""
+        with self._lock:
+            self._reached = None
+        self._start_due()
         return self._done.wait(timeout_s)
 
     def cancel(self) -> None:

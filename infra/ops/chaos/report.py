@@ -39,6 +39,8 @@ class ChaosReport:
     dlq_poison: int = 0
     poison_missing: int = 0
     dlq_other: int = 0
+    #: "integration: error" -> dead letters other than poison in the DLQs when judged.
+    dlq_reasons: dict[str, int] = field(default_factory=dict)
     dlq_before_redrive: int = 0
     #: Dead letters other than poison once the queues drained: each one a redrive an operator would
     #: have had to press (an outage run presses none and fails on any).
@@ -94,6 +96,7 @@ def print_report(report: ChaosReport, out: TextIO) -> None:
             "other dead letters" + ("" if report.outages else " after redrive"),
             f"{report.dlq_other} (redrives needed: {report.redrives_needed}, pressed: {report.redriven})",
         ),
+        ("why (other dead letters)", ", ".join(f"{k} {v}" for k, v in report.dlq_reasons.items()) or "-"),
         ("time", report.compression or "-"),
         (
             "outages (events that waited)",
