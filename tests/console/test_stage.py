@@ -60,7 +60,7 @@ def seed(session: boto3.session.Session) -> None:
     logs.create_log_group(logGroupName=group)
     logs.create_log_stream(logGroupName=group, logStreamName="2026/12/05/[$LATEST]abc")
     now = int(time.time() * 1000)
-    lines = [
+    lines: list[dict[str, Any]] = [
         {"message": "accepted", "trigger": "webhook", "event_ids": [DONE]},
         {"message": "processed", "event_id": DONE, "attempt": 1, "steps": ["upsert_contact", "note"]},
         {"message": "accepted", "trigger": "form", "event_ids": [DEAD]},
@@ -228,7 +228,7 @@ def test_switchboard_console_stage_serves_the_stage(moto_server: str, tmp_path: 
         text=True,
     )
     try:
-        assert child.stdout is not None
+        assert child.stdout is not None and child.stderr is not None
         first = child.stdout.readline()
         assert first.startswith("Switchboard console for stage prod (us-east-1)"), first + child.stderr.read()
         url = child.stdout.readline().strip()
