@@ -27,6 +27,7 @@ from rich.text import Text
 from infra.ops.target import CliError
 
 if TYPE_CHECKING:
+    from infra.console.server import ConsoleServer
     from infra.local.console import TracePrinter
     from infra.local.runtime import LocalRuntime
 
@@ -93,8 +94,13 @@ def serve(
             if once:
                 return ok
             _print_urls(runtime, console)
-            printer.live = True
-            _wait_for_a_stop_signal(console)
+            web = _start_console(runtime, port, console)
+            try:
+                printer.live = True
+                _wait_for_a_stop_signal(console)
+            finally:
+                if web is not None:
+                    web.stop()
             state.save(runtime, lambda line: console.print(line, soft_wrap=True))
     except persist.SnapshotError as exc:
         raise CliError(str(exc)) from exc
@@ -166,6 +172,37 @@ def _print_urls(runtime: LocalRuntime, console: Console) -> None:
         f"JSON logs: {os.environ.get('SWITCHBOARD_LOG_DIR', '.switchboard/logs')}/<integration>.jsonl",
         soft_wrap=True,
     )
+
+
+def _start_console(runtime: LocalRuntime, port: int, console: Console) -> ConsoleServer | None:
+    """The operator console (``switchboard console``) beside the gateway, on the next port (any
+    free one when the gateway's is); its URL, with the access token, printed once. A console that
+    cannot start costs a line, not the runtime."""
+    from pathlib import Path
+
+    from infra.console.server import ConsoleServer
+    from infra.ops.target import Target
+
+    log_dir = Path(os.environ.get("SWITCHBOARD_LOG_DIR", ".switchboard/logs")).absolute()
+    target = Target(
+        stage=runtime.stage,
+        region=runtime.region,
+        endpoint=runtime.aws_endpoint,
+        gateway=runtime.url,
+        log_dir=log_dir,
+    )
+    wanted = port + 1 if port else 0
+    try:
+        web = ConsoleServer(target, port=wanted).start()
+    except (OSError, CliError) as exc:
+        console.print(
+            f"Console not started ({exc}); start it with `switchboard console --port <free port>`",
+            soft_wrap=True,
+        )
+        return None
+    console.print(Text("Console (the link carries its access token)", style="bold"), soft_wrap=True)
+    console.print(f"  {web.login_url}", soft_wrap=True)
+    return web
 
 
 def _wait_for_a_stop_signal(console: Console) -> None:
