@@ -37,6 +37,9 @@ class App:
     retryable_statuses: tuple[int, ...] = ()
     #: Requests in flight at once per worker (keeps us inside the app's rate limit).
     max_concurrency: int = 5
+    #: Requests per second the app sustains for one connection (its published rate limit): work that
+    #: waited for an open circuit comes back spread over ``waiting / rate_per_s`` seconds, not at once.
+    rate_per_s: float = 5.0
     connect_timeout_s: float = 3.05
     read_timeout_s: float = 10.0
     #: The app's own idempotency feature, in words (for docs); the client uses it.
@@ -72,6 +75,8 @@ class App:
     redirect_setup: str = ""
 
     def __post_init__(self) -> None:
+        if not self.rate_per_s > 0:
+            raise ValueError(f"{self.name}: rate_per_s must be positive")
         if self.auth == "oauth2" and not self.token_url:
             raise ValueError(f"{self.name}: an oauth2 app needs a token_url")
 

@@ -70,6 +70,11 @@ def api_client(rt: Runtime, app: App, connection: Connection) -> ApiClient:
 
 
 def _observe(app: str, method: str, path: str, status: int | None, seconds: float) -> None:
+    from shared.health import current_health
+
+    guard = current_health.get()  # a worker's record: the app's breaker learns how the call went
+    if guard is not None:
+        guard.observe(app, status)
     metrics = current_metrics.get()
     if metrics is None:
         return

@@ -24,7 +24,8 @@ answered 500, counted and alarmed, and never turned into "skip the check").
     ├── RetryableError                     a later attempt may succeed: back off and retry
     │   ├── TargetUnavailable              target answered 5xx, or could not be reached
     │   ├── TargetTimeout                  target did not answer within the timeout
-    │   ├── RateLimited                    target answered 429 (carries ``retry_after``)
+    │   ├── RateLimited                    target answered 429 (carries ``retry_after``): waits, spends no attempt
+    │   ├── CircuitOpen                    the target app's circuit is open: not called; waits, spends no attempt
     │   └── EventInProgress                the same event is being processed elsewhere right now
     └── PermanentError                     retrying cannot help: dead-letter queue at once
         ├── TargetRejected                 target answered 4xx (carries status and redacted text)
@@ -40,6 +41,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "CircuitOpen",
     "ConfigurationError",
     "ConnectionRevoked",
     "EventInProgress",
@@ -203,6 +205,26 @@ class TargetTimeout(RetryableError):
 
 class RateLimited(RetryableError):
     code = "rate_limited"
+
+
+class CircuitOpen(RetryableError):
+    """The target app failed repeatedly and its circuit is open (:mod:`shared.health`): not called.
+
+    Like a 429 it is the target's state, not the event's: the record waits on its queue until the
+    next probe and spends none of its attempts, bounded by the retry horizon (:class:`RetryPolicy`).
+    """
+
+    code = "circuit_open"
+
+    def __init__(
+        self, message: str, *, app: str, since: float | None, waiting: int, retry_after: float | None
+    ) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.app = app
+        #: When the circuit opened (Unix time), if known.
+        self.since = since
+        #: Events that waited for the app during this outage (every integration's).
+        self.waiting = waiting
 
 
 class EventInProgress(RetryableError):

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from shared.webhooks.base import Verifier, WebhookRequest
 
 __all__ = [
+    "SQS_MAX_RECEIVE_COUNT",
+    "SQS_MAX_RETENTION_S",
     "Accepted",
     "BusEvent",
     "BusTrigger",
@@ -92,24 +94,93 @@ class Connection:
     kind: Literal["api", "signing", "oauth2", "own-key"] = "api"
 
 
+#: SQS's limits: ``maxReceiveCount`` at most 1,000, a queue keeps messages at most 14 days.
+SQS_MAX_RECEIVE_COUNT = 1000
+SQS_MAX_RETENTION_S = 14 * 24 * 3600
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How a retryable failure backs off.
+    """How a failed event is retried, how long it may wait for its target, how long its queue keeps it.
 
-    Attempt ``n`` (1-based receive count) waits ``min(max_delay_s, base_delay_s * 2**(n-1))`` with
-    full jitter, unless the target said ``Retry-After``. After ``max_attempts`` receives SQS moves the
-    message to the DLQ (``maxReceiveCount``), so retries always end.
+    Two kinds of "not yet" (see :mod:`shared.worker`):
+
+    * an **attempt** - the event was tried and failed in a way a later try may fix (a 5xx, a timeout
+      while the target's circuit is closed). Attempt ``n`` waits ``min(max_delay_s, base_delay_s *
+      2**(n-1))`` with equal jitter; after ``max_attempts`` attempts the event is dead-lettered: it is
+      poison for this target (others succeed where it keeps failing);
+    * a **wait** - the target said "not now" (429 with ``Retry-After``) or its circuit is open
+      (:mod:`shared.health`): the event was not the problem, so no attempt is spent. The ``k``-th wait
+      lasts at least half of ``min(max_wait_s, base_delay_s * 2**(k-1))`` (longer if the target asked
+      for longer, or its next probe is later), and waits are allowed for ``horizon_s``
+      after the event was queued - longer than the providers keep re-sending a webhook themselves
+      (Stripe about 3 days, Square 72 hours), so an outage they would ride out does not dead-letter.
+
+    SQS counts every receive, waits included, so the queue's ``maxReceiveCount`` is a backstop
+    (:attr:`max_receives`) derived from the horizon: poison that crashes the handler before it can
+    count anything still ends in the DLQ. ``retention_s`` is how long the queue keeps a message; it
+    must outlast the horizon and the attempts after it, or a message would expire instead of reaching
+    the DLQ.
     """
 
     max_attempts: int = 8
     base_delay_s: float = 10.0
     max_delay_s: float = 900.0
+    #: The longest gap between two waits the back-off makes (a target's ``Retry-After`` may ask more).
+    max_wait_s: float = 900.0
+    #: How long after it was queued an event may still wait for its target (4 days).
+    horizon_s: float = 4 * 24 * 3600
+    #: How long the work queue keeps a message (6 days; the DLQ keeps 14 from the original enqueue).
+    retention_s: int = 6 * 24 * 3600
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         if not 0 < self.base_delay_s <= self.max_delay_s <= 43_200:
             raise ValueError("need 0 < base_delay_s <= max_delay_s <= 43200 (the SQS visibility limit)")
+        if not 0 < self.max_wait_s <= 43_200:
+            raise ValueError("need 0 < max_wait_s <= 43200 (the SQS visibility limit)")
+        if self.horizon_s < 0:
+            raise ValueError("horizon_s must not be negative")
+        if not 60 <= self.retention_s < SQS_MAX_RETENTION_S:
+            raise ValueError(
+                f"retention_s must be 60..{SQS_MAX_RETENTION_S - 1}: below the DLQ's 14 days, which count "
+                "from the original enqueue time"
+            )
+        if self.horizon_s + self.max_attempts * self.max_delay_s >= self.retention_s:
+            raise ValueError(
+                f"horizon_s ({self.horizon_s:.0f}s) plus {self.max_attempts} attempts of up to "
+                f"{self.max_delay_s:.0f}s outlast retention_s ({self.retention_s}s): a message would "
+                "expire on its queue instead of reaching the DLQ; raise retention_s or shorten horizon_s"
+            )
+        if self.max_receives > SQS_MAX_RECEIVE_COUNT:
+            raise ValueError(
+                f"waiting {self.horizon_s:.0f}s with waits of at most {self.max_wait_s:.0f}s needs "
+                f"{self.max_receives} receives, over SQS's maxReceiveCount limit of "
+                f"{SQS_MAX_RECEIVE_COUNT}; raise max_wait_s or shorten horizon_s"
+            )
+
+    def window_s(self, count: int) -> float:
+        """The back-off window of the ``count``-th attempt (1-based), before jitter."""
+        return float(min(self.max_delay_s, self.base_delay_s * 2.0 ** max(0, min(count, 64) - 1)))
+
+    def wait_window_s(self, count: int) -> float:
+        """The window of the ``count``-th wait (1-based), before jitter."""
+        return float(min(self.max_wait_s, self.base_delay_s * 2.0 ** max(0, min(count, 64) - 1)))
+
+    @property
+    def max_waits(self) -> int:
+        """Most waits that fit in the horizon: each wait lasts at least half its window."""
+        waited, waits = 0.0, 0
+        while waited < self.horizon_s:
+            waits += 1
+            waited += self.wait_window_s(waits) / 2
+        return waits
+
+    @property
+    def max_receives(self) -> int:
+        """The queue's ``maxReceiveCount``: every attempt, every wait the horizon allows, one more."""
+        return self.max_attempts + self.max_waits + 1
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,23 @@ most ``spec.max_concurrency`` at once - the app's concurrency cap). What happens
 decided by the error tree alone:
 
 * success, or a duplicate of a completed event -> the record is deleted;
+* a *wait* - the target answered 429 (:class:`~shared.errors.RateLimited`), or its circuit is open
+  (:class:`~shared.errors.CircuitOpen`, :mod:`shared.health`), or a call failed and the circuit is
+  open now - is the target's state, not the event's: the record is reported as failed with a
+  visibility from its count of waits (the target's hint wins when longer), and no attempt is spent.
+  Waits are counted per queued message in the ledger (``<integration>#waits#<message id>``), so
+  the attempt number is the SQS receive count minus the waits before it. Past the policy's retry
+  horizon a wait dead-letters instead;
 * :class:`~shared.errors.RetryableError` (and any unexpected exception) -> the record is reported as
-  failed and its visibility is set from its receive count (``Retry-After`` wins), so SQS redelivers it
-  later; on the last allowed attempt it goes to the DLQ with the reason instead;
+  failed and its visibility is set from its attempt number (``Retry-After`` wins), so SQS redelivers
+  it later; on the last allowed attempt it goes to the DLQ with the reason instead;
 * :class:`~shared.errors.PermanentError` -> the record is copied to the DLQ at once with its reason,
   then deleted. If the DLQ write itself fails, the record is reported as failed: a message is
   processed, in the DLQ with a reason, or still queued - never gone.
+
+The DLQ is for permanent errors and poison only: an event that failed its attempts while the target
+served others, or one whose handler crashes on every receive (the queue's ``maxReceiveCount``, a
+backstop derived from the horizon, catches what the worker never got to count).
 """
 
 from __future__ import annotations
@@ -33,11 +44,11 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import BaseModel, ValidationError
 
-from shared import trace
-from shared.backoff import visibility_delay
+from shared import health, trace
+from shared.backoff import visibility_delay, wait_delay
 from shared.clients import api_client, current_metrics
 from shared.envelope import Envelope
-from shared.errors import InvalidEvent, PermanentError, RetryableError
+from shared.errors import CircuitOpen, InvalidEvent, PermanentError, RateLimited, RetryableError
 from shared.ledger import Ledger
 from shared.observability import event_context, get_logger, new_metrics
 from shared.redact import redact_text
@@ -127,7 +138,14 @@ class WorkContext:
         return result
 
     def api(self, app: App, connection: Connection) -> ApiClient:
-        """The app's HTTP client for a connection (see :func:`shared.clients.api_client`)."""
+        """The app's HTTP client for a connection (see :func:`shared.clients.api_client`).
+
+        Raises :class:`~shared.errors.CircuitOpen` instead while the app's circuit is open and this
+        record is not its probe (:mod:`shared.health`): the record waits without calling the app.
+        """
+        guard = health.current_health.get()
+        if guard is not None:
+            guard.admit(app)
         return api_client(self.rt, app, connection)
 
     def counter(self, name: str) -> int:
@@ -325,11 +343,15 @@ def _handle_batch(rt: Runtime, event: Mapping[str, Any], lambda_context: Any) ->
 
 def _process_record(batch: _Batch, record: SQSRecord) -> str:
     rt, logger = batch.rt, batch.logger
-    attempt = int(record.attributes.approximate_receive_count or 1)
+    receives = int(record.attributes.approximate_receive_count or 1)
     attribute: Any = record.message_attributes.get("event_id") or {}
     event_id: str | None = attribute.get("stringValue")
     correlation = event_id or record.message_id
+    guard = health.RecordHealth(rt, logger)
+    token = health.current_health.set(guard)
     with event_context(logger, event_id=correlation, correlation_id=correlation):
+        waits = _waits_so_far(batch, record, receives)
+        attempt = max(1, receives - waits)
         try:
             for envelope in decode(rt, record.body):
                 event_id = envelope.event_id
@@ -339,8 +361,15 @@ def _process_record(batch: _Batch, record: SQSRecord) -> str:
             _dead_letter_or_keep(batch, record, exc, attempt, event_id)
             return "dead-lettered"
         except Exception as exc:
+            blocked = _wait_for(exc, guard)
+            if blocked is not None and _within_horizon(rt, record):
+                _wait(batch, record, exc, blocked, waits + 1, event_id)
+                raise
+            if blocked is not None:
+                _dead_letter_or_keep(batch, record, exc, attempt, event_id, waited=waits)
+                return "dead-lettered"
             if attempt >= rt.spec.retry.max_attempts:
-                _dead_letter_or_keep(batch, record, exc, attempt, event_id, exhausted=True)
+                _dead_letter_or_keep(batch, record, exc, attempt, event_id, exhausted=True, waited=waits)
                 return "dead-lettered"
             retryable = isinstance(exc, RetryableError)
             retry_after = exc.retry_after if isinstance(exc, RetryableError) else None
@@ -354,6 +383,70 @@ def _process_record(batch: _Batch, record: SQSRecord) -> str:
             log("retrying later", extra={"attempt": attempt, "delay_s": delay, "reason": reason})
             trace.record(rt.name, event_id, "retry", attempt=attempt, delay_s=delay, reason=reason)
             raise
+        finally:
+            guard.finish()
+            health.current_health.reset(token)
+
+
+def _waits_so_far(batch: _Batch, record: SQSRecord, receives: int) -> int:
+    """Receives of this message that were waits; none before its second receive (no read then)."""
+    if receives <= 1:
+        return 0
+    try:
+        return health.waits_so_far(batch.rt, record.message_id)
+    except Exception as exc:  # unknown: count every receive as an attempt, the old, safe way
+        batch.logger.warning("wait count unreadable", extra={"error": type(exc).__name__})
+        return 0
+
+
+def _wait_for(exc: Exception, guard: health.RecordHealth) -> RetryableError | None:
+    """The target's "not now" this failure is, if it is one (then it spends no attempt)."""
+    if isinstance(exc, CircuitOpen | RateLimited):
+        return exc
+    if isinstance(exc, RetryableError) and guard.blocked is not None:
+        return guard.blocked  # a call failed and its app's circuit is open now
+    return None
+
+
+def _within_horizon(rt: Runtime, record: SQSRecord) -> bool:
+    """Whether the message is still young enough to wait (its age against the scaled horizon)."""
+    sent = record.attributes.sent_timestamp
+    if not sent:
+        return True
+    age_s = datetime.now(UTC).timestamp() - int(sent) / 1000
+    return age_s < rt.spec.retry.horizon_s * rt.retry_scale
+
+
+def _wait(
+    batch: _Batch,
+    record: SQSRecord,
+    exc: Exception,
+    blocked: RetryableError,
+    count: int,
+    event_id: str | None,
+) -> None:
+    """Put the record back without spending an attempt: counted in the ledger, visibility set."""
+    rt, logger = batch.rt, batch.logger
+    circuit = blocked if isinstance(blocked, CircuitOpen) else None
+    try:
+        health.note_wait(rt, record.message_id, circuit, rt.spec.retry.retention_s)
+    except Exception as error:  # not counted: this receive will count as an attempt, as before
+        logger.warning("wait not counted", extra={"error": type(error).__name__})
+    if circuit is not None:
+        hint = circuit.retry_after  # the next probe plus the spread: already on the runtime's clock
+    else:
+        hint = None if blocked.retry_after is None else blocked.retry_after * rt.retry_scale
+    delay = wait_delay(rt.spec.retry, count, hint, scale=rt.retry_scale)
+    _set_visibility(rt, record, delay, logger)
+    batch.metrics.add_metric(name="Waited", unit="Count", value=1)
+    if circuit is not None:
+        health.publish(circuit.app, "TargetUnavailable", 1)
+        health.publish(circuit.app, "Waiting", circuit.waiting)
+    reason = f"waiting, no attempt spent: {redact_text(str(blocked))}"
+    if exc is not blocked:
+        reason += f" (after {redact_text(str(exc))})"
+    logger.warning("waiting for the target", extra={"waits": count, "delay_s": delay, "reason": reason})
+    trace.record(rt.name, event_id, "retry", attempt=count, delay_s=delay, reason=reason, waiting=True)
 
 
 def _run_envelope(batch: _Batch, envelope: Envelope, attempt: int) -> None:
@@ -393,10 +486,15 @@ def _dead_letter_or_keep(
     event_id: str | None,
     *,
     exhausted: bool = False,
+    waited: int | None = None,
 ) -> None:
-    """Dead-letter the record; if the DLQ cannot take it, keep it on its queue (never drop it)."""
+    """Dead-letter the record; if the DLQ cannot take it, keep it on its queue (never drop it).
+
+    ``waited`` is the record's count of waits when it ends here because of one: a wait past the
+    retry horizon (``exhausted`` False), or attempts spent (``exhausted`` True) after waits.
+    """
     try:
-        _dead_letter(batch, record, exc, attempt, event_id, exhausted=exhausted)
+        _dead_letter(batch, record, exc, attempt, event_id, exhausted=exhausted, waited=waited)
     except Exception as dlq_error:
         batch.metrics.add_metric(name="DeadLetterFailed", unit="Count", value=1)
         batch.logger.error(
@@ -416,12 +514,17 @@ def _dead_letter(
     event_id: str | None,
     *,
     exhausted: bool = False,
+    waited: int | None = None,
 ) -> None:
     rt, logger, metrics = batch.rt, batch.logger, batch.metrics
     code = getattr(exc, "code", type(exc).__name__)
-    reason = redact_text(str(exc))[:900]
+    reason = redact_text(str(exc))[:850]
+    waits = f" and {waited} waits" if waited else ""
     if exhausted:
-        reason = f"retries exhausted after {attempt} attempts: {reason}"
+        reason = f"retries exhausted after {attempt} attempts{waits}: {reason}"
+    elif waited is not None:
+        horizon_h = rt.spec.retry.horizon_s * rt.retry_scale / 3600
+        reason = f"still waiting for the target past the retry horizon ({horizon_h:g} h{waits}): {reason}"
     sent = record.attributes.sent_timestamp
     first_seen = datetime.fromtimestamp(int(sent) / 1000, UTC).isoformat() if sent else ""
     attributes = {

@@ -57,6 +57,7 @@ APP = App(
     auth="bearer",
     token_field="api_key",
     max_concurrency=2,
+    rate_per_s=2.0,  # Cal.com API v2: 120 requests per 60 s per API key
     docs_url="https://cal.com/docs/api-reference/v2/webhooks/create-a-webhook",
     local_overrides={"api_key": "cal_test_sandbox_calcom_api_key"},
 )

@@ -75,6 +75,7 @@ APP = App(
     auth="bearer",
     token_field="token",
     max_concurrency=2,
+    rate_per_s=8.0,  # Calendly: 500 requests per user per minute (paid plans)
     docs_url="https://developer.calendly.com/api-docs",
 )
 

@@ -70,6 +70,7 @@ APP = App(
     retry_after_headers=("retry-after",),
     # A booking is one or two calls; a handful in flight stays far below the per-user minute quota.
     max_concurrency=4,
+    rate_per_s=10.0,  # Google Calendar: 600 requests per minute per user (default quota)
     read_timeout_s=10.0,
     idempotency="client-chosen event id (events.insert with id; 409 duplicate when it exists)",
     docs_url="https://developers.google.com/workspace/calendar/api/v3/reference/events",

@@ -59,6 +59,7 @@ APP = App(
     # 10 s window of 100, leaving room for a second concurrent worker and the portal's other
     # integrations. A 429 is retried with back-off anyway; this cap just keeps them rare.
     max_concurrency=3,
+    rate_per_s=10.0,  # HubSpot: 100 requests per 10 s per private app (Free/Starter burst limit)
     idempotency="upsert by email (idProperty=email)",
     docs_url="https://developers.hubspot.com/docs/api-reference/latest/crm/objects/contacts/guide",
 )

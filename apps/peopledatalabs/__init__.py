@@ -46,6 +46,7 @@ APP = App(
     # The free tier allows 10 company lookups a minute. Two in flight per worker (and a spec capped at
     # two invocations) keeps a burst of leads from spending the minute in one go; 429s back off anyway.
     max_concurrency=2,
+    rate_per_s=1.5,  # People Data Labs: 100 requests per minute per key (free plan)
     read_timeout_s=10.0,
     idempotency="reads only (GET); a match costs one credit, a 404 costs nothing",
     docs_url="https://docs.peopledatalabs.com/docs/reference-company-enrichment-api",

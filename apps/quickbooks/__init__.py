@@ -83,6 +83,7 @@ APP = App(
     # other integration of the same company; a sale is one or two calls, so 3 in flight per client
     # keeps two workers (the SQS floor) at 6, well inside it.
     max_concurrency=3,
+    rate_per_s=8.0,  # QuickBooks: 500 requests per minute per company (realm)
     # Creating a transaction is typically 0.5-2 s; allow for Intuit's slow tail before retrying
     # (requestid makes the retry safe even when the slow request did go through).
     read_timeout_s=20.0,

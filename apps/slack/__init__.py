@@ -32,6 +32,7 @@ APP = App(
     # and every post of an integration usually goes to the same channel: one request in flight per
     # worker keeps a burst of leads from turning into a burst of 429s. A 429 is retried anyway.
     max_concurrency=1,
+    rate_per_s=1.0,  # Slack chat.postMessage: 1 per second per channel
     idempotency=(
         "none: chat.postMessage takes no idempotency key; a post carries its event and step in message "
         "metadata, and a post first looks for an earlier attempt's in conversations.history"

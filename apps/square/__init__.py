@@ -79,6 +79,7 @@ APP = App(
     # requests/s from one application; 3 in flight per client (each call typically 100-300 ms)
     # stays well under that while a stock lookup (catalog search, then counts) runs its 2 calls.
     max_concurrency=3,
+    rate_per_s=20.0,  # Square publishes no numbers: the stand-in's assumed 20 requests per second
     read_timeout_s=8.0,
     idempotency="idempotency_key on writes (CreatePayment, RefundPayment, BatchChangeInventory ...)",
     docs_url="https://developer.squareup.com/reference/square",

@@ -87,6 +87,7 @@ APP = App(
     # Stripe's default limit is 100 read and 100 write operations per second in live mode; the
     # operator's few endpoint calls are far below it.
     max_concurrency=2,
+    rate_per_s=25.0,  # Stripe: 25 operations per second in test mode (100 live)
     idempotency="Idempotency-Key header on POST",
     docs_url="https://docs.stripe.com/api/webhook_endpoints",
     local_overrides={"api_key": "sk_test_sandbox"},

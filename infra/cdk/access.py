@@ -14,9 +14,14 @@ owns, and nothing else:
 * ``oauth#switchboard/<stage>/<connection>`` and ``oauth#switchboard/<stage>/<connection>#*`` - the
   refresh lease of an OAuth 2.0 connection (:mod:`shared.oauth`), shared on purpose by every function
   that declares the connection: the lease is what keeps their refreshes single-flight. A function
-  gets the leases of the connections its spec declares, never another's.
+  gets the leases of the connections its spec declares, never another's;
+* ``health#<app>`` - the circuit breaker of an app (:mod:`shared.health`), shared on purpose by every
+  integration that calls the app: one integration's failures open it for all. A function whose
+  worker calls targets gets exactly the breakers of the apps its API connections name (one exact
+  key each, no wildcard), never another app's.
 
-The lease prefix is why no integration may be named ``oauth`` (:func:`check_name`).
+The lease and breaker prefixes are why no integration may be named ``oauth`` or ``health``
+(:func:`check_name`).
 
 Which DynamoDB operations a function gets is read from code, not listed by hand: the operations the
 ledger door (:class:`shared.table.Table`) makes for each of its methods, read from its source
@@ -41,13 +46,16 @@ from pathlib import Path
 from typing import Final
 
 from infra.cdk.naming import secret_name
+from shared.health import HEALTH_PREFIX, health_key
 from shared.spec import IntegrationSpec
 
 __all__ = [
+    "HEALTH_PREFIX",
     "LEADING_KEYS",
     "OAUTH_LEASE_PREFIX",
     "RESERVED_NAMES",
     "UNSCOPABLE_OPERATIONS",
+    "breaker_keys",
     "bundle_files",
     "check_name",
     "door_operations",
@@ -62,7 +70,7 @@ LEADING_KEYS: Final = "dynamodb:LeadingKeys"
 #: The key prefix of OAuth 2.0 refresh leases (``shared/oauth.py``: ``oauth#<secret name>``).
 OAUTH_LEASE_PREFIX: Final = "oauth#"
 #: Integration names that would own another kind of item's keys (``<name>#*``).
-RESERVED_NAMES: Final = frozenset({OAUTH_LEASE_PREFIX.rstrip("#")})
+RESERVED_NAMES: Final = frozenset({OAUTH_LEASE_PREFIX.rstrip("#"), HEALTH_PREFIX.rstrip("#")})
 #: Operations that name no partition key: ``dynamodb:LeadingKeys`` cannot scope them.
 UNSCOPABLE_OPERATIONS: Final = frozenset({"Scan"})
 #: Where the ledger door and Powertools' DynamoDB persistence layer live.
@@ -76,7 +84,7 @@ def check_name(spec: IntegrationSpec) -> None:
     if spec.name in RESERVED_NAMES:
         raise ValueError(
             f"integration name {spec.name!r} is reserved: its ledger keys ({spec.name}#...) are the "
-            "OAuth refresh leases every OAuth integration shares; rename the integration's folder"
+            "OAuth refresh leases or target health items integrations share; rename the integration's folder"
         )
 
 
@@ -87,7 +95,19 @@ def ledger_key_patterns(spec: IntegrationSpec, stage: str) -> tuple[str, ...]:
         if conn.kind == "oauth2":
             lease = f"{OAUTH_LEASE_PREFIX}{secret_name(stage, conn.name)}"
             patterns += [lease, f"{lease}#*"]
-    return tuple(patterns)
+    return tuple(patterns) + breaker_keys(spec)
+
+
+def breaker_keys(spec: IntegrationSpec) -> tuple[str, ...]:
+    """The circuit breakers ``spec``'s worker reads and writes: one per app its API connections call.
+
+    Only an integration with a worker (queued triggers) has any: the breaker is consulted on the
+    worker path alone (:meth:`shared.worker.WorkContext.api`).
+    """
+    if not spec.queued_triggers:
+        return ()
+    apps = {c.app for c in spec.connections if c.kind in ("api", "oauth2")}
+    return tuple(health_key(app) for app in sorted(apps))
 
 
 def table_actions(spec: IntegrationSpec, root: Path = ROOT) -> tuple[str, ...]:

@@ -60,6 +60,7 @@ from infra.cdk.naming import (
     short_name,
 )
 from shared.spec import (
+    SQS_MAX_RETENTION_S,
     BusTrigger,
     FormTrigger,
     IntegrationSpec,
@@ -103,11 +104,10 @@ DLQ_ACTIONS = ("sqs:SendMessage",)
 SES_FROM_ADDRESS = "ses:FromAddress"
 #: Lambda's tracing mode for each of :data:`infra.cdk.config.TRACING_MODES`.
 TRACING = {"active": lambda_.Tracing.ACTIVE, "pass_through": lambda_.Tracing.PASS_THROUGH}
-#: The main queue keeps a message this long; retries must end (in the DLQ) well before.
-QUEUE_RETENTION = cdk.Duration.days(4)
-#: Longer than the main queue's, because a standard queue's DLQ counts retention from the original
-#: enqueue time: a shorter DLQ retention would delete dead messages on arrival.
-DLQ_RETENTION = cdk.Duration.days(14)
+#: The DLQ keeps a message the longest SQS allows. Longer than the main queue's (the spec's
+#: ``retry.retention_s``), because a standard queue's DLQ counts retention from the original enqueue
+#: time: a shorter DLQ retention would delete dead messages on arrival.
+DLQ_RETENTION = cdk.Duration.seconds(SQS_MAX_RETENTION_S)
 #: Lambda caps all environment variables of a function at 4 KB together.
 MAX_SETTINGS_BYTES = 2048
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
@@ -297,12 +297,18 @@ class Integration(Construct):
             raise ValueError(f"{spec.name}: timeout_s must be 1..900")
         if not 128 <= spec.memory_mb <= 10240:
             raise ValueError(f"{spec.name}: memory_mb must be 128..10240")
-        worst_case_s = spec.retry.max_attempts * (spec.retry.max_delay_s + VISIBILITY_FACTOR * spec.timeout_s)
-        if worst_case_s >= QUEUE_RETENTION.to_seconds():
+        retry = spec.retry
+        # The policy checked horizon + back-off against its retention; the visibility windows of the
+        # attempts (a crashed one comes back only after its window) are the function's to add.
+        worst_case_s = retry.horizon_s + retry.max_attempts * (
+            retry.max_delay_s + VISIBILITY_FACTOR * spec.timeout_s
+        )
+        if worst_case_s >= retry.retention_s:
             raise ValueError(
-                f"{spec.name}: {spec.retry.max_attempts} attempts with up to {spec.retry.max_delay_s}s "
-                f"back-off may outlast the queue's retention ({QUEUE_RETENTION.to_days()} days), and "
-                "an expired message disappears without reaching the DLQ"
+                f"{spec.name}: waiting {retry.horizon_s:.0f}s, then {retry.max_attempts} attempts with up "
+                f"to {retry.max_delay_s:.0f}s back-off and {VISIBILITY_FACTOR * spec.timeout_s}s visibility "
+                f"may outlast the queue's retention ({retry.retention_s}s), and an expired message "
+                "disappears without reaching the DLQ"
             )
         if len(self.settings_json.encode()) > MAX_SETTINGS_BYTES:
             raise ValueError(f"{spec.name}: settings exceed {MAX_SETTINGS_BYTES} bytes of JSON")
@@ -338,10 +344,13 @@ class Integration(Construct):
             "Queue",
             queue_name=queue_name(self.config.stage, self.spec.name),
             visibility_timeout=cdk.Duration.seconds(VISIBILITY_FACTOR * self.spec.timeout_s),
-            retention_period=QUEUE_RETENTION,
+            retention_period=cdk.Duration.seconds(self.spec.retry.retention_s),
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
-            dead_letter_queue=sqs.DeadLetterQueue(queue=dlq, max_receive_count=self.spec.retry.max_attempts),
+            # A backstop, not the retry limit (the worker dead-letters at max_attempts attempts):
+            # every attempt and every wait the horizon allows, so only a handler that crashes on
+            # every receive is moved here by SQS - without a reason, but not lost.
+            dead_letter_queue=sqs.DeadLetterQueue(queue=dlq, max_receive_count=self.spec.retry.max_receives),
         )
         return dlq, queue
 

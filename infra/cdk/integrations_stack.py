@@ -1,5 +1,6 @@
-"""The integrations stack: the shared HTTP API, the dependency layer, one Integration per spec and
-the stage's dashboard (the alarms on top, one row per integration).
+"""The integrations stack: the shared HTTP API, the dependency layer, one Integration per spec, one
+circuit-open alarm per app a worker calls, and the stage's dashboard (the alarms on top, one row per
+integration).
 
 Everything that changes when code changes lives here, the stateful resources in the core stack. The
 dependency layer is here and not in the core stack on purpose: a layer version's ARN changes with
@@ -20,6 +21,7 @@ from infra.cdk.bundling import ARCHITECTURE, PIP_PLATFORM, RUNTIME, function_cod
 from infra.cdk.config import StageConfig
 from infra.cdk.core import CoreResources
 from infra.cdk.dashboard import SwitchboardDashboard
+from infra.cdk.health_alarms import app_alarms
 from infra.cdk.integration import Integration, cors_config, resolve_settings
 from infra.cdk.naming import pascal
 from shared.spec import IntegrationSpec
@@ -99,11 +101,17 @@ class IntegrationsStack(cdk.Stack):
             for spec in specs
         }
 
+        #: One alarm per app that some worker calls: its circuit is open (``shared.health``).
+        self.app_alarms = app_alarms(self, config=config, specs=specs, topic=core.alarm_topic)
+
         self.dashboard = SwitchboardDashboard(
             self,
             "Dashboard",
             config=config,
-            alarms=[a for i in self.integrations.values() for a in i.alarms.values()],
+            alarms=[
+                *(a for i in self.integrations.values() for a in i.alarms.values()),
+                *self.app_alarms.values(),
+            ],
             rows=[i.dashboard_row for i in self.integrations.values()],
         )
 

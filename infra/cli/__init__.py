@@ -8,6 +8,7 @@
     switchboard webhooks register|list|remove <integration> [--rotate] [--base-url URL]
     switchboard connect <app> [--connection NAME] [--valid-for MINUTES] [--stage STAGE]
     switchboard dlq list [<integration>] | show <id> | replay <id> | redrive <integration>
+    switchboard status                                 [--stage STAGE] [--json]
     switchboard doctor                                 [--stage STAGE] [--json]
     switchboard trace <event-id> [--since 7d]
     switchboard console [--stage STAGE] [--port 8788]
@@ -43,6 +44,7 @@ from infra.cli import (
     sandbox,
     send,
     setup,
+    status,
     trace,
     urls_secrets,
     webhooks,
@@ -62,6 +64,7 @@ GROUPS: tuple[Register, ...] = (
     connect.register,
     webhooks.register,
     dlq.register,
+    status.register,
     doctor.register,
     setup.register,
     trace.register,

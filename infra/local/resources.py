@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra.cdk import naming
-from shared.spec import BusTrigger, IntegrationSpec
+from shared.spec import SQS_MAX_RETENTION_S, BusTrigger, IntegrationSpec
 
 __all__ = ["LocalResources", "create_resources", "sandbox_secret_value", "sender_domain"]
 
@@ -95,7 +95,8 @@ def create_resources(
             continue  # only synchronous routes: no queue, no rules
         name = queue_name(stage, spec.name)
         dlq_url = sqs.create_queue(
-            QueueName=naming.dlq_name(stage, spec.name), Attributes={"MessageRetentionPeriod": "1209600"}
+            QueueName=naming.dlq_name(stage, spec.name),
+            Attributes={"MessageRetentionPeriod": str(SQS_MAX_RETENTION_S)},
         )["QueueUrl"]
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
@@ -105,8 +106,10 @@ def create_resources(
             QueueName=name,
             Attributes={
                 "VisibilityTimeout": str(visibility),
+                "MessageRetentionPeriod": str(spec.retry.retention_s),
+                # The backstop, as deployed: every attempt and every wait the horizon allows.
                 "RedrivePolicy": json.dumps(
-                    {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(spec.retry.max_attempts)}
+                    {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(spec.retry.max_receives)}
                 ),
             },
         )["QueueUrl"]

@@ -25,7 +25,7 @@ import pytest
 from aws_cdk.assertions import Match
 from pydantic import BaseModel, ValidationError
 
-from infra.cdk import nag
+from infra.cdk import access, health_alarms, nag
 from infra.cdk.alarms import (
     ALARM_KINDS,
     RUNBOOKS,
@@ -159,10 +159,15 @@ def test_queue_and_dlq(case: tuple[Synth, IntegrationSpec]) -> None:
     queue = synth.integrations["Resources"][p.queue]["Properties"]
     dlq = synth.integrations["Resources"][p.dlq]["Properties"]
     assert queue["VisibilityTimeout"] == 6 * spec.timeout_s
+    # maxReceiveCount is the backstop derived from the declared horizon, not max_attempts: waits
+    # (429s, an open circuit) are receives too, and they must not dead-letter an event.
     assert queue["RedrivePolicy"] == {
         "deadLetterTargetArn": arn(p.dlq),
-        "maxReceiveCount": spec.retry.max_attempts,
+        "maxReceiveCount": spec.retry.max_receives,
     }
+    assert spec.retry.max_attempts < spec.retry.max_receives <= 1000
+    assert queue["MessageRetentionPeriod"] == spec.retry.retention_s
+    assert spec.retry.horizon_s >= 3 * 24 * 3600  # past the providers' own re-send windows
     assert queue["SqsManagedSseEnabled"] is True
     assert dlq["SqsManagedSseEnabled"] is True
     assert dlq["MessageRetentionPeriod"] == 14 * 24 * 3600
@@ -397,6 +402,51 @@ def test_alarms(case: tuple[Synth, IntegrationSpec]) -> None:
     ):
         if kind in alarms:
             assert single(kind) == ("Switchboard", metric, _switchboard_dimensions(spec), "Sum")
+
+
+def test_each_app_a_worker_calls_has_a_circuit_open_alarm(case: tuple[Synth, IntegrationSpec]) -> None:
+    synth, spec = case
+    alarms = {
+        r["Properties"]["AlarmName"]: r["Properties"]
+        for r in synth.resources("AWS::CloudWatch::Alarm").values()
+    }
+    for key in access.breaker_keys(spec):
+        app = key[len(access.HEALTH_PREFIX) :]
+        alarm = alarms[health_alarms.app_alarm_name(synth.stage, app)]
+        assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == (
+            "Switchboard",
+            "TargetUnavailable",
+            "Sum",
+        )
+        assert alarm["Dimensions"] == [{"Name": "app", "Value": app}]  # what shared.health.publish emits
+        assert (alarm["Threshold"], alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (1, 3, 1)
+        assert alarm["TreatMissingData"] == "notBreaching"
+        assert alarm["OKActions"] == alarm["AlarmActions"] and "AlarmTopic" in json.dumps(
+            alarm["AlarmActions"]
+        )
+        assert f"{app} unavailable" in alarm["AlarmDescription"]
+        assert f"switchboard status --stage {synth.stage}" in alarm["AlarmDescription"]
+        assert "Runbook: docs/runbooks/circuit-open.md" in alarm["AlarmDescription"]
+    assert (ROOT / "docs/runbooks/circuit-open.md").is_file()
+    named = {n for n in alarms if n.endswith("-circuit-open")}
+    assert named == {
+        health_alarms.app_alarm_name(synth.stage, a) for a in health_alarms.called_apps(synth.specs)
+    }
+
+
+def test_the_circuit_metric_is_published_with_the_alarms_dimensions(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from shared.health import publish
+
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+    capsys.readouterr()
+    publish("quickbooks", "TargetUnavailable", 1)
+    emf = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    [directive] = emf["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "Switchboard"
+    assert directive["Dimensions"] == [[health_alarms.APP_DIMENSION]]
+    assert emf["app"] == "quickbooks" and emf["TargetUnavailable"] == [1.0]
 
 
 def test_every_runbook_is_written() -> None:
@@ -934,7 +984,15 @@ def test_names_past_a_limit_fail_synthesis() -> None:
     with pytest.raises(ValueError, match=r"exceeds Lambda's 64 characters"):
         build_app(SKIP_BUNDLING, (replace(BETA, name=long_name),), code=inline_code)
     # ... and retries that could outlast the queue's retention would lose messages silently.
-    slow = replace(BETA, retry=RetryPolicy(max_attempts=40, base_delay_s=60, max_delay_s=43_200))
+    # The policy refuses back-off past its own retention; the function adds its visibility windows.
+    tight = RetryPolicy(
+        max_attempts=8,
+        base_delay_s=10,
+        max_delay_s=900,
+        horizon_s=4 * 24 * 3600,
+        retention_s=4 * 24 * 3600 + 7300,
+    )
+    slow = replace(BETA, timeout_s=900, retry=tight)
     with pytest.raises(ValueError, match="may outlast the queue's retention"):
         build_app(SKIP_BUNDLING, (slow,), code=inline_code)
 

@@ -429,8 +429,8 @@ def out_of_scope(spec: IntegrationSpec, stage: str, root: Path = ROOT) -> list[s
     for path in access.bundle_files(spec.name, root):
         for prefix in key_prefixes((root / path).read_text()):
             key = prefix.replace("<own>", spec.name)
-            if prefix == access.OAUTH_LEASE_PREFIX:
-                continue  # the lease of a connection: granted per declared connection (test below)
+            if prefix in (access.OAUTH_LEASE_PREFIX, access.HEALTH_PREFIX):
+                continue  # a connection's lease, an app's breaker: granted per connection (tests below)
             if not any(fnmatch.fnmatchcase(f"{key}x", p) for p in patterns):
                 problems.append(f"{path}: keys starting {prefix!r} are outside {list(patterns)}")
     return problems
@@ -467,6 +467,47 @@ def test_the_lease_keys_are_inside_the_scope_of_each_function_with_the_connectio
         for other in others:
             key = f"{access.OAUTH_LEASE_PREFIX}switchboard/dev/{other}"
             assert not any(fnmatch.fnmatchcase(key, p) for p in patterns), (spec.name, key)
+
+
+def test_each_worker_gets_exactly_the_breakers_of_the_apps_it_calls() -> None:
+    """``health#<app>`` is shared by every integration calling the app, and granted to no other."""
+    from shared.health import health_key
+
+    every_app = {c.app for s in load_specs() for c in s.all_connections}
+    for spec in [*load_specs(), *SYNTHETIC]:
+        patterns = access.ledger_key_patterns(spec, "prod")
+        called = (
+            {c.app for c in spec.connections if c.kind in ("api", "oauth2")}
+            if spec.queued_triggers
+            else set()
+        )
+        breakers = [p for p in patterns if p.startswith(access.HEALTH_PREFIX)]
+        assert breakers == sorted(health_key(app) for app in called), spec.name  # exact keys, no wildcard
+        for app in every_app | {"acme"}:
+            granted = any(fnmatch.fnmatchcase(health_key(app), p) for p in patterns)
+            assert granted == (app in called), (spec.name, app)
+    calls_hubspot = [
+        s.name for s in load_specs() if health_key("hubspot") in access.ledger_key_patterns(s, "prod")
+    ]
+    assert {"website_to_crm", "new_lead_notify", "lead_enrichment"} <= set(calls_hubspot)
+
+
+def test_the_synthesized_roles_scope_the_table_to_their_breakers_and_no_others(real: Synth) -> None:
+    for spec in load_specs():
+        keys = [
+            key
+            for statement in role_statements(real, parts(real, spec).role)
+            for key in statement.get("Condition", {})
+            .get("ForAllValues:StringLike", {})
+            .get(access.LEADING_KEYS, [])
+        ]
+        assert [k for k in keys if k.startswith(access.HEALTH_PREFIX)] == list(access.breaker_keys(spec)), (
+            spec.name
+        )
+    assert access.breaker_keys(next(s for s in load_specs() if s.name == "pos_to_accounting")) == (
+        "health#quickbooks",
+        "health#square",
+    )
 
 
 def test_the_key_check_fails_on_a_key_of_another_kind(tmp_path: Path) -> None:

@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from shared.backoff import MAX_VISIBILITY_S, visibility_delay
-from shared.spec import RetryPolicy
+from shared.backoff import MAX_VISIBILITY_S, visibility_delay, wait_delay
+from shared.spec import SQS_MAX_RECEIVE_COUNT, RetryPolicy
 
 POLICY = RetryPolicy(max_attempts=8, base_delay_s=10, max_delay_s=900)
 
@@ -109,5 +109,52 @@ def test_infinite_retry_after_is_capped() -> None:
     ],
 )
 def test_retry_policy_refuses_impossible_values(kwargs: dict[str, float], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        RetryPolicy(**kwargs)  # type: ignore[arg-type]
+
+
+# --- waits: no attempt spent, spaced by their own count, bounded by the horizon -------------------
+
+
+def test_a_wait_is_spaced_like_the_back_off_of_its_count_capped_at_max_wait() -> None:
+    policy = RetryPolicy(max_attempts=3, base_delay_s=10, max_delay_s=60, max_wait_s=900)
+    top = Edge(high=True)
+    assert [wait_delay(policy, n, rng=top) for n in range(1, 10)] == [10, 20, 40, 80, 160, 320, 640, 900, 900]
+    bottom = Edge(high=False)
+    assert [wait_delay(policy, n, rng=bottom) for n in (1, 8, 30)] == [5, 450, 450]
+
+
+def test_a_longer_hint_wins_a_shorter_one_does_not_shorten_the_wait() -> None:
+    bottom = Edge(high=False)
+    assert wait_delay(POLICY, 1, 75.2, rng=bottom) == 76  # the next probe, or Retry-After
+    assert wait_delay(POLICY, 8, 1, rng=bottom) == 450  # never below half the window: the backstop holds
+    assert wait_delay(POLICY, 1, math.inf) == MAX_VISIBILITY_S
+    assert wait_delay(POLICY, 2, 3.0, scale=0.01, rng=bottom) == 3  # the hint is already scaled
+
+
+def test_the_backstop_counts_every_attempt_and_every_wait_the_horizon_allows() -> None:
+    # Each wait lasts at least half its window: 5, 10, 20, 30, 30, 30 s reach 120 s in 6 waits.
+    policy = RetryPolicy(max_attempts=2, base_delay_s=10, max_delay_s=60, max_wait_s=60, horizon_s=120)
+    assert policy.max_waits == 6
+    assert policy.max_receives == 2 + 6 + 1
+    # The defaults: 4 days of waits at most 15 minutes apart fit under SQS's 1,000 receives.
+    default = RetryPolicy()
+    assert default.horizon_s == 4 * 24 * 3600 > 3 * 24 * 3600  # past Stripe's ~3 days, Square's 72 h
+    assert 8 + 4 * 24 * 4 < default.max_receives <= SQS_MAX_RECEIVE_COUNT
+    assert sum(default.wait_window_s(n) / 2 for n in range(1, default.max_waits + 1)) >= default.horizon_s
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"max_wait_s": 60, "horizon_s": 14 * 24 * 3600 - 1, "retention_s": 14 * 24 * 3600 - 1}, "outlast"),
+        ({"horizon_s": 5 * 24 * 3600, "max_wait_s": 60}, "over SQS's maxReceiveCount limit of 1000"),
+        ({"horizon_s": 6 * 24 * 3600}, "raise retention_s or shorten horizon_s"),
+        ({"retention_s": 14 * 24 * 3600}, "below the DLQ's 14 days"),
+        ({"max_wait_s": 0}, "max_wait_s"),
+        ({"horizon_s": -1}, "horizon_s must not be negative"),
+    ],
+)
+def test_retry_policy_refuses_a_horizon_its_queue_cannot_hold(kwargs: dict[str, float], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         RetryPolicy(**kwargs)  # type: ignore[arg-type]

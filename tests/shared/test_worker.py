@@ -395,7 +395,7 @@ def test_lead_queued_by_ingress_is_processed(make_runtime: Any, hubspot: HubSpot
 
 def test_retry_after_on_429_sets_the_visibility(make_runtime: Any, hubspot: HubSpotSandbox) -> None:
     rt: Runtime = make_runtime(NAME)
-    add_fault(hubspot, {"kind": "rate_limit", "retry_after": 7, "path": UPSERT})
+    add_fault(hubspot, {"kind": "rate_limit", "retry_after": 30, "path": UPSERT})
     send_envelope(rt, "webhook", "evt-429", lead("rate.limited@example.com"), "form.submitted")
     messages = receive(rt, expect=1)
     visibility = spy(rt.aws("sqs"), "sqs", "ChangeMessageVisibility")
@@ -403,17 +403,17 @@ def test_retry_after_on_429_sets_the_visibility(make_runtime: Any, hubspot: HubS
     result = run(rt, messages)
 
     assert failures(result) == [messages[0]["MessageId"]]
-    assert [v["VisibilityTimeout"] for v in visibility] == [7]
+    assert [v["VisibilityTimeout"] for v in visibility] == [30]  # longer than the first wait's window (10 s)
     assert dead_letters(rt) == []
 
 
 def test_retry_after_is_scaled_by_the_runtime(make_runtime: Any, hubspot: HubSpotSandbox) -> None:
     rt: Runtime = make_runtime(NAME, retry_scale=0.5)
-    add_fault(hubspot, {"kind": "rate_limit", "retry_after": 7, "path": UPSERT})
+    add_fault(hubspot, {"kind": "rate_limit", "retry_after": 31, "path": UPSERT})
     send_envelope(rt, "webhook", "evt-429s", lead("scaled@example.com"), "form.submitted")
     visibility = spy(rt.aws("sqs"), "sqs", "ChangeMessageVisibility")
     run(rt, receive(rt, expect=1))
-    assert [v["VisibilityTimeout"] for v in visibility] == [4]  # ceil(7 * 0.5)
+    assert [v["VisibilityTimeout"] for v in visibility] == [16]  # ceil(31 * 0.5)
 
 
 # --- the effects ledger ----------------------------------------------------------------------------
