@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -84,6 +85,28 @@ def recorder(rt: Runtime, sender: CalendlySandbox | CalcomSandbox, trigger_name:
     url = f"https://{HOST}{trigger.path}"
     sender.webhooks.subscribe(url, signing_secrets(rt, trigger.secret)[0], deliver=keep)
     return kept
+
+
+def unnamed(rt: Runtime, hook: Captured, trigger_name: str) -> Captured:
+    """The cancel without the booking it replaced (``old_invitee``, ``rescheduleUid``), re-signed: a
+    provider whose cancel payload does not carry it."""
+    body = json.loads(hook.body)
+    payload = body["payload"]
+    for field in ("old_invitee", "rescheduleUid", "fromReschedule"):
+        if field in payload:
+            payload[field] = None
+    raw = json.dumps(body).encode()
+    trigger = SPEC.trigger(trigger_name)
+    assert isinstance(trigger, WebhookTrigger)
+    headers = trigger.verifier.sign(
+        method="POST",
+        url=f"https://{HOST}{hook.path}",
+        body=raw,
+        secret=signing_secrets(rt, trigger.secret)[0],
+        now=time.time(),
+        msg_id="unnamed",
+    )
+    return Captured(hook.path, {**hook.headers, **headers}, raw)
 
 
 def deliver(rt: Runtime, hook: Captured) -> None:
@@ -171,7 +194,7 @@ def judge(
 
 
 def calendly_life(
-    rt: Runtime, sandboxes: dict[str, SandboxApp], address: str, moves: int, cancel: bool
+    rt: Runtime, sandboxes: dict[str, SandboxApp], address: str, moves: int, cancel: bool, named: bool = True
 ) -> list[Captured]:
     """Book, reschedule ``moves`` times, maybe cancel: the webhooks Calendly sent, in its order."""
     calendly = sandboxes["calendly"]
@@ -194,6 +217,8 @@ def calendly_life(
         invitee = moved["invitee"]
     if cancel:
         control(calendly, "POST", "/_bookings/cancel", {"invitee": invitee, "reason": "ill"})
+        if not named:
+            hooks[-1] = unnamed(rt, hooks[-1], "calendly")
     return list(hooks)
 
 
@@ -204,26 +229,31 @@ CALENDLY_CASES = {
     "created-moved-cancelled": (1, True, 3, None),
     "created-moved-moved": (2, False, 4, SAMPLE),
     "created-moved-moved-cancelled": (2, True, 5, SAMPLE),
+    # The cancel naming no replaced booking (a payload without ``old_invitee``).
+    "created-moved-cancelled-unnamed": (1, True, 6, None),
+    "created-moved-moved-cancelled-unnamed": (2, True, 7, SAMPLE),
 }
 
 
 def _calendly_params() -> Iterator[Any]:
     for name, (moves, cancelled, seed, bound) in CALENDLY_CASES.items():
         n = 1 + 2 * moves + int(cancelled)
+        named = not name.endswith("unnamed")
         for order in orders(n, seed, bound):
-            yield pytest.param(moves, cancelled, order, id=f"{name}:{'-'.join(map(str, order))}")
+            yield pytest.param(moves, cancelled, named, order, id=f"{name}:{'-'.join(map(str, order))}")
 
 
-@pytest.mark.parametrize(("moves", "cancelled", "order"), list(_calendly_params()))
+@pytest.mark.parametrize(("moves", "cancelled", "named", "order"), list(_calendly_params()))
 def test_calendly_any_order_ends_in_the_true_final_state(
     moves: int,
     cancelled: bool,
+    named: bool,
     order: tuple[int, ...],
     rt: Runtime,
     google: GoogleCalendarSandbox,
     sandboxes: dict[str, SandboxApp],
 ) -> None:
-    hooks = calendly_life(rt, sandboxes, "ada@example.org", moves, cancelled)
+    hooks = calendly_life(rt, sandboxes, "ada@example.org", moves, cancelled, named)
     assert len(hooks) == 1 + 2 * moves + int(cancelled)
     replay(rt, hooks, order)
     live = f"202612{14 + moves}T{'163000' if moves else '100000'}Z"  # each move: the next day, 16:30
@@ -234,7 +264,7 @@ def test_calendly_any_order_ends_in_the_true_final_state(
 
 
 def calcom_life(
-    rt: Runtime, sandboxes: dict[str, SandboxApp], address: str, moves: int, cancel: bool
+    rt: Runtime, sandboxes: dict[str, SandboxApp], address: str, moves: int, cancel: bool, named: bool = True
 ) -> list[Captured]:
     calcom = sandboxes["calcom"]
     assert isinstance(calcom, CalcomSandbox)
@@ -255,6 +285,8 @@ def calcom_life(
         )["uid"]
     if cancel:
         control(calcom, "POST", "/_bookings/cancel", {"uid": uid})
+        if not named:
+            hooks[-1] = unnamed(rt, hooks[-1], "calcom")
     return list(hooks)
 
 
@@ -264,25 +296,29 @@ CALCOM_CASES = {
     "created-moved-cancelled": (1, True, 13),
     "created-moved-moved": (2, False, 14),
     "created-moved-moved-cancelled": (2, True, 15),
+    "created-moved-cancelled-unnamed": (1, True, 16),
+    "created-moved-moved-cancelled-unnamed": (2, True, 17),
 }
 
 
 def _calcom_params() -> Iterator[Any]:
     for name, (moves, cancelled, seed) in CALCOM_CASES.items():
+        named = not name.endswith("unnamed")
         for order in orders(1 + moves + int(cancelled), seed, SAMPLE):
-            yield pytest.param(moves, cancelled, order, id=f"{name}:{'-'.join(map(str, order))}")
+            yield pytest.param(moves, cancelled, named, order, id=f"{name}:{'-'.join(map(str, order))}")
 
 
-@pytest.mark.parametrize(("moves", "cancelled", "order"), list(_calcom_params()))
+@pytest.mark.parametrize(("moves", "cancelled", "named", "order"), list(_calcom_params()))
 def test_calcom_any_order_ends_in_the_true_final_state(
     moves: int,
     cancelled: bool,
+    named: bool,
     order: tuple[int, ...],
     rt: Runtime,
     google: GoogleCalendarSandbox,
     sandboxes: dict[str, SandboxApp],
 ) -> None:
-    hooks = calcom_life(rt, sandboxes, "grace@example.org", moves, cancelled)
+    hooks = calcom_life(rt, sandboxes, "grace@example.org", moves, cancelled, named)
     replay(rt, hooks, order)
     live = None if cancelled else f"202612{17 + moves}T{'090000' if moves else '130000'}Z"
     judge(rt, google, hooks, "grace@example.org", live)
