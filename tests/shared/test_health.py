@@ -380,3 +380,30 @@ def test_a_success_resets_failures_other_containers_added_meanwhile(make: Any, t
     one_round(a, "evt-fail-again")
     assert breaker(a)["failures"] == 1  # one in a row, not five: the success in between counted
     assert breaker(a)["state"] == health.CLOSED
+
+
+# --- the backstop -------------------------------------------------------------------------------------
+
+
+def test_poison_that_crashes_every_receive_reaches_the_dlq_by_the_backstop(aws: Any) -> None:
+    """A handler that dies before it can count anything: SQS's maxReceiveCount, derived from the
+    horizon, still moves the message to the DLQ - after every attempt and wait, not after 2."""
+    from infra.local.resources import create_resources
+
+    spec = _spec("health_poison", max_attempts=2, max_wait_s=60, horizon_s=120)
+    assert spec.retry.max_receives == 9
+    made = create_resources((spec,), aws, stage="t", sandbox_url="http://127.0.0.1:9", visibility_scale=0.02)
+    queue, dlq = made.queue_urls(spec.name)
+    sqs = aws.client("sqs")
+    attributes = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"]
+    assert json.loads(attributes["RedrivePolicy"])["maxReceiveCount"] in (9, "9")
+    assert attributes["MessageRetentionPeriod"] == str(spec.retry.retention_s)
+    sqs.send_message(QueueUrl=queue, MessageBody="crash")
+    receives = 0
+    for _ in range(50):  # bounded: each receive "crashes" (nothing deleted, visible again at once)
+        got = sqs.receive_message(QueueUrl=queue, VisibilityTimeout=0, WaitTimeSeconds=0).get("Messages", [])
+        if not got:
+            break
+        receives += 1
+    assert receives == spec.retry.max_receives
+    assert [m["Body"] for m in sqs.receive_message(QueueUrl=dlq).get("Messages", [])] == ["crash"]
