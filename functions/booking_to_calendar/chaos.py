@@ -153,6 +153,9 @@ def _calendly_booking(run: ChaosRun, p: Planned) -> _Booking:
         before = (start - timedelta(days=2), end - timedelta(days=2))
     elif kind == "cancel":
         before = (start, end)
+        # The sample cancels a booking that was itself a reschedule; this one was booked directly
+        # (prepared on the calendar), so it replaced no invitee.
+        payload["old_invitee"] = None
         payload["cancellation"] = {
             "canceled_by": name,
             "reason": f"Chaos cancel {p.key}",
