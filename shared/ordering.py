@@ -63,6 +63,8 @@ T = TypeVar("T")
 #: DLQ (14 days) and the ledger's own records (15 days) - a year, like booking links.
 KEEP_S: Final = 365 * 24 * 3600
 
+#: Between a version and its tie-break (a version is an attribute value, never a key).
+_SEP: Final = "#"
 _FREE: Final = "(attribute_not_exists(lease_until) OR lease_until < :now)"
 _NEWER: Final = "(attribute_not_exists(version) OR version < :v)"
 
@@ -104,13 +106,13 @@ def number_version(number: int, tiebreak: str = "") -> str:
     """A provider's integer version (Square ``version``) as a string that sorts numerically."""
     if number < 0:
         raise ValueError(f"a version number is not negative: {number}")
-    return f"{number:020d}#{tiebreak}"
+    return _SEP.join((f"{number:020d}", tiebreak))
 
 
 def time_version(at: datetime, tiebreak: str = "") -> str:
     """A timestamp (UTC, microseconds) as a string that sorts in time; ``tiebreak`` orders equal times."""
     moment = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-    return f"{moment:%Y-%m-%dT%H:%M:%S.%fZ}#{tiebreak}"
+    return _SEP.join((f"{moment:%Y-%m-%dT%H:%M:%S.%fZ}", tiebreak))
 
 
 @contextmanager
