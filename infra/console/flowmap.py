@@ -33,7 +33,7 @@ class Node:
     label: str
     kind: str
     column: int
-    row: int = 0
+    row: float = 0.0
 
     @property
     def x(self) -> int:
@@ -41,7 +41,7 @@ class Node:
 
     @property
     def y(self) -> int:
-        return 20 + self.row * _ROW
+        return 20 + round(self.row * _ROW)
 
     @property
     def width(self) -> int:
@@ -94,7 +94,24 @@ class FlowMap:
 
     @property
     def height(self) -> int:
-        return 40 + (max((n.row for n in self.nodes), default=0) + 1) * _ROW
+        return 40 + round((max((n.row for n in self.nodes), default=0.0) + 1) * _ROW)
+
+
+def _lay_out(nodes: list[Node], edges: list[Edge]) -> None:
+    """Rows: sources in order, each integration level with its sources (below the one before it),
+    targets and events spread over the same height."""
+    sources = [n for n in nodes if n.column == 0]
+    for position, n in enumerate(sources):
+        n.row = float(position)
+    last = -1.0
+    for n in (n for n in nodes if n.column == 1):
+        feeding = [e.source.row for e in edges if e.target is n and e.source.column == 0]
+        n.row = max(sum(feeding) / len(feeding) if feeding else last + 1, last + 1)
+        last = n.row
+    height = max(last, len(sources) - 1.0, 0.0)
+    right = [n for n in nodes if n.column == 2]
+    for position, n in enumerate(right):
+        n.row = position * height / max(len(right) - 1, 1)
 
 
 def _trigger_label(trigger: object) -> str:
@@ -158,8 +175,5 @@ def flow_map(rows: Sequence[EventRow]) -> FlowMap:
                 edges.append(
                     Edge(source, nodes[f"integration:{spec.name}"], consumed, f"events via {bus.name}")
                 )
-    for column in range(3):
-        ordered = [n for n in nodes.values() if n.column == column]
-        for position, n in enumerate(ordered):
-            n.row = position
+    _lay_out(list(nodes.values()), edges)
     return FlowMap(list(nodes.values()), edges)
