@@ -318,21 +318,26 @@ def test_when_slack_fails_after_the_email_the_retry_posts_to_slack_only(
     assert len(slack_messages(slack)) == 1
 
 
-def test_slack_rate_limit_honours_retry_after(rt: Runtime, slack: SlackSandbox, monkeypatch: Any) -> None:
+def test_slack_rate_limit_honours_retry_after(
+    make_runtime: Any, slack: SlackSandbox, monkeypatch: Any
+) -> None:
     from shared import worker
 
+    rt = make_runtime("new_lead_notify", retry_scale=0.01)  # hints are scaled as the delays are
+
     delays: list[tuple[int, float | None]] = []
-    real = worker.visibility_delay
+    real = worker.wait_delay
 
-    def spy(policy: Any, attempt: int, retry_after: float | None = None, **kw: Any) -> int:
-        delays.append((attempt, retry_after))
-        return real(policy, attempt, retry_after, **kw)
+    def spy(policy: Any, waits: int, hint: float | None = None, **kw: Any) -> int:
+        delays.append((waits, hint))
+        return real(policy, waits, hint, **kw)
 
-    monkeypatch.setattr(worker, "visibility_delay", spy)
+    # A 429 is a wait, not an attempt: its delay comes from wait_delay with Slack's Retry-After.
+    monkeypatch.setattr(worker, "wait_delay", spy)
     control(slack, "POST", "/_faults", {"kind": "rate_limit", "retry_after": 7, "path": "/chat.postMessage"})
     bus(rt, "lead_created_new_contact")
     drain(rt)
-    assert delays == [(1, 7.0)]
+    assert delays == [(1, pytest.approx(7.0 * 0.01))]
     assert len(slack_messages(slack)) == 1
 
 
