@@ -316,8 +316,14 @@ def cancel(change: BookingChange, ctx: WorkContext) -> dict[str, Any]:
     def remove() -> dict[str, Any]:
         which = _which(resolved, key)
         if not change.seat_only:
+            # Gone on a retry after an earlier attempt of this step: that attempt deleted it and its
+            # answer was lost (a timeout) - the invitee's calendar still holds the invitation.
+            from shared.http import current_work
+
+            stamp = current_work.get()
+            earlier = stamp.earlier_attempt() if stamp is not None else None
             cancelled = CANCEL_EVENT(ctx, calendar.CancelEvent(**_deployment(settings), **which))
-            state = "deleted" if cancelled.deleted else "already gone"
+            state = "deleted" if cancelled.deleted or earlier is not None else "already gone"
             return {"event_id": cancelled.event_id, "ical_uid": cancelled.ical_uid, "state": state}
         found = GET_EVENT(ctx, calendar.EventRef(calendar_id=settings.calendar_id, **which))
         existing = found.event
