@@ -115,6 +115,12 @@ def _upsert(ctx: WorkContext, lead: Lead) -> dict[str, Any]:
     )
     if isinstance(written, Applied):
         return dict(written.result)
+    if written.same:
+        # This lead's own write, applied by an attempt that ended before the ledger recorded the step
+        # (its version was stored, then the invocation died). Writing the same values again is
+        # harmless, and only the upsert's answer (with the earlier attempts' window) says whether
+        # that attempt created the contact - which decides whether the lead is qualified.
+        return UPSERT_CONTACT(ctx, contact_input(lead)).model_dump(mode="json")
     ctx.logger.info("an older submission than the contact's: values kept", extra={"stale": True})
     found = FIND_CONTACT(ctx, crm.FindContact(email=lead.email))
     if found.found and found.id is not None:

@@ -18,6 +18,8 @@ import pytest
 from apps.hubspot.standin import HubSpotSandbox
 from infra.local.samples import EVENTS_DIR, Sample, load_sample, load_samples
 from sandbox.base import SandboxApp, SandboxRequest, transport_for
+from shared.errors import TargetUnavailable
+from shared.ordering import EntityVersions
 from shared.registry import load_spec
 from shared.runtime import Runtime
 from tests.support import ShortReads, dlq_messages, drain, poller, send_sample
@@ -329,3 +331,29 @@ def test_leads_of_one_person_in_one_batch_end_with_the_newest_values(
     [ada] = contacts_by_email(hubspot).values()
     assert ada["properties"]["company"] == "New Co" and ada["properties"]["utm_campaign"] == "autumn"
     assert len(state(hubspot)["notes"]) == 3 and not dlq_messages(rt)
+
+
+def test_a_lead_whose_attempt_died_after_its_version_was_stored_is_still_qualified(
+    rt: Runtime, hubspot: HubSpotSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The attempt created the contact and stored its version, then ended before the ledger recorded
+    the step (on Lambda: killed there; tests/e2e/test_chaos lost R22N58's qualification this way).
+    The retry finds its own version applied: it must still learn that its lead created the contact."""
+    record = EntityVersions._record
+    died: list[str] = []
+
+    def record_then_die(self: EntityVersions, key: str, token: str, version: str) -> str | None:
+        previous = record(self, key, token, version)
+        if not died:
+            died.append(version)
+            raise TargetUnavailable("the invocation ended here")
+        return previous
+
+    monkeypatch.setattr(EntityVersions, "_record", record_then_die)
+    assert send(rt, submission(0))["statusCode"] == 202
+    drain(rt)
+    assert died
+    [ada] = contacts_by_email(hubspot).values()
+    assert ada["properties"]["hubspot_owner_id"] == "41629779"
+    assert ada["properties"]["lifecyclestage"]
+    assert len(state(hubspot)["notes"]) == 1 and not dlq_messages(rt)
