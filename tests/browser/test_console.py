@@ -35,7 +35,7 @@ from shared.registry import load_spec, load_specs
 from tests.browser.conftest import NO_PLAYWRIGHT, Stack, no_browser
 
 try:
-    from playwright.sync_api import Page, expect
+    from playwright.sync_api import Locator, Page, expect
 except ImportError:  # without the dev extra: skipped here, a failure on CI
     no_browser(NO_PLAYWRIGHT, os.environ, module=True)
 
@@ -92,6 +92,12 @@ def story_url(stack: Stack, event_id: str) -> str:
     return f"{stack.console.url}events/website_to_crm/{quote(event_id, safe='')}"
 
 
+def open_link(page: Page, link: Locator, url: str) -> None:
+    """Click ``link`` and wait for the page it opens (the navigation is awaited from before the click)."""
+    with page.expect_navigation(url=url):
+        link.click()
+
+
 def hubspot_records(stack: Stack, email: str) -> tuple[int, int]:
     """(contacts with ``email``, notes on them) at the HubSpot stand-in."""
     state = standin_state(stack.target, "hubspot")
@@ -109,13 +115,15 @@ def test_a_lead_posted_to_the_form_appears_in_the_list_and_its_story_shows_every
     page.goto(stack.console.url + "events")
     page.fill("#search-q", event_id)
     page.click("#search-submit")
+    # The list before the search already shows the newest events, this one among them: clicking a
+    # row while htmx swaps the results in races the swap, so wait until the results are the search's.
+    expect(page.locator("#event-total")).to_have_attribute("data-total", "1")
     row = page.locator(f'[data-testid="event-row"][data-event-id="{event_id}"]')
     expect(row).to_have_count(1)
     expect(row).to_have_attribute("data-status", "processed")
     expect(row).to_have_attribute("data-integration", "website_to_crm")
 
-    row.locator("a.event-link").click()
-    page.wait_for_url(story_url(stack, event_id))
+    open_link(page, row.locator("a.event-link"), story_url(stack, event_id))
     expect(page.locator("#story-event-id")).to_have_text(event_id)
     shown = page.locator('[data-testid="step-row"]').evaluate_all("rows => rows.map(r => r.dataset.step)")
     recorded = {
@@ -147,8 +155,7 @@ def test_a_dead_letter_shows_its_reason_and_replay_after_the_fix_processes_it_ex
     expect(letter.locator(".reason")).to_contain_text("target_rejected")
     expect(letter.locator(".reason")).to_contain_text("400")
 
-    letter.locator("a.event-link").click()
-    page.wait_for_url(story_url(stack, event_id))
+    open_link(page, letter.locator("a.event-link"), story_url(stack, event_id))
     expect(page.locator("#story-dlq-reason")).to_contain_text("target_rejected")
     page.click("#replay-button")
     expect(page.locator("#action-report")).to_contain_text(event_id[:12])
