@@ -6,8 +6,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
-PY_STAMP   := $(VENV)/.installed
-NODE_STAMP := node_modules/.installed
+PY_STAMP    := $(VENV)/.installed
+LOCAL_STAMP := $(VENV)/.installed-local
+NODE_STAMP  := node_modules/.installed
 PORT   ?= 8787
 
 # Keep the CDK offline and quiet (no telemetry, no version check, no jsii end-of-life banner).
@@ -16,12 +17,20 @@ export CDK_DISABLE_VERSION_CHECK := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: env dev dev-once test lint typecheck unit synth clean bench
+.PHONY: env local-env dev dev-once test lint typecheck unit synth clean bench
+
+# `make dev` needs only the runtime and the local extra (moto, rich): about a tenth of the whole set
+# (no CDK, no linters, no browser driver), so a newcomer's first run starts sooner. `make test` installs
+# everything, which includes the local extra.
+$(LOCAL_STAMP): pyproject.toml requirements.lock
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[local]'
+	touch $@
 
 $(PY_STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
-	touch $@
+	touch $(LOCAL_STAMP) $@
 
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -29,13 +38,15 @@ $(NODE_STAMP): package.json package-lock.json
 
 env: $(PY_STAMP) $(NODE_STAMP)
 
+local-env: $(LOCAL_STAMP) $(NODE_STAMP)
+
 ## make dev [FRESH=1]: run Switchboard locally (embedded AWS + sandbox apps), replay the samples, serve until Ctrl-C;
 ## the state is saved on Ctrl-C and restored by the next make dev (FRESH=1 starts empty).
-dev: env
+dev: local-env
 	$(BIN)/switchboard dev --port $(PORT)$(if $(FRESH), --fresh)
 
 ## make dev-once: replay the samples, wait until the queues drain, print a summary and exit.
-dev-once: env
+dev-once: local-env
 	$(BIN)/switchboard dev --once --port 0
 
 lint: env

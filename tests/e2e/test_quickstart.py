@@ -10,7 +10,8 @@ The blocks after ``make dev`` are one terminal: what a block does to its shell (
 are run again until their answer is there, as a reader would look again a moment later; blocks that
 change something run once.
 
-It is the slowest test of the suite (a real ``pip install`` into a new ``.venv``); it prints the time
+It is among the slowest tests of the suite (a real ``pip install`` of what ``make dev`` needs into a new
+``.venv``: the runtime and the ``local`` extra, not the CDK or the test tools); it prints the time
 from the clone to the first traced event, the figure the first-hour issue asked for.
 """
 
