@@ -702,7 +702,10 @@ def test_event_in_progress_elsewhere_is_retried(
     assert dead_letters(syn) == []
     assert len(visibility) == 1
     retries = [(t["event_id"], t["reason"]) for t in traced if t["stage"] == "retry"]
-    assert retries == [("evt-busy", "synthetic#event: another worker is processing this event")]
+    assert retries == [
+        ("evt-busy", "waiting, no attempt spent: synthetic#event: another worker is processing this event")
+    ]
+    assert [t["waiting"] for t in traced if t["stage"] == "retry"] == [True]
     # Once the other worker finished, the redelivery is a duplicate: done, and not run again.
     make_visible(syn, messages)
     assert run(syn, receive(syn, expect=1)) == {"batchItemFailures": []}
