@@ -1,10 +1,15 @@
-"""The audit trail of the MCP endpoint: one ledger item per tool call, whatever its outcome.
+"""The audit trail of the MCP endpoint: one ledger item per tool call, whatever its outcome, and one
+per request refused for its API key.
 
-``mcp#audit#<UTC time>#<random>`` items hold who (the key's id, never the key), which tool, the
-arguments with personal data and secrets masked, the outcome (``ok``, ``duplicate``, ``denied``,
-``quota_exceeded``, ``invalid_arguments``, ``error:<code>``), the duration and the idempotency key's
-hash. They expire after ``audit_days`` (TTL). A failed audit write is logged, never fatal: it must
-not turn a call that happened into one the caller retries.
+``mcp#audit#<UTC time>#<random>`` items hold who (the key's id, never the key; empty when no
+well-formed key was sent), the JSON-RPC method, which tool - named as MCP clients see it,
+``crm_upsert_contact`` - the arguments with personal data and secrets masked, the outcome (``ok``,
+``duplicate``, ``denied``, ``unknown_tool``, ``quota_exceeded``, ``refusal_limit``,
+``invalid_arguments``, ``invalid_idempotency_key``, ``idempotency_conflict``, ``in_progress``,
+``error:<code>``; for a refused key ``missing_key``, ``malformed_key``, ``unknown_key``,
+``revoked_key``), the duration and the idempotency key's hash. They expire after ``audit_days``
+(TTL). A failed audit write is logged, never fatal: it must not turn a call that happened into one
+the caller retries. ``switchboard audit`` (:mod:`infra.ops.audit`) reads them.
 
 Masking is stricter than the logs': a field that names or reaches a person (``first_name``, ``to``,
 ``text`` ...) keeps only its length, so a record shows *that* a contact was written, not *who*.
@@ -82,6 +87,7 @@ def write(
     request_id: str | None = None,
     idempotency: str | None = None,
     detail: str | None = None,
+    method: str = "tools/call",
     logger: Any = None,
 ) -> str:
     """Write one audit record; returns its id (also on failure, when it is only logged)."""
@@ -92,6 +98,7 @@ def write(
         "kind": "audit",
         "key_id": key_id,
         "tool": tool,
+        "method": method,
         "arguments": json.dumps(mask_arguments(dict(arguments)), separators=(",", ":"), default=str),
         "outcome": outcome,
         "duration_ms": Decimal(f"{duration_ms:.1f}"),

@@ -6,11 +6,35 @@ the shape for the spec (``input_model``) and the OpenAPI document.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-__all__ = ["JsonRpcMessage", "Settings"]
+__all__ = ["JsonRpcMessage", "Settings", "normal_origin"]
+
+
+def normal_origin(value: str) -> str:
+    """An origin as browsers send it: ``scheme://host[:port]``, lower case, no path or trailing slash.
+
+    A setting that is not one (a path, a wildcard, ``null``) is refused at deployment, not matched
+    against nothing at runtime.
+    """
+    text = value.strip().lower().rstrip("/")
+    scheme, sep, rest = text.partition("://")
+    if (
+        scheme not in ("http", "https")
+        or not sep
+        or not rest
+        or any(c in rest for c in "/?#@* ")
+        or rest.startswith(":")
+    ):
+        raise ValueError(
+            f"{value!r} is not an origin: give scheme://host[:port], e.g. https://claude.ai or http://localhost:6274"
+        )
+    return text
+
+
+Origin = Annotated[str, AfterValidator(normal_origin)]
 
 
 class Settings(BaseModel):
@@ -44,6 +68,10 @@ class Settings(BaseModel):
     audit_days: int = Field(default=90, ge=1, le=3650)
     #: Name and version the server reports to MCP clients.
     server_name: str = "switchboard"
+    #: Browser origins whose pages may call ``/mcp`` (``https://claude.ai``): a request with any other
+    #: ``Origin`` header is refused (403), as the MCP transport requires against DNS rebinding. A request
+    #: without ``Origin`` - every non-browser client - is not affected. Empty: no browser page may call.
+    allowed_origins: tuple[Origin, ...] = ()
 
 
 class JsonRpcMessage(BaseModel):

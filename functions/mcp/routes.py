@@ -1,41 +1,122 @@
-"""The ``/mcp`` routes: authenticate the key, then hand the JSON-RPC message to the MCP server.
+"""The ``/mcp`` routes: check the origin and the key, then hand the JSON-RPC message to the MCP server.
 
-Authentication happens here, before the MCP SDK is imported: a request without a valid key costs
-one DynamoDB read and no SDK import, and is answered ``401`` with a JSON body naming the problem and
-``WWW-Authenticate: Bearer``. Everything after that is :mod:`functions.mcp.server`, imported on the
-first authenticated request only (the SDK - Starlette, anyio, its type models - is the heavy part
-of this function's cold start).
+Three gates, in order, before the MCP SDK is imported (the SDK - Starlette, anyio, its type models -
+is the heavy part of this function's cold start), each refusal a JSON-RPC error object
+(:mod:`functions.mcp.jsonrpc`), which is what the official MCP client shows its user:
+
+1. **Origin** - a request whose ``Origin`` header is not in the ``allowed_origins`` setting is ``403``
+   (``-32033``): the Streamable HTTP transport says servers MUST validate ``Origin``, so that a web
+   page cannot reach the endpoint through DNS rebinding. No ``Origin`` (every non-browser client) is
+   allowed.
+2. **The key** - missing, malformed, unknown or revoked is ``401`` (``-32032``, ``data.reason``) with
+   ``WWW-Authenticate: Bearer`` (RFC 6750: ``error="invalid_token"`` when a credential was sent).
+   Every refusal is audited; with the key's id when the key was well-formed, never its secret.
+3. **The message** - a body that is JSON but not one JSON-RPC message is ``400 -32600`` naming what
+   is wrong (the SDK would answer ``-32602`` and a 2 KB pydantic dump).
+
+Everything after that is :mod:`functions.mcp.server`, imported on the first authenticated request.
 """
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from shared.openapi import RouteDoc
 
-from .keys import InvalidKey, authenticate
+from . import audit, jsonrpc
+from .keys import InvalidKey, MissingKey, authenticate
 from .models import JsonRpcMessage
 
 if TYPE_CHECKING:
     from shared.sync import RouteContext
     from shared.webhooks.base import WebhookRequest
 
-__all__ = ["not_allowed", "post"]
+__all__ = ["not_allowed", "origin_allowed", "post"]
 
 Answer = tuple[int, Any, Mapping[str, str]]
 
-_CHALLENGE = 'Bearer realm="switchboard", error="invalid_token"'
+_REALM = 'Bearer realm="switchboard"'
+
+
+def origin_allowed(origin: str | None, allowed: tuple[str, ...]) -> bool:
+    """No ``Origin`` (a non-browser client), or one of ``allowed`` (normalized, see ``normal_origin``)."""
+    if origin is None or not origin.strip():
+        return True
+    return origin.strip().lower().rstrip("/") in allowed
+
+
+def _challenge(exc: InvalidKey) -> str:
+    if isinstance(exc, MissingKey):  # RFC 6750 section 3.1: no error code when no credential was sent
+        return _REALM
+    # A header value: ASCII (the key's "…" spelled out), no quote or backslash to break the quoting.
+    text = str(exc).replace("…", "...").replace("\\", "").replace('"', "'")
+    description = text.encode("ascii", "ignore").decode()[:200]
+    return f'{_REALM}, error="invalid_token", error_description="{description}"'
+
+
+def _method_and_tool(body: bytes) -> tuple[str, str]:
+    """The JSON-RPC method and, for ``tools/call``, the tool asked for - for the audit; never raises."""
+    try:
+        parsed = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return "", ""
+    if not isinstance(parsed, dict):
+        return "", ""
+    method = parsed.get("method")
+    params = parsed.get("params")
+    if not isinstance(method, str):
+        return "", ""
+    tool = params.get("name") if method == "tools/call" and isinstance(params, dict) else None
+    return method[:100], tool[:100] if isinstance(tool, str) else ""
+
+
+def _refuse_key(ctx: RouteContext, request: WebhookRequest, exc: InvalidKey, started: float) -> Answer:
+    message_id = jsonrpc.request_id(request.body)
+    method, tool = _method_and_tool(request.body)
+    ctx.logger.warning(
+        "mcp key refused", extra={"reason": exc.reason, "key_id": exc.key_id, "method": method}
+    )
+    audit.write(
+        ctx.rt.aws("dynamodb"),
+        ctx.rt.table,
+        key_id=exc.key_id or "",
+        tool=tool,
+        method=method,
+        arguments={},
+        outcome=exc.reason,
+        duration_ms=(time.perf_counter() - started) * 1000,
+        retention_days=int(getattr(ctx.rt.settings, "audit_days", 90)),
+        request_id=None if message_id is None else str(message_id),
+        detail=str(exc),
+        logger=ctx.logger,
+    )
+    body = jsonrpc.error(message_id, jsonrpc.INVALID_API_KEY, str(exc), {"reason": exc.reason})
+    return 401, body, {"www-authenticate": _challenge(exc)}
 
 
 def post(ctx: RouteContext, request: WebhookRequest, params: Mapping[str, str]) -> Answer:
     """``POST /mcp``: one JSON-RPC message in, its JSON answer out (or 202 for a notification)."""
+    started = time.perf_counter()
+    origin = request.header("origin")
+    if not origin_allowed(origin, tuple(getattr(ctx.rt.settings, "allowed_origins", ()))):
+        ctx.logger.warning("mcp origin refused", extra={"origin": (origin or "")[:200]})
+        message = (
+            f"origin {origin!r} may not call this server: browser pages are refused unless their origin "
+            "is in the mcp function's allowed_origins setting"
+        )
+        return 403, jsonrpc.error(jsonrpc.request_id(request.body), jsonrpc.ORIGIN_NOT_ALLOWED, message), {}
     try:
         key = authenticate(ctx.rt.aws("dynamodb"), ctx.rt.table, request.header("authorization"))
     except InvalidKey as exc:
-        ctx.logger.warning("mcp key refused", extra={"reason": str(exc)})
-        body = {"error": InvalidKey.code, "message": str(exc)}
-        return 401, body, {"www-authenticate": _CHALLENGE}
+        return _refuse_key(ctx, request, exc, started)
+    try:
+        jsonrpc.check(request.body)
+    except jsonrpc.InvalidMessage as exc:
+        ctx.logger.warning("mcp message refused", extra={"key_id": key.id, "detail": exc.message})
+        return 400, jsonrpc.error(exc.message_id, exc.code, exc.message), {}
     from .server import serve
 
     return serve(ctx, key, request)
@@ -71,7 +152,9 @@ post.openapi = RouteDoc(  # type: ignore[attr-defined]
         "One JSON-RPC message per POST: initialize, tools/list, tools/call, ping. The tools are the "
         "actions in x-switchboard-tools that the API key may call. Tool calls that change something "
         "take an idempotency_key argument (or _meta io.switchboard/idempotency-key). Errors: -32030 "
-        "tool not allowed for this key, -32031 quota exceeded (data.retry_after_s), -32602 unknown tool. "
+        "tool not allowed for this key, -32031 quota exceeded (data.retry_after_s), -32032 API key "
+        "refused (data.reason), -32033 Origin not allowed, -32602 unknown tool or invalid "
+        "idempotency_key, -32600 not a JSON-RPC message. "
         "GET and DELETE /mcp answer 405: no event stream and no sessions (stateless server)."
     ),
     request_body={
@@ -82,25 +165,22 @@ post.openapi = RouteDoc(  # type: ignore[attr-defined]
         "200": {"description": "the JSON-RPC response", "content": _JSON_RPC},
         "202": {"description": "a notification or response was accepted; nothing to answer"},
         "400": {
-            "description": "not a JSON-RPC message, or the wrong content type",
-            "content": {
-                "application/json": {
-                    "schema": {"anyOf": [_ERROR, {"$ref": "#/components/schemas/JsonRpcResponse"}]}
-                }
-            },
+            "description": "not a JSON-RPC message (-32700, -32600), or the wrong content type",
+            "content": _JSON_RPC,
         },
         "401": {
-            "description": "no API key, or not a valid one (unknown, wrong, revoked)",
+            "description": "API key missing, malformed, unknown or revoked: -32032, data.reason says which",
             "headers": {"www-authenticate": {"required": True, "schema": {"type": "string"}}},
-            "content": {"application/json": {"schema": _ERROR}},
+            "content": _JSON_RPC,
         },
-        "404": {
-            "description": "unknown session (this server has none)",
-            "content": {"application/json": {"schema": {}}},
+        "403": {
+            "description": "an Origin header not in the allowed_origins setting (-32033)",
+            "content": _JSON_RPC,
         },
+        "404": {"description": "unknown session (this server has none)", "content": _JSON_RPC},
         "406": {
             "description": "the client must accept application/json and text/event-stream",
-            "content": {"application/json": {"schema": {}}},
+            "content": _JSON_RPC,
         },
     },
     errors=("413", "500", "502", "503"),

@@ -25,7 +25,9 @@ from mcp.server.lowlevel import Server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.shared.exceptions import MCPError
 
-from . import tools
+from shared.actions import Action
+
+from . import jsonrpc, tools
 from .keys import ApiKey
 
 if TYPE_CHECKING:
@@ -37,23 +39,44 @@ if TYPE_CHECKING:
 __all__ = ["build_server", "serve"]
 
 VERSION = "0.1.0"
-INSTRUCTIONS = (
-    "Switchboard runs a small business's connected tools (CRM, Slack, email, shop stock). "
-    "Each tool does one thing in one app. For tools that change something, pass a fresh "
-    "idempotency_key per intended change and reuse it when retrying."
-)
+
+
+def instructions(offered: list[Action[Any, Any]]) -> str:
+    """The server's ``instructions``, from the tools it offers: every domain, its apps and its tools.
+
+    Generated, not written: a domain added to the catalogue (or a tool a deployment stops offering)
+    changes what the client is told with no text to keep in step.
+    """
+    domains: dict[str, list[Action[Any, Any]]] = {}
+    for action in offered:
+        domains.setdefault(action.name.partition(".")[0], []).append(action)
+    parts = []
+    for domain in sorted(domains):
+        actions = domains[domain]
+        apps = ", ".join(sorted({a.app.replace("_", " ") for a in actions}))
+        parts.append(f"{domain} ({apps}: {', '.join(a.tool_name for a in actions)})")
+    offer = "; ".join(parts) if parts else "nothing yet (this API key may call none of the configured tools)"
+    text = (
+        f"Switchboard runs a small business's connected apps. This server offers: {offer}. "
+        "Each tool does one thing in one app."
+    )
+    if any(a.effect for a in offered):
+        text += (
+            " For tools that change something, pass a fresh idempotency_key per intended change "
+            "(a UUID) and reuse it when retrying: the change then happens once."
+        )
+    return text
 
 
 def build_server(ctx: RouteContext, key: ApiKey) -> Server[Any]:
     """A lowlevel MCP server whose tools are the actions ``key`` may call."""
     settings = ctx.rt.settings
+    offered = tools.visible(settings, key)
 
     async def list_tools(
         sctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
-        return types.ListToolsResult(
-            tools=[types.Tool.model_validate(tools.definition(a)) for a in tools.visible(settings, key)]
-        )
+        return types.ListToolsResult(tools=[types.Tool.model_validate(tools.definition(a)) for a in offered])
 
     async def call_tool(
         sctx: ServerRequestContext[Any], params: types.CallToolRequestParams
@@ -80,7 +103,7 @@ def build_server(ctx: RouteContext, key: ApiKey) -> Server[Any]:
     return Server(
         name,
         version=VERSION,
-        instructions=INSTRUCTIONS,
+        instructions=instructions(offered),
         on_list_tools=list_tools,
         on_call_tool=call_tool,
     )
@@ -154,7 +177,8 @@ def serve(ctx: RouteContext, key: ApiKey, request: WebhookRequest) -> tuple[int,
     try:
         return status, json.loads(raw), keep
     except ValueError:
-        # The SDK's own plain-text refusals (wrong content type, not acceptable ...): as our JSON errors.
-        text = raw.decode("utf-8", "replace").strip()[:300]
-        code = {400: "bad_request", 404: "not_found", 406: "not_acceptable", 413: "payload_too_large"}
-        return status, {"error": code.get(status, "mcp_error"), "message": text}, keep
+        # The SDK's own plain-text refusals (wrong content type, not acceptable ...): as JSON-RPC
+        # errors, the only error body the MCP client shows its user.
+        text = raw.decode("utf-8", "replace").strip()[:300] or f"HTTP {status}"
+        code = jsonrpc.INTERNAL_ERROR if status >= 500 else jsonrpc.INVALID_REQUEST
+        return status, jsonrpc.error(jsonrpc.request_id(request.body), code, text), keep

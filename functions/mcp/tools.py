@@ -1,28 +1,42 @@
 """The action catalogue as MCP tools: which a key sees, what each takes, and one call, start to end.
 
-A call goes: the tool exists and is configured -> the key may call it -> the key's quota has room
--> the arguments validate into the action's input model -> the action runs, once per idempotency
-key -> the audit record. Refusals a model cannot fix by changing its arguments (unknown or forbidden
-tool, quota) are protocol errors (:class:`ToolError`); everything else - invalid arguments, the
-target refusing or being down - is a tool result with ``is_error``, worded so a model can correct
-itself or tell the user.
+A call goes: the tool exists and is configured -> the key may call it -> the idempotency key and the
+arguments validate into the action's input model -> the key's quota has room -> the action runs,
+once per idempotency key -> the audit record. Refusals a model cannot fix by changing its arguments
+(unknown or forbidden tool, quota) are protocol errors (:class:`ToolError`), and so is an
+idempotency key outside its schema's limits (``-32602`` naming the field); everything else - invalid
+arguments, the target refusing or being down - is a tool result with ``is_error``, worded so a model
+can correct itself or tell the user.
+
+**Names.** Tools are named as function-calling APIs require (``crm_find_contact``: no dots), and that
+is the name every message, ``data`` field and audit record uses; a call naming the action
+(``crm.find_contact``) is accepted (see :mod:`functions.mcp.keys`).
+
+**What the quota counts.** Only calls that reach a target: the quota is spent just before the
+action runs - inside the idempotency record for a tool that changes something, so a replayed key
+spends nothing. A refused call (unknown or forbidden tool, invalid arguments or idempotency key)
+spends nothing, so a model correcting itself is not locked out; refused calls count against their
+own per-minute limit instead (:func:`functions.mcp.keys.count_refusal`), past which they are
+answered ``-32031`` too.
 
 **Idempotency.** A tool that changes something (``Action.effect``) takes an ``idempotency_key``
-argument; ``_meta["io.switchboard/idempotency-key"]`` (or ``_meta["idempotency_key"]``) works too, and
-so does a JSON-RPC request id that is a string of 16+ characters (a UUID). Small integer ids are
-per-connection counters - every stateless client starts again at 0 - so they are never used as
-keys. A repeated key returns the first call's result and does not repeat the effect; the key is
-scoped to the API key and the tool, and reusing it with other arguments is refused. Records are
-the effects ledger's (``shared.ledger``: Powertools idempotency on the table, 15 days), so a
-concurrent duplicate waits for the first instead of running beside it.
+argument: 8 to 200 characters, letters, digits and ``. _ : -`` (a UUID fits) - checked, not only
+stated in the schema. ``_meta["io.switchboard/idempotency-key"]`` (or ``_meta["idempotency_key"]``)
+works too, under the same rule, and so does a JSON-RPC request id that is a string of 16+ characters
+that fits it (a UUID). Small integer ids are per-connection counters - every stateless client starts
+again at 0 - so they are never used as keys. A repeated key returns the first call's result and does
+not repeat the effect; the key is scoped to the API key and the tool, and reusing it with other
+arguments is refused. Records are the effects ledger's (``shared.ledger``: Powertools idempotency on
+the table, 15 days), so a concurrent duplicate waits for the first instead of running beside it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
@@ -39,7 +53,8 @@ from shared.errors import (
 from shared.redact import redact_text
 
 from . import audit
-from .keys import ApiKey, QuotaExceeded, consume_quota
+from .jsonrpc import FORBIDDEN, INVALID_PARAMS, QUOTA_EXCEEDED
+from .keys import ApiKey, QuotaExceeded, consume_quota, count_refusal
 
 if TYPE_CHECKING:
     from shared.sync import RouteContext
@@ -47,7 +62,9 @@ if TYPE_CHECKING:
 __all__ = [
     "FORBIDDEN",
     "IDEMPOTENCY_ARGUMENT",
+    "INVALID_PARAMS",
     "QUOTA_EXCEEDED",
+    "UNKNOWN_TOOL",
     "ToolError",
     "ToolResult",
     "call",
@@ -56,19 +73,23 @@ __all__ = [
     "visible",
 ]
 
-#: JSON-RPC error codes (implementation-defined range) for refusals a model cannot argue with.
-FORBIDDEN: Final = -32030
-QUOTA_EXCEEDED: Final = -32031
-UNKNOWN_TOOL: Final = -32602  # "invalid params", as the MCP specification says for unknown tools
+UNKNOWN_TOOL: Final = INVALID_PARAMS  # "invalid params", as the MCP specification says for unknown tools
 IDEMPOTENCY_ARGUMENT: Final = "idempotency_key"
 _META_KEYS: Final = ("io.switchboard/idempotency-key", "idempotency_key")
+_IDEMPOTENCY_MIN: Final = 8
+_IDEMPOTENCY_MAX: Final = 200
+_IDEMPOTENCY_CHARS: Final = r"^[A-Za-z0-9._:-]+$"
+_IDEMPOTENCY_PATTERN: Final = re.compile(_IDEMPOTENCY_CHARS)
+#: A request id used as the idempotency key must look chosen for it (a UUID), not be a counter.
+_REQUEST_ID_MIN: Final = 16
 _IDEMPOTENCY_SCHEMA: Final = {
     "type": "string",
-    "minLength": 8,
-    "maxLength": 200,
+    "minLength": _IDEMPOTENCY_MIN,
+    "maxLength": _IDEMPOTENCY_MAX,
+    "pattern": _IDEMPOTENCY_CHARS,
     "description": (
-        "Recommended: a unique id for this intended change (e.g. a UUID). Calling again with the same "
-        "key returns the first result instead of doing it twice."
+        "Recommended: a unique id for this intended change (e.g. a UUID; letters, digits and . _ : - only). "
+        "Calling again with the same key returns the first result instead of doing it twice."
     ),
 }
 
@@ -139,18 +160,53 @@ def _find(name: str) -> Action[Any, Any] | None:
     return next((a for a in catalogue() if name in (a.tool_name, a.name)), None)
 
 
+def _idempotency_problem(value: Any) -> str | None:
+    """What is wrong with ``value`` as an idempotency key, or ``None``: the schema's rule, enforced."""
+    if not isinstance(value, str):
+        return f"must be a string, not {type(value).__name__}"
+    if not _IDEMPOTENCY_MIN <= len(value) <= _IDEMPOTENCY_MAX:
+        return f"must be {_IDEMPOTENCY_MIN} to {_IDEMPOTENCY_MAX} characters, not {len(value)}"
+    if not _IDEMPOTENCY_PATTERN.match(value):
+        return "may hold only letters, digits and . _ : - (a UUID fits)"
+    return None
+
+
+class InvalidIdempotencyKey(ToolError):
+    """An idempotency key outside the schema's limits: ``-32602`` naming where it came from."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(INVALID_PARAMS, f"invalid {field}: it {problem}", {"field": field})
+
+
 def _idempotency_key(
-    arguments: dict[str, Any], meta: Mapping[str, Any] | None, request_id: Any
+    arguments: dict[str, Any], meta: Mapping[str, Any] | None, request_id: Any, *, checked: bool
 ) -> tuple[str | None, str]:
-    """The caller's idempotency key and where it came from (argument, _meta, request id, none)."""
+    """The caller's idempotency key and where it came from (argument, _meta, request id, none).
+
+    ``checked`` (a tool that takes one): a key the caller gave that breaks the rule is an
+    :class:`InvalidIdempotencyKey`; a request id that breaks it is simply not used as one.
+    """
     explicit = arguments.pop(IDEMPOTENCY_ARGUMENT, None)
-    if isinstance(explicit, str) and explicit.strip():
-        return explicit.strip(), "argument"
+    if explicit is not None:
+        problem = _idempotency_problem(explicit)
+        if problem is None:
+            return str(explicit), "argument"
+        if checked:
+            raise InvalidIdempotencyKey(IDEMPOTENCY_ARGUMENT, problem)
     for name in _META_KEYS:
         value = (meta or {}).get(name)
-        if isinstance(value, str) and value.strip():
-            return value.strip(), "meta"
-    if isinstance(request_id, str) and len(request_id) >= 16:
+        if value is None:
+            continue
+        problem = _idempotency_problem(value)
+        if problem is None:
+            return str(value), "meta"
+        if checked:
+            raise InvalidIdempotencyKey(f'_meta["{name}"]', problem)
+    if (
+        isinstance(request_id, str)
+        and len(request_id) >= _REQUEST_ID_MIN
+        and _idempotency_problem(request_id) is None
+    ):
         return request_id, "request_id"
     return None, "none"
 
@@ -167,16 +223,21 @@ def call(
     *,
     meta: Mapping[str, Any] | None = None,
     request_id: Any = None,
+    clock: Callable[[], float] = time.time,
 ) -> ToolResult:
-    """One ``tools/call``, audited whatever happens. Raises :class:`ToolError` for protocol refusals."""
+    """One ``tools/call``, audited whatever happens. Raises :class:`ToolError` for protocol refusals.
+
+    ``clock`` dates the quota windows (tests pass their own).
+    """
     started = time.perf_counter()
     rt = ctx.rt
     ddb = rt.aws("dynamodb")
     settings = rt.settings
     args = dict(arguments or {})
-    idem, idem_source = _idempotency_key(args, meta, request_id)
     action = _find(name)
-    tool = action.name if action else name[:100]
+    tool = action.tool_name if action else name[:100]
+    idem: str | None = None
+    idem_source = "none"
 
     def record(outcome: str, detail: str | None = None) -> None:
         audit.write(
@@ -199,12 +260,33 @@ def call(
             extra={"tool": tool, "key_id": key.id, "outcome": outcome, "idempotency": idem_source},
         )
 
+    def refused(outcome: str, detail: str | None = None) -> None:
+        """Audit a refusal - unless the key has made too many this minute, which ends the call."""
+        try:
+            count_refusal(ddb, rt.table, key, now=clock())
+        except QuotaExceeded as exc:
+            record("refusal_limit", f"{outcome}: {exc}")
+            raise ToolError(
+                QUOTA_EXCEEDED,
+                f"too many refused calls: {exc.limit} per {exc.window} (unknown or forbidden tools, "
+                f"invalid arguments); retry in {exc.retry_after_s} s with corrected calls",
+                {
+                    "window": exc.window,
+                    "limit": exc.limit,
+                    "retry_after_s": exc.retry_after_s,
+                    "counted": exc.counted,
+                },
+            ) from exc
+        record(outcome, detail)
+
     config = config_values(action, settings) if action else None
     if action is None or config is None:
-        record("unknown_tool")
+        args.pop(IDEMPOTENCY_ARGUMENT, None)
+        refused("unknown_tool")
         raise ToolError(UNKNOWN_TOOL, f"unknown tool {name!r}; list the tools with tools/list")
-    if not key.may_call(action.name):
-        record("denied")
+    if not key.may_call(action.tool_name):
+        args.pop(IDEMPOTENCY_ARGUMENT, None)
+        refused("denied")
         raise ToolError(
             FORBIDDEN,
             f"this API key ({key.display}) may not call {action.tool_name}; "
@@ -212,14 +294,12 @@ def call(
             {"tool": action.tool_name, "allowed": sorted(key.tools)},
         )
     try:
-        consume_quota(ddb, rt.table, key)
-    except QuotaExceeded as exc:
-        record("quota_exceeded", str(exc))
-        raise ToolError(
-            QUOTA_EXCEEDED,
-            str(exc),
-            {"window": exc.window, "limit": exc.limit, "retry_after_s": exc.retry_after_s},
-        ) from exc
+        idem, idem_source = _idempotency_key(args, meta, request_id, checked=action.effect)
+    except InvalidIdempotencyKey as exc:
+        refused("invalid_idempotency_key", exc.message)
+        raise
+    if not action.effect:
+        idem, idem_source = None, "none"  # a read changes nothing: there is nothing to do once
 
     try:
         data = action.input.model_validate({**args, **config})
@@ -228,10 +308,11 @@ def call(
             f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}"
             for e in exc.errors(include_url=False, include_input=False)
         )
-        record("invalid_arguments", problems)
+        refused("invalid_arguments", problems)
         return ToolResult(error=f"invalid arguments for {action.tool_name}: {problems}")
 
     def run() -> dict[str, Any]:
+        consume_quota(ddb, rt.table, key, now=clock())  # only a call about to reach the target counts
         output = action(ctx, data).model_dump(mode="json")
         return {"output": output, "arguments_sha256": _sha(args)}
 
@@ -250,6 +331,18 @@ def call(
             record("ok" if ran else "duplicate")
             return ToolResult(output=saved["output"], replayed=not ran)
         result = run()
+    except QuotaExceeded as exc:
+        record("quota_exceeded", str(exc))
+        raise ToolError(
+            QUOTA_EXCEEDED,
+            str(exc),
+            {
+                "window": exc.window,
+                "limit": exc.limit,
+                "retry_after_s": exc.retry_after_s,
+                "counted": exc.counted,
+            },
+        ) from exc
     except EventInProgress:
         record("in_progress")
         return ToolResult(error="the same call (idempotency key) is still running; retry in a few seconds")

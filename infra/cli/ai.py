@@ -1,4 +1,9 @@
-"""``switchboard openapi`` and ``switchboard keys``: what AI assistants (and other clients) are given."""
+"""``switchboard openapi`` and ``switchboard keys``: what AI assistants (and other clients) are given.
+
+``openapi --tools`` prints the tools as ``tools/list`` gives them (``--format mcp``, the default), or
+reshaped for assistants wired by hand: OpenAI function calling or Anthropic tool use
+(:mod:`functions.mcp.formats`). Every format carries ``idempotency_key`` where the tool takes it.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import json
 import sys
 
 from infra.cli.core import Commands, Parser, target, where
+from infra.ops.target import CliError
 
 __all__ = ["register"]
 
@@ -17,7 +23,13 @@ def register(commands: Commands) -> None:
     )
     openapi.add_argument("--server", help="server URL to put in the document (e.g. the API's URL)")
     openapi.add_argument(
-        "--tools", action="store_true", help="print the actions as function-calling tool definitions instead"
+        "--tools", action="store_true", help="print the tool definitions instead (see --format)"
+    )
+    openapi.add_argument(
+        "--format",
+        choices=("mcp", "openai", "anthropic"),
+        help="with --tools: mcp = as tools/list gives them (default); openai = Chat Completions "
+        '{"type": "function", "function": {…}}; anthropic = Messages API {"name", "description", "input_schema"}',
     )
     openapi.set_defaults(func=_openapi)
 
@@ -28,7 +40,7 @@ def register(commands: Commands) -> None:
     create.add_argument(
         "--tools",
         required=True,
-        help="comma-separated tools it may call (stock.get,crm.upsert_contact; * = all)",
+        help="comma-separated tools it may call (stock_get,crm_upsert_contact; dotted names work too; * = all)",
     )
     create.add_argument("--per-minute", type=int, default=30, help="calls per minute (default 30)")
     create.add_argument("--per-day", type=int, default=1000, help="calls per day (default 1000)")
@@ -41,10 +53,12 @@ def register(commands: Commands) -> None:
 
 
 def _openapi(args: argparse.Namespace) -> int:
+    if args.format is not None and not args.tools:
+        raise CliError(f"--format {args.format} applies to the tool definitions: add --tools")
     if args.tools:
-        from shared.actions import function_schemas
+        from functions.mcp.formats import tool_definitions
 
-        print(json.dumps(function_schemas(), indent=2))
+        print(json.dumps(tool_definitions(args.format or "mcp"), indent=2, ensure_ascii=False))
         return 0
     from infra.ops.target import local_state
     from shared.openapi import openapi_document

@@ -2,8 +2,9 @@
 
 Keys live hashed in the stage's ledger table (:mod:`functions.mcp.keys`); the plaintext is printed
 once, by ``create``, and cannot be shown again - a lost key is revoked and replaced. Each key names
-the tools it may call (action names, ``crm.upsert_contact``, or tool names, ``crm_upsert_contact``;
-``*`` for all, meant for the operator's own use) and its quota.
+the tools it may call (tool names, ``crm_upsert_contact``, or action names, ``crm.upsert_contact``;
+``*`` for all, meant for the operator's own use) and its quota; they are kept and shown as tool
+names, the names MCP clients see.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def _action_names(tools: list[str]) -> list[str]:
     unknown = [t for t in wanted if t != keys.ALL_TOOLS and t not in by_any]
     if unknown:
         raise CliError(
-            f"no tool {', '.join(unknown)}; there are: {', '.join(a.name for a in catalogue())} (or * for all)"
+            f"no tool {', '.join(unknown)}; there are: {', '.join(a.tool_name for a in catalogue())} (or * for all)"
         )
     return sorted({by_any.get(t, t) for t in wanted})
 

@@ -59,7 +59,7 @@ def test_create_shows_the_key_once_list_never_and_revoke_refuses_it(
     assert listed.returncode == 0 and "claude-desktop-anna" in listed.stdout and "active" in listed.stdout
     secret = key.split("_", 3)[3]  # the random part may itself contain "_"
     assert key not in listed.stdout and secret not in listed.stdout
-    assert "crm.upsert_contact,stock.get" in listed.stdout
+    assert "crm_upsert_contact,stock_get" in listed.stdout  # tools named as MCP clients see them
 
     # Only the hash is stored.
     rt = runtime.runtimes["mcp"]

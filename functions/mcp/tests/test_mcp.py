@@ -25,6 +25,7 @@ from mcp.shared.exceptions import MCPError
 
 from apps.hubspot.standin import HubSpotSandbox
 from functions.mcp import keys
+from functions.mcp.jsonrpc import INVALID_API_KEY
 from functions.mcp.tools import FORBIDDEN, QUOTA_EXCEEDED, UNKNOWN_TOOL
 from infra.local.runtime import LocalRuntime
 from sandbox.base import SandboxRequest
@@ -262,12 +263,38 @@ def test_a_tool_whose_setting_is_missing_is_not_offered(
     assert [r["outcome"] for r in _audit(runtime) if r["key_id"] == keys.parse_key(named)] == ["unknown_tool"]
 
 
-def test_no_key_or_a_revoked_key_is_401(runtime: LocalRuntime) -> None:
+def _refusal_seen_by_the_client(runtime: LocalRuntime, authorization: str | None) -> MCPError:
+    """What the official MCP client raises when the server refuses its key at ``initialize``."""
+
+    async def run() -> None:
+        headers = {"authorization": authorization} if authorization is not None else {}
+        async with (
+            httpx2.AsyncClient(headers=headers, timeout=30) as http,
+            streamable_http_client(f"{runtime.url}/mcp", http_client=http) as (read, write),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+
+    try:
+        asyncio.run(run())
+    except BaseExceptionGroup as group:  # the client's task groups wrap what the server answered
+        error = _leaf(group)
+    except MCPError as exc:
+        error = exc
+    else:
+        pytest.fail("the client initialized with a refused key")
+    assert isinstance(error, MCPError), error
+    return error
+
+
+def test_the_client_is_told_why_its_key_was_refused(runtime: LocalRuntime) -> None:
+    """Each refusal reaches the official client's user as its own message, not "Server returned an
+    error response"; the HTTP answer stays 401 with ``WWW-Authenticate``."""
     body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
     headers = {"accept": "application/json, text/event-stream", "mcp-protocol-version": "2025-11-25"}
     missing = httpx.post(f"{runtime.url}/mcp", json=body, headers=headers)
-    assert missing.status_code == 401 and missing.json()["error"] == "invalid_api_key"
-    assert missing.headers["www-authenticate"].startswith("Bearer")
+    assert missing.status_code == 401 and missing.headers["www-authenticate"].startswith("Bearer")
+    assert missing.json()["error"]["data"] == {"reason": "missing_key"}
 
     key = _key(runtime, ["stock.get"])
     ok = httpx.post(f"{runtime.url}/mcp", json=body, headers={**headers, "authorization": f"Bearer {key}"})
@@ -276,18 +303,20 @@ def test_no_key_or_a_revoked_key_is_401(runtime: LocalRuntime) -> None:
     rt = runtime.runtimes["mcp"]
     key_id = keys.parse_key(key)
     assert key_id is not None and keys.revoke_key(rt.aws("dynamodb"), rt.table, key_id) is not None
-    revoked = httpx.post(
-        f"{runtime.url}/mcp", json=body, headers={**headers, "authorization": f"Bearer {key}"}
-    )
-    assert revoked.status_code == 401 and "revoked" in revoked.json()["message"]
-    with pytest.raises(Exception):  # the SDK client cannot even initialize  # noqa: B017, PT011
-        _session(runtime, key, lambda s: s.list_tools())
-
     forged = key[:-4] + ("AAAA" if not key.endswith("AAAA") else "BBBB")
-    wrong = httpx.post(
-        f"{runtime.url}/mcp", json=body, headers={**headers, "authorization": f"Bearer {forged}"}
+    seen = {
+        "missing": _refusal_seen_by_the_client(runtime, None),
+        "malformed": _refusal_seen_by_the_client(runtime, "Bearer not-a-switchboard-key"),
+        "unknown": _refusal_seen_by_the_client(runtime, f"Bearer {forged}"),
+        "revoked": _refusal_seen_by_the_client(runtime, f"Bearer {key}"),
+    }
+    for problem, error in seen.items():
+        assert error.code == INVALID_API_KEY, (problem, error)
+        assert error.message.startswith(f"{problem} API key"), (problem, error.message)
+        assert error.message != "Server returned an error response"
+    assert (
+        f"{keys.KEY_PREFIX}{key_id}_" in seen["revoked"].message and "revoked at" in seen["revoked"].message
     )
-    assert wrong.status_code == 401
 
 
 def test_get_and_delete_are_405(runtime: LocalRuntime) -> None:
@@ -308,7 +337,7 @@ def test_every_call_is_audited_without_secrets_or_personal_data(runtime: LocalRu
     records = [r for r in _audit(runtime) if r["key_id"] == key_id]
     assert sorted(r["outcome"] for r in records) == ["denied", "ok"]
     ok = next(r for r in records if r["outcome"] == "ok")
-    assert ok["tool"] == "crm.upsert_contact" and float(ok["duration_ms"]) > 0
+    assert ok["tool"] == "crm_upsert_contact" and float(ok["duration_ms"]) > 0
     assert int(ok["expiration"]) > 0 and ok["idempotency_key_sha256"]
     everything = json.dumps(_audit(runtime))
     for secret_or_personal in (
