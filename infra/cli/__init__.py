@@ -13,15 +13,16 @@
     switchboard trace <event-id> [--since 7d]
     switchboard console [--stage STAGE] [--port 8788]
     switchboard sandbox list | state <app> | break <app> [--status 400] [--times N] | fix <app>
-    switchboard openapi [--server URL] [--tools]
+    switchboard openapi [--server URL] [--tools [--format mcp|openai|anthropic]]
     switchboard keys create --name N --tools a,b [--per-minute 30] [--per-day 1000] | list | revoke <id>
+    switchboard audit [--key ID] [--tool NAME] [--since 1h] [--limit N] [--json] [--stage STAGE]
     switchboard new <name> --trigger webhook|schedule|event --app <app>
     switchboard chaos [--events N] [--seed S] [--faults 5xx=0.2,…] [--json]
     switchboard load [--rps R] [--seconds T] [--json]
 
 One module per command group parses its arguments and prints (:mod:`infra.cli.core` says what a
 group is); what the commands do lives in :mod:`infra.ops`. The operations commands (``urls``,
-``secrets``, ``dlq``, ``trace``, ``keys``) act on the running local runtime, or with
+``secrets``, ``dlq``, ``trace``, ``keys``, ``audit``) act on the running local runtime, or with
 ``--stage <name>`` on that deployed stage. Every error a user can cause is a one-line
 ``switchboard: ...`` message that says what to fix, and exit status 2; an operation that was
 understood but failed exits 1.
@@ -33,6 +34,7 @@ import sys
 
 from infra.cli import (
     ai,
+    audit,
     connect,
     console,
     dev,
@@ -72,6 +74,7 @@ GROUPS: tuple[Register, ...] = (
     sandbox.register,
     harness.register,
     ai.register,
+    audit.register,
     new.register,
 )
 
