@@ -91,6 +91,23 @@ def request_from_event(event: Mapping[str, Any]) -> WebhookRequest:
 
 
 def handle_http(rt: Runtime, event: Mapping[str, Any], now: float | None = None) -> dict[str, Any]:
+    """Answer one API Gateway request: a route's answer, or the webhook/form intake's.
+
+    A webhook whose verifier asks for ``empty_answers`` (Xero's intent-to-receive check) gets the same
+    decision with no body: ``200`` where others get ``202`` and their ids, the refusal's status alone.
+    """
+    holder: list[Any] = []
+    answer = _handle_http(rt, event, now, holder)
+    trigger = holder[0] if holder else None
+    if isinstance(trigger, WebhookTrigger) and getattr(trigger.verifier, "empty_answers", False):
+        status = 200 if answer["statusCode"] == 202 else answer["statusCode"]
+        return {"statusCode": status, "headers": {}, "body": "", "isBase64Encoded": False}
+    return answer
+
+
+def _handle_http(
+    rt: Runtime, event: Mapping[str, Any], now: float | None, holder: list[Any]
+) -> dict[str, Any]:
     logger = get_logger(rt.name)
     metrics = new_metrics(rt.name)
     now = time.time() if now is None else now
@@ -111,6 +128,7 @@ def handle_http(rt: Runtime, event: Mapping[str, Any], now: float | None = None)
                     else f"{request.method} is not allowed on {request.path}"
                 )
         trigger = found.trigger
+        holder.append(trigger)
         if isinstance(trigger, RouteTrigger):
             from shared.sync import call_route
 

@@ -13,14 +13,21 @@ a longer ``note`` (the contract allows :data:`~shared.actions.accounting.MAX_NOT
 beginning - where a handler puts the ids a person searches for - rather than refusing the booking.
 The client keeps the last line for its marker (:func:`.client.marked_note`).
 
+The contract's ids are provider-neutral strings; QuickBooks numbers its items, accounts, customers and
+payment methods, so :func:`receipt` checks that each one given is a number first and refuses another
+shape naming the field (:class:`~shared.actions.accounting.WrongIdShape`) - before Intuit would answer
+2500 "Invalid Reference Id". It books a line to its item's income account, so the contract's
+``sales_account`` is not taken (``unused``: refused if given), and ``default_item`` is required.
+
 Worker and MCP path only.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
-from shared.actions.accounting import ReceiptLine, RecordedReceipt, RecordReceipt
+from shared.actions.accounting import ReceiptLine, RecordedReceipt, RecordReceipt, WrongIdShape
 from shared.actions.base import Action, ActionContext
 
 from . import APP, CONNECTION, MAX_PRIVATE_NOTE
@@ -30,8 +37,24 @@ from .models import Line, Receipt, Ref, SalesItemLineDetail, Transaction, TxnTax
 __all__ = ["ACTIONS", "RECORD_REFUND", "RECORD_SALE", "receipt"]
 
 
+#: A QuickBooks list entity id: items, accounts, customers and payment methods are numbered.
+_QB_ID: Final = re.compile(r"^\d{1,20}$")
+
+
+def _checked(field: str, value: str | None) -> str | None:
+    if value is not None and not _QB_ID.match(value):
+        raise WrongIdShape(APP.name, field, value, "QuickBooks ids are numbers (e.g. 36)")
+    return value
+
+
 def receipt(data: RecordReceipt) -> Receipt:
     """The SalesReceipt / RefundReceipt body (the two entities share these fields)."""
+    if data.default_item is None and any(line.item_id is None for line in data.lines):
+        raise WrongIdShape(APP.name, "default_item", "", "QuickBooks books every line to an item; set one")
+    for name in ("deposit_account", "customer_id", "payment_method_id", "default_item"):
+        _checked(name, getattr(data, name))
+    for index, line in enumerate(data.lines):
+        _checked(f"lines[{index}].item_id", line.item_id)
     return Receipt(
         Line=tuple(_line(data, line) for line in data.lines),
         TxnDate=data.date,
@@ -47,7 +70,7 @@ def receipt(data: RecordReceipt) -> Receipt:
 
 def _line(data: RecordReceipt, line: ReceiptLine) -> Line:
     detail = SalesItemLineDetail(
-        ItemRef=Ref(value=line.item_id or data.default_item),
+        ItemRef=Ref(value=line.item_id or data.default_item or ""),
         Qty=line.quantity,
         UnitPrice=line.unit_price,
         TaxCodeRef=Ref(value=line.tax_code) if line.tax_code else None,
@@ -89,6 +112,7 @@ RECORD_SALE: Final = Action(
     connections=(CONNECTION,),
     run=_sale,
     config=_CONFIG,
+    unused=("sales_account",),
 )
 RECORD_REFUND: Final = Action(
     name="accounting.record_refund",
@@ -99,6 +123,7 @@ RECORD_REFUND: Final = Action(
     connections=(CONNECTION,),
     run=_refund,
     config=_CONFIG,
+    unused=("sales_account",),
 )
 
 ACTIONS: Final = (RECORD_SALE, RECORD_REFUND)

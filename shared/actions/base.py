@@ -57,7 +57,7 @@ def tool_name(action_name: str) -> str:
 class Action(Generic[InT, OutT]):
     """One target operation. See the module docstring."""
 
-    #: ``<domain>.<verb>`` - ``crm.upsert_contact``; unique in the catalogue.
+    #: ``<domain>.<verb>`` - ``crm.upsert_contact``; one per app (two apps may perform the same one).
     name: str
     #: One line, for people and for models choosing a tool.
     description: str
@@ -80,6 +80,9 @@ class Action(Generic[InT, OutT]):
     config: Mapping[str, str] = field(default_factory=dict)
     #: Sends email through SES (the host needs an ``EmailSender`` for the grant).
     sends_email: bool = False
+    #: Input fields of the domain's contract this app does not take (QuickBooks books a line to its
+    #: item, so it has no use for a line account): hidden from its tool schema, refused if given.
+    unused: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         domain, dot, verb = self.name.partition(".")
@@ -87,13 +90,21 @@ class Action(Generic[InT, OutT]):
             raise ValueError(f"action name {self.name!r} must be <domain>.<verb>, e.g. crm.upsert_contact")
         if not self.description or "\n" in self.description:
             raise ValueError(f"{self.name}: the description must be one line")
-        unknown = set(self.config) - set(self.input.model_fields)
-        if unknown:
-            raise ValueError(f"{self.name}: config names fields the input model lacks: {sorted(unknown)}")
+        for kind, names in (("config", self.config), ("unused", self.unused)):
+            unknown = set(names) - set(self.input.model_fields)
+            if unknown:
+                raise ValueError(f"{self.name}: {kind} names fields the input model lacks: {sorted(unknown)}")
+        if set(self.config) & set(self.unused):
+            raise ValueError(f"{self.name}: a field cannot be both config and unused")
 
     def __call__(self, ctx: ActionContext, data: InT) -> OutT:
         if not isinstance(data, self.input):
             raise TypeError(f"{self.name} takes {self.input.__name__}, not {type(data).__name__}")
+        given = [name for name in self.unused if getattr(data, name, None) is not None]
+        if given:
+            from shared.errors import InvalidEvent
+
+            raise InvalidEvent(f"{self.name} in {self.app} takes no {', '.join(given)}: leave it unset")
         result = self.run(ctx, data)
         if not isinstance(result, self.output):  # pragma: no cover - a bug in the action itself
             raise TypeError(f"{self.name} returned {type(result).__name__}, not {self.output.__name__}")
@@ -106,7 +117,7 @@ class Action(Generic[InT, OutT]):
     def input_schema(self) -> dict[str, Any]:
         """The JSON Schema a caller fills in: the input model without the deployment's config fields."""
         schema = copy.deepcopy(self.input.model_json_schema(mode="validation"))
-        for name in self.config:
+        for name in (*self.config, *self.unused):
             schema.get("properties", {}).pop(name, None)
             if name in schema.get("required", []):
                 schema["required"].remove(name)

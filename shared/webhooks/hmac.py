@@ -128,6 +128,9 @@ class HmacVerifier:
     kv_signature_key: str = "v1"
     id_header: str | None = None
     url_normalizer: Callable[[str], str] | None = None
+    #: The sender wants bare answers: ``200`` with no body for a delivery taken (not ``202`` with ids)
+    #: and refusals with no body either - Xero's "intent to receive" check fails an endpoint otherwise.
+    empty_answers: bool = False
 
     def __post_init__(self) -> None:
         # Configuration mistakes surface at import time, not as 401s in production.
