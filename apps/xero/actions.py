@@ -198,9 +198,11 @@ def credit_note(data: RecordReceipt, contact: ContactRef) -> CreditNote:
 
 # --- per-container caches: the organisation and its walk-in contact, looked up once ---------------
 
+# Kept per HTTP client: a client lives as long as its access token (30 minutes), so a contact someone
+# archived in Xero, or a tenant chosen anew, is looked up again within the half hour.
 _lock = threading.Lock()
 _tenants: weakref.WeakKeyDictionary[ApiClient, str] = weakref.WeakKeyDictionary()
-_contacts: dict[tuple[str, str], str] = {}
+_contacts: weakref.WeakKeyDictionary[ApiClient, dict[str, str]] = weakref.WeakKeyDictionary()
 
 
 def _client(ctx: ActionContext) -> XeroClient:
@@ -222,16 +224,15 @@ def _client(ctx: ActionContext) -> XeroClient:
 def _contact(client: XeroClient, data: RecordReceipt) -> ContactRef:
     if data.customer_id:
         return ContactRef(ContactID=data.customer_id)
-    cache_key = (client.tenant_id, WALK_IN_CONTACT)
     with _lock:
-        known = _contacts.get(cache_key)
+        known = _contacts.get(client.api, {}).get(client.tenant_id)
     if known is None:
         found = client.find_contact(WALK_IN_CONTACT)
         # Created under one key per organisation: two workers creating it at once make one contact.
         found = found or client.create_contact(WALK_IN_CONTACT, key=f"{client.tenant_id}:{WALK_IN_CONTACT}")
         known = found.ContactID
         with _lock:
-            _contacts[cache_key] = known
+            _contacts.setdefault(client.api, {})[client.tenant_id] = known
     return ContactRef(ContactID=known)
 
 

@@ -132,6 +132,11 @@ class XeroClient:
         self._api = api
         self.tenant_id = tenant_id
 
+    @property
+    def api(self) -> ApiClient:
+        """The HTTP client underneath (per connection and access token)."""
+        return self._api
+
     # --- writes ------------------------------------------------------------------------------
 
     def create_invoice(self, invoice: Invoice, *, key: str) -> InvoiceOut:

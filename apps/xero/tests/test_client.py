@@ -67,7 +67,7 @@ def sale(**changes: object) -> Invoice:
         "CurrencyCode": "GBP",
         **changes,
     }
-    return Invoice(**fields)  # type: ignore[arg-type]
+    return Invoice.model_validate(fields)
 
 
 def test_idempotency_key_is_stable_short_and_per_entity() -> None:

@@ -1,0 +1,93 @@
+"""Xero under the chaos harness: a ValidationException for poison, its API path (the identity
+endpoints are spared late answers and crashes), and the documents booked per sale or refund.
+
+Generators that make money events say which document each must cause (:func:`expect_document`): an
+invoice per sale key, a credit note per refund key. The observer attributes every invoice and credit
+note of the organisation to one of them by the payment or refund its ``Reference`` names (the
+handler's note, as with QuickBooks' ``PrivateNote``), and reports two checks per document: its
+``Total`` is the money taken or refunded (``xero.total``), and it is paid in full - the payment or the
+refund payment reached the deposit account (``xero.paid``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from infra.ops.chaos.protocol import AppChaos, EffectKey
+from infra.ops.chaos.state import ChaosRun
+
+__all__ = ["CHAOS", "ExpectedDocument", "effects_seen", "expect_document"]
+
+#: Xero's 400 for a request it will never take (its own shape: the client reads it as permanent).
+POISON_BODY = {
+    "ErrorNumber": 10,
+    "Type": "ValidationException",
+    "Message": "A validation exception occurred",
+    "Elements": [
+        {
+            "ValidationErrors": [
+                {
+                    "Message": "Account code 'POISON' is not a valid code for this document. (marked as poison by the chaos run)"
+                }
+            ]
+        }
+    ],
+}
+#: "Square payment <id>", "Stripe refund <id> of payment <id>": the money a document books.
+_REFERENCE = re.compile(r"\b[A-Z][a-z]+ (?:payment|refund|order) ([A-Za-z0-9_:]+)")
+_DOCUMENTS = "xero.documents"
+
+
+@dataclass(frozen=True)
+class ExpectedDocument:
+    """The document one event must cause."""
+
+    #: ``invoice`` (a sale) or ``creditnote`` (a refund).
+    kind: str
+    #: The payment (sale) or refund id the document's Reference names.
+    money_id: str
+    #: The event key the document is attributed to.
+    key: str
+    #: The document's ``Total`` in pence.
+    total: int
+
+
+def expect_document(run: ChaosRun, document: ExpectedDocument) -> None:
+    run.remember(_DOCUMENTS, (document.kind, document.money_id), lambda: document)
+
+
+def effects_seen(run: ChaosRun) -> Counter[EffectKey]:
+    """``xero.invoice`` / ``xero.credit_note`` per document; ``xero.total`` and ``xero.paid`` (checks)."""
+    seen: Counter[EffectKey] = Counter()
+    sandbox: Any = run.runtime.sandboxes.get("xero")
+    if sandbox is None:
+        return seen
+    with sandbox.lock:
+        documents = [
+            (d.kind, str(d.body.get("Reference") or ""), d.body.get("Total"), d.body.get("Status"))
+            for d in sandbox.documents.values()
+            if d.kind in ("invoice", "creditnote")
+        ]
+    known = run.memory(_DOCUMENTS)
+    for kind, reference, total, status in documents:
+        found = _REFERENCE.search(reference)
+        if found is None:
+            continue
+        effect = "xero.invoice" if kind == "invoice" else "xero.credit_note"
+        expected: ExpectedDocument | None = known.get((kind, found.group(1)))
+        key = expected.key if expected else f"?{found.group(1)}"
+        seen[(effect, key)] += 1
+        if expected and total is not None and Decimal(str(total)) * 100 == expected.total:
+            seen[("xero.total", key)] += 1
+        if expected and status == "PAID":
+            seen[("xero.paid", key)] += 1
+    return seen
+
+
+CHAOS = AppChaos(
+    poison_body=POISON_BODY, api_path="/api.xro/", observe=effects_seen, checks=("xero.total", "xero.paid")
+)
