@@ -122,7 +122,10 @@ def check(body: bytes) -> dict[str, Any]:
         if "jsonrpc" not in parsed:
             raise invalid('"jsonrpc" is missing; it must be "2.0"')
         raise invalid(f'"jsonrpc" must be "2.0", not {json.dumps(parsed["jsonrpc"])[:_MAX_SHOWN]}')
-    if has_id and not _valid_id(parsed["id"]):
+    # A null id is JSON-RPC's for an error answering a request whose id could not be read; else
+    # MCP ids are strings or integers.
+    null_error = parsed.get("id", 0) is None and "error" in parsed and "method" not in parsed
+    if has_id and not _valid_id(parsed["id"]) and not null_error:
         raise invalid(f'"id" must be a string or an integer, not {_kind(parsed["id"])}')
     if "method" in parsed:
         method = parsed["method"]

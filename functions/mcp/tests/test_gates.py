@@ -133,6 +133,18 @@ def test_json_that_is_not_json_rpc_is_an_invalid_request_saying_what_is_wrong(
     assert len(json.dumps(answer)) < 300  # a sentence, not the SDK's 2 KB pydantic dump
 
 
+def test_the_messages_json_rpc_allows_pass_the_check() -> None:
+    for message in (
+        {"jsonrpc": "2.0", "id": "a", "method": "tools/list"},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 3, "result": {}},
+        {"jsonrpc": "2.0", "id": None, "error": {"code": -32700, "message": "Parse error"}},
+    ):
+        assert jsonrpc.check(json.dumps(message).encode()) == message
+    with pytest.raises(jsonrpc.InvalidMessage, match='"id" must be a string or an integer, not null'):
+        jsonrpc.check(b'{"jsonrpc": "2.0", "id": null, "method": "ping"}')
+
+
 def test_a_body_that_is_not_json_is_a_parse_error_and_a_good_message_still_works(rt: Runtime) -> None:
     key = make_key(rt, ["stock_get"])
     status, _, answer = post(rt, b"{not json", key=key)

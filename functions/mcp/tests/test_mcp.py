@@ -175,17 +175,20 @@ def test_a_key_without_the_tool_is_refused(runtime: LocalRuntime) -> None:
 
 
 def test_the_quota_is_enforced(runtime: LocalRuntime) -> None:
+    rt = runtime.runtimes["mcp"]
+    ddb = rt.aws("dynamodb")
     key = _key(runtime, ["stock.get"], per_minute=2, per_day=100)
-    # Windows are calendar minutes: three calls straddling a minute's end would be two windows.
-    if time.time() % 60 > 40:
-        time.sleep(60 - time.time() % 60 + 0.1)
-
-    async def three(session: ClientSession) -> None:
-        for _ in range(3):
-            await session.call_tool("stock_get", {"skus": ["LOAF-SOURDOUGH"]})
+    record = keys.get_key(ddb, rt.table, keys.parse_key(key) or "")
+    assert record is not None
+    # Windows are calendar minutes: this one and the next are used up, so the call over MCP below
+    # meets a full minute whichever side of a minute's end it lands on - no waiting for one.
+    now = time.time()
+    for minute in (now, now + 60):
+        for _ in range(2):
+            keys.consume_quota(ddb, rt.table, record, now=minute)
 
     with pytest.raises(MCPError) as refused:
-        _session(runtime, key, three)
+        _session(runtime, key, lambda s: s.call_tool("stock_get", {"skus": ["LOAF-SOURDOUGH"]}))
     assert refused.value.code == QUOTA_EXCEEDED
     assert refused.value.data["window"] == "minute" and refused.value.data["limit"] == 2
     assert 1 <= refused.value.data["retry_after_s"] <= 60
