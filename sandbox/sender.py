@@ -91,6 +91,9 @@ class Delivery:
     body: bytes = field(repr=False)
     status: int | None = None
     error: str = ""
+    #: The provider's own headers of this event (Shopify's ``X-Shopify-Topic`` ...), sent again on a
+    #: redelivery; the signature headers are added at each sending.
+    headers: dict[str, str] = field(default_factory=dict, repr=False)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -175,12 +178,25 @@ class WebhookSender:
     def clear_deliveries(self) -> None:
         self.deliveries.clear()
 
-    def send(self, payload: Mapping[str, Any]) -> list[Delivery]:
-        """Deliver one event to every subscription that wants its type; returns each delivery."""
+    def send(
+        self,
+        payload: Mapping[str, Any],
+        *,
+        event_type: str | None = None,
+        event_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> list[Delivery]:
+        """Deliver one event to every subscription that wants its type; returns each delivery.
+
+        ``event_type`` and ``event_id`` are for providers that say them in headers rather than in the
+        body (Shopify's ``X-Shopify-Topic``); ``headers`` are such headers, sent with the event.
+        """
         body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-        event_id, kind = self._event_id(payload), self._event_type(payload)
+        event_id = self._event_id(payload) if event_id is None else event_id
+        kind = self._event_type(payload) if event_type is None else event_type
+        extra = {k.lower(): v for k, v in (headers or {}).items()}
         return [
-            self._deliver(s, Delivery(next(self._ids), event_id, s.url, body))
+            self._deliver(s, Delivery(next(self._ids), event_id, s.url, body, headers=extra))
             for s in list(self.subscriptions)
             if s.wants(kind)
         ]
@@ -191,13 +207,16 @@ class WebhookSender:
             if past.id == delivery_id:
                 for subscription in self.subscriptions:
                     if subscription.url == past.url:
-                        again = Delivery(next(self._ids), past.event_id, past.url, past.body)
+                        again = Delivery(
+                            next(self._ids), past.event_id, past.url, past.body, headers=past.headers
+                        )
                         return self._deliver(subscription, again)
         return None
 
     def _deliver(self, subscription: Subscription, delivery: Delivery) -> Delivery:
         headers = {
             "content-type": self._content_type,
+            **delivery.headers,
             **self._sign(subscription.url, delivery.body, subscription.secret, self._clock()),
         }
         try:

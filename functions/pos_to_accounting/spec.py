@@ -1,6 +1,6 @@
-"""pos_to_accounting: every sale at the till becomes a QuickBooks Online entry - once.
+"""pos_to_accounting: every sale at the till or in the web shop becomes a QuickBooks Online entry - once.
 
-Two ways in, both signed webhooks:
+Three ways in, all signed webhooks:
 
 * Square (``POST /hooks/pos_to_accounting/square``, ``x-square-hmacsha256-signature``):
   ``payment.created`` / ``payment.updated`` and ``refund.created`` / ``refund.updated``. Only a
@@ -8,6 +8,9 @@ Two ways in, both signed webhooks:
 * Stripe (``POST /hooks/pos_to_accounting/stripe``, ``Stripe-Signature``): ``charge.succeeded`` and
   ``charge.captured`` (a captured charge is a sale; an authorisation alone is not) and
   ``charge.refunded``. Other event types are answered 202 and ignored.
+* Shopify (``POST /hooks/pos_to_accounting/shopify``, ``X-Shopify-Hmac-Sha256``): ``orders/paid``
+  (the order, with its lines, is the sale) and ``refunds/create``, told apart by ``X-Shopify-Topic``
+  (:mod:`.shopify`). Test orders and refunds that gave no money back are answered 202 and ignored.
 
 The work item's event id is the idempotency key, and it names the *money*, not the delivery:
 
@@ -16,6 +19,9 @@ The work item's event id is the idempotency key, and it names the *money*, not t
   refund ...), and ``payment.created`` may already say ``COMPLETED`` - all of them are one sale,
   booked once; Stripe's ``charge.succeeded`` and ``charge.captured`` of a charge likewise;
 * a Square refund is ``square:refund:<refund id>``;
+* a Shopify sale is ``shopify:order:<order id>`` and a Shopify refund ``shopify:refund:<refund id>`` -
+  not the webhook id: Shopify re-sends a delivery it got no 2xx for, and a second subscription to the
+  same topic delivers the same order under another webhook id;
 * a Stripe refund is ``stripe:refund:<charge id>:<amount_refunded after it>``: ``charge.refunded``
   carries no refund id on current API versions (``refunds`` is not expanded), but the cumulative
   ``amount_refunded`` identifies each refund of a charge - two partial refunds are two entries, a
@@ -29,7 +35,8 @@ from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
-from apps import quickbooks, square, stripe
+from apps import quickbooks, shopify, square, stripe
+from apps.shopify.webhooks import ShopifyPayload
 from apps.square.webhooks import Payment as SquarePayment
 from apps.square.webhooks import PaymentRefund as SquareRefund
 from apps.stripe.webhooks import Event as StripeEvent
@@ -39,6 +46,7 @@ from shared.webhooks.base import WebhookRequest
 
 from .models import Booking, Settings, SquareNotification
 from .money import iso_exponent
+from .shopify import accept_shopify
 
 #: Square notification types that can carry a completed payment or refund.
 SQUARE_PAYMENT_TYPES = frozenset({"payment.created", "payment.updated"})
@@ -154,7 +162,10 @@ def accept_stripe(event: StripeEvent, request: WebhookRequest) -> Sequence[Accep
 
 SPEC = IntegrationSpec(
     name="pos_to_accounting",
-    description="Till sales and refunds (Square, Stripe) -> QuickBooks Online sales and refund receipts, once each",
+    description=(
+        "Till and web shop sales and refunds (Square, Stripe, Shopify) -> QuickBooks Online sales and "
+        "refund receipts, once each"
+    ),
     input_model=Booking,
     settings=Settings,
     worker="functions.pos_to_accounting.worker:process",
@@ -180,6 +191,17 @@ SPEC = IntegrationSpec(
             description="Stripe webhook: charge.succeeded, charge.captured, charge.refunded",
             events=("charge.succeeded", "charge.captured", "charge.refunded"),
             registration=stripe.CONNECTION,
+        ),
+        WebhookTrigger(
+            name="shopify",
+            path="/hooks/pos_to_accounting/shopify",
+            verifier=shopify.VERIFIER,
+            secret=shopify.SIGNING,
+            model=ShopifyPayload,
+            accept=accept_shopify,
+            description="Shopify webhook: orders/paid, refunds/create (the topic in X-Shopify-Topic)",
+            # No registration connection: Shopify's subscriptions are set up by hand (apps/shopify/subscriptions.py).
+            events=("orders/paid", "refunds/create"),
         ),
     ),
     connections=(quickbooks.CONNECTION, square.CONNECTION),

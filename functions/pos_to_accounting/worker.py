@@ -26,8 +26,11 @@ repeated on a retry - answered in the payments domain's terms): each line's net 
 ``total`` less its ``tax``: right for inclusive UK VAT and additive US tax alike) with its mapped
 item and tax code, the tax in ``TxnTaxDetail.TotalTax``, the tip as a line of its own. If the order's lines do not add up to the payment (an order paid in several payments, or
 with service charges) the sale is booked as one line for the payment's amount instead - never a
-receipt whose total differs from the money taken. Refunds are booked as one line for the amount
-refunded (Square and Stripe report refunds by amount, not by line).
+receipt whose total differs from the money taken. A Shopify sale arrives with its lines
+(:mod:`.shopify`: net of discounts and tax, shipping among them): each line with the item its SKU
+maps to (``skus``; shipping to ``shipping_item``), the tax codes its taxes' names map to, the tip as
+its own line - or, if they do not add up to the amount, one line. Refunds are booked as one line for
+the amount refunded (Square, Stripe and Shopify report refunds by amount, not by line).
 
 Step results and the returned summary hold ids and totals only (no names, emails or card numbers):
 they are stored in the ledger and printed in traces.
@@ -49,7 +52,7 @@ from shared.actions.payments import GetOrder, Order
 from shared.errors import PermanentError
 from shared.worker import WorkContext
 
-from .models import Booking, Settings
+from .models import Booking, SaleLine, Settings
 from .money import to_decimal
 
 #: Quantities QuickBooks keeps (``Qty`` has up to 7 decimal places in the UI; 5 is Square's maximum).
@@ -98,7 +101,8 @@ def process(booking: Booking, ctx: WorkContext) -> dict[str, Any]:
 def _refund_line(booking: Booking, settings: Settings) -> tuple[_MinorLine, int]:
     """One line for the amount refunded; a Stripe refund gives back its share of the included tax."""
     item = settings.refund_item or settings.default_item
-    what = f"Refund of {booking.provider.capitalize()} payment {booking.payment_id}"
+    paid = "order" if booking.provider == "shopify" else "payment"
+    what = f"Refund of {booking.provider.capitalize()} {paid} {booking.payment_id}"
     if booking.provider == "stripe" and settings.stripe_tax is not None:
         tax = _included_tax(booking.amount, settings.stripe_tax.rate_percent)
         return _MinorLine(item, booking.amount - tax, what, settings.stripe_tax.tax_code), tax
@@ -130,6 +134,14 @@ def _sale_lines(booking: Booking, ctx: WorkContext, settings: Settings) -> tuple
             "order does not add up to the payment; booked as one line", extra={"order_id": order.id}
         )
         return [_single_line(booking, settings, booking.amount - booking.tip), *_tip(booking, settings)], 0
+    if booking.provider == "shopify" and booking.lines:
+        listed = _listed_lines(booking, settings)
+        if listed is not None:
+            return listed
+        ctx.logger.info(
+            "order lines do not add up to the amount; booked as one line",
+            extra={"order_id": booking.order_id},
+        )
     if booking.provider == "stripe" and settings.stripe_tax is not None:
         tax = _included_tax(booking.amount, settings.stripe_tax.rate_percent)
         line = _single_line(booking, settings, booking.amount - tax, tax_code=settings.stripe_tax.tax_code)
@@ -184,6 +196,60 @@ def _order_lines(order: Order, booking: Booking, settings: Settings) -> tuple[li
     return lines, tax_total
 
 
+def _listed_lines(booking: Booking, settings: Settings) -> tuple[list[_MinorLine], int] | None:
+    """The sale's own lines (Shopify) with their mapped items and tax codes, or ``None`` if they do
+    not add up to the amount."""
+    lines = [
+        _MinorLine(
+            _listed_item(line, settings),
+            line.net,
+            _listed_description(line, booking),
+            _listed_tax_code(line, booking, settings),
+            line.quantity,
+        )
+        for line in booking.lines
+    ]
+    tax_total = sum(line.tax for line in booking.lines)
+    lines.extend(_tip(booking, settings))
+    if sum(line.amount for line in lines) + tax_total != booking.amount:
+        return None
+    return lines, tax_total
+
+
+def _listed_item(line: SaleLine, settings: Settings) -> str:
+    if line.kind == "shipping":
+        return settings.shipping_item or settings.default_item
+    return settings.skus.get(line.sku or "") or settings.default_item
+
+
+def _listed_description(line: SaleLine, booking: Booking) -> str:
+    if line.discount:
+        return f"{line.description} (after a {to_decimal(line.discount, booking.exponent)} {booking.currency} discount)"
+    return line.description
+
+
+def _listed_tax_code(line: SaleLine, booking: Booking, settings: Settings) -> str | None:
+    """The QuickBooks tax code of a line's taxes: every name mapped, and to one code (a line has one)."""
+    if not line.tax or not line.tax_names:
+        return settings.untaxed_tax_code
+    codes = set()
+    for name in line.tax_names:
+        code = settings.tax_codes.get(name)
+        if code is None:
+            raise PermanentError(
+                f"{booking.provider.capitalize()} tax {name!r} of order {booking.order_id} has no QuickBooks "
+                "tax code in the settings (tax_codes): not booked, so VAT is never booked under the wrong code"
+            )
+        codes.add(code)
+    if len(codes) > 1:
+        raise PermanentError(
+            f"a line of {booking.provider.capitalize()} order {booking.order_id} is taxed by "
+            f"{', '.join(sorted(line.tax_names))}, mapped to different QuickBooks tax codes: a line has one. "
+            "Map them to one code (a combined rate) in tax_codes."
+        )
+    return codes.pop()
+
+
 # --- the receipt -----------------------------------------------------------------------------------
 
 
@@ -214,10 +280,11 @@ def _line(line: _MinorLine, exponent: int) -> ReceiptLine:
 def _receipt(booking: Booking, settings: Settings, lines: list[_MinorLine], tax: int) -> RecordReceipt:
     """The action's input: the lines, the local day, the mapped ids; ``booking.key`` is its requestid."""
     local_day = booking.occurred_at.astimezone(ZoneInfo(settings.timezone)).date()
-    note = f"{booking.provider.capitalize()} payment {booking.payment_id}"
+    paid = "order" if booking.provider == "shopify" else "payment"
+    note = f"{booking.provider.capitalize()} {paid} {booking.payment_id}"
     if booking.refund_id:
-        note = f"{booking.provider.capitalize()} refund {booking.refund_id} of payment {booking.payment_id}"
-    if booking.order_id:
+        note = f"{booking.provider.capitalize()} refund {booking.refund_id} of {paid} {booking.payment_id}"
+    if booking.order_id and booking.order_id != booking.payment_id:
         note += f", order {booking.order_id}"
     if booking.location_id:
         note += f", location {booking.location_id}"
@@ -230,7 +297,7 @@ def _receipt(booking: Booking, settings: Settings, lines: list[_MinorLine], tax:
         payment_method_id=settings.payment_method(booking.provider, booking.source, booking.brand),
         note=f"{note} (Switchboard pos_to_accounting)",
         tax_calculation=settings.global_tax_calculation,
-        deposit_account=settings.deposit_accounts[booking.provider],
+        deposit_account=settings.deposit_account(booking.provider),
         currency=booking.currency,
         default_item=settings.default_item,
     )

@@ -414,9 +414,18 @@ def states(target: Target, integration: str, transport: httpx.MockTransport) -> 
 def test_list_follows_each_trigger_from_missing_to_current_and_back(
     target: Target, sandboxes: dict[str, SandboxApp], transport: httpx.MockTransport
 ) -> None:
-    assert states(target, "pos_to_accounting", transport) == {"square": "missing", "stripe": "missing"}
+    # Shopify has no subscription API register can reconcile: its steps are manual, whatever happens.
+    assert states(target, "pos_to_accounting", transport) == {
+        "square": "missing",
+        "stripe": "missing",
+        "shopify": "manual",
+    }
     run(webhooks.register, target, CASES["square"], transport)
-    assert states(target, "pos_to_accounting", transport) == {"square": "current", "stripe": "current"}
+    assert states(target, "pos_to_accounting", transport) == {
+        "square": "current",
+        "stripe": "current",
+        "shopify": "manual",
+    }
 
     (sub,) = provider_subs(sandboxes["square"])
     sub.events = ("payment.created",)
@@ -539,6 +548,7 @@ def test_on_a_stage_the_urls_come_from_its_stack_outputs(
         webhooks.register(target, load_spec("pos_to_accounting"), io.StringIO(), transport=transport)
 
     outputs["PosToAccountingStripeUrl"] = api + "/hooks/pos_to_accounting/stripe"
+    outputs["PosToAccountingShopifyUrl"] = api + "/hooks/pos_to_accounting/shopify"
     template["Outputs"] = {k: {"Value": v} for k, v in outputs.items()}
     aws.client("cloudformation").update_stack(
         StackName=stack_names("test")[1], TemplateBody=json.dumps(template)

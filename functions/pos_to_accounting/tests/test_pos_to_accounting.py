@@ -1,6 +1,6 @@
 """pos_to_accounting with its real sample events, through the production handler (moto + sandboxes).
 
-Webhook samples are signed and sent as Square and Stripe would; the queue is drained by the local
+Webhook samples are signed and sent as Square, Stripe and Shopify would; the queue is drained by the local
 runtime's poller; what was booked is read back from the QuickBooks sandbox (its receipts and its
 request log), dead letters from the DLQ. The Stripe tests that create charges and refunds go through
 the Stripe sandbox, whose webhooks are signed independently of ``shared.webhooks`` and delivered to
@@ -37,6 +37,7 @@ HOST = "hooks.example.test"
 PRECEDED_BY = {
     "square_payment_completed_redelivered": "square_payment_completed",
     "stripe_charge_refunded_partial": "stripe_charge_succeeded",
+    "shopify_orders_paid_redelivered": "shopify_orders_paid",
 }
 #: What each processed sample adds in QuickBooks: (sales receipts, refund receipts).
 BOOKED = {
@@ -46,12 +47,16 @@ BOOKED = {
     "square_payment_quickbooks_unavailable": (1, 0),
     "stripe_charge_succeeded": (1, 0),
     "stripe_charge_refunded_partial": (0, 1),
+    "shopify_orders_paid": (1, 0),
+    "shopify_orders_paid_redelivered": (0, 0),
+    "shopify_refunds_create": (0, 1),
 }
 #: What the reason of each dead-lettered sample says: (error code, words in the reason).
 DEAD = {
     "square_payment_quickbooks_rejects": ("target_rejected", ("ValidationFault", "610", "inactive")),
     "square_payment_quickbooks_revoked": ("connection_revoked", ("invalid_grant",)),
     "stripe_charge_usd_currency_mismatch": ("permanent", ("USD", "GBP", "not booked")),
+    "shopify_orders_paid_usd_currency_mismatch": ("permanent", ("USD", "GBP", "not booked")),
 }
 
 
