@@ -288,7 +288,8 @@ def consume_quota(ddb: Any, table: str, key: ApiKey, now: float | None = None) -
     that minute's count one higher - harmless, the call was refused anyway.
     """
     now = time.time() if now is None else now
-    _count(ddb, table, key, (("minute", 60, key.per_minute), ("day", 86_400, key.per_day)), now, "calls")
+    windows = (("minute", "minute", 60, key.per_minute), ("day", "day", 86_400, key.per_day))
+    _count(ddb, table, key, windows, now, "calls")
 
 
 def count_refusal(ddb: Any, table: str, key: ApiKey, now: float | None = None) -> None:
@@ -299,25 +300,30 @@ def count_refusal(ddb: Any, table: str, key: ApiKey, now: float | None = None) -
     """
     now = time.time() if now is None else now
     limit = max(REFUSALS_PER_MINUTE, key.per_minute)
-    _count(ddb, table, key, (("refused#minute", 60, limit),), now, "refused calls")
+    _count(ddb, table, key, (("refused_minute", "minute", 60, limit),), now, "refused calls")
 
 
 def _count(
-    ddb: Any, table: str, key: ApiKey, windows: Iterable[tuple[str, int, int]], now: float, counted: str
+    ddb: Any,
+    table: str,
+    key: ApiKey,
+    windows: Iterable[tuple[str, str, int, int]],
+    now: float,
+    counted: str,
 ) -> None:
+    """One conditional ``ADD`` per window: ``(counter name, window as shown, seconds, limit)``."""
     counters = Table(ddb, table)
-    for window, seconds, limit in windows:
+    for counter, window, seconds, limit in windows:
         start = int(now // seconds) * seconds
         try:
             counters.update(
-                f"{ITEM_PREFIX}{key.id}#{window}#{start}",
+                f"{ITEM_PREFIX}{key.id}#{counter}#{start}",
                 "ADD calls :one SET expiration = :exp",
                 condition="attribute_not_exists(calls) OR calls < :limit",
                 values={":one": 1, ":limit": limit, ":exp": start + seconds + _COUNTER_GRACE_S},
             )
         except ConditionFailed:
-            shown = window.rpartition("#")[2]
-            raise QuotaExceeded(shown, limit, max(1, int(start + seconds - now)), counted) from None
+            raise QuotaExceeded(window, limit, max(1, int(start + seconds - now)), counted) from None
 
 
 def unknown_tools(tools: Iterable[str], known: Iterable[str]) -> list[str]:
