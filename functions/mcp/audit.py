@@ -7,7 +7,7 @@ well-formed key was sent), the JSON-RPC method, which tool - named as MCP client
 ``duplicate``, ``denied``, ``unknown_tool``, ``quota_exceeded``, ``refusal_limit``,
 ``invalid_arguments``, ``invalid_idempotency_key``, ``idempotency_conflict``, ``in_progress``,
 ``error:<code>``; for a refused key ``missing_key``, ``malformed_key``, ``unknown_key``,
-``revoked_key``), the duration and the idempotency key's hash. They expire after ``audit_days``
+``revoked_key``; for a body that is not a JSON-RPC message ``invalid_request``), the duration and the idempotency key's hash. They expire after ``audit_days``
 (TTL). A failed audit write is logged, never fatal: it must not turn a call that happened into one
 the caller retries. ``switchboard audit`` (:mod:`infra.ops.audit`) reads them.
 

@@ -12,7 +12,8 @@ is the heavy part of this function's cold start), each refusal a JSON-RPC error 
    ``WWW-Authenticate: Bearer`` (RFC 6750: ``error="invalid_token"`` when a credential was sent).
    Every refusal is audited; with the key's id when the key was well-formed, never its secret.
 3. **The message** - a body that is JSON but not one JSON-RPC message is ``400 -32600`` naming what
-   is wrong (the SDK would answer ``-32602`` and a 2 KB pydantic dump).
+   is wrong (the SDK would answer ``-32602`` and a 2 KB pydantic dump); audited as
+   ``invalid_request``.
 
 Everything after that is :mod:`functions.mcp.server`, imported on the first authenticated request.
 """
@@ -73,26 +74,35 @@ def _method_and_tool(body: bytes) -> tuple[str, str]:
     return method[:100], tool[:100] if isinstance(tool, str) else ""
 
 
-def _refuse_key(ctx: RouteContext, request: WebhookRequest, exc: InvalidKey, started: float) -> Answer:
+def _audit_refusal(
+    ctx: RouteContext, request: WebhookRequest, key_id: str, outcome: str, detail: str, started: float
+) -> None:
+    """The audit record of a request refused before the MCP server saw it: no arguments are kept."""
     message_id = jsonrpc.request_id(request.body)
     method, tool = _method_and_tool(request.body)
-    ctx.logger.warning(
-        "mcp key refused", extra={"reason": exc.reason, "key_id": exc.key_id, "method": method}
-    )
     audit.write(
         ctx.rt.aws("dynamodb"),
         ctx.rt.table,
-        key_id=exc.key_id or "",
+        key_id=key_id,
         tool=tool,
         method=method,
         arguments={},
-        outcome=exc.reason,
+        outcome=outcome,
         duration_ms=(time.perf_counter() - started) * 1000,
         retention_days=int(getattr(ctx.rt.settings, "audit_days", 90)),
         request_id=None if message_id is None else str(message_id),
-        detail=str(exc),
+        detail=detail,
         logger=ctx.logger,
     )
+
+
+def _refuse_key(ctx: RouteContext, request: WebhookRequest, exc: InvalidKey, started: float) -> Answer:
+    method, _ = _method_and_tool(request.body)
+    ctx.logger.warning(
+        "mcp key refused", extra={"reason": exc.reason, "key_id": exc.key_id, "method": method}
+    )
+    _audit_refusal(ctx, request, exc.key_id or "", exc.reason, str(exc), started)
+    message_id = jsonrpc.request_id(request.body)
     body = jsonrpc.error(message_id, jsonrpc.INVALID_API_KEY, str(exc), {"reason": exc.reason})
     return 401, body, {"www-authenticate": _challenge(exc)}
 
@@ -116,6 +126,7 @@ def post(ctx: RouteContext, request: WebhookRequest, params: Mapping[str, str]) 
         jsonrpc.check(request.body)
     except jsonrpc.InvalidMessage as exc:
         ctx.logger.warning("mcp message refused", extra={"key_id": key.id, "detail": exc.message})
+        _audit_refusal(ctx, request, key.id, "invalid_request", exc.message, started)
         return 400, jsonrpc.error(exc.message_id, exc.code, exc.message), {}
     from .server import serve
 

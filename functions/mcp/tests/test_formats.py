@@ -11,7 +11,7 @@ from typing import Any
 
 import mcp_types
 import pytest
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]  # (a dependency of mcp)
 
 from functions.mcp.formats import FORMATS, tool_definitions
 from shared.actions import catalogue

@@ -131,6 +131,8 @@ def test_json_that_is_not_json_rpc_is_an_invalid_request_saying_what_is_wrong(
     error = _assert_json_rpc_error(answer, message_id, jsonrpc.INVALID_REQUEST)
     assert error["message"].startswith("Invalid Request: ") and words in error["message"]
     assert len(json.dumps(answer)) < 300  # a sentence, not the SDK's 2 KB pydantic dump
+    [record] = audit_records(rt)
+    assert (record["outcome"], record["detail"]) == ("invalid_request", error["message"])
 
 
 def test_the_messages_json_rpc_allows_pass_the_check() -> None:
