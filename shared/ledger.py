@@ -29,7 +29,7 @@ import hashlib
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -162,19 +162,27 @@ class Ledger:
         """Run ``fn`` once per event id; returns (result, ran). ``ran`` is False for a duplicate."""
         return self._run(f"{self._rt.name}#event", event_id, fn)
 
-    def run_step(self, event_id: str, step: str, fn: Callable[[], T]) -> tuple[T, bool]:
+    def run_step(
+        self, event_id: str, step: str, fn: Callable[[], T], *, binding_after: Sequence[str] = ()
+    ) -> tuple[T, bool]:
         """Run one side effect once per event id; a completed step returns its saved result.
 
         A step record is written once, when the step completed: one strongly consistent read and one
         write per step, where a Powertools record would take two writes (in progress, then done).
         A step needs no lease of its own - steps only ever run inside their event's in-progress lease,
         so no two workers run the same event's steps at once.
+
+        ``binding_after`` makes the step a *decision* taken from state other deliveries change (a
+        booking's links): its saved result binds only once one of those later steps has completed,
+        i.e. once something was done on the strength of it. Until then a retry takes the decision
+        again from what is true now - the saved one may be stale, as when a booking's create failed
+        its calendar write and its cancel was processed before the retry.
         """
         table = ledger_table(self._rt)
         key = step_key(self._rt.name, step, event_id)
         with _table_errors():
             item = table.get(key, consistent=True)
-        if item and item.get("status") == COMPLETED:
+        if item and item.get("status") == COMPLETED and self._acted_on(event_id, binding_after):
             raw = item.get("data")
             return (json.loads(raw) if raw else None), False  # type: ignore[return-value]
         result = fn()
@@ -189,6 +197,18 @@ class Ledger:
         with _table_errors():
             table.put(record)
         return result, True
+
+    def _acted_on(self, event_id: str, steps: Sequence[str]) -> bool:
+        """Whether any of ``steps`` completed for the event (no steps named: always)."""
+        if not steps:
+            return True
+        table = ledger_table(self._rt)
+        for step in steps:
+            with _table_errors():
+                item = table.get(step_key(self._rt.name, step, event_id), consistent=True)
+            if item and item.get("status") == COMPLETED:
+                return True
+        return False
 
     def note_attempt(self, event_id: str, step: str, run_s: float) -> AttemptWindow | None:
         """Record that an attempt of ``step`` starts now; when earlier ones ran, if there were any.

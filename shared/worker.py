@@ -32,7 +32,7 @@ import asyncio
 import contextvars
 import json
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -108,8 +108,11 @@ class WorkContext:
     def settings(self) -> Any:
         return self.rt.settings
 
-    def step(self, name: str, fn: Callable[[], T]) -> T:
+    def step(self, name: str, fn: Callable[[], T], *, binding_after: Sequence[str] = ()) -> T:
         """Run one side effect at most once for this event; a retry returns the saved result.
+
+        With ``binding_after``, the step is a decision that binds only once one of those later steps
+        completed; until then a retry takes it again (:meth:`shared.ledger.Ledger.run_step`).
 
         While ``fn`` runs, :data:`shared.http.current_work` names this event and step: target calls
         carry them as headers, and clients of targets without idempotency keys reconcile on them.
@@ -133,7 +136,7 @@ class WorkContext:
             finally:
                 current_work.reset(token)
 
-        result, ran = self.ledger.run_step(self.event_id, name, stamped)
+        result, ran = self.ledger.run_step(self.event_id, name, stamped, binding_after=binding_after)
         self.steps.append((name, ran))
         trace.record(
             self.rt.name,

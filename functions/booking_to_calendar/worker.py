@@ -105,7 +105,9 @@ def create(change: BookingChange, ctx: WorkContext) -> dict[str, Any]:
             "moved": link is not None and link.status == "moved",
         }
 
-    resolved = ctx.step("booking.resolve", resolve)
+    # Taken again on a retry until the calendar write happened: meanwhile a cancel or a move of the
+    # booking may have been processed, and a saved "not cancelled" would put a dead booking back.
+    resolved = ctx.step("booking.resolve", resolve, binding_after=("calendar.insert",))
     if resolved["cancelled"]:
         return {"event_id": resolved["event_id"], "state": "cancelled before it was created"}
     if resolved.get("moved"):  # its reschedule was processed first and put the new time on the calendar
@@ -180,7 +182,9 @@ def reschedule(change: BookingChange, ctx: WorkContext) -> dict[str, Any]:
             return {"event_id": None, "key": key, "sequence": 0, "fresh": True}
         return {**chain, "fresh": False}
 
-    resolved = ctx.step("booking.resolve", resolve)
+    # Taken again on a retry until a calendar write acted on it (the move, or the delete of a merge
+    # or of a chain's end): another change of the chain processed meanwhile changes the answer.
+    resolved = ctx.step("booking.resolve", resolve, binding_after=("calendar.move", "calendar.delete"))
     if resolved.get("outcome") == "cancelled":
         return _end_chain(change, ctx, resolved)
     if resolved.get("outcome") == "merged":

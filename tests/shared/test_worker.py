@@ -995,3 +995,27 @@ def test_each_batch_is_traced_with_its_integration_and_outcome(
         ("failed_records", 1),
         ("exit", "## process_batch"),
     ]
+
+
+# --- decisions that bind once acted on ------------------------------------------------------------------
+
+
+def test_a_decision_is_taken_again_until_a_step_acted_on_it(syn: Runtime) -> None:
+    ledger = Ledger(syn, None)
+    seen = {"state": "alive"}
+
+    def decide() -> dict[str, str]:
+        return dict(seen)
+
+    first, ran = ledger.run_step("evt-decide", "resolve", decide, binding_after=("act",))
+    assert (first, ran) == ({"state": "alive"}, True)
+    seen["state"] = "cancelled"  # another delivery changed the state; nothing acted on the decision
+    again, ran = ledger.run_step("evt-decide", "resolve", decide, binding_after=("act",))
+    assert (again, ran) == ({"state": "cancelled"}, True)
+
+    ledger.run_step("evt-decide", "act", lambda: {"done": True})
+    seen["state"] = "moved"  # now the saved decision was acted on: it binds
+    bound, ran = ledger.run_step("evt-decide", "resolve", decide, binding_after=("act",))
+    assert (bound, ran) == ({"state": "cancelled"}, False)
+    plain, ran = ledger.run_step("evt-decide", "resolve", decide)  # without binding_after: as before
+    assert (plain, ran) == ({"state": "cancelled"}, False)
