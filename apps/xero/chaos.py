@@ -4,9 +4,13 @@ endpoints are spared late answers and crashes), and the documents booked per sal
 Generators that make money events say which document each must cause (:func:`expect_document`): an
 invoice per sale key, a credit note per refund key. The observer attributes every invoice and credit
 note of the organisation to one of them by the payment or refund its ``Reference`` names (the
-handler's note, as with QuickBooks' ``PrivateNote``), and reports two checks per document: its
-``Total`` is the money taken or refunded (``xero.total``), and it is paid in full - the payment or the
-refund payment reached the deposit account (``xero.paid``).
+handler's note, as with QuickBooks' ``PrivateNote``): ``xero.invoice`` / ``xero.credit_note``, so a
+document booked twice, or never, shows.
+
+Checks on those documents (their total, whether they were paid) are not declared yet: the harness
+requires every declared check to be expected by some event generator (``tests/infra/
+test_chaos_discovery.py``), and no flow's generator books in Xero yet. The stand-in keeps what they
+would read (``Total``, ``Status: PAID``) for when one does.
 """
 
 from __future__ import annotations
@@ -14,7 +18,6 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from infra.ops.chaos.protocol import AppChaos, EffectKey
@@ -52,8 +55,6 @@ class ExpectedDocument:
     money_id: str
     #: The event key the document is attributed to.
     key: str
-    #: The document's ``Total`` in pence.
-    total: int
 
 
 def expect_document(run: ChaosRun, document: ExpectedDocument) -> None:
@@ -61,19 +62,19 @@ def expect_document(run: ChaosRun, document: ExpectedDocument) -> None:
 
 
 def effects_seen(run: ChaosRun) -> Counter[EffectKey]:
-    """``xero.invoice`` / ``xero.credit_note`` per document; ``xero.total`` and ``xero.paid`` (checks)."""
+    """``xero.invoice`` / ``xero.credit_note`` per document, attributed to the event that caused it."""
     seen: Counter[EffectKey] = Counter()
     sandbox: Any = run.runtime.sandboxes.get("xero")
     if sandbox is None:
         return seen
     with sandbox.lock:
         documents = [
-            (d.kind, str(d.body.get("Reference") or ""), d.body.get("Total"), d.body.get("Status"))
+            (d.kind, str(d.body.get("Reference") or ""))
             for d in sandbox.documents.values()
             if d.kind in ("invoice", "creditnote")
         ]
     known = run.memory(_DOCUMENTS)
-    for kind, reference, total, status in documents:
+    for kind, reference in documents:
         found = _REFERENCE.search(reference)
         if found is None:
             continue
@@ -81,13 +82,7 @@ def effects_seen(run: ChaosRun) -> Counter[EffectKey]:
         expected: ExpectedDocument | None = known.get((kind, found.group(1)))
         key = expected.key if expected else f"?{found.group(1)}"
         seen[(effect, key)] += 1
-        if expected and total is not None and Decimal(str(total)) * 100 == expected.total:
-            seen[("xero.total", key)] += 1
-        if expected and status == "PAID":
-            seen[("xero.paid", key)] += 1
     return seen
 
 
-CHAOS = AppChaos(
-    poison_body=POISON_BODY, api_path="/api.xro/", observe=effects_seen, checks=("xero.total", "xero.paid")
-)
+CHAOS = AppChaos(poison_body=POISON_BODY, api_path="/api.xro/", observe=effects_seen)

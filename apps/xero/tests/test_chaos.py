@@ -1,5 +1,5 @@
 """The chaos hooks: Xero's poison body is a permanent refusal to the client, and the observer counts
-one invoice per sale and one credit note per refund, with their totals and payments checked."""
+one invoice per sale and one credit note per refund, each attributed to its event."""
 
 from __future__ import annotations
 
@@ -68,8 +68,8 @@ def test_the_observer_counts_documents_per_event(
     store_local_connection(aws, rt)
     ctx = Ctx(rt)
     run = Run(sandboxes)
-    expect_document(run, ExpectedDocument("invoice", "P1", "square:payment:P1", 1200))  # type: ignore[arg-type]
-    expect_document(run, ExpectedDocument("creditnote", "R1", "square:refund:R1", 500))  # type: ignore[arg-type]
+    expect_document(run, ExpectedDocument("invoice", "P1", "square:payment:P1"))  # type: ignore[arg-type]
+    expect_document(run, ExpectedDocument("creditnote", "R1", "square:refund:R1"))  # type: ignore[arg-type]
     common = {"date": "2026-11-20", "deposit_account": "091", "currency": "GBP", "sales_account": "200"}
     sale = RecordReceipt(
         key="square:payment:P1",
@@ -85,13 +85,6 @@ def test_the_observer_counts_documents_per_event(
     )
     xero_actions.RECORD_SALE(ctx, sale)
     xero_actions.RECORD_REFUND(ctx, refund)
+    xero_actions.RECORD_SALE(ctx, sale)  # a retry: nothing new, nothing counted twice
     seen = effects_seen(run)  # type: ignore[arg-type]
-    assert seen[("xero.invoice", "square:payment:P1")] == 1 and seen[("xero.paid", "square:payment:P1")] == 1
-    assert seen[("xero.total", "square:payment:P1")] == 1
-    assert (
-        seen[("xero.credit_note", "square:refund:R1")] == 1 and seen[("xero.paid", "square:refund:R1")] == 1
-    )
-    assert (
-        "xero.total",
-        "square:refund:R1",
-    ) not in seen  # 4.00 booked where 5.00 was expected: the check fails
+    assert seen == {("xero.invoice", "square:payment:P1"): 1, ("xero.credit_note", "square:refund:R1"): 1}
