@@ -49,26 +49,25 @@ def test_the_idempotency_key_schema_states_its_rule() -> None:
     assert (schema["minLength"], schema["maxLength"], schema["pattern"]) == (8, 200, "^[A-Za-z0-9._:-]+$")
 
 
-@pytest.mark.parametrize(
-    ("value", "words"),
-    [
-        ("short", "must be 8 to 200 characters, not 5"),
-        ("k" * 201, "must be 8 to 200 characters, not 201"),
-        ("has spaces in it", "may hold only letters, digits and . _ : - (a UUID fits)"),
-        ("lead/7f3a/0001", "may hold only letters, digits and . _ : - (a UUID fits)"),
-        (12345678, "must be a string, not int"),
-    ],
-)
-def test_an_idempotency_key_outside_its_rule_is_invalid_params_naming_the_field(
-    rt: Runtime, value: Any, words: str
-) -> None:
+#: (idempotency_key, what is wrong with it)
+OUTSIDE_THE_RULE: list[tuple[Any, str]] = [
+    ("short", "must be 8 to 200 characters, not 5"),
+    ("k" * 201, "must be 8 to 200 characters, not 201"),
+    ("has spaces in it", "may hold only letters, digits and . _ : - (a UUID fits)"),
+    ("lead/7f3a/0001", "may hold only letters, digits and . _ : - (a UUID fits)"),
+    (12345678, "must be a string, not int"),
+]
+
+
+def test_an_idempotency_key_outside_its_rule_is_invalid_params_naming_the_field(rt: Runtime) -> None:
     key = _key(rt, ["crm_upsert_contact"])
-    with pytest.raises(tools.ToolError) as refused:
-        _call(rt, key, "crm_upsert_contact", {"email": "a@b.example", "idempotency_key": value})
-    assert refused.value.code == tools.INVALID_PARAMS == -32602
-    assert refused.value.message == f"invalid idempotency_key: it {words}"
-    assert refused.value.data == {"field": "idempotency_key"}
-    assert _outcomes(rt, key) == ["invalid_idempotency_key"]
+    for value, words in OUTSIDE_THE_RULE:
+        with pytest.raises(tools.ToolError) as refused:
+            _call(rt, key, "crm_upsert_contact", {"email": "a@b.example", "idempotency_key": value})
+        assert refused.value.code == tools.INVALID_PARAMS == -32602
+        assert refused.value.message == f"invalid idempotency_key: it {words}"
+        assert refused.value.data == {"field": "idempotency_key"}
+    assert _outcomes(rt, key) == ["invalid_idempotency_key"] * len(OUTSIDE_THE_RULE)
 
 
 def test_the_meta_idempotency_key_follows_the_same_rule_and_a_request_id_is_only_used_if_it_fits(

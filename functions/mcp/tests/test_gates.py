@@ -109,30 +109,31 @@ def test_a_refused_tool_call_is_audited_with_the_tool_asked_for(rt: Runtime) -> 
 # -- bodies that are JSON but not JSON-RPC -----------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("body", "message_id", "words"),
-    [
-        ({"foo": 1}, None, '"jsonrpc" is missing'),
-        ({"jsonrpc": "1.0", "id": 4, "method": "ping"}, 4, '"jsonrpc" must be "2.0", not "1.0"'),
-        ({"jsonrpc": "2.0", "id": 4}, 4, '"method" is missing'),
-        ({"jsonrpc": "2.0", "id": 4, "method": 5}, 4, '"method" must be a non-empty string, not a number'),
-        ({"jsonrpc": "2.0", "id": {"a": 1}, "method": "ping"}, None, '"id" must be a string or an integer'),
-        ({"jsonrpc": "2.0", "id": "x", "method": "tools/list", "params": 5}, "x", '"params" of tools/list'),
-        ({"jsonrpc": "2.0", "id": 4, "error": "bad"}, 4, '"error" must be an object'),
-        ([{"jsonrpc": "2.0", "id": 1, "method": "ping"}], None, "batches are not supported"),
-        ("ping", None, "a JSON object, not a string"),
-    ],
-)
-def test_json_that_is_not_json_rpc_is_an_invalid_request_saying_what_is_wrong(
-    rt: Runtime, body: Any, message_id: Any, words: str
-) -> None:
-    status, _, answer = post(rt, body, key=make_key(rt, ["stock_get"]))
-    assert status == 400
-    error = _assert_json_rpc_error(answer, message_id, jsonrpc.INVALID_REQUEST)
-    assert error["message"].startswith("Invalid Request: ") and words in error["message"]
-    assert len(json.dumps(answer)) < 300  # a sentence, not the SDK's 2 KB pydantic dump
-    [record] = audit_records(rt)
-    assert (record["outcome"], record["detail"]) == ("invalid_request", error["message"])
+#: (body, the id the error answers with, what its message says)
+NOT_JSON_RPC: list[tuple[Any, Any, str]] = [
+    ({"foo": 1}, None, '"jsonrpc" is missing'),
+    ({"jsonrpc": "1.0", "id": 4, "method": "ping"}, 4, '"jsonrpc" must be "2.0", not "1.0"'),
+    ({"jsonrpc": "2.0", "id": 4}, 4, '"method" is missing'),
+    ({"jsonrpc": "2.0", "id": 4, "method": 5}, 4, '"method" must be a non-empty string, not a number'),
+    ({"jsonrpc": "2.0", "id": {"a": 1}, "method": "ping"}, None, '"id" must be a string or an integer'),
+    ({"jsonrpc": "2.0", "id": "x", "method": "tools/list", "params": 5}, "x", '"params" of tools/list'),
+    ({"jsonrpc": "2.0", "id": 4, "error": "bad"}, 4, '"error" must be an object'),
+    ([{"jsonrpc": "2.0", "id": 1, "method": "ping"}], None, "batches are not supported"),
+    ("ping", None, "a JSON object, not a string"),
+]
+
+
+def test_json_that_is_not_json_rpc_is_an_invalid_request_saying_what_is_wrong(rt: Runtime) -> None:
+    key = make_key(rt, ["stock_get"])
+    for body, message_id, words in NOT_JSON_RPC:
+        status, _, answer = post(rt, body, key=key)
+        assert status == 400, body
+        error = _assert_json_rpc_error(answer, message_id, jsonrpc.INVALID_REQUEST)
+        assert error["message"].startswith("Invalid Request: ") and words in error["message"], body
+        assert len(json.dumps(answer)) < 300  # a sentence, not the SDK's 2 KB pydantic dump
+        record = audit_records(rt)[-1]
+        assert (record["outcome"], record["detail"]) == ("invalid_request", error["message"])
+    assert len(audit_records(rt)) == len(NOT_JSON_RPC)
 
 
 def test_the_messages_json_rpc_allows_pass_the_check() -> None:
