@@ -42,6 +42,7 @@ SENSITIVE_KEYS = frozenset(
         "password",
         "api_key",
         "x-api-key",
+        "x-shopify-access-token",
         "cookie",
         "set-cookie",
     }

@@ -31,6 +31,7 @@ Worker path only. httpx (via :mod:`shared.http`) is imported for type checking o
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
     from shared.http import ApiClient
 
 __all__ = [
+    "ITEMS_PER_QUERY",
     "MAX_PAGE",
     "SKUS_PER_QUERY",
     "InventoryChange",
@@ -68,10 +70,15 @@ __all__ = [
 
 #: The largest ``first:`` a connection takes.
 MAX_PAGE: Final = 250
-#: SKUs per variant search (the search string and the answer stay small and cheap).
+#: SKUs per variant search, and variants asked per SKU (SKUs are not unique in Shopify). A query's
+#: cost is priced on ``first`` (2 + first x the objects of one node - 3 for a variant with its product
+#: and inventory item), so 50 SKUs x 4 = 200 variants cost 602 of the bucket's 1,000 points.
 SKUS_PER_QUERY: Final = 50
-#: Locations one inventory item is read at (a small business has a few).
-_MAX_LEVELS: Final = 50
+_VARIANTS_PER_SKU: Final = 4
+#: Locations one inventory item is read at (a small business has a few), and items per query:
+#: each costs 1 + 2 + 10 x 2 = 23 points, so 40 of them stay under 1,000.
+_MAX_LEVELS: Final = 10
+ITEMS_PER_QUERY: Final = 40
 _UNAVAILABLE_CODES: Final = frozenset({"INTERNAL_SERVER_ERROR", "SERVICE_UNAVAILABLE", "TIMEOUT"})
 _GID: Final = re.compile(r"^gid://shopify/(\w+)/(\d+)$")
 
@@ -84,7 +91,7 @@ query SwitchboardOrder($id: ID!) {
     currentTotalPriceSet { shopMoney { amount currencyCode } }
     totalTaxSet { shopMoney { amount currencyCode } }
     totalTipReceivedSet { shopMoney { amount currencyCode } }
-    lineItems(first: 250) {
+    lineItems(first: 100) {
       nodes {
         id title sku quantity
         originalUnitPriceSet { shopMoney { amount currencyCode } }
@@ -149,12 +156,15 @@ def gid(kind: str, number: int | str) -> str:
 def throttle_wait(cost: Cost | None) -> float | None:
     """Seconds until the bucket holds the query again: ``(requested - available) / restoreRate``.
 
-    ``None`` if Shopify sent no cost (the worker's back-off decides then); never negative.
+    Rounded up to a whole second (an SQS visibility timeout is whole seconds, and a wait a hair short
+    is throttled again); ``None`` if Shopify sent no cost (the worker's back-off decides then).
     """
     if cost is None or cost.throttleStatus is None or cost.requestedQueryCost is None:
         return None
     status = cost.throttleStatus
-    return max(0.0, (cost.requestedQueryCost - status.currentlyAvailable) / status.restoreRate)
+    return float(
+        max(0, math.ceil((cost.requestedQueryCost - status.currentlyAvailable) / status.restoreRate))
+    )
 
 
 def _search_term(sku: str) -> str:
@@ -226,7 +236,11 @@ class ShopifyClient:
     # --- reads -----------------------------------------------------------------------------------
 
     def order(self, order_id: int | str) -> Order | None:
-        """The order (totals and up to 250 lines), or ``None`` if the shop has no such order."""
+        """The order (totals and its first 100 lines), or ``None`` if the shop has no such order.
+
+        100, not the page maximum of 250: a line with its money, taxes and discounts is 9 objects,
+        and 250 of them would price the query past the 1,000-point bucket (``MAX_COST_EXCEEDED``).
+        """
         data = self.execute(ORDER_QUERY, {"id": gid("Order", order_id)}, operation="order")
         found = data.get("order")
         return None if found is None else _read(Order, found, f"{APP.name} order")
@@ -242,7 +256,8 @@ class ShopifyClient:
         found: dict[str, ProductVariant] = {}
         for start in range(0, len(wanted), SKUS_PER_QUERY):
             chunk = wanted[start : start + SKUS_PER_QUERY]
-            variables = {"first": MAX_PAGE, "query": " OR ".join(_search_term(s) for s in chunk)}
+            first = min(MAX_PAGE, _VARIANTS_PER_SKU * len(chunk))
+            variables = {"first": first, "query": " OR ".join(_search_term(s) for s in chunk)}
             data = self.execute(VARIANTS_QUERY, variables, operation="productVariants")
             nodes = (data.get("productVariants") or {}).get("nodes") or []
             variants = _read_list(ProductVariant, nodes, f"{APP.name} productVariants")
@@ -256,8 +271,8 @@ class ShopifyClient:
         """Inventory items by gid, each with its levels (``available``) at every location it is stocked."""
         ids = [gid("InventoryItem", i) for i in dict.fromkeys(item_ids)]
         found: dict[str, InventoryItem] = {}
-        for start in range(0, len(ids), MAX_PAGE):
-            chunk = ids[start : start + MAX_PAGE]
+        for start in range(0, len(ids), ITEMS_PER_QUERY):
+            chunk = ids[start : start + ITEMS_PER_QUERY]
             data = self.execute(LEVELS_QUERY, {"ids": chunk, "first": _MAX_LEVELS}, operation="nodes")
             # ``nodes`` answers null for an id it does not know, {} for a node of another type.
             items = [n for n in (data.get("nodes") or []) if n]

@@ -36,6 +36,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -270,7 +271,8 @@ class ShopifySandbox(SandboxApp):
             "actualQueryCost": actual,
             "throttleStatus": {
                 "maximumAvailable": float(self.bucket_points),
-                "currentlyAvailable": round(max(0.0, bucket.available), 1),
+                # Rounded down, so a wait computed from it is never short.
+                "currentlyAvailable": math.floor(max(0.0, bucket.available) * 10) / 10,
                 "restoreRate": self.restore_per_s,
             },
         }

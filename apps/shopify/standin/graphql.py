@@ -309,11 +309,11 @@ def _selection_cost(
         args = resolve_args(selection.args, variables)
         inner = _selection_cost(selection.selections, variables)
         if isinstance(args.get("first"), int):
-            total += 2 + args["first"] * max(1, inner)
+            total += 2 + args["first"] * (1 + inner)
         elif selection.name == "nodes" and isinstance(args.get("ids"), list):
             total += len(args["ids"]) * (1 + inner)
-        elif selection.name == "nodes":
-            continue  # a connection's node list: priced by the connection's ``first``
+        elif selection.name in ("nodes", "edges", "node"):
+            total += inner  # a connection's nodes: one node's objects, priced by the connection's ``first``
         else:
             total += 1 + inner
     return total
