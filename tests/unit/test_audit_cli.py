@@ -3,6 +3,7 @@ newest first, filtered by key, tool and age, as a table or JSON - and never a ke
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import subprocess
@@ -10,11 +11,15 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import boto3
 import httpx
 import pytest
 
+from functions.mcp import audit
 from functions.mcp.audit import AUDIT_PREFIX
 from infra.local.runtime import LocalRuntime
+from infra.ops.audit import read, render
+from infra.ops.target import resolve
 from shared.table import Table
 
 pytestmark = pytest.mark.e2e
@@ -111,3 +116,33 @@ def test_mistakes_say_what_to_fix(cli: Cli, args: tuple[str, ...], words: str) -
     """Checked before the runtime is looked for: no runtime runs here."""
     answer = cli("audit", *args)
     assert answer.returncode == 2 and words in answer.stderr, answer.stderr
+
+
+def test_audit_reads_a_deployed_stage_by_its_table(aws: boto3.session.Session) -> None:
+    """``--stage prod``: the stage's ledger table, found by name (in-process moto stands in for AWS)."""
+    prod = resolve("prod", "us-east-1", state_file=Path("/nonexistent/local.json"))
+    ddb = prod.client("dynamodb")
+    ddb.create_table(
+        TableName=prod.table,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for outcome in ("ok", "denied"):
+        audit.write(
+            ddb,
+            prod.table,
+            key_id="abcdefghij",
+            tool="crm_upsert_contact",
+            arguments={"email": "ada@example.org", "note": "call +44 20 7946 0321"},
+            outcome=outcome,
+            duration_ms=4.2,
+            retention_days=1,
+        )
+    records = read(prod, key="abcdefghij", tool="crm.upsert_contact")
+    assert [r.outcome for r in records] == ["denied", "ok"]
+    assert records[0].arguments["email"] == "***(15)" and "7946" not in json.dumps(records[0].arguments)
+    out = io.StringIO()
+    render(records, prod, out)
+    assert out.getvalue().splitlines()[1].split()[1:4] == ["abcdefghij", "crm_upsert_contact", "denied"]
+    assert read(prod, key="zzzzzzzzzz") == []
