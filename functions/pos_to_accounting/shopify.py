@@ -54,6 +54,8 @@ from .money import iso_exponent
 __all__ = ["accept_shopify", "refund_booking", "sale_booking"]
 
 M = TypeVar("M", bound=BaseModel)
+#: Lines a booking carries (an SQS message holds 256 KiB); a longer order is booked as one line.
+MAX_LINES = 250
 
 
 def _invalid(field: str, message: str) -> InvalidPayload:
@@ -119,7 +121,7 @@ def _item_line(minor: _Minor, line: LineItem, at: str, taxes_included: bool) -> 
     return SaleLine(
         kind="item",
         description=(name or f"Line {line.id}")[:500],
-        sku=line.sku or None,
+        sku=line.sku if line.sku and len(line.sku) <= 255 else None,
         quantity=Decimal(line.quantity),
         net=net,
         tax=tax,
@@ -176,7 +178,7 @@ def sale_booking(order: Order) -> Booking | None:
         *(line for line, _ in shipping if line is not None),
     )
     gateway = next((g for g in order.payment_gateway_names if g), None)
-    return Booking(
+    return _booking(
         kind="sale",
         provider="shopify",
         payment_id=str(order.id),
@@ -188,8 +190,8 @@ def sale_booking(order: Order) -> Booking | None:
         exponent=minor.exponent,
         occurred_at=order.processed_at or order.created_at,
         source=_source(gateway),
-        description=f"Shopify order {order.name}" if order.name else None,
-        lines=kept if complete else (),
+        description=f"Shopify order {order.name}"[:500] if order.name else None,
+        lines=kept if complete and len(kept) <= MAX_LINES else (),
     )
 
 
@@ -207,7 +209,7 @@ def refund_booking(refund: Refund) -> Booking | None:
     if amount <= 0:
         return None
     location = next((t.location_id for t in given if t.location_id), None)
-    return Booking(
+    return _booking(
         kind="refund",
         provider="shopify",
         payment_id=str(refund.order_id),
@@ -244,3 +246,15 @@ def accept_shopify(payload: ShopifyPayload, request: WebhookRequest) -> Sequence
     if booking is None:
         return []
     return [Accepted(event_id=booking.key, type=booking.kind, data=booking)]
+
+
+def _booking(**fields: object) -> Booking:
+    """A :class:`Booking`, or a 400 naming what of the delivery could not become one (never a 500)."""
+    try:
+        return Booking.model_validate(fields)
+    except ValidationError as exc:
+        errors = [
+            {"field": ".".join(str(p) for p in e["loc"]) or "body", "message": f"{e['msg']} (as booked)"}
+            for e in exc.errors(include_url=False, include_input=False)
+        ]
+        raise InvalidPayload(errors) from exc

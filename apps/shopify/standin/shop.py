@@ -172,7 +172,8 @@ class Shop:
         level = item.levels[location]
         return {
             "__typename": "InventoryLevel",
-            "id": f"{gid('InventoryLevel', item.number * 10 + location % 10)}?inventory_item_id={item.number}",
+            # A level has no number of its own: Shopify names it by its location and item.
+            "id": f"{gid('InventoryLevel', location)}?inventory_item_id={item.number}",
             "location": self._location(location),
             "updatedAt": _iso(level.updated_at),
             "quantities": lambda a: [

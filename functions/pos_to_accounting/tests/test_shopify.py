@@ -19,7 +19,7 @@ from apps.quickbooks.standin import QuickBooksSandbox
 from apps.shopify.standin import ShopifySandbox
 from apps.shopify.webhooks import Order, Refund
 from functions.pos_to_accounting.models import Booking
-from functions.pos_to_accounting.shopify import refund_booking, sale_booking
+from functions.pos_to_accounting.shopify import MAX_LINES, refund_booking, sale_booking
 from infra.local.gateway import api_gateway_event
 from infra.local.runtime import local_settings
 from infra.local.samples import EVENTS_DIR, Sample, load_sample
@@ -310,3 +310,35 @@ def test_an_order_paid_at_the_shopify_stand_in_is_booked(
     drain(rt)
     [receipt] = books.receipts_of("salesreceipt")
     assert receipt["TotalAmt"] == Decimal("37.65")
+
+
+def test_an_order_longer_than_a_message_holds_is_booked_as_one_line() -> None:
+    line = {
+        "id": 1,
+        "title": "Roll",
+        "sku": "ROLL",
+        "product_id": 2,
+        "variant_id": 3,
+        "quantity": 1,
+        "price": "0.50",
+    }
+    lines = [{**line, "id": n} for n in range(1, MAX_LINES + 2)]
+    body = order_body(
+        taxes_included=False,
+        total_tip_received="0.00",
+        shipping_lines=[],
+        line_items=lines,
+        current_total_price=str(Decimal("0.50") * len(lines)),
+    )
+    booking = sale_booking(Order.model_validate(body))
+    assert booking is not None and booking.lines == () and booking.amount == 50 * len(lines)
+    assert (
+        len(
+            sale_booking(
+                Order.model_validate(
+                    {**body, "line_items": lines[:MAX_LINES], "current_total_price": "125.00"}
+                )
+            ).lines
+        )
+        == MAX_LINES
+    )  # type: ignore[union-attr]
