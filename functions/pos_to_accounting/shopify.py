@@ -19,6 +19,10 @@ money string of an order is in it; ISO 4217 exponents, :func:`~.money.iso_expone
   successful ``refund`` transaction: a restock-only refund, a pending one) are answered 202 and
   queued as nothing.
 
+Shopify re-sends a delivery that got no 2xx 8 times over 4 hours, "with the original payload from the
+time they were triggered" (https://shopify.dev/changelog/updates-to-webhook-retry-mechanism): a
+re-sent ``orders/paid`` is the same sale, and the keys (order id, refund id) make it a duplicate.
+
 A refund is the sum of its successful ``refund`` transactions (``kind: "refund"``, ``status:
 "success"``), booked as one line like every refund; its key is the refund id, its sale the order.
 Shapes and sources: :mod:`apps.shopify.webhooks`.
