@@ -73,6 +73,11 @@ class App:
     callback_fields: Mapping[str, str] = field(default_factory=dict)
     #: OAuth 2.0 only: where the connect link's redirect URI must be registered, in words.
     redirect_setup: str = ""
+    #: OAuth 2.0 only: ``"module:function"`` a connect link runs after its code exchange, for what the
+    #: provider tells only through its API (Xero: the organisation connected, from ``/connections``).
+    #: Called with an :class:`~shared.http.ApiClient` on the new access token and the connection's
+    #: current secret; returns further fields to keep in the secret. Imported on the callback only.
+    after_connect: str = ""
 
     def __post_init__(self) -> None:
         if not self.rate_per_s > 0:

@@ -22,8 +22,9 @@ Sources (Xero's own documentation and its published OpenAPI description, ``XeroA
   ``GET https://api.xero.com/connections`` lists them (``[{"id", "authEventId", "tenantId",
   "tenantType": "ORGANISATION", "tenantName", "createdDateUtc", "updatedDateUtc"}]``) and every
   Accounting API call names one in the ``xero-tenant-id`` header (the OpenAPI's ``requiredHeader``).
-  The chosen ``tenant_id`` is kept in the connection's secret, like QuickBooks' ``realm_id``; when it
-  is not set and the token reaches exactly one organisation, that one is used
+  The chosen ``tenant_id`` is kept in the connection's secret, like QuickBooks' ``realm_id``: a
+  connect link stores it after the code exchange (:mod:`apps.xero.connect`, ``after_connect``); when
+  it is not set and the token reaches exactly one organisation, that one is used
   (:func:`apps.xero.client.resolve_tenant`).
   https://developer.xero.com/documentation/guides/oauth2/tenants/
 * Scopes: apps created after 2 March 2026 get granular scopes only (``accounting.transactions`` is
@@ -110,22 +111,33 @@ APP = App(
         "accounting.settings.read",
     ),
     redirect_setup="developer.xero.com > My Apps > the app > Configuration > Redirect URIs",
+    # The callback names no organisation: after the exchange, /connections says which were ticked.
+    after_connect="apps.xero.connect:connected_tenant",
 )
 
-_BASE = APP.connection(
-    description=(
-        "Xero organisation connection (OAuth 2.0): the Xero app's client_id and client_secret "
-        "(developer.xero.com > My Apps > the app > Configuration), and a refresh_token from connecting "
-        "the organisation (switchboard connect xero; scopes offline_access accounting.invoices "
-        "accounting.payments accounting.contacts accounting.settings.read). tenant_id names the "
-        "organisation when the connection reaches more than one (GET https://api.xero.com/connections "
-        "lists them). The access token and the rotated refresh token are written back here by Switchboard."
+
+def _with_tenant(base: Connection) -> Connection:
+    """``base`` with ``tenant_id`` as an optional field (and its local value)."""
+    return dataclasses.replace(
+        base, optional=(*base.optional, "tenant_id"), local={**base.local, "tenant_id": LOCAL_TENANT_ID}
     )
-)
-#: The organisation connection. ``tenant_id`` is optional: a token that reaches one organisation
-#: needs none (it is looked up at ``/connections``); with several, it names the one to book in.
-CONNECTION: Final = dataclasses.replace(
-    _BASE, optional=(*_BASE.optional, "tenant_id"), local={**_BASE.local, "tenant_id": LOCAL_TENANT_ID}
+
+
+#: The organisation connection. ``tenant_id`` is optional: a connect link stores it, and a token that
+#: reaches one organisation needs none (it is looked up at ``/connections``); with several, it names
+#: the one to book in.
+CONNECTION: Final = _with_tenant(
+    APP.connection(
+        description=(
+            "Xero organisation connection (OAuth 2.0): the Xero app's client_id and client_secret "
+            "(developer.xero.com > My Apps > the app > Configuration), and a refresh_token from connecting "
+            "the organisation (switchboard connect xero; scopes offline_access accounting.invoices "
+            "accounting.payments accounting.contacts accounting.settings.read). tenant_id names the "
+            "organisation (stored by connecting; with several connected, set it to one listed by GET "
+            "https://api.xero.com/connections). The access token and the rotated refresh token are "
+            "written back here by Switchboard."
+        )
+    )
 )
 
 SIGNING: Final = Connection(

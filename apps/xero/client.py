@@ -58,6 +58,7 @@ __all__ = [
     "XeroClient",
     "XeroRejected",
     "idempotency_key",
+    "organisations",
     "resolve_tenant",
 ]
 
@@ -90,6 +91,16 @@ class TenantNotChosen(ConfigurationError):
     """The connection reaches no organisation, or several and names none (``tenant_id``)."""
 
 
+def organisations(api: ApiClient) -> list[TenantConnection]:
+    """The organisations the token reaches (``GET /connections``, entries of type ``ORGANISATION``)."""
+    response = api.request("GET", "/connections", template="/connections")
+    try:
+        rows = [TenantConnection.model_validate(r) for r in json.loads(response.content)]
+    except (ValueError, TypeError, ValidationError) as exc:
+        raise TargetUnavailable(f"xero GET /connections: unexpected {response.status_code} body") from exc
+    return [r for r in rows if r.tenantType == "ORGANISATION"]
+
+
 def resolve_tenant(api: ApiClient, configured: str | None) -> str:
     """The organisation to book in: ``configured``, or the only one the token reaches.
 
@@ -99,21 +110,16 @@ def resolve_tenant(api: ApiClient, configured: str | None) -> str:
     """
     if configured:
         return configured
-    response = api.request("GET", "/connections", template="/connections")
-    try:
-        rows = [TenantConnection.model_validate(r) for r in json.loads(response.content)]
-    except (ValueError, TypeError, ValidationError) as exc:
-        raise TargetUnavailable(f"xero GET /connections: unexpected {response.status_code} body") from exc
-    organisations = [r for r in rows if r.tenantType == "ORGANISATION"]
-    if len(organisations) == 1:
-        return organisations[0].tenantId
-    if not organisations:
+    found = organisations(api)
+    if len(found) == 1:
+        return found[0].tenantId
+    if not found:
         raise TenantNotChosen(
             "the Xero connection reaches no organisation: connect again (switchboard connect xero) and tick one"
         )
-    choices = ", ".join(f"{r.tenantName or '?'} = {r.tenantId}" for r in organisations)
+    choices = ", ".join(f"{r.tenantName or '?'} = {r.tenantId}" for r in found)
     raise TenantNotChosen(
-        f"the Xero connection reaches {len(organisations)} organisations; set tenant_id to one of them "
+        f"the Xero connection reaches {len(found)} organisations; set tenant_id to one of them "
         f"(switchboard secrets set xero tenant_id=...): {choices}"
     )
 

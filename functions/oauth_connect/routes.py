@@ -12,7 +12,9 @@ In order, each step refusing with its own page (:mod:`.pages`) and nothing store
    it, the link's own ``redirect_uri`` and, where the app takes PKCE, the verifier kept when the link
    was made (:func:`shared.oauth.exchange_code`);
 7. the granted scopes must cover what the app needs (Google lets the owner untick some);
-8. refresh token, access token, expiry and the callback fields go into the connection's secret under
+8. an app that learns more through its API after the exchange (``App.after_connect``: Xero's
+   organisation, from ``/connections``) asks it with the new access token;
+9. refresh token, access token, expiry and the callback fields go into the connection's secret under
    the refresh lease, the client fields kept (:func:`shared.oauth.store_authorization`).
 
 Logs say which app, which step and why - never the code, the state, a token or the provider's
@@ -187,6 +189,19 @@ def _exchange_and_store(
             ),
             command,
         )
+    if app.after_connect:
+        try:
+            extra = {**extra, **_after_connect(ctx, app, credentials, grant.fields)}
+        except RetryableError:
+            return Page(
+                502,
+                "provider_unavailable",
+                f"{app.display_name} could not be reached",
+                (
+                    f"{app.display_name} did not answer in time. {_not_changed(app)} Try again in a few minutes.",
+                ),
+                command,
+            )
     try:
         store_authorization(ctx.rt, app, connection, {**grant.fields, **extra})
     except (RetryableError, ClientError, BotoCoreError) as exc:
@@ -204,6 +219,24 @@ def _exchange_and_store(
         f"{app.display_name} is connected",
         (f"Switchboard can now work with {app.display_name}. You can close this page.",),
     )
+
+
+def _after_connect(
+    ctx: RouteContext, app: App, credentials: Mapping[str, str], tokens: Mapping[str, str]
+) -> Mapping[str, str]:
+    """The fields ``app.after_connect`` finds with the new access token (see :class:`~shared.app.App`)."""
+    import importlib
+
+    from shared.http import ApiClient
+
+    module, _, name = app.after_connect.partition(":")
+    hook = getattr(importlib.import_module(module), name)
+    api = ApiClient(app, {**credentials, **tokens}, transport=ctx.rt.http_transport)
+    try:
+        found = hook(api, credentials)
+    finally:
+        api.close()
+    return {str(k): str(v) for k, v in dict(found).items()}
 
 
 def _state_page(app: App, reason: str, command: str) -> Page:
