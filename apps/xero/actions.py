@@ -37,8 +37,9 @@ How the contract's fields map (Xero's ``Invoice``/``CreditNote``/``LineItem``):
   NotApplicable: NoTax; Exclusive when unset, Xero's own default);
 * ``customer_id`` -> ``Contact.ContactID``; without one, the organisation's :data:`WALK_IN_CONTACT`,
   found by name or created once (Xero requires a contact on every invoice);
-* ``note`` -> ``Reference`` (its first 255 characters: Xero invoices have no private memo field; the
-  reference is searchable and shows the till's ids to whoever reconciles);
+* ``note`` -> ``Reference`` (its beginning, then the client's ``[sb-...]`` marker, within 255
+  characters: Xero invoices have no private memo field; the reference is searchable and shows the
+  till's ids to whoever reconciles);
 * ``deposit_account`` -> the payment's ``Account.Code``; ``currency`` -> ``CurrencyCode``;
 * ``payment_method_id`` is not taken (``unused``): Xero payments have no payment method.
 
@@ -168,7 +169,7 @@ def line_items(data: RecordReceipt, *, default: str) -> tuple[LineItem, ...]:
 
 
 def _reference(data: RecordReceipt) -> str | None:
-    return data.note[:MAX_REFERENCE] if data.note else None
+    return data.note[:MAX_REFERENCE] if data.note else None  # the client makes room for its marker
 
 
 def invoice(data: RecordReceipt, contact: ContactRef) -> Invoice:
@@ -240,7 +241,9 @@ def _sale(ctx: ActionContext, data: RecordReceipt) -> RecordedReceipt:
     _checked(data)
     client = _client(ctx)
     booked = client.create_invoice(invoice(data, _contact(client, data)), key=data.key)
-    total = booked.Total if booked.Total is not None else sum((li.amount for li in data.lines), Decimal(0))
+    # What is still owed: the total on a new invoice; less on one an earlier attempt already paid.
+    due = booked.AmountDue if booked.AmountDue is not None else booked.Total
+    total = due if due is not None else sum((li.amount for li in data.lines), Decimal(0))
     if total > 0:
         payment = Payment(
             Invoice=InvoiceId(InvoiceID=booked.InvoiceID),
@@ -257,7 +260,8 @@ def _refund(ctx: ActionContext, data: RecordReceipt) -> RecordedReceipt:
     _checked(data)
     client = _client(ctx)
     note = client.create_credit_note(credit_note(data, _contact(client, data)), key=data.key)
-    total = note.Total if note.Total is not None else sum((li.amount for li in data.lines), Decimal(0))
+    left = note.RemainingCredit if note.RemainingCredit is not None else note.Total
+    total = left if left is not None else sum((li.amount for li in data.lines), Decimal(0))
     if total > 0:
         payment = Payment(
             CreditNote=CreditNoteId(CreditNoteID=note.CreditNoteID),

@@ -8,6 +8,14 @@ caller's key may be longer than Xero's 128 characters or hold characters a heade
 same key must never be reused for a *different* write in the same organisation (so the entity is part
 of it: a sale's invoice and its payment have different keys).
 
+Xero documents no retention for an ``Idempotency-Key`` in the sources we have, while a retry can come
+hours later and a DLQ redrive days later - so, as for QuickBooks' ``requestid``, the ledger carries it
+(docs/provider-guarantees.md): every invoice and credit note's ``Reference`` ends with its marker
+(:func:`reference_marker`, ``[sb-<16 hex>]``), and a create made in a ledger step after an earlier
+attempt of that step first looks for the marker (``GET .../Invoices?where=Reference.Contains("...")``)
+and answers the document found, in its current state - so a sale whose payment already went through
+is not paid twice either. On a first attempt nothing is looked up: one call.
+
 Errors: the shared client (:class:`shared.http.ApiClient`) maps timeouts, 5xx and 429 (a wait of at
 least ``Retry-After``; ``X-Rate-Limit-Problem`` says which of the minute, day or concurrent limits it
 was, and a day-limit 429 carries its hours in the same ``Retry-After``, so one rule honours all). A ``400`` is read here: Xero's ``ValidationException`` becomes
@@ -58,13 +66,37 @@ __all__ = [
     "XeroClient",
     "XeroRejected",
     "idempotency_key",
+    "marked_reference",
     "organisations",
+    "reference_marker",
     "resolve_tenant",
 ]
 
 #: The Accounting API's root on ``api.xero.com``.
 API: Final = "/api.xro/2.0"
+#: ``Reference``'s length on an invoice or credit note.
+MAX_REFERENCE: Final = 255
 M = TypeVar("M", bound=BaseModel)
+
+
+def reference_marker(entity: str, key: str) -> str:
+    """The end of a document's ``Reference`` that names the key it was booked for: ``[sb-<16 hex>]``."""
+    return f"[sb-{hashlib.sha256(f'{entity}:{key}'.encode()).hexdigest()[:16]}]"
+
+
+def marked_reference(reference: str | None, marker: str) -> str:
+    """``reference`` ending with ``marker``, within Xero's 255 characters (its beginning kept)."""
+    tail = f" {marker}" if reference else marker
+    return (reference or "")[: MAX_REFERENCE - len(tail)] + tail
+
+
+def _earlier_attempt() -> bool:
+    """Whether earlier attempts of the current ledger step ran (they may have booked); asked before
+    the write, so that a write whose answer is lost is on record as attempted."""
+    from shared.http import current_work
+
+    stamp = current_work.get()
+    return stamp is not None and stamp.earlier_attempt() is not None
 
 
 def idempotency_key(entity: str, key: str) -> str:
@@ -146,14 +178,34 @@ class XeroClient:
     # --- writes ------------------------------------------------------------------------------
 
     def create_invoice(self, invoice: Invoice, *, key: str) -> InvoiceOut:
-        """Create an authorised sales invoice, once per ``key``."""
-        data = self._put("Invoices", {"Invoices": [invoice.body()]}, idempotency_key("invoice", key))
+        """Create an authorised sales invoice, once per ``key`` (found again on a later attempt)."""
+        marker = reference_marker("invoice", key)
+        if _earlier_attempt():
+            found = self.find_by_marker(InvoiceOut, "Invoices", marker)
+            if found is not None:
+                return found
+        body = invoice.model_copy(update={"Reference": marked_reference(invoice.Reference, marker)}).body()
+        data = self._put("Invoices", {"Invoices": [body]}, idempotency_key("invoice", key))
         return self._first(InvoiceOut, data, "Invoices")
 
     def create_credit_note(self, note: CreditNote, *, key: str) -> CreditNoteOut:
-        """Create an authorised sales credit note, once per ``key``."""
-        data = self._put("CreditNotes", {"CreditNotes": [note.body()]}, idempotency_key("creditnote", key))
+        """Create an authorised sales credit note, once per ``key`` (found again on a later attempt)."""
+        marker = reference_marker("creditnote", key)
+        if _earlier_attempt():
+            found = self.find_by_marker(CreditNoteOut, "CreditNotes", marker)
+            if found is not None:
+                return found
+        body = note.model_copy(update={"Reference": marked_reference(note.Reference, marker)}).body()
+        data = self._put("CreditNotes", {"CreditNotes": [body]}, idempotency_key("creditnote", key))
         return self._first(CreditNoteOut, data, "CreditNotes")
+
+    def find_by_marker(self, model: type[M], collection: str, marker: str) -> M | None:
+        """The document of ``collection`` whose ``Reference`` holds ``marker``, in its current state."""
+        data = self._get(collection, {"where": f'Reference.Contains("{marker}")'})
+        for row in data.get(collection) or []:
+            if isinstance(row, Mapping) and marker in str(row.get("Reference") or ""):
+                return self._model(model, row, collection)
+        return None
 
     def create_payment(self, payment: Payment, *, key: str) -> PaymentOut:
         """Apply a payment (to an invoice) or a refund payment (from a credit note), once per ``key``."""

@@ -11,8 +11,10 @@ Served (paths as on ``https://api.xero.com``, ``https://identity.xero.com`` and
   "tenantType", "tenantName", "createdDateUtc", "updatedDateUtc"}]``);
 * ``PUT /api.xro/2.0/Invoices``, ``/CreditNotes``, ``/Payments``, ``/Contacts`` - create (the body is
   ``{"Invoices": [...]}`` or one object), honouring ``Idempotency-Key``; ``GET
-  /api.xro/2.0/Invoices/{id}``, ``/CreditNotes/{id}``, ``/Contacts[?where=Name=="..."]``,
-  ``/Accounts``, ``/TaxRates``.
+  /api.xro/2.0/Invoices[?where=Reference.Contains("...")]`` (and ``/CreditNotes``), ``/Invoices/{id}``,
+  ``/CreditNotes/{id}``, ``/Contacts[?where=Name=="..."]``, ``/Accounts``, ``/TaxRates`` - Xero's
+  ``where`` filter (https://developer.xero.com/documentation/api/accounting/requests-and-responses),
+  served for the expressions the client sends, refused otherwise.
 
 Every answer is in Xero's envelope: ``{"Id", "Status": "OK", "ProviderName", "DateTimeUTC":
 "/Date(<ms>)/", "<Collection>": [...]}`` (the ``createInvoices`` example of ``xero_accounting.yaml``);
@@ -43,6 +45,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -106,6 +109,9 @@ MINUTE_LIMIT: Final = RateLimit(
 DAY_LIMIT: Final = RateLimit(
     "day", 5000, 86_400.0, scope="tenant", key=_tenant, path=_API, source=_LIMITS_SOURCE
 )
+
+
+_CONTAINS: Final = re.compile(r'^Reference\.Contains\("([^"\\]*)"\)$')
 
 
 def _ms(epoch: float) -> str:
@@ -189,6 +195,8 @@ class XeroSandbox(SandboxApp):
             ("PUT", f"{_API}/Payments", self._put_payments),
             ("PUT", f"{_API}/Contacts", self._put_contacts),
             ("GET", f"{_API}/Contacts", self._get_contacts),
+            ("GET", f"{_API}/Invoices", self._list_documents),
+            ("GET", f"{_API}/CreditNotes", self._list_documents),
             ("GET", f"{_API}/Invoices/{{id}}", self._get_document),
             ("GET", f"{_API}/CreditNotes/{{id}}", self._get_document),
             ("GET", f"{_API}/Accounts", self._get_accounts),
@@ -574,6 +582,20 @@ class XeroSandbox(SandboxApp):
             name = where[len(prefix) : -1].replace('\\"', '"').replace("\\\\", "\\")
             rows = [c for c in rows if c["Name"] == name]
         return self._envelope("Contacts", rows)
+
+    def _list_documents(self, req: SandboxRequest, params: dict[str, str]) -> SandboxResponse:
+        """Invoices or credit notes, all or ``where=Reference.Contains("...")`` (the one filter served)."""
+        collection = "CreditNotes" if req.path.rstrip("/").endswith("/CreditNotes") else "Invoices"
+        kind = "creditnote" if collection == "CreditNotes" else "invoice"
+        rows = [d.body for d in self.documents.values() if d.kind == kind]
+        where = req.param("where")
+        if where is not None:
+            match = _CONTAINS.match(where)
+            if match is None:
+                message = f'The stand-in filters on Reference.Contains("...") only, not {where!r}'
+                return SandboxResponse.json(validation_error([message]), 400)
+            rows = [r for r in rows if match.group(1) in str(r.get("Reference") or "")]
+        return self._envelope(collection, rows)
 
     def _get_document(self, req: SandboxRequest, params: dict[str, str]) -> SandboxResponse:
         collection = "CreditNotes" if "/CreditNotes/" in req.path else "Invoices"

@@ -4,6 +4,8 @@ contact found or created once; the till's tax kept; ids checked for Xero's shape
 
 from __future__ import annotations
 
+import json
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -13,12 +15,13 @@ from apps.xero import actions as xero_actions
 from apps.xero.actions import WALK_IN_CONTACT, line_items
 from apps.xero.client import XeroRejected
 from apps.xero.standin import XeroSandbox
-from sandbox.base import SandboxApp
+from sandbox.base import SandboxApp, SandboxRequest
 from shared.actions.accounting import RecordReceipt, WrongIdShape
 from shared.app import App
 from shared.clients import api_client
-from shared.errors import InvalidEvent
-from shared.http import ApiClient
+from shared.errors import InvalidEvent, TargetUnavailable
+from shared.http import ApiClient, WorkStamp, current_work
+from shared.ledger import AttemptWindow
 from shared.runtime import Runtime
 from shared.spec import Connection
 
@@ -144,3 +147,44 @@ def test_an_item_line_takes_the_items_account(ctx: Ctx, books: XeroSandbox) -> N
     line = invoice["LineItems"][0]
     assert (line["ItemCode"], line["AccountCode"], line["TaxType"]) == ("CAKE", "200", "OUTPUT2")
     assert booked.total == Decimal("12.00")
+
+
+def _in_step(earlier: bool) -> Any:
+    """Run as a ledger step would: with (or without) a record of earlier attempts of the step."""
+    window = AttemptWindow(time.time() - 60, time.time() + 60)
+    return current_work.set(WorkStamp("evt-1", "xero.invoice", tried=lambda: window if earlier else None))
+
+
+def test_past_the_keys_retention_a_retried_step_finds_its_invoice_already_paid(
+    ctx: Ctx, books: XeroSandbox
+) -> None:
+    first = xero_actions.RECORD_SALE(ctx, receipt())
+    books.handle(SandboxRequest("POST", "/_idempotency/expire"))  # Xero no longer remembers the keys
+    token = _in_step(earlier=True)
+    try:
+        again = xero_actions.RECORD_SALE(ctx, receipt())
+    finally:
+        current_work.reset(token)
+    assert again.id == first.id and len(books.documents_of("invoice")) == 1
+    assert len(books.documents_of("payment")) == 1  # found paid: not paid twice
+    # Without the ledger's record the same retry would book a second invoice: the lookup is what holds.
+    books.handle(SandboxRequest("POST", "/_idempotency/expire"))
+    xero_actions.RECORD_SALE(ctx, receipt())
+    assert len(books.documents_of("invoice")) == 2
+
+
+def test_a_payment_that_failed_is_made_once_when_the_step_is_retried(ctx: Ctx, books: XeroSandbox) -> None:
+    fault = {"kind": "status", "status": 503, "path": "/Payments"}
+    books.handle(SandboxRequest("POST", "/_faults", body=json.dumps(fault).encode()))
+    with pytest.raises(TargetUnavailable):
+        xero_actions.RECORD_REFUND(ctx, receipt(key="square:refund:R9", tax=None))
+    books.handle(SandboxRequest("POST", "/_idempotency/expire"))
+    token = _in_step(earlier=True)
+    try:
+        xero_actions.RECORD_REFUND(ctx, receipt(key="square:refund:R9", tax=None))
+    finally:
+        current_work.reset(token)
+    [note] = books.documents_of("creditnote")
+    [payment] = books.documents_of("payment")
+    assert note["Status"] == "PAID" and payment["Amount"] == note["Total"]
+    assert note["Reference"].endswith("]") and "[sb-" in note["Reference"]
