@@ -163,13 +163,9 @@ def reschedule(change: BookingChange, ctx: WorkContext) -> dict[str, Any]:
         }
         if own is not None and own.status == "cancelled":
             # The new booking was cancelled before this move was processed: the chain ends here.
-            # The replaced booking's event goes, and its late "created" must create nothing.
-            if not _dead(link):
-                links.put(
-                    previous,
-                    Link(chain["event_id"], chain["sequence"], "cancelled", chain["ical_uid"]),
-                    ends=_end(change),
-                )
+            # The replaced booking's event goes (:func:`_end_chain`, which then tombstones it so
+            # that its late "created" creates nothing). Nothing is written here: this decision is
+            # taken again until the delete happened, and must not find its own tombstone then.
             invited = link is not None and link.status == "active"
             return {**chain, "outcome": "cancelled", "gone": _dead(link), "invited": invited, "fresh": False}
         if own is not None:
@@ -234,6 +230,11 @@ def _end_chain(change: BookingChange, ctx: WorkContext, resolved: Mapping[str, A
         return {"event_id": cancelled.event_id, "ical_uid": cancelled.ical_uid, "state": state}
 
     removed = ctx.step("calendar.delete", remove)
+    Links(ctx.rt).put(
+        str(resolved["key"]),
+        Link(resolved["event_id"], int(resolved["sequence"]), "cancelled", resolved.get("ical_uid")),
+        ends=_end(change),
+    )
     result = {"event_id": removed["event_id"], "state": f"cancelled before it was moved: {removed['state']}"}
     if not resolved["invited"]:
         return result
