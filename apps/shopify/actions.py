@@ -1,11 +1,12 @@
-"""The catalogue action Shopify performs: ``stock.get_shopify`` - the stock contract, answered by Shopify.
+"""The catalogue action Shopify performs: ``stock.get`` - the stock contract, answered by Shopify.
 
 Its contract is the stock domain's (:mod:`shared.actions.stock`: SKUs in, whole units available out,
-rounded down, never negative), the one Square answers as ``stock.get``. Action names are unique in the
-catalogue (``shared.actions.catalogue``), so Shopify's carries its app in the verb. The locations are
-the caller's (Shopify location ids, numeric or ``gid://shopify/Location/<n>``): no deployment setting
-fills them yet - the MCP function's settings have no Shopify locations - so the action takes no
-``config``.
+rounded down, never negative), the one Square answers too. The catalogue offers one app per action
+name (Square's, :data:`shared.actions.stock.DEFAULT_PROVIDER`, unless a deployment chooses
+``{"stock": "shopify"}``); a flow whose settings name Shopify takes
+``shared.actions.provider("stock.get", "shopify")``. The locations are the deployment's, as for Square:
+the host's ``stock_location_ids`` setting, here Shopify location ids (numeric or
+``gid://shopify/Location/<n>``).
 
 How Shopify answers it, in two GraphQL reads (:mod:`.client`): ``productVariants`` finds the variant
 of every SKU (exact, case-insensitive) and its inventory item; ``nodes`` reads those items' levels,
@@ -80,14 +81,15 @@ def _get_stock(ctx: ActionContext, data: StockQuery) -> Stock:
 
 
 GET_STOCK: Final = Action(
-    name="stock.get_shopify",
-    description="Stock available (whole units) for up to 100 SKUs at the shop's Shopify locations.",
+    name="stock.get",
+    description="Stock available (whole units) for up to 100 SKUs at the shop's locations (Shopify).",
     input=StockQuery,
     output=Stock,
     app=APP.name,
     connections=(CONNECTION,),
     run=_get_stock,
     effect=False,
+    config={"location_ids": "stock_location_ids"},
 )
 
 ACTIONS: Final = (GET_STOCK,)

@@ -2,8 +2,10 @@
 
 The answer is in whole units, rounded *down* - a product page must never promise a unit that is not
 there (7.25 kg of flour is 7 one-kilo bags); a negative total (sales ahead of counts) is 0. This
-module is the contract (inputs, outputs, limits); Square performs ``stock.get``
-(:mod:`apps.square.actions`).
+module is the contract (inputs, outputs, limits); Square (:mod:`apps.square.actions`) and Shopify
+(:mod:`apps.shopify.actions`) perform ``stock.get``. :data:`DEFAULT_PROVIDER` is the one the catalogue
+offers when a deployment names none (:func:`shared.actions.catalogue`); a flow whose settings name the
+shop's app takes ``shared.actions.provider("stock.get", app)``.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ from typing import Annotated, Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["MAX_SKUS", "SKU", "SkuStock", "Stock", "StockQuery"]
+__all__ = ["DEFAULT_PROVIDER", "MAX_SKUS", "SKU", "SkuStock", "Stock", "StockQuery"]
 
 SKU: Final = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 MAX_SKUS: Final = 100
+#: The app ``stock.get`` comes from in the catalogue when a deployment names none (the first to perform it).
+DEFAULT_PROVIDER: Final = "square"
 
 
 class StockQuery(BaseModel):
@@ -24,9 +28,11 @@ class StockQuery(BaseModel):
     skus: list[Annotated[str, Field(pattern=SKU)]] = Field(
         min_length=1,
         max_length=MAX_SKUS,
-        description="SKUs to look up (Square matches them case-insensitively)",
+        description="SKUs to look up (matched case-insensitively)",
     )
-    location_ids: list[str] = Field(min_length=1, description="Square locations whose stock is counted")
+    location_ids: list[str] = Field(
+        min_length=1, description="the shop's locations whose stock is counted (the provider's location ids)"
+    )
 
 
 class SkuStock(BaseModel):

@@ -329,3 +329,13 @@ def test_ids_are_global_ids() -> None:
     assert gid("Location", "gid://shopify/Location/7") == "gid://shopify/Location/7"
     with pytest.raises(ValueError, match="neither"):
         gid("Location", "mill-road")
+
+
+def test_shopify_performs_stock_get_and_a_deployment_chooses_it() -> None:
+    from shared.actions import catalogue, provider, providers
+
+    assert sorted(providers("stock.get")) == ["shopify", "square"]
+    assert provider("stock.get", "shopify") is GET_STOCK
+    assert next(a for a in catalogue() if a.name == "stock.get").app == "square"  # the domain's default
+    assert next(a for a in catalogue({"stock": "shopify"}) if a.name == "stock.get") is GET_STOCK
+    assert GET_STOCK.config == {"location_ids": "stock_location_ids"}  # the deployment's locations
