@@ -230,8 +230,13 @@ def _listed_description(line: SaleLine, booking: Booking) -> str:
 
 def _listed_tax_code(line: SaleLine, booking: Booking, settings: Settings) -> str | None:
     """The QuickBooks tax code of a line's taxes: every name mapped, and to one code (a line has one)."""
-    if not line.tax or not line.tax_names:
+    if not line.tax:
         return settings.untaxed_tax_code
+    if not line.tax_names:
+        raise PermanentError(
+            f"a line of {booking.provider.capitalize()} order {booking.order_id} is taxed but its tax has no "
+            "name to map (tax_codes): not booked, so tax is never booked under the wrong code"
+        )
     codes = set()
     for name in line.tax_names:
         code = settings.tax_codes.get(name)
