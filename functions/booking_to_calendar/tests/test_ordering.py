@@ -343,3 +343,55 @@ def test_a_change_waits_while_another_delivery_holds_its_booking(
     deliver(rt, hooks[1])
     drain(rt)
     judge(rt, google, hooks, "ada@example.org", None)
+
+
+# --- a decision taken again on a retry ------------------------------------------------------------------
+
+
+def hold_next(rt: Runtime) -> dict[str, Any]:
+    """Receive the one queued message and keep it invisible, as SQS does while its back-off runs."""
+    got = rt.aws("sqs").receive_message(
+        QueueUrl=rt.queue_url, MaxNumberOfMessages=10, AttributeNames=["All"], VisibilityTimeout=300
+    )
+    [message] = got["Messages"]
+    return dict(message)
+
+
+def test_a_create_whose_calendar_write_failed_does_not_revive_a_booking_cancelled_meanwhile(
+    rt: Runtime, google: GoogleCalendarSandbox, sandboxes: dict[str, SandboxApp]
+) -> None:
+    """The create decided "not cancelled", its insert failed; the cancel was processed before its
+    retry. A saved decision would put the cancelled booking on the calendar."""
+    hooks = calcom_life(rt, sandboxes, "grace@example.org", 0, True)
+    created, cancelled = hooks
+    control(
+        google, "POST", "/_faults", {"kind": "status", "status": 503, "method": "POST", "path": "/events"}
+    )
+    deliver(rt, created)
+    assert poller(rt).poll_once() == 1  # the insert failed: the create goes back to its queue
+    waiting = hold_next(rt)  # and waits out its back-off there
+    deliver(rt, cancelled)
+    assert poller(rt).poll_once() == 1  # the cancel: nothing on the calendar yet, a tombstone
+    rt.aws("sqs").change_message_visibility(
+        QueueUrl=rt.queue_url, ReceiptHandle=waiting["ReceiptHandle"], VisibilityTimeout=0
+    )
+    drain(rt)  # the create's retry
+    judge(rt, google, hooks, "grace@example.org", None)
+
+
+def test_a_chain_end_whose_delete_failed_deletes_on_its_retry(
+    rt: Runtime, google: GoogleCalendarSandbox, sandboxes: dict[str, SandboxApp]
+) -> None:
+    """The move arrives after its new booking's cancel (which named no replaced booking): it ends the
+    chain by deleting the replaced booking's event. Its delete fails once; the retry decides again and
+    must not take the tombstone its own first attempt would have written for "already gone"."""
+    hooks = calcom_life(rt, sandboxes, "grace@example.org", 1, True, named=False)
+    moved = hooks[1]
+    replay(rt, hooks, (0, 2))
+    assert len(business_calendar(google, booking_keys(hooks))) == 1  # the replaced booking's event
+    control(
+        google, "POST", "/_faults", {"kind": "status", "status": 503, "method": "DELETE", "path": "/events/"}
+    )
+    deliver(rt, moved)
+    drain(rt)
+    judge(rt, google, hooks, "grace@example.org", None)
