@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Final, Unpack
 
-from apps.shopify import BUCKET_POINTS, RESTORE_PER_S, SHOPIFY_API_VERSION
+from apps.shopify import BUCKET_POINTS, CONNECTION, RESTORE_PER_S, SHOPIFY_API_VERSION
 from apps.shopify.webhooks import TOPIC_INVENTORY_LEVELS_UPDATE, TOPIC_ORDERS_PAID, TOPIC_REFUNDS_CREATE
 from sandbox.base import Handler, SandboxApp, SandboxOptions, SandboxRequest, SandboxResponse
 from sandbox.limits import RateLimit, header_token
@@ -58,7 +58,7 @@ from .shop import RequestError, Shop
 __all__ = ["DEFAULT_TOKEN", "SUPPORTED_VERSIONS", "ShopifySandbox", "shopify_signature"]
 
 #: The local connection's token (:data:`apps.shopify.CONNECTION`'s ``local`` value).
-DEFAULT_TOKEN: Final = "shpat_sandbox0shopify0admin0api0token"
+DEFAULT_TOKEN: Final = CONNECTION.local["token"]
 #: Versions the stand-in serves as themselves (four quarters, as Shopify supports a year of them).
 SUPPORTED_VERSIONS: Final = ("2026-01", "2026-04", "2026-07", "2026-10")
 _UNAUTHORIZED: Final = "[API] Invalid API key or access token (unrecognized login or wrong password)"

@@ -290,7 +290,9 @@ class Shop:
             "productVariants": lambda a: connection(
                 [self._variant(v) for v in self._search(str(a.get("query") or ""))], a, "ProductVariant"
             ),
-            "inventoryItem": lambda a: self._node(a.get("id")),
+            "inventoryItem": lambda a: (
+                self._node(a.get("id")) if number_of(a.get("id"), "InventoryItem") else None
+            ),
             "nodes": lambda a: [self._node(i) for i in a.get("ids") or []],
         }
 
