@@ -39,7 +39,9 @@ def test_a_flow_chooses_the_app_by_its_settings() -> None:
     assert provider(SALE, "xero") is xero_actions.RECORD_SALE
     assert provider("accounting_record_refund", "quickbooks") is qb_actions.RECORD_REFUND  # tool names too
     assert get(SALE, app="xero") is xero_actions.RECORD_SALE
-    with pytest.raises(KeyError, match=r"'sage' does not perform accounting\.record_sale; quickbooks, xero do"):
+    with pytest.raises(
+        KeyError, match=r"'sage' does not perform accounting\.record_sale; quickbooks, xero do"
+    ):
         provider(SALE, "sage")
     with pytest.raises(KeyError, match="no action"):
         provider("accounting.record_nothing", "xero")
