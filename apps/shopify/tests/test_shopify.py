@@ -152,3 +152,18 @@ def test_importing_the_declaration_and_the_webhooks_stays_cheap() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_the_manual_webhook_steps_name_the_url_the_events_and_where_the_key_goes() -> None:
+    from apps.shopify.subscriptions import manual_steps
+    from shared.subscriptions import ManualSetup
+
+    steps = manual_steps(
+        ManualSetup(
+            "pos_to_accounting", "shopify", URL, ("orders/paid", "refunds/create"), SIGNING, " --stage prod"
+        )
+    )
+    text = "\n".join(steps)
+    assert URL in text and f"webhook API version {SHOPIFY_API_VERSION}" in text
+    assert "Order payment (orders/paid)" in text and "Refund create (refunds/create)" in text
+    assert "switchboard secrets set shopify_signing secret=- --stage prod" in text
