@@ -3,7 +3,9 @@
     python -m benchmarks           # full size (under 5 minutes on 2 cores)
     python -m benchmarks --tiny    # seconds; what `make test` runs to keep the harness working
 
-Prints a table, then one JSON line with every figure (keys listed in the README).
+Prints a table, then one JSON line with every figure (keys listed in the README). The full run also
+writes what each integration's events cost AWS, measured (``cost.py``), to
+``benchmarks/results/cost.json``: ``switchboard cost`` prices it with the synthesized templates.
 """
 
 from __future__ import annotations
@@ -12,8 +14,11 @@ import argparse
 import json
 import os
 import time
+from datetime import UTC, datetime
+from pathlib import Path
 
-from . import cold_start, harness, prices
+from . import cold_start, harness
+from . import cost as cost_bench
 
 TARGETS = {
     "cold_start_ratio_max": 1.3,
@@ -31,14 +36,19 @@ def main() -> None:
     parser.add_argument(
         "--tiny", action="store_true", help="smallest sizes: checks the harness, not the figures"
     )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="write the cost figures there (default: benchmarks/results/cost.json, not with --tiny)",
+    )
     args = parser.parse_args()
     # Measure what Lambda does: metrics on (EMF lines are log bytes too), no local log files.
     os.environ["POWERTOOLS_METRICS_DISABLED"] = "false"
     os.environ.pop("SWITCHBOARD_LOG_DIR", None)
     sizes = (
-        {"cold": 3, "ingest": 200, "worker": 20, "batch": 2, "cost": 10}
+        {"cold": 3, "ingest": 200, "worker": 20, "batch": 2, "cost": 4, "cold_imports": 1}
         if args.tiny
-        else {"cold": 11, "ingest": 5000, "worker": 300, "batch": 5, "cost": 200}
+        else {"cold": 11, "ingest": 5000, "worker": 300, "batch": 5, "cost": 120, "cold_imports": 3}
     )
     started = time.perf_counter()
 
@@ -47,7 +57,14 @@ def main() -> None:
     worker = harness.worker_overhead(sizes["worker"])
     batch = harness.batch_concurrency(sizes["batch"])
     rss = harness.peak_rss_mb()
-    costs = [harness.website_cost(sizes["cost"], ingest)]
+    measured = cost_bench.measure_all(sizes["cost"], sizes["cold_imports"])
+    results = {
+        "measured_at": datetime.now(UTC).strftime("%Y-%m-%d"),
+        "target_call_ms_assumed": cost_bench.TARGET_CALL_MS,
+        "tiny": args.tiny,
+        "integrations": [m.to_json() for m in measured],
+    }
+    per_million = cost_bench.usd_per_million(results)
 
     rows = [
         (f"cold start {c.integration} (ms, median of {sizes['cold']})", c.median_ms, c.baseline_ms, c.ratio)
@@ -77,31 +94,26 @@ def main() -> None:
     ]
     rows += [
         (
-            f"$ per million events, {c.integration} (billed {c.billed_ms:.0f} ms)",
-            c.usd_per_million,
+            f"$ per million events, {m.integration} ({'+'.join(m.kinds)}, billed {m.worker_billed_ms or m.ingress_billed_ms:.0f} ms)",
+            per_million[m.integration],
             None,
             None,
         )
-        for c in costs
+        for m in measured
     ]
     print(f"{'figure':<92} {'switchboard':>12} {'baseline':>10} {'ratio':>7}")
     for name, ours, base, ratio in rows:
         b = f"{base:10.2f}" if base is not None else " " * 10
         r = f"{ratio:7.2f}" if ratio is not None else " " * 7
         print(f"{name:<92} {ours:12.2f} {b} {r}")
-    for c in costs:
-        print(f"  {c.integration}: " + ", ".join(f"{k} ${v}" for k, v in c.breakdown.items()))
+    for m in measured:
         print(
-            "  billed requests per event (measured): "
-            + ", ".join(f"{k} {v:g}" for k, v in c.requests_per_event.items())
+            f"  {m.integration} billed requests per event (measured): http_api {m.http_api_requests:g}, "
+            f"lambda {m.lambda_invocations:g}, sqs {m.sqs_requests:g}; AWS calls per event (measured): "
+            f"{json.dumps({k: round(v, 3) for k, v in m.aws_calls.items()})}; target calls "
+            f"{m.target_calls:.2f} (measured) x {cost_bench.TARGET_CALL_MS:.0f} ms each (assumed)"
         )
-        print(
-            f"  AWS calls per event (measured): {json.dumps(c.calls_per_event)}; target calls "
-            f"{c.target_calls:.1f} (measured) x {harness.TARGET_CALL_MS:.0f} ms each (assumed)"
-        )
-    print(
-        f"  prices: AWS list, {prices.REGION}, as of {prices.PRICES_AS_OF}; elapsed {time.perf_counter() - started:.0f} s"
-    )
+    print(f"  priced by infra/cost (switchboard cost); elapsed {time.perf_counter() - started:.0f} s")
     figures = {
         "cold_start_ratio_max": round(max(c.ratio for c in cold), 3),
         "cold_start_ms": {c.integration: round(c.median_ms, 1) for c in cold},
@@ -118,10 +130,17 @@ def main() -> None:
         "batch_max_inflight": batch.max_inflight,
         "batch_cap": batch.cap,
         "peak_rss_mb": round(rss, 1),
-        "usd_per_million": {c.integration: c.usd_per_million for c in costs},
-        "requests_per_event": {c.integration: c.requests_per_event for c in costs},
-        "target_call_ms_assumed": harness.TARGET_CALL_MS,
-        "usd_per_million_max": max(c.usd_per_million for c in costs),
+        "usd_per_million": per_million,
+        "requests_per_event": {
+            m.integration: {
+                "http_api": m.http_api_requests,
+                "lambda": m.lambda_invocations,
+                "sqs": m.sqs_requests,
+            }
+            for m in measured
+        },
+        "target_call_ms_assumed": cost_bench.TARGET_CALL_MS,
+        "usd_per_million_max": max(per_million.values()),
         "tiny": args.tiny,
     }
     figures["targets_met"] = {
@@ -129,6 +148,10 @@ def main() -> None:
         for key, limit in TARGETS.items()
         if isinstance(figures.get(key), int | float)
     }
+    out = args.out or (None if args.tiny else cost_bench.RESULTS)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({**results, "usd_per_million": per_million}, indent=1) + "\n")
     print(json.dumps(figures, separators=(",", ":")))
 
 

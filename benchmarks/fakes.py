@@ -11,18 +11,26 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import threading
-from collections import Counter
+from collections import Counter, defaultdict
 from typing import Any
 
-__all__ = ["CallCounter", "FakeDynamoDB", "FakeEvents", "FakeSQS", "FakeSecrets", "install"]
+__all__ = ["CallCounter", "FakeDynamoDB", "FakeEvents", "FakeSESv2", "FakeSQS", "FakeSecrets", "install"]
 
 
 class CallCounter:
     def __init__(self) -> None:
         self.calls: Counter[str] = Counter()
         self.item_bytes: Counter[str] = Counter()
+        #: Billed units (cost model): ``dynamodb.write`` / ``dynamodb.read`` request units,
+        #: ``dynamodb.bytes_written``.
+        self.units: defaultdict[str, float] = defaultdict(float)
         self._lock = threading.Lock()
+
+    def add_units(self, kind: str, n: float) -> None:
+        with self._lock:
+            self.units[kind] += n
 
     def count(self, operation: str, size: int = 0) -> None:
         with self._lock:
@@ -33,6 +41,7 @@ class CallCounter:
         with self._lock:
             self.calls.clear()
             self.item_bytes.clear()
+            self.units.clear()
 
 
 class _Fake:
@@ -55,16 +64,20 @@ class FakeSQS(_Fake):
 
     _ids = itertools.count(1)
 
-    def __init__(self, counter: CallCounter, service: str = "sqs", *, keep: bool = False) -> None:
+    def __init__(
+        self, counter: CallCounter, service: str = "sqs", *, keep: bool = False, queue_url: str | None = None
+    ) -> None:
         super().__init__(counter, service)
-        #: Keep sent messages for :meth:`receive_message` (off where only sending is measured).
+        #: Keep sent messages for :meth:`receive_message` (off where only sending is measured) - only
+        #: those sent to ``queue_url`` when it is given (a dead letter must not come back as work).
         self._keep = keep
+        self._queue_url = queue_url
         self._queued: list[dict[str, Any]] = []
         self._lock = threading.Lock()
 
-    def _enqueue(self, body: str, attributes: Any) -> str:
+    def _enqueue(self, body: str, attributes: Any, queue_url: str | None = None) -> str:
         message_id = f"m-{next(self._ids)}"
-        if self._keep:
+        if self._keep and (self._queue_url is None or queue_url == self._queue_url):
             message = {
                 "MessageId": message_id,
                 "ReceiptHandle": f"rh-{message_id}",
@@ -76,16 +89,27 @@ class FakeSQS(_Fake):
                 self._queued.append(message)
         return message_id
 
+    @property
+    def pending(self) -> int:
+        """Messages kept and not yet received."""
+        with self._lock:
+            return len(self._queued)
+
     def send_message(self, **kw: Any) -> dict[str, Any]:
         self._count("SendMessage")
-        message_id = self._enqueue(kw["MessageBody"], kw.get("MessageAttributes"))
+        message_id = self._enqueue(kw["MessageBody"], kw.get("MessageAttributes"), kw.get("QueueUrl"))
         return {"MessageId": message_id, "MD5OfMessageBody": "0" * 32}
 
     def send_message_batch(self, **kw: Any) -> dict[str, Any]:
         self._count("SendMessageBatch")
         return {
             "Successful": [
-                {"Id": e["Id"], "MessageId": self._enqueue(e["MessageBody"], e.get("MessageAttributes"))}
+                {
+                    "Id": e["Id"],
+                    "MessageId": self._enqueue(
+                        e["MessageBody"], e.get("MessageAttributes"), kw.get("QueueUrl")
+                    ),
+                }
                 for e in kw["Entries"]
             ]
         }
@@ -111,39 +135,95 @@ class FakeSQS(_Fake):
 
 
 class FakeDynamoDB(_Fake):
+    """Counts requests and the on-demand units they bill: a write is one WRU per started KB of the
+    item (the key and what is written - the fake keeps no items, so an update is priced on its new
+    values), a read one RRU (strongly consistent, up to 4 KB: these items are far smaller) or half
+    of one (eventually consistent)."""
+
+    def _write(self, op: str, payload: Any) -> None:
+        size = len(json.dumps(payload, default=str)) if payload is not None else 0
+        self._count(op, payload)
+        self._counter.add_units("dynamodb.write", max(1, math.ceil(size / 1024)))
+        self._counter.add_units("dynamodb.bytes_written", size)
+
+    def _read(self, op: str, consistent: bool) -> None:
+        self._count(op)
+        self._counter.add_units("dynamodb.read", 1.0 if consistent else 0.5)
+
     def put_item(self, **kw: Any) -> dict[str, Any]:
-        self._count("PutItem", kw.get("Item"))
+        self._write("PutItem", kw.get("Item"))
         return {}
 
     def update_item(self, **kw: Any) -> dict[str, Any]:
-        self._count("UpdateItem", kw.get("ExpressionAttributeValues"))
+        self._write("UpdateItem", {"Key": kw.get("Key"), **(kw.get("ExpressionAttributeValues") or {})})
         if kw.get("ReturnValues") == "UPDATED_NEW":
             return {"Attributes": {"value": {"N": "1"}}}
         return {}
 
     def get_item(self, **kw: Any) -> dict[str, Any]:
-        self._count("GetItem")
+        self._read("GetItem", bool(kw.get("ConsistentRead")))
         return {}
 
     def delete_item(self, **kw: Any) -> dict[str, Any]:
-        self._count("DeleteItem")
+        self._write("DeleteItem", kw.get("Key"))
         return {}
+
+    def batch_get_item(self, **kw: Any) -> dict[str, Any]:
+        self._count("BatchGetItem")
+        for table in kw.get("RequestItems", {}).values():
+            for _ in table.get("Keys", []):
+                self._counter.add_units("dynamodb.read", 1.0 if table.get("ConsistentRead") else 0.5)
+        return {"Responses": {name: [] for name in kw.get("RequestItems", {})}, "UnprocessedKeys": {}}
+
+    def batch_write_item(self, **kw: Any) -> dict[str, Any]:
+        self._count("BatchWriteItem")
+        for requests in kw.get("RequestItems", {}).values():
+            for request in requests:
+                item = request.get("PutRequest", {}).get("Item") or request.get("DeleteRequest", {}).get(
+                    "Key"
+                )
+                size = len(json.dumps(item, default=str))
+                self._counter.add_units("dynamodb.write", max(1, math.ceil(size / 1024)))
+                self._counter.add_units("dynamodb.bytes_written", size)
+        return {"UnprocessedItems": {}}
 
 
 class FakeEvents(_Fake):
     def put_events(self, **kw: Any) -> dict[str, Any]:
         self._count("PutEvents", kw.get("Entries"))
+        for _ in kw["Entries"]:
+            self._counter.count("events.PutEvents.entries")
         return {"FailedEntryCount": 0, "Entries": [{"EventId": "e-1"} for _ in kw["Entries"]]}
 
 
 class FakeSecrets(_Fake):
     def __init__(self, counter: CallCounter, values: dict[str, str]) -> None:
         super().__init__(counter, "secretsmanager")
-        self._values = values
+        self._values = dict(values)
 
     def get_secret_value(self, **kw: Any) -> dict[str, Any]:
         self._count("GetSecretValue")
         return {"Name": kw["SecretId"], "SecretString": self._values[kw["SecretId"]]}
+
+    def reset(self, values: dict[str, str]) -> None:
+        """Back to ``values`` (an OAuth refresh rotates what it read)."""
+        self._values = dict(values)
+
+    def put_secret_value(self, **kw: Any) -> dict[str, Any]:
+        self._count("PutSecretValue")
+        self._values[kw["SecretId"]] = kw["SecretString"]
+        return {"Name": kw["SecretId"], "VersionId": "v-1"}
+
+
+class FakeSESv2(_Fake):
+    """SES v2 ``SendEmail``: one billed message per call (recipients are counted by the caller)."""
+
+    def send_email(self, **kw: Any) -> dict[str, Any]:
+        self._count("SendEmail")
+        to = kw.get("Destination", {})
+        for _ in (*to.get("ToAddresses", ()), *to.get("CcAddresses", ()), *to.get("BccAddresses", ())):
+            self._counter.count("sesv2.recipients")  # SES bills each recipient as one email
+        return {"MessageId": f"ses-{next(FakeSQS._ids)}"}
 
 
 def install(counter: CallCounter, secrets: dict[str, str]) -> None:
@@ -162,4 +242,7 @@ def install(counter: CallCounter, secrets: dict[str, str]) -> None:
             "events": FakeEvents(counter, "events"),
         }
     )
-    base.DEFAULT_PROVIDERS["secrets"] = SecretsProvider(boto3_client=FakeSecrets(counter, secrets))  # type: ignore[arg-type]
+    fake_secrets = FakeSecrets(counter, secrets)
+    # The runtime's own client too: an OAuth refresh writes the rotated tokens back through it.
+    runtime._shared_clients["secretsmanager"] = fake_secrets
+    base.DEFAULT_PROVIDERS["secrets"] = SecretsProvider(boto3_client=fake_secrets)  # type: ignore[arg-type]

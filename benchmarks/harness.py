@@ -4,7 +4,7 @@ Every figure is measured against a baseline measured in the same run, on the sam
 noisy shared machine moves both sides: cold start and warm ingest against the hand-written
 stdlib+boto3 handler (``baseline_handler.py``); batch concurrency against Powertools' sequential
 batch processor. AWS is answered in-process with zero latency (``fakes.py``) wherever Switchboard's
-own overhead is measured, and every AWS request is counted for the cost figures.
+own overhead is measured. What each integration's events cost is measured in ``cost.py``.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from pydantic import BaseModel
 
 from shared.spec import Accepted, BusTrigger, IntegrationSpec, WebhookTrigger
 
-from . import prices
 from .fakes import CallCounter, install
 
 REPO = Path(__file__).resolve().parents[1]
@@ -493,168 +492,3 @@ def peak_rss_mb() -> float:
     if done.returncode != 0:
         raise RuntimeError(f"memory child failed: {done.stderr[-2000:]}")
     return float(done.stdout.strip().splitlines()[-1])
-
-
-# --- 6. dollars per million events ----------------------------------------------------------------------------
-
-
-@dataclass
-class Cost:
-    integration: str
-    usd_per_million: float
-    breakdown: dict[str, float]
-    calls_per_event: dict[str, float]
-    billed_ms: float
-    target_calls: float
-    #: Billed requests per event, counted in the run: ``http_api`` (webhook requests the HTTP API
-    #: would take), ``lambda`` (invocations: ingress and worker), ``sqs`` (every SQS request - the
-    #: function's sends and the event source's receives and deletes).
-    requests_per_event: dict[str, float]
-
-
-#: Assumed latency of one SaaS API call, billed as Lambda wall time while the worker waits. The one
-#: assumption in the cost figures, stated here only: AWS request counts and CPU are measured.
-TARGET_CALL_MS = 200.0
-
-
-def website_cost(events: int, ingest: Ingest) -> Cost:
-    """website_to_crm end to end: ingress (HTTP API + Lambda) -> SQS -> worker (Lambda) -> HubSpot.
-
-    Every billed request is counted, none assumed: each webhook is one API Gateway event handed to
-    the function (an HTTP API request and a Lambda invocation); the worker is invoked by the local
-    runtime's :class:`~infra.local.poller.Poller` - the same receive / invoke / delete cycle as
-    Lambda's SQS event source - against the counting fake SQS, so its receives and deletes are counted
-    with the function's own sends. One event is polled at a time, as a quiet small business's queue
-    is: batching would share a receive and a delete between events. The event source's empty polls
-    while the queue is idle are a fixed monthly cost, not a per-event one, and are not in the figure.
-    """
-    from infra.local.poller import Poller
-    from sandbox.base import SandboxRequest, transport_for
-    from sandbox.registry import create_sandboxes
-    from shared import runtime as runtime_module
-    from shared.entry import dispatch
-    from shared.registry import load_spec
-
-    from .fakes import FakeSQS
-
-    spec = load_spec("website_to_crm")
-    sample = next(s for sp, s in webhook_samples() if sp.name == spec.name)
-    trigger = spec.trigger(sample.trigger)
-    assert isinstance(trigger, WebhookTrigger)
-    hubspot = next(c for c in spec.connections if c.app == "hubspot")
-    counter = CallCounter()
-    install(
-        counter,
-        {
-            f"switchboard/bench/{trigger.secret.name}": json.dumps({"secret": _local_secret(trigger)}),
-            f"switchboard/bench/{hubspot.name}": json.dumps(
-                {"token": "sandbox-hubspot-token", "base_url": "http://sandbox/_sandbox/hubspot"}
-            ),
-        },
-    )
-    sqs = FakeSQS(counter, "sqs", keep=True)
-    runtime_module._shared_clients["sqs"] = sqs
-    sandboxes = create_sandboxes()
-    rt = _runtime(spec, http_transport=transport_for(sandboxes))
-    billed = {"http_api": 0, "lambda": 0}
-    ingress_cpu, worker_cpu = [], []
-
-    def invoke(_name: str, batch: dict[str, Any]) -> dict[str, Any]:
-        billed["lambda"] += 1
-        t = time.perf_counter()
-        result = dispatch(rt, batch)
-        worker_cpu.append((time.perf_counter() - t) * 1000)
-        assert result == {"batchItemFailures": []}, result
-        return result
-
-    def fail(_name: str, exc: BaseException) -> None:
-        raise exc
-
-    source = Poller(
-        spec.name,
-        sqs,
-        "q",
-        "arn:aws:sqs:us-east-1:000000000000:bench",
-        spec.batch_size,
-        invoke,
-        region="us-east-1",
-        on_error=fail,
-    )
-    with quiet_stdout() as sink:
-        for i in range(events):
-            body = json.loads(sample.body)
-            body["data"]["email"] = f"cost{i}@example.com"
-            one = type(sample)(
-                **{**sample.__dict__, "body": json.dumps(body).encode(), "webhook_id": f"msg_cost_{i}"}
-            )
-            event = signed_event(spec, one, _local_secret(trigger))
-            billed["http_api"] += 1
-            billed["lambda"] += 1
-            t = time.thread_time_ns()
-            answer = dispatch(rt, event)
-            ingress_cpu.append((time.thread_time_ns() - t) / 1e6)
-            assert answer["statusCode"] == 202, answer
-            assert source.poll_once() == 1
-        log_bytes = sink.bytes / events
-    requests = json.loads(
-        sandboxes["hubspot"]
-        .handle(SandboxRequest(method="GET", path="/_requests", query={}, headers={}, body=b""))
-        .body
-    )["requests"]
-    target_calls = len(requests) / events
-    calls = {op: n / events for op, n in sorted(counter.calls.items())}
-    measured = {
-        "http_api": billed["http_api"] / events,
-        "lambda": billed["lambda"] / events,
-        "sqs": sum(v for k, v in calls.items() if k.startswith("sqs.")),
-    }
-    return _price(
-        spec,
-        calls,
-        measured,
-        statistics.median(ingress_cpu),
-        statistics.median(worker_cpu),
-        target_calls,
-        log_bytes,
-    )
-
-
-def _price(
-    spec: IntegrationSpec,
-    calls: dict[str, float],
-    measured: dict[str, float],
-    ingress_ms: float,
-    worker_ms: float,
-    target_calls: float,
-    log_bytes: float,
-) -> Cost:
-    memory_gb = spec.memory_mb / 1024
-    # Lambda bills wall time, rounded up to the millisecond: ingress CPU, worker CPU, and the wait on
-    # each target call (records of a batch overlap, but a small business's batches are mostly of one).
-    billed_ms = float(int(ingress_ms) + 1 + int(worker_ms + target_calls * TARGET_CALL_MS) + 1)
-    wru = (
-        calls.get("dynamodb.PutItem", 0)
-        + calls.get("dynamodb.UpdateItem", 0)
-        + calls.get("dynamodb.DeleteItem", 0)
-    )
-    rru = calls.get("dynamodb.GetItem", 0)
-    breakdown = {
-        "lambda_duration": billed_ms / 1000 * memory_gb * prices.LAMBDA_ARM_GB_SECOND,
-        "lambda_requests": measured["lambda"] * prices.LAMBDA_REQUEST,
-        "http_api": measured["http_api"] * prices.HTTP_API_REQUEST,
-        "sqs": measured["sqs"] * prices.SQS_REQUEST,
-        "dynamodb": wru * prices.DYNAMODB_WRU + rru * prices.DYNAMODB_RRU,
-        "eventbridge": calls.get("events.PutEvents", 0) * prices.EVENTBRIDGE_EVENT,
-        "secrets_manager": calls.get("secretsmanager.GetSecretValue", 0) * prices.SECRETS_API_CALL,
-        "cloudwatch_logs": log_bytes / 1e9 * prices.CLOUDWATCH_LOGS_GB,
-    }
-    per_million = {k: round(v * 1_000_000, 3) for k, v in breakdown.items()}
-    return Cost(
-        spec.name,
-        round(sum(per_million.values()), 2),
-        per_million,
-        calls,
-        billed_ms,
-        target_calls,
-        {k: round(v, 3) for k, v in measured.items()},
-    )

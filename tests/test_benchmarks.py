@@ -45,13 +45,17 @@ def test_bench_runs_at_tiny_size_and_reports_every_figure() -> None:
         assert isinstance(figures[key], int | float), key
     assert figures["batch_max_inflight"] <= figures["batch_cap"]
     assert figures["tiny"] is True
-    # The billed request counts are counted in the run, not fixed numbers: one webhook is one HTTP API
-    # request; the ingress and the worker are Lambda invocations; SQS counts the function's send and
-    # the event source's receive and delete (the poller's, against the counting fake).
-    for name, counted in figures["requests_per_event"].items():
-        assert counted["http_api"] == 1, name
-        assert counted["lambda"] >= 2, name
-        assert counted["sqs"] >= 3, name
+    # The billed request counts are counted in the run, not fixed numbers, for every integration with
+    # a sample: a webhook is one HTTP API request and two Lambda invocations (ingress, worker) and SQS
+    # counts the function's send and the event source's receive and delete (the poller's, against the
+    # counting fake); a bus event or a schedule tick is one invocation and the same three SQS requests.
+    counted = figures["requests_per_event"]
+    assert counted["website_to_crm"] == {"http_api": 1, "lambda": 2, "sqs": 3}
+    assert counted["lead_enrichment"] == {"http_api": 0, "lambda": 1, "sqs": 3}
+    assert counted["daily_sales_report"] == {"http_api": 0, "lambda": 1, "sqs": 3}
+    assert counted["stock_level"] == {"http_api": 1, "lambda": 1, "sqs": 0}  # a synchronous route
+    for name, usd in figures["usd_per_million"].items():
+        assert usd > 0, name
     assert "billed requests per event (measured)" in done.stdout
     assert "sqs.ReceiveMessage" in done.stdout and "sqs.DeleteMessageBatch" in done.stdout
     # The one assumption, stated once: the latency of a SaaS call.

@@ -9,6 +9,7 @@
     switchboard connect <app> [--connection NAME] [--valid-for MINUTES] [--stage STAGE]
     switchboard dlq list [<integration>] | show <id> | replay <id> | redrive <integration>
     switchboard status                                 [--stage STAGE] [--json]
+    switchboard cost [--events-per-month N] [--stage STAGE] [--integration NAME] [--free-tier] [--json|--markdown]
     switchboard doctor                                 [--stage STAGE] [--json]
     switchboard trace <event-id> [--since 7d]
     switchboard console [--stage STAGE] [--port 8788]
@@ -37,6 +38,7 @@ from infra.cli import (
     audit,
     connect,
     console,
+    cost,
     dev,
     dlq,
     doctor,
@@ -67,6 +69,7 @@ GROUPS: tuple[Register, ...] = (
     webhooks.register,
     dlq.register,
     status.register,
+    cost.register,
     doctor.register,
     setup.register,
     trace.register,
