@@ -168,6 +168,11 @@ class Limiter:
         self.limits = tuple(limits)
         self.clock = clock
         self.enforce = enforce
+        #: Wall seconds per second of the limits' windows: 1 is real time. A time-compressed run (a
+        #: three-day outage in four minutes, ``switchboard chaos --outage``) sets its compression, so
+        #: "100 per 10 s" holds per *simulated* 10 s - as the back-offs and the retry horizon do. In
+        #: real time the backlog an outage leaves would drain 1,000 times too slowly against them.
+        self.time_scale = 1.0
         self._counters: dict[tuple[str, str], _Counter] = {}
         #: Requests counted, and requests refused with a 429, per limit name since the last reset.
         self.counted: dict[str, int] = {}
@@ -183,7 +188,7 @@ class Limiter:
 
         A refused request counts against nothing: the provider did not serve it.
         """
-        now = self.clock()
+        now = self.clock() / self.time_scale
         standing: list[tuple[RateLimit, str, _Counter, int, float]] = []
         for limit in self.limits:
             if not limit.applies(req):

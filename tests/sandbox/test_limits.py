@@ -55,6 +55,22 @@ def test_a_rolling_window_lets_a_request_through_once_the_oldest_has_left_it() -
     assert limiter.admit(request())[1] is None
 
 
+def test_a_time_compressed_run_holds_the_limit_per_simulated_second() -> None:
+    """Compressed 2x here (a three-day outage in four minutes is 1,080x): "3 per 10 s" holds per
+    10 simulated seconds, 5 s of wall time, and the wait it tells is in simulated seconds, as the
+    runtime's back-offs are (the runtime scales a Retry-After to wall time)."""
+    clock = Clock(1000.0)
+    limiter = Limiter([RateLimit("three", 3, 10.0)], clock, enforce=True)
+    limiter.time_scale = 0.5
+    for _ in range(3):
+        assert limiter.admit(request())[1] is None
+        clock.now += 1.0  # 2 simulated seconds
+    _, refused = limiter.admit(request())
+    assert refused is not None and refused.retry_after_s == 4  # simulated seconds: 2 s of wall time
+    clock.now += 2.0
+    assert limiter.admit(request())[1] is None
+
+
 def test_a_fixed_window_starts_again_at_its_boundary() -> None:
     clock = Clock(now=120.0 + 59.0)
     limiter = Limiter([RateLimit("minute", 2, 60.0, window="fixed")], clock, enforce=True)

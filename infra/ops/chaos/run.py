@@ -42,7 +42,7 @@ from shared.spec import WebhookTrigger
 if TYPE_CHECKING:
     from shared.spec import IntegrationSpec
 
-__all__ = ["deliver", "dlq_letters", "run_chaos"]
+__all__ = ["configured", "deliver", "dlq_letters", "run_chaos"]
 
 #: How often a provider tries one delivery that is not answered 2xx.
 ATTEMPTS = 5
@@ -72,6 +72,7 @@ def run_chaos(
         raise CliError(
             "no event factory for the integrations asked for; factories live in functions/<name>/chaos.py"
         )
+    wanted = configured(wanted, config)
     report = ChaosReport(
         events=config.events,
         seed=config.seed,
@@ -95,6 +96,7 @@ def run_chaos(
             log_dir=logs,
             state_file=None,
             aws_process=True,  # the emulation on the second core: the run is bound by interpreter time
+            settings_overrides=config.settings,
         )
         progress, waits = Progress(), WaitLog()
         trace.add_sink(progress)
@@ -110,6 +112,29 @@ def run_chaos(
             trace.remove_sink(progress)
     report.elapsed_s = round(time.monotonic() - started, 1)
     return report
+
+
+def configured(factories: Sequence[EventFactory], config: ChaosConfig) -> list[EventFactory]:
+    """Each factory as it must be under its integration's settings for the run (local settings with
+    the run's ``--setting`` overrides, validated: a bad one is refused naming the field)."""
+    import json
+
+    from infra.local.runtime import local_settings, merged_settings
+    from shared.registry import load_spec
+
+    out: list[EventFactory] = []
+    for f in factories:
+        if f.configure is None:
+            out.append(f)
+            continue
+        spec = load_spec(f.integration)
+        settings = json.loads(local_settings(spec))
+        try:
+            settings = merged_settings(spec, settings, config.settings.get(f.integration, {}), "--setting")
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
+        out.append(f.configure(settings))
+    return out
 
 
 def _webhook_triggers(
@@ -150,6 +175,12 @@ def _run(
     report.entities = len(entities)
     report.entity_versions = sum(p.factory.count(p) for p in entities)
     report.compression = compression(config)
+    if config.outages:
+        # Days of outage in minutes: the providers' limits hold per simulated second too, or the
+        # backlog an outage leaves would drain 1/scale times too slowly against the retry horizon.
+        for sandbox in runtime.sandboxes.values():
+            with sandbox.lock:
+                sandbox.limiter.time_scale = config.scale
     run.say(
         f"{len(events)} events ({report.poison_sent} poison), {report.duplicates_sent} re-sends, seed {config.seed}; "
         f"runtime at {runtime.url}"
@@ -275,6 +306,7 @@ def compression(config: ChaosConfig) -> str:
     scale = config.scale
     line = f"time compressed {1 / scale:,.0f}x: back-offs last {scale:g} of their length"
     if config.outages:
+        line += ", and so do the providers' rate-limit windows"
         line += "; " + ", ".join(
             f"{o.app} down {o.text or f'{o.duration_s:g}s'} = {o.duration_s * scale:,.0f} s of wall time"
             for o in config.outages
