@@ -7,6 +7,7 @@ The runs themselves are in ``tests/e2e/test_chaos_outage.py`` and ``tests/e2e/te
 from __future__ import annotations
 
 import io
+import time
 from collections import Counter
 
 import pytest
@@ -15,7 +16,7 @@ from infra.cli import main
 from infra.ops.chaos import ChaosConfig, parse_faults, plan
 from infra.ops.chaos.config import OUTAGE_WALL_S, Outage, parse_duration, parse_outage
 from infra.ops.chaos.discovery import factories, sequences
-from infra.ops.chaos.outage import Outages, WaitLog
+from infra.ops.chaos.outage import GAP_S, Outages, WaitLog
 from infra.ops.chaos.report import ChaosReport, print_report
 from infra.ops.chaos.run import compression
 from infra.ops.target import CliError
@@ -71,6 +72,7 @@ def test_outages_start_spread_over_the_deliveries_and_each_ends_after_its_wall_t
         deliveries=300,
         scale=0.001,
         down=lambda a, on: calls.append((a, on)),
+        gap_s=0,
     )
     assert [r.start_at for r in outages.runs] == [100, 200]
     assert [round(r.wall_s, 3) for r in outages.runs] == [0.1, 0.1]
@@ -85,6 +87,29 @@ def test_outages_start_spread_over_the_deliveries_and_each_ends_after_its_wall_t
     first, second = outages.runs
     assert first.ended is not None and second.started is not None and second.started >= first.ended
     assert second.ended is not None and second.ended >= second.started
+
+
+def test_the_next_outage_starts_a_gap_after_the_last_one_ended() -> None:
+    """Back to back, two outages on one flow's path are one longer outage for it (new_lead_notify
+    reads HubSpot, then posts to Slack): a simulated day between them by default."""
+    assert GAP_S == 24 * 3600
+    calls: list[tuple[str, bool, float]] = []
+    outages = Outages(
+        (Outage("hubspot", 100), Outage("slack", 100)),
+        deliveries=2,
+        scale=0.001,
+        down=lambda a, on: calls.append((a, on, time.time())),
+        gap_s=300,  # 0.3 s of wall time at this scale
+    )
+    assert outages.wall_s == pytest.approx(0.5)
+    assert outages.finish(5.0)
+    assert [(a, on) for a, on, _ in calls] == [
+        ("hubspot", True),
+        ("hubspot", False),
+        ("slack", True),
+        ("slack", False),
+    ]
+    assert calls[2][2] - calls[1][2] >= 0.3
 
 
 def test_events_that_waited_are_those_held_during_the_outage_and_processed_after_it() -> None:

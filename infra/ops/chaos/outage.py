@@ -7,8 +7,9 @@ the judge then wants every effect once, nothing but poison in the DLQs, and no r
 
 Each outage starts when its share of the deliveries has been sent (the i-th of n at ``(i+1)/(n+1)``
 of them), so that events arrive before, during and after it - and not before the one before it has
-ended: outages never overlap, since an event that meets two back to back waits through both, which
-is one longer outage, not two. The ones that waited are counted from
+ended, and a simulated day (:data:`GAP_S`) after it: outages never overlap nor follow each other
+at once, since an event that meets two back to back waits through both, which is one longer outage,
+not two - past the retry horizon for two of three days. The ones that waited are counted from
 the workers' trace (:class:`WaitLog`): events of the integrations that call the app which arrived or
 were held back (a retry, a wait) while it was down and completed after it came back.
 """
@@ -19,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from infra.ops.chaos.config import Outage
 
@@ -88,6 +89,12 @@ class WaitLog:
             )
 
 
+#: Simulated seconds between two outages: a day. Outages of different apps back to back would add up
+#: on a flow that calls both (new_lead_notify reads HubSpot, then posts to Slack): two three-day
+#: outages in a row are a six-day one for it, past the retry horizon (4 days) the spec promises.
+GAP_S: Final = 24 * 3600.0
+
+
 class Outages:
     """Starts each outage at its delivery index and ends it after its wall time, on timers.
 
@@ -96,13 +103,22 @@ class Outages:
     """
 
     def __init__(
-        self, outages: Sequence[Outage], deliveries: int, scale: float, down: Callable[[str, bool], None]
+        self,
+        outages: Sequence[Outage],
+        deliveries: int,
+        scale: float,
+        down: Callable[[str, bool], None],
+        *,
+        gap_s: float = GAP_S,
     ) -> None:
         n = len(outages)
         self.runs = [
             OutageRun(o, start_at=(i + 1) * deliveries // (n + 1), wall_s=o.duration_s * scale)
             for i, o in enumerate(outages)
         ]
+        #: Wall seconds between one outage's end and the next one's start.
+        self.gap_s = gap_s * scale
+        self._last_end: float | None = None
         self._down = down
         self._timers: list[threading.Timer] = []
         self._done = threading.Event()
@@ -118,8 +134,8 @@ class Outages:
 
     @property
     def wall_s(self) -> float:
-        """All outages end to end, in wall seconds."""
-        return sum(r.wall_s for r in self.runs)
+        """All outages end to end with the gaps between them, in wall seconds."""
+        return sum(r.wall_s for r in self.runs) + self.gap_s * max(0, len(self.runs) - 1)
 
     def at(self, delivery: int) -> None:
         """Delivery index ``delivery`` is being sent: start the next outage if it is due and none is on."""
@@ -134,6 +150,13 @@ class Outages:
             due = next((r for r in self.runs if r.started is None), None)
             if due is None or (self._reached is not None and self._reached < due.start_at):
                 return
+            rest = 0.0 if self._last_end is None else self._last_end + self.gap_s - time.time()
+            if rest > 0:  # the last outage's backlog is still draining: start this one after the gap
+                timer = threading.Timer(rest, self._start_due)
+                timer.daemon = True
+                self._timers.append(timer)
+                timer.start()
+                return
             due.started = time.time()
         self._down(due.outage.app, True)
         timer = threading.Timer(due.wall_s, self._end, args=(due,))
@@ -146,6 +169,8 @@ class Outages:
             self._down(r.outage.app, False)
         finally:
             r.ended = time.time()
+            with self._lock:
+                self._last_end = r.ended
             if all(x.ended is not None for x in self.runs):
                 self._done.set()
             else:
