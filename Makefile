@@ -93,9 +93,16 @@ diff: env
 deploy: env
 	npx cdk deploy --all $(CDK_CONTEXT)
 
-## make bench: the performance figures against baselines measured in the same run (< 5 minutes).
+## make bench: the performance figures against baselines measured in the same run (< 5 minutes); also
+## writes what each integration's events cost AWS, measured, to benchmarks/results/cost.json.
 bench: env
 	$(PY) -m benchmarks
+
+## make cost-docs: docs/cost.md from the dev stage's templates (synthesized here) and benchmarks/results/cost.json.
+.PHONY: cost-docs
+cost-docs: env
+	$(MAKE) synth STAGE=dev SETTINGS=local
+	$(BIN)/switchboard cost --events-per-month 10000 --stage dev --markdown > docs/cost.md
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out .switchboard .pytest_cache .mypy_cache .ruff_cache

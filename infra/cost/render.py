@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, TextIO
 
 from infra.cost.model import ASSUMPTIONS, Deployment, IntegrationCost, LineItem
-from infra.cost.prices import FREE_TIER, PRICES, PRICES_AS_OF, REGION
+from infra.cost.prices import FREE_TIER, PRICES, PRICES_AS_OF, REGION, price
 from infra.cost.savings import Saving
 
-__all__ = ["render_json", "render_markdown", "render_text", "to_json"]
+__all__ = ["BUDGET_USD", "render_json", "render_markdown", "render_text", "to_json", "verdict"]
+
+#: The monthly budget issue 18 sets for a small business's flows ("under $5 a month").
+BUDGET_USD = 5.0
 
 
 def _usd(value: float) -> str:
@@ -93,6 +98,7 @@ def render_text(d: Deployment, out: TextIO, *, details: bool = True, savings: Se
                 out.write(f"    {'fixed':<9} {item.label:<58} {'':>10} {_usd(item.usd_per_month(0)):>9}\n")
     out.write("\nBy service ($/mo, before any free tier): ")
     out.write(", ".join(f"{k} {_usd(v)}" for k, v in d.by_service().items() if v >= 0.005) + "\n")
+    out.write("\n" + textwrap.fill(verdict(d, savings), 110) + "\n")
     if savings:
         out.write("\nWhat would lower it ($/mo; safety cost):\n")
         for saving in savings:
@@ -174,22 +180,56 @@ def render_markdown(d: Deployment, out: TextIO, *, command: str, savings: Sequen
     out.write("; ".join(f"{' + '.join(k)}: {v:,.0f}" for k, v in FREE_TIER.items()) + ".\n")
 
 
+def verdict(d: Deployment, savings: Sequence[Saving] = ()) -> str:
+    """What the total is made of, in one paragraph: fixed, by volume, per event; what dominates."""
+    fixed = sum(c.fixed for c in d.integrations) + d.stage_fixed
+    volume = sum(c.volume for c in d.integrations)
+    per_event = sum(c.monthly - c.fixed - c.volume for c in d.integrations)
+    meters = d.meters()
+
+    def usd(meter: str) -> float:
+        return meters.get(meter, 0.0) * price(meter).unit_usd
+
+    free_total = replace(d, free_tier=True).total
+    safe = sum(s.usd_per_month for s in savings if s.safety == "none")
+    idle = sum(
+        i.usd_per_month(c.events)
+        for c in d.integrations
+        for i in c.items
+        if i.kind == "fixed" and i.meter == "sqs.requests" and not i.group
+    )
+    text = (
+        f"At {d.events_per_month:,.0f} events a month the deployment costs ${_usd(d.total)} a month: "
+        f"${_usd(fixed)} whatever the traffic, ${_usd(volume)} that grows with it but not in proportion "
+        f"(metric series, cold starts), ${_usd(per_event)} for the events themselves. CloudWatch dominates "
+        f"(alarms ${_usd(usd('cloudwatch.alarm_metrics'))}, custom metric series ${_usd(usd('cloudwatch.metrics'))}, "
+        f"dashboard ${_usd(usd('cloudwatch.dashboards'))}), then Secrets Manager ${_usd(usd('secrets.secrets'))} "
+        f"for {meters.get('secrets.secrets', 0):.0f} secrets, the event sources' idle long polls ${_usd(idle)} "
+        f"and the alarm topic's KMS key ${_usd(usd('kms.keys'))}."
+    )
+    if not d.free_tier:
+        text += f" With an account's always-free allowances: ${_usd(free_total)}."
+    over = d.total - BUDGET_USD
+    text += (
+        f" Against the ${BUDGET_USD:.0f}-a-month target: "
+        + (f"within it by ${_usd(-over)}." if over <= 0 else f"over it by ${_usd(over)}")
+        + (f", and the fixed charges alone are ${_usd(fixed)}." if over > 0 else "")
+    )
+    if safe:
+        text += f" The savings that cost no safety come to ${_usd(safe)} (the dashboard's part of it is the free tier's)."
+    return text
+
+
 def _markdown_savings(d: Deployment, savings: Sequence[Saving], out: TextIO) -> None:
-    free = [s for s in savings if s.safety == "none"]
     out.write(
         "## What would lower it\n\n"
-        f"At {d.events_per_month:,.0f} events a month the deployment costs **${_usd(d.total)}** a month, of which "
-        f"${_usd(sum(c.fixed for c in d.integrations) + d.stage_fixed)} does not depend on traffic and "
-        f"${_usd(sum(c.volume for c in d.integrations))} only weakly (metric series, cold starts); the events "
-        f"themselves cost ${_usd(sum(c.monthly - c.fixed - c.volume for c in d.integrations))}. Each saving below is "
-        "computed by the same model; **none** means nothing an alarm, the dashboard or a person relies on "
-        "is lost.\n\n| saving | $/month | safety cost | why |\n|---|---:|---|---|\n"
+        + verdict(d, savings)
+        + " Each saving below is computed by the same model; **none** means nothing an alarm, the "
+        "dashboard or a person relies on is lost.\n\n| saving | $/month | safety cost | why |\n|---|---:|---|---|\n"
     )
     for saving in savings:
         out.write(f"| {saving.title} | {_usd(saving.usd_per_month)} | {saving.safety} | {saving.why} |\n")
-    out.write(
-        f"\nTogether the savings with no safety cost come to ${_usd(sum(s.usd_per_month for s in free))} a month.\n\n"
-    )
+    out.write("\n")
 
 
 def to_json(d: Deployment, savings: Sequence[Saving] = ()) -> dict[str, Any]:
@@ -238,6 +278,7 @@ def to_json(d: Deployment, savings: Sequence[Saving] = ()) -> dict[str, Any]:
         "by_service": {k: round(v, 4) for k, v in d.by_service().items()},
         "by_kind": {k: round(v, 4) for k, v in by_kind.items()},
         "total_usd_per_month": round(d.total, 4),
+        "total_usd_per_month_free_tier": round(replace(d, free_tier=True).total, 4),
         "savings": [
             {"title": s.title, "usd_per_month": round(s.usd_per_month, 4), "safety": s.safety, "why": s.why}
             for s in savings

@@ -75,7 +75,7 @@ def savings(d: Deployment, stage: StageInventory, bench: BenchResults) -> list[S
         free = next(v for k, v in FREE_TIER.items() if k == ("cloudwatch.dashboards",))
         found.append(
             Saving(
-                "Nothing to change for the dashboard: the first 3 of an account are free",
+                "The dashboard: nothing to change, an account's first 3 are free",
                 min(stage.dashboards, free) * price("cloudwatch.dashboards").usd,
                 "none",
                 "in an account with no more than 3 dashboards it costs nothing (`switchboard cost --free-tier`)",
