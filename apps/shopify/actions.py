@@ -1,4 +1,4 @@
-"""The catalogue action Shopify performs: ``stock.get`` - the stock contract, answered by Shopify.
+"""The catalogue actions Shopify performs: ``stock.get``, ``stock.count``, ``stock.adjust`` - the stock contract.
 
 Its contract is the stock domain's (:mod:`shared.actions.stock`: SKUs in, whole units available out,
 rounded down, never negative), the one Square answers too. The catalogue offers one app per action
@@ -14,6 +14,13 @@ and the ``available`` quantities at the wanted locations are summed. An item who
 does not track (``tracked: false``) has no count: it is reported found with 0 available and no time,
 as a Square variation without counts is.
 
+``stock.count`` reads one item's exact ``available`` at one location (negative if oversold);
+``stock.adjust`` is ``inventoryAdjustQuantities`` with the caller's ``expected`` as
+``changeFromQuantity`` (Shopify's own compare-and-swap: a stale one applies nothing and is
+:class:`~shared.actions.stock.StockChanged`), the caller's key as ``@idempotent(key:)`` and its
+reference as the group's ``referenceDocumentUri``; reason ``correction`` (the count is corrected to
+match a sale made elsewhere).
+
 Worker and MCP path only.
 """
 
@@ -24,13 +31,26 @@ from datetime import UTC, datetime
 from typing import Final
 
 from shared.actions.base import Action, ActionContext
-from shared.actions.stock import SkuStock, Stock, StockQuery
+from shared.actions.stock import (
+    Adjust,
+    Adjusted,
+    Count,
+    CountQuery,
+    SkuStock,
+    Stock,
+    StockChanged,
+    StockQuery,
+)
+from shared.errors import PermanentError
 
 from . import APP, CONNECTION
-from .client import ShopifyClient, gid
+from .client import InventoryChange, QuantityStale, ShopifyClient, gid
 from .models import InventoryItem
 
-__all__ = ["ACTIONS", "GET_STOCK", "available_at"]
+__all__ = ["ACTIONS", "ADJUST_STOCK", "COUNT_STOCK", "GET_STOCK", "SYNC_REASON", "available_at"]
+
+#: The ``reason`` of a stock.adjust: the online count is corrected to match a sale made elsewhere.
+SYNC_REASON: Final = "correction"
 
 
 def _client(ctx: ActionContext) -> ShopifyClient:
@@ -80,6 +100,44 @@ def _get_stock(ctx: ActionContext, data: StockQuery) -> Stock:
     return Stock(items=answers)
 
 
+def _located(
+    client: ShopifyClient, sku: str, location_id: str
+) -> tuple[str | None, InventoryItem | None, int | None]:
+    """The item id, the item, and its ``available`` at the location (``None``: not stocked there)."""
+    variant = client.variants_by_sku([sku]).get(sku)
+    if variant is None or variant.inventoryItem is None:
+        return None, None, None
+    item_id = variant.inventoryItem.id
+    item = client.inventory_items([item_id]).get(item_id)
+    where = gid("Location", location_id)
+    level = next((lv for lv in item.inventoryLevels.nodes if lv.location.id == where), None) if item else None
+    return item_id, item, level.quantity("available") if level is not None else None
+
+
+def _count(ctx: ActionContext, data: CountQuery) -> Count:
+    item_id, item, available = _located(_client(ctx), data.sku, data.location_id)
+    if item_id is None:
+        return Count(sku=data.sku, found=False, quantity=0)
+    tracked = item is not None and item.tracked is not False
+    return Count(sku=data.sku, found=True, item_id=item_id, quantity=available or 0, tracked=tracked)
+
+
+def _adjust(ctx: ActionContext, data: Adjust) -> Adjusted:
+    client = _client(ctx)
+    variant = client.variants_by_sku([data.sku]).get(data.sku)
+    if variant is None or variant.inventoryItem is None:
+        raise PermanentError(f"{APP.name}: no variant has SKU {data.sku}")
+    change = InventoryChange(variant.inventoryItem.id, data.location_id, data.delta, data.expected)
+    try:
+        group = client.adjust_available(
+            [change], reason=SYNC_REASON, key=data.key, reference_uri=data.reference
+        )
+    except QuantityStale as exc:
+        raise StockChanged(f"{APP.name} {data.sku}: {exc}") from exc
+    after = next((c.quantityAfterChange for c in group.changes if c.name == "available"), None)
+    return Adjusted(sku=data.sku, delta=data.delta, quantity_after=after)
+
+
 GET_STOCK: Final = Action(
     name="stock.get",
     description="Stock available (whole units) for up to 100 SKUs at the shop's locations (Shopify).",
@@ -92,4 +150,26 @@ GET_STOCK: Final = Action(
     config={"location_ids": "stock_location_ids"},
 )
 
-ACTIONS: Final = (GET_STOCK,)
+COUNT_STOCK: Final = Action(
+    name="stock.count",
+    description="The exact count of one SKU at one location, negative if oversold (Shopify).",
+    input=CountQuery,
+    output=Count,
+    app=APP.name,
+    connections=(CONNECTION,),
+    run=_count,
+    effect=False,
+    config={"location_id": "stock_sync_location_id"},
+)
+ADJUST_STOCK: Final = Action(
+    name="stock.adjust",
+    description="Add or take away units of one SKU at one location, if its count is as expected (Shopify).",
+    input=Adjust,
+    output=Adjusted,
+    app=APP.name,
+    connections=(CONNECTION,),
+    run=_adjust,
+    config={"location_id": "stock_sync_location_id"},
+)
+
+ACTIONS: Final = (GET_STOCK, COUNT_STOCK, ADJUST_STOCK)

@@ -10,7 +10,8 @@ answer a 200 whose body says what happened. This module reads it once, in :meth:
 * ``INTERNAL_SERVER_ERROR`` (and a 200 without ``data``) -> :class:`~shared.errors.TargetUnavailable`;
 * any other top-level error (a query the version does not know, ``ACCESS_DENIED`` for a missing scope,
   ``MAX_COST_EXCEEDED``) -> :class:`~shared.errors.TargetRejected`: retrying the same query cannot help;
-* a mutation's ``userErrors`` -> :class:`~shared.errors.TargetRejected` with Shopify's messages and codes.
+* a mutation's ``userErrors`` -> :class:`~shared.errors.TargetRejected` with Shopify's messages and codes
+  (:class:`QuantityStale`, a subclass, when a ``changeFromQuantity`` was stale).
 
 The queries select only what is read (the cost of a query grows with what it selects):
 
@@ -63,6 +64,7 @@ __all__ = [
     "SKUS_PER_QUERY",
     "InventoryChange",
     "InventorySet",
+    "QuantityStale",
     "ShopifyClient",
     "gid",
     "throttle_wait",
@@ -141,6 +143,16 @@ mutation SwitchboardSet($input: InventorySetQuantitiesInput!, $key: String!) {{
   inventorySetQuantities(input: $input) @idempotent(key: $key) {{ {_GROUP} }}
 }}
 """
+
+
+class QuantityStale(TargetRejected):
+    """An inventory mutation's ``changeFromQuantity`` was not the quantity there (``CHANGE_FROM_QUANTITY_STALE``).
+
+    Nothing was applied. Permanent for this very input, but the caller that read the quantity can
+    read again and retry (the stock actions turn it into the retryable ``StockChanged``).
+    """
+
+    code = "quantity_stale"
 
 
 def gid(kind: str, number: int | str) -> str:
@@ -283,9 +295,19 @@ class ShopifyClient:
     # --- writes ----------------------------------------------------------------------------------
 
     def adjust_available(
-        self, changes: Sequence[InventoryChange], *, reason: str, key: str, ledger_uri: str | None = None
+        self,
+        changes: Sequence[InventoryChange],
+        *,
+        reason: str,
+        key: str,
+        ledger_uri: str | None = None,
+        reference_uri: str | None = None,
     ) -> AdjustmentGroup:
-        """Add each change's delta to ``available``; ``key`` makes a retry answer the first result."""
+        """Add each change's delta to ``available``; ``key`` makes a retry answer the first result.
+
+        ``reference_uri`` is the group's ``referenceDocumentUri``: what caused the change, kept by
+        Shopify in the adjustment history.
+        """
         payload: dict[str, Any] = {
             "name": "available",
             "reason": reason,
@@ -293,6 +315,8 @@ class ShopifyClient:
                 {**c.as_input(), **({"ledgerDocumentUri": ledger_uri} if ledger_uri else {})} for c in changes
             ],
         }
+        if reference_uri:
+            payload["referenceDocumentUri"] = reference_uri
         data = self.execute(
             ADJUST_MUTATION, {"input": payload, "key": key}, operation="inventoryAdjustQuantities"
         )
@@ -339,7 +363,10 @@ def _group(data: Mapping[str, Any], root: str) -> AdjustmentGroup:
             f"{e.code or 'ERROR'}: {e.message}" + (f" ({'.'.join(e.field)})" if e.field else "")
             for e in errors
         )
-        raise TargetRejected(f"{where}: {redact_text(text[:500])}", status=200, app=APP.name)
+        kind = (
+            QuantityStale if any(e.code == "CHANGE_FROM_QUANTITY_STALE" for e in errors) else TargetRejected
+        )
+        raise kind(f"{where}: {redact_text(text[:500])}", status=200, app=APP.name)
     group = answer.get("inventoryAdjustmentGroup")
     if group is None:
         raise TargetUnavailable(f"{where}: neither an adjustment group nor user errors")

@@ -1,4 +1,4 @@
-"""The catalogue actions Square performs: ``stock.get``, ``payments.list``, ``sales.get_order``. Reads only.
+"""The catalogue actions Square performs: ``stock.get``, ``stock.count``, ``stock.adjust``, ``payments.list``, ``sales.get_order``.
 
 Their contracts are the domain's (:mod:`shared.actions.stock`, :mod:`shared.actions.payments`); this
 module says how Square answers them.
@@ -6,6 +6,14 @@ module says how Square answers them.
 ``stock.get``: one catalog search finds the live item variation of every SKU (exact,
 case-insensitive); one inventory batch-retrieve gets their IN_STOCK counts at the given locations.
 Quantities are summed exactly and rounded *down* to whole units (:func:`in_stock`).
+
+``stock.count`` reads one variation's exact ``IN_STOCK`` count at one location (BatchRetrieveInventoryCounts);
+``stock.adjust`` changes it by a difference (BatchChangeInventory ``ADJUSTMENT``: ``IN_STOCK`` -> ``SOLD``
+to take units away, ``NONE`` -> ``IN_STOCK`` to add them), with the caller's key as Square's
+``idempotency_key`` and its reference as ``reference_id``. Square has no compare-and-set on an
+adjustment (adjustments are relative, and two at once both apply), so ``expected`` is checked by a
+read just before the write: a quantity other than expected is :class:`~shared.actions.stock.StockChanged`.
+Both refuse a fractional count (goods sold by weight): a sync in whole units would round it away.
 
 ``payments.list``: ListPayments without a location answers the seller's *main* location only, so it
 is asked once per location; ListPaymentRefunds answers every location at once, so the refunds are
@@ -48,8 +56,17 @@ from shared.actions.payments import (
     RefundStatus,
     iso_exponent,
 )
-from shared.actions.stock import SkuStock, Stock, StockQuery
-from shared.errors import TargetUnavailable
+from shared.actions.stock import (
+    Adjust,
+    Adjusted,
+    Count,
+    CountQuery,
+    SkuStock,
+    Stock,
+    StockChanged,
+    StockQuery,
+)
+from shared.errors import PermanentError, TargetUnavailable
 
 from . import APP, CONNECTION
 from . import models as sq
@@ -58,7 +75,9 @@ from .webhooks import ProcessingFee
 
 __all__ = [
     "ACTIONS",
+    "ADJUST_STOCK",
     "CARD_BRANDS",
+    "COUNT_STOCK",
     "GET_ORDER",
     "GET_STOCK",
     "LIST_PAYMENTS",
@@ -122,6 +141,66 @@ def _get_stock(ctx: ActionContext, data: StockQuery) -> Stock:
             )
         )
     return Stock(items=items)
+
+
+def _whole(quantity: Decimal, sku: str) -> int:
+    if quantity != quantity.to_integral_value():
+        raise PermanentError(
+            f"{APP.name}: {sku} is counted in fractions ({quantity}); only whole units are synced"
+        )
+    return int(quantity)
+
+
+def _in_stock_at(client: SquareClient, variation_id: str, location_id: str, sku: str) -> int:
+    counts = client.batch_retrieve_counts([variation_id], [location_id], states=["IN_STOCK"])
+    total = sum(
+        (c.quantity for c in counts if c.catalog_object_id == variation_id and c.location_id == location_id),
+        Decimal(0),
+    )
+    return _whole(total, sku)
+
+
+def _count(ctx: ActionContext, data: CountQuery) -> Count:
+    client = _client(ctx)
+    variation = client.search_variations_by_sku([data.sku]).get(data.sku)
+    if variation is None:
+        return Count(sku=data.sku, found=False, quantity=0)
+    quantity = _in_stock_at(client, variation.id, data.location_id, data.sku)
+    return Count(sku=data.sku, found=True, item_id=variation.id, quantity=quantity)
+
+
+def _adjust(ctx: ActionContext, data: Adjust) -> Adjusted:
+    client = _client(ctx)
+    variation = client.search_variations_by_sku([data.sku]).get(data.sku)
+    if variation is None:
+        raise PermanentError(f"{APP.name}: no live item variation has SKU {data.sku}")
+    if data.expected is not None:
+        now = _in_stock_at(client, variation.id, data.location_id, data.sku)
+        if now != data.expected:
+            raise StockChanged(f"{APP.name} {data.sku}: {now} in stock, not the {data.expected} expected")
+    states = ("IN_STOCK", "SOLD") if data.delta < 0 else ("NONE", "IN_STOCK")
+    adjustment: dict[str, object] = {
+        "catalog_object_id": variation.id,
+        "location_id": data.location_id,
+        "from_state": states[0],
+        "to_state": states[1],
+        "quantity": str(abs(data.delta)),
+        # Square requires it; a retry sends the first attempt's (a body differing under one key is refused).
+        "occurred_at": _iso((data.occurred_at or datetime.now(UTC)).astimezone(UTC)),
+    }
+    if data.reference:
+        adjustment["reference_id"] = data.reference
+    counts = client.batch_change_inventory(
+        [{"type": "ADJUSTMENT", "adjustment": adjustment}], idempotency_key=data.key
+    )
+    after = [
+        c.quantity
+        for c in counts
+        if c.catalog_object_id == variation.id and c.location_id == data.location_id and c.state == "IN_STOCK"
+    ]
+    return Adjusted(
+        sku=data.sku, delta=data.delta, quantity_after=_whole(after[0], data.sku) if after else None
+    )
 
 
 # --- payments and orders ---------------------------------------------------------------------------
@@ -330,4 +409,26 @@ GET_ORDER: Final = Action(
     effect=False,
 )
 
-ACTIONS: Final = (GET_STOCK, LIST_PAYMENTS, GET_ORDER)
+COUNT_STOCK: Final = Action(
+    name="stock.count",
+    description="The exact count of one SKU at one location, negative if oversold (Square).",
+    input=CountQuery,
+    output=Count,
+    app=APP.name,
+    connections=(CONNECTION,),
+    run=_count,
+    effect=False,
+    config={"location_id": "stock_sync_location_id"},
+)
+ADJUST_STOCK: Final = Action(
+    name="stock.adjust",
+    description="Add or take away units of one SKU at one location, if its count is as expected (Square).",
+    input=Adjust,
+    output=Adjusted,
+    app=APP.name,
+    connections=(CONNECTION,),
+    run=_adjust,
+    config={"location_id": "stock_sync_location_id"},
+)
+
+ACTIONS: Final = (GET_STOCK, COUNT_STOCK, ADJUST_STOCK, LIST_PAYMENTS, GET_ORDER)

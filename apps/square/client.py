@@ -23,6 +23,10 @@ Sources (Square's own reference and SDKs), for API version :data:`~apps.square.S
   https://developer.squareup.com/reference/square/refunds-api/list-payment-refunds
   (field texts as in ``square/square-python-sdk`` ``reference.md`` and
   ``legacy/doc/models/list-payments-request.md``).
+* BatchChangeInventory ``POST /v2/inventory/changes/batch-create``: ``idempotency_key``, ``changes``
+  (``ADJUSTMENT`` from one state to another, ``PHYSICAL_COUNT``; at most 100),
+  ``ignore_unchanged_counts``; answer ``counts``.
+  https://developer.squareup.com/reference/square/inventory-api/batch-change-inventory
 * RetrieveOrder ``GET /v2/orders/{order_id}``: answer ``{"order": {...}}``.
   https://developer.squareup.com/reference/square/orders-api/retrieve-order
 * Errors: ``{"errors": [{"category", "code", "detail", "field"}]}``; the status matches the first
@@ -45,6 +49,7 @@ from shared.pagination import cursor_pages
 from . import APP, MAX_COUNTS_PAGE, MAX_PAYMENTS_PAGE, MAX_SET_QUERY_VALUES
 from .models import (
     CatalogObject,
+    ChangesAnswer,
     CountsPage,
     InventoryCount,
     Order,
@@ -154,6 +159,28 @@ class SquareClient:
             for page in self._pages("/v2/inventory/counts/batch-retrieve", body, CountsPage):
                 counts.extend(page.counts)
         return counts
+
+    def batch_change_inventory(
+        self, changes: Sequence[Mapping[str, Any]], *, idempotency_key: str
+    ) -> list[InventoryCount]:
+        """Apply adjustments / physical counts (BatchChangeInventory); the counts after them.
+
+        ``POST /v2/inventory/changes/batch-create`` with ``idempotency_key`` (the same key and body
+        answers the first answer: a retry after a timeout changes nothing twice) and
+        ``ignore_unchanged_counts: true``. Each change is ``{"type": "ADJUSTMENT", "adjustment":
+        {...}}`` or ``{"type": "PHYSICAL_COUNT", "physical_count": {...}}``, at most 100.
+        https://developer.squareup.com/reference/square/inventory-api/batch-change-inventory
+        """
+        if not changes:
+            raise ValueError("batch_change_inventory needs at least one change")
+        if not idempotency_key:
+            raise ValueError("batch_change_inventory needs an idempotency key")
+        path = "/v2/inventory/changes/batch-create"
+        body = {"idempotency_key": idempotency_key, "changes": list(changes), "ignore_unchanged_counts": True}
+        response = self._api.request("POST", path, json=body)
+        answer = self._api.parse(ChangesAnswer, response, path)
+        _raise_errors(answer.errors, response.status_code, f"POST {path}")
+        return list(answer.counts)
 
     # --- orders ---------------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ __all__ = [
     "CatalogItem",
     "CatalogItemVariation",
     "CatalogObject",
+    "ChangesAnswer",
     "CountsPage",
     "InventoryCount",
     "Money",
@@ -248,6 +249,13 @@ class SearchPage(Page):
 
 
 class CountsPage(Page):
+    counts: tuple[InventoryCount, ...] = ()
+
+
+class ChangesAnswer(Page):
+    """BatchChangeInventory's answer: the counts after the changes (and ``errors`` on a refusal).
+    https://developer.squareup.com/reference/square/inventory-api/batch-change-inventory"""
+
     counts: tuple[InventoryCount, ...] = ()
 
 

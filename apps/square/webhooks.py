@@ -26,6 +26,8 @@ __all__ = [
     "CashPaymentDetails",
     "DigitalWalletDetails",
     "ExternalPaymentDetails",
+    "InventoryCountUpdatedEvent",
+    "InventoryEventData",
     "Money",
     "NotificationData",
     "Payment",
@@ -39,6 +41,7 @@ __all__ = [
     "RefundUpdatedEvent",
     "SquareModel",
     "SquareNotification",
+    "WebhookInventoryCount",
 ]
 
 
@@ -260,3 +263,42 @@ class SquareNotification(_WebhookEvent):
 
     event_id: str = Field(min_length=1, max_length=128)
     data: NotificationData
+
+
+# --- inventory -----------------------------------------------------------------------------------
+
+
+class WebhookInventoryCount(SquareModel):
+    """One count of ``inventory.count.updated``: a variation's quantity in a state at a location.
+
+    ``quantity`` is a decimal string (up to 5 places) on the wire, kept as text here: this module is
+    on the ingress path and only needs to know which variation changed.
+    """
+
+    catalog_object_id: str
+    catalog_object_type: str | None = None
+    state: str | None = None
+    location_id: str
+    quantity: str | None = None
+    calculated_at: datetime | None = None
+
+
+class _InventoryObject(SquareModel):
+    inventory_counts: tuple[WebhookInventoryCount, ...] = ()
+
+
+class InventoryEventData(SquareModel):
+    type: str = "inventory"
+    id: str
+    object: _InventoryObject
+
+
+class InventoryCountUpdatedEvent(_WebhookEvent):
+    """``inventory.count.updated``: quantities changed (a sale at the till, a count, an adjustment).
+
+    ``data.object.inventory_counts`` holds the new counts - no idempotency key, reference or delta of
+    the change behind them. https://developer.squareup.com/reference/square/webhooks/inventory.count.updated,
+    https://developer.squareup.com/docs/inventory-api/webhooks
+    """
+
+    data: InventoryEventData

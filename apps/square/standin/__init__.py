@@ -6,6 +6,8 @@ one module per API:
 * :mod:`.catalog` - ``POST /v2/catalog/search`` (SearchCatalogObjects);
 * :mod:`.inventory` - ``POST /v2/inventory/counts/batch-retrieve`` (BatchRetrieveInventoryCounts),
   and the control ``POST /_stock`` that sets a count;
+* :mod:`.inventory_changes` - ``POST /v2/inventory/changes/batch-create`` (BatchChangeInventory), which
+  sends ``inventory.count.updated``;
 * :mod:`.payments` - ``GET /v2/payments`` (ListPayments), ``GET /v2/payments/{payment_id}``,
   ``POST /v2/payments`` (CreatePayment);
 * :mod:`.refunds` - ``GET /v2/refunds`` (ListPaymentRefunds), ``POST /v2/refunds`` (RefundPayment);
@@ -49,7 +51,7 @@ from sandbox.base import Handler, SandboxOptions, SandboxRequest, SandboxRespons
 from sandbox.sender import WebhookSender
 
 from .base import DEFAULT_TOKEN
-from .inventory import InventoryApi
+from .inventory_changes import InventoryChangesApi
 from .notifications import square_signature
 from .refunds import RefundsApi
 from .seed import (
@@ -85,7 +87,7 @@ __all__ = [
 ]
 
 
-class SquareSandbox(InventoryApi, RefundsApi, WebhookSubscriptionsApi):
+class SquareSandbox(InventoryChangesApi, RefundsApi, WebhookSubscriptionsApi):
     """Square stand-in. See the module docstring for what it serves and checks."""
 
     name: ClassVar[str] = "square"
@@ -119,6 +121,7 @@ class SquareSandbox(InventoryApi, RefundsApi, WebhookSubscriptionsApi):
         return (
             ("POST", "/v2/catalog/search", self._search_catalog),
             ("POST", "/v2/inventory/counts/batch-retrieve", self._batch_retrieve_counts),
+            ("POST", "/v2/inventory/changes/batch-create", self._batch_change_inventory),
             ("GET", "/v2/payments", self._list_payments),
             ("POST", "/v2/payments", self._create_payment),
             ("GET", "/v2/payments/{payment_id}", self._get_payment),
