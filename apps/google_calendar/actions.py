@@ -1,5 +1,5 @@
 """The catalogue actions Google Calendar performs: ``calendar.create_event``, ``move_event``,
-``set_attendees``, ``cancel_event`` and ``get_event``.
+``set_attendees``, ``cancel_event`` and ``get_event``; ``free_busy`` and ``find_slots``.
 
 Their contracts are the domain's (:mod:`shared.actions.calendar`); this module turns them into
 Events calls, mapping the domain's words onto Google's:
@@ -12,6 +12,9 @@ Events calls, mapping the domain's words onto Google's:
   as Google would refuse it, before any call;
 * ``notify`` becomes ``sendUpdates`` (``external`` is Google's ``externalOnly``);
 * Google's answers (``needsAction`` ...) become the domain's (``needs_action`` ...).
+
+``free_busy`` is ``freebusy.query`` for the deployment's calendar; ``find_slots`` asks it for the
+search's window and applies the domain's rule (:func:`shared.actions.slots.find_slots`) to the answer.
 
 Times go to Google as UTC RFC 3339 (``2026-12-14T10:00:00Z``) with the zone the event is *shown* in.
 
@@ -34,13 +37,19 @@ from shared.actions.calendar import (
     CreatedEvent,
     CreateEvent,
     EventRef,
+    FindSlots,
     FoundEvent,
+    FreeBusy,
+    FreeBusyQuery,
+    FreeSlots,
     Guest,
     MoveEvent,
     NotifyGuests,
+    Period,
     ResponseStatus,
     SetAttendees,
 )
+from shared.actions.slots import find_slots, search_window
 from shared.errors import TargetRejected, TargetUnavailable
 
 from .client import GoogleCalendarClient, attendees_body
@@ -50,6 +59,8 @@ __all__ = [
     "ACTIONS",
     "CANCEL_EVENT",
     "CREATE_EVENT",
+    "FIND_SLOTS",
+    "FREE_BUSY",
     "GET_EVENT",
     "MOVE_EVENT",
     "SET_ATTENDEES",
@@ -270,4 +281,47 @@ GET_EVENT: Final = Action(
     config=_WHERE,
 )
 
-ACTIONS: Final = (CREATE_EVENT, MOVE_EVENT, SET_ATTENDEES, CANCEL_EVENT, GET_EVENT)
+
+def _free_busy(ctx: ActionContext, data: FreeBusyQuery) -> FreeBusy:
+    found = GoogleCalendarClient(ctx.api(google_calendar.APP, google_calendar.CONNECTION)).free_busy(
+        data.calendar_id, data.start, data.end
+    )
+    busy = [Period(start=b.start, end=b.end) for b in found.busy]
+    return FreeBusy(start=data.start, end=data.end, busy=busy)
+
+
+def _find_slots(ctx: ActionContext, data: FindSlots) -> FreeSlots:
+    now = datetime.now(UTC)
+    start, end = search_window(data, now)
+    client = GoogleCalendarClient(ctx.api(google_calendar.APP, google_calendar.CONNECTION))
+    found = client.free_busy(data.calendar_id, start, end)
+    return find_slots(data, ((b.start, b.end) for b in found.busy), now)
+
+
+FREE_BUSY: Final = Action(
+    name="calendar.free_busy",
+    description="When the calendar is busy between two times (free/busy periods only, no details; Google).",
+    input=FreeBusyQuery,
+    output=FreeBusy,
+    app=_APP,
+    connections=_CONNECTIONS,
+    run=_free_busy,
+    effect=False,
+    config=_WHERE,
+)
+FIND_SLOTS: Final = Action(
+    name="calendar.find_slots",
+    description=(
+        "Find the first free meeting slots in working hours (length, buffer, notice, time zone, days "
+        "ahead); an empty list means none (Google)."
+    ),
+    input=FindSlots,
+    output=FreeSlots,
+    app=_APP,
+    connections=_CONNECTIONS,
+    run=_find_slots,
+    effect=False,
+    config=_WHERE,
+)
+
+ACTIONS: Final = (CREATE_EVENT, MOVE_EVENT, SET_ATTENDEES, CANCEL_EVENT, GET_EVENT, FREE_BUSY, FIND_SLOTS)

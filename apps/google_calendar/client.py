@@ -18,13 +18,14 @@ imported for type checking only.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote
 
 from shared.errors import RateLimited, TargetRejected
 
 from . import API_ROOT, APP, EVENT_ID, SendUpdates
-from .models import GoogleEvent, error_reason
+from .models import FreeBusyAnswer, FreeBusyCalendar, GoogleEvent, error_reason
 
 if TYPE_CHECKING:
     import httpx
@@ -107,6 +108,28 @@ class GoogleCalendarClient:
         )
         return response.status_code not in (404, 410)
 
+    def free_busy(self, calendar_id: str, time_min: datetime, time_max: datetime) -> FreeBusyCalendar:
+        """``freebusy.query`` for one calendar: its busy periods between two aware instants.
+
+        Google answers a calendar it cannot read (unknown, not shared) with ``errors`` inside a 200
+        (``{"domain": "global", "reason": "notFound"}``): that is a :class:`TargetRejected`, since
+        "no busy periods" would be a lie that books over someone's meetings.
+        """
+        path = f"{API_ROOT}/freeBusy"
+        body = {
+            "timeMin": _rfc3339(time_min),
+            "timeMax": _rfc3339(time_max),
+            "items": [{"id": calendar_id}],
+        }
+        answer = self._api.parse(FreeBusyAnswer, self._call("POST", path, path, json=body), path)
+        found = answer.calendars.get(calendar_id)
+        if found is None or found.errors:
+            reason = found.errors[0].get("reason", "?") if found is not None else "missing from the answer"
+            raise TargetRejected(
+                f"{APP.name} POST {path}: calendar {calendar_id!r}: {reason}", status=404, app=APP.name
+            )
+        return found
+
     # --- plumbing -------------------------------------------------------------------------------
 
     @staticmethod
@@ -140,6 +163,12 @@ class GoogleCalendarClient:
                 raise RateLimited(where, retry_after=parse_retry_after(response.headers.get("retry-after")))
             raise TargetRejected(where, status=403, app=APP.name)
         return response
+
+
+def _rfc3339(when: datetime) -> str:
+    if when.tzinfo is None:
+        raise ValueError("free/busy times must be timezone-aware")
+    return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def attendees_body(people: Sequence[tuple[str, str | None]]) -> list[dict[str, str]]:

@@ -12,9 +12,12 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 __all__ = [
+    "BusyPeriod",
     "ErrorDetail",
     "EventAttendee",
     "EventTime",
+    "FreeBusyAnswer",
+    "FreeBusyCalendar",
     "GoogleError",
     "GoogleEvent",
     "error_reason",
@@ -97,3 +100,27 @@ def error_reason(text: str | bytes) -> str | None:
     if detail is None or not detail.errors:
         return None
     return detail.errors[0].reason
+
+
+class BusyPeriod(_Model):
+    """A ``TimePeriod`` of a free/busy answer: ``start`` and ``end`` (RFC 3339)."""
+
+    start: datetime
+    end: datetime
+
+
+class FreeBusyCalendar(_Model):
+    """One calendar's part of a free/busy answer: its busy periods, or ``errors`` (``notFound`` ...)."""
+
+    busy: tuple[BusyPeriod, ...] = ()
+    errors: tuple[dict[str, str], ...] = ()
+
+
+class FreeBusyAnswer(_Model):
+    """``POST /calendar/v3/freeBusy``'s answer (https://developers.google.com/workspace/calendar/api/v3/reference/freebusy/query):
+    ``{"kind": "calendar#freeBusy", "timeMin", "timeMax", "calendars": {id: {"busy", "errors"}}}``."""
+
+    kind: str = "calendar#freeBusy"
+    time_min: datetime = Field(alias="timeMin")
+    time_max: datetime = Field(alias="timeMax")
+    calendars: dict[str, FreeBusyCalendar] = Field(default_factory=dict)

@@ -16,7 +16,15 @@ Served (paths as on ``https://www.googleapis.com`` and ``https://oauth2.googleap
   still returned by ``get`` (``status: "cancelled"``), deleting it again is ``410 deleted``, an
   unknown id ``404 notFound``; ``patch`` merges objects and replaces arrays, and bumps ``sequence``
   when ``start`` or ``end`` change (as Google does for a significant change);
-* ``GET /calendar/v3/calendars/{calendarId}/events`` - the calendar's events (``showDeleted``).
+* ``GET /calendar/v3/calendars/{calendarId}/events`` - the calendar's events (``showDeleted``);
+* ``POST /calendar/v3/freeBusy`` - ``freebusy.query``
+  (https://developers.google.com/workspace/calendar/api/v3/reference/freebusy/query): ``timeMin``,
+  ``timeMax`` (RFC 3339, required; a reversed range is ``400 timeRangeEmpty``) and ``items`` ``[{"id"}]``;
+  the answer is ``{"kind": "calendar#freeBusy", "timeMin", "timeMax", "calendars": {id: {"busy":
+  [{"start", "end"}]}}}`` - the calendar's confirmed and tentative events that are not
+  ``transparency: "transparent"`` (shown as available), clipped to the window and merged, in UTC -
+  and a calendar it cannot read is answered inside the 200 as ``{"errors": [{"domain": "global",
+  "reason": "notFound"}], "busy": []}``, as Google does.
 
 Every API call needs ``Authorization: Bearer <access token>`` issued by the token endpoint and not
 expired; otherwise Google's own ``401 UNAUTHENTICATED`` body. Calendars: ``primary`` (the owner's,
@@ -48,7 +56,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar, Final, Unpack
 
 from sandbox.base import Handler, SandboxApp, SandboxOptions, SandboxRequest, SandboxResponse, iso_ms
@@ -153,6 +161,11 @@ def _instant(value: Any) -> datetime | None:
     return parsed
 
 
+def _utc(when: datetime) -> str:
+    """An instant as Google writes free/busy times: UTC, ``Z``, no fraction."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _calendar_user(req: SandboxRequest) -> str | None:
     """The one user an API request acts for (the calendar owner); token-endpoint calls are not counted."""
     scheme, _, token = (req.header("authorization") or "").partition(" ")
@@ -210,6 +223,7 @@ class GoogleCalendarSandbox(SandboxApp):
             ("GET", events + "/{eventId}", self._get),
             ("PATCH", events + "/{eventId}", self._patch),
             ("DELETE", events + "/{eventId}", self._delete),
+            ("POST", "/calendar/v3/freeBusy", self._free_busy),
         )
 
     def reset_data(self) -> None:
@@ -357,6 +371,51 @@ class GoogleCalendarSandbox(SandboxApp):
                 "accessRole": "owner",
                 "items": items,
             }
+        )
+
+    def _free_busy(self, req: SandboxRequest, _: dict[str, str]) -> SandboxResponse:
+        body = self._body(req)
+        if isinstance(body, SandboxResponse):
+            return body
+        for name in ("timeMin", "timeMax"):
+            if not body.get(name):
+                return self._bad(f"Missing {name}.", "required")
+        low, high = _instant({"dateTime": body["timeMin"]}), _instant({"dateTime": body["timeMax"]})
+        if low is None or high is None:
+            return self._bad("Invalid timeMin." if low is None else "Invalid timeMax.")
+        if high <= low:
+            return self._bad("The specified time range is empty.", "timeRangeEmpty")
+        items = body.get("items")
+        if not isinstance(items, list):
+            return self._bad("Missing items.", "required")
+        calendars: dict[str, Any] = {}
+        for item in items:
+            cid = str(item.get("id", "")) if isinstance(item, Mapping) else ""
+            calendar = self._calendar(cid)
+            if calendar is None:
+                calendars[cid] = {"errors": [{"domain": "global", "reason": "notFound"}], "busy": []}
+                continue
+            spans: list[tuple[datetime, datetime]] = []
+            for event in calendar.values():
+                if event["status"] == "cancelled" or event.get("transparency") == "transparent":
+                    continue
+                start, end = _instant(event["start"]), _instant(event["end"])
+                if start is None or end is None:
+                    continue
+                # An all-day event (``date``) blocks the whole day; the sandbox takes its days in UTC.
+                start, end = (t if t.tzinfo else t.replace(tzinfo=UTC) for t in (start, end))
+                if end <= low or start >= high:
+                    continue
+                spans.append((max(start, low), min(end, high)))
+            merged: list[tuple[datetime, datetime]] = []
+            for start, end in sorted(spans):
+                if merged and start <= merged[-1][1]:
+                    merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+                else:
+                    merged.append((start, end))
+            calendars[cid] = {"busy": [{"start": _utc(a), "end": _utc(b)} for a, b in merged]}
+        return SandboxResponse.json(
+            {"kind": "calendar#freeBusy", "timeMin": _utc(low), "timeMax": _utc(high), "calendars": calendars}
         )
 
     def _get(self, req: SandboxRequest, params: dict[str, str]) -> SandboxResponse:

@@ -1,4 +1,4 @@
-"""Calendar actions: book an event in, move it, cancel it, read it, set its guests.
+"""Calendar actions: book an event in, move it, cancel it, read it, set its guests; free/busy, free slots.
 
 **An event is named by the caller's key.** ``calendar.create_event`` takes ``key``, the caller's own
 stable name for the event (a booking's id, a UUID): creating with a key that was used before never
@@ -22,6 +22,12 @@ makes the calendar send invitations the business did not choose to send.
 
 Times are aware (RFC 3339 with an offset) and the event is shown in ``time_zone``; naive times are
 refused (which zone was meant decides when the meeting is).
+
+**Free slots.** ``calendar.free_busy`` answers the calendar's busy periods in a window;
+``calendar.find_slots`` turns them into the first free slots that fit the business's rules -
+working hours per weekday in a time zone, the meeting's length, a buffer around other meetings, a
+minimum notice and a horizon (:mod:`shared.actions.slots`, pure and provider-free). No slot in the
+horizon is an answer (``slots: []``), not an error.
 """
 
 from __future__ import annotations
@@ -40,12 +46,18 @@ __all__ = [
     "CreateEvent",
     "CreatedEvent",
     "EventRef",
+    "FindSlots",
     "FoundEvent",
+    "FreeBusy",
+    "FreeBusyQuery",
+    "FreeSlots",
     "Guest",
     "MoveEvent",
     "NotifyGuests",
+    "Period",
     "ResponseStatus",
     "SetAttendees",
+    "WorkingHours",
 ]
 
 #: Whom the calendar itself emails about a change: every guest, guests outside the calendar's own
@@ -221,3 +233,95 @@ class CancelledEvent(_Out):
     event_id: str | None = Field(default=None, description="the calendar's id of the event, if known")
     ical_uid: str | None = Field(default=None, description="the UID its invitations (.ics) carried, if known")
     deleted: bool = Field(description="false: it was already gone")
+
+
+# --- free/busy and free slots ------------------------------------------------------------------
+
+#: The longest window one free/busy question or slot search covers (days).
+MAX_HORIZON_DAYS: Final = 60
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+#: Weekdays in ``date.weekday()`` order.
+WEEKDAYS: Final[tuple[Weekday, ...]] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_CLOCK: Final = r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$"
+
+
+def _check_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError("is not an IANA time zone name (e.g. Europe/London)") from exc
+    return value
+
+
+class FreeBusyQuery(_Deployment):
+    """When the deployment's calendar is busy between two instants."""
+
+    start: AwareDatetime = Field(description="from (RFC 3339 with offset)")
+    end: AwareDatetime = Field(
+        description=f"to (RFC 3339 with offset), at most {MAX_HORIZON_DAYS} days later"
+    )
+
+    @model_validator(mode="after")
+    def _span(self) -> FreeBusyQuery:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        if (self.end - self.start).days >= MAX_HORIZON_DAYS:
+            raise ValueError(f"the window may be at most {MAX_HORIZON_DAYS} days long")
+        return self
+
+
+class Period(_Out):
+    start: datetime
+    end: datetime
+
+
+class FreeBusy(_Out):
+    start: datetime
+    end: datetime
+    busy: list[Period] = Field(description="busy periods, merged and in order (UTC)")
+
+
+class WorkingHours(_In):
+    """One stretch of a weekday when meetings may be booked, in the search's time zone."""
+
+    day: Weekday
+    start: str = Field(pattern=_CLOCK, description="HH:MM local time, e.g. 09:00")
+    end: str = Field(pattern=_CLOCK, description="HH:MM local time, e.g. 17:30 (24:00 = midnight)")
+
+    @model_validator(mode="after")
+    def _order(self) -> WorkingHours:
+        if self.end <= self.start:
+            raise ValueError(f"{self.day}: end {self.end} must be after start {self.start}")
+        return self
+
+
+def _office_week() -> list[WorkingHours]:
+    return [WorkingHours(day=d, start="09:00", end="17:00") for d in WEEKDAYS[:5]]
+
+
+class FindSlots(_Deployment):
+    """What a free slot must be: its length, the hours it may fall in, the gaps around it."""
+
+    time_zone: str = Field(max_length=64, description="IANA zone the working hours are in (Europe/London)")
+    duration_minutes: int = Field(ge=5, le=480, description="the meeting's length")
+    working_hours: list[WorkingHours] = Field(
+        default_factory=_office_week,
+        min_length=1,
+        max_length=21,
+        description="when meetings may be booked (default Mon-Fri 09:00-17:00)",
+    )
+    buffer_minutes: int = Field(default=0, ge=0, le=240, description="free time kept before and after")
+    notice_minutes: int = Field(default=60, ge=0, le=20_160, description="no slot starts sooner than this")
+    step_minutes: int = Field(default=30, ge=5, le=240, description="slots start this often from an opening")
+    horizon_days: int = Field(default=14, ge=1, le=MAX_HORIZON_DAYS, description="how far ahead to look")
+    count: int = Field(default=5, ge=1, le=50, description="at most this many slots")
+    after: AwareDatetime | None = Field(default=None, description="look from here on (default: now)")
+
+    _zone = field_validator("time_zone")(lambda cls, v: _check_zone(v))
+
+
+class FreeSlots(_Out):
+    slots: list[Period] = Field(description="the first free slots, in order; empty: none in the horizon")
+    searched_from: datetime
+    searched_until: datetime
+    time_zone: str
