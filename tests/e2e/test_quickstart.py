@@ -173,4 +173,22 @@ def test_the_quick_start_as_written(
             assert emails.count("ada@lovelace.example") == 1, emails
     assert dev.poll() is None, "make dev stopped during the quick start"
     assert first_trace_s is not None
+    replayed_every_sample_as_it_says((workdir / "make-dev.log").read_text(), checkout)
     print(f"\nquick start: clone to first traced event {first_trace_s:.0f} s")
+
+
+def replayed_every_sample_as_it_says(said: str, checkout: Path) -> None:
+    """``make dev`` replayed every sample of the clone, one aligned row each, and each ended as its
+    file says (the only test of the whole replay: it runs in this fresh clone, not twice)."""
+    samples = sorted((checkout / "events").glob("*/*.json"))
+    lines = said.splitlines()
+    assert f"all {len(samples)} samples ended as expected" in said, said[-3000:]
+    rows = [line.split() for line in lines if line.startswith("  ok ")]
+    assert not [line for line in lines if line.startswith("  BAD ")], said[-3000:]
+    assert sorted(f"{row[1]}/{row[2]}" for row in rows) == sorted(
+        f"{p.parent.name}/{p.stem}" for p in samples
+    )
+    assert max(len(" ".join(row)) for row in rows) <= 160
+    assert {row[-1] for row in rows} >= {"processed", "dlq", "rejected", "answered", "spam", "ignored"}
+    queues = next(line for line in lines if line.startswith("queues "))
+    assert "dead-letter queues hold" in queues and not set("{}[]") & set(queues)
