@@ -45,7 +45,8 @@ CONNECTION = APP.connection(
         "Slack bot token (xoxb-...) of the workspace's Slack app (OAuth & Permissions > Bot User OAuth "
         "Token). Scopes chat:write, channels:history and groups:history (a post first reads the "
         "channel's recent history, so that a post whose answer was lost is not posted twice), and channels:read and "
-        "groups:read when the channel is set by name (#new-leads) rather than id; invite the app to the "
+        "groups:read when the channel is set by name (#new-leads) rather than id (channels:read also for "
+        "listing the channels, chat.list_channels); invite the app to the "
         "channel (reading its history needs membership, chat:write.public is not enough)."
     )
 )

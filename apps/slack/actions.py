@@ -1,4 +1,5 @@
-"""The ``slack.post_message`` action: post a message to a channel, once per ledger step.
+"""The ``slack.post_message`` action: post a message to a channel, once per ledger step; and
+``chat.list_channels`` (``conversations.list``, public channels, a cursor page at a time).
 
 The contract - :class:`shared.actions.chat.PostMessage` in, :class:`shared.actions.chat.PostedMessage`
 out - is the chat domain's. Slack's ``chat.postMessage`` takes no idempotency key
@@ -30,7 +31,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from shared.actions.base import Action, ActionContext
-from shared.actions.chat import PostedMessage, PostMessage
+from shared.actions.chat import ChannelInfo, ChannelPage, ListChannels, PostedMessage, PostMessage
 
 from . import APP, CONNECTION
 from .client import SlackClient, effect_metadata
@@ -38,7 +39,7 @@ from .client import SlackClient, effect_metadata
 if TYPE_CHECKING:
     from shared.http import WorkStamp
 
-__all__ = ["ACTIONS", "POST_MESSAGE", "effect_ref"]
+__all__ = ["ACTIONS", "LIST_CHANNELS", "POST_MESSAGE", "effect_ref"]
 
 
 def effect_ref(stamp: WorkStamp) -> str:
@@ -75,4 +76,29 @@ POST_MESSAGE: Final = Action(
     run=_post,
 )
 
-ACTIONS: Final = (POST_MESSAGE,)
+
+def _list_channels(ctx: ActionContext, data: ListChannels) -> ChannelPage:
+    page = SlackClient(ctx.api(APP, CONNECTION)).list_channels(
+        cursor=data.cursor or "", limit=data.limit, exclude_archived=not data.include_archived
+    )
+    channels = [
+        ChannelInfo(
+            id=c.id, name=c.name, is_member=c.is_member, is_archived=c.is_archived, num_members=c.num_members
+        )
+        for c in page.channels
+    ]
+    return ChannelPage(channels=channels, next_cursor=page.next_cursor or None)
+
+
+LIST_CHANNELS: Final = Action(
+    name="chat.list_channels",
+    description="List the Slack workspace's public channels, a page at a time, with whether the app is in each.",
+    input=ListChannels,
+    output=ChannelPage,
+    app=APP.name,
+    connections=(CONNECTION,),
+    run=_list_channels,
+    effect=False,
+)
+
+ACTIONS: Final = (POST_MESSAGE, LIST_CHANNELS)

@@ -233,6 +233,23 @@ class SlackClient:
                 return None
         return None
 
+    def list_channels(
+        self, *, cursor: str = "", limit: int = 100, exclude_archived: bool = True
+    ) -> ChannelList:
+        """One page of the workspace's public channels (``conversations.list``, scope ``channels:read``).
+
+        Slack pages by cursor: the answer's ``response_metadata.next_cursor`` (empty on the last page)
+        goes back as ``cursor``. Slack may answer fewer than ``limit`` channels on a page that is not
+        the last, so only an empty cursor means the end.
+        """
+        params = {
+            "types": "public_channel",
+            "limit": str(limit),
+            "exclude_archived": "true" if exclude_archived else "false",
+            **({"cursor": cursor} if cursor else {}),
+        }
+        return self._read(_LIST, ChannelList, params)
+
     def channel_id(self, channel: str) -> str:
         """The id of ``channel``: as given if it is one, else looked up by name.
 

@@ -83,8 +83,15 @@ class History(CursorPage):
 
 
 class Channel(_Model):
+    """A conversation object as ``conversations.list`` answers it (the fields Switchboard reads)."""
+
     id: str
     name: str = ""
+    is_private: bool = False
+    is_archived: bool = False
+    #: Whether the app's bot user is in the channel (it can read and post there without an invite).
+    is_member: bool = False
+    num_members: int | None = None
 
 
 class ChannelList(CursorPage):

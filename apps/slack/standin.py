@@ -131,6 +131,8 @@ class SandboxChannel:
     #: Whether the app (its bot user) was added to the channel.
     is_member: bool = True
     is_archived: bool = False
+    #: How many people are in it (``num_members``, which conversations.list answers for channels).
+    num_members: int = 4
 
 
 DEFAULT_CHANNELS: Final = (
@@ -599,6 +601,7 @@ def _channel_json(channel: SandboxChannel) -> dict[str, Any]:
         "is_archived": channel.is_archived,
         "is_general": channel.name == "general",
         "is_member": channel.is_member,
+        "num_members": channel.num_members,
         "context_team_id": TEAM_ID,
     }
 

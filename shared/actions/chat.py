@@ -1,4 +1,4 @@
-"""The chat domain's contract: a message to post to a channel, and where it was posted.
+"""The chat domain's contract: a message to post to a channel, and where it was posted; the channels.
 
 The action itself is the app's: :mod:`apps.slack.actions` (``slack.post_message``), which also
 makes sure a retried step does not post twice.
@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["PostMessage", "PostedMessage"]
+__all__ = ["ChannelInfo", "ChannelPage", "ListChannels", "PostMessage", "PostedMessage"]
 
 
 class PostMessage(BaseModel):
@@ -32,3 +32,34 @@ class PostedMessage(BaseModel):
 
     channel: str = Field(description="the channel's id")
     ts: str = Field(description="the message's timestamp: its id within the channel")
+
+
+class ListChannels(BaseModel):
+    """A page of the workspace's public channels; ``cursor`` is the ``next_cursor`` of the page before."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cursor: str | None = Field(
+        default=None, max_length=500, description="next_cursor of the previous page; omit for the first page"
+    )
+    limit: int = Field(default=100, ge=1, le=200, description="at most this many channels on the page")
+    include_archived: bool = Field(default=False, description="also list archived channels")
+
+
+class ChannelInfo(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(description="the channel's id (C0123...): what chat posts take")
+    name: str
+    is_member: bool = Field(description="whether the app is in the channel (it must be, to post there)")
+    is_archived: bool = False
+    num_members: int | None = None
+
+
+class ChannelPage(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    channels: list[ChannelInfo]
+    next_cursor: str | None = Field(
+        default=None, description="pass as cursor for the next page; none: last page"
+    )
