@@ -18,7 +18,8 @@ What is checked, from Xero's ``Account`` and ``TaxRate`` (``xero_accounting.yaml
 
 Called where a flow starts using Xero (the first booking of a worker container, or a doctor-style
 check): :func:`check_organisation` returns the problems, :func:`require_organisation` raises
-:class:`~shared.errors.ConfigurationError` with all of them.
+:class:`~shared.errors.ConfigurationError` with all of them; :func:`require_organisation_of` does so
+for a flow's action context (pos_to_accounting calls it before its first Xero booking).
 
 Worker path only.
 """
@@ -27,12 +28,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from shared.errors import ConfigurationError
 
 from .client import XeroClient
 
-__all__ = ["OrganisationMismatch", "Problem", "check_organisation", "require_organisation"]
+if TYPE_CHECKING:
+    from shared.actions.base import ActionContext
+
+__all__ = [
+    "OrganisationMismatch",
+    "Problem",
+    "check_organisation",
+    "require_organisation",
+    "require_organisation_of",
+]
 
 
 @dataclass(frozen=True)
@@ -115,3 +126,19 @@ def require_organisation(
     )
     if problems:
         raise OrganisationMismatch(problems)
+
+
+def require_organisation_of(
+    ctx: ActionContext,
+    *,
+    deposit_accounts: Iterable[tuple[str, str]] = (),
+    sales_accounts: Iterable[tuple[str, str]] = (),
+    tax_types: Iterable[tuple[str, str]] = (),
+) -> None:
+    """:func:`require_organisation` for a flow: the organisation of the Xero connection ``ctx`` reaches
+    (its tenant as the actions find it), so a flow needs no Xero client of its own."""
+    from .actions import _client
+
+    require_organisation(
+        _client(ctx), deposit_accounts=deposit_accounts, sales_accounts=sales_accounts, tax_types=tax_types
+    )

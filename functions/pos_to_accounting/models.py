@@ -9,32 +9,44 @@ sale carries its own lines (:class:`SaleLine`); a Square sale's lines are read f
 worker.
 
 :class:`Settings` is the mapping from what the till knows (Square catalog variations and taxes,
-card brands, tender types) to what the QuickBooks company has (item, tax code, payment method,
-account and customer ids). It is data, per stage (``settings.local.json`` locally, CDK context in
-AWS), because the ids are the company's: a test company and the real one differ.
+card brands, tender types) to what the books have. ``accounting_app`` chooses the books:
+QuickBooks Online (the default; its mapping is the top-level fields: item, tax code, payment method,
+account and customer ids) or Xero (its mapping is the ``xero`` block, :class:`XeroBooks`: account
+codes, tax types, item codes). Both are checked for their books' id shapes when the settings load,
+each error naming the field. :meth:`Settings.books` gives the worker the chosen target's mapping as
+one :class:`Books`, so the code that lays out a sale is the same for both. It is data, per stage
+(``settings.local.json`` locally, CDK context in AWS), because the ids are the company's: a test
+company and the real one differ.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from apps.square.webhooks import SquareNotification
 from shared.errors import PermanentError
 
 __all__ = [
+    "ACCOUNTING_APPS",
     "PROVIDERS",
+    "AccountingApp",
     "Booking",
+    "Books",
     "Provider",
     "QbId",
     "SaleLine",
     "Settings",
     "SquareNotification",
     "StripeTax",
+    "XeroBooks",
+    "XeroStripeTax",
 ]
 
 #: A QuickBooks list entity id (items, accounts, tax codes ... are numbered).
@@ -42,6 +54,19 @@ QbId = Annotated[str, Field(pattern=r"^\d{1,20}$")]
 #: Where sales come from.
 Provider = Literal["square", "stripe", "shopify"]
 PROVIDERS: tuple[Provider, ...] = ("square", "stripe", "shopify")
+#: The books a sale can be booked in: the apps performing ``accounting.record_sale``/``record_refund``.
+AccountingApp = Literal["quickbooks", "xero"]
+ACCOUNTING_APPS: tuple[AccountingApp, ...] = ("quickbooks", "xero")
+#: A Xero account code (``200``, ``090``): at most 10 letters, digits, ``.``, ``-``, ``_``.
+XeroCode = Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,10}$")]
+#: A Xero tax type (``OUTPUT2``, ``ZERORATEDOUTPUT``, ``NONE``): capitals, digits, ``_``.
+XeroTaxType = Annotated[str, Field(pattern=r"^[A-Z0-9_]{1,50}$")]
+#: A Xero item code: at most 30 characters, no spaces at the ends.
+XeroItem = Annotated[str, Field(min_length=1, max_length=30, pattern=r"^\S(?:.*\S)?$")]
+#: A Xero ContactID.
+XeroContact = Annotated[
+    str, Field(pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+]
 
 
 # --- what the worker sees ------------------------------------------------------------------------
@@ -125,23 +150,133 @@ class StripeTax(BaseModel):
     rate_percent: Decimal = Field(gt=0, le=100)
 
 
+class XeroStripeTax(BaseModel):
+    """Tax included in Stripe charges, for Xero: the charge total includes ``rate_percent`` % tax."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tax_type: XeroTaxType
+    rate_percent: Decimal = Field(gt=0, le=100)
+
+
+class XeroBooks(BaseModel):
+    """The mapping to a Xero organisation (``accounting_app: "xero"``): what the top-level fields are
+    for QuickBooks, in Xero's terms - account codes, tax types, item codes, a ContactID.
+
+    Xero books a line to an account (``sales_account``, required) and optionally an item; a sale is
+    an invoice paid into ``deposit_accounts[<source>]`` (a bank account, or one that takes payments),
+    a refund a credit note paid out of it (:mod:`apps.xero.actions`). There is no payment method.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: The revenue account every line is booked to (``200`` Sales).
+    sales_account: XeroCode
+    #: The bank (or payments-enabled) account each source's takings go to and refunds come out of:
+    #: ``{"square": "091", "stripe": "092"}``; Square and Stripe required, Shopify if it sells.
+    deposit_accounts: dict[Provider, XeroCode]
+    #: A tax (Square: its catalog object id or name; Shopify: its title) -> Xero tax type (``OUTPUT2``).
+    tax_types: dict[str, XeroTaxType] = Field(default_factory=dict)
+    #: Tax type of lines without tax (tips, refunds, zero-rated food): ``ZERORATEDOUTPUT``, ``NONE``.
+    untaxed_tax_type: XeroTaxType | None = None
+    #: Tax included in Stripe charges, if any.
+    stripe_tax: XeroStripeTax | None = None
+    #: Square catalog object id -> Xero item code; SKU -> Xero item code (Shopify). Optional: a line
+    #: without an item is booked to ``sales_account`` by its description.
+    items: dict[str, XeroItem] = Field(default_factory=dict)
+    skus: dict[str, XeroItem] = Field(default_factory=dict)
+    #: Item codes of unmapped lines, tips, refunds and shipping; none if unset.
+    default_item: XeroItem | None = None
+    tip_item: XeroItem | None = None
+    refund_item: XeroItem | None = None
+    shipping_item: XeroItem | None = None
+    #: The ContactID every sale is booked to; unset: the organisation's "Walk-in customer" contact.
+    customer: XeroContact | None = None
+    #: Whether line amounts exclude tax (Xero ``LineAmountTypes`` Exclusive): the till's net lines do.
+    tax_calculation: Literal["TaxExcluded", "TaxInclusive", "NotApplicable"] = "TaxExcluded"
+
+    @field_validator("deposit_accounts")
+    @classmethod
+    def _both_providers(cls, value: dict[str, str]) -> dict[str, str]:
+        missing = {"square", "stripe"} - set(value)
+        if missing:
+            raise ValueError(f"needs an account code for {', '.join(sorted(missing))}")
+        return value
+
+
+@dataclass(frozen=True)
+class Books:
+    """The chosen books' mapping, in one shape for the worker (:meth:`Settings.books`).
+
+    ``setting`` names where each kind of id came from in the settings, so an error can say which
+    setting to fix (``tax_codes`` for QuickBooks, ``xero.tax_types`` for Xero).
+    """
+
+    app: AccountingApp
+    #: "QuickBooks" / "Xero", for messages.
+    label: str
+    #: The settings field holding the tax mapping (``tax_codes`` / ``xero.tax_types``).
+    tax_setting: str
+    #: The settings field holding the deposit accounts.
+    deposit_setting: str
+    deposit_accounts: Mapping[Provider, str]
+    default_item: str | None
+    tip_item: str | None
+    refund_item: str | None
+    shipping_item: str | None
+    items: Mapping[str, str]
+    skus: Mapping[str, str]
+    tax_codes: Mapping[str, str]
+    untaxed_tax_code: str | None
+    #: (tax code, rate) of the tax included in Stripe charges.
+    stripe_tax: tuple[str, Decimal] | None
+    customer: str | None
+    payment_methods: Mapping[str, str]
+    tax_calculation: Literal["TaxExcluded", "TaxInclusive", "NotApplicable"] | None
+    sales_account: str | None
+
+    def deposit_account(self, provider: Provider) -> str:
+        """The account ``provider``'s takings go to; a missing one stops the booking, naming the setting."""
+        account = self.deposit_accounts.get(provider)
+        if account is None:
+            raise PermanentError(
+                f"a {provider} sale or refund arrived but {self.deposit_setting} has no {provider!r} "
+                "account: not booked. Add it to the settings, then redrive the dead letters."
+            )
+        return account
+
+    def payment_method(self, provider: str, source: str | None, brand: str | None) -> str | None:
+        """``provider:source[:brand]`` -> payment method id, most specific first (QuickBooks only)."""
+        if not source or not self.payment_methods:
+            return None
+        keys = [f"{provider}:{source.lower()}"]
+        if brand:
+            keys.insert(0, f"{keys[0]}:{brand.lower()}")
+        return next((self.payment_methods[k] for k in keys if k in self.payment_methods), None)
+
+
 class Settings(BaseModel):
     """pos_to_accounting's configuration, per stage (CDK context ``settings.pos_to_accounting``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    #: The QuickBooks company's home currency. A sale in another currency is not booked (DLQ).
+    #: The books sales and refunds are booked in: QuickBooks Online (the top-level mapping) or Xero
+    #: (the ``xero`` block). The flow calls ``provider("accounting.record_sale", accounting_app)``.
+    accounting_app: AccountingApp = "quickbooks"
+    #: The books' home currency. A sale in another currency is not booked (DLQ).
     home_currency: str = Field(pattern=r"^[A-Z]{3}$")
     #: The business's time zone: a sale at 00:30 local time belongs to that local day (``TxnDate``).
     timezone: str = "Europe/London"
-    #: Account the takings go to, per provider (a clearing account for each processor, or
+    #: QuickBooks: account the takings go to, per provider (a clearing account for each processor, or
     #: Undeposited Funds); refunds come out of the same account. Square and Stripe are required;
     #: Shopify only if Shopify sales come in (one arriving without it is dead-lettered, naming it).
-    deposit_accounts: dict[Provider, QbId]
+    #: Required when ``accounting_app`` is ``quickbooks``.
+    deposit_accounts: dict[Provider, QbId] = Field(default_factory=dict)
     #: Customer every till sale is booked to ("Walk-in customer"); none if unset.
     customer: QbId | None = None
-    #: Item for lines the item mapping does not name (and for Stripe charges).
-    default_item: QbId
+    #: QuickBooks item for lines the item mapping does not name (and for Stripe charges). Required
+    #: when ``accounting_app`` is ``quickbooks``.
+    default_item: QbId | None = None
     #: Item for tips (Square); ``default_item`` if unset.
     tip_item: QbId | None = None
     #: Item for refunds (booked as one line); ``default_item`` if unset.
@@ -164,6 +299,8 @@ class Settings(BaseModel):
     payment_methods: dict[str, QbId] = Field(default_factory=dict)
     #: ``TaxExcluded`` (lines are net, tax added) outside the US; ``None`` for US companies.
     global_tax_calculation: Literal["TaxExcluded", "TaxInclusive", "NotApplicable"] | None = "TaxExcluded"
+    #: The Xero mapping: required when ``accounting_app`` is ``xero``.
+    xero: XeroBooks | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -172,14 +309,6 @@ class Settings(BaseModel):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"{value!r} is not an IANA time zone") from None
-        return value
-
-    @field_validator("deposit_accounts")
-    @classmethod
-    def _both_providers(cls, value: dict[str, str]) -> dict[str, str]:
-        missing = {"square", "stripe"} - set(value)
-        if missing:
-            raise ValueError(f"needs an account for {', '.join(sorted(missing))}")
         return value
 
     @field_validator("payment_methods")
@@ -191,20 +320,68 @@ class Settings(BaseModel):
                 raise ValueError(f"payment method key {key!r} must be provider:source[:brand], lower case")
         return value
 
-    def deposit_account(self, provider: Provider) -> str:
-        """The account ``provider``'s takings go to; a missing one stops the booking, naming the setting."""
-        account = self.deposit_accounts.get(provider)
-        if account is None:
-            raise PermanentError(
-                f"a {provider} sale or refund arrived but deposit_accounts has no {provider!r} account: "
-                "not booked. Add it to the settings, then redrive the dead letters."
+    @model_validator(mode="after")
+    def _target_mapped(self) -> Settings:
+        """The chosen books' mapping is complete: named by the field that is missing."""
+        if self.accounting_app == "xero":
+            if self.xero is None:
+                raise ValueError(
+                    "accounting_app is 'xero' but there is no xero mapping: add "
+                    '"xero": {"sales_account": ..., "deposit_accounts": {...}, "tax_types": {...}}'
+                )
+            return self
+        if self.default_item is None:
+            raise ValueError("default_item is required when accounting_app is 'quickbooks'")
+        missing = {"square", "stripe"} - set(self.deposit_accounts)
+        if missing:
+            raise ValueError(
+                f"deposit_accounts needs an account for {', '.join(sorted(missing))} "
+                "(accounting_app is 'quickbooks')"
             )
-        return account
+        return self
 
-    def payment_method(self, provider: str, source: str | None, brand: str | None) -> str | None:
-        if not source:
-            return None
-        keys = [f"{provider}:{source.lower()}"]
-        if brand:
-            keys.insert(0, f"{keys[0]}:{brand.lower()}")
-        return next((self.payment_methods[k] for k in keys if k in self.payment_methods), None)
+    def books(self) -> Books:
+        """The chosen books' mapping (see :class:`Books`)."""
+        if self.accounting_app == "xero":
+            x = self.xero
+            assert x is not None  # the validator made sure
+            return Books(
+                app="xero",
+                label="Xero",
+                tax_setting="xero.tax_types",
+                deposit_setting="xero.deposit_accounts",
+                deposit_accounts=x.deposit_accounts,
+                default_item=x.default_item,
+                tip_item=x.tip_item or x.default_item,
+                refund_item=x.refund_item or x.default_item,
+                shipping_item=x.shipping_item or x.default_item,
+                items=x.items,
+                skus=x.skus,
+                tax_codes=x.tax_types,
+                untaxed_tax_code=x.untaxed_tax_type,
+                stripe_tax=(x.stripe_tax.tax_type, x.stripe_tax.rate_percent) if x.stripe_tax else None,
+                customer=x.customer,
+                payment_methods={},
+                tax_calculation=x.tax_calculation,
+                sales_account=x.sales_account,
+            )
+        return Books(
+            app="quickbooks",
+            label="QuickBooks",
+            tax_setting="tax_codes",
+            deposit_setting="deposit_accounts",
+            deposit_accounts=self.deposit_accounts,
+            default_item=self.default_item,
+            tip_item=self.tip_item or self.default_item,
+            refund_item=self.refund_item or self.default_item,
+            shipping_item=self.shipping_item or self.default_item,
+            items=self.items,
+            skus=self.skus,
+            tax_codes=self.tax_codes,
+            untaxed_tax_code=self.untaxed_tax_code,
+            stripe_tax=(self.stripe_tax.tax_code, self.stripe_tax.rate_percent) if self.stripe_tax else None,
+            customer=self.customer,
+            payment_methods=self.payment_methods,
+            tax_calculation=self.global_tax_calculation,
+            sales_account=None,
+        )

@@ -1,4 +1,6 @@
-"""pos_to_accounting: every sale at the till or in the web shop becomes a QuickBooks Online entry - once.
+"""pos_to_accounting: every sale at the till or in the web shop becomes an entry in the books - once.
+
+The books are QuickBooks Online or Xero, as the settings say (``accounting_app``; :mod:`.worker`).
 
 Three ways in, all signed webhooks:
 
@@ -35,7 +37,7 @@ from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
-from apps import quickbooks, shopify, square, stripe
+from apps import quickbooks, shopify, square, stripe, xero
 from apps.shopify.webhooks import ShopifyPayload
 from apps.square.webhooks import Payment as SquarePayment
 from apps.square.webhooks import PaymentRefund as SquareRefund
@@ -164,7 +166,7 @@ SPEC = IntegrationSpec(
     name="pos_to_accounting",
     description=(
         "Till and web shop sales and refunds (Square, Stripe, Shopify) -> QuickBooks Online sales and "
-        "refund receipts, once each"
+        "refund receipts, or Xero paid invoices and credit notes (accounting_app), once each"
     ),
     input_model=Booking,
     settings=Settings,
@@ -204,7 +206,9 @@ SPEC = IntegrationSpec(
             events=("orders/paid", "refunds/create"),
         ),
     ),
-    connections=(quickbooks.CONNECTION, square.CONNECTION),
+    # Both books' connections: the settings choose one (accounting_app); the function is granted both
+    # secrets so that switching books is a settings change, not a new deployment.
+    connections=(quickbooks.CONNECTION, xero.CONNECTION, square.CONNECTION),
     timeout_s=60,
     memory_mb=256,
     batch_size=10,

@@ -507,6 +507,7 @@ def test_the_synthesized_roles_scope_the_table_to_their_breakers_and_no_others(r
     assert access.breaker_keys(next(s for s in load_specs() if s.name == "pos_to_accounting")) == (
         "health#quickbooks",
         "health#square",
+        "health#xero",
     )
 
 
