@@ -133,6 +133,15 @@ PRICES: dict[str, Price] = {
         Price("logs.ingest", 0.50, 1, "GB ingested", "standard log class", _CW),
         Price("logs.storage", 0.03, 1, "GB-month stored", "standard log class", _CW),
         Price("xray.traces", 5.00, 1e6, "traces recorded", "all", "https://aws.amazon.com/xray/pricing/"),
+        # Charged only when traces are read (the X-Ray console, an API query): not a line item.
+        Price(
+            "xray.retrieved",
+            0.50,
+            1e6,
+            "traces retrieved or scanned",
+            "all",
+            "https://aws.amazon.com/xray/pricing/",
+        ),
         Price(
             "eventbridge.events",
             1.00,
@@ -180,6 +189,7 @@ FREE_TIER: dict[tuple[str, ...], float] = {
     ("cloudwatch.dashboards",): 3,
     ("logs.ingest", "logs.storage"): 5,
     ("xray.traces",): 100_000,
+    ("xray.retrieved",): 1_000_000,
     ("kms.requests",): 20_000,
     ("scheduler.invocations",): 14_000_000,
 }

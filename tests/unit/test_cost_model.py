@@ -382,3 +382,59 @@ def test_counts_without_construct_paths_as_an_in_process_synth_writes_them(
     for name in ("hook", "nightly"):
         assert again.integrations[name] == stage.integrations[name]
     assert (again.shared_alarms, again.shared_alarm_metrics) == (1, 1)
+
+
+def test_savings_are_computed_from_the_same_model() -> None:
+    from infra.cost.savings import savings
+
+    core = {
+        "Resources": {
+            **CORE["Resources"],
+            "A": {"Type": "AWS::SecretsManager::Secret", "Properties": {"Name": "switchboard/t/hubspot"}},
+            "B": {"Type": "AWS::SecretsManager::Secret", "Properties": {"Name": "switchboard/t/stripe"}},
+            "C": {"Type": "AWS::SecretsManager::Secret", "Properties": {"Name": "switchboard/t/slack"}},
+        }
+    }
+    grant = {
+        "Type": "AWS::IAM::Policy",
+        "Properties": {
+            "PolicyDocument": {
+                "Statement": [
+                    {
+                        "Action": "secretsmanager:GetSecretValue",
+                        "Resource": [
+                            {
+                                "Fn::Join": [
+                                    "",
+                                    ["arn:aws:secretsmanager:r:a:secret:switchboard/t/hubspot-??????"],
+                                ]
+                            },
+                            {
+                                "Fn::Join": [
+                                    "",
+                                    ["arn:aws:secretsmanager:r:a:secret:switchboard/t/slack-??????"],
+                                ]
+                            },
+                        ],
+                    }
+                ]
+            }
+        },
+    }
+    stage = inventory.inventory_from_templates(
+        "t", core, {"Resources": {**INTEGRATIONS["Resources"], "P": grant}}
+    )
+    assert stage.read_secrets == ("hubspot", "slack")
+    d = model.deployment_cost(stage, parse_bench(BENCH), 730)
+    found = {s.title: s for s in savings(d, stage, parse_bench(BENCH))}
+    unread = found["Do not keep the 1 operator-only secrets (stripe)"]
+    assert (unread.usd_per_month, unread.safety) == (pytest.approx(0.40), "none")
+    # "Received" repeats Accepted + Rejected: one series per integration, priced by hours with data
+    # (hook: 730 events, 1 - e^-1 of the hours; nightly: its 30.4 runs).
+    redundant = found["Stop emitting 1 metric names that repeat others (Received)"]
+    runs = model.schedule_runs_per_month("cron(0 2 * * ? *)", "Europe/Berlin")
+    expected = 0.30 * (model.metric_hours_fraction(730) + model.metric_hours_fraction(runs))
+    assert redundant.usd_per_month == pytest.approx(expected)
+    # Trade-offs come after every saving that costs no safety.
+    safeties = [s.safety for s in found.values()]
+    assert safeties == sorted(safeties, key=lambda s: s != "none")
