@@ -6,6 +6,7 @@ import contextlib
 import json
 from collections import deque
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -68,7 +69,8 @@ def replay(
     """Deliver every sample as its source would, one at a time.
 
     One at a time, and waiting for the queues around samples that inject sandbox faults, so a fault
-    meant for one sample is never consumed by another's request.
+    meant for one sample is never consumed by another's request - and around samples with settings
+    of their own, which are processed under them alone.
     """
     todo = [(spec, sample) for spec in runtime.specs for sample in load_samples(spec)]
     results: list[ReplayResult] = []
@@ -80,8 +82,13 @@ def replay(
                     for fault in faults:
                         client.post(f"{runtime.url}/_sandbox/{app}/_faults", json=fault).raise_for_status()
             start = len(printer.entries)
+            if sample.settings:  # processed alone, under its settings
+                runtime.wait_drained(settle_s)
             try:
-                result = _deliver(runtime, client, spec, sample)
+                with _settings(runtime, spec, sample):
+                    result = _deliver(runtime, client, spec, sample)
+                    if sample.settings:
+                        runtime.wait_drained(settle_s)
             except (httpx.HTTPError, SampleError, ValueError) as exc:
                 result = ReplayResult(sample, 0, error=str(exc))
             result.span = (start, len(printer.entries))
@@ -91,6 +98,12 @@ def replay(
             if progress is not None:
                 progress(len(results), len(todo))
     return results
+
+
+def _settings(runtime: LocalRuntime, spec: IntegrationSpec, sample: Sample) -> AbstractContextManager[None]:
+    if not sample.settings:
+        return contextlib.nullcontext()
+    return runtime.settings_overridden(spec.name, sample.settings, f"the settings of {sample.path.name}")
 
 
 def _deliver(

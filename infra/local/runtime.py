@@ -9,16 +9,19 @@ handler runs the production code path (``shared.entry.dispatch``) unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
 
 from shared import trace
 from shared.entry import dispatch
@@ -38,7 +41,7 @@ from .transport import LocalTransport
 if TYPE_CHECKING:
     from .persist import Snapshot
 
-__all__ = ["STATE_FILE", "LocalRuntime", "local_settings"]
+__all__ = ["STATE_FILE", "LocalRuntime", "local_settings", "merged_settings"]
 
 STATE_FILE = Path(".switchboard") / "local.json"
 REGION = "us-east-1"
@@ -52,6 +55,19 @@ def local_settings(spec: IntegrationSpec, functions_dir: Path = FUNCTIONS_DIR) -
     text = path.read_text(encoding="utf-8")
     spec.settings.model_validate_json(text)  # fail at start, naming the file, not on the first event
     return text
+
+
+def merged_settings(
+    spec: IntegrationSpec, settings: Mapping[str, Any], overrides: Mapping[str, Any], why: str
+) -> dict[str, Any]:
+    """``settings`` with ``overrides``' top-level fields laid over them, validated; a bad field is a
+    ``ValueError`` naming ``why`` (the file or flag that asked) and pydantic's field path."""
+    merged = {**settings, **overrides}
+    try:
+        spec.settings.model_validate(merged)
+    except ValidationError as exc:
+        raise ValueError(f"{spec.name} settings with {why}: {exc}") from None
+    return merged
 
 
 def _free_port() -> int:
@@ -78,6 +94,7 @@ class LocalRuntime:
         on_error: Callable[[str, BaseException], None] | None = None,
         aws_process: bool = False,
         restore: Snapshot | None = None,
+        settings_overrides: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         from sandbox.registry import create_sandboxes
 
@@ -98,6 +115,9 @@ class LocalRuntime:
         self._state: dict[str, Any] | None = None
         #: A saved state (``switchboard dev --keep``) put back once the resources exist.
         self._restore = restore
+        #: integration -> settings fields laid over its ``settings.local.json`` (``switchboard chaos
+        #: --setting pos_to_accounting.accounting_app=xero``).
+        self.settings_overrides = {k: dict(v) for k, v in (settings_overrides or {}).items()}
         self._working = False
         self._want_pollers = pollers
         self._aws_port = aws_port or _free_port()
@@ -298,13 +318,32 @@ class LocalRuntime:
         trace.record(integration, None, "scheduled", body=body)
 
     def _settings_with_own_origin(self, spec: IntegrationSpec) -> str:
-        """Local settings, with the gateway's own origin allowed (a test page served on any port)."""
+        """Local settings (with the run's overrides), the gateway's own origin allowed (a test page
+        served on any port)."""
         settings = json.loads(local_settings(spec))
+        overrides = self.settings_overrides.get(spec.name)
+        if overrides:
+            settings = merged_settings(spec, settings, overrides, "the run's settings overrides")
         if "allowed_origins" in spec.settings.model_fields:
             port = self.url.rsplit(":", 1)[1]
             own = [self.url, f"http://localhost:{port}"]
             settings["allowed_origins"] = [*settings.get("allowed_origins", []), *own]
         return json.dumps(settings)
+
+    @contextlib.contextmanager
+    def settings_overridden(self, integration: str, overrides: Mapping[str, Any], why: str) -> Iterator[None]:
+        """``integration``'s settings with ``overrides`` laid over them while the block runs (a sample
+        that says ``"settings": {"accounting_app": "xero"}``); the caller waits for the queues to drain
+        around it, so no other event is processed under them."""
+        rt = self.runtimes[integration]
+        saved = rt.settings_json
+        rt.settings_json = json.dumps(merged_settings(rt.spec, json.loads(saved), overrides, why))
+        rt.__dict__.pop("settings", None)  # the cached, validated settings
+        try:
+            yield
+        finally:
+            rt.settings_json = saved
+            rt.__dict__.pop("settings", None)
 
     def signing_secret(self, spec: IntegrationSpec, trigger_name: str) -> str | None:
         """The current signing secret of a webhook trigger, as a provider would hold it."""

@@ -24,7 +24,10 @@ trigger named by ``"trigger"`` decides the kind:
 Common keys: ``description``; ``expect`` (processed | dlq | spam | ignored | rejected | answered -
 ``ignored`` is a valid event accepted with 202 that yields no work, such as a payment not completed yet);
 ``expect_status`` (HTTP status, default 202, or 400 for rejected, 200 for answered); ``faults``
-(sandbox faults to queue before delivering, ``{"<app>": [{...}]}``). Files in sub-folders
+(sandbox faults to queue before delivering, ``{"<app>": [{...}]}``); ``settings`` (fields of the
+integration's settings laid over ``settings.local.json`` while this sample is processed, e.g.
+``{"accounting_app": "xero"}`` - a deployment choice a sample can exercise; validated when the
+sample loads, naming the file). Files in sub-folders
 (``apigw/``, ``sqs/``) are raw Lambda events for ``switchboard invoke``.
 """
 
@@ -73,6 +76,8 @@ class Sample:
     webhook_id: str | None = None
     sign: Literal["valid", "forged", "none"] = "valid"
     faults: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: Settings fields laid over the integration's local settings for this sample.
+    settings: dict[str, Any] = field(default_factory=dict)
     #: bus samples
     detail: dict[str, Any] = field(default_factory=dict)
     detail_type: str = ""
@@ -109,6 +114,7 @@ def load_sample(path: Path, spec: IntegrationSpec) -> Sample:
         "description": str(raw.get("description", "")),
         "expect": expect,
         "faults": dict(raw.get("faults", {})),
+        "settings": _settings(path, spec, raw.get("settings", {})),
         "headers": {k.lower(): str(v) for k, v in raw.get("headers", {}).items()},
     }
     if isinstance(trigger, BusTrigger):
@@ -160,6 +166,16 @@ def load_sample(path: Path, spec: IntegrationSpec) -> Sample:
         webhook_id=raw.get("webhook_id"),
         sign=raw.get("sign", "valid"),
     )
+
+
+def _settings(path: Path, spec: IntegrationSpec, value: Any) -> dict[str, Any]:
+    """A sample's ``settings``: an object of fields the integration's settings model has."""
+    if not isinstance(value, dict):
+        raise SampleError(f"{path}: settings must be an object of {spec.name}'s settings fields")
+    unknown = sorted(set(value) - set(spec.settings.model_fields))
+    if unknown:
+        raise SampleError(f"{path}: settings: {spec.name} has no setting {', '.join(unknown)}")
+    return dict(value)
 
 
 def load_samples(spec: IntegrationSpec, events_dir: Path = EVENTS_DIR) -> list[Sample]:

@@ -17,7 +17,8 @@ from pydantic import ValidationError
 from apps.xero.standin import XeroSandbox
 from functions.pos_to_accounting import xero_check
 from functions.pos_to_accounting.models import Settings
-from infra.local.samples import EVENTS_DIR, Sample, load_sample, load_samples
+from infra.local.runtime import merged_settings
+from infra.local.samples import EVENTS_DIR, Sample, SampleError, load_sample, load_samples
 from sandbox.base import SandboxApp
 from shared.registry import load_spec
 from shared.runtime import Runtime
@@ -215,3 +216,22 @@ def test_the_organisation_is_checked_once_per_container(make_runtime: Any, books
 def test_there_are_xero_samples_of_a_sale_and_a_refund() -> None:
     assert {s.name for s in XERO_SAMPLES} >= {"xero_square_payment_completed", "xero_square_refund_completed"}
     assert all(s.expect == "processed" for s in XERO_SAMPLES)
+
+
+def test_a_sample_naming_a_setting_the_integration_lacks_is_refused(tmp_path: Path) -> None:
+    raw = json.loads((FOLDER / "xero_square_refund_completed.json").read_text())
+    (tmp_path / "typo.json").write_text(json.dumps({**raw, "settings": {"accounting_ap": "xero"}}))
+    with pytest.raises(
+        SampleError, match=r"typo\.json: settings: pos_to_accounting has no setting accounting_ap"
+    ):
+        load_sample(tmp_path / "typo.json", SPEC)
+    (tmp_path / "list.json").write_text(json.dumps({**raw, "settings": ["xero"]}))
+    with pytest.raises(SampleError, match="settings must be an object"):
+        load_sample(tmp_path / "list.json", SPEC)
+
+
+def test_a_samples_settings_are_laid_over_the_local_ones_and_validated() -> None:
+    merged = merged_settings(SPEC, LOCAL, {"accounting_app": "xero"}, "the settings of x.json")
+    assert merged["accounting_app"] == "xero" and merged["xero"] == LOCAL["xero"]
+    with pytest.raises(ValueError, match=r"(?s)with the settings of x\.json: .*there is no xero mapping"):
+        merged_settings(SPEC, LOCAL, {"accounting_app": "xero", "xero": None}, "the settings of x.json")
