@@ -3,7 +3,9 @@ is spared late answers and crashes), and the receipts booked per payment or refu
 
 Generators that make money events say which receipt each must cause (:func:`expect_receipt`); the
 observer attributes every receipt in the company to one of them by the payment or refund its
-``PrivateNote`` names, and checks its ``TotalAmt``.
+``PrivateNote`` names, and checks its ``TotalAmt``. A sale's note names its payment (``Square payment
+<id>``, ``Stripe payment <id>``) or, for a web shop sale, its order (``Shopify order <id>``); a refund's
+names the refund first (``Shopify refund <id> of order <id>``).
 """
 
 from __future__ import annotations
@@ -33,8 +35,9 @@ POISON_BODY = {
     },
     "time": "2026-11-20T08:14:03.112-00:00",
 }
-#: "Square payment <id>", "Stripe refund <id> of payment <id>": the money a receipt books.
-_NOTE = re.compile(r"\b[A-Z][a-z]+ (?:payment|refund) ([A-Za-z0-9_:]+)")
+#: "Square payment <id>", "Stripe refund <id> of payment <id>", "Shopify order <id>": the money a
+#: receipt books (the first such phrase of the note).
+_NOTE = re.compile(r"\b[A-Z][a-z]+ (?:payment|refund|order) ([A-Za-z0-9_:]+)")
 _RECEIPTS = "quickbooks.receipts"
 
 

@@ -7,10 +7,10 @@ note of the organisation to one of them by the payment or refund its ``Reference
 handler's note, as with QuickBooks' ``PrivateNote``): ``xero.invoice`` / ``xero.credit_note``, so a
 document booked twice, or never, shows.
 
-Checks on those documents (their total, whether they were paid) are not declared yet: the harness
-requires every declared check to be expected by some event generator (``tests/infra/
-test_chaos_discovery.py``), and no flow's generator books in Xero yet. The stand-in keeps what they
-would read (``Total``, ``Status: PAID``) for when one does.
+Each document is also checked (``xero.total``, a check: once per event): its ``Total`` is the money
+taken or refunded, and it is ``PAID`` - the payment into (or out of) the deposit account went through,
+so the clearing account holds what the processor paid out. A document whose expectation names no
+total (``total=None``) is counted but not checked.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from infra.ops.chaos.protocol import AppChaos, EffectKey
@@ -55,6 +56,8 @@ class ExpectedDocument:
     money_id: str
     #: The event key the document is attributed to.
     key: str
+    #: The document's ``Total`` in minor units (pence), for the ``xero.total`` check; ``None``: unchecked.
+    total: int | None = None
 
 
 def expect_document(run: ChaosRun, document: ExpectedDocument) -> None:
@@ -62,19 +65,20 @@ def expect_document(run: ChaosRun, document: ExpectedDocument) -> None:
 
 
 def effects_seen(run: ChaosRun) -> Counter[EffectKey]:
-    """``xero.invoice`` / ``xero.credit_note`` per document, attributed to the event that caused it."""
+    """``xero.invoice`` / ``xero.credit_note`` per document, attributed to the event that caused it;
+    ``xero.total`` (a check) per document whose ``Total`` is the money and whose ``Status`` is PAID."""
     seen: Counter[EffectKey] = Counter()
     sandbox: Any = run.runtime.sandboxes.get("xero")
     if sandbox is None:
         return seen
     with sandbox.lock:
         documents = [
-            (d.kind, str(d.body.get("Reference") or ""))
+            (d.kind, str(d.body.get("Reference") or ""), d.body.get("Total"), d.body.get("Status"))
             for d in sandbox.documents.values()
             if d.kind in ("invoice", "creditnote")
         ]
     known = run.memory(_DOCUMENTS)
-    for kind, reference in documents:
+    for kind, reference, total, status in documents:
         found = _REFERENCE.search(reference)
         if found is None:
             continue
@@ -82,7 +86,15 @@ def effects_seen(run: ChaosRun) -> Counter[EffectKey]:
         expected: ExpectedDocument | None = known.get((kind, found.group(1)))
         key = expected.key if expected else f"?{found.group(1)}"
         seen[(effect, key)] += 1
+        if (
+            expected is not None
+            and expected.total is not None
+            and total is not None
+            and status == "PAID"
+            and Decimal(str(total)) * 100 == expected.total
+        ):
+            seen[("xero.total", key)] += 1
     return seen
 
 
-CHAOS = AppChaos(poison_body=POISON_BODY, api_path="/api.xro/", observe=effects_seen)
+CHAOS = AppChaos(poison_body=POISON_BODY, api_path="/api.xro/", observe=effects_seen, checks=("xero.total",))

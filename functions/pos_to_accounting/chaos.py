@@ -1,16 +1,28 @@
-"""pos_to_accounting under the chaos harness: till money (Square, Stripe) -> one QuickBooks receipt each.
+"""pos_to_accounting under the chaos harness: till and web shop money (Square, Stripe, Shopify) -> one
+entry each in the books the settings choose.
 
-A sale must cause one Sales Receipt, a refund one Refund Receipt, each for the money taken (or
-refunded): ``qb.sales_receipt`` / ``qb.refund_receipt`` and ``qb.total``, counted by the QuickBooks
-observer (``apps/quickbooks/chaos.py``) against what :func:`_remember` tells it to expect.
+Which books is the run's ``accounting_app`` (``settings.local.json``, or ``switchboard chaos --setting
+pos_to_accounting.accounting_app=xero``): each factory is made for it (``EventFactory.configure``).
+
+* QuickBooks: a sale must cause one Sales Receipt, a refund one Refund Receipt, each for the money
+  taken (or refunded): ``qb.sales_receipt`` / ``qb.refund_receipt`` and ``qb.total``, counted by the
+  QuickBooks observer (``apps/quickbooks/chaos.py``) against what :func:`_expect` tells it to expect;
+* Xero: a sale one invoice, a refund one credit note, each for the money and paid: ``xero.invoice`` /
+  ``xero.credit_note`` and ``xero.total`` (``apps/xero/chaos.py``).
+
+Shopify events are ``orders/paid`` (the order of the ``shopify_orders_paid`` sample - its lines, a
+discount, shipping, zero-rated croissants and a tip - under an order id of the event's own) and
+``refunds/create`` (a refund of some of an order, its amount drawn), signed as Shopify signs, with its
+topic and shop headers. Poison: an order with a line the books refuse (the poison mark in its name), a
+refund paid back in dollars (refused, never booked at the wrong value).
 
 Under ``--reorder`` (``SEQUENCES``), one payment has its whole story delivered shuffled and
 duplicated: Square's ``payment.created``, ``payment.updated`` (the fee), and per refund (one or two)
 ``refund.created``, ``refund.updated`` and the ``payment.updated`` it causes - the notifications
 the Square sandbox built, in the order it built them; Stripe's ``charge.succeeded``, a
 ``charge.updated`` (a new description) and one or two ``charge.refunded`` with the cumulative
-``amount_refunded``. QuickBooks must end with one Sales Receipt for the payment and one Refund
-Receipt per refund, each with its total.
+``amount_refunded``. The books must end with one sale entry for the payment and one refund entry per
+refund, each with its total.
 """
 
 from __future__ import annotations
@@ -18,12 +30,14 @@ from __future__ import annotations
 import copy
 import functools
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from apps.quickbooks.chaos import ExpectedReceipt, expect_receipt
+from apps.xero.chaos import ExpectedDocument, expect_document
 from infra.ops.chaos.config import POISON_MARK
 from infra.ops.chaos.generate import ALNUM, compact, rng, sample, token, uuid4
 from infra.ops.chaos.protocol import EffectKey, EventFactory, Outgoing, Planned
@@ -31,7 +45,7 @@ from infra.ops.chaos.state import ChaosRun
 
 __all__ = ["FACTORIES", "SEQUENCES"]
 
-#: The share of Square / Stripe events that are refunds (the rest are sales).
+#: The share of Square / Stripe / Shopify events that are refunds (the rest are sales).
 REFUND_SHARE = 0.35
 _MONEY = "pos_to_accounting.money"
 _STORIES = "pos_to_accounting.stories"
@@ -43,41 +57,61 @@ def _is_refund(p: Planned) -> bool:
 
 @dataclass(frozen=True)
 class _Money:
-    """One pos_to_accounting event: the webhook, and the QuickBooks receipt it must cause."""
+    """One pos_to_accounting event: the webhook, and the entry it must cause in the books."""
 
     event_id: str
     body: bytes
-    #: ``salesreceipt`` or ``refundreceipt``.
-    entity: str
-    #: The id the receipt's PrivateNote names: the payment (sale) or refund id.
+    #: A refund (Refund Receipt, credit note) or a sale (Sales Receipt, invoice).
+    refund: bool
+    #: The id the entry's note (Reference) names: the payment, order (sale) or refund id.
     money_id: str
-    #: The receipt's ``TotalAmt`` in pence.
+    #: The entry's total in pence.
     total: int
+    #: The provider's own headers (Shopify's topic and shop).
+    headers: Mapping[str, str] | None = None
 
 
-def _remember(run: ChaosRun, p: Planned, make: Callable[[], _Money]) -> _Money:
+#: The effect kinds of a sale and a refund in each books, and of its total check.
+_KINDS: dict[str, tuple[str, str, str]] = {
+    "quickbooks": ("qb.sales_receipt", "qb.refund_receipt", "qb.total"),
+    "xero": ("xero.invoice", "xero.credit_note", "xero.total"),
+}
+
+
+def _expect(run: ChaosRun, app: str, refund: bool, money_id: str, key: str, total: int) -> None:
+    """Tell the books' observer which entry ``key`` must cause."""
+    if app == "xero":
+        expect_document(run, ExpectedDocument("creditnote" if refund else "invoice", money_id, key, total))
+    else:
+        entity = "refundreceipt" if refund else "salesreceipt"
+        expect_receipt(run, ExpectedReceipt(entity, money_id, key, total))
+
+
+def _remember(run: ChaosRun, p: Planned, make: Callable[[], _Money], app: str) -> _Money:
     money = run.remember(_MONEY, p.index, make)
-    expect_receipt(run, ExpectedReceipt(money.entity, money.money_id, p.key, money.total))
+    _expect(run, app, money.refund, money.money_id, p.key, money.total)
     return money
 
 
-def _money_of(run: ChaosRun, p: Planned) -> _Money:
+def _money_of(run: ChaosRun, p: Planned, app: str) -> _Money:
     found: _Money | None = run.memory(_MONEY).get(p.index)
     if found is not None:
         return found
-    if p.factory.trigger != "stripe":  # Stripe events are made on demand; Square ones in prepare
-        raise RuntimeError(f"{p.key}: no Square payment was prepared for this event")
-    return _remember(run, p, lambda: _stripe_money(run, p))
+    if p.factory.trigger == "stripe":  # Stripe and Shopify events are made on demand; Square's in prepare
+        return _remember(run, p, lambda: _stripe_money(run, p), app)
+    if p.factory.trigger == "shopify":
+        return _remember(run, p, lambda: _shopify_money(run, p), app)
+    raise RuntimeError(f"{p.key}: no Square payment was prepared for this event")
 
 
-def money_event(run: ChaosRun, p: Planned) -> Outgoing:
-    money = _money_of(run, p)
-    return Outgoing(money.event_id, money.body)
+def money_event(run: ChaosRun, p: Planned, *, app: str) -> Outgoing:
+    money = _money_of(run, p, app)
+    return Outgoing(money.event_id, money.body, money.headers or {})
 
 
-def effects(p: Planned) -> Sequence[EffectKey]:
-    kind = "qb.refund_receipt" if _is_refund(p) else "qb.sales_receipt"
-    return [(kind, p.key), ("qb.total", p.key)]
+def effects(p: Planned, *, app: str) -> Sequence[EffectKey]:
+    sale, refund, total = _KINDS[app]
+    return [(refund if _is_refund(p) else sale, p.key), (total, p.key)]
 
 
 # --- Square ------------------------------------------------------------------------------------------
@@ -95,7 +129,7 @@ def _square_webhooks_muted(sandbox: Any) -> Iterator[None]:
             sandbox.webhooks.subscriptions = saved
 
 
-def prepare_square(run: ChaosRun, planned: Sequence[Planned]) -> None:
+def prepare_square(run: ChaosRun, planned: Sequence[Planned], *, app: str) -> None:
     """Orders rung up at the till, paid (CreatePayment) and some refunded (RefundPayment) in Square.
 
     pos_to_accounting reads each sale's order back (RetrieveOrder) to itemise it, so the order and
@@ -112,7 +146,7 @@ def prepare_square(run: ChaosRun, planned: Sequence[Planned]) -> None:
     sandbox: Any = run.runtime.sandboxes["square"]
     with _square_webhooks_muted(sandbox):
         for p in planned:
-            _remember(run, p, functools.partial(_square_money, run, sandbox, p))
+            _remember(run, p, functools.partial(_square_money, run, sandbox, p), app)
 
 
 def _square_money(run: ChaosRun, sandbox: Any, p: Planned) -> _Money:
@@ -169,9 +203,7 @@ def _square_money(run: ChaosRun, sandbox: Any, p: Planned) -> _Money:
     if not refund:
         payload = _square_notification(sandbox, "payment.updated", payment["id"])
         total = int(payment["total_money"]["amount"])
-        return _Money(
-            f"square:payment:{payment['id']}", compact(payload), "salesreceipt", payment["id"], total
-        )
+        return _Money(f"square:payment:{payment['id']}", compact(payload), False, payment["id"], total)
     refunded = max(100, amount * draw.choice((25, 50, 100)) // 100) if amount > 100 else amount
     request = {
         "idempotency_key": f"chaos-{p.key}-refund",
@@ -186,7 +218,7 @@ def _square_money(run: ChaosRun, sandbox: Any, p: Planned) -> _Money:
         )
     refund_id = answer.json()["refund"]["id"]
     payload = _square_notification(sandbox, "refund.updated", refund_id)
-    return _Money(f"square:refund:{refund_id}", compact(payload), "refundreceipt", refund_id, refunded)
+    return _Money(f"square:refund:{refund_id}", compact(payload), True, refund_id, refunded)
 
 
 def _square_notification(sandbox: Any, event_type: str, object_id: str) -> dict[str, Any]:
@@ -242,19 +274,75 @@ def _stripe_money(run: ChaosRun, p: Planned) -> _Money:
         },
     }
     if not refund:
-        return _Money(f"stripe:payment:{charge_id}", compact(body), "salesreceipt", charge_id, amount)
+        return _Money(f"stripe:payment:{charge_id}", compact(body), False, charge_id, amount)
     before = draw.choice((0, 0, amount // 4))
     delta = max(1, (amount - before) * draw.choice((25, 50, 100)) // 100)
     after = before + delta
     charge |= {"amount_refunded": after, "refunded": after == amount}
     body["data"]["previous_attributes"] = {"amount_refunded": before}
     refund_id = f"{charge_id}:{after}"
-    return _Money(f"stripe:refund:{refund_id}", compact(body), "refundreceipt", refund_id, delta)
+    return _Money(f"stripe:refund:{refund_id}", compact(body), True, refund_id, delta)
 
 
-def prepare_stripe(run: ChaosRun, planned: Sequence[Planned]) -> None:
+def prepare_on_demand(run: ChaosRun, planned: Sequence[Planned], *, app: str) -> None:
     for p in planned:
-        _money_of(run, p)
+        _money_of(run, p, app)
+
+
+# --- Shopify -----------------------------------------------------------------------------------------
+
+
+def _shopify_money(run: ChaosRun, p: Planned) -> _Money:
+    """``orders/paid`` or ``refunds/create`` (Admin API 2026-04), from the samples.
+
+    A sale is the sample order (lines, a discount, shipping, VAT, a tip: £37.65) under an order id of
+    its own; a refund gives back part or all of an order, its amount drawn. Poison: an order with a
+    line the books refuse (the poison mark in its name), a refund paid back in dollars.
+    """
+    draw = rng(p, "shopify")
+    refund = _is_refund(p)
+    template = sample_file("shopify_refunds_create" if refund else "shopify_orders_paid")
+    body: dict[str, Any] = template["body"]
+    headers = {k.lower(): str(v) for k, v in template["headers"].items()}
+    headers["x-shopify-event-id"] = uuid4(p, "shopify-event")
+    order_id = draw.randrange(10**12, 10**13)
+    if not refund:
+        body |= {
+            "id": order_id,
+            "admin_graphql_api_id": f"gid://shopify/Order/{order_id}",
+            "name": f"#{p.key}",
+            "order_number": 1000 + p.index,
+            "confirmation_number": token(p, "shopify-confirmation", 9, ALNUM).upper(),
+        }
+        if p.poison:
+            body["line_items"][0]["name"] = f"{POISON_MARK} {p.key} (withdrawn item)"
+        total = int(Decimal(str(body["current_total_price"])) * 100)
+        return _Money(f"shopify:order:{order_id}", compact(body), False, str(order_id), total, headers)
+    refund_id = draw.randrange(10**12, 10**13)
+    amount = draw.randrange(100, 3765)
+    body |= {
+        "id": refund_id,
+        "admin_graphql_api_id": f"gid://shopify/Refund/{refund_id}",
+        "order_id": order_id,
+        "note": f"Chaos refund {p.key}",
+    }
+    for transaction in body["transactions"]:
+        transaction |= {
+            "order_id": order_id,
+            "amount": str(Decimal(amount) / 100),
+            "currency": "USD" if p.poison else transaction["currency"],
+        }
+    return _Money(f"shopify:refund:{refund_id}", compact(body), True, str(refund_id), amount, headers)
+
+
+def sample_file(name: str) -> dict[str, Any]:
+    """A whole sample file of pos_to_accounting (its body and its headers), as a fresh copy."""
+    import json
+
+    from infra.local.samples import EVENTS_DIR
+
+    raw: dict[str, Any] = json.loads((EVENTS_DIR / "pos_to_accounting" / f"{name}.json").read_text("utf-8"))
+    return raw
 
 
 # --- sequences (--reorder) --------------------------------------------------------------------------
@@ -277,26 +365,27 @@ def _stripe_changes(p: Planned) -> int:
     return 2 + _refunds(p)
 
 
-def _expected_receipts(p: Planned) -> list[EffectKey]:
+def _expected_entries(p: Planned, *, app: str) -> list[EffectKey]:
+    sale, refund, total = _KINDS[app]
     refunds = [_refund_key(p, j) for j in range(_refunds(p))]
     return [
-        ("qb.sales_receipt", p.key),
-        ("qb.total", p.key),
-        *(("qb.refund_receipt", k) for k in refunds),
-        *(("qb.total", k) for k in refunds),
+        (sale, p.key),
+        (total, p.key),
+        *((refund, k) for k in refunds),
+        *((total, k) for k in refunds),
     ]
 
 
-def prepare_square_stories(run: ChaosRun, planned: Sequence[Planned]) -> None:
+def prepare_square_stories(run: ChaosRun, planned: Sequence[Planned], *, app: str) -> None:
     """Each story made in the Square sandbox - order, payment, refunds - with its webhooks muted:
     the notifications it built are what the harness sends later, shuffled."""
     sandbox: Any = run.runtime.sandboxes["square"]
     with _square_webhooks_muted(sandbox):
         for p in planned:
-            run.remember(_STORIES, p.index, functools.partial(_square_story, run, sandbox, p))
+            run.remember(_STORIES, p.index, functools.partial(_square_story, run, sandbox, p, app))
 
 
-def _square_story(run: ChaosRun, sandbox: Any, p: Planned) -> list[Outgoing]:
+def _square_story(run: ChaosRun, sandbox: Any, p: Planned, app: str) -> list[Outgoing]:
     from apps.square.standin import LOCATIONS, SeedLine
 
     draw = rng(p, "seq-square")
@@ -334,9 +423,7 @@ def _square_story(run: ChaosRun, sandbox: Any, p: Planned) -> list[Outgoing]:
             f"could not create the Square payment of {p.key}: {answer.status_code} {answer.text[:300]}"
         )
     payment = answer.json()["payment"]
-    expect_receipt(
-        run, ExpectedReceipt("salesreceipt", payment["id"], p.key, int(payment["total_money"]["amount"]))
-    )
+    _expect(run, app, False, payment["id"], p.key, int(payment["total_money"]["amount"]))
     left = amount
     for j in range(_refunds(p)):
         refunded = max(1, left // (2 if j + 1 < _refunds(p) else 3))
@@ -354,7 +441,7 @@ def _square_story(run: ChaosRun, sandbox: Any, p: Planned) -> list[Outgoing]:
         if answer.status_code != 200:
             raise RuntimeError(f"could not refund {p.key}: {answer.status_code} {answer.text[:300]}")
         refund_id = answer.json()["refund"]["id"]
-        expect_receipt(run, ExpectedReceipt("refundreceipt", refund_id, _refund_key(p, j), refunded))
+        _expect(run, app, True, refund_id, _refund_key(p, j), refunded)
     with sandbox.lock:
         built = [copy.deepcopy(dict(n)) for n in sandbox.notifications[first_notification:]]
     if len(built) != _square_changes(p):
@@ -371,12 +458,12 @@ def _square_change(run: ChaosRun, p: Planned, n: int) -> Outgoing:
     return story[n]
 
 
-def _stripe_change(run: ChaosRun, p: Planned, n: int) -> Outgoing:
+def _stripe_change(run: ChaosRun, p: Planned, n: int, *, app: str) -> Outgoing:
     """Change ``n`` of a Stripe charge: succeeded, updated, then each refund (cumulative amounts)."""
-    return run.remember(_STORIES, p.index, lambda: _stripe_story(run, p))[n]
+    return run.remember(_STORIES, p.index, lambda: _stripe_story(run, p, app))[n]
 
 
-def _stripe_story(run: ChaosRun, p: Planned) -> list[Outgoing]:
+def _stripe_story(run: ChaosRun, p: Planned, app: str) -> list[Outgoing]:
     draw = rng(p, "seq-stripe")
     charge_id = "ch_3" + token(p, "seq-stripe-charge", 23, ALNUM)
     amount = draw.randrange(1000, 9000, 5)
@@ -417,51 +504,85 @@ def _stripe_story(run: ChaosRun, p: Planned) -> list[Outgoing]:
     updated["type"] = "charge.updated"
     updated["data"]["previous_attributes"] = {"description": f"Online order {p.seed}x{p.index}"}
     out.append(Outgoing(f"stripe:ignored:{updated['id']}", compact(updated)))
-    expect_receipt(run, ExpectedReceipt("salesreceipt", charge_id, p.key, amount))
+    _expect(run, app, False, charge_id, p.key, amount)
     refunded = 0
     for j in range(_refunds(p)):
         delta = (amount - refunded) // (2 if j + 1 < _refunds(p) else 3)
         before, refunded = refunded, refunded + delta
         body = event("stripe_charge_refunded_partial", 2 + j, refunded, before)
         out.append(Outgoing(f"stripe:refund:{charge_id}:{refunded}", compact(body)))
-        expect_receipt(
-            run, ExpectedReceipt("refundreceipt", f"{charge_id}:{refunded}", _refund_key(p, j), delta)
-        )
+        _expect(run, app, True, f"{charge_id}:{refunded}", _refund_key(p, j), delta)
     return out
 
 
-def prepare_stripe_stories(run: ChaosRun, planned: Sequence[Planned]) -> None:
+def prepare_stripe_stories(run: ChaosRun, planned: Sequence[Planned], *, app: str) -> None:
     for p in planned:
-        _stripe_change(run, p, 0)
+        _stripe_change(run, p, 0, app=app)
 
 
-FACTORIES = (
-    EventFactory(
-        "pos_to_accounting", "square", weight=1.5, build=money_event, effects=effects, prepare=prepare_square
-    ),
-    EventFactory(
-        "pos_to_accounting", "stripe", weight=1.0, build=money_event, effects=effects, prepare=prepare_stripe
-    ),
-)
-SEQUENCES = (
-    EventFactory(
-        "pos_to_accounting",
-        "square",
-        weight=1.5,
-        build=lambda run, p: _square_change(run, p, 0),
-        effects=_expected_receipts,
-        prepare=prepare_square_stories,
-        versions=_square_changes,
-        build_version=_square_change,
-    ),
-    EventFactory(
-        "pos_to_accounting",
-        "stripe",
-        weight=1.0,
-        build=lambda run, p: _stripe_change(run, p, 0),
-        effects=_expected_receipts,
-        prepare=prepare_stripe_stories,
-        versions=_stripe_changes,
-        build_version=_stripe_change,
-    ),
-)
+def _factories(app: str) -> tuple[EventFactory, ...]:
+    """The one-change factories for the books ``app``."""
+    on = functools.partial
+    return tuple(
+        EventFactory(
+            "pos_to_accounting",
+            trigger,
+            weight=weight,
+            build=on(money_event, app=app),
+            effects=on(effects, app=app),
+            prepare=on(prepare, app=app),
+            configure=on(_configured, trigger=trigger, sequence=False),
+        )
+        for trigger, weight, prepare in (
+            ("square", 1.5, prepare_square),
+            ("stripe", 1.0, prepare_on_demand),
+            ("shopify", 1.0, prepare_on_demand),
+        )
+    )
+
+
+def _sequences(app: str) -> tuple[EventFactory, ...]:
+    """The sequence factories (``--reorder``) for the books ``app``."""
+    on = functools.partial
+    expected = on(_expected_entries, app=app)
+    return (
+        EventFactory(
+            "pos_to_accounting",
+            "square",
+            weight=1.5,
+            build=lambda run, p: _square_change(run, p, 0),
+            effects=expected,
+            prepare=on(prepare_square_stories, app=app),
+            versions=_square_changes,
+            build_version=_square_change,
+            configure=on(_configured, trigger="square", sequence=True),
+        ),
+        EventFactory(
+            "pos_to_accounting",
+            "stripe",
+            weight=1.0,
+            build=lambda run, p: _stripe_change(run, p, 0, app=app),
+            effects=expected,
+            prepare=on(prepare_stripe_stories, app=app),
+            versions=_stripe_changes,
+            build_version=on(_stripe_change, app=app),
+            configure=on(_configured, trigger="stripe", sequence=True),
+        ),
+    )
+
+
+def _configured(settings: Mapping[str, Any], *, trigger: str, sequence: bool) -> EventFactory:
+    """The factory of ``trigger`` for the books the run's settings choose (``accounting_app``)."""
+    app = _books(settings)
+    return next(f for f in (_sequences(app) if sequence else _factories(app)) if f.trigger == trigger)
+
+
+def _books(settings: Mapping[str, Any]) -> str:
+    app = str(settings.get("accounting_app") or "quickbooks")
+    if app not in _KINDS:
+        raise ValueError(f"accounting_app {app!r}: the chaos factories know {', '.join(sorted(_KINDS))}")
+    return app
+
+
+FACTORIES = _factories("quickbooks")
+SEQUENCES = _sequences("quickbooks")

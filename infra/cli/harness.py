@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 from infra.cli.core import Commands
 from infra.ops.target import CliError, integration
@@ -60,6 +61,14 @@ def register(commands: Commands) -> None:
         help="wall seconds per simulated second for back-offs and outages (default 0.02; with --outage, "
         "what makes the longest outage last about 4 minutes)",
     )
+    chaos.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="INTEGRATION.FIELD=VALUE",
+        help="lay a settings field over an integration's settings.local.json for the run (value as JSON, "
+        "else text), e.g. pos_to_accounting.accounting_app=xero to book in Xero; repeatable",
+    )
     chaos.add_argument("--json", action="store_true", help="print the result as one JSON object")
     chaos.set_defaults(func=_chaos)
 
@@ -80,7 +89,7 @@ def register(commands: Commands) -> None:
 
 def _chaos(args: argparse.Namespace) -> int:
     from infra.ops.chaos import ChaosConfig, parse_faults, print_report, run_chaos
-    from infra.ops.chaos.config import parse_outage
+    from infra.ops.chaos.config import parse_outage, parse_setting
 
     if not 1 <= args.events <= 1_000_000:
         raise CliError("--events must be 1..1000000")
@@ -92,6 +101,12 @@ def _chaos(args: argparse.Namespace) -> int:
     apps = [o.app for o in outages]
     if len(set(apps)) != len(apps):
         raise CliError("--outage: one outage per app")
+    settings: dict[str, dict[str, Any]] = {}
+    for text in args.setting:
+        name, setting, value = parse_setting(text)
+        if setting not in integration(name).settings.model_fields:
+            raise CliError(f"--setting {text!r}: {name} has no setting {setting!r}")
+        settings.setdefault(name, {})[setting] = value
     config = ChaosConfig(
         events=args.events,
         seed=args.seed,
@@ -102,6 +117,7 @@ def _chaos(args: argparse.Namespace) -> int:
         outages=outages,
         reorder=args.reorder,
         time_scale=args.time_scale,
+        settings=settings,
     )
     for name in config.integrations:
         integration(name)

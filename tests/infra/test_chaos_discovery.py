@@ -71,6 +71,7 @@ def test_the_repository_generators_and_hooks_are_found() -> None:
         ("new_lead_notify", "hubspot"),
         ("pos_to_accounting", "square"),
         ("pos_to_accounting", "stripe"),
+        ("pos_to_accounting", "shopify"),
         ("booking_to_calendar", "calendly"),
         ("booking_to_calendar", "calcom"),
     } <= found
@@ -91,20 +92,28 @@ def test_checks_are_named_by_their_apps_and_every_one_is_expected_by_some_event(
         "hubspot.qualified",
         "hubspot.latest",
         "qb.total",
+        "xero.total",
         "gcal.at_time",
         "gcal.deleted",
         "gcal.final",
     }
+    # Factories made for each choice a deployment can make: pos_to_accounting books in QuickBooks or
+    # Xero (accounting_app), and expects the effects of the books chosen.
+    made = [*factories(), *sequences()]
+    made += [f.configure({"accounting_app": "xero"}) for f in made if f.configure is not None]
     expected_kinds = {
-        kind
-        for f in (*factories(), *sequences())
-        for i in range(40)
-        for kind, _ in f.effects(Planned(i, 1, f, poison=False))
+        kind for f in made for i in range(40) for kind, _ in f.effects(Planned(i, 1, f, poison=False))
     }
     assert checks <= expected_kinds
-    assert {"hubspot.contact", "hubspot.note", "slack.message", "qb.sales_receipt", "gcal.event"} <= (
-        expected_kinds - checks
-    )
+    assert {
+        "hubspot.contact",
+        "hubspot.note",
+        "slack.message",
+        "qb.sales_receipt",
+        "xero.invoice",
+        "xero.credit_note",
+        "gcal.event",
+    } <= (expected_kinds - checks)
 
 
 def test_a_generator_in_a_new_integration_folder_is_found_without_a_list(functions_dir: Path) -> None:

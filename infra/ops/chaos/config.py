@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from infra.ops.target import CliError
 
@@ -23,6 +25,7 @@ __all__ = [
     "parse_duration",
     "parse_faults",
     "parse_outage",
+    "parse_setting",
 ]
 
 #: Fault kinds of ``--faults`` that the target apps inject, and the ones the providers cause.
@@ -92,6 +95,9 @@ class ChaosConfig:
     #: The share of real time a back-off or an outage lasts (``None``: :data:`DEFAULT_TIME_SCALE`,
     #: or with outages the scale that makes the longest last :data:`OUTAGE_WALL_S`).
     time_scale: float | None = None
+    #: integration -> settings fields laid over its ``settings.local.json`` for the run
+    #: (``--setting pos_to_accounting.accounting_app=xero``): a deployment choice under chaos.
+    settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
     def scale(self) -> float:
@@ -158,3 +164,19 @@ def parse_outage(text: str) -> Outage:
     if not eq or not app.strip():
         raise CliError(f"--outage {text!r}: expected app=DURATION, e.g. quickbooks=3d")
     return Outage(app.strip().lower(), parse_duration(duration), duration.strip())
+
+
+def parse_setting(text: str) -> tuple[str, str, Any]:
+    """``pos_to_accounting.accounting_app=xero`` -> (integration, field, value); the value is JSON if
+    it parses as JSON (``3``, ``true``, ``{"square": "091"}``), else the text itself."""
+    name, eq, raw = text.partition("=")
+    integration, dot, setting = name.strip().partition(".")
+    if not eq or not dot or not integration or not setting:
+        raise CliError(
+            f"--setting {text!r}: expected INTEGRATION.FIELD=VALUE, e.g. pos_to_accounting.accounting_app=xero"
+        )
+    try:
+        value: Any = json.loads(raw)
+    except ValueError:
+        value = raw
+    return integration, setting, value

@@ -88,6 +88,12 @@ class EventFactory:
     #: shuffled and duplicated (``--reorder``); ``effects`` names the entity's *final* state.
     versions: Callable[[Planned], int] | None = None
     build_version: Callable[[ChaosRun, Planned, int], Outgoing] | None = None
+    #: The factory as it must be under its integration's settings for the run (``settings.local.json``
+    #: with ``--setting`` laid over it): what an event must cause may depend on a deployment choice -
+    #: pos_to_accounting books a sale as a QuickBooks receipt or a Xero invoice, as
+    #: ``accounting_app`` says. The harness calls it once per run, before planning; ``None``: the
+    #: factory is the same under any settings.
+    configure: Callable[[Mapping[str, Any]], EventFactory] | None = None
 
     def outgoing(self, run: ChaosRun, p: Planned, version: int = 0) -> Outgoing:
         """What the provider sends for ``version`` of ``p`` (0 for a one-change event)."""
