@@ -54,6 +54,7 @@ def test_the_plan_covers_every_new_trigger_and_poison() -> None:
     assert triggers == {
         ("pos_to_accounting", "square"),
         ("pos_to_accounting", "stripe"),
+        ("pos_to_accounting", "shopify"),
         ("booking_to_calendar", "calendly"),
         ("booking_to_calendar", "calcom"),
     }
@@ -72,6 +73,7 @@ def test_money_and_bookings_are_neither_lost_nor_doubled_under_faults() -> None:
     assert set(report.integrations) == {
         "pos_to_accounting.square",
         "pos_to_accounting.stripe",
+        "pos_to_accounting.shopify",
         "booking_to_calendar.calendly",
         "booking_to_calendar.calcom",
     }
