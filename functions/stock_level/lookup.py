@@ -1,4 +1,8 @@
-"""Finding the stock of some SKUs: memory, then the table, then Square - and back when Square fails.
+"""Finding the stock of some SKUs: memory, then the table, then the stock app - and back when it fails.
+
+The stock app is the settings' ``stock_app``: Square (the till's catalogue, the default) or Shopify
+(when the shop's catalogue lives in its web shop); "Square" below means whichever it is -
+``shared.actions.provider("stock.get", stock_app)`` answers in the same contract.
 
 For each SKU, the first of these that has a *fresh* answer (younger than ``cache_seconds``, summed
 over the currently configured locations) wins:
@@ -22,8 +26,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from apps.square.actions import GET_STOCK
-from shared.actions.stock import StockQuery
+from shared.actions import provider
+from shared.actions.stock import Stock, StockQuery
 from shared.errors import RetryableError
 
 from .cache import MemoryCache, TableStore
@@ -125,6 +129,7 @@ class StockLookup:
 
     def _from_square(self, keys: list[str], now: float) -> list[StockLevel]:
         query = StockQuery(skus=keys, location_ids=list(self._settings.location_ids))
+        answer: Stock = provider("stock.get", self._settings.stock_app)(self._ctx, query)
         return [
             StockLevel(
                 key=item.sku,
@@ -132,9 +137,9 @@ class StockLookup:
                 available=item.available,
                 updated_at=item.updated_at,
                 fetched_at=now,
-                locations=self._settings.location_ids,
+                locations=self._settings.cache_locations,
             )
-            for item in GET_STOCK(self._ctx, query).items
+            for item in answer.items
         ]
 
     def _fall_back(
@@ -173,7 +178,7 @@ class StockLookup:
 
     def _usable(self, level: StockLevel) -> bool:
         """Summed over the locations configured now (a settings change must not serve old sums)."""
-        return level.locations == self._settings.location_ids
+        return level.locations == self._settings.cache_locations
 
     def _fresh(self, level: StockLevel, now: float) -> bool:
         return now - level.fetched_at < self._settings.cache_seconds

@@ -1,7 +1,8 @@
 """Models of stock_level: its settings, what a SKU may look like, and one SKU's stock as answered.
 
-The answer is computed once from Square's counts (:func:`apps.square.actions.in_stock`) and then only read: from the
-in-process cache, from the DynamoDB copy, or as a stale value while Square is unavailable. Keeping it
+The answer is computed once from the stock app's counts (``stock.get`` of Square or Shopify, as
+``stock_app`` says) and then only read: from the in-process cache, from the DynamoDB copy, or as a
+stale value while the app is unavailable. Keeping it
 one small frozen value makes "the same answer whichever way it was found" easy to hold.
 """
 
@@ -9,9 +10,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.errors import InvalidPayload
 
@@ -33,6 +34,7 @@ MAX_SKUS: Final = 100
 #: longer and odder SKUs, but a product page asking for one of those is far more likely a probe.
 SKU_PATTERN: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _LOCATION_ID: Final = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_SHOPIFY_LOCATION: Final = re.compile(r"^(?:gid://shopify/Location/)?(\d{1,20})$")
 _ORIGIN: Final = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
 
 
@@ -41,8 +43,13 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    #: Square location ids whose IN_STOCK quantities are added up (the shops that sell online
-    #: orders). Required: counting "every location" would include a central kitchen or a warehouse.
+    #: Which app holds the shop's catalogue and counts: ``square`` (the till's) or ``shopify`` (the web
+    #: shop's). The answer comes from ``stock.get`` as that app performs it.
+    stock_app: Literal["square", "shopify"] = "square"
+    #: The locations whose stock is added up (the shops that sell online orders), in the app's own
+    #: ids: Square location ids, or Shopify location numbers (``71834255449`` or its
+    #: ``gid://shopify/Location/...``). Required: counting "every location" would include a central
+    #: kitchen or a warehouse.
     location_ids: tuple[str, ...] = Field(min_length=1)
     #: Sites whose pages may ask from the browser (scheme://host[:port]); they need no API key.
     allowed_origins: tuple[str, ...] = ()
@@ -53,13 +60,34 @@ class Settings(BaseModel):
     #: Requests with neither an allowed Origin nor an API key: refused (401) when true.
     require_key_without_origin: bool = True
 
-    @field_validator("location_ids")
+    @model_validator(mode="before")
     @classmethod
-    def _location_ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        bad = [v for v in value if not _LOCATION_ID.match(v)]
-        if bad:
-            raise ValueError(f"{bad} are not Square location ids")
-        return tuple(dict.fromkeys(value))
+    def _location_ids(cls, data: Any) -> Any:
+        """Each location id in its app's form (Shopify's as bare numbers), without repeats."""
+        if not isinstance(data, dict) or not isinstance(data.get("location_ids"), list | tuple):
+            return data
+        app = data.get("stock_app", "square")
+        value = [str(v) for v in data["location_ids"]]
+        if app == "shopify":
+            bad = [v for v in value if not _SHOPIFY_LOCATION.match(v)]
+            if bad:
+                raise ValueError(
+                    f"{bad} are not Shopify location ids (a number or gid://shopify/Location/<n>)"
+                )
+            value = [_SHOPIFY_LOCATION.match(v).group(1) for v in value]  # type: ignore[union-attr]
+        else:
+            bad = [v for v in value if not _LOCATION_ID.match(v)]
+            if bad:
+                raise ValueError(f"{bad} are not Square location ids")
+        return {**data, "location_ids": tuple(dict.fromkeys(value))}
+
+    @property
+    def cache_locations(self) -> tuple[str, ...]:
+        """What a cached answer was summed over: the locations, and the app where it is not Square's
+        (a value read from one app is never served after switching to the other)."""
+        if self.stock_app == "square":
+            return self.location_ids
+        return tuple(f"{self.stock_app}:{loc}" for loc in self.location_ids)
 
     @field_validator("allowed_origins")
     @classmethod

@@ -39,7 +39,7 @@ Answer = tuple[int, Any, Mapping[str, str]]
 
 
 def get_one(ctx: RouteContext, request: WebhookRequest, params: Mapping[str, str]) -> Answer:
-    """``GET /stock/{sku}``: one SKU's stock, 404 if Square's catalog has no live variation for it."""
+    """``GET /stock/{sku}``: one SKU's stock, 404 if the stock app's catalog has no live variation for it."""
     settings, access = _admit(ctx, request)
     sku = parse_sku(params.get("sku", ""), "sku")
     key = sku_key(sku)
@@ -52,7 +52,8 @@ def get_one(ctx: RouteContext, request: WebhookRequest, params: Mapping[str, str
     headers = {**access.headers, **_cache_headers(settings, [level.age(now)], stale=stale)}
     _log(ctx, "one", access, found.sources, status=404 if not level.found else 200)
     if not level.found:
-        message = f"no item variation has SKU {sku} in the Square catalog"
+        catalogue = "Square" if settings.stock_app == "square" else "Shopify"
+        message = f"no item variation has SKU {sku} in the {catalogue} catalog"
         return 404, {"error": "sku_not_found", "message": message, "sku": sku}, headers
     return 200, level.answer(sku, now, stale=stale), headers
 

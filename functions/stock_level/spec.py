@@ -13,7 +13,7 @@ See ``README.md`` beside this file for the full contract.
 
 from __future__ import annotations
 
-from apps import square
+from apps import shopify, square
 from shared.spec import IntegrationSpec, RetryPolicy, RouteTrigger
 
 from .access import API_KEYS
@@ -21,7 +21,7 @@ from .models import Settings, StockQuery
 
 SPEC = IntegrationSpec(
     name="stock_level",
-    description="Stock of a product (by SKU) from Square inventory, for the shop's web pages",
+    description="Stock of a product (by SKU) from Square or Shopify inventory, for the shop's web pages",
     input_model=StockQuery,
     settings=Settings,
     triggers=(
@@ -49,7 +49,8 @@ SPEC = IntegrationSpec(
             description="Stock of up to 100 SKUs (?skus=A,B,C)",
         ),
     ),
-    connections=(square.CONNECTION, API_KEYS),
+    # Square or Shopify answers, as the settings' stock_app says: both connections are declared.
+    connections=(square.CONNECTION, shopify.CONNECTION, API_KEYS),
     # A route waits for Square at most twice the read timeout (search, then counts); 15 s leaves
     # room for the table and a cold start, and stays inside API Gateway's 30 s integration limit.
     timeout_s=15,
