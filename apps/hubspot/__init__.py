@@ -67,8 +67,10 @@ APP = App(
 CONNECTION = APP.connection(
     description=(
         "HubSpot private app access token (Settings > Integrations > Private Apps). Scopes: "
-        "crm.objects.contacts.read, crm.objects.contacts.write, crm.objects.owners.read, and "
-        "crm.schemas.contacts.read/write for creating the custom properties."
+        "crm.objects.contacts.read, crm.objects.contacts.write, crm.objects.owners.read, "
+        "crm.schemas.contacts.read/write for creating the custom properties, and - for the assistant's "
+        "deal tools (crm_list_deals, crm_create_deal, crm_move_deal_stage) - crm.objects.deals.read and "
+        "crm.objects.deals.write (tasks and meetings need the contacts scopes only)."
     )
 )
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final, Literal
 from urllib.parse import quote
 
 from shared.errors import TargetRejected
@@ -25,9 +25,13 @@ from .models import (
     AssociationsV4,
     BatchResult,
     Contact,
+    CrmObject,
     Note,
     NoteBatch,
+    ObjectBatch,
     Owner,
+    Page,
+    Pipeline,
     PropertyInfo,
     PropertySchema,
     ResultsPage,
@@ -46,9 +50,16 @@ if TYPE_CHECKING:
     from shared.http import ApiClient
     from shared.ledger import AttemptWindow
 
-__all__ = ["HubSpotClient"]
+__all__ = ["TO_CONTACT", "HubSpotClient", "RecordKind"]
 
 _READ_BATCH: Final = 100
+#: The record types the activity and deal calls take.
+RecordKind = Literal["tasks", "meetings", "deals"]
+#: ``associationTypeId`` (``HUBSPOT_DEFINED``) of a record to a contact: task 204, meeting 200, deal 3
+#: (HubSpot's tasks/meetings/deals guides; ``AssociationTypesEnum`` of ``HubSpot/hubspot-api-nodejs``).
+TO_CONTACT: Final[Mapping[RecordKind, int]] = {"tasks": 204, "meetings": 200, "deals": 3}
+#: How many of a contact's records of one type a reference search reads at most.
+_REFERENCE_SEARCH_LIMIT: Final = 1000
 
 
 def _iso_ms(when: datetime) -> str:
@@ -275,6 +286,166 @@ class HubSpotClient:
         path = "/crm/v3/properties/contacts"
         response = self._api.request("POST", path, json=dict(definition))
         return self._api.parse(PropertyInfo, response, path)
+
+    # --- tasks, meetings, deals: records tied to a contact ------------------------------------------
+
+    def create_record(self, kind: RecordKind, properties: Mapping[str, str], contact_id: str) -> CrmObject:
+        """``POST /crm/v3/objects/{kind}`` associated with the contact (:data:`TO_CONTACT`)."""
+        payload = {
+            "properties": dict(properties),
+            "associations": [
+                {
+                    "to": {"id": contact_id},
+                    "types": [
+                        {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": TO_CONTACT[kind]}
+                    ],
+                }
+            ],
+        }
+        template = "/crm/v3/objects/{type}"
+        response = self._api.request("POST", f"/crm/v3/objects/{kind}", json=payload, template=template)
+        return self._api.parse(CrmObject, response, template)
+
+    def get_record(self, kind: RecordKind, record_id: str, properties: Sequence[str]) -> CrmObject:
+        """One record by id; an unknown id is HubSpot's 404 (``TargetRejected``)."""
+        template = "/crm/v3/objects/{type}/{id}"
+        response = self._api.request(
+            "GET",
+            f"/crm/v3/objects/{kind}/{quote(record_id, safe='')}",
+            params=self._read_params(properties, ()),
+            template=template,
+        )
+        return self._api.parse(CrmObject, response, template)
+
+    def update_record(self, kind: RecordKind, record_id: str, properties: Mapping[str, str]) -> CrmObject:
+        """``PATCH`` the given properties (the answer holds those, not the whole record)."""
+        template = "/crm/v3/objects/{type}/{id}"
+        response = self._api.request(
+            "PATCH",
+            f"/crm/v3/objects/{kind}/{quote(record_id, safe='')}",
+            json={"properties": dict(properties)},
+            template=template,
+        )
+        return self._api.parse(CrmObject, response, template)
+
+    def associated_ids(
+        self, contact_id: str, kind: RecordKind, *, most: int = _REFERENCE_SEARCH_LIMIT
+    ) -> list[str]:
+        """The ids of the contact's records of ``kind``, oldest first (v4 associations, every page up to ``most``)."""
+        template = "/crm/v4/objects/contacts/{id}/associations/{type}"
+        path = f"/crm/v4/objects/contacts/{quote(contact_id, safe='')}/associations/{kind}"
+        ids: list[str] = []
+        after: str | None = None
+        while len(ids) < most:
+            params = {"limit": "500", **({"after": after} if after else {})}
+            page = self._api.parse(
+                Page, self._api.request("GET", path, params=params, template=template), template
+            )
+            ids += [
+                str(AssociationsV4.model_validate({"results": [r]}).results[0].to_object_id)
+                for r in page.results
+            ]
+            after = page.next_after
+            if not after:
+                break
+        return ids[:most]
+
+    def read_records(
+        self, kind: RecordKind, ids: Sequence[str], properties: Sequence[str]
+    ) -> list[CrmObject]:
+        """Records by id, in batches of 100 (``POST /crm/v3/objects/{kind}/batch/read``); missing ids left out."""
+        template = "/crm/v3/objects/{type}/batch/read"
+        found: list[CrmObject] = []
+        for start in range(0, len(ids), _READ_BATCH):
+            payload = {
+                "properties": list(properties),
+                "inputs": [{"id": i} for i in ids[start : start + _READ_BATCH]],
+            }
+            response = self._api.request(
+                "POST", f"/crm/v3/objects/{kind}/batch/read", json=payload, ok=(207,), template=template
+            )
+            found += self._api.parse(ObjectBatch, response, template).results
+        return found
+
+    def find_by_reference(
+        self, kind: RecordKind, contact_id: str, body_property: str, marker: str, *, html: bool
+    ) -> CrmObject | None:
+        """The contact's record of ``kind`` whose ``body_property`` holds ``marker``, newest first; or ``None``.
+
+        As :meth:`find_note`: associations and reads by id, not the CRM search API, whose index trails
+        writes by seconds - exactly when a retry after a lost answer comes.
+        """
+        ids = self.associated_ids(contact_id, kind)
+        for start in range(len(ids), 0, -_READ_BATCH):
+            for record in self.read_records(kind, ids[max(0, start - _READ_BATCH) : start], [body_property]):
+                text = record.properties.get(body_property) or ""
+                if marker in (note_text(text) if html else text):
+                    return record
+        return None
+
+    def list_records(
+        self, kind: RecordKind, properties: Sequence[str], *, limit: int, after: str | None
+    ) -> Page:
+        """One page of every record of ``kind`` (``GET /crm/v3/objects/{kind}``: ``limit``, ``after``)."""
+        template = "/crm/v3/objects/{type}"
+        params = {
+            **self._read_params(properties, ()),
+            "limit": str(limit),
+            **({"after": after} if after else {}),
+        }
+        response = self._api.request("GET", f"/crm/v3/objects/{kind}", params=params, template=template)
+        return self._api.parse(Page, response, template)
+
+    def deal_pipelines(self) -> list[Pipeline]:
+        """The portal's deal pipelines and their stages (``GET /crm/v3/pipelines/deals``)."""
+        path = "/crm/v3/pipelines/deals"
+        page = self._api.parse(ResultsPage, self._api.request("GET", path), path)
+        return [Pipeline.model_validate(r) for r in page.results]
+
+    # --- owners and search ----------------------------------------------------------------------
+
+    def owners_page(self, *, limit: int = 100, after: str | None = None, email: str | None = None) -> Page:
+        """A page of owners (``GET /crm/v3/owners``); parse each result as :class:`Owner`."""
+        params = {
+            "limit": str(limit),
+            **({"after": after} if after else {}),
+            **({"email": email} if email else {}),
+        }
+        path = "/crm/v3/owners"
+        return self._api.parse(Page, self._api.request("GET", path, params=params), path)
+
+    def get_owner(self, owner_id: str) -> Owner | None:
+        """One owner by id (``GET /crm/v3/owners/{ownerId}``), or ``None`` if there is no such owner."""
+        template = "/crm/v3/owners/{ownerId}"
+        response = self._api.request(
+            "GET", f"/crm/v3/owners/{quote(owner_id, safe='')}", template=template, ok=(404,)
+        )
+        if response.status_code == 404:
+            return None
+        return self._api.parse(Owner, response, template)
+
+    def search_contacts(
+        self,
+        filter_groups: Sequence[Sequence[Mapping[str, str]]],
+        properties: Sequence[str],
+        *,
+        limit: int,
+        after: str | None = None,
+    ) -> Page:
+        """``POST /crm/v3/objects/contacts/search``: groups are ORed, the filters of one group ANDed.
+
+        The search index trails writes by a few seconds (and has its own limit of 5 requests a
+        second): for reads a person asked for, never for idempotency checks.
+        """
+        payload: dict[str, Any] = {
+            "filterGroups": [{"filters": [dict(f) for f in group]} for group in filter_groups],
+            "properties": list(properties),
+            "limit": limit,
+        }
+        if after:
+            payload["after"] = after
+        path = "/crm/v3/objects/contacts/search"
+        return self._api.parse(Page, self._api.request("POST", path, json=payload), path)
 
     @staticmethod
     def _read_params(properties: Sequence[str], associations: Sequence[str]) -> dict[str, str]:

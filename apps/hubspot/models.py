@@ -20,10 +20,16 @@ __all__ = [
     "AssociationsV4",
     "BatchResult",
     "Contact",
+    "CrmObject",
     "HubSpotError",
     "Note",
     "NoteBatch",
+    "ObjectBatch",
     "Owner",
+    "Page",
+    "Paging",
+    "Pipeline",
+    "PipelineStage",
     "PropertyInfo",
     "PropertyModification",
     "PropertyOption",
@@ -169,3 +175,61 @@ class ResultsPage(_Model):
     """A list endpoint's page (``{"results": [...]}``), its records parsed by the caller."""
 
     results: tuple[dict[str, Any], ...] = ()
+
+
+class CrmObject(_Model):
+    """A task, meeting or deal record (``/crm/v3/objects/{type}``): values are strings, as HubSpot sends them."""
+
+    id: str
+    properties: dict[str, str | None]
+    created_at: datetime = Field(alias="createdAt")
+    updated_at: datetime = Field(alias="updatedAt")
+    archived: bool = False
+
+
+class ObjectBatch(_Model):
+    """A batch read's answer (200, or 207 when some ids were not found - those are left out)."""
+
+    results: tuple[CrmObject, ...] = ()
+
+
+class _Next(_Model):
+    after: str
+
+
+class Paging(_Model):
+    next: _Next | None = None
+
+
+class Page(_Model):
+    """A list or search page: ``results``, ``paging.next.after`` when there is more (and ``total`` on search)."""
+
+    results: tuple[dict[str, Any], ...] = ()
+    paging: Paging | None = None
+    total: int | None = None
+
+    @property
+    def next_after(self) -> str | None:
+        return self.paging.next.after if self.paging and self.paging.next else None
+
+
+class PipelineStage(_Model):
+    id: str
+    label: str
+    display_order: int = Field(default=0, alias="displayOrder")
+    metadata: dict[str, str] = Field(default_factory=dict)
+
+
+class Pipeline(_Model):
+    """A deal pipeline (``GET /crm/v3/pipelines/deals/{id}``) and its stages, in their order."""
+
+    id: str
+    label: str
+    stages: tuple[PipelineStage, ...] = ()
+
+    def stage(self, wanted: str) -> PipelineStage | None:
+        """The stage named by its id, or by its label (case-insensitive)."""
+        by_id = next((s for s in self.stages if s.id == wanted), None)
+        return by_id or next(
+            (s for s in self.stages if s.label.casefold() == wanted.strip().casefold()), None
+        )

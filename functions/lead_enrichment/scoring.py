@@ -24,7 +24,17 @@ from shared.actions.company_values import COMPANY_SIZES, INDUSTRIES
 
 from .domains import DomainKind
 
-__all__ = ["RULES", "KeywordRules", "Reason", "Score", "ScoringRules", "Signals", "normalise", "score"]
+__all__ = [
+    "RULES",
+    "KeywordRules",
+    "Reason",
+    "Score",
+    "ScoringRules",
+    "Signals",
+    "explain",
+    "normalise",
+    "score",
+]
 
 RULES_FILE: Final = Path(__file__).resolve().with_name("scoring.json")
 MAX_SCORE: Final = 100
@@ -201,3 +211,39 @@ def score(signals: Signals, rules: ScoringRules = RULES) -> Score:
     ]
     total = sum(r.points for r in reasons)
     return Score(score=max(0, min(MAX_SCORE, total)), reasons=tuple(reasons), total=total)
+
+
+def explain(
+    email: str,
+    *,
+    source: str | None = None,
+    utm_source: str | None = None,
+    utm_medium: str | None = None,
+    message: str | None = None,
+    company_size: str | None = None,
+    industry: str | None = None,
+    country: str | None = None,
+    rules: ScoringRules = RULES,
+) -> tuple[Signals, Score]:
+    """The score of what is known about a person, from their email address and the rest as given.
+
+    For callers outside the enrichment flow (the ``crm.explain_score`` tool): the email's domain is
+    classified as the flow classifies it (:func:`.domains.classify`), and :func:`score` does the rest -
+    the same rules, so the same inputs give the same score and reasons as a lead got.
+    """
+    from .domains import classify
+
+    domain = email.rpartition("@")[2].strip().lower()
+    if not domain:
+        raise ValueError(f"{email!r} is not an email address")
+    signals = Signals(
+        email=classify(domain),
+        source=source or "",
+        utm_source=utm_source,
+        utm_medium=utm_medium,
+        message=message,
+        company_size=company_size,
+        industry=industry.strip().lower() if industry else None,
+        country=country,
+    )
+    return signals, score(signals, rules)

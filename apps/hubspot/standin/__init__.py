@@ -6,11 +6,11 @@ Served (paths as on ``https://api.hubapi.com``):
 * ``GET /crm/v3/objects/contacts/{id}`` (``?idProperty=email``, ``properties``, ``associations``),
   ``PATCH /crm/v3/objects/contacts/{id}`` and ``GET /crm/v3/objects/contacts`` (``limit``, ``after``,
   ``properties``);
-* ``GET /crm/v4/objects/contacts/{id}/associations/notes`` (v4 associations: ``limit``, ``after``);
 * ``POST /crm/v3/objects/notes`` with ``associations`` (note -> contact, type 202),
   ``GET /crm/v3/objects/notes/{id}`` and ``POST /crm/v3/objects/notes/batch/read`` (``inputs`` ids,
   ``properties``; ids not found make a 207 with HubSpot's ``errors``);
-* ``GET /crm/v3/owners``;
+* ``GET /crm/v3/owners`` and ``/crm/v3/owners/{id}``; tasks, meetings, deals, deal pipelines, the
+  v4 associations of a contact and contact search: :mod:`.objects`;
 * ``GET``/``POST /crm/v3/properties/contacts`` and ``GET /crm/v3/properties/contacts/{name}``.
 
 Checks as HubSpot makes them: a bearer token (401 ``INVALID_AUTHENTICATION``), required fields
@@ -34,7 +34,7 @@ Past one: 429 with HubSpot's documented body (``status``, ``message`` "You have 
 ten_secondly_rolling limit.", ``errorType`` ``RATE_LIMIT``, ``correlationId``, ``policyName``,
 ``requestId``) and ``Retry-After``; every answer carries ``X-HubSpot-RateLimit-Max``, ``-Remaining``,
 ``-Interval-Milliseconds``, ``-Daily`` and ``-Daily-Remaining``. The CRM search API's own 5 requests
-per second is not modelled: the stand-in serves no search endpoint.
+per second is not modelled.
 
 Eventual consistency (:mod:`sandbox.consistency`; off unless a lag is set): HubSpot serves lists and
 associations from indexes that trail writes, so with a lag a new contact is missing from ``GET
@@ -54,8 +54,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from typing import Any, ClassVar, Final, Unpack
 
 from apps.hubspot.notes import NOTE_TO_CONTACT
@@ -63,12 +62,24 @@ from apps.hubspot.properties import CUSTOM_PROPERTIES, PropertyDefinition
 from sandbox.base import Handler, SandboxApp, SandboxOptions, SandboxRequest, SandboxResponse, iso_ms
 from sandbox.limits import Hit, RateLimit
 
+from .objects import ObjectRoutes
 from .properties import DEFAULT_CONTACT_PROPERTIES, SandboxProperty, custom_property, definition_problem
+from .shapes import (
+    PORTAL_ID,
+    _as_value,
+    _error,
+    _Invalid,
+    _missing_fields,
+    _parse_time,
+    _property_errors,
+)
+from .shapes import (
+    Record as _Record,
+)
 
-__all__ = ["DEFAULT_TOKEN", "HubSpotSandbox", "SandboxOwner"]
+__all__ = ["DEFAULT_TOKEN", "PORTAL_ID", "HubSpotSandbox", "SandboxOwner"]
 
 DEFAULT_TOKEN: Final = "sandbox-hubspot-token"
-PORTAL_ID: Final = 12345678
 API_ROOT: Final = "https://api.hubapi.com"
 _AUTH_MESSAGE: Final = (
     "Authentication credentials not found. This API supports OAuth 2.0 authentication and you can "
@@ -109,76 +120,7 @@ DEFAULT_OWNERS: Final = (
 )
 
 
-@dataclass
-class _Record:
-    id: str
-    properties: dict[str, str]
-    created_at: float
-    updated_at: float
-    #: Associated object type ("notes", "contacts") -> ids, in the order they were associated.
-    associations: dict[str, list[str]] = field(default_factory=dict)
-
-
-class _Invalid(Exception):
-    """Raised inside a handler to answer with a HubSpot error body."""
-
-    def __init__(self, response: SandboxResponse) -> None:
-        super().__init__(response.status)
-        self.response = response
-
-
-def _error(status: int, message: str, category: str, **extra: Any) -> SandboxResponse:
-    body = {"status": "error", "message": message, "correlationId": str(uuid.uuid4()), **extra}
-    body["category"] = category
-    return SandboxResponse.json(body, status)
-
-
-def _missing_fields(names: Sequence[str]) -> _Invalid:
-    message = (
-        f"Invalid input JSON on line 1, column 2. Some required fields were not set: [{', '.join(names)}]"
-    )
-    return _Invalid(_error(400, message, "VALIDATION_ERROR"))
-
-
-def _property_errors(problems: Sequence[tuple[str, str, str]]) -> _Invalid:
-    """HubSpot's "Property values were not valid" body, for (name, code, message) problems."""
-    details = [
-        {
-            "isValid": False,
-            "message": message,
-            "error": code,
-            "name": name,
-            "localizedErrorMessage": message,
-            "portalId": PORTAL_ID,
-        }
-        for name, code, message in problems
-    ]
-    errors = [{"message": m, "code": c, "context": {"propertyName": [n]}} for n, c, m in problems]
-    message = "Property values were not valid: " + json.dumps(details, separators=(",", ":"))
-    return _Invalid(_error(400, message, "VALIDATION_ERROR", errors=errors))
-
-
-def _as_value(value: Any) -> str:
-    """HubSpot stores every property value as a string."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return value if isinstance(value, str) else json.dumps(value)
-
-
-def _parse_time(value: str) -> float | None:
-    """Epoch seconds from a Unix time in milliseconds or an ISO 8601 UTC time, as HubSpot accepts."""
-    if value.isdigit():
-        return int(value) / 1000
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
-
-
-class HubSpotSandbox(SandboxApp):
+class HubSpotSandbox(ObjectRoutes, SandboxApp):
     """HubSpot CRM stand-in. See the module docstring for what it serves and checks."""
 
     name: ClassVar[str] = "hubspot"
@@ -207,11 +149,10 @@ class HubSpotSandbox(SandboxApp):
             ("POST", "/crm/v3/objects/notes", self._create_note),
             ("GET", "/crm/v3/objects/notes/{id}", self._get_note),
             ("POST", "/crm/v3/objects/notes/batch/read", self._read_notes),
-            ("GET", "/crm/v4/objects/contacts/{id}/associations/notes", self._contact_notes_v4),
-            ("GET", "/crm/v3/owners", self._list_owners),
             ("GET", "/crm/v3/properties/contacts", self._list_properties),
             ("POST", "/crm/v3/properties/contacts", self._create_property),
             ("GET", "/crm/v3/properties/contacts/{name}", self._get_property),
+            *self.object_routes(),
         )
 
     def reset_data(self) -> None:
@@ -223,11 +164,30 @@ class HubSpotSandbox(SandboxApp):
         self.properties: dict[str, SandboxProperty] = {p.name: p for p in DEFAULT_CONTACT_PROPERTIES}
         for d in self.custom_properties:
             self.properties[d["name"]] = custom_property(d, now)
+        self.reset_objects()
 
     def state(self) -> Any:
         return {
             "contacts": [self._object_json(r, r.properties, ("notes",)) for r in self.contacts.values()],
             "notes": [self._object_json(r, r.properties, ("contacts",)) for r in self.notes.values()],
+            **{
+                kind: [
+                    {
+                        **self._object_json(r, r.properties, ()),
+                        "associations": {
+                            "contacts": {
+                                "results": [
+                                    {"id": i, "type": f"{kind[:-1]}_to_contact"}
+                                    for i in r.associations.get("contacts", [])
+                                ]
+                            }
+                        },
+                    }
+                    for r in records.values()
+                ]
+                for kind, records in self.objects.items()
+                if records  # only the kinds that hold records: an empty portal's state stays as it was
+            },
         }
 
     # --- hooks: auth, rate limits, error shapes -------------------------------------------------
@@ -536,26 +496,6 @@ class HubSpotSandbox(SandboxApp):
             return self._not_found_object(params["id"])
         return SandboxResponse.json(self._read(record, req, _NOTE_DEFAULT_READ))
 
-    def _contact_notes_v4(self, req: SandboxRequest, params: dict[str, str]) -> SandboxResponse:
-        """v4 associations: the contact's notes, oldest first, ``limit`` (max 500) and ``after``."""
-        record = self.contacts.get(params["id"])
-        if record is None:
-            return self._not_found_object(params["id"])
-        try:
-            limit = min(max(int(req.param("limit") or 500), 1), 500)
-            after = int(req.param("after") or 0)
-        except ValueError:
-            return _error(400, "limit and after must be integers", "VALIDATION_ERROR")
-        ids = [i for i in record.associations.get("notes", []) if self.visibility.visible("notes", i)]
-        page = ids[after : after + limit]
-        kind = {"category": "HUBSPOT_DEFINED", "typeId": 202, "label": None}
-        body: dict[str, Any] = {"results": [{"toObjectId": int(i), "associationTypes": [kind]} for i in page]}
-        if after + limit < len(ids):
-            nxt = str(after + limit)
-            link = f"{API_ROOT}/crm/v4/objects/contacts/{record.id}/associations/notes?after={nxt}"
-            body["paging"] = {"next": {"after": nxt, "link": link}}
-        return SandboxResponse.json(body)
-
     def _read_notes(self, req: SandboxRequest, _: dict[str, str]) -> SandboxResponse:
         try:
             data = self._json_object(req)
@@ -600,27 +540,6 @@ class HubSpotSandbox(SandboxApp):
         return SandboxResponse.json(body, 207)
 
     # --- owners and properties ------------------------------------------------------------------
-
-    def _list_owners(self, req: SandboxRequest, _: dict[str, str]) -> SandboxResponse:
-        email = (req.param("email") or "").lower()
-        created = iso_ms(0)
-        results = [
-            {
-                "id": o.id,
-                "email": o.email,
-                "type": "PERSON",
-                "firstName": o.first_name,
-                "lastName": o.last_name,
-                "userId": o.user_id,
-                "userIdIncludingInactive": o.user_id,
-                "createdAt": created,
-                "updatedAt": created,
-                "archived": False,
-            }
-            for o in self.owners
-            if not email or o.email.lower() == email
-        ]
-        return SandboxResponse.json({"results": results})
 
     def _list_properties(self, req: SandboxRequest, _: dict[str, str]) -> SandboxResponse:
         return SandboxResponse.json({"results": [p.as_json() for p in self.properties.values()]})
@@ -694,7 +613,13 @@ class HubSpotSandbox(SandboxApp):
             "updatedAt": iso_ms(record.updated_at),
             "archived": False,
         }
-        names = {"notes": "contact_to_note", "contacts": "note_to_contact"}
+        names = {
+            "notes": "contact_to_note",
+            "tasks": "contact_to_task",
+            "meetings": "contact_to_meeting",
+            "deals": "contact_to_deal",
+            "contacts": "note_to_contact",
+        }
         linked = {k: record.associations[k] for k in kinds if record.associations.get(k)}
         if linked:
             out["associations"] = {
