@@ -51,8 +51,9 @@ __all__ = [
 Kind = Literal["per_event", "fixed", "volume"]
 SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
 DAYS_PER_MONTH = HOURS_PER_MONTH / 24
-#: Lambda's SQS event source long-polls with the longest wait SQS allows (20 s), so an idle poller
-#: makes three ReceiveMessage requests a minute.
+#: Lambda's SQS event source long-polls; taken to wait the longest SQS allows (20 s,
+#: https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/best-practices-setting-up-long-polling.html),
+#: so an idle poller makes three ReceiveMessage requests a minute (an assumption: in ASSUMPTIONS).
 LONG_POLL_SECONDS = 20
 #: Lambda's default X-Ray sampling in ``Active`` mode: the first request each second, then 5 %
 #: (https://docs.aws.amazon.com/lambda/latest/dg/services-xray.html); it cannot be configured.
@@ -67,6 +68,8 @@ ASSUMPTIONS = (
     "(the bench's one assumption; AWS requests, CPU and log bytes are measured).",
     f"An idle Lambda execution environment is kept {KEEP_WARM_MINUTES:.0f} minutes (AWS publishes no figure): "
     "events further apart than that pay a cold start (INIT and the lazy imports, billed since 2025-08-01).",
+    "An idle SQS event source's long polls wait 20 s each, SQS's maximum (AWS documents the five "
+    "concurrent polls, not their wait): 657,000 requests a month per event source.",
     "Events arrive evenly over the month, split evenly over the integrations that take events "
     "(a schedule-only integration runs as its schedule says).",
     "Secret reads are priced as if each event finds the 5-minute secret cache expired: at these volumes "
