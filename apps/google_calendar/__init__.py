@@ -92,7 +92,8 @@ CONNECTION = APP.connection(
     description=(
         "Google OAuth 2.0 client (Google Cloud console > APIs & Services > Credentials, type 'Web "
         "application') and a refresh token of the calendar's owner, granted the scope "
-        f"{SCOPE} with access_type=offline."
+        f"{SCOPE} with access_type=offline. The free/busy tools (calendar.free_busy, calendar.find_slots) "
+        "also need https://www.googleapis.com/auth/calendar.events.freebusy (or calendar.readonly)."
     )
 )
 

@@ -32,7 +32,12 @@ if TYPE_CHECKING:
 
     from shared.http import ApiClient
 
-__all__ = ["GoogleCalendarClient", "attendees_body"]
+__all__ = ["FREEBUSY_SCOPE", "GoogleCalendarClient", "attendees_body"]
+
+#: The narrowest scope ``freebusy.query`` accepts (also: ``calendar.freebusy``, ``calendar.readonly``,
+#: ``calendar``; https://developers.google.com/workspace/calendar/api/v3/reference/freebusy/query) -
+#: ``calendar.events``, which the event actions use, is not among them.
+FREEBUSY_SCOPE: Final = "https://www.googleapis.com/auth/calendar.events.freebusy"
 
 #: 403 reasons that mean "too fast" or "quota spent for now": retried with back-off.
 _SLOW_DOWN: Final = frozenset(
@@ -121,7 +126,18 @@ class GoogleCalendarClient:
             "timeMax": _rfc3339(time_max),
             "items": [{"id": calendar_id}],
         }
-        answer = self._api.parse(FreeBusyAnswer, self._call("POST", path, path, json=body), path)
+        try:
+            response = self._call("POST", path, path, json=body)
+        except TargetRejected as exc:
+            if exc.status == 403 and "insufficientPermissions" in str(exc):
+                raise TargetRejected(
+                    f"{exc} - the calendar's connection was not granted {FREEBUSY_SCOPE}: connect it again "
+                    "with that scope (switchboard connect google_calendar)",
+                    status=403,
+                    app=APP.name,
+                ) from exc
+            raise
+        answer = self._api.parse(FreeBusyAnswer, response, path)
         found = answer.calendars.get(calendar_id)
         if found is None or found.errors:
             reason = found.errors[0].get("reason", "?") if found is not None else "missing from the answer"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,8 +13,8 @@ from hypothesis import strategies as st
 
 from apps import google_calendar
 from apps.google_calendar.actions import FIND_SLOTS, FREE_BUSY
-from apps.google_calendar.standin import BOOKINGS_CALENDAR, OWNER, GoogleCalendarSandbox
-from sandbox.base import as_transport
+from apps.google_calendar.standin import BOOKINGS_CALENDAR, OWNER, GoogleCalendarSandbox, google_error
+from sandbox.base import SandboxRequest, as_transport
 from shared.actions.calendar import WEEKDAYS, FindSlots, FreeBusyQuery
 from shared.actions.slots import find_slots
 from shared.app import App
@@ -206,6 +207,18 @@ def test_a_calendar_google_cannot_read_is_rejected_not_free() -> None:
         FREE_BUSY(Ctx(app), query)
     ok = FreeBusyQuery(calendar_id=BOOKINGS_CALENDAR, start=query.start, end=query.end)
     assert FREE_BUSY(Ctx(app), ok).busy == []
+
+
+def test_a_connection_without_the_free_busy_scope_says_which_scope_is_missing() -> None:
+    app = GoogleCalendarSandbox()
+    body = google_error(403, "insufficientPermissions", "Request had insufficient authentication scopes.")
+    fault = json.dumps({"kind": "status", "status": 403, "body": body, "path": "/freeBusy"}).encode()
+    assert app.handle(SandboxRequest("POST", "/_faults", body=fault)).status == 201
+    query = FreeBusyQuery(
+        calendar_id="primary", start=at("2026-12-07T00:00:00Z"), end=at("2026-12-08T00:00:00Z")
+    )
+    with pytest.raises(TargetRejected, match=r"calendar\.events\.freebusy"):
+        FREE_BUSY(Ctx(app), query)
 
 
 def test_a_window_longer_than_the_horizon_is_refused() -> None:
