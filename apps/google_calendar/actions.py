@@ -311,10 +311,7 @@ FREE_BUSY: Final = Action(
 )
 FIND_SLOTS: Final = Action(
     name="calendar.find_slots",
-    description=(
-        "Find the first free meeting slots in working hours (length, buffer, notice, time zone, days "
-        "ahead); an empty list means none (Google)."
-    ),
+    description="First free meeting slots in working hours (length, buffer, notice, zone, days ahead); none is [] (Google).",
     input=FindSlots,
     output=FreeSlots,
     app=_APP,

@@ -120,7 +120,7 @@ class FreeBusyAnswer(_Model):
     """``POST /calendar/v3/freeBusy``'s answer (https://developers.google.com/workspace/calendar/api/v3/reference/freebusy/query):
     ``{"kind": "calendar#freeBusy", "timeMin", "timeMax", "calendars": {id: {"busy", "errors"}}}``."""
 
-    kind: str = "calendar#freeBusy"
+    kind: str | None = None
     time_min: datetime = Field(alias="timeMin")
     time_max: datetime = Field(alias="timeMax")
     calendars: dict[str, FreeBusyCalendar] = Field(default_factory=dict)

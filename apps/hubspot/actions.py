@@ -593,7 +593,7 @@ LIST_DEALS: Final = Action(
 )
 CREATE_DEAL: Final = Action(
     name="crm.create_deal",
-    description="Create a CRM deal for a contact in a pipeline and stage (checked against the pipeline); the same key never makes two (HubSpot).",
+    description="Create a CRM deal for a contact in a pipeline stage (checked); the same key never makes two (HubSpot).",
     input=CreateDeal,
     output=DealCreated,
     app=APP.name,
