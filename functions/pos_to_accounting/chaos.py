@@ -139,9 +139,9 @@ def prepare_square(run: ChaosRun, planned: Sequence[Planned], *, app: str) -> No
     are the notifications the sandbox built for them (``payment.updated`` COMPLETED,
     ``refund.updated`` COMPLETED), sent later by the harness, under faults.
 
-    Poison: a sale with a line QuickBooks cannot book (an item withdrawn, named with the poison mark:
-    QuickBooks answers a ValidationFault), a refund of a payment taken in euros (pos_to_accounting
-    refuses to book another currency at the wrong value).
+    Poison: a sale with a line the books cannot book (an item withdrawn, named with the poison mark:
+    QuickBooks answers a ValidationFault, Xero a ValidationException), a refund of a payment taken in
+    euros (pos_to_accounting refuses to book another currency at the wrong value).
     """
     sandbox: Any = run.runtime.sandboxes["square"]
     with _square_webhooks_muted(sandbox):
@@ -236,8 +236,8 @@ def _square_notification(sandbox: Any, event_type: str, object_id: str) -> dict[
 def _stripe_money(run: ChaosRun, p: Planned) -> _Money:
     """``charge.succeeded`` or ``charge.refunded`` (Stripe API 2026-04), from the samples.
 
-    Poison: a charge for an item QuickBooks refuses (the poison mark in the description: a
-    ValidationFault), a refund of a charge taken in dollars (refused, never booked at the wrong value).
+    Poison: a charge for an item the books refuse (the poison mark in the description: a
+    ValidationFault / ValidationException), a refund of a charge taken in dollars (refused, never booked at the wrong value).
     """
     draw = rng(p, "stripe")
     refund = _is_refund(p)

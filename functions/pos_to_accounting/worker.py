@@ -83,7 +83,7 @@ _MAX_QTY_PLACES: Final = 5
 
 @dataclass(frozen=True)
 class _MinorLine:
-    """A line in minor units before it becomes a QuickBooks line."""
+    """A line in minor units before it becomes a line of the books (``item`` optional for Xero)."""
 
     item: str | None
     amount: int
@@ -252,7 +252,7 @@ def _listed_description(line: SaleLine, booking: Booking) -> str:
 
 
 def _listed_tax_code(line: SaleLine, booking: Booking, books: Books) -> str | None:
-    """The QuickBooks tax code of a line's taxes: every name mapped, and to one code (a line has one)."""
+    """The tax code (Xero: tax type) of a line's taxes: every name mapped, and to one code (a line has one)."""
     if not line.tax:
         return books.untaxed_tax_code
     if not line.tax_names:
