@@ -149,8 +149,11 @@ SPEC = IntegrationSpec(
         ),
     ),
     connections=(square.CONNECTION, shopify.CONNECTION),
-    # A change is four reads and two writes; the daily check of 200 SKUs is ~1,200 calls: 300 s.
-    timeout_s=300,
+    # A change is a few reads and two writes. The timeout is also the SKU's lease (no invocation
+    # outlives it, so no two hold a SKU at once): a worker that dies holding it blocks that SKU's
+    # changes until then, so it is kept short. The daily check runs each SKU as a ledger step of its
+    # own: one cut short by the timeout resumes at the next SKU on the retry.
+    timeout_s=30,
     memory_mb=256,
     batch_size=10,
     # Changes of one SKU wait for its lease anyway; a few at a time keep Shopify's cost bucket full.
