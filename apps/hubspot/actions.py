@@ -354,7 +354,7 @@ def _list_deals(ctx: ActionContext, data: ListDeals) -> DealList:
     pipelines = client.deal_pipelines()
     if data.contact_id is None:
         page = client.list_records("deals", _DEAL_PROPERTIES, limit=data.limit, after=data.after)
-        deals = [_deal(CrmObject.model_validate(r), pipelines) for r in page.results]
+        deals = [_deal(r, pipelines) for r in page.results]
         return DealList(deals=deals, next_after=page.next_after)
     # A contact's deals: its associations, paged here by position (HubSpot's v4 "after" is opaque).
     if data.after is not None and not data.after.isdigit():
@@ -433,7 +433,7 @@ def _owner(owner: HubSpotOwner) -> Owner:
 
 def _list_owners(ctx: ActionContext, data: ListOwners) -> OwnerList:
     page = _client(ctx).owners_page(limit=data.limit, after=data.after, email=data.email)
-    owners = [_owner(HubSpotOwner.model_validate(r)) for r in page.results]
+    owners = [_owner(o) for o in page.results]
     return OwnerList(owners=owners, next_after=page.next_after)
 
 
@@ -486,8 +486,7 @@ def _search(ctx: ActionContext, data: SearchContacts) -> ContactMatches:
         search_filter_groups(data), _SEARCH_PROPERTIES, limit=data.limit, after=data.after
     )
     contacts = []
-    for raw in page.results:
-        record = CrmObject.model_validate(raw)
+    for record in page.results:
         p = record.properties
         contacts.append(
             ContactSummary(
@@ -522,7 +521,8 @@ def _explain_score(ctx: ActionContext, data: ExplainScore) -> ScoreExplanation:
         }
         given = {k: v if v is not None else read.get(k) for k, v in given.items()}
         stored = p.get("switchboard_lead_score") or None
-    assert email is not None  # the contract asks for a contact_id or an email
+    if email is None:  # pragma: no cover - the contract asks for a contact_id or an email
+        raise InvalidEvent("give a contact_id or an email to score")
     signals, result = explain(email, **given)
     shown = {
         "email": signals.email,

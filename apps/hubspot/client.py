@@ -22,6 +22,7 @@ from shared.errors import TargetRejected
 
 from . import APP
 from .models import (
+    AssociationPageV4,
     AssociationsV4,
     BatchResult,
     Contact,
@@ -29,8 +30,9 @@ from .models import (
     Note,
     NoteBatch,
     ObjectBatch,
+    ObjectPage,
     Owner,
-    Page,
+    OwnerPage,
     Pipeline,
     PropertyInfo,
     PropertySchema,
@@ -338,13 +340,9 @@ class HubSpotClient:
         after: str | None = None
         while len(ids) < most:
             params = {"limit": "500", **({"after": after} if after else {})}
-            page = self._api.parse(
-                Page, self._api.request("GET", path, params=params, template=template), template
-            )
-            ids += [
-                str(AssociationsV4.model_validate({"results": [r]}).results[0].to_object_id)
-                for r in page.results
-            ]
+            response = self._api.request("GET", path, params=params, template=template)
+            page = self._api.parse(AssociationPageV4, response, template)
+            ids += [str(a.to_object_id) for a in page.results]
             after = page.next_after
             if not after:
                 break
@@ -385,7 +383,7 @@ class HubSpotClient:
 
     def list_records(
         self, kind: RecordKind, properties: Sequence[str], *, limit: int, after: str | None
-    ) -> Page:
+    ) -> ObjectPage:
         """One page of every record of ``kind`` (``GET /crm/v3/objects/{kind}``: ``limit``, ``after``)."""
         template = "/crm/v3/objects/{type}"
         params = {
@@ -394,7 +392,7 @@ class HubSpotClient:
             **({"after": after} if after else {}),
         }
         response = self._api.request("GET", f"/crm/v3/objects/{kind}", params=params, template=template)
-        return self._api.parse(Page, response, template)
+        return self._api.parse(ObjectPage, response, template)
 
     def deal_pipelines(self) -> list[Pipeline]:
         """The portal's deal pipelines and their stages (``GET /crm/v3/pipelines/deals``)."""
@@ -404,15 +402,17 @@ class HubSpotClient:
 
     # --- owners and search ----------------------------------------------------------------------
 
-    def owners_page(self, *, limit: int = 100, after: str | None = None, email: str | None = None) -> Page:
-        """A page of owners (``GET /crm/v3/owners``); parse each result as :class:`Owner`."""
+    def owners_page(
+        self, *, limit: int = 100, after: str | None = None, email: str | None = None
+    ) -> OwnerPage:
+        """A page of owners (``GET /crm/v3/owners``)."""
         params = {
             "limit": str(limit),
             **({"after": after} if after else {}),
             **({"email": email} if email else {}),
         }
         path = "/crm/v3/owners"
-        return self._api.parse(Page, self._api.request("GET", path, params=params), path)
+        return self._api.parse(OwnerPage, self._api.request("GET", path, params=params), path)
 
     def get_owner(self, owner_id: str) -> Owner | None:
         """One owner by id (``GET /crm/v3/owners/{ownerId}``), or ``None`` if there is no such owner."""
@@ -431,7 +431,7 @@ class HubSpotClient:
         *,
         limit: int,
         after: str | None = None,
-    ) -> Page:
+    ) -> ObjectPage:
         """``POST /crm/v3/objects/contacts/search``: groups are ORed, the filters of one group ANDed.
 
         The search index trails writes by a few seconds (and has its own limit of 5 requests a
@@ -445,7 +445,7 @@ class HubSpotClient:
         if after:
             payload["after"] = after
         path = "/crm/v3/objects/contacts/search"
-        return self._api.parse(Page, self._api.request("POST", path, json=payload), path)
+        return self._api.parse(ObjectPage, self._api.request("POST", path, json=payload), path)
 
     @staticmethod
     def _read_params(properties: Sequence[str], associations: Sequence[str]) -> dict[str, str]:

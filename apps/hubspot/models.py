@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 __all__ = [
     "AssociatedId",
     "AssociationPage",
+    "AssociationPageV4",
     "AssociationV4",
     "AssociationsV4",
     "BatchResult",
@@ -25,7 +26,9 @@ __all__ = [
     "Note",
     "NoteBatch",
     "ObjectBatch",
+    "ObjectPage",
     "Owner",
+    "OwnerPage",
     "Page",
     "Paging",
     "Pipeline",
@@ -211,6 +214,24 @@ class Page(_Model):
     @property
     def next_after(self) -> str | None:
         return self.paging.next.after if self.paging and self.paging.next else None
+
+
+class ObjectPage(Page):
+    """A page of records: ``GET /crm/v3/objects/{type}`` or a search (which adds ``total``)."""
+
+    results: tuple[CrmObject, ...] = ()  # type: ignore[assignment]
+
+
+class OwnerPage(Page):
+    """A page of ``GET /crm/v3/owners``."""
+
+    results: tuple[Owner, ...] = ()  # type: ignore[assignment]
+
+
+class AssociationPageV4(Page):
+    """A page of v4 associations, with ``paging.next.after`` when there is more."""
+
+    results: tuple[AssociationV4, ...] = ()  # type: ignore[assignment]
 
 
 class PipelineStage(_Model):

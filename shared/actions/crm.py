@@ -354,7 +354,11 @@ class ContactMatches(_Out):
 
 
 class ExplainScore(_In):
-    """A contact to score by its record id, or the signals themselves (``email`` then required)."""
+    """A contact to score by its record id, or the signals themselves (``email`` then required).
+
+    With a ``contact_id``, what the contact holds (email, ``lead_source``, UTM fields, industry,
+    country) is read; signals given as well are added to it and win (a message, a company size).
+    """
 
     contact_id: str | None = Field(default=None, max_length=40, pattern=_ID)
     email: str | None = Field(default=None, pattern=_EMAIL, max_length=254)
