@@ -233,3 +233,29 @@ def test_find_slots_reads_free_busy_for_its_window_and_skips_busy_time() -> None
     out = FIND_SLOTS(Ctx(app), data)
     assert [s.start for s in out.slots] == [at("2030-01-07T12:00:00Z"), at("2030-01-07T13:00:00Z")]
     assert out.searched_from == at("2030-01-07T00:00:00Z")
+
+
+def test_the_stand_in_refuses_a_free_busy_query_as_google_does() -> None:
+    app = GoogleCalendarSandbox()
+    headers = {"authorization": f"Bearer {token(app)}", "content-type": "application/json"}
+
+    def ask(body: dict[str, Any]) -> Any:
+        raw = json.dumps(body).encode()
+        return app.handle(SandboxRequest("POST", "/calendar/v3/freeBusy", body=raw, headers=headers))
+
+    window = {
+        "timeMin": "2026-12-08T00:00:00Z",
+        "timeMax": "2026-12-07T00:00:00Z",
+        "items": [{"id": "primary"}],
+    }
+    empty = ask(window)
+    assert empty.status == 400 and empty.parsed()["error"]["errors"][0]["reason"] == "timeRangeEmpty"
+    missing = ask({"timeMax": "2026-12-07T00:00:00Z", "items": []})
+    assert missing.status == 400 and missing.parsed()["error"]["errors"][0]["reason"] == "required"
+    ok = ask({**window, "timeMin": "2026-12-06T00:00:00Z"}).parsed()
+    assert ok == {
+        "kind": "calendar#freeBusy",
+        "timeMin": "2026-12-06T00:00:00Z",
+        "timeMax": "2026-12-07T00:00:00Z",
+        "calendars": {"primary": {"busy": []}},
+    }
