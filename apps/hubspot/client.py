@@ -1,4 +1,5 @@
-"""The typed HubSpot CRM client: contacts, notes, owners and properties over :class:`shared.http.ApiClient`.
+"""The typed HubSpot CRM client over :class:`shared.http.ApiClient`: contacts, notes, tasks, meetings,
+deals and their pipelines, owners, contact search and properties.
 
 Worker path only. Sources (HubSpot's own documentation):
 
@@ -6,6 +7,10 @@ Worker path only. Sources (HubSpot's own documentation):
   https://developers.hubspot.com/docs/api-reference/latest/crm/objects/contacts/guide and
   https://developers.hubspot.com/docs/api-reference/legacy/crm/objects/contacts/batch/upsert-contacts
 * Notes: https://developers.hubspot.com/docs/api-reference/crm-notes-v3/guide (see :mod:`.notes`)
+* Tasks, meetings, deals (``/crm/v3/objects/{type}``, associations to a contact by type id, batch
+  read): https://developers.hubspot.com/docs/api/crm/tasks, .../crm/meetings, .../crm/deals; deal
+  pipelines: .../crm/pipelines; owners: .../crm/owners; v4 associations: .../crm/associations;
+  search (``filterGroups``, 200 a page, its own 5 requests a second): .../crm/search
 * Limits: https://developers.hubspot.com/docs/developer-tooling/platform/usage-guidelines
 
 httpx (via :mod:`shared.http`) is imported for type checking only, as everywhere under ``apps/``.
