@@ -57,7 +57,8 @@ APP = App(
     # the lowest tier. A lead is two writes (upsert, note) of typically 150-400 ms each, so 3
     # requests in flight is at most ~10-20 req/s per worker: a full SQS batch (10 leads = 20
     # requests) finishes well inside one 10 s window of 100, leaving room for a second concurrent
-    # worker and the portal's other integrations. A 429 is retried with back-off anyway; this cap just keeps them rare.
+    # worker and the portal's other integrations. A 429 is retried with back-off anyway; this cap
+    # just keeps them rare.
     max_concurrency=3,
     rate_per_s=10.0,  # HubSpot: 100 requests per 10 s per private app (Free/Starter burst limit)
     idempotency="upsert by email (idProperty=email)",
