@@ -26,6 +26,7 @@ Worker and MCP path only.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Final
@@ -130,7 +131,10 @@ def _adjust(ctx: ActionContext, data: Adjust) -> Adjusted:
     change = InventoryChange(variant.inventoryItem.id, data.location_id, data.delta, data.expected)
     try:
         group = client.adjust_available(
-            [change], reason=SYNC_REASON, key=data.key, reference_uri=data.reference
+            [change],
+            reason=SYNC_REASON,
+            key=data.key or f"sb-{uuid.uuid4().hex}",
+            reference_uri=data.reference,
         )
     except QuantityStale as exc:
         raise StockChanged(f"{APP.name} {data.sku}: {exc}") from exc
@@ -159,7 +163,6 @@ COUNT_STOCK: Final = Action(
     connections=(CONNECTION,),
     run=_count,
     effect=False,
-    config={"location_id": "stock_sync_location_id"},
 )
 ADJUST_STOCK: Final = Action(
     name="stock.adjust",
@@ -169,7 +172,6 @@ ADJUST_STOCK: Final = Action(
     app=APP.name,
     connections=(CONNECTION,),
     run=_adjust,
-    config={"location_id": "stock_sync_location_id"},
 )
 
 ACTIONS: Final = (GET_STOCK, COUNT_STOCK, ADJUST_STOCK)

@@ -33,6 +33,7 @@ Worker and MCP path only.
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -191,7 +192,8 @@ def _adjust(ctx: ActionContext, data: Adjust) -> Adjusted:
     if data.reference:
         adjustment["reference_id"] = data.reference
     counts = client.batch_change_inventory(
-        [{"type": "ADJUSTMENT", "adjustment": adjustment}], idempotency_key=data.key
+        [{"type": "ADJUSTMENT", "adjustment": adjustment}],
+        idempotency_key=data.key or f"sb-{uuid.uuid4().hex}",
     )
     after = [
         c.quantity
@@ -418,7 +420,6 @@ COUNT_STOCK: Final = Action(
     connections=(CONNECTION,),
     run=_count,
     effect=False,
-    config={"location_id": "stock_sync_location_id"},
 )
 ADJUST_STOCK: Final = Action(
     name="stock.adjust",
@@ -428,7 +429,6 @@ ADJUST_STOCK: Final = Action(
     app=APP.name,
     connections=(CONNECTION,),
     run=_adjust,
-    config={"location_id": "stock_sync_location_id"},
 )
 
 ACTIONS: Final = (GET_STOCK, COUNT_STOCK, ADJUST_STOCK, LIST_PAYMENTS, GET_ORDER)

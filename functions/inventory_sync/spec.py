@@ -29,7 +29,15 @@ from apps import shopify, square
 from apps.shopify.webhooks import TOPIC_INVENTORY_LEVELS_UPDATE, InventoryLevel, ShopifyPayload
 from apps.square.webhooks import InventoryCountUpdatedEvent, SquareNotification
 from shared.errors import InvalidPayload
-from shared.spec import Accepted, IntegrationSpec, RetryPolicy, ScheduledRun, ScheduleTrigger, WebhookTrigger
+from shared.spec import (
+    Accepted,
+    Connection,
+    IntegrationSpec,
+    RetryPolicy,
+    ScheduledRun,
+    ScheduleTrigger,
+    WebhookTrigger,
+)
 from shared.webhooks.base import WebhookRequest
 
 from .models import Settings, SyncRequest
@@ -40,6 +48,24 @@ RECONCILE_TYPE: Final = "stock.reconcile"
 #: The business's time zone: the daily check runs at 05:00 in it, before the shop opens.
 TIMEZONE: Final = "Europe/London"
 EXPRESSION: Final = "cron(0 5 * * ? *)"
+
+
+#: Square gives every webhook subscription its own signature key, so this trigger's subscription has a
+#: signing connection of its own (pos_to_accounting's is ``square_signing``).
+SQUARE_SIGNING: Final = Connection(
+    name="square_inventory_signing",
+    app="square",
+    description=(
+        "Signature key of inventory_sync's Square webhook subscription (inventory.count.updated; "
+        "switchboard webhooks register stores it, or Developer Console > Webhooks > Subscriptions). "
+        "During a rotation keep the old key as previous_secret until Square has switched. "
+        "notification_url pins the URL Square signs (set by webhooks register)."
+    ),
+    fields=("secret",),
+    optional=("previous_secret", "notification_url"),
+    local={"secret": "sandbox-square-inventory-signature-key"},
+    kind="signing",
+)
 
 
 def _invalid(field: str, message: str) -> InvalidPayload:
@@ -122,7 +148,7 @@ SPEC = IntegrationSpec(
             name="square",
             path="/hooks/inventory_sync/square",
             verifier=square.VERIFIER,
-            secret=square.SIGNING,
+            secret=SQUARE_SIGNING,
             model=SquareNotification,
             accept=accept_square,
             description="Square webhook: inventory.count.updated",

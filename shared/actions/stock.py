@@ -71,8 +71,8 @@ class Stock(BaseModel):
 #
 # ``stock.get`` answers a product page: whole units, rounded down, never negative. Keeping two tills
 # in step needs the count as it is - negative when sales ran ahead of counts - and a way to change it
-# by a difference, guarded by what the caller expects to be there now. Neither is offered as an AI
-# tool: their ``config`` names settings (``stock_sync_location_id``) the MCP function does not have.
+# by a difference, guarded by what the caller expects to be there now. As tools, the caller names the
+# location (the provider's id); an API key offers them only if it names them (least privilege).
 
 
 class StockChanged(RetryableError):

@@ -493,7 +493,7 @@ def test_every_trigger_whose_app_has_a_subscription_api_declares_events_and_its_
                 assert trigger.registration is not None, f"{spec.name}.{trigger.name} has no registration"
                 assert trigger.registration.app == trigger.secret.app
                 assert trigger.registration.kind == "api"
-    assert checked == 4  # Square, Stripe, Calendly, Cal.com
+    assert checked == 5  # Square (pos_to_accounting, inventory_sync), Stripe, Calendly, Cal.com
 
 
 def test_operator_connections_are_kept_apart_from_what_the_function_uses() -> None:
