@@ -112,11 +112,12 @@ class Adjust(BaseModel):
         default=None,
         description="the quantity the caller read; another one refuses the change (StockChanged)",
     )
-    key: str = Field(
+    key: str | None = Field(
+        default=None,
         min_length=8,
         max_length=64,
         pattern=r"^[A-Za-z0-9:_.-]+$",
-        description="idempotency key of this change",
+        description="idempotency key of this change: a retry sends the same one (default: a new one)",
     )
     reference: str | None = Field(
         default=None, max_length=255, description="what caused it (a URI or an id), kept by the provider"
