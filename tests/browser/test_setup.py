@@ -6,6 +6,7 @@ These need no browser: they check the decision the fixtures make when Chromium o
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -34,7 +35,10 @@ def test_a_developer_machine_may_skip(env: dict[str, str]) -> None:
 def test_the_ci_script_requires_the_browser_and_installs_debians_chromium() -> None:
     script = (Path(__file__).resolve().parents[2] / ".ci" / "run").read_text()
     assert "export SWITCHBOARD_REQUIRE_BROWSER=1" in script
-    assert "command -v chromium" in script and "apt-get install -y --no-install-recommends chromium" in script
+    assert "command -v chromium" in script and "apt-get install -y --no-install-recommends" in script
+    # The version the browser tests ran with, and the archive's current one once Debian replaced it.
+    assert 'apt_install "chromium=${CHROMIUM_VERSION}"' in script and "apt_install chromium\n" in script
+    assert re.search(r'^CHROMIUM_VERSION="\d+\.[\d.]+-\S+"$', script, re.M)
     assert script.index("SWITCHBOARD_REQUIRE_BROWSER=1") < script.index("make test")
 
 
