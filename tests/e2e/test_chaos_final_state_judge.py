@@ -40,7 +40,7 @@ def _first(events: list[Any], integration: str, want: Any) -> Any:
 
 
 def test_a_wrong_final_state_fails_the_judge_by_name() -> None:
-    config = _config(24, 8, "dup=0.1")
+    config = _config(24, 7, "dup=0.1")
     events, _ = plan(config, [f for f in (*factories(), *sequences()) if f.integration in INTEGRATIONS])
     contact = _first(events, "website_to_crm", lambda p: p.factory.count(p) >= 2)
     booking = _first(events, "booking_to_calendar", lambda p: ("gcal.booking", p.key) in p.factory.effects(p))
@@ -89,6 +89,6 @@ def test_a_wrong_final_state_fails_the_judge_by_name() -> None:
 
     assert report.drained, err.getvalue()[-2000:]
     assert not report.ok and "FAILED" in text
-    assert f"{contact.key} (msg_chaos8s{contact.index}v0): check failed hubspot.latest" in text
+    assert f"{contact.key} (msg_chaos{config.seed}s{contact.index}v0): check failed hubspot.latest" in text
     assert f"{booking.key} (" in text and "): check failed gcal.final" in text.split(booking.key, 1)[1]
     assert f"{payment.key} (" in text and "no qb.refund_receipt" in text.split(payment.key, 1)[1]
