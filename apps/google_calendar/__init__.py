@@ -47,6 +47,7 @@ __all__ = [
     "APP",
     "CONNECTION",
     "EVENT_ID",
+    "FREEBUSY_SCOPE",
     "SCOPE",
     "SendUpdates",
     "event_id",
@@ -54,6 +55,9 @@ __all__ = [
 
 API_ROOT: Final = "/calendar/v3"
 SCOPE: Final = "https://www.googleapis.com/auth/calendar.events"
+#: Free/busy (calendar.free_busy, calendar.find_slots): ``calendar.events`` does not cover
+#: ``freebusy.query`` (https://developers.google.com/workspace/calendar/api/v3/reference/freebusy/query).
+FREEBUSY_SCOPE: Final = "https://www.googleapis.com/auth/calendar.events.freebusy"
 #: Google's rule for client-chosen ids: base32hex characters, 5 to 1024 of them.
 EVENT_ID: Final = re.compile(r"^[a-v0-9]{5,1024}$")
 
@@ -79,7 +83,7 @@ APP = App(
     # (S256); access_type=offline is what makes Google hand out a refresh token, and prompt=consent
     # makes it hand out one again when the owner connects a second time.
     authorize_url="https://accounts.google.com/o/oauth2/v2/auth",
-    scopes=(SCOPE,),
+    scopes=(SCOPE, FREEBUSY_SCOPE),
     pkce=True,
     authorize_params={"access_type": "offline", "prompt": "consent"},
     redirect_setup=(
@@ -92,8 +96,8 @@ CONNECTION = APP.connection(
     description=(
         "Google OAuth 2.0 client (Google Cloud console > APIs & Services > Credentials, type 'Web "
         "application') and a refresh token of the calendar's owner, granted the scope "
-        f"{SCOPE} with access_type=offline. The free/busy tools (calendar.free_busy, calendar.find_slots) "
-        "also need https://www.googleapis.com/auth/calendar.events.freebusy (or calendar.readonly)."
+        f"{SCOPE} and {FREEBUSY_SCOPE} (the free/busy tools: calendar.free_busy, calendar.find_slots) "
+        "with access_type=offline."
     )
 )
 

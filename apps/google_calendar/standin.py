@@ -78,6 +78,7 @@ _SCOPES: Final = (
     "https://www.googleapis.com/auth/calendar.events",
     "https://www.googleapis.com/auth/calendar.readonly",
     "https://www.googleapis.com/auth/calendar.events.readonly",
+    "https://www.googleapis.com/auth/calendar.events.freebusy",
     "openid",
     "email",
     "profile",

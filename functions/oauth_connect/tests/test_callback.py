@@ -152,7 +152,9 @@ def test_google_is_connected_with_pkce(world: World) -> None:
     assert link_query["access_type"] == ["offline"] and link_query["prompt"] == ["consent"]
     assert "code_verifier" not in url
     callback = world.consent(url)
-    assert parse_qs(urlsplit(callback).query)["scope"] == ["https://www.googleapis.com/auth/calendar.events"]
+    assert parse_qs(urlsplit(callback).query)["scope"] == [
+        "https://www.googleapis.com/auth/calendar.events https://www.googleapis.com/auth/calendar.events.freebusy"
+    ]
 
     status, body, _ = world.callback(callback)
     assert status == 200 and outcome(body) == "connected", body
