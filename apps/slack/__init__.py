@@ -8,18 +8,28 @@ API is in the package's modules, imported where it is needed:
   answer and maps Slack's error codes (worker path);
 * :mod:`.actions` - the ``slack.post_message`` catalogue operation, posted once per ledger step;
 * :mod:`.blocks` - ``mrkdwn`` escaping and Block Kit's limits and builders, for the integrations'
-  messages.
+  messages;
+* :mod:`.interactivity` - the payloads Slack posts when someone clicks a button in a message
+  (ingress path).
+
+Slack signs the requests it sends (interactivity, slash commands, events) with the app's signing
+secret: :data:`SIGNING` and :data:`VERIFIER` below.
 
 Sources: ``chat.postMessage`` https://docs.slack.dev/reference/methods/chat.postMessage; rate limits
 ("chat.postMessage generally allows posting one message per second per channel", HTTP 429 with
-``Retry-After`` in seconds): https://docs.slack.dev/apis/web-api/rate-limits.
+``Retry-After`` in seconds): https://docs.slack.dev/apis/web-api/rate-limits; request signing
+(``X-Slack-Signature: v0=`` + hex HMAC-SHA256 of ``v0:<X-Slack-Request-Timestamp>:<raw body>`` with
+the signing secret, requests older than five minutes refused):
+https://docs.slack.dev/authentication/verifying-requests-from-slack.
 """
 
 from __future__ import annotations
 
 from shared.app import App
+from shared.spec import Connection
+from shared.webhooks.hmac import HmacVerifier
 
-__all__ = ["APP", "CONNECTION"]
+__all__ = ["APP", "CONNECTION", "SIGNING", "VERIFIER"]
 
 APP = App(
     name="slack",
@@ -49,4 +59,31 @@ CONNECTION = APP.connection(
         "listing the channels, chat.list_channels); invite the app to the "
         "channel (reading its history needs membership, chat:write.public is not enough)."
     )
+)
+
+SIGNING = Connection(
+    name="slack_signing",
+    app="slack",
+    description=(
+        "The Slack app's signing secret (Basic Information > App Credentials > Signing Secret), which "
+        "signs the requests Slack sends to the app's Request URL (X-Slack-Signature). During a "
+        "rotation (Regenerate), keep the old one as previous_secret until Slack signs with the new one."
+    ),
+    fields=("secret",),
+    optional=("previous_secret",),
+    local={"secret": "sandbox-slack-signing-secret"},
+    kind="signing",
+)
+
+VERIFIER = HmacVerifier(
+    scheme="slack-v0",
+    header="x-slack-signature",
+    # "v0=" + hex(HMAC-SHA256(signing secret, "v0:" + timestamp + ":" + raw body)); the body is the
+    # raw form body (payload=...), never re-encoded.
+    prefix="v0=",
+    content="v0:{timestamp}:{body}",
+    timestamp_header="x-slack-request-timestamp",
+    timestamp_unit="s",
+    # "If the timestamp is more than five minutes from local time, it could be a replay attack."
+    tolerance_s=300,
 )
