@@ -1,4 +1,5 @@
-"""The ``slack.post_message`` action: post a message to a channel, once per ledger step; and
+"""The ``slack.post_message`` action: post a message to a channel, once per ledger step;
+``slack.update_message`` (``chat.update``, https://docs.slack.dev/reference/methods/chat.update); and
 ``chat.list_channels`` (``conversations.list``, public channels, a cursor page at a time).
 
 The contract - :class:`shared.actions.chat.PostMessage` in, :class:`shared.actions.chat.PostedMessage`
@@ -31,7 +32,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from shared.actions.base import Action, ActionContext
-from shared.actions.chat import ChannelInfo, ChannelPage, ListChannels, PostedMessage, PostMessage
+from shared.actions.chat import (
+    ChannelInfo,
+    ChannelPage,
+    ListChannels,
+    PostedMessage,
+    PostMessage,
+    UpdateMessage,
+)
 
 from . import APP, CONNECTION
 from .client import SlackClient, effect_metadata
@@ -39,7 +47,7 @@ from .client import SlackClient, effect_metadata
 if TYPE_CHECKING:
     from shared.http import WorkStamp
 
-__all__ = ["ACTIONS", "LIST_CHANNELS", "POST_MESSAGE", "effect_ref"]
+__all__ = ["ACTIONS", "LIST_CHANNELS", "POST_MESSAGE", "UPDATE_MESSAGE", "effect_ref"]
 
 
 def effect_ref(stamp: WorkStamp) -> str:
@@ -99,6 +107,27 @@ LIST_CHANNELS: Final = Action(
     connections=(CONNECTION,),
     run=_list_channels,
     effect=False,
+)
+
+
+def _update(ctx: ActionContext, data: UpdateMessage) -> PostedMessage:
+    updated = SlackClient(ctx.api(APP, CONNECTION)).update_message(
+        data.channel, data.ts, data.text, data.blocks
+    )
+    return PostedMessage(channel=updated.channel, ts=updated.ts)
+
+
+#: ``chat.update`` of a message the app posted (a flow showing the outcome of a button click in the
+#: message itself). The same update twice is the same message, so a retried step is harmless. Not in
+#: :data:`ACTIONS`: flows call it; it is not offered to AI assistants as a tool.
+UPDATE_MESSAGE: Final = Action(
+    name="slack.update_message",
+    description="Replace the text and blocks of a message the Slack app posted.",
+    input=UpdateMessage,
+    output=PostedMessage,
+    app=APP.name,
+    connections=(CONNECTION,),
+    run=_update,
 )
 
 ACTIONS: Final = (POST_MESSAGE, LIST_CHANNELS)

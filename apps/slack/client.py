@@ -190,6 +190,30 @@ class SlackClient:
             self._known_ids()[_channel_key(channel)] = posted.channel
         return posted
 
+    def update_message(
+        self, channel: str, ts: str, text: str, blocks: Sequence[Mapping[str, Any]] = ()
+    ) -> PostedMessage:
+        """Replace the text and blocks of message ``ts`` in ``channel`` (an id: ``chat.update``
+        takes no names). An empty ``blocks`` removes the message's blocks, as Slack documents."""
+        path = "/chat.update"
+        payload: dict[str, Any] = {
+            "channel": channel,
+            "ts": ts,
+            "text": text[:TEXT_MAX_CHARS],
+            "blocks": [dict(b) for b in blocks],
+        }
+        response = self._api.request(
+            "POST",
+            path,
+            json=payload,
+            headers={"content-type": "application/json; charset=utf-8"},
+            template=path,
+        )
+        answer = self._answer(response, path)
+        if not answer.ok:
+            raise self._error(answer, response, f"POST {path}")
+        return self._api.parse(PostedMessage, response, path)
+
     def find_by_ref(
         self,
         channel: str,

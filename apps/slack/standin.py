@@ -7,6 +7,10 @@ Served (paths as on ``https://slack.com/api``):
   both. ``metadata`` (``{"event_type": "...", "event_payload": {...}}``) is stored with the message;
   not an object ``invalid_metadata_format``, without a string ``event_type`` or an object
   ``event_payload`` ``invalid_metadata_schema``;
+* ``POST /chat.update`` (JSON or form, as ``chat.postMessage``): ``channel`` by id, ``ts`` of a
+  message the app posted, new ``text`` / ``blocks``; Slack's ``message_not_found``,
+  ``cant_update_message``, ``channel_not_found``, ``no_text``. Answers ``{"ok": true, "channel",
+  "ts", "text", "message"}`` (https://docs.slack.dev/reference/methods/chat.update);
 * ``GET|POST /conversations.history``: ``channel`` (an id - a name is ``channel_not_found``, as on
   Slack), ``oldest`` / ``latest`` (Unix time with microseconds, exclusive unless ``inclusive``;
   unparsable ``invalid_ts_oldest`` / ``invalid_ts_latest``), ``limit`` (default 100, at most 999),
@@ -235,6 +239,7 @@ class SlackSandbox(SandboxApp):
     def routes(self) -> Iterable[tuple[str, str, Handler]]:
         return (
             ("POST", "/chat.postMessage", self._post_message),
+            ("POST", "/chat.update", self._update_message),
             ("GET", "/conversations.history", self._history),
             ("POST", "/conversations.history", self._history),
             ("GET", "/conversations.list", self._list),
@@ -348,6 +353,50 @@ class SlackSandbox(SandboxApp):
         self.messages.append({"channel": channel.id, "channel_name": channel.name, **message})
         self.visibility.written("messages", ts)
         body: dict[str, Any] = {"ok": True, "channel": channel.id, "ts": ts, "message": message}
+        if warnings:
+            body["warning"] = ",".join(warnings)
+            body["response_metadata"] = {"warnings": warnings}
+        return SandboxResponse.json(body)
+
+    # --- chat.update -----------------------------------------------------------------------------
+
+    def _update_message(self, req: SandboxRequest, _: dict[str, str]) -> SandboxResponse:
+        """``chat.update``: the channel by id only (a name is ``channel_not_found``), the message by
+        ``ts`` (unknown ``message_not_found``; another author's ``cant_update_message``); the new
+        ``text`` and ``blocks`` replace the old ones (an empty ``blocks`` removes them)."""
+        try:
+            args, warnings = self._arguments(req)
+            self._need("chat:write")
+            wanted = str(args.get("channel") or "").strip()
+            channel = self._channel(wanted)
+            if wanted != channel.id:
+                raise _Invalid("channel_not_found")
+            ts = str(args.get("ts") or "").strip()
+            if not ts:
+                raise _Invalid("message_not_found")
+            text = args.get("text")
+            text = "" if text is None else str(text)
+            blocks = args.get("blocks")
+            if not text.strip() and not blocks:
+                raise _Invalid("no_text")
+            if len(text) > TEXT_MAX_CHARS:
+                raise _Invalid("msg_too_long")
+            checked = self._blocks(blocks) if blocks else []
+            message = next((m for m in self.messages if m["channel"] == channel.id and m["ts"] == ts), None)
+            if message is None:
+                raise _Invalid("message_not_found")
+            if message.get("bot_id") != BOT_ID:
+                raise _Invalid("cant_update_message")
+        except _Invalid as invalid:
+            return invalid.response
+        message["text"] = text
+        if checked:
+            message["blocks"] = checked
+        else:
+            message.pop("blocks", None)
+        message["edited"] = {"user": BOT_USER_ID, "ts": f"{int(self.clock())}.000000"}
+        shown = {k: v for k, v in message.items() if k not in ("channel", "channel_name", "metadata")}
+        body: dict[str, Any] = {"ok": True, "channel": channel.id, "ts": ts, "text": text, "message": shown}
         if warnings:
             body["warning"] = ",".join(warnings)
             body["response_metadata"] = {"warnings": warnings}

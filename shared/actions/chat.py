@@ -10,7 +10,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["ChannelInfo", "ChannelPage", "ListChannels", "PostMessage", "PostedMessage"]
+__all__ = [
+    "ChannelInfo",
+    "ChannelPage",
+    "ListChannels",
+    "PostMessage",
+    "PostedMessage",
+    "UpdateMessage",
+]
 
 
 class PostMessage(BaseModel):
@@ -32,6 +39,24 @@ class PostedMessage(BaseModel):
 
     channel: str = Field(description="the channel's id")
     ts: str = Field(description="the message's timestamp: its id within the channel")
+
+
+class UpdateMessage(BaseModel):
+    """New text and blocks for a message the app posted (``chat.update``), named by channel id and ts.
+
+    Naturally idempotent: the same update twice leaves the same message.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    channel: str = Field(min_length=1, max_length=80, description="the channel's id (C0123...), as posted")
+    ts: str = Field(min_length=1, max_length=40, description="the message's ts")
+    text: str = Field(
+        min_length=1, max_length=40_000, description="the new text (also the notification text)"
+    )
+    blocks: list[dict[str, Any]] = Field(
+        default_factory=list, max_length=50, description="the new blocks; empty removes them"
+    )
 
 
 class ListChannels(BaseModel):
