@@ -26,7 +26,9 @@ answered 500, counted and alarmed, and never turned into "skip the check").
     │   ├── TargetTimeout                  target did not answer within the timeout
     │   ├── RateLimited                    target answered 429 (carries ``retry_after``): waits, spends no attempt
     │   ├── CircuitOpen                    the target app's circuit is open: not called; waits, spends no attempt
-    │   └── EventInProgress                the same event is being processed elsewhere right now
+    │   └── Contended                      another change came first; waits, spends no attempt
+    │       ├── EventInProgress            the same event (or its entity, an OAuth refresh) is held elsewhere
+    │       └── StockChanged               a compare-and-set write found another quantity (shared.actions.stock)
     └── PermanentError                     retrying cannot help: dead-letter queue at once
         ├── TargetRejected                 target answered 4xx (carries status and redacted text)
         ├── ConnectionRevoked              OAuth refresh refused (invalid_grant): re-authorise, redrive
@@ -44,6 +46,7 @@ __all__ = [
     "CircuitOpen",
     "ConfigurationError",
     "ConnectionRevoked",
+    "Contended",
     "EventInProgress",
     "ForbiddenOrigin",
     "IngressError",
@@ -227,7 +230,18 @@ class CircuitOpen(RetryableError):
         self.waiting = waiting
 
 
-class EventInProgress(RetryableError):
+class Contended(RetryableError):
+    """Another delivery or another change came first: try again once it is done.
+
+    Someone else's state, not this event's failure - so the worker counts it as a wait, not an
+    attempt (:mod:`shared.worker`): a burst of changes to one entity must not dead-letter the last
+    of them for having waited its turn.
+    """
+
+    code = "contended"
+
+
+class EventInProgress(Contended):
     code = "event_in_progress"
 
 

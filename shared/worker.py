@@ -7,10 +7,10 @@ decided by the error tree alone:
 * success, or a duplicate of a completed event -> the record is deleted;
 * a *wait* - the target answered 429 (:class:`~shared.errors.RateLimited`), or its circuit is open
   (:class:`~shared.errors.CircuitOpen`, :mod:`shared.health`), or a call failed and the circuit is
-  open now, or another delivery holds the event, its entity or an OAuth refresh
-  (:class:`~shared.errors.EventInProgress`) - is someone else's state, not the event's: the record
-  is reported as failed with a visibility from its count of waits (the target's hint wins when
-  longer), and no attempt is spent.
+  open now, or another delivery or change came first (:class:`~shared.errors.Contended`: the event,
+  its entity or an OAuth refresh held elsewhere, a stock level changed) - is someone else's state,
+  not the event's: the record is reported as failed with a visibility from its count of waits (the
+  target's hint wins when longer), and no attempt is spent.
   Waits are counted per queued message in the ledger (``<integration>#waits#<message id>``), so
   the attempt number is the SQS receive count minus the waits before it. Past the policy's retry
   horizon a wait dead-letters instead;
@@ -52,7 +52,7 @@ from shared.clients import api_client, current_metrics
 from shared.envelope import Envelope
 from shared.errors import (
     CircuitOpen,
-    EventInProgress,
+    Contended,
     InvalidEvent,
     PermanentError,
     RateLimited,
@@ -413,10 +413,11 @@ def _waits_so_far(batch: _Batch, record: SQSRecord, receives: int) -> int:
 
 def _wait_for(exc: Exception, guard: health.RecordHealth) -> RetryableError | None:
     """The target's "not now" this failure is, if it is one (then it spends no attempt)."""
-    if isinstance(exc, CircuitOpen | RateLimited | EventInProgress):
-        # EventInProgress: another delivery holds the event, the entity or the OAuth refresh - that
-        # delivery's state, not this event's failure (a duplicate waiting for its twin, a crashed
-        # invocation's record until its deadline). Spending attempts on it dead-lettered re-sends.
+    if isinstance(exc, CircuitOpen | RateLimited | Contended):
+        # Contended: another delivery holds the event, the entity or the OAuth refresh, or another
+        # change came first (a duplicate waiting for its twin, a crashed invocation's record until its
+        # deadline, a stock level changed under a compare-and-set) - someone else's state, not this
+        # event's failure. Spending attempts on it dead-lettered re-sends and busy SKUs.
         return exc
     if isinstance(exc, RetryableError) and guard.blocked is not None:
         return guard.blocked  # a call failed and its app's circuit is open now

@@ -16,7 +16,7 @@ from typing import Annotated, Final
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from shared.errors import RetryableError
+from shared.errors import Contended
 
 __all__ = [
     "DEFAULT_PROVIDER",
@@ -75,11 +75,12 @@ class Stock(BaseModel):
 # location (the provider's id); an API key offers them only if it names them (least privilege).
 
 
-class StockChanged(RetryableError):
+class StockChanged(Contended):
     """A compare-and-set adjustment found another quantity than expected: read again, then retry.
 
     Another sale (or a count) changed the level between the caller's read and its write; nothing was
-    applied. Retryable: the caller's next attempt reads the new quantity and computes again.
+    applied. Contended, so a wait that spends no attempt: the next try reads the new quantity and
+    computes again, however busy the SKU is.
     """
 
     code = "stock_changed"

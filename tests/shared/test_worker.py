@@ -1019,3 +1019,19 @@ def test_a_decision_is_taken_again_until_a_step_acted_on_it(syn: Runtime) -> Non
     assert (bound, ran) == ({"state": "cancelled"}, False)
     plain, ran = ledger.run_step("evt-decide", "resolve", decide)  # without binding_after: as before
     assert (plain, ran) == ({"state": "cancelled"}, False)
+
+
+def test_contention_is_a_wait_and_a_plain_retryable_error_is_an_attempt() -> None:
+    """A stock level changed under a compare-and-set (a busy SKU), an event or entity held elsewhere:
+    someone else's change came first - waits. A target's 5xx is this attempt's failure."""
+    from types import SimpleNamespace
+
+    from shared.actions.stock import StockChanged
+    from shared.errors import EventInProgress, TargetUnavailable
+    from shared.ordering import EntityBusy
+    from shared.worker import _wait_for
+
+    unblocked: Any = SimpleNamespace(blocked=None)
+    for contended in (StockChanged("the level moved"), EventInProgress("held"), EntityBusy("held")):
+        assert _wait_for(contended, unblocked) is contended
+    assert _wait_for(TargetUnavailable("503"), unblocked) is None
