@@ -37,10 +37,11 @@ def stored(rt: LocalRuntime, connection: str) -> dict[str, str]:
     return value
 
 
-def subscriptions(rt: LocalRuntime, app: str) -> list[Subscription]:
+def subscriptions(rt: LocalRuntime, app: str, integration: str = "pos_to_accounting") -> list[Subscription]:
+    """The app's subscriptions for ``integration``'s URLs (inventory_sync subscribes at Square too)."""
     sender = rt.sandboxes[app].webhooks
     assert sender is not None
-    return list(sender.subscriptions)
+    return [s for s in sender.subscriptions if f"/hooks/{integration}/" in s.url]
 
 
 def test_register_at_square_and_stripe_then_payments_arrive_signed_with_the_returned_keys(
@@ -94,11 +95,18 @@ def test_register_at_square_and_stripe_then_payments_arrive_signed_with_the_retu
 
 
 def test_on_a_fresh_runtime_register_adopts_what_make_dev_wired_up(runtime: LocalRuntime, cli: Any) -> None:
-    before = {app: [s.id for s in subscriptions(runtime, app)] for app in ("calendly", "calcom")}
+    before = {
+        app: [s.id for s in subscriptions(runtime, app, "booking_to_calendar")]
+        for app in ("calendly", "calcom")
+    }
+    assert all(before.values())
 
     printed = ok(cli("webhooks", "register", "booking_to_calendar"))
 
-    after = {app: [s.id for s in subscriptions(runtime, app)] for app in ("calendly", "calcom")}
+    after = {
+        app: [s.id for s in subscriptions(runtime, app, "booking_to_calendar")]
+        for app in ("calendly", "calcom")
+    }
     assert after == before  # reused, nothing created
     assert printed.count("is kept") == 2 and "  created " not in printed
     assert ok(cli("webhooks", "list", "booking_to_calendar")).count(" current ") == 2
