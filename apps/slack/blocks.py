@@ -22,6 +22,8 @@ __all__ = [
     "SECTION_MAX_FIELDS",
     "SECTION_TEXT_MAX_CHARS",
     "Block",
+    "actions",
+    "button",
     "context",
     "cut",
     "field",
@@ -41,6 +43,10 @@ FIELD_MAX_CHARS: Final = 2000
 SECTION_MAX_FIELDS: Final = 10
 #: A section's ``text`` (Slack refuses the whole message with ``invalid_blocks`` past it).
 SECTION_TEXT_MAX_CHARS: Final = 3000
+
+#: A button's ``text`` (``plain_text``) and its ``value``.
+BUTTON_TEXT_MAX_CHARS: Final = 75
+BUTTON_VALUE_MAX_CHARS: Final = 2000
 
 #: One Block Kit block, as ``chat.postMessage`` takes it in ``blocks``.
 Block = dict[str, Any]
@@ -123,3 +129,29 @@ def link(url: str, label: str) -> str:
     need a request URL configured on the Slack app just to open a page.
     """
     return f"<{url}|{mrkdwn_escape(label)}>"
+
+
+def button(text: str, action_id: str, value: str, *, style: str | None = None) -> dict[str, Any]:
+    """A button element. Clicking it makes Slack post a ``block_actions`` payload (with ``action_id``
+    and ``value``) to the app's interactivity Request URL - so ``value`` must hold nothing secret:
+    whoever can see the message can read it. ``style``: ``primary`` (green) or ``danger`` (red).
+
+    Source: https://docs.slack.dev/reference/block-kit/block-elements/button-element (text at most 75
+    characters, ``value`` at most 2000, ``action_id`` at most 255).
+    """
+    if len(value) > BUTTON_VALUE_MAX_CHARS or not 0 < len(action_id) <= 255:
+        raise ValueError("a button's value is at most 2000 characters and its action_id 1-255")
+    element: dict[str, Any] = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": cut(text, BUTTON_TEXT_MAX_CHARS), "emoji": True},
+        "action_id": action_id,
+        "value": value,
+    }
+    if style is not None:
+        element["style"] = style
+    return element
+
+
+def actions(*elements: dict[str, Any]) -> Block:
+    """An actions block: the buttons side by side (Block Kit allows up to 25 elements)."""
+    return {"type": "actions", "elements": list(elements[:25])}
