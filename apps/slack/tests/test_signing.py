@@ -160,3 +160,16 @@ def test_retry_number_reads_slacks_header() -> None:
     assert retry_number(retried) == 2
     odd = dataclasses.replace(request, headers={**request.headers, "x-slack-retry-num": "two"})
     assert retry_number(odd) == 0
+
+
+def test_the_manual_steps_name_the_request_url_and_where_the_secret_goes() -> None:
+    from apps.slack.subscriptions import manual_steps
+    from shared.subscriptions import ManualSetup
+
+    steps = manual_steps(
+        ManualSetup("lead_followup", "slack", URL, ("block_actions",), SIGNING, " --stage prod")
+    )
+    text = "\n".join(steps)
+    assert f"Request URL to {URL}" in text and "Interactivity & Shortcuts" in text
+    assert "switchboard secrets set slack_signing secret=- --stage prod" in text
+    assert "previous_secret=- --stage prod" in text
