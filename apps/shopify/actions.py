@@ -21,6 +21,15 @@ as a Square variation without counts is.
 reference as the group's ``referenceDocumentUri``; reason ``correction`` (the count is corrected to
 match a sale made elsewhere).
 
+``payments.list_online`` (:mod:`shared.actions.payments`) is the shop's sales of a period: one
+``orders(query: "updated_at:>=<begin>")`` search, every page (:meth:`.client.ShopifyClient.orders_updated_since`),
+from which the orders *processed* in ``[begin, end)`` become payments and the refunds *created* in it
+become refunds - so a refund today of last week's order counts today, as the till's do. An order is a
+payment of ``totalPriceSet`` (before returns) less ``totalTipReceivedSet``, with the tip beside it;
+``displayFinancialStatus`` decides whether it took money (:data:`ORDER_STATUS`); test orders
+(``test: true``, the bogus gateway) are left out. Shopify's fees are not in the Admin API's order,
+so an online payment carries none.
+
 Worker and MCP path only.
 """
 
@@ -32,6 +41,15 @@ from datetime import UTC, datetime
 from typing import Final
 
 from shared.actions.base import Action, ActionContext
+from shared.actions.payments import (
+    ListOnlinePayments,
+    Money,
+    Payment,
+    PaymentList,
+    PaymentStatus,
+    Refund,
+    iso_exponent,
+)
 from shared.actions.stock import (
     Adjust,
     Adjusted,
@@ -46,9 +64,20 @@ from shared.errors import PermanentError
 
 from . import APP, CONNECTION
 from .client import InventoryChange, QuantityStale, ShopifyClient, gid
-from .models import InventoryItem
+from .models import InventoryItem, MoneyBag, SalesOrder
 
-__all__ = ["ACTIONS", "ADJUST_STOCK", "COUNT_STOCK", "GET_STOCK", "SYNC_REASON", "available_at"]
+__all__ = [
+    "ACTIONS",
+    "ADJUST_STOCK",
+    "COUNT_STOCK",
+    "GET_STOCK",
+    "LIST_ONLINE_PAYMENTS",
+    "ORDER_STATUS",
+    "SYNC_REASON",
+    "as_money",
+    "available_at",
+    "sales_of",
+]
 
 #: The ``reason`` of a stock.adjust: the online count is corrected to match a sale made elsewhere.
 SYNC_REASON: Final = "correction"
@@ -142,6 +171,78 @@ def _adjust(ctx: ActionContext, data: Adjust) -> Adjusted:
     return Adjusted(sku=data.sku, delta=data.delta, quantity_after=after)
 
 
+#: ``displayFinancialStatus`` -> the payment's status: paid (and later refunded: the refunds count on
+#: their own day) took money; ``PARTIALLY_PAID`` and ``PENDING`` not yet all of it; ``VOIDED`` was
+#: cancelled; ``EXPIRED`` an authorisation never captured. An unknown status is ``None``: not counted.
+ORDER_STATUS: Final[dict[str, PaymentStatus]] = {
+    "PAID": "completed",
+    "PARTIALLY_REFUNDED": "completed",
+    "REFUNDED": "completed",
+    "AUTHORIZED": "authorized",
+    "PARTIALLY_PAID": "pending",
+    "PENDING": "pending",
+    "VOIDED": "canceled",
+    "EXPIRED": "failed",
+}
+
+
+def as_money(bag: MoneyBag | None) -> Money | None:
+    """Shopify's decimal ``shopMoney`` as exact minor units; a fraction of a minor unit is refused."""
+    if bag is None:
+        return None
+    currency = bag.shopMoney.currencyCode.upper()
+    exponent = iso_exponent(currency)
+    minor = bag.shopMoney.amount.scaleb(exponent)
+    if minor != minor.to_integral_value():
+        raise PermanentError(f"{APP.name}: {bag.shopMoney.amount} {currency} is not whole minor units")
+    return Money(amount=int(minor), currency=currency, exponent=exponent)
+
+
+def _less(total: Money | None, tip: Money | None) -> Money | None:
+    if total is None or tip is None or tip.currency != total.currency:
+        return total
+    return total.model_copy(update={"amount": total.amount - tip.amount})
+
+
+def sales_of(orders: Sequence[SalesOrder], begin: datetime, end: datetime) -> PaymentList:
+    """The payments (orders processed in ``[begin, end)``) and refunds (created in it) of ``orders``."""
+    payments: list[Payment] = []
+    refunds: list[Refund] = []
+    for order in orders:
+        if order.test:
+            continue
+        if order.processedAt is not None and begin <= order.processedAt < end:
+            total, tip = as_money(order.totalPriceSet), as_money(order.totalTipReceivedSet)
+            payments.append(
+                Payment(
+                    id=order.id,
+                    status=ORDER_STATUS.get((order.displayFinancialStatus or "").upper()),
+                    created_at=order.processedAt,
+                    amount=_less(total, tip),
+                    tip=tip if tip is not None and tip.amount else None,
+                    order_id=order.id,
+                )
+            )
+        for refund in order.refunds:
+            if refund.createdAt is not None and begin <= refund.createdAt < end:
+                refunds.append(
+                    Refund(
+                        id=refund.id,
+                        status="completed",
+                        created_at=refund.createdAt,
+                        payment_id=order.id,
+                        order_id=order.id,
+                        amount=as_money(refund.totalRefundedSet),
+                    )
+                )
+    return PaymentList(payments=payments, refunds=refunds)
+
+
+def _list_online(ctx: ActionContext, data: ListOnlinePayments) -> PaymentList:
+    orders = _client(ctx).orders_updated_since(data.begin_time)
+    return sales_of(orders, data.begin_time, data.end_time)
+
+
 GET_STOCK: Final = Action(
     name="stock.get",
     description="Stock available (whole units) for up to 100 SKUs at the shop's locations (Shopify).",
@@ -174,4 +275,15 @@ ADJUST_STOCK: Final = Action(
     run=_adjust,
 )
 
-ACTIONS: Final = (GET_STOCK, COUNT_STOCK, ADJUST_STOCK)
+LIST_ONLINE_PAYMENTS: Final = Action(
+    name="payments.list_online",
+    description="List the online shop's paid orders and refunds of a period, up to 31 days (Shopify).",
+    input=ListOnlinePayments,
+    output=PaymentList,
+    app=APP.name,
+    connections=(CONNECTION,),
+    run=_list_online,
+    effect=False,
+)
+
+ACTIONS: Final = (GET_STOCK, COUNT_STOCK, ADJUST_STOCK, LIST_ONLINE_PAYMENTS)

@@ -21,6 +21,14 @@ Sources, for :data:`apps.shopify.SHOPIFY_API_VERSION`:
   ``updatedAt``), ``InventoryAdjustmentGroup`` (``id``, ``createdAt``, ``reason``, ``changes``
   ``{name, delta, quantityAfterChange, item, location}``), ``Order`` (``currentTotalPriceSet`` ...):
   https://shopify.dev/docs/api/admin-graphql/2026-04/objects/ (one page per object).
+* The sales read (``orders(query:, first:, after:)``): ``Order.totalPriceSet`` (the total before
+  returns: lines, discounts, shipping, taxes and tips), ``totalTipReceivedSet``,
+  ``displayFinancialStatus`` (``OrderDisplayFinancialStatus``: ``AUTHORIZED``, ``EXPIRED``, ``PAID``,
+  ``PARTIALLY_PAID``, ``PARTIALLY_REFUNDED``, ``PENDING``, ``REFUNDED``, ``VOIDED``), ``test``,
+  ``refunds(first:)`` (a list, not a connection) of ``Refund`` (``id``, ``createdAt``,
+  ``totalRefundedSet``), and ``PageInfo`` (``hasNextPage``, ``endCursor``):
+  https://shopify.dev/docs/api/admin-graphql/2026-04/queries/orders,
+  https://shopify.dev/docs/api/admin-graphql/2026-04/objects/Refund.
 
 Worker path only.
 """
@@ -47,7 +55,11 @@ __all__ = [
     "Node",
     "Order",
     "OrderLineItem",
+    "OrderRefund",
+    "PageInfo",
     "ProductVariant",
+    "SalesOrder",
+    "SalesOrders",
     "ThrottleStatus",
     "UserError",
 ]
@@ -218,3 +230,36 @@ class Order(_Model):
     totalTaxSet: MoneyBag | None = None
     totalTipReceivedSet: MoneyBag | None = None
     lineItems: _LineItems = Field(default_factory=_LineItems)
+
+
+class OrderRefund(_Model):
+    """A refund of an order: it counts on the day it was made (``createdAt``)."""
+
+    id: str
+    createdAt: datetime | None = None
+    totalRefundedSet: MoneyBag | None = None
+
+
+class SalesOrder(_Model):
+    """An order as the sales read selects it: totals, status and refunds - no lines, no customer."""
+
+    id: str
+    name: str | None = None
+    processedAt: datetime | None = None
+    displayFinancialStatus: str | None = None
+    test: bool = False
+    totalPriceSet: MoneyBag
+    totalTipReceivedSet: MoneyBag | None = None
+    refunds: list[OrderRefund] = Field(default_factory=list)
+
+
+class PageInfo(_Model):
+    hasNextPage: bool = False
+    endCursor: str | None = None
+
+
+class SalesOrders(_Model):
+    """One page of ``orders``."""
+
+    nodes: list[SalesOrder] = Field(default_factory=list)
+    pageInfo: PageInfo = Field(default_factory=PageInfo)

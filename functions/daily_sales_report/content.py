@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .models import Breakdown, Report
+from .models import Breakdown, Online, Report
 from .report import format_money
 
-__all__ = ["ReportView", "Row", "template_context", "view"]
+__all__ = ["OnlineView", "ReportView", "Row", "template_context", "view"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,20 @@ class Row:
 
 
 @dataclass(frozen=True)
+class OnlineView:
+    """The online shop's row: ``Online (Shopify)``, its orders, sales, refunds, tips and net."""
+
+    label: str
+    count: int
+    gross: str
+    tips: str
+    refund_count: int
+    refunds: str
+    net: str
+    not_completed: int
+
+
+@dataclass(frozen=True)
 class ReportView:
     day: str  # "Friday 20 November 2026"
     day_iso: str
@@ -39,9 +53,15 @@ class ReportView:
     tips: str
     refund_count: int
     refunds: str
+    #: Net sales of everything reported: the till's plus the online shop's.
     net: str
+    #: The till's own net sales (the "In shop" row when there is an online row beside it).
+    till_net: str
     fees: str
     not_completed: int
+    #: "12 payments", or "12 payments and 5 online orders".
+    counted: str
+    online: OnlineView | None
     empty: bool
     by_method: tuple[Row, ...]
     by_hour: tuple[Row, ...]
@@ -64,6 +84,23 @@ def _rows(rows: tuple[Breakdown, ...], currency: str, total_sales: int) -> tuple
     )
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _online(online: Online, currency: str) -> OnlineView:
+    return OnlineView(
+        label=online.label,
+        count=online.count,
+        gross=format_money(online.gross, currency),
+        tips=format_money(online.tips, currency),
+        refund_count=online.refund_count,
+        refunds=format_money(online.refunds, currency),
+        net=format_money(online.net, currency),
+        not_completed=online.not_completed,
+    )
+
+
 def view(report: Report) -> ReportView:
     c = report.currency
     hours = _rows(report.by_hour, c, report.gross)
@@ -82,10 +119,16 @@ def view(report: Report) -> ReportView:
         tips=format_money(report.tips, c),
         refund_count=report.refund_count,
         refunds=format_money(report.refunds, c),
-        net=format_money(report.net, c),
+        net=format_money(report.total_net, c),
+        till_net=format_money(report.net, c),
         fees=format_money(report.fees, c),
         not_completed=report.not_completed,
-        empty=report.count == 0 and report.refund_count == 0,
+        counted=_plural(report.count, "payment")
+        + (f" and {_plural(report.online.count, 'online order')}" if report.online else ""),
+        online=_online(report.online, c) if report.online else None,
+        empty=report.total_count == 0
+        and report.refund_count == 0
+        and (report.online is None or report.online.refund_count == 0),
         by_method=_rows(report.by_method, c, report.gross),
         by_hour=hours,
         by_location=_rows(report.by_location, c, report.gross),

@@ -10,12 +10,15 @@ from __future__ import annotations
 import email.utils
 import re
 from datetime import date, datetime
-from typing import Final
+from typing import Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["Breakdown", "Report", "ReportRequest", "Settings"]
+__all__ = ["ONLINE_LABELS", "Breakdown", "Online", "Report", "ReportRequest", "Settings"]
+
+#: The online shops the report can include (``Settings.online``), and the row's label.
+ONLINE_LABELS: Final = {"shopify": "Online (Shopify)"}
 
 _ADDRESS: Final = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 #: Square location ids are upper-case letters and digits (``L8M2Q9ZB3XW1P``).
@@ -76,6 +79,10 @@ class Settings(BaseModel):
     #: The one currency the report is in (ISO 4217). A payment or refund in any other currency stops
     #: the report with a clear error instead of adding pence to cents.
     currency: str = Field(default="GBP", pattern=r"^[A-Z]{3}$")
+    #: The online shop whose sales the report adds beside the till's: ``none``, or ``shopify`` (the
+    #: ``shopify`` connection must then hold the shop's Admin API token, scope ``read_orders``). Its
+    #: amounts must be in :attr:`currency` too.
+    online: Literal["none", "shopify"] = "none"
 
     _report_to = field_validator("report_to")(
         lambda cls, v: tuple(_email_address(a, display_name=False) for a in v)
@@ -109,6 +116,28 @@ class Breakdown(BaseModel):
         return self.sales + self.tips
 
 
+class Online(BaseModel):
+    """The online shop's day, beside the till's: orders paid and refunds made. Minor units."""
+
+    model_config = ConfigDict(frozen=True)
+
+    #: ``Online (Shopify)``.
+    label: str
+    #: Paid orders processed that day, and the sum of their totals less tips (tax and shipping in).
+    count: int
+    gross: int
+    tips: int
+    #: Refunds made that day (whatever day the order was), and their sum.
+    refund_count: int
+    refunds: int
+    #: Orders of the day not paid (pending, authorised only, voided, expired): not counted.
+    not_completed: int
+
+    @property
+    def net(self) -> int:
+        return self.gross - self.refunds
+
+
 class Report(BaseModel):
     """One day's takings. All amounts in minor units of :attr:`currency`."""
 
@@ -136,8 +165,21 @@ class Report(BaseModel):
     by_method: tuple[Breakdown, ...] = ()
     by_hour: tuple[Breakdown, ...] = ()
     by_location: tuple[Breakdown, ...] = ()
+    #: The online shop's day when the settings include one (``None``: the till only - and every
+    #: report recorded before online sales existed).
+    online: Online | None = None
 
     @property
     def net(self) -> int:
-        """Net sales: gross less refunds (tips and fees shown separately, never mixed in)."""
+        """The till's net sales: gross less refunds (tips and fees shown separately, never mixed in)."""
         return self.gross - self.refunds
+
+    @property
+    def total_net(self) -> int:
+        """Net sales of the till and the online shop together."""
+        return self.net + (self.online.net if self.online else 0)
+
+    @property
+    def total_count(self) -> int:
+        """Payments at the till and paid online orders."""
+        return self.count + (self.online.count if self.online else 0)

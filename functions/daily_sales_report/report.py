@@ -22,6 +22,11 @@ rules are tested on their own:
   next morning, when it is there.
 * One currency per report: any amount in another currency raises :class:`MixedCurrency` (permanent:
   the report goes to the DLQ with the reason instead of adding pence to cents).
+* Online sales (:func:`build_online`, when the settings name a shop) follow the same rules: paid
+  orders *processed* in the day are sales, refunds *made* in the day lower it, tips are apart, and
+  their amounts must be in the report's currency too (:class:`MixedCurrency` otherwise). They are
+  one row beside the till's - online orders have no till location, card brand or till hour - and the
+  totals add both.
 * Amounts are integer minor units (``Money.amount``); formatting uses :class:`~decimal.Decimal`.
 """
 
@@ -37,9 +42,9 @@ from zoneinfo import ZoneInfo
 from shared.actions.payments import Money, Payment, Refund, iso_exponent
 from shared.errors import PermanentError
 
-from .models import Breakdown, Report
+from .models import Breakdown, Online, Report
 
-__all__ = ["MixedCurrency", "build_report", "day_bounds", "format_money", "method_label"]
+__all__ = ["MixedCurrency", "build_online", "build_report", "day_bounds", "format_money", "method_label"]
 
 _SYMBOLS: Final[Mapping[str, str]] = {
     "GBP": "£",
@@ -113,13 +118,13 @@ class _Currency:
             self.seen.setdefault(money.currency, []).append(what)
         return money.amount
 
-    def check(self, day: date) -> None:
+    def check(self, day: date, where: str = "Square") -> None:
         if self.seen:
             found = ", ".join(
                 f"{c} ({len(ids)}: {', '.join(ids[:3])})" for c, ids in sorted(self.seen.items())
             )
             raise MixedCurrency(
-                f"the report for {day.isoformat()} is in {self.expected}, but Square has amounts in {found}; "
+                f"the report for {day.isoformat()} is in {self.expected}, but {where} has amounts in {found}; "
                 "one report covers one currency - set `currency` or `locations` to match"
             )
 
@@ -215,3 +220,48 @@ def _sorted_rows(rows: Mapping[str, _Row]) -> tuple[Breakdown, ...]:
         rows.items(), key=lambda kv: (-(kv[1].sales + kv[1].tips), kv[0])
     )
     return tuple(row.row(label) for label, row in ordered)
+
+
+def build_online(
+    *,
+    day: date,
+    timezone: str,
+    currency: str,
+    label: str,
+    where: str,
+    payments: Iterable[Payment],
+    refunds: Iterable[Refund],
+) -> Online:
+    """Sum one local day of an online shop's orders and refunds (see the module docstring)."""
+    begin, end = day_bounds(day, timezone)
+    money = _Currency(currency)
+    seen: set[str] = set()
+    count = gross = tips = not_completed = 0
+    for p in payments:
+        if p.id in seen or not _within(p.created_at, begin, end):
+            continue
+        seen.add(p.id)
+        if p.status != "completed":
+            not_completed += 1
+            continue
+        count += 1
+        gross += money.amount(p.amount, p.id)
+        tips += money.amount(p.tip, p.id)
+    refund_count = refunded = 0
+    seen_refunds: set[str] = set()
+    for r in refunds:
+        if r.id in seen_refunds or r.status != "completed" or not _within(r.created_at, begin, end):
+            continue
+        seen_refunds.add(r.id)
+        refund_count += 1
+        refunded += money.amount(r.amount, r.id)
+    money.check(day, where)
+    return Online(
+        label=label,
+        count=count,
+        gross=gross,
+        tips=tips,
+        refund_count=refund_count,
+        refunds=refunded,
+        not_completed=not_completed,
+    )

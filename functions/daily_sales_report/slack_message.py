@@ -1,6 +1,7 @@
 """The Slack summary of a day: fallback text and Block Kit blocks (chat.postMessage).
 
-Short on purpose - the headline figures, the payment methods and the busiest hour; the email has
+Short on purpose - the headline figures (with an online shop: the till's and the shop's net beside the
+total), the payment methods and the busiest hour; the email has
 the full tables. Labels come from the settings (location names) and Square (card brands), so they
 are escaped for ``mrkdwn``; the builders of :mod:`apps.slack.blocks` escape and keep to Block Kit's
 limits, and this module says only what the summary shows. A list longer than a glance is cut with
@@ -30,7 +31,7 @@ def _lines(rows: tuple[Row, ...]) -> str:
 def report_message(report: ReportView, business_name: str) -> tuple[str, list[Block]]:
     """``(text, blocks)``: the text is what notifications and screen readers show."""
     title = f"{business_name} sales, {report.short_day}"
-    summary = "no sales" if report.empty else f"net {report.net} from {report.count} payments"
+    summary = "no sales" if report.empty else f"net {report.net} from {report.counted}"
     text = f"{title}: {summary}"
     fields = [
         field("Net sales", report.net),
@@ -40,6 +41,10 @@ def report_message(report: ReportView, business_name: str) -> tuple[str, list[Bl
         field("Tips", report.tips),
         field("Square fees", report.fees),
     ]
+    if report.online is not None:
+        fields[1:2] = [field("In shop (Square)", f"{report.till_net} ({report.count} payments)")]
+        fields.insert(2, field(report.online.label, f"{report.online.net} ({report.online.count} orders)"))
+        fields.append(field("Online refunds", f"{report.online.refunds} ({report.online.refund_count})"))
     blocks = [header(title), fields_section(fields)]
     if report.by_method:
         blocks.append(text_section("*By payment method* (sales + tips)\n" + _lines(report.by_method)))
@@ -50,5 +55,7 @@ def report_message(report: ReportView, business_name: str) -> tuple[str, list[Bl
         notes.append(f"busiest {report.busiest_hour.label}: {report.busiest_hour.sales}")
     if report.not_completed:
         notes.append(f"{report.not_completed} payment(s) not completed, not counted")
+    if report.online is not None and report.online.not_completed:
+        notes.append(f"{report.online.not_completed} online order(s) not paid, not counted")
     blocks.append(context(" \u00b7 ".join(notes)))
     return mrkdwn_escape(text), blocks

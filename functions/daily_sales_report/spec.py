@@ -1,4 +1,4 @@
-"""daily_sales_report: yesterday's Square takings, by email and in Slack, every morning - once per day.
+"""daily_sales_report: yesterday's Square takings (and the online shop's), by email and in Slack, every morning - once per day.
 
 An EventBridge Scheduler schedule fires at 07:00 in the business's time zone (:data:`TIMEZONE`, the
 single source of truth: the schedule fires in it, "yesterday" is computed in it, and the work item
@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from apps import slack, square
+from apps import shopify, slack, square
 from shared.spec import (
     Accepted,
     EmailSender,
@@ -58,7 +58,10 @@ def accept_tick(run: ScheduledRun) -> Sequence[Accepted]:
 
 SPEC = IntegrationSpec(
     name="daily_sales_report",
-    description="Yesterday's Square sales (payments, refunds, tips, fees; by method and hour) by email and Slack",
+    description=(
+        "Yesterday's Square sales (payments, refunds, tips, fees; by method and hour), with the online "
+        "shop's (Shopify) if set, by email and Slack"
+    ),
     input_model=ReportRequest,
     settings=Settings,
     worker="functions.daily_sales_report.worker:process",
@@ -71,9 +74,11 @@ SPEC = IntegrationSpec(
             description="Every morning at 07:00 local time: report on yesterday",
         ),
     ),
-    connections=(square.CONNECTION, slack.CONNECTION),
+    # Shopify is read only with ``online: shopify`` (Settings.online); the connection is declared so the
+    # function may read its secret when a stage turns online sales on.
+    connections=(square.CONNECTION, slack.CONNECTION, shopify.CONNECTION),
     email=EmailSender(from_setting="from_address", recipients=("report_to",)),
-    # Reading a busy day is a few ListPayments pages per location (each well under a second) plus
+    # Reading a busy day is a few ListPayments pages per location (and a few Shopify order pages) (each well under a second) plus
     # one email and one Slack post: 60 s is ample and bounds a hung call.
     timeout_s=60,
     memory_mb=256,

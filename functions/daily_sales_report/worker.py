@@ -5,7 +5,8 @@ Three steps, each recorded in the effects ledger under the work item's event id
 
 1. ``square.snapshot`` - the action ``payments.list`` (ListPayments for each configured location and
    ListPaymentRefunds, every page; answered in the payments domain's terms), summed into a
-   :class:`~.models.Report` (:mod:`.report`). Reading changes nothing at Square, but the *result* is
+   :class:`~.models.Report` (:mod:`.report`); with ``online: shopify`` also ``payments.list_online``
+   (Shopify's orders and refunds of the day), summed into the report's online row. Reading changes nothing at Square, but the *result* is
    recorded: when Slack fails after the email went out, the retry posts the figures the email
    showed, even if a refund landed in between.
 2. ``email.report`` - the templated report (HTML + text, ``templates/daily_report.*``) to
@@ -29,15 +30,15 @@ from typing import Any, Final
 
 from apps.slack.actions import POST_MESSAGE
 from apps.square.actions import LIST_PAYMENTS
-from shared.actions import chat
+from shared.actions import chat, provider
 from shared.actions import email as email_actions
-from shared.actions.payments import ListPayments
+from shared.actions.payments import ListOnlinePayments, ListPayments, PaymentList
 from shared.email import Templates
 from shared.worker import WorkContext
 
 from .content import template_context, view
-from .models import Report, ReportRequest, Settings
-from .report import build_report, day_bounds
+from .models import ONLINE_LABELS, Online, Report, ReportRequest, Settings
+from .report import build_online, build_report, day_bounds
 from .slack_message import report_message
 
 TEMPLATES: Final = Templates(Path(__file__).parent / "templates")
@@ -73,7 +74,8 @@ def process(request: ReportRequest, ctx: WorkContext) -> dict[str, Any]:
     return {
         "day": report.day.isoformat(),
         "payments": report.count,
-        "net": report.net,
+        "net": report.total_net,
+        "online_orders": report.online.count if report.online else None,
         "currency": report.currency,
         "email_message_id": emailed["message_id"],
         "slack_ts": posted["ts"],
@@ -91,11 +93,31 @@ def read_day(request: ReportRequest, ctx: WorkContext, settings: Settings) -> Re
     listed = LIST_PAYMENTS(
         ctx, ListPayments(begin_time=begin, end_time=end, location_ids=list(settings.locations))
     )
-    return build_report(
+    report = build_report(
         day=request.day,
         timezone=request.timezone,
         currency=settings.currency,
         payments=listed.payments,
         refunds=listed.refunds,
         locations=settings.locations,
+    )
+    if settings.online == "none":
+        return report
+    return report.model_copy(update={"online": read_online(request, ctx, settings)})
+
+
+def read_online(request: ReportRequest, ctx: WorkContext, settings: Settings) -> Online:
+    """The online shop's orders and refunds of the local day (``payments.list_online``), summed."""
+    begin, end = day_bounds(request.day, request.timezone)
+    action = provider("payments.list_online", settings.online)
+    listed = action(ctx, ListOnlinePayments(begin_time=begin, end_time=end))
+    assert isinstance(listed, PaymentList)
+    return build_online(
+        day=request.day,
+        timezone=request.timezone,
+        currency=settings.currency,
+        label=ONLINE_LABELS[settings.online],
+        where=action.app.capitalize(),
+        payments=listed.payments,
+        refunds=listed.refunds,
     )

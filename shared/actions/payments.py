@@ -9,6 +9,13 @@ location id". A period is at most 31 days, so one call stays a bounded number of
 ``sales.get_order`` reads one order: its lines, taxes and totals - what a sale was *for*, where a
 payment only says how much.
 
+``payments.list_online`` answers the same for an online shop (Shopify performs it,
+:mod:`apps.shopify.actions`): its orders *processed* in the period as payments, and the refunds
+*made* in it (whatever day the order was). It is a sibling of ``payments.list``, not a second
+provider of it, because an online shop's orders have no till location: ``payments.list`` needs the
+till's ``location_ids``, which an online order cannot be filtered by. Its answer is the same
+:class:`PaymentList`, so the sums a flow makes of the till's payments apply to it unchanged.
+
 This module is the contract: the inputs, and the payment, refund and order in the domain's own
 terms (:class:`Payment`, :class:`Refund`, :class:`Order`), never in one provider's - the app that
 performs the actions (today :mod:`apps.square.actions`) maps its records onto them. Nothing in them
@@ -30,10 +37,12 @@ from typing import Final, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
+    "DEFAULT_PROVIDER",
     "ISO_EXPONENTS",
     "MAX_PERIOD",
     "FoundOrder",
     "GetOrder",
+    "ListOnlinePayments",
     "ListPayments",
     "Money",
     "Order",
@@ -48,6 +57,10 @@ __all__ = [
     "RefundStatus",
     "iso_exponent",
 ]
+
+#: The app the tool surfaces (MCP, OpenAPI) offer for a payments action several apps perform, unless
+#: a deployment chooses another (``{"payments": ...}``): the till.
+DEFAULT_PROVIDER: Final = "square"
 
 #: The longest period one call lists (a month: bounded pages, a clear answer).
 MAX_PERIOD: Final = timedelta(days=31)
@@ -117,6 +130,23 @@ class ListPayments(BaseModel):
 
     @model_validator(mode="after")
     def _period(self) -> ListPayments:
+        if self.end_time <= self.begin_time:
+            raise ValueError("end_time must be after begin_time")
+        if self.end_time - self.begin_time > MAX_PERIOD:
+            raise ValueError("the period can be at most 31 days; list a long range month by month")
+        return self
+
+
+class ListOnlinePayments(BaseModel):
+    """A period of an online shop's sales: the shop is the connection's, so there are no locations."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    begin_time: AwareDatetime = Field(description="start of the period, inclusive (RFC 3339 with offset)")
+    end_time: AwareDatetime = Field(description="end of the period, exclusive (RFC 3339 with offset)")
+
+    @model_validator(mode="after")
+    def _period(self) -> ListOnlinePayments:
         if self.end_time <= self.begin_time:
             raise ValueError("end_time must be after begin_time")
         if self.end_time - self.begin_time > MAX_PERIOD:

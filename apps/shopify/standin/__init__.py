@@ -27,7 +27,8 @@ written from Shopify's documentation, not from :mod:`shared.webhooks`), with ``X
 ``X-Shopify-Webhook-Id``, ``X-Shopify-Event-Id``, ``X-Shopify-Shop-Domain``, ``X-Shopify-API-Version``
 and ``X-Shopify-Triggered-At``. An inventory mutation sends ``inventory_levels/update``; the controls
 ``POST /_orders`` (an order, REST shape: kept for ``order(id:)`` and sent as ``orders/paid``) and
-``POST /_refunds`` (sent as ``refunds/create``) stand for a checkout and a refund made in Shopify.
+``POST /_refunds`` (sent as ``refunds/create``, and added to its order's ``refunds`` when the stand-in
+has that order) stand for a checkout and a refund made in Shopify.
 ``POST /_stock {"sku", "location_id", "available"}`` sets a count.
 """
 
@@ -36,6 +37,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import math
 import time
 import uuid
@@ -52,7 +54,7 @@ from sandbox.sender import WebhookSender
 
 from .graphql import Field, GraphQLSyntaxError, UndefinedField, actual_cost, execute, parse, requested_cost
 from .graphql import resolve_args as _resolve_args
-from .seed import LOCATIONS, SEED_VARIANTS, SHOP_CURRENCY, SHOP_DOMAIN, SeedVariant
+from .seed import LOCATIONS, SEED_ORDERS, SEED_VARIANTS, SHOP_CURRENCY, SHOP_DOMAIN, SeedVariant
 from .shop import RequestError, Shop
 
 __all__ = ["DEFAULT_TOKEN", "SUPPORTED_VERSIONS", "ShopifySandbox", "shopify_signature"]
@@ -131,6 +133,8 @@ class ShopifySandbox(SandboxApp):
 
     def reset_data(self) -> None:
         self.shop = Shop(self._sandbox_now(), SHOP_CURRENCY, self.seed)
+        # Deep copies: a test's refund or order must not change the seed for the next reset.
+        self.shop.orders = {o["id"]: json.loads(json.dumps(o)) for o in SEED_ORDERS}
         self.buckets: dict[str, _Bucket] = {}
         self._outbox = []
 
@@ -291,6 +295,11 @@ class ShopifySandbox(SandboxApp):
         refund = _object(req)
         if not isinstance(refund.get("id"), int) or not isinstance(refund.get("order_id"), int):
             return SandboxResponse.json({"error": "a refund needs numeric id and order_id"}, 400)
+        order = self.shop.orders.get(refund["order_id"])
+        if order is not None:
+            order.setdefault("refunds", []).append(refund)
+            if refund.get("created_at"):
+                order["updated_at"] = refund["created_at"]
         self._outbox.append((TOPIC_REFUNDS_CREATE, refund))
         return SandboxResponse.json({"id": refund["id"], "topic": TOPIC_REFUNDS_CREATE}, 201)
 

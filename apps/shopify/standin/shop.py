@@ -27,11 +27,13 @@ shape that topic delivers (:class:`apps.shopify.webhooks.InventoryLevel`).
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, Final
 
 from .seed import LOCATIONS, SeedVariant
@@ -63,6 +65,9 @@ REASONS: Final = frozenset(
 _NAMES: Final = frozenset({"available", "on_hand"})
 _GID: Final = re.compile(r"^gid://shopify/(\w+)/(\d+)(\?.*)?$")
 _SKU_TERM: Final = re.compile(r'sku:(?:"((?:\\.|[^"\\])*)"|([^\s)]+))', re.IGNORECASE)
+_ORDER_TERM: Final = re.compile(
+    r"\b(updated_at|processed_at|created_at|financial_status):(>=|<=|>|<)?(?:'([^']*)'|\"([^\"]*)\"|([^\s]+))"
+)
 _ADJUST_FIELDS: Final = frozenset({"name", "reason", "referenceDocumentUri", "changes"})
 _SET_FIELDS: Final = frozenset({"name", "reason", "referenceDocumentUri", "quantities"})
 
@@ -97,14 +102,20 @@ def _money(amount: Any, currency: str) -> dict[str, Any]:
     return {"__typename": "MoneyBag", "shopMoney": money, "presentmentMoney": money}
 
 
-def connection(nodes: Sequence[dict[str, Any]], args: Mapping[str, Any], type_name: str) -> dict[str, Any]:
+def connection(
+    nodes: Sequence[dict[str, Any]],
+    args: Mapping[str, Any],
+    type_name: str,
+    cursor: Callable[[dict[str, Any]], str] | None = None,
+) -> dict[str, Any]:
+    """A page of ``nodes`` (already past ``after``); ``cursor`` names each node's cursor."""
     first = args.get("first")
     if not isinstance(first, int):
         raise RequestError("you must provide one of first or last", "argumentLiteralsIncompatible")
     if not 0 <= first <= 250:
         raise RequestError(f"first: must be between 0 and 250, not {first}", "argumentLiteralsIncompatible")
     page = list(nodes[:first])
-    cursors = [f"cursor-{i}" for i in range(len(page))]
+    cursors = [cursor(n) if cursor else f"cursor-{i}" for i, n in enumerate(page)]
     return {
         "__typename": f"{type_name}Connection",
         "nodes": page,
@@ -263,8 +274,43 @@ class Shop:
             "currentTotalPriceSet": _money(order.get("current_total_price"), currency),
             "totalTaxSet": _money(order.get("total_tax", "0.00"), currency),
             "totalTipReceivedSet": _money(order.get("total_tip_received", "0.00"), currency),
+            "totalPriceSet": _money(order.get("total_price", order.get("current_total_price")), currency),
+            "refunds": lambda a: _first([self._refund(r, currency) for r in order.get("refunds") or []], a),
             "lineItems": lambda a: connection(lines, a, "LineItem"),
         }
+
+    @staticmethod
+    def _refund(refund: Mapping[str, Any], currency: str) -> dict[str, Any]:
+        """A REST refund as ``Refund``: ``totalRefundedSet`` is its successful refund transactions."""
+        total = sum(
+            (
+                Decimal(str(t.get("amount") or "0"))
+                for t in refund.get("transactions") or []
+                if t.get("kind") == "refund" and t.get("status") == "success"
+            ),
+            Decimal("0.00"),
+        )
+        return {
+            "__typename": "Refund",
+            "id": gid("Refund", int(refund["id"])),
+            "createdAt": refund.get("created_at"),
+            "totalRefundedSet": _money(f"{total:.2f}", currency),
+        }
+
+    def _orders(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        """``orders(first:, after:, query:)``: the matching orders by id, a page after the cursor."""
+        terms = _order_terms(str(args.get("query") or ""))
+        matching = [
+            number
+            for number in sorted(self.orders)
+            if all(_order_matches(self.orders[number], key, op, value) for key, op, value in terms)
+        ]
+        after = args.get("after")
+        if after is not None:
+            start = _cursor_number(after)
+            matching = [n for n in matching if n > start]
+        nodes = [o for o in (self._order(n) for n in matching) if o is not None]
+        return connection(nodes, args, "Order", cursor=lambda o: _cursor(number_of(o["id"], "Order") or 0))
 
     def _node(self, global_id: Any) -> dict[str, Any] | None:
         match = _GID.match(str(global_id or ""))
@@ -287,6 +333,7 @@ class Shop:
             "__typename": "QueryRoot",
             "shop": {"__typename": "Shop", "currencyCode": self.currency},
             "order": lambda a: self._order(number_of(a.get("id"), "Order") or 0),
+            "orders": self._orders,
             "productVariants": lambda a: connection(
                 [self._variant(v) for v in self._search(str(a.get("query") or ""))], a, "ProductVariant"
             ),
@@ -484,6 +531,62 @@ class Shop:
         level.quantities = {"available": available, "on_hand": available}
         level.updated_at = self.now
         return {"sku": item.sku, "location_id": location, "available": available}
+
+
+def _first(items: list[dict[str, Any]], args: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A list field's ``first:`` (``Order.refunds(first:)``): at most that many, all without it."""
+    first = args.get("first")
+    return items[:first] if isinstance(first, int) else items
+
+
+def _cursor(number: int) -> str:
+    """An opaque cursor, as Shopify's are (base64 of JSON holding the last id)."""
+    return base64.urlsafe_b64encode(json.dumps({"last_id": number}).encode()).decode()
+
+
+def _cursor_number(cursor: Any) -> int:
+    try:
+        value = json.loads(base64.urlsafe_b64decode(str(cursor).encode()))
+        return int(value["last_id"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise RequestError(f"Invalid cursor for current pagination sort: {cursor}", "BAD_REQUEST") from exc
+
+
+def _order_terms(query: str) -> list[tuple[str, str, str]]:
+    """``updated_at:>='2026-11-20T00:00:00Z' financial_status:paid``: (field, operator, value), ANDed.
+
+    Shopify's search syntax (https://shopify.dev/docs/api/usage/search-syntax) for the fields the
+    ``orders`` query documents that the stand-in filters on; a term it does not know is refused
+    rather than ignored, so a client never gets more orders than it asked for by mistake.
+    """
+    terms = []
+    for match in _ORDER_TERM.finditer(query):
+        key, op, single, double, bare = match.groups()
+        value = next(v for v in (single, double, bare) if v is not None)
+        terms.append((key, op or ":", value))
+    rest = _ORDER_TERM.sub("", query).strip()
+    if rest:
+        raise RequestError(f"The stand-in does not filter orders on {rest!r}", "BAD_REQUEST")
+    return terms
+
+
+def _order_matches(order: Mapping[str, Any], key: str, op: str, value: str) -> bool:
+    if key == "financial_status":
+        return str(order.get("financial_status") or "paid").casefold() == value.casefold()
+    text = order.get(key)
+    if not text:
+        return False
+    when = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    bound = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if bound.tzinfo is None:
+        bound = bound.replace(tzinfo=UTC)
+    return {
+        ">=": when >= bound,
+        ">": when > bound,
+        "<": when < bound,
+        "<=": when <= bound,
+        ":": when == bound,
+    }[op]
 
 
 def _check_fields(data: Mapping[str, Any], known: frozenset[str], type_name: str) -> None:

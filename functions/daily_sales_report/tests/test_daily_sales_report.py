@@ -359,8 +359,10 @@ def test_the_text_part_has_every_figure() -> None:
 
 @pytest.mark.parametrize("sample", load_samples(SPEC), ids=lambda s: s.path.stem)
 def test_every_sample_ends_as_expected(
-    rt: Runtime, sandboxes: dict[str, SandboxApp], slack: SlackSandbox, sample: Sample
+    make_runtime: Any, sandboxes: dict[str, SandboxApp], slack: SlackSandbox, sample: Sample
 ) -> None:
+    settings = {**SETTINGS.model_dump(mode="json"), **sample.settings}
+    rt: Runtime = make_runtime("daily_sales_report", retry_scale=0, settings_json=json.dumps(settings))
     for app, faults in sample.faults.items():
         for fault in faults:
             control(sandboxes[app], "POST", "/_faults", fault)
