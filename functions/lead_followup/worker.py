@@ -211,8 +211,8 @@ def _book_slot(
                     private_properties={"switchboardFollowup": key},
                 ),
             )
-        elif _made_under(ctx, settings, key) is not None:
-            # The slot is busy with this very meeting: an earlier attempt made it, its answer lost.
+        else:
+            # Busy with this very meeting? An earlier attempt made it and its answer was lost.
             made = _made_under(ctx, settings, key)
         if made is None:
             ctx.logger.info(

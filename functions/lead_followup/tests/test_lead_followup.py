@@ -341,3 +341,23 @@ def test_a_forged_click_is_refused_and_queues_nothing(rt: Runtime, slack: SlackS
     assert answer["statusCode"] == 401
     drain(rt)
     assert slack.messages == []
+
+
+def test_clicks_on_other_elements_or_values_queue_nothing() -> None:
+    from apps.slack.interactivity import InteractionForm
+    from functions.lead_followup.spec import accept_click
+    from shared.webhooks.base import WebhookRequest
+
+    payload = json.loads(parse_qs(sample("slack_book_them_in").body.decode())["payload"][0])
+    request = WebhookRequest(
+        method="POST", url="https://x.example/hooks/lead_followup/slack", headers={}, body=b""
+    )
+    foreign = {**payload, "actions": [{**payload["actions"][0], "action_id": "someone_elses_button"}]}
+    not_ours = {
+        **payload,
+        "actions": [{**payload["actions"][0], "value": "email:amara@okafor-events.example"}],
+    }
+    for changed in (foreign, not_ours):
+        assert accept_click(InteractionForm.model_validate({"payload": json.dumps(changed)}), request) == []
+    [work] = accept_click(InteractionForm.model_validate({"payload": json.dumps(payload)}), request)
+    assert work.event_id == "click:C0NEWLEADS1:1795166100.000100:book"
