@@ -21,6 +21,10 @@ The queries select only what is read (the cost of a query grows with what it sel
   https://shopify.dev/docs/api/usage/search-syntax); at most 250 a page.
 * ``nodes(ids:)`` of inventory items with ``inventoryLevels`` and ``quantities(names: ["available"])``:
   https://shopify.dev/docs/api/admin-graphql/2026-04/objects/InventoryItem
+* ``orders(first:, after:, query:, sortKey:)`` with the search syntax's ``updated_at:>=`` and cursor
+  pagination through ``pageInfo { hasNextPage endCursor }``:
+  https://shopify.dev/docs/api/admin-graphql/2026-04/queries/orders,
+  https://shopify.dev/docs/api/usage/search-syntax, https://shopify.dev/docs/api/usage/pagination-graphql
 * ``inventoryAdjustQuantities`` / ``inventorySetQuantities`` with ``changeFromQuantity`` on each change
   (compare-and-swap; mandatory from 2026-04, ``null`` opts out) and ``@idempotent(key:)`` (required
   from 2026-04): https://shopify.dev/docs/api/admin-graphql/2026-04/mutations/inventoryAdjustQuantities,
