@@ -14,8 +14,12 @@ the QuickBooks sandbox spends a refresh token the moment it answers, so a refres
 lost loses the connection whatever the client does (``switchboard chaos --token-endpoint-faults``
 shows that as ``connection_revoked`` dead letters; see infra/ops/chaos/config.py).
 
-150 events here and 60 on the lead flows (``test_chaos``, whose crash chains on 30-60 s visibility
-timeouts make its tail) put a few hundred chaos events in ``make test``.
+With ``reorder``, part of the plan is entities changed several times - payments refunded once or
+twice, bookings moved and maybe cancelled - whose changes are delivered shuffled and duplicated
+under the same faults, and judged by each entity's final state (``qb.total``, ``gcal.final``).
+
+100 events here and 60 on the lead flows (``test_chaos``, whose crash chains on 30-60 s visibility
+timeouts make its tail) put a few hundred chaos deliveries in ``make test``.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import io
 import pytest
 
 from infra.ops.chaos import FACTORIES, ChaosConfig, parse_faults, plan, run_chaos
+from infra.ops.chaos.discovery import sequences
 
 pytestmark = pytest.mark.e2e
 
@@ -32,7 +37,7 @@ INTEGRATIONS = ("pos_to_accounting", "booking_to_calendar")
 #: Crashes on Google only: a crashed pos_to_accounting batch waits out a 60 s visibility timeout,
 #: which would double the test's time (``switchboard chaos`` crashes QuickBooks calls too).
 FAULTS = "5xx=0.15,429=0.05,timeout=0.05,crash=0.03@google_calendar,dup=0.15,poison=0.06"
-EVENTS, SEED = 150, 4
+EVENTS, SEED = 100, 4
 
 
 def _config() -> ChaosConfig:
@@ -44,11 +49,14 @@ def _config() -> ChaosConfig:
         integrations=INTEGRATIONS,
         token_expiry_s=3.0,
         token_endpoint_faults=False,
+        # Payments refunded and bookings moved or cancelled, each entity's changes shuffled and sent
+        # twice: judged by each one's final state (qb.total, gcal.final), under the same faults.
+        reorder=True,
     )
 
 
 def test_the_plan_covers_every_new_trigger_and_poison() -> None:
-    factories = [f for f in FACTORIES.values() if f.integration in INTEGRATIONS]
+    factories = [f for f in (*FACTORIES.values(), *sequences()) if f.integration in INTEGRATIONS]
     events, schedule = plan(_config(), factories)
     triggers = {(p.factory.integration, p.factory.trigger) for p in events}
     assert triggers == {
@@ -76,7 +84,12 @@ def test_money_and_bookings_are_neither_lost_nor_doubled_under_faults() -> None:
         "pos_to_accounting.shopify",
         "booking_to_calendar.calendly",
         "booking_to_calendar.calcom",
+        "pos_to_accounting.square (sequences)",
+        "pos_to_accounting.stripe (sequences)",
+        "booking_to_calendar.calendly (sequences)",
+        "booking_to_calendar.calcom (sequences)",
     }
+    assert report.entities > 0 and report.entity_versions > report.entities
     assert report.accepted == report.sent == EVENTS
     assert report.lost == 0, report.examples
     assert report.duplicate_effects == 0, report.examples
