@@ -179,7 +179,8 @@ def test_the_report_says_the_compression_the_outages_and_the_rates_allowed() -> 
                 "events_waited": 41,
             }
         ],
-        redrives_needed=0,
+        redrives_needed=2,
+        redrives_needed_why={"pos_to_accounting: target_unavailable": 2},
         rate_limits=[
             "quickbooks: enforced - ThrottleExceeded 500 per 1 min per realm (rolling), 9 counted, 0 refused"
         ],
@@ -189,5 +190,6 @@ def test_the_report_says_the_compression_the_outages_and_the_rates_allowed() -> 
     text = out.getvalue()
     assert "quickbooks down 3d = 240 s of wall time" in text
     assert "quickbooks 3d = 240 s wall (41)" in text
-    assert "redrives needed: 0, pressed: 0" in text
+    assert "redrives needed: 2, pressed: 0" in text
+    assert "pos_to_accounting: target_unavailable 2" in text.split("why (redrives needed)", 1)[1]
     assert "rates each target allowed\n  quickbooks: enforced - ThrottleExceeded 500" in text

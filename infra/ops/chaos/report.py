@@ -45,6 +45,8 @@ class ChaosReport:
     #: Dead letters other than poison once the queues drained: each one a redrive an operator would
     #: have had to press (an outage run presses none and fails on any).
     redrives_needed: int = 0
+    #: "integration: error" -> those dead letters other than poison, as found before any redrive.
+    redrives_needed_why: dict[str, int] = field(default_factory=dict)
     redriven: int = 0
     #: Wall seconds per simulated second (back-offs, outages), and that in words.
     time_scale: float = 0.0
@@ -97,6 +99,10 @@ def print_report(report: ChaosReport, out: TextIO) -> None:
             f"{report.dlq_other} (redrives needed: {report.redrives_needed}, pressed: {report.redriven})",
         ),
         ("why (other dead letters)", ", ".join(f"{k} {v}" for k, v in report.dlq_reasons.items()) or "-"),
+        (
+            "why (redrives needed)",
+            ", ".join(f"{k} {v}" for k, v in report.redrives_needed_why.items()) or "-",
+        ),
         ("time", report.compression or "-"),
         (
             "outages (events that waited)",

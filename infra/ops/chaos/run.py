@@ -233,6 +233,11 @@ def _run(
             report.dlq_before_redrive = sum(len(v) for v in letters.values())
             poison_ids = {p.factory.build(run, p).event_id for p in events if p.poison}
             report.redrives_needed = sum(1 for v in letters.values() for e, _ in v if e not in poison_ids)
+            report.redrives_needed_why = dict(
+                Counter(
+                    f"{name}: {error}" for name, v in letters.items() for e, error in v if e not in poison_ids
+                )
+            )
             if config.outages:
                 run.say(
                     f"drained={drained}; {report.dlq_before_redrive} dead letter(s), "
