@@ -3,7 +3,8 @@
 The package: this module (the app, its connections, its webhook verifier, the version pin),
 :mod:`.webhooks` (what Shopify's webhooks deliver - ``orders/paid``, ``refunds/create``,
 ``inventory_levels/update``), :mod:`.models` (the GraphQL Admin API's answers and errors),
-:mod:`.client` (the typed GraphQL calls), :mod:`.actions` (``stock.get``),
+:mod:`.client` (the typed GraphQL calls), :mod:`.actions` (``stock.get``, ``stock.count``,
+``stock.adjust``, ``payments.list_online``),
 :mod:`.subscriptions` (the admin steps ``switchboard webhooks register`` prints) and
 the local stand-in :mod:`.standin`.
 
