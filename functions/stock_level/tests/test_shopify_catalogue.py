@@ -15,7 +15,7 @@ import pytest
 from apps.shopify.standin import ShopifySandbox
 from apps.square.standin import SquareSandbox
 from functions.stock_level.models import Settings
-from functions.stock_level.tests.test_stock_level import clock, get, settings, square_calls
+from functions.stock_level.tests.test_stock_level import SAMPLES, clock, get, send, settings, square_calls
 from sandbox.base import SandboxRequest
 from shared.runtime import Runtime
 
@@ -93,3 +93,12 @@ def test_location_ids_must_be_the_apps_own() -> None:
         Settings.model_validate({**base, "location_ids": ["gid://shopify/Location/1"]})
     with pytest.raises(ValueError, match="stock_app"):
         Settings.model_validate({**base, "stock_app": "woocommerce"})
+
+
+def test_the_sample_of_a_shopify_catalogue_answers_as_it_says(rt: Runtime) -> None:
+    """``events/stock_level/web_shop_catalogue.json``, whose settings are this module's runtime's."""
+    [sample] = [s for s in SAMPLES if s.name == "web_shop_catalogue"]
+    assert sample.settings == {"stock_app": "shopify", "location_ids": [MILL_ROAD, ONLINE.rsplit("/", 1)[1]]}
+    answer = send(rt, sample)
+    assert answer.status == sample.expect_status == 200
+    assert answer.body["available"] == 20

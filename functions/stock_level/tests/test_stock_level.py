@@ -118,6 +118,8 @@ def test_there_are_samples_of_every_answer() -> None:
 def test_every_sample_answers_as_it_says_in_replay_order(rt: Runtime, square: SquareSandbox) -> None:
     """As ``make dev`` replays them: one runtime, file-name order, faults queued just before."""
     for sample in SAMPLES:
+        if sample.settings:  # a sample of another deployment (test_shopify_catalogue runs it)
+            continue
         for fault in sample.faults.get("square", []):
             add_fault(square, fault)
         answer = send(rt, sample)
