@@ -497,6 +497,12 @@ class HubSpotSandbox(ObjectRoutes, SandboxApp):
         return SandboxResponse.json(self._read(record, req, _NOTE_DEFAULT_READ))
 
     def _read_notes(self, req: SandboxRequest, _: dict[str, str]) -> SandboxResponse:
+        return self._batch_read(req, self.notes, _NOTE_DEFAULT_READ, "NOTE")
+
+    def _batch_read(
+        self, req: SandboxRequest, records: Mapping[str, _Record], default_read: Sequence[str], label: str
+    ) -> SandboxResponse:
+        """``POST /crm/v3/objects/{type}/batch/read``: 200, or 207 naming the ids it does not hold."""
         try:
             data = self._json_object(req)
             inputs = data.get("inputs")
@@ -507,12 +513,10 @@ class HubSpotSandbox(ObjectRoutes, SandboxApp):
                 raise _Invalid(_error(400, message, "VALIDATION_ERROR"))
         except _Invalid as invalid:
             return invalid.response
-        asked = [str(p) for p in data.get("properties") or [] if isinstance(p, str)] or list(
-            _NOTE_DEFAULT_READ
-        )
+        asked = [str(p) for p in data.get("properties") or [] if isinstance(p, str)] or list(default_read)
         results, missing = [], []
         for item in inputs:
-            record = self.notes.get(_as_value(item["id"]))
+            record = records.get(_as_value(item["id"]))
             if record is None:
                 missing.append(_as_value(item["id"]))
                 continue
@@ -532,7 +536,7 @@ class HubSpotSandbox(ObjectRoutes, SandboxApp):
             {
                 "status": "error",
                 "category": "OBJECT_NOT_FOUND",
-                "message": "Could not get some NOTE objects, they may be deleted or not exist. Check that ids "
+                "message": f"Could not get some {label} objects, they may be deleted or not exist. Check that ids "
                 "are valid.",
                 "context": {"ids": missing},
             }

@@ -271,6 +271,9 @@ class ObjectRoutes:
             self, record: Record, values: Mapping[str, str], kinds: Sequence[str]
         ) -> dict[str, Any]: ...
         def _read(self, record: Record, req: SandboxRequest, default: Sequence[str]) -> dict[str, Any]: ...
+        def _batch_read(
+            self, req: SandboxRequest, records: Mapping[str, Record], default_read: Sequence[str], label: str
+        ) -> SandboxResponse: ...
 
     def object_routes(self) -> tuple[tuple[str, str, Any], ...]:
         routes: list[tuple[str, str, Any]] = []
@@ -438,47 +441,7 @@ class ObjectRoutes:
 
     def _read_objects(self, req: SandboxRequest, _: dict[str, str]) -> SandboxResponse:
         kind = self._kind_of(req)
-        try:
-            data = self._json_object(req)
-            inputs = data.get("inputs")
-            if not isinstance(inputs, list) or not all(isinstance(i, dict) and "id" in i for i in inputs):
-                raise _missing_fields(["inputs"])
-            if len(inputs) > 100:
-                message = f"Batch input size {len(inputs)} exceeds the limit of 100"
-                raise _Invalid(_error(400, message, "VALIDATION_ERROR"))
-        except _Invalid as invalid:
-            return invalid.response
-        asked = [str(p) for p in data.get("properties") or [] if isinstance(p, str)] or list(
-            _KINDS[kind].default_read
-        )
-        results, missing = [], []
-        for item in inputs:
-            record = self.objects[kind].get(_as_value(item["id"]))
-            if record is None:
-                missing.append(_as_value(item["id"]))
-                continue
-            values = {k: record.properties[k] for k in sorted(set(asked)) if k in record.properties}
-            results.append(self._object_json(record, values, ()))
-        now = iso_ms(self.clock())
-        body: dict[str, Any] = {
-            "status": "COMPLETE",
-            "results": results,
-            "startedAt": now,
-            "completedAt": now,
-        }
-        if not missing:
-            return SandboxResponse.json(body)
-        body["numErrors"] = 1
-        body["errors"] = [
-            {
-                "status": "error",
-                "category": "OBJECT_NOT_FOUND",
-                "message": f"Could not get some {kind[:-1].upper()} objects, they may be deleted or not exist. "
-                "Check that ids are valid.",
-                "context": {"ids": missing},
-            }
-        ]
-        return SandboxResponse.json(body, 207)
+        return self._batch_read(req, self.objects[kind], _KINDS[kind].default_read, kind[:-1].upper())
 
     def _list_deals(self, req: SandboxRequest, _: dict[str, str]) -> SandboxResponse:
         try:
