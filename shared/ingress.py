@@ -252,6 +252,8 @@ def _accept(
         cors = _check_origin(rt, trigger, request)
 
     payload = _parse(request.body, media_type, request.header("content-type") or "", _shape(trigger.model))
+    if isinstance(trigger, WebhookTrigger) and trigger.form_json_field is not None:
+        payload = _form_json(payload, trigger.form_json_field)
     if isinstance(trigger, FormTrigger) and trigger.honeypot and _filled(payload.get(trigger.honeypot)):
         # Bots fill every field. Answer like a success so they learn nothing, and drop it.
         metrics.add_metric(name="SpamDropped", unit="Count", value=1)
@@ -337,16 +339,29 @@ def _parse(
         except ValueError as exc:
             raise MalformedPayload(f"form body could not be parsed: {exc}") from exc
         return {k: v[0] if len(v) == 1 else v for k, v in fields.items()}
+    return _json(text, shape, "body")
+
+
+def _json(text: str, shape: type[dict[str, Any]] | type[list[Any]], what: str) -> Any:
+    """``text`` as JSON of ``shape``, strictly: no NaN or Infinity, bounded nesting and digits."""
     try:
         value = json.loads(text, parse_constant=_reject_constant)
     except RecursionError as exc:
-        raise MalformedPayload("JSON is nested too deeply") from exc
+        raise MalformedPayload(f"{what}: JSON is nested too deeply") from exc
     except ValueError as exc:  # JSONDecodeError, and int strings longer than Python's digit limit
-        raise MalformedPayload(f"body is not valid JSON: {exc}") from exc
+        raise MalformedPayload(f"{what} is not valid JSON: {exc}") from exc
     if not isinstance(value, shape):
         expected = "a JSON array" if shape is list else "a JSON object"
-        raise MalformedPayload(f"body must be {expected}, not {type(value).__name__}")
+        raise MalformedPayload(f"{what} must be {expected}, not {type(value).__name__}")
     return value
+
+
+def _form_json(fields: Any, name: str) -> dict[str, Any]:
+    """The form's ``name`` field parsed as the JSON document it carries (see ``form_json_field``)."""
+    value = fields.get(name) if isinstance(fields, dict) else None
+    if not isinstance(value, str):
+        raise MalformedPayload(f"form has no single {name!r} field holding the JSON document")
+    return {name: _json(value, dict, f"form field {name!r}")}
 
 
 def _parse_multipart(body: bytes, content_type: str) -> dict[str, Any]:

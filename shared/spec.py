@@ -205,8 +205,15 @@ class WebhookTrigger:
     #: (Square's token, a Stripe key ...), for apps whose webhooks are created through an API.
     #: Operator-only: the function is never granted it (see :attr:`IntegrationSpec.operator_connections`).
     registration: Connection | None = None
+    #: A form-encoded webhook whose one field carries the JSON document (Slack's interactivity
+    #: ``payload=<JSON>``): that field is parsed as strictly as a JSON body - a broken document is a
+    #: 400 ``malformed_payload`` naming it, as it would be sent raw - and ``model`` validates
+    #: ``{field: document}``.
+    form_json_field: str | None = None
 
     def __post_init__(self) -> None:
+        if self.form_json_field is not None and "application/x-www-form-urlencoded" not in self.content_types:
+            raise ValueError(f"webhook trigger {self.name}: form_json_field needs a form content type")
         if any(not e or e != e.strip() for e in self.events) or len(set(self.events)) != len(self.events):
             raise ValueError(f"webhook trigger {self.name}: events must be distinct non-empty names")
         if self.registration is not None and self.registration.kind == "signing":

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Json
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.webhooks.base import WebhookRequest
 
@@ -107,9 +107,10 @@ class BlockActions(_Slack):
 
 
 class InteractionForm(_Slack):
-    """The form Slack posts: ``payload=<JSON>``, parsed and validated as a ``block_actions`` payload."""
+    """The form Slack posts, ``payload=<JSON>``: its trigger declares ``form_json_field="payload"``,
+    so the ingress parses the document strictly and this validates it as a ``block_actions`` payload."""
 
-    payload: Json[BlockActions]
+    payload: BlockActions
 
 
 def retry_number(request: WebhookRequest) -> int:

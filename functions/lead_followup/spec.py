@@ -109,6 +109,7 @@ SPEC = IntegrationSpec(
             model=InteractionForm,
             accept=accept_click,
             content_types=("application/x-www-form-urlencoded",),
+            form_json_field="payload",
             description="Slack interactivity (block_actions): Book them in / Not now",
             events=("block_actions",),
         ),

@@ -652,3 +652,30 @@ def test_array_bodies_are_accepted_only_by_list_root_models() -> None:
         _parse(b'{"eventId": 1}', "application/json", shape=list)
     with pytest.raises(MalformedPayload, match="body must be a JSON object, not list"):
         _parse(b"[1]", "application/json", shape=dict)
+
+
+def test_a_form_carrying_a_json_document_needs_its_field_and_a_form_content_type() -> None:
+    """``form_json_field`` (Slack's ``payload=<JSON>``): the field is the document; without it the form
+    is malformed, and a trigger that takes no form cannot declare one."""
+    from apps import slack
+    from apps.slack.interactivity import InteractionForm
+    from shared.errors import MalformedPayload
+    from shared.ingress import _form_json
+
+    with pytest.raises(MalformedPayload, match="no single 'payload' field"):
+        _form_json({"other": "{}"}, "payload")
+    with pytest.raises(MalformedPayload, match="no single 'payload' field"):
+        _form_json({"payload": ["{}", "{}"]}, "payload")
+    assert _form_json({"payload": '{"type": "block_actions"}'}, "payload") == {
+        "payload": {"type": "block_actions"}
+    }
+    with pytest.raises(ValueError, match="form_json_field needs a form content type"):
+        WebhookTrigger(
+            name="slack",
+            path="/hooks/x/slack",
+            verifier=slack.VERIFIER,
+            secret=slack.SIGNING,
+            model=InteractionForm,
+            accept=lambda payload, request: [],
+            form_json_field="payload",
+        )

@@ -358,7 +358,7 @@ def test_clicks_on_other_elements_or_values_queue_nothing() -> None:
         "actions": [{**payload["actions"][0], "value": "email:amara@okafor-events.example"}],
     }
     for changed in (foreign, not_ours):
-        assert accept_click(InteractionForm.model_validate({"payload": json.dumps(changed)}), request) == []
-    [work] = accept_click(InteractionForm.model_validate({"payload": json.dumps(payload)}), request)
+        assert accept_click(InteractionForm.model_validate({"payload": changed}), request) == []
+    [work] = accept_click(InteractionForm.model_validate({"payload": payload}), request)
     assert work.event_id == click_id("C0NEWLEADS1", "1795166100.000100", "lead_followup.book")
     assert work.event_id == "click:C0NEWLEADS1:1795166100.000100:book"
