@@ -55,6 +55,7 @@ from __future__ import annotations
 import re
 import threading
 import weakref
+from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Final
 
@@ -131,26 +132,43 @@ def _checked(data: RecordReceipt) -> None:
             )
 
 
-def _tax_shares(data: RecordReceipt) -> list[Decimal | None]:
-    """Each line's ``TaxAmount``: ``data.tax`` split over the taxed lines (all, if none names a tax code)."""
+def _tax_shares(data: RecordReceipt, rates: Mapping[str, Decimal] | None = None) -> list[Decimal | None]:
+    """Each line's ``TaxAmount``: ``data.tax`` split over the taxed lines (all, if none names a tax code).
+
+    Split by what each line's tax type charges (``rates``: tax type -> the organisation's effective
+    rate), so a zero-rated line of a mixed sale carries no VAT - Xero's VAT return adds up the lines'
+    tax per rate. Without the rates, by the lines' amounts.
+    """
     if data.tax is None:
         return [None] * len(data.lines)
     taxed = [i for i, li in enumerate(data.lines) if li.tax_code] or list(range(len(data.lines)))
-    base = sum((abs(data.lines[i].amount) for i in taxed), Decimal(0))
-    total = data.tax.quantize(_CENT, ROUND_HALF_UP)
     shares: list[Decimal | None] = [None] * len(data.lines)
+
+    def rate(i: int) -> Decimal:
+        code = data.lines[i].tax_code
+        return Decimal(1) if rates is None or code is None else rates.get(code, Decimal(1))
+
+    charged = [i for i in taxed if rate(i) > 0]
     for i in taxed:
-        weight = abs(data.lines[i].amount) / base if base else Decimal(1) / len(taxed)
+        if i not in charged:
+            shares[i] = Decimal("0.00")  # zero-rated or exempt: no VAT on this line
+    taxed = charged or taxed
+    base = sum((abs(data.lines[i].amount) * rate(i) for i in taxed), Decimal(0))
+    total = data.tax.quantize(_CENT, ROUND_HALF_UP)
+    for i in taxed:
+        weight = abs(data.lines[i].amount) * rate(i) / base if base else Decimal(1) / len(taxed)
         shares[i] = (total * weight).quantize(_CENT, ROUND_HALF_UP)
     largest = max(taxed, key=lambda i: abs(data.lines[i].amount))
     shares[largest] = (shares[largest] or Decimal(0)) + total - sum((s or Decimal(0)) for s in shares)
     return shares
 
 
-def line_items(data: RecordReceipt, *, default: str) -> tuple[LineItem, ...]:
+def line_items(
+    data: RecordReceipt, *, default: str, rates: Mapping[str, Decimal] | None = None
+) -> tuple[LineItem, ...]:
     """The contract's lines as Xero line items (see the module docstring for the mapping)."""
     _checked(data)
-    shares = _tax_shares(data)
+    shares = _tax_shares(data, rates)
     items = []
     for line, tax in zip(data.lines, shares, strict=True):
         items.append(
@@ -172,11 +190,11 @@ def _reference(data: RecordReceipt) -> str | None:
     return data.note[:MAX_REFERENCE] if data.note else None  # the client makes room for its marker
 
 
-def invoice(data: RecordReceipt, contact: ContactRef) -> Invoice:
+def invoice(data: RecordReceipt, contact: ContactRef, rates: Mapping[str, Decimal] | None = None) -> Invoice:
     """The authorised sales invoice of a sale, due the day it was paid."""
     return Invoice(
         Contact=contact,
-        LineItems=line_items(data, default="Sale"),
+        LineItems=line_items(data, default="Sale", rates=rates),
         Date=data.date,
         DueDate=data.date,
         LineAmountTypes=LINE_AMOUNT_TYPES[data.tax_calculation or "TaxExcluded"],
@@ -185,11 +203,13 @@ def invoice(data: RecordReceipt, contact: ContactRef) -> Invoice:
     )
 
 
-def credit_note(data: RecordReceipt, contact: ContactRef) -> CreditNote:
+def credit_note(
+    data: RecordReceipt, contact: ContactRef, rates: Mapping[str, Decimal] | None = None
+) -> CreditNote:
     """The authorised sales credit note of a refund."""
     return CreditNote(
         Contact=contact,
-        LineItems=line_items(data, default="Refund"),
+        LineItems=line_items(data, default="Refund", rates=rates),
         Date=data.date,
         LineAmountTypes=LINE_AMOUNT_TYPES[data.tax_calculation or "TaxExcluded"],
         Reference=_reference(data),
@@ -203,6 +223,7 @@ def credit_note(data: RecordReceipt, contact: ContactRef) -> CreditNote:
 # archived in Xero, or a tenant chosen anew, is looked up again within the half hour.
 _lock = threading.Lock()
 _tenants: weakref.WeakKeyDictionary[ApiClient, str] = weakref.WeakKeyDictionary()
+_rates: weakref.WeakKeyDictionary[ApiClient, dict[str, dict[str, Decimal]]] = weakref.WeakKeyDictionary()
 _contacts: weakref.WeakKeyDictionary[ApiClient, dict[str, str]] = weakref.WeakKeyDictionary()
 
 
@@ -237,10 +258,24 @@ def _contact(client: XeroClient, data: RecordReceipt) -> ContactRef:
     return ContactRef(ContactID=known)
 
 
+def _tax_rates(client: XeroClient, data: RecordReceipt) -> dict[str, Decimal] | None:
+    """The organisation's effective rate per tax type, read once per container (only when a tax is split)."""
+    if data.tax is None or not any(line.tax_code for line in data.lines):
+        return None
+    with _lock:
+        known = _rates.get(client.api, {}).get(client.tenant_id)
+    if known is None:
+        known = {r.TaxType: r.EffectiveRate for r in client.tax_rates() if r.EffectiveRate is not None}
+        with _lock:
+            _rates.setdefault(client.api, {})[client.tenant_id] = known
+    return known
+
+
 def _sale(ctx: ActionContext, data: RecordReceipt) -> RecordedReceipt:
     _checked(data)
     client = _client(ctx)
-    booked = client.create_invoice(invoice(data, _contact(client, data)), key=data.key)
+    document = invoice(data, _contact(client, data), _tax_rates(client, data))
+    booked = client.create_invoice(document, key=data.key)
     # What is still owed: the total on a new invoice; less on one an earlier attempt already paid.
     due = booked.AmountDue if booked.AmountDue is not None else booked.Total
     total = due if due is not None else sum((li.amount for li in data.lines), Decimal(0))
@@ -259,7 +294,8 @@ def _sale(ctx: ActionContext, data: RecordReceipt) -> RecordedReceipt:
 def _refund(ctx: ActionContext, data: RecordReceipt) -> RecordedReceipt:
     _checked(data)
     client = _client(ctx)
-    note = client.create_credit_note(credit_note(data, _contact(client, data)), key=data.key)
+    document = credit_note(data, _contact(client, data), _tax_rates(client, data))
+    note = client.create_credit_note(document, key=data.key)
     left = note.RemainingCredit if note.RemainingCredit is not None else note.Total
     total = left if left is not None else sum((li.amount for li in data.lines), Decimal(0))
     if total > 0:

@@ -86,7 +86,8 @@ def test_a_sale_is_an_invoice_paid_into_the_deposit_account_once(ctx: Ctx, books
     assert invoice["Status"] == "PAID" and invoice["Reference"].startswith("Square payment P100")
     assert invoice["Contact"]["Name"] == WALK_IN_CONTACT and invoice["DueDate"] == invoice["Date"]
     assert [li["AccountCode"] for li in invoice["LineItems"]] == ["200", "200"]
-    assert [li["TaxAmount"] for li in invoice["LineItems"]] == [pytest.approx(1.04), pytest.approx(2.96)]
+    # The zero-rated loaf carries no VAT: the till's 4.00 is the cake's (the organisation's rates).
+    assert [li["TaxAmount"] for li in invoice["LineItems"]] == [0, pytest.approx(4.0)]
     assert payment["Account"]["Code"] == "091" and payment["Amount"] == 31
     # The walk-in contact is made once and reused (looked up once per container).
     xero_actions.RECORD_SALE(ctx, receipt(key="square:payment:P101"))
@@ -188,3 +189,19 @@ def test_a_payment_that_failed_is_made_once_when_the_step_is_retried(ctx: Ctx, b
     [payment] = books.documents_of("payment")
     assert note["Status"] == "PAID" and payment["Amount"] == note["Total"]
     assert note["Reference"].endswith("]") and "[sb-" in note["Reference"]
+
+
+def test_a_zero_rated_line_of_a_mixed_sale_carries_no_vat() -> None:
+    """Xero's VAT return adds the lines' tax per rate: the till's VAT belongs to the standard-rated lines."""
+    data = receipt(
+        lines=[
+            {"amount": "20.00", "tax_code": "OUTPUT2"},
+            {"amount": "6.00", "tax_code": "ZERORATEDOUTPUT"},
+        ],
+        tax="4.00",
+    )
+    rates = {"OUTPUT2": Decimal("20.0000"), "ZERORATEDOUTPUT": Decimal("0.0000")}
+    taxes = [li.TaxAmount for li in line_items(data, default="Sale", rates=rates)]
+    assert taxes == [Decimal("4.00"), Decimal("0.00")]
+    # Without the organisation's rates (none known), by amount, as before.
+    assert [li.TaxAmount for li in line_items(data, default="Sale")] == [Decimal("3.08"), Decimal("0.92")]
