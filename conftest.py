@@ -20,6 +20,7 @@ from moto import mock_aws
 
 from apps.hubspot.standin import HubSpotSandbox
 from infra.cli import main
+from infra.local.emulation import make_dynamodb_atomic
 from infra.local.resources import LocalResources, create_resources
 from infra.local.runtime import LocalRuntime, local_settings
 from sandbox.base import SandboxApp, transport_for
@@ -73,7 +74,8 @@ def _shared_botocore_loader(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def aws() -> Iterator[boto3.session.Session]:
-    """moto, in-process, for the duration of one test."""
+    """moto, in-process, for the duration of one test; its DynamoDB writes atomic, as AWS's are."""
+    make_dynamodb_atomic()
     with mock_aws():
         yield boto3.session.Session(region_name=REGION)
 

@@ -156,6 +156,8 @@ def main(argv: list[str] | None = None) -> None:
     from moto.moto_server.werkzeug_app import MotoRequestHandler
     from werkzeug.serving import make_server
 
+    from infra.local.emulation import make_dynamodb_atomic
+
     parser = argparse.ArgumentParser(prog="python -m infra.local.aws_process")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--parent", type=int, default=0, help="exit when this process is gone")
@@ -165,6 +167,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # an access line per call would flood
     if args.parent:
         _exit_with(args.parent)
+    make_dynamodb_atomic()
     server = make_server("127.0.0.1", args.port, _app(), threaded=True, request_handler=MotoRequestHandler)
     server.serve_forever()
 

@@ -171,6 +171,8 @@ class LocalRuntime:
     def _start(self) -> LocalRuntime:
         from moto.server import ThreadedMotoServer
 
+        from infra.local.emulation import make_dynamodb_atomic
+
         os.environ.update(
             {
                 "AWS_ENDPOINT_URL": self.aws_endpoint,
@@ -189,6 +191,7 @@ class LocalRuntime:
         if self._want_aws_process:
             self.aws_process = AwsProcess(self._aws_port).start()
         else:
+            make_dynamodb_atomic()
             self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self._aws_port, verbose=False)
             self._moto.start()
         # moto keeps its state per process, not per server: start from an empty AWS every time.
