@@ -80,9 +80,11 @@ def test_outages_start_spread_over_the_deliveries_and_each_ends_after_its_wall_t
     assert calls == []
     outages.at(100)
     assert calls == [("hubspot", True)]
-    outages.at(250)  # slack is due, but hubspot is still down: outages never overlap
+    outages.at(150)
     assert calls == [("hubspot", True)]
-    assert outages.finish(5.0)  # slack starts once hubspot is back; both end
+    outages.at(250)  # slack is due, but hubspot is still down: the sending waits for slack's start
+    assert calls == [("hubspot", True), ("hubspot", False), ("slack", True)]  # never overlapping
+    assert outages.finish(5.0)  # slack ends
     assert calls == [("hubspot", True), ("hubspot", False), ("slack", True), ("slack", False)]
     first, second = outages.runs
     assert first.ended is not None and second.started is not None and second.started >= first.ended
