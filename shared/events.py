@@ -15,10 +15,20 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.envelope import MAX_EVENT_ID
 
-__all__ = ["LEAD_CREATED", "LEAD_SCORED", "LeadCreated", "LeadSnapshot", "LeadUtm", "derived_id"]
+__all__ = [
+    "BUTTON_CLICKED",
+    "LEAD_CREATED",
+    "LEAD_SCORED",
+    "ButtonClicked",
+    "LeadCreated",
+    "LeadSnapshot",
+    "LeadUtm",
+    "derived_id",
+]
 
 LEAD_CREATED = "lead.created"
 LEAD_SCORED = "lead.scored"
+BUTTON_CLICKED = "chat.button_clicked"
 
 
 def derived_id(prefix: str, source_event_id: str) -> str:
@@ -79,3 +89,30 @@ class LeadCreated(BaseModel):
     source_event_id: str = Field(min_length=1, max_length=MAX_EVENT_ID)
     lead: LeadSnapshot
     integration: str | None = None
+
+
+class ButtonClicked(BaseModel):
+    """``chat.button_clicked``: someone clicked a button of a message a flow posted to chat.
+
+    A chat app has one interactivity URL (Slack: *Interactivity & Shortcuts*), but many flows post
+    buttons: the integration that owns the URL verifies the click and puts it here, and each flow
+    takes the clicks whose ``action_id`` it gave its buttons (``lead_followup.book``,
+    ``approval.approve`` ...) and ignores the rest. ``source_event_id`` is the click's own work item
+    id - one per message and button, so a double click or the chat app's retry is one event.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    #: The button's ``action_id``, as the flow that posted it named it.
+    action_id: str = Field(min_length=1, max_length=255)
+    #: The button's ``value`` (what the flow put there: an id, never a secret).
+    value: str | None = Field(default=None, max_length=2000)
+    #: Who clicked: the chat app's user id (Slack ``U…``) and, when sent, their name.
+    user_id: str = Field(min_length=1, max_length=40)
+    user_name: str | None = Field(default=None, max_length=200)
+    #: The message the button is in: its channel and its ``ts`` (its id in the channel).
+    channel: str = Field(min_length=1, max_length=40)
+    message_ts: str = Field(min_length=1, max_length=40)
+    #: The chat app (``slack``).
+    app: str = Field(default="slack", min_length=1, max_length=40)
+    source_event_id: str = Field(min_length=1, max_length=MAX_EVENT_ID)
