@@ -27,6 +27,12 @@ Served (paths as on ``https://slack.com/api``):
 A scope the token lacks (:attr:`SlackSandbox.scopes`) is ``missing_scope`` with Slack's ``needed``
 and ``provided``.
 
+One control endpoint of its own (besides :mod:`sandbox.base`'s): ``GET /_button?action_id=...``
+answers the newest message that has a button with that ``action_id`` (narrowed by ``value``, by
+``channel`` id or name, and by ``text`` found in the message's text) as ``{"channel", "channel_name",
+"ts", "text", "action_id", "value"}`` - what a person would click on. A sample click aims at it
+(``lookup``, :mod:`infra.local.sample_links`); none is ``404``.
+
 Checks as Slack makes them, each answered the way Slack answers it - HTTP 200 with
 ``{"ok": false, "error": "<code>"}``:
 
@@ -143,6 +149,7 @@ DEFAULT_CHANNELS: Final = (
     SandboxChannel("C0NEWLEADS1", "new-leads"),
     SandboxChannel("C0SALES0001", "sales"),
     SandboxChannel("C0GENERAL01", "general"),
+    SandboxChannel("C0APPROVAL1", "approvals", is_private=True),
     SandboxChannel("C0RANDOM001", "random", is_member=False),
     SandboxChannel("C0SALESOPS1", "sales-ops", is_private=True, is_member=False),
     SandboxChannel("C0OLDLEADS1", "old-leads", is_archived=True),
@@ -266,6 +273,42 @@ class SlackSandbox(SandboxApp):
                 for c in self.channels
             ],
         }
+
+    def controls(self) -> Mapping[tuple[str, str], Handler]:
+        return {("GET", "/_button"): self._button}
+
+    def _button(self, req: SandboxRequest, _: dict[str, str]) -> SandboxResponse:
+        """The newest message with a button ``action_id`` (and ``value``, ``channel``, ``text``)."""
+        action_id = req.param("action_id")
+        if not action_id:
+            return SandboxResponse.json(
+                {"error": "say which button: ?action_id=<the button's action_id>"}, 400
+            )
+        value, channel, text = req.param("value"), req.param("channel"), req.param("text")
+        for message in reversed(self.messages):
+            if channel and channel.lstrip("#") not in (message["channel"], message["channel_name"]):
+                continue
+            if text and text not in message.get("text", ""):
+                continue
+            for block in message.get("blocks", []):
+                for element in block.get("elements", []) if block.get("type") == "actions" else []:
+                    if element.get("action_id") == action_id and value in (None, element.get("value")):
+                        return SandboxResponse.json(
+                            {
+                                "channel": message["channel"],
+                                "channel_name": message["channel_name"],
+                                "ts": message["ts"],
+                                "text": message.get("text", ""),
+                                "action_id": action_id,
+                                "value": element.get("value"),
+                            }
+                        )
+        wanted = ", ".join(
+            f"{k}={v}" for k, v in (("value", value), ("channel", channel), ("text", text)) if v
+        )
+        return SandboxResponse.json(
+            {"error": f"no message has a button {action_id}" + (f" ({wanted})" if wanted else "")}, 404
+        )
 
     # --- hooks: auth and error shapes ----------------------------------------------------------
 

@@ -6,7 +6,9 @@ well-formed key was sent), the JSON-RPC method, which tool - named as MCP client
 ``crm_upsert_contact`` - the arguments with personal data and secrets masked, the outcome (``ok``,
 ``duplicate``, ``denied``, ``unknown_tool``, ``quota_exceeded``, ``refusal_limit``,
 ``invalid_arguments``, ``invalid_idempotency_key``, ``idempotency_conflict``, ``in_progress``,
-``error:<code>``; for a refused key ``missing_key``, ``malformed_key``, ``unknown_key``,
+``error:<code>``, ``pending_approval``; for an approval decided in Slack (method ``approval``, with
+``decided_by`` and ``approval_id``) ``approved``, ``approved_failed``, ``rejected``, ``expired``,
+``approval_denied``; for a refused key ``missing_key``, ``malformed_key``, ``unknown_key``,
 ``revoked_key``; for a body that is not a JSON-RPC message ``invalid_request``), the duration and the idempotency key's hash. They expire after ``audit_days``
 (TTL). A failed audit write is logged, never fatal: it must not turn a call that happened into one
 the caller retries. ``switchboard audit`` (:mod:`infra.ops.audit`) reads them.
@@ -88,6 +90,8 @@ def write(
     idempotency: str | None = None,
     detail: str | None = None,
     method: str = "tools/call",
+    decided_by: str | None = None,
+    approval_id: str | None = None,
     logger: Any = None,
 ) -> str:
     """Write one audit record; returns its id (also on failure, when it is only logged)."""
@@ -111,6 +115,10 @@ def write(
         item["idempotency_key_sha256"] = idempotency
     if detail:
         item["detail"] = redact_text(detail)[:500]
+    if decided_by:
+        item["decided_by"] = decided_by[:200]
+    if approval_id:
+        item["approval_id"] = approval_id
     try:
         Table(ddb, table).put(item)
     except Exception as exc:  # botocore errors: the call's outcome stands; say the record is missing

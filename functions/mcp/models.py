@@ -1,16 +1,18 @@
-"""Models of the MCP function: its settings, and the JSON-RPC message shape its route takes.
+"""Models of the MCP function: its settings, the JSON-RPC message shape its route takes, and the
+approval decision its worker takes.
 
 The MCP SDK parses and validates the protocol messages itself; :class:`JsonRpcMessage` only states
-the shape for the spec (``input_model``) and the OpenAPI document.
+the shape for the OpenAPI document. :class:`ApprovalDecision` is what its queue carries: a click on
+an approval request's Approve or Reject button (:mod:`functions.mcp.approvals`).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["JsonRpcMessage", "Settings", "normal_origin"]
+__all__ = ["ApprovalDecision", "JsonRpcMessage", "Settings", "normal_origin"]
 
 
 def normal_origin(value: str) -> str:
@@ -72,6 +74,42 @@ class Settings(BaseModel):
     #: ``Origin`` header is refused (403), as the MCP transport requires against DNS rebinding. A request
     #: without ``Origin`` - every non-browser client - is not affected. Empty: no browser page may call.
     allowed_origins: tuple[Origin, ...] = ()
+    #: Slack channel (``#name`` or a ``C…`` id) where approval requests are posted. A tool that
+    #: needs approval is offered only when this is set: without it nobody could say yes.
+    approval_channel: str | None = Field(
+        default=None, pattern=r"^(#[a-z0-9][a-z0-9._-]{0,79}|[CG][A-Z0-9]{2,20})$"
+    )
+    #: Whether every tool marked destructive (cancelling a meeting, removing guests) needs approval.
+    approve_destructive: bool = True
+    #: Tools that need approval besides the destructive ones (``accounting_record_refund``: money out).
+    approval_tools: tuple[str, ...] = ("accounting_record_refund",)
+    #: Slack user ids (``U…``) who may approve; empty: anyone who can click in the channel.
+    approvers: tuple[str, ...] = ()
+    #: Hours an approval request stays open; after that it is expired and nothing is done.
+    approval_hours: int = Field(default=24, ge=1, le=168)
+
+    @field_validator("approval_tools")
+    @classmethod
+    def _known_tools(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from shared.actions import every_action, tool_name
+
+        known = {a.tool_name for a in every_action() if a.effect}
+        names = tuple(tool_name(v.strip()) for v in value)
+        unknown = sorted(set(names) - known)
+        if unknown:
+            raise ValueError(
+                f"approval_tools names {', '.join(unknown)}, which change nothing or do not exist; "
+                f"tools that change something: {', '.join(sorted(known))}"
+            )
+        return names
+
+    @field_validator("approvers")
+    @classmethod
+    def _slack_users(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [v for v in value if not v.startswith(("U", "W")) or not v[1:].isalnum()]
+        if bad:
+            raise ValueError(f"approvers must be Slack user ids (U…): {', '.join(bad)}")
+        return value
 
 
 class JsonRpcMessage(BaseModel):
@@ -83,3 +121,16 @@ class JsonRpcMessage(BaseModel):
     method: str = Field(min_length=1, description="initialize, tools/list, tools/call, ping ...")
     id: str | int | None = Field(default=None, description="absent for a notification")
     params: dict[str, Any] | None = None
+
+
+class ApprovalDecision(BaseModel):
+    """A click on an approval request's Approve or Reject button (from ``chat.button_clicked``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    approval_id: str = Field(pattern=r"^apr_[0-9a-f]{24}$")
+    approve: bool
+    user_id: str = Field(min_length=1, max_length=40)
+    user_name: str | None = Field(default=None, max_length=200)
+    channel: str = Field(min_length=1, max_length=40)
+    message_ts: str = Field(min_length=1, max_length=40)

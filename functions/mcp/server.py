@@ -27,7 +27,7 @@ from mcp.shared.exceptions import MCPError
 
 from shared.actions import Action
 
-from . import jsonrpc, tools
+from . import approvals, jsonrpc, tools
 from .keys import ApiKey
 
 if TYPE_CHECKING:
@@ -76,7 +76,12 @@ def build_server(ctx: RouteContext, key: ApiKey) -> Server[Any]:
     async def list_tools(
         sctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
-        return types.ListToolsResult(tools=[types.Tool.model_validate(tools.definition(a)) for a in offered])
+        return types.ListToolsResult(
+            tools=[
+                types.Tool.model_validate(tools.definition(a, approval=approvals.required(a, settings)))
+                for a in offered
+            ]
+        )
 
     async def call_tool(
         sctx: ServerRequestContext[Any], params: types.CallToolRequestParams

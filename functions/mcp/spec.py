@@ -6,17 +6,32 @@ gets its answer; no sessions, no server-sent streams), so it fits one Lambda inv
 server without them.
 
 Callers authenticate with ``Authorization: Bearer sb_live_…`` keys (``switchboard keys create``),
-each limited to its tools and to a quota; every tool call is audited. Synchronous routes only:
-nothing is queued (the integration keeps its idle queue, as every route-only integration does).
+each limited to its tools and to a quota; every tool call is audited. Tool calls are answered on
+the route; the queue carries only approvals: a tool that needs a person's yes
+(:mod:`functions.mcp.approvals`) posts a request to Slack, and the Approve / Reject click comes back
+over the bus (``chat.button_clicked``) to this integration's worker, which carries the call out once.
 The connections are those of the actions it offers, so its grants follow the catalogue.
 """
 
 from __future__ import annotations
 
-from shared.actions import catalogue
-from shared.spec import Connection, EmailSender, IntegrationSpec, RetryPolicy, RouteTrigger
+from collections.abc import Sequence
 
-from .models import JsonRpcMessage, Settings
+from shared.actions import catalogue
+from shared.events import BUTTON_CLICKED, ButtonClicked, derived_id
+from shared.spec import (
+    Accepted,
+    BusEvent,
+    BusTrigger,
+    Connection,
+    EmailSender,
+    IntegrationSpec,
+    RetryPolicy,
+    RouteTrigger,
+)
+
+from . import approvals
+from .models import ApprovalDecision, Settings
 
 _ROUTES = "functions.mcp.routes"
 
@@ -30,12 +45,41 @@ def _connections() -> tuple[Connection, ...]:
     return tuple(seen.values())
 
 
+def accept_click(detail: ButtonClicked, event: BusEvent) -> Sequence[Accepted]:
+    """An Approve or Reject click on an approval request; every other button is another flow's."""
+    approval = approvals.approval_of(detail.value)
+    if detail.action_id not in (approvals.APPROVE, approvals.REJECT) or approval is None:
+        return []
+    return [
+        Accepted(
+            event_id=derived_id("approval", detail.source_event_id),
+            type="approval.decided",
+            data=ApprovalDecision(
+                approval_id=approval,
+                approve=detail.action_id == approvals.APPROVE,
+                user_id=detail.user_id,
+                user_name=detail.user_name,
+                channel=detail.channel,
+                message_ts=detail.message_ts,
+            ),
+        )
+    ]
+
+
 SPEC = IntegrationSpec(
     name="mcp",
     description="Model Context Protocol endpoint: Switchboard's actions as tools for AI assistants",
-    input_model=JsonRpcMessage,
+    input_model=ApprovalDecision,
     settings=Settings,
+    worker="functions.mcp.worker:process",
     triggers=(
+        BusTrigger(
+            name="approval_click",
+            detail_types=(BUTTON_CLICKED,),
+            model=ButtonClicked,
+            accept=accept_click,
+            description="Approve / Reject on an approval request in Slack: decided once, carried out once",
+        ),
         RouteTrigger(
             name="mcp",
             path="/mcp",
@@ -71,6 +115,6 @@ SPEC = IntegrationSpec(
     timeout_s=29,
     memory_mb=256,
     max_concurrency=5,
-    # Routes queue nothing; these only shape the idle queue every integration gets.
-    retry=RetryPolicy(max_attempts=3, base_delay_s=10, max_delay_s=60),
+    # An approved call whose app is down waits like any work: the decision stays taken meanwhile.
+    retry=RetryPolicy(max_attempts=8, base_delay_s=10, max_delay_s=900),
 )

@@ -51,8 +51,9 @@ from shared.errors import (
     SwitchboardError,
 )
 from shared.redact import redact_text
+from shared.table import ledger_table
 
-from . import audit
+from . import approvals, audit
 from .jsonrpc import FORBIDDEN, INVALID_PARAMS, QUOTA_EXCEEDED
 from .keys import ApiKey, QuotaExceeded, consume_quota, count_refusal
 
@@ -126,8 +127,14 @@ def config_values(action: Action[Any, Any], settings: BaseModel) -> dict[str, An
 
 
 def offered(settings: BaseModel) -> list[Action[Any, Any]]:
-    """The actions this deployment offers as tools: every one whose config is set."""
-    return [a for a in catalogue() if config_values(a, settings) is not None]
+    """The actions this deployment offers as tools: every one whose config is set - and, for one that
+    needs a person's approval, whose approval channel is set (else nobody could say yes)."""
+    return [
+        a
+        for a in catalogue()
+        if config_values(a, settings) is not None
+        and (not approvals.required(a, settings) or getattr(settings, "approval_channel", None))
+    ]
 
 
 def visible(settings: BaseModel, key: ApiKey) -> list[Action[Any, Any]]:
@@ -135,17 +142,31 @@ def visible(settings: BaseModel, key: ApiKey) -> list[Action[Any, Any]]:
     return [a for a in offered(settings) if key.may_call(a.name)]
 
 
-def definition(action: Action[Any, Any]) -> dict[str, Any]:
-    """The MCP ``Tool`` of an action (as JSON): schemas from its models, hints from its kind."""
+def definition(action: Action[Any, Any], *, approval: bool = False) -> dict[str, Any]:
+    """The MCP ``Tool`` of an action (as JSON): schemas from its models, hints from its kind.
+
+    A tool that needs approval (``approval``) says so in its description and declares no output
+    schema: its answer is "pending approval" first and the action's output only once approved, and
+    a declared schema would make clients reject the first answer.
+    """
     schema = action.input_schema()
     if action.effect:
         schema.setdefault("properties", {})[IDEMPOTENCY_ARGUMENT] = dict(_IDEMPOTENCY_SCHEMA)
-    return {
+    description = action.description
+    if approval:
+        description += (
+            " Needs a person's approval: the call answers status pending_approval with an approval_id; "
+            "call again with the same idempotency_key to get the outcome once they decide."
+        )
+    tool: dict[str, Any] = {
         "name": action.tool_name,
         "title": action.name,
-        "description": action.description,
+        "description": description,
         "inputSchema": schema,
-        "outputSchema": action.output_schema(),
+    }
+    if not approval:
+        tool["outputSchema"] = action.output_schema()
+    return tool | {
         "annotations": {
             "title": action.name,
             "readOnlyHint": not action.effect,
@@ -280,6 +301,9 @@ def call(
         record(outcome, detail)
 
     config = config_values(action, settings) if action else None
+    needs_approval = action is not None and approvals.required(action, settings)
+    if needs_approval and not getattr(settings, "approval_channel", None):
+        config = None  # not offered: nobody could approve it
     if action is None or config is None:
         args.pop(IDEMPOTENCY_ARGUMENT, None)
         refused("unknown_tool")
@@ -311,12 +335,52 @@ def call(
         refused("invalid_arguments", problems)
         return ToolResult(error=f"invalid arguments for {action.tool_name}: {problems}")
 
+    if needs_approval and not idem:
+        refused("invalid_arguments", "approval needs an idempotency key")
+        return ToolResult(
+            error=f"{action.tool_name} needs a person's approval: pass an idempotency_key (a UUID), then "
+            "call again with the same key to learn the outcome"
+        )
+
     def run() -> dict[str, Any]:
         consume_quota(ddb, rt.table, key, now=clock())  # only a call about to reach the target counts
         output = action(ctx, data).model_dump(mode="json")
         return {"output": output, "arguments_sha256": _sha(args)}
 
+    def ask() -> dict[str, Any]:
+        """Instead of running: one quota unit, the approval record and its Slack request."""
+        if idem is None:  # checked before; keeps mypy's narrowing inside the closure
+            raise ValueError("an approval needs an idempotency key")
+        consume_quota(ddb, rt.table, key, now=clock())
+        found = approvals.request(
+            ledger_table(rt),
+            approval=approvals.approval_id(key.id, action.name, idem),
+            action=action,
+            arguments=args,
+            key_id=key.id,
+            key_name=key.name,
+            hours=int(getattr(settings, "approval_hours", 24)),
+            post=lambda text, blocks: approvals.post_request(
+                ctx, str(getattr(settings, "approval_channel", "")), text, blocks
+            ),
+        )
+        return {"approval_id": found.id, "arguments_sha256": _sha(args)}
+
     try:
+        if needs_approval and idem:
+            from shared.ledger import DeadlineContext, Ledger
+
+            ledger = Ledger(rt, DeadlineContext(rt.spec.timeout_s))
+            saved, ran = ledger.run_event(f"{key.id}:{action.name}:{idem}", ask)
+            if saved.get("arguments_sha256") != _sha(args):
+                record("idempotency_conflict")
+                return ToolResult(
+                    error=f"idempotency key already used for {action.tool_name} with other arguments; "
+                    "use a new key for a new change"
+                )
+            output, error = approvals.answer(approvals.get(ledger_table(rt), saved["approval_id"]))
+            record("pending_approval" if ran else "duplicate", saved["approval_id"])
+            return ToolResult(output=output, error=error, replayed=not ran)
         if action.effect and idem:
             from shared.ledger import DeadlineContext, Ledger
 

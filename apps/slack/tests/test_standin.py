@@ -377,11 +377,13 @@ def listing(app: SlackSandbox, **args: str) -> SandboxResponse:
 def test_list_shows_the_channels_the_app_can_see(slack: SlackSandbox) -> None:
     body = listing(slack, types="public_channel,private_channel", exclude_archived="true").parsed()
     names = {c["name"]: c["id"] for c in body["channels"]}
-    # sales-ops is private without the app: invisible; old-leads is archived: left out.
+    # sales-ops is private without the app: invisible; approvals is private with it; old-leads is
+    # archived: left out.
     assert names == {
         "new-leads": "C0NEWLEADS1",
         "sales": "C0SALES0001",
         "general": "C0GENERAL01",
+        "approvals": "C0APPROVAL1",
         "random": "C0RANDOM001",
     }
     assert body["response_metadata"]["next_cursor"] == ""
