@@ -30,14 +30,14 @@ _SWITCHBOARD_CHILD = (
     "event = json.load(open(sys.argv[1]))\n"
     "from shared.entry import handler\n"
     "result = handler(event, None)\n"
-    "assert result['statusCode'] == 202, result\n"
+    "assert result['statusCode'] == int(sys.argv[2]), result\n"
 )
 _BASELINE_CHILD = (
     "import json, sys\n"
     "event = json.load(open(sys.argv[1]))\n"
     "from benchmarks.baseline_handler import handler\n"
     "result = handler(event, None)\n"
-    "assert result['statusCode'] == 202, result\n"
+    "assert result['statusCode'] == int(sys.argv[2]), result\n"
 )
 
 
@@ -59,6 +59,8 @@ class IngressChild:
     spec: IntegrationSpec
     env: dict[str, str]
     make_event: Callable[[], dict[str, Any]]
+    #: The status the ingress answers a delivery taken with (the trigger's ``accepted_status``).
+    accepted: int = 202
 
 
 @dataclass(frozen=True)
@@ -70,8 +72,8 @@ class IngressWorld:
 @contextlib.contextmanager
 def ingress_world(*, per_trigger: bool = False) -> Iterator[IngressWorld]:
     """A moto server with every spec's resources, and per webhook integration what a fresh
-    process needs to answer a signed sample with 202 (the cold-start benchmark, and the test that
-    the ingress path imports no app client or API model)."""
+    process needs to answer a signed sample as taken - 202, or its trigger's ``accepted_status`` (the
+    cold-start benchmark, and the test that the ingress path imports no app client or API model)."""
     import logging
 
     import boto3
@@ -152,6 +154,7 @@ def ingress_world(*, per_trigger: bool = False) -> Iterator[IngressWorld]:
                         spec,
                         child_env,
                         lambda spec=spec, sample=sample, secret=secret: signed_event(spec, sample, secret),
+                        trigger.accepted_status,
                     )
                 )
             yield IngressWorld(baseline_env, children)
@@ -165,7 +168,9 @@ def cold_starts(runs: int) -> list[ColdStart]:
         baseline = _median_run(_BASELINE_CHILD, baseline_event, world.baseline_env, runs)
         return [
             ColdStart(
-                child.spec.name, _median_run(_SWITCHBOARD_CHILD, child.make_event, child.env, runs), baseline
+                child.spec.name,
+                _median_run(_SWITCHBOARD_CHILD, child.make_event, child.env, runs, child.accepted),
+                baseline,
             )
             for child in world.children
         ]
@@ -184,7 +189,9 @@ def _endpoint(url: str) -> Iterator[None]:
             os.environ["AWS_ENDPOINT_URL"] = old
 
 
-def _median_run(code: str, make_event: Callable[[], dict[str, Any]], env: dict[str, str], runs: int) -> float:
+def _median_run(
+    code: str, make_event: Callable[[], dict[str, Any]], env: dict[str, str], runs: int, accepted: int = 202
+) -> float:
     times = []
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "event.json"
@@ -192,7 +199,7 @@ def _median_run(code: str, make_event: Callable[[], dict[str, Any]], env: dict[s
             path.write_text(json.dumps(make_event()))
             started = time.perf_counter()
             done = subprocess.run(
-                [sys.executable, "-c", code, str(path)],
+                [sys.executable, "-c", code, str(path), str(accepted)],
                 env=env,
                 cwd=tmp,
                 capture_output=True,

@@ -1,7 +1,8 @@
 """The ingress path: an API Gateway (HTTP API, payload 2.0) request in, 202 + event id out.
 
 Order matters and is the same for every trigger: size -> content type -> authenticity (signature,
-or origin for browser forms) -> parsing -> validation -> enqueue -> 202. Every check happens before
+or origin for browser forms) -> parsing -> validation -> enqueue -> 202 (or the trigger's
+``accepted_status``: Slack's interactivity wants 200). Every check happens before
 anything is queued, and every refusal is a JSON body naming the problem (see :mod:`shared.errors`).
 Acknowledging fast is the point: no target is called here.
 
@@ -37,7 +38,7 @@ from shared.errors import (
 )
 from shared.observability import get_logger, new_metrics
 from shared.routes import match_route_key
-from shared.spec import Accepted, FormTrigger, RouteTrigger, WebhookTrigger
+from shared.spec import Accepted, FormTrigger, RouteTrigger, WebhookTrigger, accepted_status
 from shared.webhooks.base import WebhookRequest
 from shared.webhooks.signing import verify_webhook
 
@@ -277,7 +278,7 @@ def _accept(
             "body": "",
             "isBase64Encoded": False,
         }
-    return response(202, {"id": ids[0] if ids else None, "ids": ids}, cors)
+    return response(accepted_status(trigger), {"id": ids[0] if ids else None, "ids": ids}, cors)
 
 
 def _filled(value: Any) -> bool:

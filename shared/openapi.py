@@ -2,9 +2,9 @@
 
 Webhook routes carry their payload model as the request body and their signature scheme as a
 security scheme (the headers a sender must add); form routes their form fields; synchronous routes
-their path parameters. Every route documents the answers the ingress path gives - 202 with the
-event ids, or the JSON error of :mod:`shared.errors` - so a client, a fuzzer (schemathesis) or an AI
-assistant sees the same contract the code enforces.
+their path parameters. Every route documents the answers the ingress path gives - 202 (or the
+trigger's ``accepted_status``) with the event ids, or the JSON error of :mod:`shared.errors` - so a
+client, a fuzzer (schemathesis) or an AI assistant sees the same contract the code enforces.
 
 A synchronous route's handler may describe itself further with an ``openapi`` attribute (a
 :class:`RouteDoc`: request body, answers, security): the MCP endpoint does, with its bearer API key
@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import BaseModel, RootModel
 from pydantic.json_schema import models_json_schema
 
-from shared.spec import FormTrigger, IntegrationSpec, RouteTrigger, WebhookTrigger
+from shared.spec import FormTrigger, IntegrationSpec, RouteTrigger, WebhookTrigger, accepted_status
 
 __all__ = ["OPENAPI_VERSION", "RouteDoc", "action_schemas", "openapi_document"]
 
@@ -234,7 +234,7 @@ def openapi_document(
                     operation["responses"] = {"303": {"description": "redirect to the thank-you page"}}
                 operation["responses"] = {
                     **operation.get("responses", {}),
-                    "202": accepted,
+                    str(accepted_status(trigger)): accepted,
                     **_error_responses(sorted(codes)),
                 }
             paths.setdefault(trigger.path, {})[trigger.method.lower()] = operation

@@ -47,6 +47,7 @@ __all__ = [
     "ScheduledRun",
     "Trigger",
     "WebhookTrigger",
+    "accepted_status",
 ]
 
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
@@ -210,8 +211,14 @@ class WebhookTrigger:
     #: 400 ``malformed_payload`` naming it, as it would be sent raw - and ``model`` validates
     #: ``{field: document}``.
     form_json_field: str | None = None
+    #: The status a delivery taken is answered with, its body ``{"id", "ids"}`` either way: ``202``
+    #: (queued, the work comes after) unless the sender documents another. Slack's interactivity
+    #: asks for "HTTP 200 OK" and may treat anything else as a failed click.
+    accepted_status: Literal[200, 202] = 202
 
     def __post_init__(self) -> None:
+        if self.accepted_status not in (200, 202):
+            raise ValueError(f"webhook trigger {self.name}: accepted_status must be 200 or 202")
         if self.form_json_field is not None and "application/x-www-form-urlencoded" not in self.content_types:
             raise ValueError(f"webhook trigger {self.name}: form_json_field needs a form content type")
         if any(not e or e != e.strip() for e in self.events) or len(set(self.events)) != len(self.events):
@@ -314,6 +321,15 @@ class EmailSender:
 
 
 Trigger: TypeAlias = WebhookTrigger | FormTrigger | ScheduleTrigger | BusTrigger | RouteTrigger
+
+
+def accepted_status(trigger: Trigger) -> int:
+    """The status that means "taken" for ``trigger``: its own for a webhook, ``202`` otherwise.
+
+    Every tool that judges an answer (the sample replay, ``switchboard send``, the tests) asks here
+    rather than comparing with ``202``.
+    """
+    return trigger.accepted_status if isinstance(trigger, WebhookTrigger) else 202
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ refusal never queues anything.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import subprocess
 import sys
@@ -24,9 +25,10 @@ from infra.local.gateway import api_gateway_event
 from infra.local.runtime import local_settings
 from shared.entry import dispatch
 from shared.envelope import ENVELOPE_VERSION, Envelope
+from shared.registry import load_spec
 from shared.runtime import Runtime
 from shared.secrets import signing_secrets
-from shared.spec import DEFAULT_MAX_BODY_BYTES, FormTrigger, WebhookTrigger
+from shared.spec import DEFAULT_MAX_BODY_BYTES, FormTrigger, IntegrationSpec, WebhookTrigger
 
 NAME = "website_to_crm"
 HOST = "hooks.test"
@@ -189,6 +191,33 @@ def test_signed_webhook_is_queued_as_one_envelope(rt: Runtime) -> None:
     attributes = {k: v["StringValue"] for k, v in messages[0]["MessageAttributes"].items()}
     assert attributes == {"event_id": "msg_accept_1", "trigger": "webhook", "type": "form.submitted"}
     assert queue_depth(rt) == 1  # the one just received, now in flight; nothing else
+
+
+def test_a_sender_that_wants_200_gets_200_with_the_same_ids_and_refusals_stay_json(
+    make_runtime: Any,
+) -> None:
+    """``accepted_status=200`` (Slack's interactivity asks for "HTTP 200 OK"): only the status of a
+    delivery taken changes; its body and every refusal are as for any sender."""
+    spec = load_spec(NAME)
+    taken = dataclasses.replace(webhook_trigger_of(spec), accepted_status=200)
+    triggers = tuple(taken if t.name == taken.name else t for t in spec.triggers)
+    rt: Runtime = make_runtime(NAME, spec=dataclasses.replace(spec, triggers=triggers))
+    body = json.dumps(LEAD).encode()
+    result = post_webhook(rt, body, msg_id="msg_accept_200")
+    assert result["statusCode"] == 200
+    assert body_of(result) == {"id": "msg_accept_200", "ids": ["msg_accept_200"]}
+    assert len(receive_all(rt)) == 1
+    forged = "whsec_" + base64.b64encode(b"not the shared secret at all").decode()
+    result = post_webhook(rt, body, msg_id="msg_forged_200", secret=forged)
+    assert result["statusCode"] == 401 and body_of(result)["error"] == "invalid_signature"
+    with pytest.raises(ValueError, match="accepted_status must be 200 or 202"):
+        dataclasses.replace(taken, accepted_status=201)  # type: ignore[arg-type]
+
+
+def webhook_trigger_of(spec: IntegrationSpec) -> WebhookTrigger:
+    trigger = spec.trigger("webhook")
+    assert isinstance(trigger, WebhookTrigger)
+    return trigger
 
 
 def test_base64_encoded_body_is_accepted(rt: Runtime) -> None:

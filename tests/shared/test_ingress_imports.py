@@ -27,7 +27,7 @@ _CHILD = (
     "event = json.load(open(sys.argv[1]))\n"
     "from shared.entry import handler\n"
     "result = handler(event, None)\n"
-    "assert result['statusCode'] == 202, result\n"
+    "assert result['statusCode'] == int(sys.argv[2]), result\n"
     "print(json.dumps(sorted(sys.modules)))\n"
 )
 
@@ -49,7 +49,7 @@ def _imported(child: IngressChild) -> list[str]:
         path = Path(tmp) / "event.json"
         path.write_text(json.dumps(child.make_event()))
         done = subprocess.run(
-            [sys.executable, "-c", _CHILD, str(path)],
+            [sys.executable, "-c", _CHILD, str(path), str(child.accepted)],
             env=child.env,
             cwd=tmp,
             capture_output=True,
