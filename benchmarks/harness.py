@@ -104,7 +104,7 @@ def baseline_event() -> dict[str, Any]:
 
 def webhook_samples(*, per_trigger: bool = False) -> list[tuple[IntegrationSpec, Any]]:
     """Per integration with a signed webhook (or per webhook trigger): its first sample meant to be
-    processed."""
+    processed that stands alone (one whose placeholders come from the stand-ins needs a runtime)."""
     from infra.local.samples import load_samples
     from shared.registry import load_specs
 
@@ -118,6 +118,7 @@ def webhook_samples(*, per_trigger: bool = False) -> list[tuple[IntegrationSpec,
                 isinstance(trigger, WebhookTrigger)
                 and sample.expect == "processed"
                 and sample.sign == "valid"
+                and not sample.lookups
                 and key not in seen
             ):
                 found.append((spec, sample))

@@ -15,7 +15,8 @@ import httpx
 
 from shared.spec import BusEvent, BusTrigger, IntegrationSpec, ScheduledRun, ScheduleTrigger
 
-from .samples import Sample, SampleError, build_request, load_samples
+from .sample_links import from_http, in_replay_order, resolve
+from .samples import Lookup, Sample, SampleError, build_request, load_samples
 from .scheduler import schedule_message
 
 if TYPE_CHECKING:
@@ -70,11 +71,16 @@ def replay(
 
     One at a time, and waiting for the queues around samples that inject sandbox faults, so a fault
     meant for one sample is never consumed by another's request - and around samples with settings
-    of their own, which are processed under them alone.
+    of their own, which are processed under them alone. A sample that continues others (``after``,
+    ``lookup``: :mod:`infra.local.sample_links`) comes after them, once the queues have drained, with
+    its placeholders filled from the stand-ins.
     """
-    todo = [(spec, sample) for spec in runtime.specs for sample in load_samples(spec)]
+    every = [(spec, sample) for spec in runtime.specs for sample in load_samples(spec)]
+    todo, blocked = in_replay_order(every)
     results: list[ReplayResult] = []
+    answers: dict[Lookup, Any] = {}
     with httpx.Client(timeout=15) as client:
+        fetch = from_http(client, runtime.url)
         for spec, sample in todo:
             if sample.faults:
                 runtime.wait_drained(settle_s)
@@ -82,11 +88,12 @@ def replay(
                     for fault in faults:
                         client.post(f"{runtime.url}/_sandbox/{app}/_faults", json=fault).raise_for_status()
             start = len(printer.entries)
-            if sample.settings:  # processed alone, under its settings
+            if sample.settings or sample.after or sample.lookups:  # alone, or after what came before
                 runtime.wait_drained(settle_s)
             try:
                 with _settings(runtime, spec, sample):
-                    result = _deliver(runtime, client, spec, sample)
+                    ready = resolve(sample, fetch, answers) if sample.lookups else sample
+                    result = _deliver(runtime, client, spec, ready)
                     if sample.settings:
                         runtime.wait_drained(settle_s)
             except (httpx.HTTPError, SampleError, ValueError) as exc:
@@ -96,7 +103,11 @@ def replay(
             if sample.faults:
                 runtime.wait_drained(settle_s)
             if progress is not None:
-                progress(len(results), len(todo))
+                progress(len(results), len(every))
+        for _, sample, reason in blocked:
+            results.append(ReplayResult(sample, 0, error=f"not replayed: it {reason}"))
+            if progress is not None:
+                progress(len(results), len(every))
     return results
 
 
@@ -145,7 +156,7 @@ def _deliver(
     ids: list[str] = []
     with contextlib.suppress(ValueError, AttributeError):  # an error body has no ids
         ids = list(response.json().get("ids") or [])
-    if response.status_code == 202 and sample.expect == "spam":
+    if response.status_code == sample.accepted_status and sample.expect == "spam":
         ids = []  # the id answered to a bot is not an event
     return ReplayResult(sample, response.status_code, ids)
 
@@ -198,7 +209,7 @@ def _observed(result: ReplayResult, stages: list[str]) -> str:
         return "error"
     if result.sample.kind == "route":
         return "answered"
-    if result.status != 202:
+    if result.status != result.sample.accepted_status:
         return "rejected"
     if not result.event_ids:
         return "spam" if result.sample.expect == "spam" else "ignored"

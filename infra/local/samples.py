@@ -23,17 +23,30 @@ trigger named by ``"trigger"`` decides the kind:
 
 Common keys: ``description``; ``expect`` (processed | dlq | spam | ignored | rejected | answered -
 ``ignored`` is a valid event accepted with 202 that yields no work, such as a payment not completed yet);
-``expect_status`` (HTTP status, default 202, or 400 for rejected, 200 for answered); ``faults``
+``expect_status`` (HTTP status, default the trigger's accepted status - 202, or 200 where the sender
+wants it (``WebhookTrigger.accepted_status``) - 400 for rejected, 200 for answered); ``faults``
 (sandbox faults to queue before delivering, ``{"<app>": [{...}]}``); ``settings`` (fields of the
 integration's settings laid over ``settings.local.json`` while this sample is processed, e.g.
 ``{"accounting_app": "xero"}`` - a deployment choice a sample can exercise; validated when the
 sample loads, naming the file). Files in sub-folders
 (``apigw/``, ``sqs/``) are raw Lambda events for ``switchboard invoke``.
+
+A sample that continues what other samples began (a click on the message a lead's sample got posted)
+says so, and the replay resolves it (:mod:`infra.local.sample_links`):
+
+* ``after`` - ``["website_to_crm/tally_form_response", ...]``: replayed once those samples were, and
+  once every queue has drained (what they set off has finished, down the bus);
+* ``lookup`` - ``{"offer": {"app": "slack", "path": "/_button", "query": {"action_id": "..."}}}``:
+  a control endpoint of a stand-in whose JSON answer fills the placeholders ``{{offer.<field>}}`` in
+  the body and the headers (before signing). A placeholder stands for an id (letters, digits and
+  ``. _ : @ + -``), so it needs no escaping in a form, a JSON string or a header. The same lookup in
+  two samples is asked once per replay: both aim at the same thing (a double click, one message).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -46,9 +59,19 @@ from shared.spec import (
     RouteTrigger,
     ScheduleTrigger,
     WebhookTrigger,
+    accepted_status,
 )
 
-__all__ = ["EVENTS_DIR", "Sample", "SampleError", "build_request", "load_sample", "load_samples"]
+__all__ = [
+    "EVENTS_DIR",
+    "PLACEHOLDER",
+    "Lookup",
+    "Sample",
+    "SampleError",
+    "build_request",
+    "load_sample",
+    "load_samples",
+]
 
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
 
@@ -58,8 +81,27 @@ _EXPECT = ("processed", "dlq", "spam", "ignored", "rejected", "answered")
 _FORGED_SECRET = "whsec_Zm9yZ2VkLXNlY3JldC1ub3QtdGhlLXJlYWwtb25l"
 
 
+#: ``{{<lookup>.<field>}}``: a value a stand-in answers, filled in when the sample is replayed.
+PLACEHOLDER = re.compile(r"\{\{([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)\}\}")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_QUALIFIED = re.compile(r"^[a-z][a-z0-9_]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
 class SampleError(ValueError):
     """A sample file is not usable; the message names the file and what to fix."""
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """A stand-in's control endpoint whose JSON answer fills a sample's placeholders."""
+
+    app: str
+    path: str
+    query: tuple[tuple[str, str], ...] = ()
+
+    def __str__(self) -> str:
+        query = "&".join(f"{k}={v}" for k, v in self.query)
+        return f"{self.app} {self.path}" + (f"?{query}" if query else "")
 
 
 @dataclass(frozen=True)
@@ -87,10 +129,21 @@ class Sample:
     query: str = ""
     #: schedule samples
     scheduled_at: str = ""
+    #: The status that means "taken" for its trigger (202, or 200 where the sender wants it).
+    accepted_status: int = 202
+    #: Samples (``integration/name``) this one continues: replayed after them, once the queues drained.
+    after: tuple[str, ...] = ()
+    #: Placeholder name -> the stand-in lookup that fills it; empty once resolved.
+    lookups: dict[str, Lookup] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
         return self.path.stem
+
+    @property
+    def qualified(self) -> str:
+        """``integration/name``, as another sample's ``after`` names it."""
+        return f"{self.integration}/{self.name}"
 
 
 def load_sample(path: Path, spec: IntegrationSpec) -> Sample:
@@ -116,7 +169,13 @@ def load_sample(path: Path, spec: IntegrationSpec) -> Sample:
         "faults": dict(raw.get("faults", {})),
         "settings": _settings(path, spec, raw.get("settings", {})),
         "headers": {k.lower(): str(v) for k, v in raw.get("headers", {}).items()},
+        "after": _after(path, spec, raw.get("after", [])),
     }
+    lookups = _lookups(path, raw.get("lookup", {}))
+    if lookups and not isinstance(trigger, WebhookTrigger | FormTrigger):
+        raise SampleError(
+            f"{path}: lookup fills placeholders of an HTTP request; {trigger.name!r} is not one"
+        )
     if isinstance(trigger, BusTrigger):
         if not isinstance(raw.get("detail"), dict):
             raise SampleError(f"{path}: a bus sample needs 'detail' (the event's detail object)")
@@ -158,14 +217,68 @@ def load_sample(path: Path, spec: IntegrationSpec) -> Sample:
     else:
         raise SampleError(f"{path}: needs 'body' (JSON payload) or 'form' (urlencoded string)")
     common["headers"] = {"content-type": content_type, **common["headers"]}
+    _check_placeholders(path, lookups, body, common["headers"])
+    taken = accepted_status(trigger)
     return Sample(
         **common,
         kind="http",
-        expect_status=int(raw.get("expect_status", 202 if expect != "rejected" else 400)),
+        expect_status=int(raw.get("expect_status", taken if expect != "rejected" else 400)),
+        accepted_status=taken,
         body=body,
         webhook_id=raw.get("webhook_id"),
         sign=raw.get("sign", "valid"),
+        lookups=lookups,
     )
+
+
+def _after(path: Path, spec: IntegrationSpec, value: Any) -> tuple[str, ...]:
+    """A sample's ``after``: a list of other samples, each ``integration/name``."""
+    if not isinstance(value, list) or not all(isinstance(v, str) and _QUALIFIED.match(v) for v in value):
+        raise SampleError(
+            f"{path}: after must be a list of samples named integration/name "
+            '(e.g. ["website_to_crm/tally_form_response"])'
+        )
+    if f"{spec.name}/{path.stem}" in value:
+        raise SampleError(f"{path}: a sample cannot come after itself")
+    return tuple(value)
+
+
+def _lookups(path: Path, value: Any) -> dict[str, Lookup]:
+    """A sample's ``lookup``: placeholder name -> ``{"app", "path", "query"}`` of a stand-in."""
+    shape = '{"<name>": {"app": "slack", "path": "/_button", "query": {"action_id": "..."}}}'
+    if not isinstance(value, dict):
+        raise SampleError(f"{path}: lookup must be an object {shape}")
+    found: dict[str, Lookup] = {}
+    for name, spec in value.items():
+        if not _NAME.match(name):
+            raise SampleError(f"{path}: lookup name {name!r} must be lower-case letters, digits and _")
+        if (
+            not isinstance(spec, dict)
+            or set(spec) - {"app", "path", "query"}
+            or not isinstance(spec.get("app"), str)
+            or not isinstance(spec.get("path"), str)
+            or not spec["path"].startswith("/_")
+            or not isinstance(spec.get("query", {}), dict)
+            or not all(isinstance(v, str) for v in spec.get("query", {}).values())
+        ):
+            raise SampleError(
+                f'{path}: lookup {name!r} must be {{"app": ..., "path": "/_<control endpoint>", '
+                f'"query": {{<text fields>}}}}, e.g. {shape}'
+            )
+        found[name] = Lookup(spec["app"], spec["path"], tuple(sorted(spec.get("query", {}).items())))
+    return found
+
+
+def _check_placeholders(path: Path, lookups: dict[str, Lookup], body: bytes, headers: dict[str, str]) -> None:
+    """Every placeholder names a declared lookup, and every lookup is used."""
+    text = body.decode("utf-8", errors="replace") + "\n" + "\n".join(headers.values())
+    named = {m.group(1) for m in PLACEHOLDER.finditer(text)}
+    unknown = sorted(named - set(lookups))
+    if unknown:
+        raise SampleError(f"{path}: placeholder {{{{{unknown[0]}.…}}}} names no lookup; declare it in lookup")
+    unused = sorted(set(lookups) - named)
+    if unused:
+        raise SampleError(f"{path}: lookup {unused[0]!r} fills no placeholder {{{{{unused[0]}.<field>}}}}")
 
 
 def _settings(path: Path, spec: IntegrationSpec, value: Any) -> dict[str, Any]:
@@ -196,6 +309,11 @@ def build_request(
     For route samples the request is a GET (or the route's method) with the sample's path and query.
     """
     trigger = spec.trigger(sample.trigger)
+    if sample.lookups:
+        raise SampleError(
+            f"{sample.path}: its placeholders are filled from the stand-ins first "
+            f"(lookup {', '.join(sample.lookups)}; infra.local.sample_links.resolve)"
+        )
     if isinstance(trigger, RouteTrigger):
         url = base_url.rstrip("/") + sample.request_path + (f"?{sample.query}" if sample.query else "")
         return SignedRequest(url, dict(sample.headers), b"")

@@ -8,10 +8,11 @@ The request is the one the provider would make (:func:`infra.local.samples.build
 webhook is signed with the secret the receiving side verifies against: the running local
 runtime's (found through its state file), or with ``stage`` the deployed stage's Secrets Manager.
 
-A provider re-sends, so the ingress accepts a repeat (202, its event id) and the worker skips it.
-That is right for the provider and puzzling for a person trying something twice, so after a 202
-the effects ledger is read: an event record written before this send means the event was already
-received, and nothing will be done again.
+A provider re-sends, so the ingress accepts a repeat (202 - or the trigger's ``accepted_status`` -
+with its event id) and the worker skips it. That is right for the provider and puzzling for a person
+trying something twice, so after such an answer the effects ledger is read: an event record written
+before this send means the event was already received, and nothing will be done again. A sample whose
+placeholders come from the stand-ins (``lookup``) is filled from the local runtime's first.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from infra.ops.target import CliError, Target, local_state, resolve
-from shared.spec import FormTrigger, IntegrationSpec, WebhookTrigger
+from shared.spec import FormTrigger, IntegrationSpec, WebhookTrigger, accepted_status
 
 if TYPE_CHECKING:
     from infra.local.samples import Sample
@@ -96,10 +97,12 @@ def send_sample(
     base_url = url or (state or {}).get("gateway")
     if not base_url:
         raise CliError("no --url given and no local runtime is running (start one with `make dev`)")
-    secret = None
-    if isinstance(chosen, WebhookTrigger) and sample.sign == "valid":
-        secret = _signing_secret(chosen, stage, state)
     try:
+        if sample.lookups:
+            sample = _resolved(sample, base_url, stage)
+        secret = None
+        if isinstance(chosen, WebhookTrigger) and sample.sign == "valid":
+            secret = _signing_secret(chosen, stage, state)
         request = build_request(spec, sample, base_url, secret)
     except SampleError as exc:
         raise CliError(str(exc)) from exc
@@ -108,7 +111,7 @@ def send_sample(
         response = post(request, timeout=10)
     except httpx.HTTPError as exc:
         raise CliError(f"POST {request.url} failed: {exc}") from exc
-    event_id = _answered_id(response.text) if response.status_code == 202 else None
+    event_id = _answered_id(response.text) if response.status_code == sample.accepted_status else None
     earlier, unknown = None, None
     if event_id:
         try:
@@ -125,6 +128,21 @@ def send_sample(
         id_from_delivery=bool(event_id) and request.headers.get("webhook-id") == event_id,
         unknown=unknown,
     )
+
+
+def _resolved(sample: Sample, base_url: str, stage: str | None) -> Sample:
+    """The sample with its placeholders filled from the local stand-ins (``lookup``)."""
+    import httpx
+
+    from infra.local.sample_links import from_http, resolve
+
+    if stage:
+        raise CliError(
+            f"{sample.path}: its placeholders ({', '.join(sample.lookups)}) are filled from the local "
+            "stand-ins; send it to the local runtime, or fill them in yourself for a stage"
+        )
+    with httpx.Client(timeout=10) as client:
+        return resolve(sample, from_http(client, base_url), {})
 
 
 def _load(spec: IntegrationSpec, event_file: Path, trigger: str | None) -> Sample:
@@ -155,7 +173,8 @@ def _load(spec: IntegrationSpec, event_file: Path, trigger: str | None) -> Sampl
         trigger=chosen.name,
         description=f"the payload in {event_file}",
         expect="processed",
-        expect_status=202,
+        expect_status=accepted_status(chosen),
+        accepted_status=accepted_status(chosen),
         body=json.dumps(raw).encode(),
         headers={"content-type": "application/json"},
     )

@@ -55,7 +55,10 @@ def _routes() -> list[Route]:
                 (
                     s
                     for s in samples
-                    if s.trigger == trigger.name and s.expect == "processed" and s.sign == "valid"
+                    if s.trigger == trigger.name
+                    and s.expect == "processed"
+                    and s.sign == "valid"
+                    and not s.lookups  # a request as sent, not one filled from the stand-ins
                 ),
                 None,
             )
@@ -156,7 +159,7 @@ def test_there_are_webhook_routes_to_attack() -> None:
 
 def test_the_valid_request_is_accepted(rt: Runtime, route: Route) -> None:
     # The control: everything below differs from this in one way only.
-    assert _request(rt, route, route.sample.body)["statusCode"] == 202
+    assert _request(rt, route, route.sample.body)["statusCode"] == route.trigger.accepted_status
     assert _queued(rt) >= 1
 
 
@@ -219,7 +222,7 @@ def test_timestamps_outside_the_tolerance(rt: Runtime, route: Route, offset: int
     else:
         # No time is signed: the signature is as good an hour later, and a replay is stopped by the
         # event id (the ingress dedupe), not here.
-        assert result["statusCode"] == 202, result["body"]
+        assert result["statusCode"] == route.trigger.accepted_status, result["body"]
 
 
 def test_body_over_the_limit(rt: Runtime, route: Route) -> None:
