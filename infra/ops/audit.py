@@ -58,6 +58,15 @@ class AuditRecord:
     arguments: Any
     detail: str
     id: str
+    #: For an approval decided in Slack: who (name and user id), and which approval.
+    decided_by: str = ""
+    approval_id: str = ""
+
+    @property
+    def shown_detail(self) -> str:
+        """The detail column: who decided an approval first, then why a call was refused or failed."""
+        parts = [f"by {self.decided_by}" if self.decided_by else "", self.detail]
+        return "; ".join(p for p in parts if p)
 
     @classmethod
     def from_item(cls, item: Item) -> AuditRecord:
@@ -78,6 +87,8 @@ class AuditRecord:
             arguments=arguments,
             detail=redact_text(str(item.get("detail", "")))[:300],
             id=str(item["id"]),
+            decided_by=str(item.get("decided_by", ""))[:200],
+            approval_id=str(item.get("approval_id", "")),
         )
 
 
@@ -153,7 +164,7 @@ def render(records: list[AuditRecord], target: Target, out: TextIO) -> None:
         tool = r.tool or (f"({r.method})" if r.method else "-")
         print(
             f"{r.at:<24} {r.key_id or '-':<11} {tool[:26]:<26} {r.outcome[:24]:<24} {r.duration_ms:>7.1f}  "
-            f"{r.detail[:120]}",
+            f"{r.shown_detail[:120]}",
             file=out,
         )
 

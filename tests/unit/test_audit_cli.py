@@ -18,7 +18,7 @@ import pytest
 from functions.mcp import audit
 from functions.mcp.audit import AUDIT_PREFIX
 from infra.local.runtime import LocalRuntime
-from infra.ops.audit import read, render
+from infra.ops.audit import read, render, render_json
 from infra.ops.target import resolve
 from shared.table import Table
 
@@ -146,3 +146,35 @@ def test_audit_reads_a_deployed_stage_by_its_table(aws: boto3.session.Session) -
     render(records, prod, out)
     assert out.getvalue().splitlines()[1].split()[1:4] == ["abcdefghij", "crm_upsert_contact", "denied"]
     assert read(prod, key="zzzzzzzzzz") == []
+
+
+def test_an_approval_shows_who_decided(aws: boto3.session.Session) -> None:
+    prod = resolve("prod", "us-east-1", state_file=Path("/nonexistent/local.json"))
+    ddb = prod.client("dynamodb")
+    ddb.create_table(
+        TableName=prod.table,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    audit.write(
+        ddb,
+        prod.table,
+        key_id="abcdefghij",
+        tool="calendar_cancel_event",
+        arguments={"event_id": "abc123def"},
+        outcome="approved",
+        duration_ms=0.0,
+        retention_days=1,
+        method="approval",
+        decided_by="anna (U0ANNA0001)",
+        approval_id="apr_0123456789abcdef01234567",
+    )
+    [record] = read(prod, key="abcdefghij")
+    assert record.decided_by == "anna (U0ANNA0001)" and record.approval_id.startswith("apr_")
+    out = io.StringIO()
+    render([record], prod, out)
+    assert "approved" in out.getvalue() and "by anna (U0ANNA0001)" in out.getvalue()
+    out = io.StringIO()
+    render_json([record], out)
+    assert json.loads(out.getvalue())[0]["decided_by"] == "anna (U0ANNA0001)"
