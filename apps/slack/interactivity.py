@@ -48,8 +48,8 @@ class ActionUser(_Slack):
     """Who clicked."""
 
     id: str = Field(min_length=1, max_length=40)
-    username: str | None = None
-    name: str | None = None
+    username: str | None = Field(default=None, max_length=200)
+    name: str | None = Field(default=None, max_length=200)
     team_id: str | None = None
 
 
@@ -57,8 +57,8 @@ class Container(_Slack):
     """Where the clicked element is: for a message, its ``message_ts`` and ``channel_id``."""
 
     type: str
-    message_ts: str | None = None
-    channel_id: str | None = None
+    message_ts: str | None = Field(default=None, max_length=40)
+    channel_id: str | None = Field(default=None, max_length=40)
     is_ephemeral: bool = False
 
 

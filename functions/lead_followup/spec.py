@@ -1,42 +1,35 @@
 """lead_followup: a hot lead becomes a booked meeting when its rep clicks "Book them in" in Slack.
 
-Two ways in:
+Two ways in, both bus events:
 
-* the bus event ``lead.scored`` (lead_enrichment): a lead scoring at least ``min_score`` (or every
-  lead, ``every_lead``) is offered to its rep - a Slack message with the lead, the score and the
-  reason and two buttons, **Book them in** and **Not now**, whose ``value`` is ``contact:<id>``.
-  Work item ``offer:<lead event id>``: a redelivered or re-emitted event offers the lead once.
-* Slack's interactivity request when a button is clicked (``POST /hooks/lead_followup/slack``,
-  ``application/x-www-form-urlencoded`` with a JSON ``payload``, signed ``X-Slack-Signature``). The
-  ingress verifies, queues and answers at once (Slack wants an answer within 3 s; the work is the
-  worker's). Work item ``click:<channel>:<message ts>:<button>``: a double click, and Slack's own
-  retry of a request (``X-Slack-Retry-Num``), are the same id - duplicates, done once.
+* ``lead.scored`` (lead_enrichment): a lead scoring at least ``min_score`` (or every lead,
+  ``every_lead``) is offered to its rep - a Slack message with the lead, the score and the reason and
+  two buttons, **Book them in** and **Not now**, whose ``value`` is ``contact:<id>``. Work item
+  ``offer:<lead event id>``: a redelivered or re-emitted event offers the lead once.
+* ``chat.button_clicked`` (slack_interactivity, which owns the Slack app's one interactivity Request
+  URL, verifies the click and answers Slack): the clicks on this flow's two buttons
+  (``lead_followup.book``, ``lead_followup.not_now``) whose value is a contact. Work item
+  ``book:<click id>`` or ``dismiss:<click id>`` (the click's ``source_event_id``, one per message and
+  button): a double click and Slack's retry are one click upstream, and a re-put bus event is the same
+  work item here - done once.
 
-A click on anything that is not one of the two buttons, or whose value is not a contact, is
-accepted and ignored (Slack must not retry it).
+Every other button (another flow's, ``approval.approve`` ...) and a value that is not a contact is no
+work for this flow.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Final, Literal
 
 from apps import google_calendar, hubspot, slack
-from apps.slack.interactivity import BlockActions, InteractionForm
-from shared.events import LEAD_SCORED, derived_id
-from shared.spec import (
-    Accepted,
-    BusEvent,
-    BusTrigger,
-    EmailSender,
-    IntegrationSpec,
-    RetryPolicy,
-    WebhookTrigger,
-)
-from shared.webhooks.base import WebhookRequest
+from shared.events import BUTTON_CLICKED, LEAD_SCORED, ButtonClicked, derived_id
+from shared.spec import Accepted, BusEvent, BusTrigger, EmailSender, IntegrationSpec, RetryPolicy
 
 from .models import BOOK, NOT_NOW, FollowUp, LeadScored, Settings, contact_of
 
-_ACTIONS = {BOOK: "book", NOT_NOW: "dismiss"}
+#: This flow's buttons and what a click on each is.
+_ACTIONS: Final[dict[str, Literal["book", "dismiss"]]] = {BOOK: "book", NOT_NOW: "dismiss"}
 
 
 def accept_scored(detail: LeadScored, event: BusEvent) -> Sequence[Accepted]:
@@ -57,33 +50,25 @@ def accept_scored(detail: LeadScored, event: BusEvent) -> Sequence[Accepted]:
     ]
 
 
-def click_id(channel: str, message_ts: str, action_id: str) -> str:
-    """The event id of a click: the message and the button, so a second click is a duplicate."""
-    return derived_id("click", f"{channel}:{message_ts}:{_ACTIONS.get(action_id, action_id)}")
-
-
-def accept_click(form: InteractionForm, request: WebhookRequest) -> Sequence[Accepted]:
-    click: BlockActions = form.payload
-    channel, ts = click.channel_id, click.message_ts
-    accepted: list[Accepted] = []
-    for action in click.actions:
-        contact = contact_of(action.value)
-        if action.action_id not in _ACTIONS or contact is None or not channel or not ts:
-            continue
-        accepted.append(
-            Accepted(
-                event_id=click_id(channel, ts, action.action_id),
-                type=f"slack.{_ACTIONS[action.action_id]}",
-                data=FollowUp(
-                    action="book" if action.action_id == BOOK else "dismiss",
-                    contact_id=contact,
-                    channel=channel,
-                    message_ts=ts,
-                    user_id=click.user.id,
-                ),
-            )
+def accept_click(detail: ButtonClicked, event: BusEvent) -> Sequence[Accepted]:
+    """Book them in / Not now on one of this flow's offers; every other button is another flow's."""
+    action = _ACTIONS.get(detail.action_id)
+    contact = contact_of(detail.value)
+    if action is None or contact is None:
+        return []
+    return [
+        Accepted(
+            event_id=derived_id(action, detail.source_event_id),
+            type=f"slack.{action}",
+            data=FollowUp(
+                action=action,
+                contact_id=contact,
+                channel=detail.channel,
+                message_ts=detail.message_ts,
+                user_id=detail.user_id,
+            ),
         )
-    return accepted
+    ]
 
 
 SPEC = IntegrationSpec(
@@ -101,17 +86,12 @@ SPEC = IntegrationSpec(
             accept=accept_scored,
             description="lead_enrichment scored a lead: offer it to its rep if hot enough",
         ),
-        WebhookTrigger(
-            name="slack",
-            path="/hooks/lead_followup/slack",
-            verifier=slack.VERIFIER,
-            secret=slack.SIGNING,
-            model=InteractionForm,
+        BusTrigger(
+            name="button_clicked",
+            detail_types=(BUTTON_CLICKED,),
+            model=ButtonClicked,
             accept=accept_click,
-            content_types=("application/x-www-form-urlencoded",),
-            form_json_field="payload",
-            description="Slack interactivity (block_actions): Book them in / Not now",
-            events=("block_actions",),
+            description="a click verified by slack_interactivity: Book them in / Not now",
         ),
     ),
     connections=(slack.CONNECTION, hubspot.CONNECTION, google_calendar.CONNECTION),
