@@ -2,8 +2,9 @@
 
 Interactivity (button clicks: ``block_actions``) goes to the one Request URL of the app's
 *Interactivity & Shortcuts* page; every request is signed with the app's signing secret
-(``X-Slack-Signature``, see :mod:`apps.slack`). ``switchboard webhooks register lead_followup``
-prints these (``manual_steps``). Sources: https://docs.slack.dev/interactivity/handling-user-interaction
+(``X-Slack-Signature``, see :mod:`apps.slack`). ``switchboard webhooks register slack_interactivity``
+prints these (``manual_steps``): that integration owns the one URL and hands each click to the flow
+whose button it is, over the bus (``chat.button_clicked``). Sources: https://docs.slack.dev/interactivity/handling-user-interaction
 (enabling interactivity, the Request URL) and
 https://docs.slack.dev/authentication/verifying-requests-from-slack (Basic Information > App
 Credentials > Signing Secret; Regenerate for a rotation).
@@ -25,5 +26,6 @@ def manual_steps(setup: ManualSetup) -> list[str]:
         f"and store it: switchboard secrets set {secret} secret=-{setup.stage_flag}",
         "Rotating it (Regenerate): first keep the current one as the previous secret: "
         f"switchboard secrets set {secret} previous_secret=-{setup.stage_flag}, then store the new one.",
-        "Slack must get an answer within 3 seconds; Switchboard answers at once and does the work after.",
+        "Slack must get an answer (HTTP 200) within 3 seconds; Switchboard answers at once and does the "
+        "work after.",
     ]

@@ -17,7 +17,7 @@ from shared.errors import MissingSecret, SignatureMismatch, SignatureMissing, Ti
 from shared.webhooks.base import WebhookRequest
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
-URL = "https://hooks.example.com/hooks/lead_followup/slack"
+URL = "https://hooks.example.com/hooks/slack_interactivity/slack"
 NOW = 1_714_560_000.0
 # Slack's own worked example, as the official SDK tests it (slackapi/python-slack-sdk,
 # tests/signature/test_signature_verifier.py, from the "Verifying requests from Slack" page).
@@ -168,7 +168,7 @@ def test_the_manual_steps_name_the_request_url_and_where_the_secret_goes() -> No
     from shared.subscriptions import ManualSetup
 
     steps = manual_steps(
-        ManualSetup("lead_followup", "slack", URL, ("block_actions",), SIGNING, " --stage prod")
+        ManualSetup("slack_interactivity", "slack", URL, ("block_actions",), SIGNING, " --stage prod")
     )
     text = "\n".join(steps)
     assert f"Request URL to {URL}" in text and "Interactivity & Shortcuts" in text
