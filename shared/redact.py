@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["SENSITIVE_KEYS", "drop_sensitive", "redact", "redact_text"]
+__all__ = ["OAUTH_ERROR_CODES", "SENSITIVE_KEYS", "drop_sensitive", "redact", "redact_text"]
 
 _EMAIL = re.compile(r"(?<![\w.+-])([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
 # Phone-like runs: "+" and digits, or digit groups split by spaces, dots, dashes or brackets.
@@ -19,7 +19,25 @@ _EMAIL = re.compile(r"(?<![\w.+-])([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-
 _PHONE = re.compile(r"(?<![\w+])(\+\d[\d\s().-]{6,}\d|\(?\d{2,5}\)?[\s.-]\d[\d\s.-]{4,}\d)(?![\w])")
 # Dates and times that look like digit groups: 2026-11-21, 21.11.2026 10:15, 21/11/2026.
 _DATE = re.compile(r"^(\d{4}-\d{2}-\d{2}|\d{1,2}[./]\d{1,2}[./]\d{2,4})")
-_BEARER = re.compile(r"(?i)\b(bearer|token|basic)\s+([A-Za-z0-9._~+/=-]{8,})")
+# The keyword, then a space or a colon / equals sign (``token: …``, ``refresh_token=…``, a quoted
+# ``"token": "…"``), then the run that may be a credential. ``_token`` counts: ``access_token: …``.
+_BEARER = re.compile(
+    r"(?i)(?<![A-Za-z0-9])(bearer|token|basic)(\s+|[\"']?\s*[:=]\s*[\"']?)([A-Za-z0-9._~+/=-]{8,})"
+)
+#: OAuth error codes (RFC 6749 section 5.2, RFC 6750 section 3.1): fixed words that name what went
+#: wrong ("token invalid_grant"), never a credential, so they stay readable wherever they stand.
+OAUTH_ERROR_CODES = frozenset(
+    {
+        "invalid_request",
+        "invalid_client",
+        "invalid_grant",
+        "unauthorized_client",
+        "unsupported_grant_type",
+        "invalid_scope",
+        "invalid_token",
+        "insufficient_scope",
+    }
+)
 # One word of prose: letters in one case shape (lower, UPPER, Capitalised), hyphenated parts allowed,
 # no longer than a long English word. Credentials have digits, symbols or mixed case.
 _WORD = re.compile(
@@ -61,20 +79,21 @@ def _mask_phone(match: re.Match[str]) -> str:
 
 
 def _mask_credential(match: re.Match[str]) -> str:
-    """``Bearer <token>`` -> ``Bearer ***``, unless what follows the keyword is prose.
+    """``Bearer <token>`` -> ``Bearer ***``, unless what follows the keyword is prose or an error code.
 
     "its refresh token expired. Authorise it again", "Basic authentication failed": the words after
     ``token``/``basic`` tell the operator what happened and what to do, so they stay. A run counts as
     prose when it is one word (:data:`_WORD`, trailing full stops aside) that the sentence goes on
     from (punctuation or another word follows); a lone lower-case run at the end, as in an
-    ``Authorization`` header, is still masked.
+    ``Authorization`` header, is still masked. An OAuth error code ("token invalid_grant") always
+    stays: it is the one word that says why the token was refused.
     """
-    run = match.group(2)
+    keyword, between, run = match.group(1, 2, 3)
     word = run.rstrip(".")
     after = run[len(word) :] + match.string[match.end() :]
-    if _WORD.fullmatch(word) and _GOES_ON.match(after):
+    if word.lower() in OAUTH_ERROR_CODES or (_WORD.fullmatch(word) and _GOES_ON.match(after)):
         return match.group(0)
-    return match.group(1) + " ***" + run[len(word) :]  # the sentence's full stop stays
+    return keyword + between + "***" + run[len(word) :]  # the sentence's full stop stays
 
 
 def redact_text(text: str) -> str:

@@ -166,3 +166,49 @@ def test_a_revoked_connection_reason_keeps_what_the_operator_must_do() -> None:
     )
     assert redact_text(reason) == reason
     assert redact({"reason": reason}) == {"reason": reason}
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("token: deadbeef0123456789abcdef", "token: ***"),
+        ("Token: deadbeef0123456789abcdef failed", "Token: *** failed"),
+        ("token:deadbeef0123456789abcdef", "token:***"),
+        ("GET /cb?token=deadbeef0123456789abcdef&state=1", "GET /cb?token=***&state=1"),
+        ("refresh_token: 1//0gAbCdEfGhIjKl-mNoP", "refresh_token: ***"),
+        ("access_token=ya29.a0AfH6SMBx1234", "access_token=***"),
+        ('body {"token": "sk_live_51Habcdefgh", "ok": false}', 'body {"token": "***", "ok": false}'),
+        ("Bearer: pat-na1-1234abcd-5678", "Bearer: ***"),
+    ],
+)
+def test_a_credential_after_a_colon_or_an_equals_sign_is_masked(text: str, masked: str) -> None:
+    assert redact_text(text) == masked
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "invalid_request",
+        "invalid_client",
+        "invalid_grant",
+        "unauthorized_client",
+        "unsupported_grant_type",
+        "invalid_scope",
+        "invalid_token",
+        "insufficient_scope",
+    ],
+)
+@pytest.mark.parametrize(
+    "template",
+    ["token {}", "refresh token {}.", "token {}: the app was disconnected", "token: {}", "Bearer {} (401)"],
+)
+def test_oauth_error_codes_stay_readable(code: str, template: str) -> None:
+    """RFC 6749 section 5.2 / RFC 6750 section 3.1: the code says why the token was refused."""
+    text = template.format(code)
+    assert redact_text(text) == text
+    assert redact({"reason": text}) == {"reason": text}
+
+
+def test_a_credential_shaped_like_an_error_code_is_still_masked() -> None:
+    assert redact_text("token invalid_grant_x9Zk2") == "token ***"
+    assert redact_text("token my_secret_value") == "token ***"
