@@ -11,6 +11,7 @@ signer produces, and no case is skipped.
 
 from __future__ import annotations
 
+import importlib
 import json
 import time
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+import apps
 from infra.local.gateway import api_gateway_event
 from infra.local.samples import Sample, load_samples
 from shared.entry import dispatch
@@ -200,17 +202,31 @@ def signs_a_timestamp(verifier: Verifier) -> bool:
     raise AssertionError(f"{verifier.scheme}: say here whether this kind of verifier signs a timestamp")
 
 
+def _declared_verifiers() -> dict[str, Verifier]:
+    """Every webhook verifier: those of the routes, and each app's declared ones (``apps/<app>``),
+    so that a scheme no route uses yet (Xero's) is read too."""
+    found = {r.trigger.verifier.scheme: r.trigger.verifier for r in ROUTES}
+    for app in apps.app_names():
+        for value in vars(importlib.import_module(f"apps.{app}")).values():
+            if isinstance(value, Verifier):
+                found.setdefault(value.scheme, value)
+    return found
+
+
 def test_the_timestamp_declarations_are_read_as_the_providers_sign() -> None:
-    # Stripe and Calendly sign "{t}.{body}", HubSpot v3 appends its timestamp, Standard Webhooks
-    # signs "{id}.{timestamp}.{body}"; Square, Tally and Cal.com sign no time at all.
-    timestamped = {r.trigger.verifier.scheme: signs_a_timestamp(r.trigger.verifier) for r in ROUTES}
-    assert {s for s, t in timestamped.items() if t} >= {
-        "stripe",
+    # Stripe and Calendly sign "{t}.{body}", HubSpot v3 appends its timestamp, Slack signs
+    # "v0:{timestamp}:{body}", Standard Webhooks signs "{id}.{timestamp}.{body}"; Square, Tally,
+    # Cal.com, Shopify and Xero sign no time at all. Exact sets: a new scheme, or one that changed
+    # what it signs, fails here until this list says how the provider signs.
+    timestamped = {scheme: signs_a_timestamp(v) for scheme, v in _declared_verifiers().items()}
+    assert {s for s, t in timestamped.items() if t} == {
         "calendly",
         "hubspot-v3",
+        "slack-v0",
         "standard-webhooks",
+        "stripe",
     }
-    assert {s for s, t in timestamped.items() if not t} >= {"square", "tally", "calcom"}
+    assert {s for s, t in timestamped.items() if not t} == {"calcom", "shopify", "square", "tally", "xero"}
 
 
 @pytest.mark.parametrize("offset", [-3600, 3600], ids=["stale-replay", "future"])
