@@ -68,7 +68,11 @@ def _session(runtime: LocalRuntime, key: str, work: Callable[[ClientSession], Aw
 
 
 def _leaf(error: BaseException) -> BaseException:
+    """The one error a group wraps. A group of several fails the test naming them all: keeping only
+    the first would hide the others (and could let an expected error stand for an unexpected one)."""
     while isinstance(error, BaseExceptionGroup):
+        if len(error.exceptions) != 1:
+            pytest.fail(f"expected one error in the group, got {len(error.exceptions)}: {error.exceptions!r}")
         error = error.exceptions[0]
     return error
 

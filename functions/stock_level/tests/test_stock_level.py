@@ -117,6 +117,7 @@ def test_there_are_samples_of_every_answer() -> None:
 
 def test_every_sample_answers_as_it_says_in_replay_order(rt: Runtime, square: SquareSandbox) -> None:
     """As ``make dev`` replays them: one runtime, file-name order, faults queued just before."""
+    stale_checked = False
     for sample in SAMPLES:
         if sample.settings:  # a sample of another deployment (test_shopify_catalogue runs it)
             continue
@@ -128,6 +129,8 @@ def test_every_sample_answers_as_it_says_in_replay_order(rt: Runtime, square: Sq
             assert answer.body["error"] and answer.body["message"], sample.name
         if sample.name == "square_down_stale":
             assert answer.body["stale"] is True and answer.body["available"] == 18
+            stale_checked = True
+    assert stale_checked, "no sample square_down_stale: renamed? the stale-answer check must still run"
     faults = square.handle(SandboxRequest("GET", "/_faults")).parsed()["faults"]
     assert faults == []  # every injected fault was met by the sample it was meant for
 
