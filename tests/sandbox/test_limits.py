@@ -195,3 +195,37 @@ def test_describe_names_the_real_stand_ins_limits() -> None:
     assert "DAILY 250,000 per day per token (fixed)" in hubspot
     slack = next(line for line in lines if line.startswith("slack: "))
     assert "chat.postMessage 60 per 1 min per token and channel (rolling) on /chat.postMessage" in slack
+
+
+def test_hubspot_search_has_its_own_five_a_second_per_account() -> None:
+    """HubSpot's CRM search: 5 requests a second per account, on top of the 100 per 10 s."""
+    from apps.hubspot.standin import DEFAULT_TOKEN, HubSpotSandbox
+
+    clock = Clock()
+    hubspot = HubSpotSandbox(clock=clock)
+    auth = {"authorization": f"Bearer {DEFAULT_TOKEN}", "content-type": "application/json"}
+
+    def search() -> SandboxResponse:
+        body = b'{"filterGroups": [], "limit": 1}'
+        return hubspot.handle(
+            SandboxRequest("POST", "/crm/v3/objects/contacts/search", headers=auth, body=body)
+        )
+
+    assert [search().status for _ in range(5)] == [200] * 5
+    refused = search()
+    assert refused.status == 429
+    assert refused.parsed()["policyName"] == "SECONDLY"
+    assert refused.parsed()["message"] == "You have reached your secondly limit."
+    assert refused.headers["retry-after"] == "1"
+    # Other endpoints go on: only search has this limit (the burst limit has room for 95 more).
+    listed = hubspot.handle(SandboxRequest("GET", "/crm/v3/objects/contacts", headers=auth))
+    assert listed.status == 200 and listed.headers["x-hubspot-ratelimit-remaining"] == "94"
+    clock.now += 1.0
+    assert search().status == 200
+    [search_limit] = [
+        lim for lim in report({"hubspot": hubspot})["hubspot"]["limits"] if lim["name"] == "SECONDLY"
+    ]
+    assert (search_limit["counted"], search_limit["refused"]) == (6, 1)
+    assert search_limit["source"] == "https://developers.hubspot.com/docs/api/crm/search"
+    line = next(line for line in describe({"hubspot": hubspot}))
+    assert "SECONDLY 5 per 1 s per account (rolling) on POST /search" in line

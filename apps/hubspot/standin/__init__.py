@@ -33,8 +33,14 @@ https://developers.hubspot.com/changelog/increasing-our-api-limits):
 Past one: 429 with HubSpot's documented body (``status``, ``message`` "You have reached your
 ten_secondly_rolling limit.", ``errorType`` ``RATE_LIMIT``, ``correlationId``, ``policyName``,
 ``requestId``) and ``Retry-After``; every answer carries ``X-HubSpot-RateLimit-Max``, ``-Remaining``,
-``-Interval-Milliseconds``, ``-Daily`` and ``-Daily-Remaining``. The CRM search API's own 5 requests
-per second is not modelled.
+``-Interval-Milliseconds``, ``-Daily`` and ``-Daily-Remaining``.
+
+The CRM search endpoints (``POST /crm/v3/objects/{type}/search``) have a limit of their own on top:
+``SECONDLY``, 5 requests per second per account (https://developers.hubspot.com/docs/api/crm/search,
+"Limitations"; it was 4 per token when the 2020 changelog raised it from 1:
+https://developers.hubspot.com/changelog/crm-search-api-rate-limit-increase). The stand-in is one
+account, so every token counts against the same 5, over a rolling second. Past it: the same 429 body
+with ``policyName`` ``SECONDLY`` ("You have reached your secondly limit.", as HubSpot answers it).
 
 Eventual consistency (:mod:`sandbox.consistency`; off unless a lag is set): HubSpot serves lists and
 associations from indexes that trail writes, so with a lag a new contact is missing from ``GET
@@ -60,7 +66,7 @@ from typing import Any, ClassVar, Final, Unpack
 from apps.hubspot.notes import NOTE_TO_CONTACT
 from apps.hubspot.properties import CUSTOM_PROPERTIES, PropertyDefinition
 from sandbox.base import Handler, SandboxApp, SandboxOptions, SandboxRequest, SandboxResponse, iso_ms
-from sandbox.limits import Hit, RateLimit
+from sandbox.limits import Hit, RateLimit, bearer_token
 
 from .objects import ObjectRoutes
 from .properties import DEFAULT_CONTACT_PROPERTIES, SandboxProperty, custom_property, definition_problem
@@ -103,6 +109,25 @@ DAILY_LIMIT: Final = RateLimit(
 )
 
 
+def _account(req: SandboxRequest) -> str | None:
+    """The account a search counts against: the stand-in's one portal, whichever token asks."""
+    return f"portal {PORTAL_ID}" if bearer_token(req) is not None else None
+
+
+#: The CRM search endpoints' own limit, per account (on top of the burst and daily limits).
+SEARCH_LIMIT: Final = RateLimit(
+    "SECONDLY",
+    5,
+    1.0,
+    scope="account",
+    window="rolling",
+    key=_account,
+    path="/search",
+    method="POST",
+    source="https://developers.hubspot.com/docs/api/crm/search",
+)
+
+
 @dataclass(frozen=True)
 class SandboxOwner:
     """An owner (HubSpot user) of the sandbox portal; ``id`` is what ``hubspot_owner_id`` takes."""
@@ -124,7 +149,7 @@ class HubSpotSandbox(ObjectRoutes, SandboxApp):
     """HubSpot CRM stand-in. See the module docstring for what it serves and checks."""
 
     name: ClassVar[str] = "hubspot"
-    rate_limits: ClassVar[tuple[RateLimit, ...]] = (BURST_LIMIT, DAILY_LIMIT)
+    rate_limits: ClassVar[tuple[RateLimit, ...]] = (BURST_LIMIT, DAILY_LIMIT, SEARCH_LIMIT)
 
     def __init__(
         self,
