@@ -40,14 +40,15 @@ env: $(PY_STAMP) $(NODE_STAMP)
 
 local-env: $(LOCAL_STAMP) $(NODE_STAMP)
 
-## make dev [FRESH=1]: run Switchboard locally (embedded AWS + sandbox apps), replay the samples, serve until Ctrl-C;
-## the state is saved on Ctrl-C and restored by the next make dev (FRESH=1 starts empty).
+## make dev [FRESH=1] [VERBOSE=1]: run Switchboard locally (embedded AWS + sandbox apps), replay the samples, serve until Ctrl-C;
+## the state is saved on Ctrl-C and restored by the next make dev, which does not replay (FRESH=1 starts empty and replays;
+## VERBOSE=1 prints every step of the replay).
 dev: local-env
-	$(BIN)/switchboard dev --port $(PORT)$(if $(FRESH), --fresh)
+	$(BIN)/switchboard dev --port $(PORT)$(if $(FRESH), --fresh)$(if $(VERBOSE), --verbose)
 
-## make dev-once: replay the samples, wait until the queues drain, print a summary and exit.
+## make dev-once [VERBOSE=1]: replay the samples, wait until the queues drain, print a summary and exit.
 dev-once: local-env
-	$(BIN)/switchboard dev --once --port 0
+	$(BIN)/switchboard dev --once --port 0$(if $(VERBOSE), --verbose)
 
 lint: env
 	$(BIN)/ruff check .

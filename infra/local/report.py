@@ -19,11 +19,16 @@ if TYPE_CHECKING:
     from .deliveries import Delivery
     from .replay import SampleOutcome
 
-__all__ = ["Summary", "queue_line"]
+__all__ = ["HINTS", "Summary", "queue_line"]
 
 #: Details under a sample's line start under its integration column.
 _INDENT = " " * 7
-_HINT = "every step: switchboard dev --verbose · one event: switchboard trace <event id>"
+#: The replay runs on a fresh start only (a kept state is not replayed), so the way to see every
+#: step of it starts fresh: a bare ``--verbose`` after a clean stop would print nothing.
+HINTS = (
+    "every step: make dev FRESH=1 VERBOSE=1 (switchboard dev --fresh --verbose)",
+    "one event: switchboard trace <event id>",
+)
 
 
 def queue_line(depths: Mapping[str, tuple[int, int]], drained: bool) -> str:
@@ -97,7 +102,10 @@ class Summary:
                 f"result: {n} of {len(self.outcomes)} samples did not end as expected", style="bold red"
             )
         console.print(verdict, soft_wrap=True)
-        console.print(Text(fit(_HINT, width), style="dim"), soft_wrap=True)
+        hint = " · ".join(HINTS)
+        # One line where it fits; on a narrow terminal one per hint, so none is cut off.
+        for tip in [hint] if len(hint) <= width else HINTS:
+            console.print(Text(fit(tip, width), style="dim"), soft_wrap=True)
         return self.ok
 
     def print_steps(

@@ -29,9 +29,10 @@ from infra.ops.target import CliError
 if TYPE_CHECKING:
     from infra.console.server import ConsoleServer
     from infra.local.console import TracePrinter
+    from infra.local.persist import StateChoice
     from infra.local.runtime import LocalRuntime
 
-__all__ = ["serve"]
+__all__ = ["NEW_SAMPLES", "VERBOSE_NOT_REPLAYED", "serve", "state_lines"]
 
 
 def serve(
@@ -66,7 +67,7 @@ def serve(
         state = persist.choose(keep=keep, once=once)  # --keep (default) / --fresh: see persist's docstring
     except persist.SnapshotError as exc:
         raise CliError(str(exc)) from exc
-    replay = replay and state.replay
+    replay_asked, replay = replay, replay and state.replay
     try:
         runtime = LocalRuntime(port=port, on_error=on_error, restore=state.saved)
     except OSError as exc:
@@ -85,7 +86,8 @@ def serve(
                 f"Switchboard local runtime: gateway {runtime.url}, embedded AWS {runtime.aws_endpoint}",
                 soft_wrap=True,
             )
-            console.print(state.banner(), soft_wrap=True)
+            for line in state_lines(state, replay=replay_asked, verbose=verbose):
+                console.print(line, soft_wrap=True)
             ok = (
                 _replay(runtime, printer, timeout_s, samples=replay, verbose=verbose)
                 if replay or once
@@ -109,6 +111,30 @@ def serve(
     return True
 
 
+#: Under a kept state's banner: the samples are not replayed, so this is how a new one is run.
+NEW_SAMPLES = (
+    "New or changed samples: `switchboard invoke <integration> events/<integration>/<sample>.json` runs one "
+    "through a throwaway runtime; `switchboard send <integration> <file>` posts one to this runtime."
+)
+#: ``--verbose`` on a kept state: nothing is replayed, so it would print nothing without this line.
+VERBOSE_NOT_REPLAYED = (
+    "--verbose: nothing to show, the samples are not replayed on a kept state; "
+    "`make dev FRESH=1 VERBOSE=1` (switchboard dev --fresh --verbose) replays them and prints every step."
+)
+
+
+def state_lines(state: StateChoice, *, replay: bool, verbose: bool) -> list[str]:
+    """The banner of the state in effect and, when a kept state skips the replay someone expected,
+    what to run instead: a newcomer who restarts ``make dev`` (or adds ``--verbose``) and sees no
+    replay must not be left to guess why, nor how to run the sample just written."""
+    lines = [state.banner()]
+    if replay and not state.replay:
+        lines.append(NEW_SAMPLES)
+        if verbose:
+            lines.append(VERBOSE_NOT_REPLAYED)
+    return lines
+
+
 def _replay(
     runtime: LocalRuntime, printer: TracePrinter, timeout_s: float, *, samples: bool, verbose: bool
 ) -> bool:
@@ -124,8 +150,13 @@ def _replay(
             task = progress.add_task("replaying the samples", total=None)
 
             def advance(done: int, total: int) -> None:
+                # Drawn at once: the count moves with each sample, not at the next tick of the timer.
                 progress.update(
-                    task, description=f"replaying the samples {done}/{total}", completed=done, total=total
+                    task,
+                    description=f"replaying the samples {done}/{total}",
+                    completed=done,
+                    total=total,
+                    refresh=True,
                 )
 
             results = replay.replay(runtime, printer, progress=advance)

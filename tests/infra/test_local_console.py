@@ -2,25 +2,32 @@
 
 What a person reads in ``make dev``: events in the order they happened (``queued`` before
 ``processing``, whatever thread recorded first), ids printed whole, lines that fit, a summary table
-that stays aligned and queue counts in words.
+that stays aligned, queue counts in words, a progress bar on a terminal only, and hints that work
+as given (a kept state is not replayed, so "every step" starts fresh).
 """
 
 from __future__ import annotations
 
 import io
 import re
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 from rich.console import Console
 
+from infra.local import persist
+from infra.local import replay as replay_module
 from infra.local.console import PLAIN_WIDTH, TracePrinter, format_entry
 from infra.local.deliveries import DeliveryLog, ingress_triggers
 from infra.local.replay import ReplayResult, SampleOutcome
-from infra.local.report import Summary, queue_line
+from infra.local.report import HINTS, Summary, queue_line
 from infra.local.samples import Sample
+from infra.ops import dev
 from shared.registry import load_spec
+from tests.support import REPO
 
 INGRESS = {("website_to_crm", "webhook")}
 LONG_ID = "square:refund:PDBVH6FZ4QAQHXNCPCPVBU7HHXHH4_D5XQ23OASE5DRVY4XRYZ"  # 64 characters, a real one
@@ -211,3 +218,102 @@ def test_no_line_is_wider_than_a_plain_line(verbose: bool) -> None:
         summary.print_steps(sink, [], [])
     summary.print(sink)
     assert max(len(line) for line in out.getvalue().splitlines()) <= PLAIN_WIDTH
+
+
+class _Runtime:
+    """What the replay step asks of a runtime: only whether the queues drained."""
+
+    def wait_drained(self, timeout_s: float) -> bool:
+        return True
+
+
+def replay_through_dev(console: Console, monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """``switchboard dev``'s replay step, with two samples that each report their progress."""
+    reported: list[tuple[int, int]] = []
+
+    def two_samples(runtime: object, printer: TracePrinter, *, progress: Any) -> list[ReplayResult]:
+        for done in (1, 2):
+            progress(done, 2)
+            reported.append((done, 2))
+        return []
+
+    monkeypatch.setattr(replay_module, "replay", two_samples)
+    monkeypatch.setattr(replay_module, "summarise", lambda *args, **kwargs: True)
+    ok = dev._replay(_Runtime(), TracePrinter(console), 5.0, samples=True, verbose=False)  # type: ignore[arg-type]
+    assert ok and reported == [(1, 2), (2, 2)]
+    return reported
+
+
+def test_the_replay_shows_a_progress_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    out = io.StringIO()
+    replay_through_dev(Console(file=out, force_terminal=True, width=100), monkeypatch)
+    drawn = out.getvalue()
+    assert "replaying the samples 1/2" in drawn and "replaying the samples 2/2" in drawn
+    assert "waiting for the queues to drain" in drawn
+    assert "Replaying the sample events" not in drawn  # the bar says it; no plain line besides
+
+
+def test_no_progress_bar_when_the_output_is_not_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    out = io.StringIO()
+    replay_through_dev(Console(file=out), monkeypatch)
+    assert out.getvalue() == "Replaying the sample events (events/<integration>/*.json) …\n"
+
+
+def test_the_every_step_hint_starts_fresh_and_one_line_fits_or_one_per_hint() -> None:
+    """A kept state is not replayed, so ``switchboard dev --verbose`` alone would print no step."""
+    text, _ = summary_text([outcome("website_to_crm", "form_post", "processed")])
+    last = text.splitlines()[-1]
+    assert last == " · ".join(HINTS)
+    assert "make dev FRESH=1 VERBOSE=1" in last and "switchboard dev --fresh --verbose" in last
+    narrow = io.StringIO()
+    sink = TracePrinter(Console(file=narrow, force_terminal=True, width=80, color_system=None))
+    Summary([], drained=True, depths={}).print(sink)
+    assert narrow.getvalue().splitlines()[-2:] == list(HINTS)  # neither cut off on 80 columns
+
+
+def test_the_make_command_of_the_hint_runs_the_switchboard_command_it_names() -> None:
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    make, named = re.fullmatch(r"every step: (make dev .+) \((switchboard dev .+)\)", HINTS[0]).groups()  # type: ignore[union-attr]
+    ran = subprocess.run(
+        [*make.split(), "-n", "PORT=8787"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.splitlines()[-1]
+    assert ran.split() == [".venv/bin/switchboard", "dev", "--port", "8787", *named.split()[2:]]
+
+
+def saved_state() -> persist.StateChoice:
+    snap = persist.Snapshot(
+        saved_at="2026-12-05 18:54:14",
+        stage="local",
+        sandbox_url="http://127.0.0.1:8787/_sandbox",
+        table="ledger",
+        items=[],
+        secrets={},
+        queues={},
+        standins={},
+    )
+    return persist.StateChoice(keep=True, path=persist.SNAPSHOT_FILE, saved=snap)
+
+
+def test_a_kept_state_that_skips_the_replay_says_how_to_run_a_new_sample() -> None:
+    state = saved_state()
+    lines = dev.state_lines(state, replay=True, verbose=False)
+    assert lines == [state.banner(), dev.NEW_SAMPLES]
+    assert "switchboard invoke <integration> events/<integration>/<sample>.json" in lines[1]
+    assert "switchboard send <integration> <file>" in lines[1]
+    assert dev.state_lines(state, replay=False, verbose=False) == [
+        state.banner()
+    ]  # --no-replay: asked for none
+
+
+def test_verbose_on_a_kept_state_says_why_it_prints_no_step_and_what_does() -> None:
+    lines = dev.state_lines(saved_state(), replay=True, verbose=True)
+    assert lines[-1] == dev.VERBOSE_NOT_REPLAYED
+    assert "switchboard dev --fresh --verbose" in lines[-1] and "make dev FRESH=1 VERBOSE=1" in lines[-1]
+
+
+@pytest.mark.parametrize("once", [False, True])
+def test_a_fresh_start_replays_and_needs_no_such_line(once: bool) -> None:
+    state = persist.StateChoice(keep=False, path=persist.SNAPSHOT_FILE, once=once)
+    assert state.replay
+    assert dev.state_lines(state, replay=True, verbose=True) == [state.banner()]
