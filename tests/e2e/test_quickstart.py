@@ -30,6 +30,7 @@ from pathlib import Path
 
 import pytest
 
+from infra.local.console import PLAIN_WIDTH
 from tests.support import REPO
 
 pytestmark = pytest.mark.e2e
@@ -37,6 +38,9 @@ pytestmark = pytest.mark.e2e
 DOC = REPO / "docs" / "quickstart.md"
 CLONE_URL = "https://github.com/switchboard-dev/switchboard.git"
 _BLOCK = re.compile(r"<!-- quickstart: (?P<name>[^>]+?) -->\n```sh\n(?P<script>.*?)```", re.S)
+_MARKER = re.compile(r"<!-- quickstart: ")
+#: Every fenced block of the page, whatever its language or indentation.
+_FENCED = re.compile(r"^[ \t]*(?P<fence>```|~~~)[^\n]*\n.*?^[ \t]*(?P=fence)[ \t]*$", re.M | re.S)
 _SENT_ID = re.compile(r"Follow it: switchboard trace (\S+)")
 SERVING = "Serving the webhook URLs above"
 #: What each read-only block must show before the next block runs ({id}: the latest event id).
@@ -62,7 +66,11 @@ def blocks() -> list[Block]:
 
 
 def test_the_page_has_every_step_the_test_relies_on() -> None:
+    page = DOC.read_text()
     names = [b.name for b in blocks()]
+    # Every command block is marked and run: one without a marker (or a marker not on a ```sh block)
+    # would be a command on the page that the test never runs.
+    assert len(_FENCED.findall(page)) == len(_MARKER.findall(page)) == len(names)
     assert names[:2] == ["clone", "serve"]
     assert blocks()[1].script.strip() == "make dev"
     assert set(EXPECT) <= set(names)
@@ -183,12 +191,14 @@ def replayed_every_sample_as_it_says(said: str, checkout: Path) -> None:
     samples = sorted((checkout / "events").glob("*/*.json"))
     lines = said.splitlines()
     assert f"all {len(samples)} samples ended as expected" in said, said[-3000:]
-    rows = [line.split() for line in lines if line.startswith("  ok ")]
+    printed = [line for line in lines if line.startswith("  ok ")]
+    rows = [line.split() for line in printed]
     assert not [line for line in lines if line.startswith("  BAD ")], said[-3000:]
     assert sorted(f"{row[1]}/{row[2]}" for row in rows) == sorted(
         f"{p.parent.name}/{p.stem}" for p in samples
     )
-    assert max(len(" ".join(row)) for row in rows) <= 160
+    # As printed, padding and all: a log file gets lines of at most PLAIN_WIDTH (160) characters.
+    assert max(len(line) for line in printed) <= PLAIN_WIDTH
     assert {row[-1] for row in rows} >= {"processed", "dlq", "rejected", "answered", "spam", "ignored"}
     queues = next(line for line in lines if line.startswith("queues "))
     assert "dead-letter queues hold" in queues and not set("{}[]") & set(queues)
