@@ -10,6 +10,10 @@ must hold exactly one live event with that attendee, at the latest version's tim
 version is live (``gcal.booking`` once, ``gcal.final``) - and none if it is cancelled (``gcal.final``;
 a live event is then an unexpected ``gcal.booking``). Which event id it lives under is the flow's
 business; what the owner sees on the calendar is the judge's.
+
+``gcal.event`` is *structural*: the event id is chosen by the client from the booking's key and a
+second insert of it is ``409 duplicate``, so the calendar cannot hold it twice - judged as any effect,
+counted apart from the headline. ``gcal.booking`` (by attendee, whatever the id) is not.
 """
 
 from __future__ import annotations
@@ -154,4 +158,6 @@ CHAOS = AppChaos(
     api_path="/calendar/v3/",
     observe=effects_seen,
     checks=("gcal.at_time", "gcal.deleted", "gcal.final"),
+    # A client-chosen id per booking: a second insert is 409 duplicate, so the target holds one.
+    structural=("gcal.event",),
 )

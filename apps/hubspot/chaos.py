@@ -8,6 +8,10 @@ a contact it created (``hubspot.qualified``, a check on the contact, not an effe
 A contact submitted several times (``--reorder``: one email, several submissions delivered in any
 order) is told to the observer with :func:`expect_contact`: it must exist once
 (``hubspot.contact``) and hold the *latest* submission's values (``hubspot.latest``, a check).
+
+``hubspot.contact`` is *structural*: contacts are upserted by email, HubSpot's unique property, so the
+target itself cannot hold two - a contact is judged lost or unexpected as any effect, but counted
+apart from the headline effect count.
 """
 
 from __future__ import annotations
@@ -74,5 +78,9 @@ def effects_seen(run: ChaosRun) -> Counter[EffectKey]:
 
 
 CHAOS = AppChaos(
-    poison_body=POISON_BODY, observe=effects_seen, checks=("hubspot.qualified", "hubspot.latest")
+    poison_body=POISON_BODY,
+    observe=effects_seen,
+    checks=("hubspot.qualified", "hubspot.latest"),
+    # Upserted by email, HubSpot's unique property: the stand-in (as HubSpot) never holds two.
+    structural=("hubspot.contact",),
 )

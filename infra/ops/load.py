@@ -12,6 +12,10 @@ hold (:func:`infra.ops.chaos.judge.verdict`): each accepted lead's contact (with
 note, emails and Slack message, once each - not by the ledger, which records what the system
 believes it did. The run fails on any 5xx, any lost, doubled or unexpected effect, any dead letter,
 or queues that did not drain in time; each failure names the event and the effect kind.
+
+The stand-ins enforce their providers' published rate limits (:mod:`sandbox.limits`, on unless
+lifted), and the report says what rate each target allowed and how many requests it counted and
+refused (:func:`sandbox.limits.describe`), so that a rate held is read against the limits it met.
 """
 
 from __future__ import annotations
@@ -32,7 +36,8 @@ import httpx
 from infra.local.delivery import post_status, signed_request
 from infra.ops.chaos import ChaosConfig, ChaosRun, Planned
 from infra.ops.chaos.discovery import factory as chaos_factory
-from infra.ops.chaos.report import by_kind, print_verdict
+from infra.ops.chaos.report import by_kind, print_verdict, structural_line
+from sandbox import limits as sandbox_limits
 from shared.spec import WebhookTrigger
 
 if TYPE_CHECKING:
@@ -74,12 +79,18 @@ class LoadReport:
     lost: int = 0
     duplicate_effects: int = 0
     unexpected_effects: int = 0
-    #: Effects the targets hold, against those expected (checks apart: see the chaos report).
+    #: Effects the targets hold, against those expected (checks and structural kinds apart: see the
+    #: chaos report).
     effects_expected: int = 0
     effects_observed: int = 0
+    structural_expected: int = 0
+    structural_observed: int = 0
     checks_expected: int = 0
     checks_passed: int = 0
     by_kind: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: What each stand-in allowed (its provider's published rate limits, enforced or lifted) and how
+    #: many requests it counted and refused, one line per stand-in (:func:`sandbox.limits.describe`).
+    rate_limits: list[str] = field(default_factory=list)
     #: Every failure, naming the event and the effect kind (the first 20).
     failures: list[str] = field(default_factory=list)
     drained: bool = False
@@ -189,6 +200,7 @@ def _run(
     drain_started = time.monotonic()
     report.drained = runtime.wait_drained(timeout_s=config.drain_timeout_s, settle_s=1.0)
     report.drain_s = round(time.monotonic() - drain_started, 1)
+    report.rate_limits = sandbox_limits.describe(runtime.sandboxes)
     if before_judging is not None:
         before_judging(run)
     events = [Planned(i, config.seed, factory, poison=False) for i in range(total)]
@@ -223,6 +235,8 @@ def _judge(run: ChaosRun, events: list[Planned], report: LoadReport) -> None:
     report.unexpected_effects = found.unexpected_effects
     report.effects_expected = found.effects_expected
     report.effects_observed = found.effects_observed
+    report.structural_expected = found.structural_expected
+    report.structural_observed = found.structural_observed
     report.checks_expected = found.checks_expected
     report.checks_passed = found.checks_passed
     report.by_kind = found.by_kind
@@ -245,6 +259,11 @@ def print_report(report: LoadReport, out: TextIO) -> None:
         f"{report.dead_lettered} dead-lettered\n"
         f"effects {report.effects_observed:,} of {report.effects_expected:,} expected; checks passed "
         f"{report.checks_passed:,} of {report.checks_expected:,} (at most 1 per event)\n"
+        f"structural effects (expected / observed): {structural_line(report)}\n"
         f"by kind (observed / expected): {by_kind(report.by_kind)}\n"
     )
+    if report.rate_limits:
+        out.write("rates each target allowed\n")
+        for line in report.rate_limits:
+            out.write(f"  {line}\n")
     print_verdict(report.ok, report.failures, out)

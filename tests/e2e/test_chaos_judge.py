@@ -86,13 +86,36 @@ def test_planted_doubles_and_losses_fail_the_chaos_run_naming_event_and_kind() -
     assert key[3] not in text  # the untouched lead is fine
     assert report.duplicate_effects == 1 and report.lost == 2 and report.unexpected_effects == 0
     assert len(report.failures) == 3, report.failures
-    # Effects and checks apart: 4 leads x (contact, note, 2 emails, Slack message) and one
-    # qualification check each; the planted note is observed, the deleted message is not.
-    assert report.effects_expected == 20 and report.effects_observed == 20
+    # Effects, structural effects and checks apart: 4 leads x (note, 2 emails, Slack message), the
+    # contact each (upserted by email: HubSpot keeps it single) and one qualification check each;
+    # the planted note is observed, the deleted message is not.
+    assert report.effects_expected == 16 and report.effects_observed == 16
+    assert report.structural_expected == 4 and report.structural_observed == 4
     assert report.checks_expected == 4 and report.checks_passed == 3
-    assert report.by_kind["hubspot.qualified"] == {"expected": 4, "observed": 3, "check": True}
-    assert report.by_kind["hubspot.note"] == {"expected": 4, "observed": 5, "check": False}
-    assert report.by_kind["slack.message"] == {"expected": 4, "observed": 3, "check": False}
+    assert report.by_kind["hubspot.qualified"] == {
+        "expected": 4,
+        "observed": 3,
+        "check": True,
+        "structural": False,
+    }
+    assert report.by_kind["hubspot.contact"] == {
+        "expected": 4,
+        "observed": 4,
+        "check": False,
+        "structural": True,
+    }
+    assert report.by_kind["hubspot.note"] == {
+        "expected": 4,
+        "observed": 5,
+        "check": False,
+        "structural": False,
+    }
+    assert report.by_kind["slack.message"] == {
+        "expected": 4,
+        "observed": 3,
+        "check": False,
+        "structural": False,
+    }
 
 
 def test_planted_doubles_and_losses_fail_a_load_run_too() -> None:
@@ -115,3 +138,7 @@ def test_planted_doubles_and_losses_fail_a_load_run_too() -> None:
     assert f"{key[4]} (msg_chaos{SEED}n4): no slack.message" in text
     assert report.lost == 1 and report.duplicate_effects == 1 and report.processed == 4
     assert len(report.failures) == 2, report.failures
+    # What each target allowed, as the chaos report says it: HubSpot's published limits, enforced.
+    hubspot = next(line for line in report.rate_limits if line.startswith("hubspot: "))
+    assert hubspot.startswith("hubspot: enforced - TEN_SECONDLY_ROLLING 100 per 10 s per token")
+    assert "rates each target allowed\n" in text

@@ -29,6 +29,7 @@ __all__ = [
     "integration_observers",
     "observers",
     "sequences",
+    "structural_kinds",
 ]
 
 
@@ -121,3 +122,8 @@ def observers(functions_dir: Path = FUNCTIONS_DIR) -> list[Observer]:
 def check_kinds() -> frozenset[str]:
     """The effect kinds that are checks on another effect (each app's ``AppChaos.checks``)."""
     return frozenset(kind for hooks in app_hooks().values() for kind in hooks.checks)
+
+
+def structural_kinds() -> frozenset[str]:
+    """The effect kinds the targets themselves keep single (each app's ``AppChaos.structural``)."""
+    return frozenset(kind for hooks in app_hooks().values() for kind in hooks.structural)

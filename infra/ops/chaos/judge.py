@@ -7,7 +7,10 @@ while a target holds two notes or none.
 Effects and checks are counted apart (:attr:`~infra.ops.chaos.protocol.AppChaos.checks`): an effect
 is a thing a target holds and can be missing or doubled; a check (owner and stage set, the right
 total, the booked times) can only pass or fail once per event, so it is judged present or absent
-and never adds to the effect count. Every failure is one sentence naming the event (key and event
+and never adds to the effect count. Structural kinds (:attr:`~infra.ops.chaos.protocol.AppChaos.structural`:
+a contact upserted by email, a calendar event under a client-chosen id) are judged as effects - lost,
+doubled or unexpected fails the run - but counted apart from the headline effect count, since the
+target itself keeps them single. Every failure is one sentence naming the event (key and event
 id) and the kind: ``R7N3 (msg_chaos7n3): hubspot.note 2 times, expected once``.
 
 ``switchboard chaos`` and ``switchboard load`` both judge with :func:`verdict`.
@@ -20,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra.ops.chaos.discovery import check_kinds, observers
+from infra.ops.chaos.discovery import check_kinds, observers, structural_kinds
 from infra.ops.chaos.protocol import EffectKey, Planned
 from infra.ops.chaos.report import ChaosReport
 from infra.ops.chaos.state import ChaosRun
@@ -37,13 +40,18 @@ class Verdict:
 
     accepted: int = 0
     not_accepted: int = 0
-    #: Distinct effects (things the targets hold) the accepted events must cause, and the number seen.
+    #: Distinct effects (things the targets hold) the accepted events must cause, and the number seen
+    #: - structural kinds left out (below).
     effects_expected: int = 0
     effects_observed: int = 0
+    #: Effects of the kinds the targets themselves keep single (an upsert by email, a client-chosen
+    #: id): expected and seen, apart from the headline.
+    structural_expected: int = 0
+    structural_observed: int = 0
     #: Checks on those effects (at most one per event and kind) expected, and passed.
     checks_expected: int = 0
     checks_passed: int = 0
-    #: kind -> {"expected", "observed", "check"}: the counts above, per kind.
+    #: kind -> {"expected", "observed", "check", "structural"}: the counts above, per kind.
     by_kind: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: Effects seen more than once: the extra ones.
     duplicate_effects: int = 0
@@ -97,10 +105,12 @@ def verdict(
     events: Sequence[Planned],
     letters: Mapping[str, list[tuple[str, str]]],
     checks: frozenset[str] | None = None,
+    structural: frozenset[str] | None = None,
 ) -> Verdict:
     """Judge ``events`` (those answered 2xx in :attr:`ChaosRun.results`) by the targets' state and
     the dead letters in ``letters`` (integration -> [(event id, error)])."""
     checks = check_kinds() if checks is None else checks
+    structural = structural_kinds() if structural is None else structural
     observed = observe(run)
     out = Verdict()
     accepted = [p for p in events if _accepted(run, p)]
@@ -144,7 +154,7 @@ def verdict(
             f"{n}: {err}" for n, found in letters.items() for e, err in found if e not in poison_ids
         ).most_common()
     )
-    _count(out, observed, expected, checks)
+    _count(out, observed, expected, checks, structural)
     out.lost = len(lost)
     out.poison_missing = len(poison_missing)
     out.dlq_other = len(other)
@@ -163,20 +173,33 @@ def verdict(
 
 
 def _count(
-    out: Verdict, observed: Counter[EffectKey], expected: set[EffectKey], checks: frozenset[str]
+    out: Verdict,
+    observed: Counter[EffectKey],
+    expected: set[EffectKey],
+    checks: frozenset[str],
+    structural: frozenset[str] = frozenset(),
 ) -> None:
-    """Effects and checks, in total and per kind: a check counts once per event however many
-    effects it was seen on (a doubled contact is the contact's failure, not its owner's)."""
+    """Effects, structural effects and checks, in total and per kind: a check counts once per event
+    however many effects it was seen on (a doubled contact is the contact's failure, not its owner's)."""
     kinds: dict[str, dict[str, Any]] = {}
+
+    def row_of(kind: str) -> dict[str, Any]:
+        return kinds.setdefault(
+            kind,
+            {"expected": 0, "observed": 0, "check": kind in checks, "structural": kind in structural},
+        )
+
     for kind, _key in expected:
-        row = kinds.setdefault(kind, {"expected": 0, "observed": 0, "check": kind in checks})
-        row["expected"] += 1
+        row_of(kind)["expected"] += 1
     for (kind, _key), count in observed.items():
-        row = kinds.setdefault(kind, {"expected": 0, "observed": 0, "check": kind in checks})
-        row["observed"] += min(count, 1) if kind in checks else count
+        row_of(kind)["observed"] += min(count, 1) if kind in checks else count
     out.by_kind = dict(sorted(kinds.items()))
-    out.effects_expected = sum(r["expected"] for r in kinds.values() if not r["check"])
-    out.effects_observed = sum(r["observed"] for r in kinds.values() if not r["check"])
+    plain = [r for r in kinds.values() if not r["check"] and not r["structural"]]
+    single = [r for r in kinds.values() if not r["check"] and r["structural"]]
+    out.effects_expected = sum(r["expected"] for r in plain)
+    out.effects_observed = sum(r["observed"] for r in plain)
+    out.structural_expected = sum(r["expected"] for r in single)
+    out.structural_observed = sum(r["observed"] for r in single)
     out.checks_expected = sum(r["expected"] for r in kinds.values() if r["check"])
     out.checks_passed = sum(1 for k in expected if k[0] in checks and observed[k] > 0)
 
@@ -194,6 +217,8 @@ def judge(
         "not_accepted",
         "effects_expected",
         "effects_observed",
+        "structural_expected",
+        "structural_observed",
         "checks_expected",
         "checks_passed",
         "by_kind",

@@ -14,6 +14,12 @@ targets hold but checks on one of them - the contact has an owner and a lifecycl
 the right total, the calendar event the booked times: each app names its own in
 :attr:`AppChaos.checks`. A check can only pass or fail, once per event; the judge counts it apart
 from the effects, so that it neither inflates the effect count nor counts as a doubled effect.
+
+Some effects cannot double because the target itself refuses a second one - a contact upserted by its
+email, a calendar event under a client-chosen id (a second insert is ``409 duplicate``): each app
+names those kinds in :attr:`AppChaos.structural`. They are still judged (missing, doubled or
+unexpected fails the run as for any effect), but counted apart from the headline effect count: their
+"exactly once" is the provider's, not something the run proves about Switchboard.
 """
 
 from __future__ import annotations
@@ -115,10 +121,13 @@ class AppChaos:
     ``api_path`` is where the API lives when the app also has an OAuth token endpoint: late answers
     and crashes are kept to it unless the run asks for token-endpoint faults. ``observe`` counts the
     effects the app's stand-in recorded; ``checks`` names the kinds it reports that are checks on
-    another effect (passed or not, once per event: see the module docstring), not effects.
+    another effect (passed or not, once per event: see the module docstring), not effects;
+    ``structural`` the effect kinds the target itself keeps single (an upsert by a unique key, a
+    client-chosen id refused as a duplicate): judged as any effect, counted apart from the headline.
     """
 
     poison_body: Mapping[str, Any] | None = None
     api_path: str | None = None
     observe: Observer | None = None
     checks: tuple[str, ...] = ()
+    structural: tuple[str, ...] = ()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, TextIO
 
-__all__ = ["ChaosReport", "by_kind", "print_report", "print_verdict"]
+__all__ = ["ChaosReport", "by_kind", "print_report", "print_verdict", "structural_line"]
 
 
 @dataclass
@@ -23,14 +23,19 @@ class ChaosReport:
     accepted: int = 0
     not_accepted: int = 0
     poison_sent: int = 0
-    #: Distinct effects (things the targets hold) expected, and the number seen - checks left out.
+    #: Distinct effects (things the targets hold) expected, and the number seen - checks and
+    #: structural kinds left out.
     effects_expected: int = 0
     effects_observed: int = 0
+    #: Effects the targets themselves keep single (a contact upserted by email, a calendar event under
+    #: a client-chosen id): judged as effects, counted apart from the headline.
+    structural_expected: int = 0
+    structural_observed: int = 0
     #: Checks on those effects (owner and stage set, right total, booked times: at most one per event
     #: and kind) expected, and passed.
     checks_expected: int = 0
     checks_passed: int = 0
-    #: kind -> {"expected", "observed", "check"}.
+    #: kind -> {"expected", "observed", "check", "structural"}.
     by_kind: dict[str, dict[str, Any]] = field(default_factory=dict)
     duplicate_effects: int = 0
     unexpected_effects: int = 0
@@ -84,6 +89,7 @@ def print_report(report: ChaosReport, out: TextIO) -> None:
     rows = [
         ("events sent / accepted", f"{report.sent} / {report.accepted}  ({report.duplicates_sent} re-sent)"),
         ("effects expected / observed", f"{report.effects_expected:,} / {report.effects_observed:,}"),
+        ("structural expected / observed", structural_line(report)),
         (
             "checks passed / expected",
             f"{report.checks_passed:,} / {report.checks_expected:,}  (at most 1 per event: "
@@ -137,13 +143,24 @@ def print_report(report: ChaosReport, out: TextIO) -> None:
 
 
 def by_kind(kinds: dict[str, dict[str, Any]]) -> str:
-    """``hubspot.contact 120/120, hubspot.qualified 120/120 (check), ...``"""
+    """``hubspot.contact 120/120 (structural), hubspot.qualified 120/120 (check), ...``"""
     return (
-        ", ".join(
-            f"{kind} {r['observed']:,}/{r['expected']:,}{' (check)' if r['check'] else ''}"
-            for kind, r in kinds.items()
-        )
-        or "-"
+        ", ".join(f"{kind} {r['observed']:,}/{r['expected']:,}{_mark(r)}" for kind, r in kinds.items()) or "-"
+    )
+
+
+def _mark(row: dict[str, Any]) -> str:
+    if row.get("check"):
+        return " (check)"
+    return " (structural)" if row.get("structural") else ""
+
+
+def structural_line(report: Any) -> str:
+    """``120 / 120  (not in the effects above: the target keeps them single - hubspot.contact)``"""
+    kinds = ", ".join(k for k, r in report.by_kind.items() if r.get("structural")) or "-"
+    return (
+        f"{report.structural_expected:,} / {report.structural_observed:,}  (not in the effects above: "
+        f"the target itself keeps them single - {kinds})"
     )
 
 
