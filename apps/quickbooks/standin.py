@@ -22,13 +22,16 @@ minor version :data:`apps.quickbooks.MINOR_VERSION`):
   queryable") and a statement that does not parse ``4000 Error parsing query``; ``MAXRESULTS``
   defaults to 100 and is capped at 1000; the answer is ``{"QueryResponse": {"SalesReceipt": [...],
   "startPosition", "maxResults"}, "time"}`` (``{"QueryResponse": {}}`` when nothing matches,
-  ``{"QueryResponse": {"totalCount": n}}`` for ``count(*)``).
+  ``{"QueryResponse": {"totalCount": n}}`` for ``count(*)``). Queries read an index: with a
+  consistency lag (:mod:`sandbox.consistency`, off unless set) a new receipt is missing from them until
+  the lag has passed, while reading it by id is immediate - the look-up that replaces a forgotten
+  ``requestid`` depends on the query.
 
 How long Intuit keeps a ``requestid`` is not documented: its only statement (the 2015 blog post below)
 says a repeated id is answered with the original response, and names no retention. So the stand-in
 does not pretend it is forever: it forgets an id :data:`REQUEST_ID_WINDOW_S` after answering it
 (``request_id_window_s`` to change it; ``POST /_requestids/expire`` forgets every id now, as once the
-window has passed). What keeps a receipt single after that is Switchboard's ledger, not the stand-in
+window has passed - or, with ``{"older_than_s": N}``, the ids answered at least ``N`` seconds ago). What keeps a receipt single after that is Switchboard's ledger, not the stand-in
 (:meth:`apps.quickbooks.client.QuickBooksClient.find_receipt`).
 
 Checks as QuickBooks makes them, each answered with Intuit's ``Fault`` body (HTTP 400,
@@ -82,6 +85,7 @@ from typing import Any, ClassVar, Final, Unpack
 
 from apps.quickbooks import LOCAL_REALM_ID, MAX_PRIVATE_NOTE, MAX_REQUEST_ID
 from sandbox.base import Handler, SandboxApp, SandboxOptions, SandboxRequest, SandboxResponse
+from sandbox.expiry import expire
 from sandbox.limits import RateLimit
 from sandbox.oauth import OAuthServer
 
@@ -265,10 +269,9 @@ class QuickBooksSandbox(SandboxApp):
         return {**self.oauth.controls(), ("POST", "/_requestids/expire"): self._expire_request_ids}
 
     def _expire_request_ids(self, req: SandboxRequest, params: dict[str, str]) -> SandboxResponse:
-        """Forget every ``requestid`` now, as once Intuit's (undocumented) retention has passed."""
-        forgotten = len(self.answered)
-        self.answered.clear()
-        return SandboxResponse.json({"forgotten": forgotten})
+        """Forget every ``requestid`` now (or those older than ``older_than_s``), as once Intuit's
+        (undocumented) retention has passed (:func:`sandbox.expiry.expire`)."""
+        return expire(req, self.answered, self.clock())
 
     def reset_data(self) -> None:
         self.oauth.reset()
@@ -423,6 +426,7 @@ class QuickBooksSandbox(SandboxApp):
         self._next_id += 1
         stored["Id"] = str(self._next_id)
         self.receipts[stored["Id"]] = _Stored(entity, stored["Id"], stored, request_id)
+        self.visibility.written("receipts", stored["Id"])
         answer = SandboxResponse.json({_ENTITIES[entity]: _jsonable(stored), "time": _now_text(self.clock())})
         if request_id is not None:
             self.answered[request_id] = (self.clock(), answer)
@@ -455,6 +459,8 @@ class QuickBooksSandbox(SandboxApp):
         kind = _ENTITY_OF_NAME[statement.entity]
         rows = [r.body for r in self.receipts.values() if r.entity == kind]
         rows = [row for row in rows if all(c.holds(row) for c in statement.conditions)]
+        # The index trails the writes (a lag, if set): asked last, so only matches count as hidden.
+        rows = [row for row in rows if self.visibility.visible("receipts", row["Id"])]
         if statement.order is not None:
             field, descending = statement.order
             rows.sort(key=lambda row: _sort_key(field, row), reverse=descending)

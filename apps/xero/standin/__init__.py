@@ -28,7 +28,12 @@ organisation the token does not reach, is ``403`` (``"Detail": "AuthorizationUns
 answers the first answer and writes nothing; the same key with a *different* request is refused
 (``400``; Xero's guide names the rule, the text here is ours). Answers to a key are remembered for
 :data:`IDEMPOTENCY_WINDOW_S` (the retention Xero documents is not in our sources, so it is a setting,
-``idempotency_window_s``; ``POST /_idempotency/expire`` forgets every key now).
+``idempotency_window_s``; ``POST /_idempotency/expire`` forgets every key now, or with
+``{"older_than_s": N}`` those answered at least ``N`` seconds ago).
+
+Listing invoices and credit notes (``where=Reference.Contains(...)``: what the look-up that replaces a
+forgotten key reads) reads an index: with a consistency lag (:mod:`sandbox.consistency`, off unless
+set) a new document is missing from it until the lag has passed; reading one by id is immediate.
 
 Rate limits (:mod:`sandbox.limits`; enforced unless lifted), per organisation - counted by the
 ``xero-tenant-id`` header - on the Accounting API: 60 calls in a rolling minute and 5,000 in a
@@ -55,6 +60,7 @@ from typing import Any, ClassVar, Final, Unpack
 
 from apps.xero import LOCAL_TENANT_ID, MAX_IDEMPOTENCY_KEY, TENANT_HEADER
 from sandbox.base import Handler, SandboxApp, SandboxOptions, SandboxRequest, SandboxResponse
+from sandbox.expiry import expire
 from sandbox.limits import Hit, RateLimit
 from sandbox.oauth import OAuthServer
 
@@ -322,9 +328,8 @@ class XeroSandbox(SandboxApp):
         return answer
 
     def _expire_keys(self, req: SandboxRequest, params: dict[str, str]) -> SandboxResponse:
-        forgotten = len(self.answered)
-        self.answered.clear()
-        return SandboxResponse.json({"forgotten": forgotten})
+        """Forget every key now (or those older than ``older_than_s``): :func:`sandbox.expiry.expire`."""
+        return expire(req, self.answered, self.clock())
 
     @staticmethod
     def _rows(req: SandboxRequest, collection: str) -> list[Any]:
@@ -477,6 +482,7 @@ class XeroSandbox(SandboxApp):
                 SentToContact=False,
             )
         self.documents[doc_id] = Stored(kind, body)
+        self.visibility.written("documents", doc_id)
         return body
 
     def _put_invoices(self, req: SandboxRequest, params: dict[str, str]) -> SandboxResponse:
@@ -595,6 +601,8 @@ class XeroSandbox(SandboxApp):
                 message = f'The stand-in filters on Reference.Contains("...") only, not {where!r}'
                 return SandboxResponse.json(validation_error([message]), 400)
             rows = [r for r in rows if match.group(1) in str(r.get("Reference") or "")]
+        # The index trails the writes (a lag, if set): asked last, so only matches count as hidden.
+        rows = [r for r in rows if self.visibility.visible("documents", _document_id(r))]
         return self._envelope(collection, rows)
 
     def _get_document(self, req: SandboxRequest, params: dict[str, str]) -> SandboxResponse:
@@ -609,3 +617,8 @@ class XeroSandbox(SandboxApp):
 
     def _get_tax_rates(self, req: SandboxRequest, params: dict[str, str]) -> SandboxResponse:
         return self._envelope("TaxRates", [t.as_json() for t in TAX_RATES.values()])
+
+
+def _document_id(body: Mapping[str, Any]) -> str:
+    """An invoice's ``InvoiceID`` or a credit note's ``CreditNoteID``."""
+    return str(body.get("InvoiceID") or body.get("CreditNoteID") or "")
