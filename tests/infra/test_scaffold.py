@@ -3,7 +3,8 @@ the CDK app and the local runtime pick it up with no other change.
 
 A freshly scaffolded app (``new-app acme_crm``) with an integration built on it (``new acme_sync
 --app acme_crm``) is served and run end to end: the local runtime mounts the app's stand-in, and a
-signed webhook ends as one record in it.
+signed webhook ends as one record in it. Each new integration's own sample runs through
+``switchboard invoke`` as the scaffold's next step says, from the way in to the worker's end.
 
 Scaffolds into a copy of the repository's source tree (never the checkout itself), then runs there
 what ``make test`` runs on the new files - ruff, ruff format, mypy strict, pytest - and synthesizes
@@ -204,6 +205,31 @@ def test_a_new_app_and_its_integration_run_end_to_end(tree: Path) -> None:
     done = _run(tree, "-c", script, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     assert done.stdout.strip().splitlines()[-1] == "1 Priya Shah"
+
+
+@pytest.mark.parametrize(("name", "trigger", "app"), CASES)
+def test_invoke_runs_a_new_integrations_own_sample_to_the_end(
+    name: str, trigger: str, app: str, tree: Path
+) -> None:
+    """What a newcomer does next: ``switchboard invoke <name> events/<name>/<its sample>.json``. The
+    webhook's sample is signed with the local secret, so it must pass the signature check, be queued
+    and be processed by the new worker - not stop at the ingress."""
+    (sample,) = (tree / "events" / name).glob("*.json")
+    path = sample.relative_to(tree).as_posix()
+    done = _run(tree, "-m", "infra.cli", "invoke", name, path, "--json", timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    report = json.loads(done.stdout)
+    assert report["ok"] and report["status"] == "processed", report
+    assert report["errors"] == [] and report["pending"] == 0
+    assert report["events"] and {e["status"] for e in report["events"].values()} == {"processed"}
+    if trigger == "webhook":
+        assert path == f"events/{name}/signed_event.json"
+        assert report["answer"]["statusCode"] == 202  # signature accepted, queued
+        plain = _run(tree, "-m", "infra.cli", "invoke", name, path, timeout=300)
+        assert plain.returncode == 0, plain.stdout[-3000:] + plain.stderr[-3000:]
+        said = plain.stdout.splitlines()
+        assert any(line.split()[:2] == ["result", "processed"] for line in said if line.strip()), plain.stdout
+        assert any("✔ processed" in line for line in said), plain.stdout
 
 
 def test_new_app_refusals_say_what_to_fix(tree: Path) -> None:
