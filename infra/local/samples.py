@@ -312,7 +312,8 @@ def build_request(
     if sample.lookups:
         raise SampleError(
             f"{sample.path}: its placeholders are filled from the stand-ins first "
-            f"(lookup {', '.join(sample.lookups)}; infra.local.sample_links.resolve)"
+            f"(lookup {', '.join(sample.lookups)}): make dev replays it, and switchboard send sends it "
+            "to the running runtime"
         )
     if isinstance(trigger, RouteTrigger):
         url = base_url.rstrip("/") + sample.request_path + (f"?{sample.query}" if sample.query else "")
