@@ -422,6 +422,11 @@ class SandboxApp:
 
     # --- faults and records ------------------------------------------------------------------
 
+    def request_log(self) -> list[dict[str, Any]]:
+        """The requests served, oldest first (the last 2,000), as ``GET /_requests`` shows them."""
+        with self.lock:
+            return list(self._records)
+
     def reseed(self, seed: int | None) -> None:
         """Seed the draws of rate faults, so that a chaos run with the same seed is repeatable."""
         with self.lock:

@@ -6,16 +6,23 @@ observer attributes every receipt in the company to one of them by the payment o
 ``PrivateNote`` names, and checks its ``TotalAmt``. A sale's note names its payment (``Square payment
 <id>``, ``Stripe payment <id>``) or, for a web shop sale, its order (``Shopify order <id>``); a refund's
 names the refund first (``Shopify refund <id> of order <id>``).
+
+The harness forgets the stand-in's ``requestid`` answers every few seconds (``key_expiry``), as once
+Intuit's undocumented retention has passed, so a receipt whose create answer was lost is kept single
+by the ledger's look-up (the query for its ``Switchboard ref``), not by the id; :func:`lookups` says
+how often that look-up found one (:mod:`infra.ops.chaos.lookups`).
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from infra.ops.chaos.lookups import lookups_in
 from infra.ops.chaos.protocol import AppChaos, EffectKey
 from infra.ops.chaos.state import ChaosRun
 
@@ -85,4 +92,29 @@ def effects_seen(run: ChaosRun) -> Counter[EffectKey]:
     return seen
 
 
-CHAOS = AppChaos(poison_body=POISON_BODY, api_path="/v3/company/", observe=effects_seen, checks=("qb.total",))
+def _receipt_create(record: Mapping[str, Any]) -> str | None:
+    """The ``requestid`` of a logged receipt create (the look-up can find its receipt), else ``None``."""
+    path = str(record.get("path", "")).split("?", 1)[0]
+    if record.get("method") != "POST" or not path.endswith(("/salesreceipt", "/refundreceipt")):
+        return None
+    ids = (record.get("query") or {}).get("requestid") or []
+    return str(ids[0]) if ids else None
+
+
+def _is_query(record: Mapping[str, Any]) -> bool:
+    return record.get("method") == "GET" and str(record.get("path", "")).split("?", 1)[0].endswith("/query")
+
+
+def lookups(run: ChaosRun) -> dict[str, int]:
+    """Receipt creates whose answer was lost, and how each was kept single (look-up or requestid)."""
+    return lookups_in(run, "quickbooks", _receipt_create, _is_query)
+
+
+CHAOS = AppChaos(
+    poison_body=POISON_BODY,
+    api_path="/v3/company/",
+    observe=effects_seen,
+    checks=("qb.total",),
+    key_expiry="/_requestids/expire",
+    lookups=lookups,
+)

@@ -11,16 +11,23 @@ Each document is also checked (``xero.total``, a check: once per event): its ``T
 taken or refunded, and it is ``PAID`` - the payment into (or out of) the deposit account went through,
 so the clearing account holds what the processor paid out. A document whose expectation names no
 total (``total=None``) is counted but not checked.
+
+The harness forgets the stand-in's ``Idempotency-Key`` answers every few seconds (``key_expiry``), as
+once Xero's retention (not in our sources) has passed, so a document whose create answer was lost is
+kept single by the ledger's look-up (``where=Reference.Contains`` its marker), not by the key;
+:func:`lookups` says how often that look-up found one (:mod:`infra.ops.chaos.lookups`).
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from infra.ops.chaos.lookups import lookups_in
 from infra.ops.chaos.protocol import AppChaos, EffectKey
 from infra.ops.chaos.state import ChaosRun
 
@@ -97,4 +104,38 @@ def effects_seen(run: ChaosRun) -> Counter[EffectKey]:
     return seen
 
 
-CHAOS = AppChaos(poison_body=POISON_BODY, api_path="/api.xro/", observe=effects_seen, checks=("xero.total",))
+_DOCUMENTS_PATHS = ("/api.xro/2.0/Invoices", "/api.xro/2.0/CreditNotes")
+
+
+def _document_create(record: Mapping[str, Any]) -> str | None:
+    """The ``Idempotency-Key`` of a logged invoice or credit note create, else ``None``."""
+    path = str(record.get("path", "")).split("?", 1)[0].rstrip("/")
+    if record.get("method") != "PUT" or not path.endswith(_DOCUMENTS_PATHS):
+        return None
+    headers = {str(k).lower(): v for k, v in (record.get("headers") or {}).items()}
+    key = headers.get("idempotency-key")
+    return str(key) if key else None
+
+
+def _is_reference_lookup(record: Mapping[str, Any]) -> bool:
+    path = str(record.get("path", "")).split("?", 1)[0].rstrip("/")
+    return (
+        record.get("method") == "GET"
+        and path.endswith(_DOCUMENTS_PATHS)
+        and "where" in (record.get("query") or {})
+    )
+
+
+def lookups(run: ChaosRun) -> dict[str, int]:
+    """Document creates whose answer was lost, and how each was kept single (look-up or key)."""
+    return lookups_in(run, "xero", _document_create, _is_reference_lookup)
+
+
+CHAOS = AppChaos(
+    poison_body=POISON_BODY,
+    api_path="/api.xro/",
+    observe=effects_seen,
+    checks=("xero.total",),
+    key_expiry="/_idempotency/expire",
+    lookups=lookups,
+)

@@ -69,6 +69,15 @@ def register(commands: Commands) -> None:
         help="lay a settings field over an integration's settings.local.json for the run (value as JSON, "
         "else text), e.g. pos_to_accounting.accounting_app=xero to book in Xero; repeatable",
     )
+    chaos.add_argument(
+        "--lag",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="eventual consistency: every stand-in's list and search reads (Slack history, HubSpot "
+        "associations and search, the QuickBooks query, Xero's Reference filter) leave out a record "
+        "for SECONDS of wall time after it was written (default 0: off)",
+    )
     chaos.add_argument("--json", action="store_true", help="print the result as one JSON object")
     chaos.set_defaults(func=_chaos)
 
@@ -90,6 +99,7 @@ def register(commands: Commands) -> None:
 def _chaos(args: argparse.Namespace) -> int:
     from infra.ops.chaos import ChaosConfig, parse_faults, print_report, run_chaos
     from infra.ops.chaos.config import parse_outage, parse_setting
+    from sandbox.consistency import InvalidLagSetting, checked_lag
 
     if not 1 <= args.events <= 1_000_000:
         raise CliError("--events must be 1..1000000")
@@ -97,6 +107,10 @@ def _chaos(args: argparse.Namespace) -> int:
         raise CliError("--timeout must be 1..86400 seconds")
     if args.time_scale is not None and not 0.00001 <= args.time_scale <= 1:
         raise CliError("--time-scale must be 0.00001..1 (wall seconds per simulated second)")
+    try:
+        lag = checked_lag(args.lag, "--lag")
+    except InvalidLagSetting as exc:
+        raise CliError(str(exc)) from None
     outages = tuple(parse_outage(text) for text in args.outage)
     apps = [o.app for o in outages]
     if len(set(apps)) != len(apps):
@@ -118,6 +132,7 @@ def _chaos(args: argparse.Namespace) -> int:
         reorder=args.reorder,
         time_scale=args.time_scale,
         settings=settings,
+        lag_s=lag,
     )
     for name in config.integrations:
         integration(name)

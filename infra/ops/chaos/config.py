@@ -81,6 +81,16 @@ class ChaosConfig:
     #: tokens, so that the token endpoints - under the same faults - are called throughout the run,
     #: not once at its start (0: never).
     token_expiry_s: float = 5.0
+    #: Every this many (wall) seconds the apps that keep idempotency keys (QuickBooks' ``requestid``,
+    #: Xero's ``Idempotency-Key``: :attr:`AppChaos.key_expiry`) forget those answered at least
+    #: ``lag_s`` ago, as once the provider's undocumented retention has passed - so that "booked once"
+    #: rests on the ledger's look-up, not on the key (0: never). Only keys older than the lag: a
+    #: provider that kept its keys a shorter time than its index trails writes would defeat both
+    #: guards at once, the gap docs/provider-guarantees.md states.
+    key_expiry_s: float = 5.0
+    #: Eventual consistency (``--lag``): every stand-in's list and search reads leave out a record
+    #: for this many wall seconds after it was written (:mod:`sandbox.consistency`; 0: off).
+    lag_s: float = 0.0
     #: Whether late answers and crashes also hit the OAuth token endpoints (5xx and 429 always do).
     #: Off by default: a provider that spends a refresh token the moment it answers (Intuit's
     #: rotation; the QuickBooks sandbox) loses the connection to *any* client whose refresh answer is

@@ -131,3 +131,11 @@ class AppChaos:
     observe: Observer | None = None
     checks: tuple[str, ...] = ()
     structural: tuple[str, ...] = ()
+    #: The stand-in's control path that forgets its idempotency keys (QuickBooks'
+    #: ``/_requestids/expire``): the harness calls it every ``ChaosConfig.key_expiry_s``, as once the
+    #: provider's (undocumented) retention has passed, so that "booked once" must rest on the ledger's
+    #: look-up, not on the key. ``None``: the app keeps no such keys.
+    key_expiry: str | None = None
+    #: What the ledger's look-ups did for this app, read once the run drained (``answers_lost``,
+    #: ``found_by_lookup``, ``created_again``, ``lookups``); ``None``: nothing to say.
+    lookups: Callable[[ChaosRun], Mapping[str, int]] | None = None

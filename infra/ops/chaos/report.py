@@ -71,6 +71,15 @@ class ChaosReport:
     runtime_errors: int = 0
     #: Per OAuth app: access-token expiries forced, refreshes served, refusals (``invalid_grant`` ...).
     oauth: dict[str, Any] = field(default_factory=dict)
+    #: Per app with idempotency keys: how often they were forgotten (``expiries``), how many
+    #: (``forgotten``), creates whose answer was lost (``answers_lost``), of those the ones the ledger's
+    #: look-up found (``found_by_lookup``) and the ones created again under the key (``created_again``),
+    #: and the look-ups answered (``lookups``).
+    keys: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: Eventual consistency: wall seconds a list or search read trails the writes (0: off), and per
+    #: stand-in how many reads left a record out because it was too new.
+    lag_s: float = 0.0
+    hidden_reads: dict[str, int] = field(default_factory=dict)
     drained: bool = False
     send_s: float = 0.0
     drain_s: float = 0.0
@@ -127,6 +136,26 @@ def print_report(report: ChaosReport, out: TextIO) -> None:
         ("faults served", ", ".join(f"{k} {v}" for k, v in sorted(report.faults_served.items())) or "-"),
         ("crashed invocations", str(report.crashes)),
         (
+            "idempotency keys forgotten (look-ups)",
+            ", ".join(
+                f"{app} {k.get('forgotten', 0):,} in {k.get('expiries', 0)} expiries "
+                f"({k.get('answers_lost', 0)} answers lost: {k.get('found_by_lookup', 0)} found by the "
+                f"ledger's look-up, {k.get('created_again', 0)} created again under the key)"
+                for app, k in report.keys.items()
+            )
+            or "-",
+        ),
+        (
+            "eventual consistency (hidden reads)",
+            (
+                f"list and search reads trail writes by {report.lag_s:g} s ("
+                + (", ".join(f"{a} {n:,}" for a, n in report.hidden_reads.items()) or "none hidden")
+                + ")"
+            )
+            if report.lag_s
+            else "off",
+        ),
+        (
             "OAuth refreshes (token expiries)",
             ", ".join(f"{a} {o['refreshes']} ({o['access_token_expiries']})" for a, o in report.oauth.items())
             or "-",
@@ -157,7 +186,9 @@ def _mark(row: dict[str, Any]) -> str:
 
 def structural_line(report: Any) -> str:
     """``120 / 120  (not in the effects above: the target keeps them single - hubspot.contact)``"""
-    kinds = ", ".join(k for k, r in report.by_kind.items() if r.get("structural")) or "-"
+    kinds = ", ".join(k for k, r in report.by_kind.items() if r.get("structural"))
+    if not kinds:
+        return f"{report.structural_expected:,} / {report.structural_observed:,}"
     return (
         f"{report.structural_expected:,} / {report.structural_observed:,}  (not in the effects above: "
         f"the target itself keeps them single - {kinds})"

@@ -4,7 +4,9 @@ Every wait is bounded (``drain_timeout_s``); the providers slow down while the w
 more than ``backlog`` messages, as the monitor thread reads them every second.
 
 Time is compressed (``ChaosConfig.scale``): the runtime's back-offs and the outages last that share
-of their real length, and the report says so. A run with outages (``--outage``) presses no redrive:
+of their real length, and the report says so. Besides the OAuth apps' access tokens, the apps that keep
+idempotency keys forget them every ``key_expiry_s`` (those older than the lag), and with ``--lag`` every
+stand-in's list and search reads trail its writes by that many wall seconds; the report states both. A run with outages (``--outage``) presses no redrive:
 a dead letter other than poison fails it, since waiting out an outage must need nobody.
 """
 
@@ -42,7 +44,7 @@ from shared.spec import WebhookTrigger
 if TYPE_CHECKING:
     from shared.spec import IntegrationSpec
 
-__all__ = ["configured", "deliver", "dlq_letters", "run_chaos"]
+__all__ = ["configured", "deliver", "dlq_letters", "expire_keys", "run_chaos"]
 
 #: How often a provider tries one delivery that is not answered 2xx.
 ATTEMPTS = 5
@@ -175,6 +177,13 @@ def _run(
     report.entities = len(entities)
     report.entity_versions = sum(p.factory.count(p) for p in entities)
     report.compression = compression(config)
+    report.lag_s = config.lag_s
+    if config.lag_s:
+        # Eventual consistency: list and search reads trail the writes (sandbox.consistency).
+        for sandbox in runtime.sandboxes.values():
+            with sandbox.lock:
+                sandbox.visibility.lag_s = config.lag_s
+        run.say(f"eventual consistency: list and search reads trail writes by {config.lag_s:g} s")
     if config.outages:
         # Days of outage in minutes: the providers' limits hold per simulated second too, or the
         # backlog an outage leaves would drain 1/scale times too slowly against the retry horizon.
@@ -197,6 +206,11 @@ def _run(
     run.oauth_apps = tuple(
         sorted(a for a, s in runtime.sandboxes.items() if a in used and getattr(s, "oauth", None) is not None)
     )
+    run.key_apps = {
+        a: hooks[a].key_expiry or ""
+        for a in sorted(runtime.sandboxes)
+        if a in used and a in hooks and hooks[a].key_expiry
+    }
     set_faults(run, hooks, poison_only=False)
     users: dict[str, list[str]] = {}
     for spec in runtime.specs:
@@ -258,6 +272,8 @@ def _run(
     report.crashes = runtime.crashes
     report.runtime_errors = len(runtime.errors)
     report.oauth = _oauth_report(run)
+    report.keys = _keys_report(run, hooks)
+    report.hidden_reads = _hidden_reads(run)
     for name, exc in runtime.errors[:3]:
         run.say(f"runtime error in {name}: {type(exc).__name__}: {exc}")
     if before_judging is not None:
@@ -359,13 +375,15 @@ def _progress_line(run: ChaosRun, what: str) -> None:
 @contextmanager
 def _monitor(run: ChaosRun) -> Iterator[None]:
     """Refresh the backlog every second (the senders slow down on it); expire the OAuth apps'
-    access tokens every ``token_expiry_s``."""
+    access tokens every ``token_expiry_s`` and the idempotency keys every ``key_expiry_s``."""
     stop = threading.Event()
     every = run.config.token_expiry_s
     next_expiry = time.monotonic() + every
+    keys_every = run.config.key_expiry_s
+    next_keys = time.monotonic() + keys_every
 
     def loop() -> None:
-        nonlocal next_expiry
+        nonlocal next_expiry, next_keys
         while not stop.wait(1.0):
             with contextlib.suppress(Exception):  # moto busy: keep the last value
                 run.backlog = run.read_backlog()
@@ -375,6 +393,9 @@ def _monitor(run: ChaosRun) -> Iterator[None]:
                     with contextlib.suppress(httpx.HTTPError):
                         run.http.post(f"{run.runtime.url}/_sandbox/{app}/_oauth/expire")
                 run.token_expiries += 1
+            if keys_every > 0 and run.key_apps and time.monotonic() >= next_keys:
+                next_keys = time.monotonic() + keys_every
+                expire_keys(run)
 
     thread = threading.Thread(target=loop, name="chaos-monitor", daemon=True)
     thread.start()
@@ -383,6 +404,40 @@ def _monitor(run: ChaosRun) -> Iterator[None]:
     finally:
         stop.set()
         thread.join(timeout=5)
+
+
+def expire_keys(run: ChaosRun) -> None:
+    """Every app's idempotency keys answered at least the lag ago are forgotten now."""
+    for app, path in run.key_apps.items():
+        with contextlib.suppress(httpx.HTTPError, ValueError):
+            answer = run.http.post(
+                f"{run.runtime.url}/_sandbox/{app}{path}", json={"older_than_s": run.config.lag_s}
+            )
+            answer.raise_for_status()
+            run.keys_forgotten[app] += int(answer.json().get("forgotten", 0))
+    run.key_expiries += 1
+
+
+def _keys_report(run: ChaosRun, hooks: Mapping[str, Any]) -> dict[str, Any]:
+    """Per app with idempotency keys: how often they were forgotten, how many, and what the ledger's
+    look-ups did (:mod:`infra.ops.chaos.lookups`)."""
+    out: dict[str, Any] = {}
+    for app in run.key_apps:
+        look = hooks[app].lookups
+        found = dict(look(run)) if look is not None else {}
+        if run.keys_forgotten[app] or any(found.values()):  # an app the run's events never reached: none
+            out[app] = {"expiries": run.key_expiries, "forgotten": run.keys_forgotten[app], **found}
+    return out
+
+
+def _hidden_reads(run: ChaosRun) -> dict[str, int]:
+    """Per stand-in: list and search reads that left a record out because it was too new."""
+    out: dict[str, int] = {}
+    for app, sandbox in sorted(run.runtime.sandboxes.items()):
+        with sandbox.lock:
+            if sandbox.visibility.hidden:
+                out[app] = sandbox.visibility.hidden
+    return out
 
 
 def _wait(run: ChaosRun, what: str) -> bool:

@@ -66,6 +66,11 @@ class ChaosRun:
         #: Sandbox apps with an OAuth token endpoint that the run's integrations use.
         self.oauth_apps: tuple[str, ...] = ()
         self.token_expiries = 0
+        #: Sandbox apps whose idempotency keys the run forgets every ``key_expiry_s``, with the
+        #: control path that does it; how often it did, and how many keys each forgot.
+        self.key_apps: dict[str, str] = {}
+        self.key_expiries = 0
+        self.keys_forgotten: Counter[str] = Counter()
         self._memory: dict[str, dict[Any, Any]] = {}
         self._poison_faults: dict[str, list[dict[str, Any]]] = {}
 
