@@ -58,7 +58,9 @@ def accept_click(detail: ButtonClicked, event: BusEvent) -> Sequence[Accepted]:
         return []
     return [
         Accepted(
-            event_id=derived_id(action, detail.source_event_id),
+            # One booking (or "not now") per offer, whoever clicks: two reps' clicks on one message
+            # are one piece of work, as are a double click and Slack's retry.
+            event_id=derived_id(action, f"{detail.channel}:{detail.message_ts}"),
             type=f"slack.{action}",
             data=FollowUp(
                 action=action,

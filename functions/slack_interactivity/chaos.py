@@ -36,8 +36,6 @@ from infra.ops.chaos.protocol import EffectKey, EventFactory, Outgoing, Planned,
 from infra.ops.chaos.state import ChaosRun
 from shared.events import derived_id
 
-from .spec import click_id
-
 __all__ = ["FACTORIES", "FOLLOWUP_DOMAIN", "OBSERVERS"]
 
 #: The leads booked by the run have addresses here (no other factory's observer reads it).
@@ -135,7 +133,7 @@ def click(run: ChaosRun, p: Planned) -> Outgoing:
         ],
     }
     body = urlencode({"payload": compact(payload).decode()}).encode()
-    booking = derived_id("book", click_id(channel, ts, BOOK))
+    booking = derived_id("book", f"{channel}:{ts}")
     return Outgoing(booking, body, {"content-type": "application/x-www-form-urlencoded"})
 
 

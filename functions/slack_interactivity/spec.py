@@ -11,9 +11,9 @@ JSON ``payload`` (``block_actions``), signed ``X-Slack-Signature`` (v0, the app'
 previous one too during a rotation). The ingress verifies, queues and answers ``200`` at once: Slack
 wants "HTTP 200 OK" within 3 seconds and shows the click as failed otherwise.
 
-Work items: one per clicked button, event id ``click:<channel>:<message ts>:<action_id>`` - a double
-click, and Slack's own retry of a request (``X-Slack-Retry-Num``), are the same id: duplicates, done
-once. A click that is not on a button of a message in a channel (a modal's button, a select menu) is
+Work items: one per clicked button and clicker, event id
+``click:<channel>:<message ts>:<action_id>:<user id>`` - a double click, and Slack's own retry of a
+request (``X-Slack-Retry-Num``), are the same id: duplicates, done once; two people's clicks are two. A click that is not on a button of a message in a channel (a modal's button, a select menu) is
 accepted and ignored: Slack must not retry it, and no flow could answer it in a message.
 """
 
@@ -32,12 +32,16 @@ from .models import Click
 __all__ = ["SPEC", "accept_click", "click_id"]
 
 
-def click_id(channel: str, message_ts: str, action_id: str) -> str:
-    """The event id of a click: the message and the button, so a second click is a duplicate.
+def click_id(channel: str, message_ts: str, action_id: str, user_id: str) -> str:
+    """The event id of a click: the message, the button and who clicked.
 
-    Flows give each button of a message its own ``action_id`` (Slack asks the same within a block).
+    A double click, or Slack's retry of the request, is the same id - a duplicate. Two people's
+    clicks are two events: an approval whose first clicker may not approve must still hear the one
+    who may. A flow that wants one outcome per message whoever clicks (lead_followup books a lead
+    once) keys its own work on the message and the button. Flows give each button of a message its
+    own ``action_id`` (Slack asks the same within a block).
     """
-    return derived_id("click", f"{channel}:{message_ts}:{action_id}")
+    return derived_id("click", f"{channel}:{message_ts}:{action_id}:{user_id}")
 
 
 def accept_click(form: InteractionForm, request: WebhookRequest) -> Sequence[Accepted]:
@@ -49,7 +53,7 @@ def accept_click(form: InteractionForm, request: WebhookRequest) -> Sequence[Acc
     name = click.user.name or click.user.username
     return [
         Accepted(
-            event_id=click_id(channel, ts, action.action_id),
+            event_id=click_id(channel, ts, action.action_id, click.user.id),
             type="slack.button_clicked",
             data=Click(
                 action_id=action.action_id,

@@ -258,7 +258,7 @@ def test_send_fills_a_click_sample_from_the_running_stand_ins(runtime: Any, cli:
     sample = EVENTS_DIR / "slack_interactivity" / "book_them_in.json"
     done = cli("send", "slack_interactivity", str(sample))
     assert done.returncode == 0, done.stderr
-    wanted = f"click:C0SALES0001:{posted['ts']}:lead_followup.book"
+    wanted = f"click:C0SALES0001:{posted['ts']}:lead_followup.book:U07SAMREP1"
     assert done.stdout.startswith("200 ") and wanted in done.stdout, done.stdout
 
 

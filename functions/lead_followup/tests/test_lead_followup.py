@@ -277,7 +277,7 @@ def test_a_double_click_and_slacks_retry_book_once(
     second = click(clicks, "book_them_in", message["channel"], message["ts"], lead)
     retried = click(clicks, "book_them_in_double_click", message["channel"], message["ts"], lead)
     ids = {json.loads(a["body"])["id"] for a in (first, second, retried)}
-    assert ids == {click_id(message["channel"], message["ts"], "lead_followup.book")}
+    assert ids == {click_id(message["channel"], message["ts"], "lead_followup.book", "U07SAMREP1")}
     handled(clicks, rt)
     assert len(google.events()) == 1 and len(meetings(hubspot)) == 1 and len(emails(LEAD)) == 1
 
@@ -292,7 +292,7 @@ def test_a_click_put_on_the_bus_twice_books_once(
 ) -> None:
     """The click's bus event is put again (an emit whose answer was lost): the same work item."""
     message = offered(rt, slack, lead)
-    source = click_id(message["channel"], message["ts"], "lead_followup.book")
+    source = click_id(message["channel"], message["ts"], "lead_followup.book", "U07SAMREP1")
     detail = {
         "action_id": "lead_followup.book",
         "value": f"contact:{lead}",
@@ -411,7 +411,7 @@ def test_only_this_flows_buttons_with_a_contact_are_work() -> None:
         user_id="U07SAMREP1",
         channel="C0NEWLEADS1",
         message_ts="1795166100.000100",
-        source_event_id=click_id("C0NEWLEADS1", "1795166100.000100", "lead_followup.book"),
+        source_event_id=click_id("C0NEWLEADS1", "1795166100.000100", "lead_followup.book", "U07SAMREP1"),
     )
     event = BusEvent(id="bus-1", source="switchboard", detail_type=BUTTON_CLICKED, time="", detail={})
     foreign = ours.model_copy(update={"action_id": "approval.approve", "value": "approval:ap_1"})
@@ -419,11 +419,13 @@ def test_only_this_flows_buttons_with_a_contact_are_work() -> None:
     for other in (foreign, not_a_contact):
         assert accept_click(other, event) == []
     [work] = accept_click(ours, event)
-    assert work.event_id == "book:click:C0NEWLEADS1:1795166100.000100:lead_followup.book"
+    assert work.event_id == "book:C0NEWLEADS1:1795166100.000100"  # the offer, whoever clicks
     assert isinstance(work.data, FollowUp)
     assert (work.data.action, work.data.contact_id) == ("book", "51873001201")
     not_now = ours.model_copy(
-        update={"action_id": "lead_followup.not_now", "source_event_id": "click:C0NEWLEADS1:ts:not_now"}
+        update={"action_id": "lead_followup.not_now", "source_event_id": "click:C0NEWLEADS1:ts:not_now:U1"}
     )
     [dismiss] = accept_click(not_now, event)
-    assert dismiss.event_id == "dismiss:click:C0NEWLEADS1:ts:not_now"
+    assert dismiss.event_id == "dismiss:C0NEWLEADS1:1795166100.000100"
+    other_rep = ours.model_copy(update={"user_id": "U0ANNA0001", "source_event_id": "click:…:U0ANNA0001"})
+    assert [w.event_id for w in accept_click(other_rep, event)] == [work.event_id]  # one booking per offer

@@ -54,5 +54,5 @@ def test_a_click_books_once_a_double_click_adds_nothing_and_poison_is_dead_lette
     )
     letters = dlq_letters(run, target)
     assert [e for e, _ in letters["lead_followup"]] == [FACTORY.build(run, poison).event_id]
-    assert FACTORY.build(run, poison).event_id.startswith("book:click:")
+    assert FACTORY.build(run, poison).event_id.startswith("book:C")  # the offer: book:<channel>:<ts>
     assert not letters["slack_interactivity"]

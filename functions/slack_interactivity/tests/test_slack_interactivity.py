@@ -135,7 +135,7 @@ def test_a_click_is_answered_200_with_its_id_and_put_on_the_bus_once(
         send_sample(rt, s, host=HOST),
         send_sample(rt, replace(s, headers={**s.headers, "x-slack-retry-num": "1"}), host=HOST),
     ]
-    wanted = click_id("C0GENERAL01", "1795166400.000400", "stock.reorder")
+    wanted = click_id("C0GENERAL01", "1795166400.000400", "stock.reorder", "U07SAMREP1")
     for answer in answers:
         assert answer["statusCode"] == 200  # Slack asks for "HTTP 200 OK"; 202 may show as a failure
         assert json.loads(answer["body"]) == {"id": wanted, "ids": [wanted]}
@@ -186,10 +186,12 @@ def test_one_work_item_per_button_keyed_on_the_message_and_the_button() -> None:
     second = {**button, "action_id": "stock.snooze", "value": "sku:LOAF-SOURDOUGH"}
     work = accepted({**payload, "actions": [button, menu, second]})
     assert [w.event_id for w in work] == [
-        "click:C0GENERAL01:1795166400.000400:stock.reorder",
-        "click:C0GENERAL01:1795166400.000400:stock.snooze",
+        "click:C0GENERAL01:1795166400.000400:stock.reorder:U07SAMREP1",
+        "click:C0GENERAL01:1795166400.000400:stock.snooze:U07SAMREP1",
     ]  # the select menu is not a button
     assert accepted(payload)[0].event_id == work[0].event_id  # a double click: the same id
+    someone_else = {**payload, "user": {**payload["user"], "id": "U0ANNA0001"}}
+    assert accepted(someone_else)[0].event_id.endswith(":stock.reorder:U0ANNA0001")  # two people: two clicks
 
 
 def test_a_click_outside_a_message_in_a_channel_is_no_work() -> None:
