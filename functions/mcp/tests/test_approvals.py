@@ -1,28 +1,33 @@
 """Human approval, end to end: the official MCP client asks for a destructive call, a person clicks in
 Slack, the call runs once, and the same idempotency key then tells the assistant what happened.
 
-The local runtime runs with its pollers: the click travels as it would on AWS - ``chat.button_clicked``
-on the bus, the MCP function's queue, its worker - and the request and its outcome are read back from
-the Slack and Google Calendar stand-ins.
+The local runtime runs with its pollers: the click travels as it would on AWS - Slack's signed
+interactivity request to slack_interactivity, ``chat.button_clicked`` on the bus, the MCP function's
+queue, its worker - and the request and its outcome are read back from the Slack and Google Calendar
+stand-ins.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import re
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
+import httpx
 import pytest
 from mcp.client.session import ClientSession
 
 from apps.google_calendar.standin import GoogleCalendarSandbox
 from functions.mcp import approvals
 from infra.local.runtime import LocalRuntime
-from shared.events import BUTTON_CLICKED
+from shared.spec import WebhookTrigger
 from shared.table import ledger_table
 
 from .test_mcp import _audit, _key, _session
@@ -57,7 +62,9 @@ def _slack(runtime: LocalRuntime) -> list[dict[str, Any]]:
 
 def _requests(runtime: LocalRuntime, approval: str) -> list[dict[str, Any]]:
     """The approval's request in the approvals channel (its id is in the message, before and after)."""
-    return [m for m in _slack(runtime) if m["channel"] == APPROVALS and approval in json.dumps(m.get("blocks"))]
+    return [
+        m for m in _slack(runtime) if m["channel"] == APPROVALS and approval in json.dumps(m.get("blocks"))
+    ]
 
 
 def _buttons(message: dict[str, Any]) -> dict[str, str]:
@@ -70,31 +77,54 @@ def _buttons(message: dict[str, Any]) -> dict[str, str]:
 
 
 def _click(runtime: LocalRuntime, message: dict[str, Any], action_id: str, user: str = "U0ANNA0001") -> None:
-    """What slack_interactivity puts on the bus for a verified click (one id per message, button and
-    user: a double click is one click, two people's clicks are two)."""
-    rt = runtime.runtimes["mcp"]
-    detail = {
-        "action_id": action_id,
-        "value": _buttons(message)[action_id],
-        "user_id": user,
-        "user_name": "anna",
-        "channel": message["channel"],
-        "message_ts": message["ts"],
-        "app": "slack",
-        "source_event_id": f"click:{message['channel']}:{message['ts']}:{action_id}:{user}",
-        "integration": "slack_interactivity",
-    }
-    rt.aws("events").put_events(
-        Entries=[
+    """A person clicks the button: Slack's signed interactivity request to the one Request URL
+    (slack_interactivity verifies it and puts chat.button_clicked on the bus for the mcp worker)."""
+    spec = runtime.runtimes["slack_interactivity"].spec
+    trigger = spec.trigger("slack")
+    assert isinstance(trigger, WebhookTrigger)
+    payload = {
+        "type": "block_actions",
+        "user": {"id": user, "username": "anna", "name": "anna", "team_id": "T0BRAMBLE1"},
+        "api_app_id": "A0SWITCHBD1",
+        "container": {"type": "message", "message_ts": message["ts"], "channel_id": message["channel"]},
+        "channel": {"id": message["channel"], "name": "approvals"},
+        "message": {"ts": message["ts"], "text": message.get("text")},
+        "actions": [
             {
-                "Source": "switchboard",
-                "DetailType": BUTTON_CLICKED,
-                "Detail": json.dumps(detail),
-                "EventBusName": rt.bus,
+                "action_id": action_id,
+                "block_id": "approval",
+                "type": "button",
+                "value": approvals.value_of(_approval_in(message)),
+                "action_ts": f"{time.time():.6f}",
             }
-        ]
+        ],
+    }
+    body = urlencode({"payload": json.dumps(payload, separators=(",", ":"))}).encode()
+    url = runtime.url + trigger.path
+    secret = runtime.signing_secret(spec, "slack")
+    assert secret
+    headers = trigger.verifier.sign(
+        method="POST", url=url, body=body, secret=secret, now=time.time(), msg_id=""
     )
+    answer = httpx.post(
+        url,
+        content=body,
+        headers={**headers, "content-type": "application/x-www-form-urlencoded"},
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text  # Slack's acknowledgement
     assert runtime.wait_drained(60)
+
+
+def _text(result: Any) -> str:
+    """The text of a tool result that is an error (a model reads this)."""
+    return str(result.content[0].text)
+
+
+def _approval_in(message: dict[str, Any]) -> str:
+    found = re.search(r"apr_[0-9a-f]{24}", json.dumps(message.get("blocks")))
+    assert found
+    return found.group(0)
 
 
 def _event(runtime: LocalRuntime, key: str) -> dict[str, Any]:
@@ -129,7 +159,9 @@ def _status(runtime: LocalRuntime, event_id: str) -> str:
 
 def _cancel(runtime: LocalRuntime, key: str, event_id: str, idem: str) -> Any:
     return _session(
-        runtime, key, lambda s: s.call_tool("calendar_cancel_event", {"event_id": event_id, "idempotency_key": idem})
+        runtime,
+        key,
+        lambda s: s.call_tool("calendar_cancel_event", {"event_id": event_id, "idempotency_key": idem}),
     )
 
 
@@ -194,7 +226,7 @@ def test_a_rejected_call_does_nothing_and_says_who_rejected(runtime: LocalRuntim
 
     answer = _cancel(runtime, key, event["event_id"], idem)
     assert answer.is_error
-    assert "rejected by anna" in answer.content[0].text
+    assert "rejected by anna" in _text(answer)
     assert _status(runtime, event["event_id"]) == "confirmed"
     [updated] = _requests(runtime, approval)
     assert "Rejected by anna" in updated["text"]
@@ -209,8 +241,12 @@ def test_only_the_named_approvers_decide(runtime: LocalRuntime) -> None:
         [request] = _requests(runtime, approval)
         _click(runtime, request, approvals.APPROVE, user="U0INTERN01")
         assert _status(runtime, event["event_id"]) == "confirmed"
-        assert _cancel(runtime, key, event["event_id"], idem).structured_content["status"] == "pending_approval"
-        assert [r["outcome"] for r in _audit(runtime) if r.get("approval_id") == approval] == ["approval_denied"]
+        assert (
+            _cancel(runtime, key, event["event_id"], idem).structured_content["status"] == "pending_approval"
+        )
+        assert [r["outcome"] for r in _audit(runtime) if r.get("approval_id") == approval] == [
+            "approval_denied"
+        ]
 
         _click(runtime, request, approvals.APPROVE, user="U0BOSS0001")
     assert _status(runtime, event["event_id"]) == "cancelled"
@@ -229,7 +265,7 @@ def test_an_expired_request_is_not_carried_out(runtime: LocalRuntime) -> None:
 
     assert _status(runtime, event["event_id"]) == "confirmed"
     answer = _cancel(runtime, key, event["event_id"], idem)
-    assert answer.is_error and "nobody approved" in answer.content[0].text
+    assert answer.is_error and "nobody approved" in _text(answer)
     [updated] = _requests(runtime, approval)
     assert "Expired" in updated["text"] and not _buttons(updated)
 
@@ -242,7 +278,7 @@ def test_a_tool_needing_approval_is_not_offered_without_a_channel_nor_called_wit
     assert listed == {"calendar_cancel_event", "accounting_record_refund", "calendar_move_event"}
 
     no_key = _session(runtime, key, lambda s: s.call_tool("calendar_cancel_event", {"event_id": "abc123def"}))
-    assert no_key.is_error and "needs a person's approval: pass an idempotency_key" in no_key.content[0].text
+    assert no_key.is_error and "needs a person's approval: pass an idempotency_key" in _text(no_key)
 
     with runtime.settings_overridden("mcp", {"approval_channel": None}, "no approval channel"):
         listed = {t.name for t in _session(runtime, key, lambda s: s.list_tools()).tools}
@@ -260,7 +296,7 @@ def test_the_same_key_with_other_arguments_is_refused(runtime: LocalRuntime) -> 
     idem = str(uuid.uuid4())
     assert _cancel(runtime, key, one["event_id"], idem).structured_content["status"] == "pending_approval"
     other = _cancel(runtime, key, two["event_id"], idem)
-    assert other.is_error and "idempotency key already used" in other.content[0].text
+    assert other.is_error and "idempotency key already used" in _text(other)
 
 
 def test_the_settings_name_tools_that_change_something_and_slack_users() -> None:
