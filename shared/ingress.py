@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from pydantic import BaseModel, RootModel, ValidationError
 
-from shared import refused, trace
+from shared import inbound, refused, trace
 from shared.envelope import Envelope, content_id
 from shared.errors import (
     ConfigurationError,
@@ -268,6 +268,16 @@ def _accept(
     ids = _enqueue(rt, trigger.name, accepted)
     metrics.add_metric(name="Accepted", unit="Count", value=len(ids))
     get_logger(rt.name).info("accepted", extra={"trigger": trigger.name, "event_ids": ids})
+    if isinstance(trigger, WebhookTrigger) and ids:
+        # The console's story shows the request from this line: a log line, not a DynamoDB write.
+        get_logger(rt.name).info(
+            inbound.MESSAGE,
+            extra={
+                "trigger": trigger.name,
+                "event_ids": ids,
+                "inbound": inbound.describe(trigger, request, payload),
+            },
+        )
     for event_id in ids:
         trace.record(rt.name, event_id, "queued", trigger=trigger.name)
     redirect = _redirect(rt, trigger, request)
