@@ -12,7 +12,7 @@
     switchboard cost [--events-per-month N] [--stage STAGE] [--integration NAME] [--free-tier] [--json|--markdown]
     switchboard doctor                                 [--stage STAGE] [--json]
     switchboard trace <event-id> [--since 7d]
-    switchboard console [--stage STAGE] [--port 8788]
+    switchboard console [--stage STAGE] [--port 8790]
     switchboard sandbox list | state <app> | break <app> [--status 400] [--times N] | fix <app>
     switchboard openapi [--server URL] [--tools [--format mcp|openai|anthropic]]
     switchboard keys create --name N --tools a,b [--per-minute 30] [--per-day 1000] | list | revoke <id>

@@ -1,4 +1,4 @@
-"""``switchboard console [--stage prod] [--port 8788]``: the operator's web console on 127.0.0.1."""
+"""``switchboard console [--stage prod] [--port 8790]``: the operator's web console on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -20,7 +20,11 @@ def register(commands: Commands) -> None:
         help="a web console on 127.0.0.1: events, their stories, dead letters, connections, flow map",
     )
     console.add_argument(
-        "--port", type=int, default=8788, help="port on 127.0.0.1 (default 8788; 0: any free one)"
+        "--port",
+        type=int,
+        default=8790,
+        help="port on 127.0.0.1 (default 8790, clear of `make dev`, whose own console is on the gateway's "
+        "port + 1, 8788; 0: any free one)",
     )
     console.set_defaults(func=_console)
 

@@ -52,3 +52,19 @@ def test_switchboard_dev_serves_the_console_and_prints_its_url(tmp_path: Path) -
     assert proc.returncode == 0, out + err
     with pytest.raises(httpx.ConnectError):
         httpx.get(found.group(1), timeout=5)  # stopped with the runtime
+
+
+def test_the_standalone_console_does_not_default_to_make_devs_console_port(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``make dev`` serves its console on the gateway's port + 1 (8788); ``switchboard console`` run
+    beside it must not ask for the same port by default."""
+    from infra.cli import GROUPS
+    from infra.cli.core import build_parser
+
+    monkeypatch.delenv("SWITCHBOARD_PORT", raising=False)
+    parser = build_parser(GROUPS)
+    gateway = parser.parse_args(["dev"]).port
+    standalone = parser.parse_args(["console"]).port
+    assert (gateway, standalone) == (8787, 8790)
+    assert standalone not in (gateway, gateway + 1)
