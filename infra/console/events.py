@@ -4,7 +4,8 @@ An event is one ``(integration, event id)``: its lines (:mod:`infra.console.logs
 (``accepted``, or its first worker line for bus and schedule events), each attempt, each retry and its
 end. What the dead-letter queues hold now overrides the lines (a redriven letter that failed again is
 dead-lettered, whatever the older lines say). The search narrows by event id (whole, or a prefix as
-:mod:`infra.ops.event_ids` takes them), integration, status, window and the contact's email - matched
+:mod:`infra.ops.event_ids` takes them), integration, status, the time the event came (a window - the
+last hour, day or week - or an explicit ``from``/``to``, :func:`time_range`) and the contact's email - matched
 by its SHA-256 against the emails in the ledger's saved results and the dead letters' bodies, so the
 typed address is neither echoed nor compared in clear and the list itself shows ids, never people.
 """
@@ -16,6 +17,7 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from infra.console import logs
@@ -32,10 +34,15 @@ __all__ = [
     "WINDOWS",
     "EventRow",
     "Query",
+    "ReversedRange",
+    "TimeRange",
+    "TimeRangeError",
+    "UnreadableTime",
     "dead_letters",
     "email_hash",
     "index",
     "search",
+    "time_range",
 ]
 
 #: The windows the pages offer, in seconds.
@@ -140,6 +147,77 @@ def _hashes(text: str) -> set[str]:
     return {email_hash(m) for m in _EMAIL.findall(text)}
 
 
+class TimeRangeError(ValueError):
+    """A ``from``/``to`` of the events search that cannot be used; the message says why."""
+
+    code = "bad_time_range"
+
+
+class UnreadableTime(TimeRangeError):
+    """``from`` or ``to`` is neither an ISO 8601 date nor a date-time."""
+
+    code = "unreadable_time"
+
+
+class ReversedRange(TimeRangeError):
+    """``from`` is not before ``to``: the range holds nothing."""
+
+    code = "reversed_range"
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    """When the events searched for came: ``start <= first < end`` (seconds since the epoch), or
+    ``<= end`` when ``to`` named an instant (a date-time) rather than a day."""
+
+    start: float
+    end: float
+    end_included: bool = False
+
+    def holds(self, at: float) -> bool:
+        return self.start <= at < self.end or (self.end_included and at == self.end)
+
+
+def _moment(text: str, what: str, *, end: bool) -> tuple[float, bool]:
+    """``2026-12-05`` (a whole day, UTC), ``2026-12-05T19:00``, ``2026-12-05 19:00:24Z``, ``…+02:00``.
+
+    Seconds since the epoch, and whether it is a date-time (an instant) rather than a date. A date as
+    ``to`` means the end of that day; a date-time without an offset is UTC.
+    """
+    value = text.strip()
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            moment = datetime(day.year, day.month, day.day, tzinfo=UTC) + (
+                timedelta(days=1) if end else timedelta()
+            )
+            return moment.timestamp(), False
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError as exc:
+        raise UnreadableTime(
+            f"{what} {value!r} is not a date or a date-time: write 2026-12-05, 2026-12-05T19:00 or "
+            "2026-12-05T19:00:00+02:00 (UTC when no offset is given)"
+        ) from exc
+    moment = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return moment.timestamp(), True
+
+
+def time_range(window: str, start: str, end: str, now: float) -> TimeRange:
+    """The range a search covers: explicit ``from``/``to`` where given, the window otherwise.
+
+    Neither: the window up to now. ``from`` alone: from then until now. ``to`` alone: the window
+    before it. Both: exactly them.
+    """
+    width = WINDOWS.get(window, WINDOWS["24h"])
+    until, instant = _moment(end, "to", end=True) if end.strip() else (now, True)
+    since = _moment(start, "from", end=False)[0] if start.strip() else until - width
+    if since >= until:
+        raise ReversedRange(
+            f"from {start.strip()!r} is not before to {end.strip() or 'now'!r}: nothing lies between"
+        )
+    return TimeRange(since, until, end_included=instant)
+
+
 @dataclass(frozen=True)
 class Query:
     """A search of the events page, as its form sends it (every field optional)."""
@@ -151,15 +229,26 @@ class Query:
     #: The SHA-256 of the contact's email (:func:`email_hash`): the address itself never travels in a URL.
     email_sha256: str = ""
     page: int = 1
+    #: ``from`` and ``to`` as typed (ISO 8601 dates or date-times), and the range they and the window make.
+    start: str = ""
+    end: str = ""
+    span: TimeRange | None = None
 
     @property
     def since_s(self) -> int:
         return WINDOWS.get(self.window, WINDOWS["24h"])
 
+    def read_since_s(self, now: float) -> float:
+        """How far back the lines must be read for this search."""
+        return max(0.0, now - self.span.start) if self.span else float(self.since_s)
+
 
 def search(target: Target, rows: list[EventRow], query: Query) -> list[EventRow]:
     """The rows the query keeps, in the same order."""
     kept = rows
+    if query.span is not None:
+        span = query.span
+        kept = [r for r in kept if span.holds(r.first)]
     if query.integration:
         kept = [r for r in kept if r.integration == query.integration]
     if query.status:

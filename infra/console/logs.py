@@ -3,7 +3,9 @@
 Every event leaves JSON log lines (:mod:`shared.ingress`, :mod:`shared.worker`): ``accepted`` (the
 ingress queued it, with its trigger), ``processed`` (with the steps it ran), ``duplicate event
 skipped``, ``retrying later`` (attempt, back-off, reason), ``sent to DLQ`` (error and reason) and
-``step already done``. Locally they are ``<log dir>/<integration>.jsonl``; on a stage they are the
+``step already done``; for a webhook, the ingress's ``inbound request`` line beside ``accepted``
+(:mod:`shared.inbound`: the headers that matter and the masked body, which only a story reads).
+Locally they are ``<log dir>/<integration>.jsonl``; on a stage they are the
 function's CloudWatch log group, read with ``FilterLogEvents`` and a JSON filter pattern that asks for
 these messages only. The logs are the only source that names every event: the ledger keys hold a hash
 of the id, and processed messages leave no queue.
@@ -24,8 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from infra.ops.target import NotDeployed, Target, aws_errors
+from shared import inbound
 
-__all__ = ["MAX_LINES", "TAIL_BYTES", "WORKFLOW", "Line", "event_ids", "lines", "parse_time"]
+__all__ = ["INBOUND", "MAX_LINES", "TAIL_BYTES", "WORKFLOW", "Line", "event_ids", "lines", "parse_time"]
 
 #: The messages the console reads (every other line is an integration's own detail).
 WORKFLOW = (
@@ -36,6 +39,8 @@ WORKFLOW = (
     "sent to DLQ",
     "step already done",
 )
+#: The ingress's record of a webhook request: read for a story only (the index need not fetch bodies).
+INBOUND = inbound.MESSAGE
 #: At most this many lines per integration and read.
 MAX_LINES = 20_000
 #: A local log file is read from this many bytes before its end.
@@ -68,11 +73,20 @@ def event_ids(line: Line) -> list[str]:
     return [str(found)] if found else []
 
 
-def lines(target: Target, integration: str, since_s: float, *, now: float | None = None) -> list[Line]:
-    """The integration's workflow lines of the last ``since_s`` seconds, oldest first."""
+def lines(
+    target: Target,
+    integration: str,
+    since_s: float,
+    *,
+    now: float | None = None,
+    messages: tuple[str, ...] = WORKFLOW,
+) -> list[Line]:
+    """The integration's lines with one of ``messages`` of the last ``since_s`` seconds, oldest first."""
     start = (time.time() if now is None else now) - since_s
-    found = _local(target, integration) if target.is_local else _cloudwatch(target, integration, start)
-    kept = [line for line in found if line.get("message") in WORKFLOW and line["_at"] >= start]
+    found = (
+        _local(target, integration) if target.is_local else _cloudwatch(target, integration, start, messages)
+    )
+    kept = [line for line in found if line.get("message") in messages and line["_at"] >= start]
     kept.sort(key=lambda line: line["_at"])
     return kept[-MAX_LINES:]
 
@@ -108,27 +122,27 @@ def _parsed(texts: Iterable[str], stamps: Iterable[float] | None) -> Iterator[Li
             yield entry
 
 
-def _pattern() -> str:
-    return "{ " + " || ".join(f'($.message = "{m}")' for m in WORKFLOW) + " }"
+def _pattern(messages: tuple[str, ...]) -> str:
+    return "{ " + " || ".join(f'($.message = "{m}")' for m in messages) + " }"
 
 
-def _cloudwatch(target: Target, integration: str, start: float) -> Iterator[Line]:
+def _cloudwatch(target: Target, integration: str, start: float, messages: tuple[str, ...]) -> Iterator[Line]:
     group = target.log_group(integration)
-    messages: list[str] = []
+    texts: list[str] = []
     stamps: list[float] = []
     try:
         with aws_errors(target, f"reading log group {group}"):
             pages = (
                 target.client("logs")
                 .get_paginator("filter_log_events")
-                .paginate(logGroupName=group, startTime=int(start * 1000), filterPattern=_pattern())
+                .paginate(logGroupName=group, startTime=int(start * 1000), filterPattern=_pattern(messages))
             )
             for page in pages:
                 for event in page.get("events", []):
-                    messages.append(str(event.get("message", "")))
+                    texts.append(str(event.get("message", "")))
                     stamps.append(int(event.get("timestamp", 0)) / 1000)
-                if len(messages) >= MAX_LINES:
+                if len(texts) >= MAX_LINES:
                     break
     except NotDeployed:
         return  # no log group: the function never ran on this stage
-    yield from _parsed(messages, stamps)
+    yield from _parsed(texts, stamps)

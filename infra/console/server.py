@@ -24,7 +24,10 @@ Pages (GET) and actions (POST, CSRF-checked, :mod:`infra.console.security`):
 
 A refusal (no token, wrong host, missing CSRF token) is answered with its status and a JSON body
 ``{"error": <code>, "detail": <what to do>}``; an AWS error the operator can fix (no credentials,
-nothing deployed) is a page that says so, status 502.
+nothing deployed) is a page that says so, status 502. A search the events page cannot run (a ``from``
+it cannot read, ``from`` after ``to``) is the events page again, status 400, saying what is wrong -
+htmx swaps a 400 in (``responseHandling`` in ``base.html``) - or the JSON refusal for a client that
+asks for ``application/json``.
 """
 
 from __future__ import annotations
@@ -40,14 +43,15 @@ from typing import Any
 
 import jinja2
 
-from infra.console import aikeys, connections, deadletters, events, flowmap, overview, story
+from infra.console import aikeys, connections, deadletters, events, flowmap, overview, search, story
+from infra.console.events import EventRow, Query
 from infra.console.security import SECURITY_HEADERS, Guard, Refused
 from infra.ops.event_ids import MIN_PREFIX
 from infra.ops.target import CliError, OperationFailed, Target
 from shared.redact import redact_text
 from shared.registry import load_specs
 
-__all__ = ["HTMX", "STATIC", "ConsoleServer", "HtmxMissing", "htmx_path"]
+__all__ = ["HTMX", "STATIC", "ConsoleServer", "HtmxMissing", "PageRefused", "htmx_path", "wants_json"]
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
@@ -72,6 +76,21 @@ def htmx_path() -> Path:
 Page = tuple[str, dict[str, Any]]
 
 
+class PageRefused(Exception):
+    """A request the page itself answers with an error status: the form again, saying what is wrong."""
+
+    def __init__(self, status: int, page: Page) -> None:
+        super().__init__(status)
+        self.status = status
+        self.page = page
+
+
+def wants_json(accept: str | None) -> bool:
+    """The client asks for JSON (a script), not a page (a browser, htmx)."""
+    kinds = (accept or "").lower()
+    return "application/json" in kinds and "text/html" not in kinds
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -80,7 +99,7 @@ class _Server(ThreadingHTTPServer):
 class ConsoleServer:
     """One console on ``127.0.0.1:<port>`` (0: any free port) over ``target``."""
 
-    def __init__(self, target: Target, *, port: int = 8788, token: str | None = None) -> None:
+    def __init__(self, target: Target, *, port: int = 8790, token: str | None = None) -> None:
         htmx_path()
         self.target = target
         self._server = _Server(("127.0.0.1", port), self._handler_class())
@@ -93,6 +112,7 @@ class ConsoleServer:
             undefined=jinja2.StrictUndefined,
         )
         self._env.filters["when"] = story.fmt_time
+        self._env.filters["duration"] = story.fmt_duration
         self._env.filters["masked"] = lambda v: redact_text(str(v))
 
     @property
@@ -172,6 +192,8 @@ class ConsoleServer:
                 )
             params = {k: v[0] for k, v in query.items()}
             self._route(h, method, parsed.path, params, form)
+        except PageRefused as exc:
+            self._page(h, exc.status, exc.page)
         except Refused as exc:
             body = json.dumps({"error": exc.code, "detail": exc.message}).encode()
             self._reply(h, exc.status, "application/json", body)
@@ -196,7 +218,9 @@ class ConsoleServer:
             return
         pages: dict[tuple[str, ...], Callable[[], Page]] = {
             (): self.overview,
-            ("events",): lambda: self.events(params if method == "GET" else form),
+            ("events",): lambda: self.events(
+                params if method == "GET" else form, wants_json=wants_json(h.headers.get("Accept"))
+            ),
             ("dead-letters",): self.dead_letters,
             ("refused",): lambda: self.refused(params),
             ("connections",): lambda: self.connections(params),
@@ -262,8 +286,9 @@ class ConsoleServer:
     def overview(self) -> Page:
         now = time.time()
         queued = self._queued()
-        letters = events.dead_letters(self.target, queued)
-        rows = events.index(self.target, self._names(), events.WINDOWS["24h"], now=now, letters=letters)
+        # Refreshed every 15 s: lines and queue attributes only. Receiving the DLQs' letters here would
+        # raise their receive counts and hide them from a redrive's count for a while (a false 409).
+        rows = events.index(self.target, self._names(), events.WINDOWS["24h"], now=now)
         table = overview.integration_counts(self._names(), rows, now)
         for name, (on_queue, in_dlq) in overview.waiting(self.target, queued).items():
             table[name].waiting, table[name].in_dlq = on_queue, in_dlq
@@ -277,55 +302,34 @@ class ConsoleServer:
             "latest": rows[:10],
         }
 
-    def events(self, params: Mapping[str, str]) -> Page:
-        email = params.get("email", "").strip()
-        digest = events.email_hash(email) if email else params.get("email_sha256", "").strip().lower()
-        if digest and (len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest)):
-            raise Refused(
-                400, "bad_email_sha256", "email_sha256 must be 64 hex digits (the console makes it)"
-            )
-        window = params.get("window", "24h")
-        if window not in events.WINDOWS:
-            raise Refused(400, "bad_window", f"window must be one of {', '.join(events.WINDOWS)}")
-        status = params.get("status", "")
-        if status and status not in events.STATUSES:
-            raise Refused(400, "bad_status", f"status must be one of {', '.join(events.STATUSES)}")
-        integration = params.get("integration", "")
-        if integration and integration not in self._names():
-            raise Refused(400, "bad_integration", f"no integration {integration!r}")
+    def events(self, params: Mapping[str, str], *, wants_json: bool = False) -> Page:
+        now = time.time()
         try:
-            page = max(1, int(params.get("page", "1")))
-        except ValueError as exc:
-            raise Refused(400, "bad_page", "page must be a number") from exc
-        query = events.Query(params.get("q", "").strip(), integration, status, window, digest, page)
+            query = search.parse(params, self._names(), now)
+        except Refused as exc:
+            if wants_json:
+                raise
+            raise PageRefused(exc.status, self._events_page(search.echo(params), [], exc.message)) from exc
         letters = events.dead_letters(self.target, self._queued())
-        rows = events.index(self.target, self._names(), query.since_s, letters=letters)
-        found = events.search(self.target, rows, query)
-        start = (page - 1) * events.PAGE_SIZE
-        shown = found[start : start + events.PAGE_SIZE]
-        keep = {
-            k: v
-            for k, v in {
-                "q": query.q,
-                "integration": integration,
-                "status": status,
-                "window": window,
-                "email_sha256": digest,
-            }.items()
-            if v
-        }
+        rows = events.index(self.target, self._names(), query.read_since_s(now), now=now, letters=letters)
+        return self._events_page(query, events.search(self.target, rows, query))
+
+    def _events_page(self, query: Query, found: list[EventRow], error: str = "") -> Page:
+        start = (query.page - 1) * events.PAGE_SIZE
+        keep = search.kept(query)
         return "events.html", {
             "query": query,
-            "rows": shown,
+            "rows": found[start : start + events.PAGE_SIZE],
             "total": len(found),
-            "page": page,
+            "page": query.page,
             "pages": max(1, -(-len(found) // events.PAGE_SIZE)),
             "names": self._names(),
             "statuses": events.STATUSES,
             "windows": list(events.WINDOWS),
             "link": lambda p: "/events?" + urllib.parse.urlencode({**keep, "page": p}),
-            "email_searched": bool(digest),
+            "email_searched": bool(query.email_sha256),
             "short_prefix": bool(query.q) and len(query.q) < MIN_PREFIX,
+            "error": error,
         }
 
     def story(self, integration: str, event_id: str) -> Page:

@@ -11,8 +11,11 @@ dead letter if there is one. Two more things are joined here:
   (:func:`shared.events.derived_id`: ``enrich:<id>``, ``ack:<id>`` ...), so the consumers' lines whose
   ids derive from this one are its consequences, each with its own story.
 
-What is not kept is said, not invented: an accepted request's body and headers are not stored once its
-message is processed (a dead letter still holds the whole message, shown masked).
+How a webhook came in is the ingress's ``inbound request`` log line (:mod:`shared.inbound`: the
+headers that matter - content type, user agent, the provider's delivery id, the *names* of the
+verified signature headers, the size - and the masked body), written beside ``accepted`` at no extra
+request. What is not kept is said, not invented: a form post or a bus event leaves no such line, and
+once a message is processed only a dead letter still holds the whole message (shown masked).
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from shared.registry import load_specs
 from shared.spec import BusTrigger, FormTrigger, IntegrationSpec, ScheduleTrigger, WebhookTrigger
 from shared.table import Table
 
-__all__ = ["Downstream", "Retry", "Step", "Story", "story"]
+__all__ = ["Downstream", "Inbound", "Retry", "Step", "Story", "fmt_duration", "story"]
 
 #: How far back the story's log lines are searched.
 STORY_WINDOW_S = 7 * 86_400
@@ -69,6 +72,16 @@ class Downstream:
     status: str
 
 
+@dataclass(frozen=True)
+class Inbound:
+    """The webhook request as the ingress recorded it: ``(header, value)`` rows and the masked body."""
+
+    headers: list[tuple[str, str]]
+    body: str
+    #: The ingress cut the body at :data:`shared.inbound.BODY_LIMIT` characters.
+    truncated: bool
+
+
 @dataclass
 class Story:
     integration: str
@@ -89,6 +102,8 @@ class Story:
     attributes: list[tuple[str, str]] = field(default_factory=list)
     lines: list[logs.Line] = field(default_factory=list)
     event_record: LedgerRecord | None = None
+    #: The inbound request (webhooks), ``None`` where the ingress wrote no record of it.
+    inbound: Inbound | None = None
 
 
 def _spec(name: str) -> IntegrationSpec | None:
@@ -117,9 +132,10 @@ def verification(spec: IntegrationSpec | None, trigger: str) -> str:
 def story(target: Target, integration: str, event_id: str) -> Story:
     """Everything known about ``event_id`` in ``integration``."""
     spec = _spec(integration)
-    lines = [
-        line for line in logs.lines(target, integration, STORY_WINDOW_S) if event_id in logs.event_ids(line)
-    ]
+    found = logs.lines(target, integration, STORY_WINDOW_S, messages=(*logs.WORKFLOW, logs.INBOUND))
+    mine = [line for line in found if event_id in logs.event_ids(line)]
+    lines = [line for line in mine if line.get("message") != logs.INBOUND]
+    request = next((line for line in mine if line.get("message") == logs.INBOUND), None)
     items = _ledger_items(target, event_id)
     records = [
         r
@@ -180,7 +196,32 @@ def story(target: Target, integration: str, event_id: str) -> Story:
         attributes=attributes,
         lines=[redact(line) for line in lines],
         event_record=event_record,
+        inbound=_inbound(request),
     )
+
+
+def _inbound(line: logs.Line | None) -> Inbound | None:
+    """The ingress's record of the request, masked once more (as everything the pages show)."""
+    kept = line.get("inbound") if line is not None else None
+    if not isinstance(kept, dict):
+        return None
+    headers = [
+        ("content-type", str(kept.get("content_type") or "-")),
+        ("user-agent", str(redact_text(str(kept.get("user_agent") or "-")))),
+        ("content-length", f"{kept.get('content_length', '-')} bytes"),
+    ]
+    ids = kept.get("ids")
+    if isinstance(ids, dict):
+        headers += [(str(k), str(redact_text(str(v)))) for k, v in ids.items()]
+    verdict = str(kept.get("signature") or "verified")
+    headers += [(str(h), f"{verdict} (value not kept)") for h in kept.get("signature_headers") or []]
+    text = str(kept.get("body") or "")
+    truncated = bool(kept.get("body_truncated"))
+    try:
+        body = json.dumps(mask_personal(json.loads(text)), indent=2, ensure_ascii=False)
+    except ValueError:  # cut in the middle: shown as text
+        body = str(redact_text(text))
+    return Inbound(headers, body, truncated)
 
 
 def _status(lines: list[logs.Line], letter: DeadLetter | None, record: LedgerRecord | None) -> str:
@@ -311,6 +352,18 @@ def _caused_by(letter: DeadLetter, event_id: str) -> bool:
         detail = json.loads(letter.body).get("detail") or {}
         return bool(detail.get("source_event_id") == event_id)
     return False
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """A step's duration as an operator reads it: ``12 ms`` under a second, ``1.4 s``, ``2 min 05 s``."""
+    if seconds is None:
+        return "-"
+    if round(seconds * 1000) < 1000:
+        return f"{round(seconds * 1000)} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest:02d} s"
 
 
 def fmt_time(at: float | None) -> str:

@@ -128,3 +128,15 @@ def test_consumers_derive_their_work_ids_from_the_source_event() -> None:
 def test_an_email_is_compared_by_its_hash() -> None:
     assert events.email_hash("  Jo@Example.COM ") == events.email_hash("jo@example.com")
     assert len(events.email_hash("jo@example.com")) == 64
+
+
+def test_step_durations_read_as_an_operator_reads_them() -> None:
+    from infra.console.story import fmt_duration
+
+    assert fmt_duration(None) == "-"
+    assert fmt_duration(0.0123) == "12 ms"  # not "0 s"
+    assert fmt_duration(0.9994) == "999 ms"
+    assert fmt_duration(0.9996) == "1.0 s"  # not "1000 ms"
+    assert fmt_duration(1.4) == "1.4 s"
+    assert fmt_duration(42) == "42.0 s"
+    assert fmt_duration(125) == "2 min 05 s"

@@ -114,6 +114,16 @@ def test_every_page_renders_what_the_runtime_did(console: ConsoleServer) -> None
         steps = re.findall(r'data-testid="step-row" data-step="([^"]+)"', story)
         assert steps == ["upsert_contact", "qualify", "note", "emit.lead.created"], story
         assert "signature verified" in story
+        request = dict(re.findall(r'<tr data-header="([^"]+)"><th>[^<]*</th><td>([^<]*)</td>', story))
+        assert request["content-type"] == "application/json" and request["webhook-id"] == LEAD_ID, request
+        assert request["webhook-signature"] == request["webhook-timestamp"] == "verified (value not kept)"
+        assert re.fullmatch(r"\d+ bytes", request["content-length"]), request
+        body = re.search(r'<pre id="story-request-body"[^>]*>(.*?)</pre>', story, re.S)
+        assert (
+            body is not None and "P***" in body.group(1) and "P***@Northwind-Traders.example" in body.group(1)
+        )
+        durations = re.findall(r"<td class=\"n\" data-duration>([^<]+)</td>", story)
+        assert durations and all(re.fullmatch(r"-|\d+ ms|\d+\.\d s", d) for d in durations), durations
         downstream = set(
             re.findall(r'data-testid="downstream-row"><td>(\w+)</td><td><a[^>]*>([^<]+)<', story)
         )
@@ -125,6 +135,7 @@ def test_every_page_renders_what_the_runtime_did(console: ConsoleServer) -> None
         assert 'data-testid="replay-button"' in letter_story
         assert "target_rejected" in letter_story and "INVALID_PHONE_NUMBER" in letter_story
         assert 'id="story-body"' in letter_story
+        assert 'id="story-request"' not in letter_story  # a form post: the ingress keeps no request
 
         refused = client.get("/refused?integration=website_to_crm").text
         assert re.search(
@@ -281,3 +292,29 @@ def test_redrive_says_how_many_and_moves_only_what_was_confirmed(
         assert "done: 1 message(s) back on switchboard-local-website-to-crm" in done.text
         assert runtime.wait_drained(60)
         assert 'data-testid="status">processed<' in client.get(f"/events/website_to_crm/{dead}").text
+
+
+def test_a_story_with_retries_shows_each_with_its_back_off_and_reason(
+    runtime: LocalRuntime, tmp_path: Path
+) -> None:
+    """HubSpot answers 503 twice, then takes the lead: two retries, then processed."""
+    answer = deliver(runtime, "form_post_hubspot_unavailable.json")
+    assert answer.status_code == 202, answer.text
+    event_id = answer.json()["id"]
+    assert runtime.wait_drained(60)
+    target = resolve(None, state_file=tmp_path / ".switchboard" / "local.json")
+    with ConsoleServer(target, port=0) as server, browser(server) as client:
+        story = client.get(f"/events/website_to_crm/{event_id}").text
+        assert 'data-testid="status">processed<' in story, story
+        section = re.search(r'<section id="story-retries".*?</section>', story, re.S)
+        assert section is not None
+        retries = re.findall(
+            r'<tr data-testid="retry-row"><td>[^<]+</td><td>(\d+)</td><td>([0-9.]+) s</td><td class="reason">([^<]*)</td>',
+            section.group(0),
+        )
+        assert [attempt for attempt, _, _ in retries] == ["1", "2"], section.group(0)
+        assert all(float(delay) > 0 and "503" in reason for _, delay, reason in retries), retries
+        listed = client.get(f"/events?q={event_id}").text
+        assert re.search(
+            rf'data-event-id="{event_id}" data-integration="website_to_crm" data-status="processed"', listed
+        )

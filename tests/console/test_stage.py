@@ -201,6 +201,35 @@ def test_the_stage_pages_and_the_iam_actions_they_need(recorded: set[str]) -> No
     assert not missing, f"docs/console.md does not list {missing}"
 
 
+def test_the_overview_counts_the_dlq_from_its_attributes_and_never_receives_a_letter(
+    recorded: set[str], aws: boto3.session.Session
+) -> None:
+    """Refreshed every 15 s, the overview must leave the letters alone: receiving them would raise
+    their receive counts and hide them from a confirmed redrive's count (a false 409)."""
+    target = Target(stage="prod", region=REGION)
+    with ConsoleServer(target, port=0) as server, httpx.Client(base_url=server.url, timeout=60) as client:
+        assert client.get(f"/?token={server.guard.token}").status_code == 303
+        recorded.clear()
+        for _ in range(3):
+            overview = client.get("/")
+            assert overview.status_code == 200
+        row = re.search(r'data-integration="website_to_crm">(.*?)</tr>', overview.text, flags=re.S)
+        assert row is not None and re.search(r'data-count="in-dlq"><a[^>]*>1<', row.group(1)), row
+        assert "sqs:GetQueueAttributes" in recorded
+        assert not {"sqs:ReceiveMessage", "sqs:ChangeMessageVisibilityBatch"} & recorded, sorted(recorded)
+        sqs = aws.client("sqs")
+        dlq = sqs.get_queue_url(QueueName=resource_name("prod", "website_to_crm", "dlq"))["QueueUrl"]
+        letter = sqs.receive_message(QueueUrl=dlq, AttributeNames=["ApproximateReceiveCount"])["Messages"][0]
+        assert letter["Attributes"]["ApproximateReceiveCount"] == "1"  # this read is its first
+        sqs.change_message_visibility(
+            QueueUrl=dlq, ReceiptHandle=letter["ReceiptHandle"], VisibilityTimeout=0
+        )
+        assert client.get("/dead-letters/website_to_crm/redrive").text.count('data-count="1"') == 1
+        assert "sqs:ReceiveMessage" not in recorded
+        assert client.get("/dead-letters").status_code == 200
+        assert "sqs:ReceiveMessage" in recorded  # the dead-letter page is where letters are read
+
+
 @pytest.fixture
 def moto_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     from moto.server import ThreadedMotoServer
