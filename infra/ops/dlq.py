@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from typing import Any, TextIO
 
 from infra.ops.event_ids import pick
 from infra.ops.target import CliError, NotDeployed, OperationFailed, Target, aws_errors, integration
+from shared.inbound import mask_people
 from shared.redact import redact
 from shared.registry import load_specs
 from shared.spec import IntegrationSpec
@@ -53,10 +53,6 @@ __all__ = [
 HOLD_S = 30
 #: A scan stops after this many messages (a DLQ that large needs a redrive, not a listing).
 SCAN_LIMIT = 1000
-_NAME_KEYS = re.compile(
-    r"^(name|full_?name|first_?name|last_?name|given_?name|family_?name|surname|street|address(_?line_?\d)?)$",
-    re.IGNORECASE,
-)
 _MOVE_UNSUPPORTED = {"NotImplemented", "InvalidAction", "UnknownOperationException", "500", "501"}
 
 
@@ -206,16 +202,8 @@ def _short(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def mask_personal(value: Any) -> Any:
-    """:func:`shared.redact.redact` (emails, phones, credentials) plus people's names and addresses."""
-    if isinstance(value, dict):
-        return {
-            k: (f"{v[:1]}***" if isinstance(v, str) and v and _NAME_KEYS.match(str(k)) else mask_personal(v))
-            for k, v in redact(value).items()
-        }
-    if isinstance(value, list):
-        return [mask_personal(v) for v in redact(value)]
-    return redact(value)
+#: The one masking of people in what an operator sees (names and addresses to a first letter).
+mask_personal = mask_people
 
 
 # -- commands --------------------------------------------------------------------------------------
