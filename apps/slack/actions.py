@@ -23,12 +23,23 @@ for apps outside the Slack Marketplace created since 2025-05-29:
 https://api.slack.com/changelog/2025-05-terms-rate-limit-update-and-faq), made only on retries; a
 429 on it is retried after Slack's ``Retry-After`` like any other.
 
+History trails posts. Slack documents no read-after-write bound for ``conversations.history``, and a
+post made a moment ago by an earlier attempt may be missing from it: searched too early, the retry
+would post again. So a search that does not find the post, while the earlier attempts' post could be
+younger than :data:`HISTORY_LAG_S`, waits until it no longer can - ``HISTORY_LAG_S`` past the earlier
+attempts' window end, or past now if that is later - and searches once more before posting. Only
+retries pay it (a found post returns at once; a first attempt does not search), and only while the
+earlier attempts are recent; a history that trailed by more than ``HISTORY_LAG_S`` could still let a
+post double - the stated gap (docs/provider-guarantees.md). ``switchboard chaos --lag`` proves the
+wait against a history that trails by less.
+
 On the MCP tool path there is no ledger step: the tool's own idempotency key keeps a repeated call
 from posting twice, and the action simply posts.
 """
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Final
 
 from shared.actions.base import Action, ActionContext
@@ -46,8 +57,24 @@ from .client import SlackClient, effect_metadata
 
 if TYPE_CHECKING:
     from shared.http import WorkStamp
+    from shared.ledger import AttemptWindow
 
-__all__ = ["ACTIONS", "LIST_CHANNELS", "POST_MESSAGE", "UPDATE_MESSAGE", "effect_ref"]
+__all__ = ["ACTIONS", "HISTORY_LAG_S", "LIST_CHANNELS", "POST_MESSAGE", "UPDATE_MESSAGE", "effect_ref"]
+
+#: How long ``conversations.history`` may trail a post, as Switchboard assumes it: Slack documents no
+#: bound. A retried post that did not find its earlier attempt's post waits this long past the last
+#: moment that attempt could have posted before it searches again (see the module docstring).
+HISTORY_LAG_S: Final = 10.0
+#: Waiting, swapped by the tests (which never sleep for real).
+_sleep = time.sleep
+_now = time.time
+
+
+def history_settles_in(earlier: AttemptWindow, lag_s: float = HISTORY_LAG_S) -> float:
+    """Seconds until every post the earlier attempts could have made shows in the history: they
+    posted by their window's end or by now, whichever is sooner, and history trails by ``lag_s``."""
+    now = _now()
+    return max(0.0, min(now, earlier.end) + lag_s - now)
 
 
 def effect_ref(stamp: WorkStamp) -> str:
@@ -68,6 +95,10 @@ def _post(ctx: ActionContext, data: PostMessage) -> PostedMessage:
     if earlier is not None:
         oldest, latest = earlier.widened()
         found = client.find_by_ref(data.channel, ref, oldest=oldest, latest=latest)
+        wait = history_settles_in(earlier) if found is None else 0.0
+        if wait > 0:  # not found yet, but the history may still trail an earlier attempt's post
+            _sleep(wait)
+            found = client.find_by_ref(data.channel, ref, oldest=oldest, latest=latest)
         if found is not None:
             return PostedMessage(channel=found.channel, ts=found.ts)
     posted = client.post_message(data.channel, data.text, data.blocks, metadata=effect_metadata(ref))

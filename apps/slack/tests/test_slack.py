@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from apps.slack import APP, CONNECTION
-from apps.slack.actions import POST_MESSAGE
+from apps.slack import APP, CONNECTION, actions
+from apps.slack.actions import HISTORY_LAG_S, POST_MESSAGE
 from apps.slack.client import (
     EFFECT_EVENT_TYPE,
     HISTORY_MAX_PAGES,
@@ -382,6 +382,59 @@ def test_a_first_attempt_posts_at_once_and_a_retry_looks_in_the_earlier_attempts
     assert float(lookup["oldest"][0]) == pytest.approx(started - CLOCK_SKEW_S, abs=0.01)
     assert float(lookup["latest"][0]) == pytest.approx(last + _Tries.RUN_S + CLOCK_SKEW_S, abs=0.01)
     assert len(sandbox.state()["messages"]) == 2
+
+
+def _crashed_post_under_a_trailing_history(
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[SlackSandbox, _Ctx, _Tries, list[float]]:
+    """A post Slack made whose answer was lost, in a history that trails posts by 5 s; the waits the
+    retry makes are recorded and move the stand-in's clock instead of sleeping."""
+    ahead = [0.0]
+    sandbox = SlackSandbox(consistency_lag_s=5)
+    sandbox.clock = lambda: time.time() + ahead[0]
+    tries, ctx = _Tries(), _Ctx(sandbox)
+    fault = {"kind": "crash", "path": "/chat.postMessage"}
+    sandbox.handle(SandboxRequest("POST", "/_faults", body=json.dumps(fault).encode()))
+    with pytest.raises(InvocationCrashed):
+        _run_step(ctx, tries)
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        ahead[0] += seconds
+
+    monkeypatch.setattr(actions, "_sleep", sleep)
+    return sandbox, ctx, tries, waits
+
+
+def test_a_retry_waits_out_a_trailing_history_before_it_posts_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The defect a chaos run with a 10 s history lag found (two Slack messages posted twice): the
+    retry searched a history that did not show the earlier post yet. Now it waits, then finds it."""
+    sandbox, ctx, tries, waits = _crashed_post_under_a_trailing_history(monkeypatch)
+    [message] = sandbox.state()["messages"]
+    again = _run_step(ctx, tries)
+    assert sandbox.state()["messages"] == [message] and again.ts == message["ts"]
+    # The earlier attempt's window is still open (it may have posted until now): HISTORY_LAG_S from now.
+    assert waits == [pytest.approx(HISTORY_LAG_S, abs=1.0)]
+    calls = sandbox.handle(SandboxRequest("GET", "/_requests")).parsed()["requests"]
+    assert [c["path"] for c in calls].count("/conversations.history") == 2  # searched, waited, searched
+
+
+def test_without_the_wait_a_trailing_history_doubles_the_post(monkeypatch: pytest.MonkeyPatch) -> None:
+    sandbox, ctx, tries, waits = _crashed_post_under_a_trailing_history(monkeypatch)
+    monkeypatch.setattr(actions, "history_settles_in", lambda earlier: 0.0)
+    _run_step(ctx, tries)
+    assert len(sandbox.state()["messages"]) == 2 and waits == []  # what the wait prevents
+
+
+def test_a_retry_long_after_the_earlier_attempts_does_not_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    sandbox, tries = SlackSandbox(), _Tries()
+    ctx = _Ctx(sandbox)
+    tries.first["evt-2"] = tries.last["evt-2"] = time.time() - 600  # failed before posting, long ago
+    waits: list[float] = []
+    monkeypatch.setattr(actions, "_sleep", waits.append)
+    _run_step(ctx, tries, event_id="evt-2")
+    assert waits == [] and len(sandbox.state()["messages"]) == 1
 
 
 def test_a_redriven_or_resent_event_finds_its_post_although_its_delivery_is_new() -> None:
