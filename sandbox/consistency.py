@@ -1,15 +1,18 @@
 """Eventual consistency, optional: new records stay out of a stand-in's list and search answers for a while.
 
 Real list and search endpoints are served from indexes that trail the writes (HubSpot's CRM search
-and list views, Slack's channel history): a record written a moment ago can be missing from them
-even though the create answered. A stand-in that shows it at once lets a flow pass that would post
-twice in production - a retry that looks for its earlier write, does not find it, and writes again.
+and list views, Slack's channel history, QuickBooks' query, Xero's ``where`` filters): a record
+written a moment ago can be missing from them even though the create answered. A stand-in that shows
+it at once lets a flow pass that would post twice in production - a retry that looks for its earlier
+write, does not find it, and writes again.
 
 :class:`Visibility` remembers when each record was written; an app's list handler asks
 :meth:`Visibility.visible` before showing one. Reads by id stay immediate, as they are on the real
-APIs. The lag is off (0) by default, for unit tests; chaos runs turn it on. Set it with the
-stand-in's ``consistency_lag_s`` argument, ``SWITCHBOARD_SANDBOX_LAG_S`` (seconds, read when a
-stand-in is made) or ``POST /_consistency {"lag_s": 2}`` on a running stand-in.
+APIs. The lag is off (0) by default - unit tests, ``make dev``, and chaos and load runs unless asked.
+``switchboard chaos --lag SECONDS`` sets it on every stand-in for the run (the report states it, with
+the reads it hid). Otherwise set it with the stand-in's ``consistency_lag_s`` argument,
+``SWITCHBOARD_SANDBOX_LAG_S`` (seconds, read when a stand-in is made) or ``POST /_consistency
+{"lag_s": 2}`` on a running stand-in.
 """
 
 from __future__ import annotations
