@@ -46,6 +46,9 @@ def _isolated_environment(
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    # The stand-ins' Slack history does not lag unless a test gives it one: no retried post waits for
+    # it (apps/slack/actions.py; tests of the wait unset this).
+    monkeypatch.setenv("SWITCHBOARD_SLACK_HISTORY_LAG_S", "0")
     reset_process_state()
     yield
     reset_process_state()

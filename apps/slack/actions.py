@@ -31,7 +31,9 @@ attempts' window end, or past now if that is later - and searches once more befo
 retries pay it (a found post returns at once; a first attempt does not search), and only while the
 earlier attempts are recent; a history that trailed by more than ``HISTORY_LAG_S`` could still let a
 post double - the stated gap (docs/provider-guarantees.md). ``switchboard chaos --lag`` proves the
-wait against a history that trails by less.
+wait against a history that trails by less. A deployment may state its own bound in
+``SWITCHBOARD_SLACK_HISTORY_LAG_S`` (seconds, 0 to 20: the wait must fit in the function's 30 s); the
+harnesses set 0 when their stand-ins' history does not lag, so that their runs wait for nothing.
 
 On the MCP tool path there is no ledger step: the tool's own idempotency key keeps a repeated call
 from posting twice, and the action simply posts.
@@ -39,6 +41,7 @@ from posting twice, and the action simply posts.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import TYPE_CHECKING, Final
 
@@ -51,6 +54,7 @@ from shared.actions.chat import (
     PostMessage,
     UpdateMessage,
 )
+from shared.errors import ConfigurationError
 
 from . import APP, CONNECTION
 from .client import SlackClient, effect_metadata
@@ -59,22 +63,51 @@ if TYPE_CHECKING:
     from shared.http import WorkStamp
     from shared.ledger import AttemptWindow
 
-__all__ = ["ACTIONS", "HISTORY_LAG_S", "LIST_CHANNELS", "POST_MESSAGE", "UPDATE_MESSAGE", "effect_ref"]
+__all__ = [
+    "ACTIONS",
+    "HISTORY_LAG_ENV",
+    "HISTORY_LAG_S",
+    "LIST_CHANNELS",
+    "POST_MESSAGE",
+    "UPDATE_MESSAGE",
+    "effect_ref",
+    "history_lag_s",
+]
 
 #: How long ``conversations.history`` may trail a post, as Switchboard assumes it: Slack documents no
 #: bound. A retried post that did not find its earlier attempt's post waits this long past the last
 #: moment that attempt could have posted before it searches again (see the module docstring).
 HISTORY_LAG_S: Final = 10.0
+#: A deployment's own bound instead (seconds); the harnesses set 0 when their history does not lag.
+HISTORY_LAG_ENV: Final = "SWITCHBOARD_SLACK_HISTORY_LAG_S"
+#: The longest bound accepted: the wait and the searches must fit in the function's 30 s.
+MAX_HISTORY_LAG_S: Final = 20.0
 #: Waiting, swapped by the tests (which never sleep for real).
 _sleep = time.sleep
 _now = time.time
 
 
-def history_settles_in(earlier: AttemptWindow, lag_s: float = HISTORY_LAG_S) -> float:
+def history_lag_s() -> float:
+    """:data:`HISTORY_LAG_S`, or the bound :data:`HISTORY_LAG_ENV` states (read at each call)."""
+    text = os.environ.get(HISTORY_LAG_ENV, "").strip()
+    if not text:
+        return HISTORY_LAG_S
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= MAX_HISTORY_LAG_S:
+        raise ConfigurationError(f"{HISTORY_LAG_ENV}={text!r}: seconds between 0 and {MAX_HISTORY_LAG_S:g}")
+    return value
+
+
+def history_settles_in(earlier: AttemptWindow, lag_s: float | None = None) -> float:
     """Seconds until every post the earlier attempts could have made shows in the history: they
-    posted by their window's end or by now, whichever is sooner, and history trails by ``lag_s``."""
+    posted by their window's end or by now, whichever is sooner, and history trails by ``lag_s``
+    (:func:`history_lag_s` when not given)."""
+    lag = history_lag_s() if lag_s is None else lag_s
     now = _now()
-    return max(0.0, min(now, earlier.end) + lag_s - now)
+    return max(0.0, min(now, earlier.end) + lag - now)
 
 
 def effect_ref(stamp: WorkStamp) -> str:

@@ -119,12 +119,13 @@ def run_load(
     tests plant a doubled or a lost effect there), as in :func:`infra.ops.chaos.run_chaos`.
     """
     from infra.local.runtime import LocalRuntime
+    from infra.ops.chaos.run import lag_told
 
     report = LoadReport(rps_target=config.rps, seconds=config.seconds)
     with tempfile.TemporaryDirectory(prefix="switchboard-load-") as logs:
         # moto on the second core, as under chaos: the run measures Switchboard, not one busy process.
         runtime = LocalRuntime(port=0, log_dir=logs, state_file=None, invocations=2, aws_process=True)
-        with runtime:
+        with runtime, lag_told(0.0):  # the stand-ins' reads do not lag: the flows wait for nothing
             _run(runtime, config, report, err, before_judging)
     return report
 

@@ -109,3 +109,19 @@ def test_the_load_report_prints_what_each_target_allowed() -> None:
     assert "rates each target allowed\n  hubspot: enforced - TEN_SECONDLY_ROLLING" in text
     assert "  slack: enforced - chat.postMessage 60 per 1 min" in text
     assert report.as_json()["rate_limits"] == report.rate_limits
+
+
+def test_a_run_without_lag_tells_the_flows_so_and_a_run_with_one_tests_their_own_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import os
+
+    from apps.slack.actions import HISTORY_LAG_ENV
+    from infra.ops.chaos.run import lag_told
+
+    monkeypatch.setenv(HISTORY_LAG_ENV, "5")
+    with lag_told(0.0):
+        assert os.environ[HISTORY_LAG_ENV] == "0"  # the stand-ins' history does not lag: no wait
+    with lag_told(8.0):
+        assert HISTORY_LAG_ENV not in os.environ  # the flows' own assumption (10 s) is under test
+    assert os.environ[HISTORY_LAG_ENV] == "5"

@@ -389,6 +389,7 @@ def _crashed_post_under_a_trailing_history(
 ) -> tuple[SlackSandbox, _Ctx, _Tries, list[float]]:
     """A post Slack made whose answer was lost, in a history that trails posts by 5 s; the waits the
     retry makes are recorded and move the stand-in's clock instead of sleeping."""
+    monkeypatch.delenv(actions.HISTORY_LAG_ENV)  # the flows' own assumption, not the tests' 0
     ahead = [0.0]
     sandbox = SlackSandbox(consistency_lag_s=5)
     sandbox.clock = lambda: time.time() + ahead[0]
@@ -431,6 +432,7 @@ def test_a_retry_long_after_the_earlier_attempts_does_not_wait(monkeypatch: pyte
     sandbox, tries = SlackSandbox(), _Tries()
     ctx = _Ctx(sandbox)
     tries.first["evt-2"] = tries.last["evt-2"] = time.time() - 600  # failed before posting, long ago
+    monkeypatch.delenv(actions.HISTORY_LAG_ENV)
     waits: list[float] = []
     monkeypatch.setattr(actions, "_sleep", waits.append)
     _run_step(ctx, tries, event_id="evt-2")
@@ -475,3 +477,19 @@ def test_outside_a_ledger_step_the_action_just_posts() -> None:
     posted = POST_MESSAGE(_Ctx(sandbox), chat.PostMessage(channel="C0NEWLEADS1", text="hi"))
     [message] = sandbox.state()["messages"]
     assert message["ts"] == posted.ts and "metadata" not in message
+
+
+def test_a_deployment_states_its_own_history_lag_and_a_bad_one_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from apps.slack.actions import HISTORY_LAG_ENV, history_lag_s
+    from shared.errors import ConfigurationError
+
+    monkeypatch.delenv(HISTORY_LAG_ENV)  # the tests' 0 (conftest.py) away: the default
+    assert history_lag_s() == HISTORY_LAG_S == 10.0  # Slack documents none: Switchboard's assumption
+    monkeypatch.setenv(HISTORY_LAG_ENV, "0")
+    assert history_lag_s() == 0.0
+    for bad in ("-1", "25", "soon"):
+        monkeypatch.setenv(HISTORY_LAG_ENV, bad)
+        with pytest.raises(ConfigurationError, match=HISTORY_LAG_ENV):
+            history_lag_s()

@@ -12,7 +12,10 @@ One run, in this process, on free ports of 127.0.0.1:
    poison share is refused with a 400 for good (a marker in the payload, or a contact that does not
    exist; a QuickBooks ValidationFault, a Google 400 or 403, a sale in another currency); the OAuth
    apps (QuickBooks, Google) also expire their access tokens every few seconds
-   (``token_expiry_s``), so that their token endpoints, under the same faults, are called all along;
+   (``token_expiry_s``), so that their token endpoints, under the same faults, are called all along,
+   and the apps that keep idempotency keys (QuickBooks' ``requestid``, Xero's ``Idempotency-Key``)
+   forget them every few seconds (``key_expiry_s``), so that a create is kept single by the ledger's
+   look-up, not by the key; with ``--lag`` every stand-in's list and search reads trail its writes;
 4. send N signed webhook events spread over the integrations (the event factories each integration
    brings in ``functions/<name>/chaos.py``), the providers re-sending a share of them - some at the
    same moment from another thread, some later;

@@ -139,3 +139,8 @@ class AppChaos:
     #: What the ledger's look-ups did for this app, read once the run drained (``answers_lost``,
     #: ``found_by_lookup``, ``created_again``, ``lookups``); ``None``: nothing to say.
     lookups: Callable[[ChaosRun], Mapping[str, int]] | None = None
+    #: The environment variable through which the app's flows take the lag they assume of its list
+    #: reads (Slack's history: ``SWITCHBOARD_SLACK_HISTORY_LAG_S``). A run without ``--lag`` sets it
+    #: to 0 - its stand-ins' reads do not lag, so nothing is waited for; a run with one unsets it, so
+    #: that the flows' own assumption is what the run tests.
+    lag_env: str | None = None

@@ -13,6 +13,7 @@ a dead letter other than poison fails it, since waiting out an outage must need 
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import tempfile
 import threading
@@ -33,7 +34,7 @@ from infra.ops.chaos.faults import set_faults
 from infra.ops.chaos.judge import judge
 from infra.ops.chaos.outage import Outages, WaitLog
 from infra.ops.chaos.plan import Delivery, plan
-from infra.ops.chaos.protocol import EventFactory, Planned
+from infra.ops.chaos.protocol import AppChaos, EventFactory, Planned
 from infra.ops.chaos.report import ChaosReport
 from infra.ops.chaos.state import ChaosRun, Progress
 from infra.ops.target import CliError, Target
@@ -44,7 +45,7 @@ from shared.spec import WebhookTrigger
 if TYPE_CHECKING:
     from shared.spec import IntegrationSpec
 
-__all__ = ["configured", "deliver", "dlq_letters", "expire_keys", "run_chaos"]
+__all__ = ["configured", "deliver", "dlq_letters", "expire_keys", "lag_told", "run_chaos"]
 
 #: How often a provider tries one delivery that is not answered 2xx.
 ATTEMPTS = 5
@@ -104,7 +105,7 @@ def run_chaos(
         trace.add_sink(progress)
         trace.add_sink(waits)
         try:
-            with runtime:
+            with runtime, lag_told(config.lag_s):
                 run = ChaosRun(runtime, config, err)
                 run.progress = progress
                 run.waits = waits
@@ -404,6 +405,29 @@ def _monitor(run: ChaosRun) -> Iterator[None]:
     finally:
         stop.set()
         thread.join(timeout=5)
+
+
+@contextmanager
+def lag_told(lag_s: float, hooks: Mapping[str, AppChaos] | None = None) -> Iterator[None]:
+    """While the block runs, the flows of apps that take an assumed lag from the environment
+    (:attr:`AppChaos.lag_env`) are told 0 when the stand-ins do not lag (``lag_s`` 0); with a lag the
+    variable is unset, so that the flows' own assumption is what the run tests. The environment is
+    restored afterwards."""
+    names = [h.lag_env for h in (hooks if hooks is not None else app_hooks()).values() if h.lag_env]
+    saved = {name: os.environ.get(name) for name in names}
+    for name in names:
+        if lag_s:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = "0"
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def expire_keys(run: ChaosRun) -> None:
