@@ -83,7 +83,8 @@ def test_outages_start_spread_over_the_deliveries_and_each_ends_after_its_wall_t
     outages.at(150)
     assert calls == [("hubspot", True)]
     outages.at(250)  # slack is due, but hubspot is still down: the sending waits for slack's start
-    assert calls == [("hubspot", True), ("hubspot", False), ("slack", True)]  # never overlapping
+    # Never overlapping (slack's own 0.1 s may already be over by now on a busy machine).
+    assert calls[:3] == [("hubspot", True), ("hubspot", False), ("slack", True)]
     assert outages.finish(5.0)  # slack ends
     assert calls == [("hubspot", True), ("hubspot", False), ("slack", True), ("slack", False)]
     first, second = outages.runs
