@@ -1,4 +1,10 @@
-"""Cold start: a fresh process answering a signed webhook with 202, against the hand-written baseline.
+"""Cold start: a fresh process answering a request, against the hand-written baseline.
+
+Every integration reached over HTTP is measured: a signed webhook sample where it has one (answered
+202, or the trigger's ``accepted_status``), else its first form or route sample that stands alone (a
+route may be a refusal where no sample that succeeds stands alone, as for ``mcp``). Integrations
+reached only through their queue (a bus event, a schedule) answer no request; their cold start is
+the worker's imports, measured with the cost figures (:func:`benchmarks.cost.cold_import_runs`).
 
 The moto world it builds (every spec's resources on a moto server, a signed sample per webhook) is
 also how the test of the ingress path's imports runs each integration as Lambda would.
@@ -7,7 +13,9 @@ also how the test of the ingress path's imports runs each integration as Lambda 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -22,6 +30,7 @@ from typing import Any
 from shared.spec import IntegrationSpec, WebhookTrigger
 
 from .harness import BASELINE_SECRET, REPO, baseline_event, signed_event, webhook_samples
+from .noise import combined, relative_iqr
 
 __all__ = ["ColdStart", "IngressChild", "IngressWorld", "cold_starts", "ingress_world"]
 
@@ -44,12 +53,28 @@ _BASELINE_CHILD = (
 @dataclass
 class ColdStart:
     integration: str
-    median_ms: float
-    baseline_ms: float
+    #: Wall time of each fresh process, request to answer (ms).
+    runs_ms: list[float]
+    baseline_runs_ms: list[float]
+    #: What the process answered, and to what: ``202 to a webhook``.
+    answer: str = ""
+
+    @property
+    def median_ms(self) -> float:
+        return statistics.median(self.runs_ms)
+
+    @property
+    def baseline_ms(self) -> float:
+        return statistics.median(self.baseline_runs_ms)
 
     @property
     def ratio(self) -> float:
         return self.median_ms / self.baseline_ms
+
+    @property
+    def noise(self) -> float | None:
+        """The ratio's: both sides' spreads over their runs, in quadrature."""
+        return combined(relative_iqr(self.runs_ms), relative_iqr(self.baseline_runs_ms))
 
 
 @dataclass(frozen=True)
@@ -59,8 +84,11 @@ class IngressChild:
     spec: IntegrationSpec
     env: dict[str, str]
     make_event: Callable[[], dict[str, Any]]
-    #: The status the ingress answers a delivery taken with (the trigger's ``accepted_status``).
+    #: The status the ingress answers a delivery taken with (the trigger's ``accepted_status``), or
+    #: the status a form or route sample expects.
     accepted: int = 202
+    #: The kind of request: ``webhook``, ``form`` or ``route``.
+    kind: str = "webhook"
 
 
 @dataclass(frozen=True)
@@ -70,10 +98,14 @@ class IngressWorld:
 
 
 @contextlib.contextmanager
-def ingress_world(*, per_trigger: bool = False) -> Iterator[IngressWorld]:
+def ingress_world(*, per_trigger: bool = False, every_http: bool = False) -> Iterator[IngressWorld]:
     """A moto server with every spec's resources, and per webhook integration what a fresh
     process needs to answer a signed sample as taken - 202, or its trigger's ``accepted_status`` (the
-    cold-start benchmark, and the test that the ingress path imports no app client or API model)."""
+    cold-start benchmark, and the test that the ingress path imports no app client or API model).
+
+    ``every_http`` adds, for each integration with no such webhook sample, its first form or route
+    sample that stands alone, and serves the sandbox apps over HTTP so that a route can call its
+    targets as it would in production."""
     import logging
 
     import boto3
@@ -87,6 +119,7 @@ def ingress_world(*, per_trigger: bool = False) -> Iterator[IngressWorld]:
     port = _free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
+    stack = contextlib.ExitStack()
     endpoint = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
@@ -99,6 +132,7 @@ def ingress_world(*, per_trigger: bool = False) -> Iterator[IngressWorld]:
     }
     env.pop("POWERTOOLS_METRICS_DISABLED", None)
     try:
+        sandbox_url = stack.enter_context(_sandbox_server()) if every_http else "http://127.0.0.1:9/_sandbox"
         session = boto3.session.Session(
             region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
         )
@@ -109,7 +143,7 @@ def ingress_world(*, per_trigger: bool = False) -> Iterator[IngressWorld]:
                 specs,
                 session,
                 stage="bench",
-                sandbox_url="http://127.0.0.1:9/_sandbox",
+                sandbox_url=sandbox_url,
                 visibility_scale=1,
                 settings=settings,
             )
@@ -130,18 +164,17 @@ def ingress_world(*, per_trigger: bool = False) -> Iterator[IngressWorld]:
                 "BASELINE_SECRET_ID": "bench/baseline",
                 "SWITCHBOARD_QUEUE_URL": res.queues[specs[0].name][0],
             }
-            children = []
-            for spec, sample in webhook_samples(per_trigger=per_trigger):
-                trigger = spec.trigger(sample.trigger)
-                assert isinstance(trigger, WebhookTrigger)
-                secret = secret_of(trigger.secret.name)
-                queue_url, dlq_url = res.queues[spec.name]
-                child_env = {
+
+            def child_env(spec: IntegrationSpec) -> dict[str, str]:
+                queues = {}
+                if spec.name in res.queues:  # a route-only integration has none, as deployed
+                    queue_url, dlq_url = res.queues[spec.name]
+                    queues = {"SWITCHBOARD_QUEUE_URL": queue_url, "SWITCHBOARD_DLQ_URL": dlq_url}
+                return {
                     **env,
                     "SWITCHBOARD_INTEGRATION": spec.name,
                     "SWITCHBOARD_STAGE": "bench",
-                    "SWITCHBOARD_QUEUE_URL": queue_url,
-                    "SWITCHBOARD_DLQ_URL": dlq_url,
+                    **queues,
                     "SWITCHBOARD_TABLE": res.table,
                     "SWITCHBOARD_BUS": res.bus,
                     "SWITCHBOARD_SECRET_PREFIX": res.secret_prefix,
@@ -149,30 +182,89 @@ def ingress_world(*, per_trigger: bool = False) -> Iterator[IngressWorld]:
                     "POWERTOOLS_SERVICE_NAME": spec.name,
                     "POWERTOOLS_METRICS_NAMESPACE": "Switchboard",
                 }
+
+            children = []
+            for spec, sample in webhook_samples(per_trigger=per_trigger):
+                trigger = spec.trigger(sample.trigger)
+                assert isinstance(trigger, WebhookTrigger)
+                secret = secret_of(trigger.secret.name)
                 children.append(
                     IngressChild(
                         spec,
-                        child_env,
-                        lambda spec=spec, sample=sample, secret=secret: signed_event(spec, sample, secret),
+                        child_env(spec),
+                        functools.partial(signed_event, spec, sample, secret),
                         trigger.accepted_status,
                     )
                 )
+            if every_http:
+                covered = {c.spec.name for c in children}
+                for spec in specs:
+                    if spec.name not in covered and (child := _http_child(spec, child_env(spec))):
+                        children.append(child)
+                children.sort(key=lambda c: c.spec.name)
             yield IngressWorld(baseline_env, children)
     finally:
+        stack.close()
         server.stop()
 
 
+def _http_child(spec: IntegrationSpec, env: dict[str, str]) -> IngressChild | None:
+    """``spec``'s first form or route sample that stands alone, as a fresh process's request; ``None``
+    for an integration reached only through its queue."""
+    from .cost import http_event, pick_samples
+
+    if not spec.http_triggers:
+        return None
+    samples, _ = pick_samples(spec)
+    for sample in samples:
+        trigger = spec.trigger(sample.trigger)
+        if trigger not in spec.http_triggers:
+            continue
+        return IngressChild(
+            spec,
+            env,
+            functools.partial(http_event, spec, sample, 0),
+            sample.expect_status,
+            type(trigger).__name__.removesuffix("Trigger").lower(),
+        )
+    return None
+
+
+@contextlib.contextmanager
+def _sandbox_server() -> Iterator[str]:
+    """The sandbox apps over HTTP on a free local port, as ``make dev``'s gateway serves them; yields
+    the base URL the connections' secrets point at."""
+    from infra.local.gateway import Gateway
+    from infra.local.runtime import _free_port
+    from sandbox.registry import create_sandboxes
+
+    def no_routes(name: str, event: dict[str, Any]) -> dict[str, Any]:
+        raise RuntimeError(f"the bench's sandbox server serves no integration ({name})")
+
+    gateway = Gateway((), no_routes, create_sandboxes(), port=_free_port(), cors_origins=lambda _: ())
+    gateway.start()
+    try:
+        yield f"{gateway.url}/_sandbox"
+    finally:
+        gateway.stop()
+
+
 def cold_starts(runs: int) -> list[ColdStart]:
-    """Fresh process -> 202, against the baseline, with SQS and Secrets Manager on a moto server."""
-    with ingress_world() as world:
-        baseline = _median_run(_BASELINE_CHILD, baseline_event, world.baseline_env, runs)
+    """Fresh process -> its answer, for every integration reached over HTTP, against the baseline,
+    with SQS, DynamoDB and Secrets Manager on a moto server and the target apps' sandboxes served
+    locally. The baseline's runs and each integration's alternate, so that a neighbour's load falls
+    on both sides alike."""
+    with ingress_world(every_http=True) as world:
+        baseline: list[float] = []
+        found = []
+        per_child = max(1, math.ceil(runs / max(1, len(world.children))))
+        for child in world.children:
+            baseline += _run_times(_BASELINE_CHILD, baseline_event, world.baseline_env, per_child)
+            times = _run_times(_SWITCHBOARD_CHILD, child.make_event, child.env, runs, child.accepted)
+            found.append((child, times))
         return [
-            ColdStart(
-                child.spec.name,
-                _median_run(_SWITCHBOARD_CHILD, child.make_event, child.env, runs, child.accepted),
-                baseline,
-            )
-            for child in world.children
+            ColdStart(child.spec.name, times, baseline, f"{child.accepted} to a {child.kind}")
+            for child, times in found
         ]
 
 
@@ -189,9 +281,10 @@ def _endpoint(url: str) -> Iterator[None]:
             os.environ["AWS_ENDPOINT_URL"] = old
 
 
-def _median_run(
+def _run_times(
     code: str, make_event: Callable[[], dict[str, Any]], env: dict[str, str], runs: int, accepted: int = 202
-) -> float:
+) -> list[float]:
+    """Wall time (ms) of ``runs`` fresh processes, each answering a new event with ``accepted``."""
     times = []
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "event.json"
@@ -210,4 +303,4 @@ def _median_run(
             if done.returncode != 0:
                 raise RuntimeError(f"cold-start child failed: {done.stderr[-2000:]}")
             times.append(elapsed * 1000)
-    return statistics.median(times)
+    return times

@@ -45,10 +45,12 @@ from shared.spec import (
 )
 
 from .fakes import CallCounter, FakeSESv2, FakeSQS, install
+from .noise import relative_iqr
 
 __all__ = [
     "RESULTS",
     "IntegrationMeasure",
+    "http_event",
     "measure_all",
     "measure_integration",
     "pick_samples",
@@ -108,6 +110,8 @@ class IntegrationMeasure:
     skipped: list[str] = field(default_factory=list)
     #: Import time of a cold start per path (ms, fastest of a few fresh processes): billed INIT + first call.
     cold_import_ms: dict[str, float] = field(default_factory=dict)
+    #: Their noise per path: the relative interquartile spread of the fresh processes' times.
+    cold_import_noise: dict[str, float | None] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -176,7 +180,7 @@ def _secrets(spec: IntegrationSpec) -> dict[str, str]:
     }
 
 
-def _http_event(spec: IntegrationSpec, sample: Any, n: int) -> dict[str, Any]:
+def http_event(spec: IntegrationSpec, sample: Any, n: int) -> dict[str, Any]:
     from infra.local.gateway import api_gateway_event
     from infra.local.samples import build_request
     from shared.routes import match
@@ -242,7 +246,7 @@ def _deliver(
 
     trigger = spec.trigger(sample.trigger)
     if isinstance(trigger, WebhookTrigger | FormTrigger | RouteTrigger):
-        event = _http_event(spec, sample, n)
+        event = http_event(spec, sample, n)
         billed["http_api"] += 1
         billed["ingress"] += 1
         t = time.perf_counter()
@@ -422,10 +426,10 @@ print((time.perf_counter() - t) * 1000)
 """
 
 
-def cold_import_ms(spec: IntegrationSpec, runs: int) -> dict[str, float]:
-    """What a cold start imports before it can answer, per path, in fresh processes (ms, the fastest
-    of ``runs``: import time is fixed work, and on a shared machine the slower runs measure the
-    neighbours).
+def cold_import_runs(spec: IntegrationSpec, runs: int) -> dict[str, list[float]]:
+    """What a cold start imports before it can answer, per path, in fresh processes: the import time
+    (ms) of each of ``runs``. The cost model takes the fastest (import time is fixed work, and on a
+    shared machine the slower runs measure the neighbours); their spread is the figure's noise.
 
     Lambda bills the INIT phase (``import shared.entry``) and the first invocation's lazy imports
     (the ingress or worker path) as duration; a warm invocation pays neither.
@@ -437,7 +441,7 @@ def cold_import_ms(spec: IntegrationSpec, runs: int) -> dict[str, float]:
         paths.append("ingress")
     if spec.queued_triggers and spec.worker:
         paths.append("worker")
-    found: dict[str, float] = {}
+    found: dict[str, list[float]] = {}
     for path in paths:
         times = []
         for _ in range(runs):
@@ -452,7 +456,7 @@ def cold_import_ms(spec: IntegrationSpec, runs: int) -> dict[str, float]:
             if done.returncode != 0:
                 raise RuntimeError(f"cold import of {spec.name}/{path} failed: {done.stderr[-2000:]}")
             times.append(float(done.stdout.strip().splitlines()[-1]))
-        found[path] = round(min(times), 1)
+        found[path] = times
     return found
 
 
@@ -464,7 +468,9 @@ def measure_all(events: int, cold_runs: int) -> list[IntegrationMeasure]:
         m = measure_integration(spec, events)
         if m is None:
             continue
-        m.cold_import_ms = cold_import_ms(spec, cold_runs)
+        runs = cold_import_runs(spec, cold_runs)
+        m.cold_import_ms = {path: round(min(times), 1) for path, times in runs.items()}
+        m.cold_import_noise = {path: relative_iqr(times) for path, times in runs.items()}
         measured.append(m)
     return measured
 

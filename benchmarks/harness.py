@@ -10,6 +10,7 @@ own overhead is measured. What each integration's events cost is measured in ``c
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import os
@@ -21,7 +22,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from pydantic import BaseModel
 from shared.spec import Accepted, BusTrigger, IntegrationSpec, WebhookTrigger
 
 from .fakes import CallCounter, install
+from .noise import block_noise, relative_iqr
 
 REPO = Path(__file__).resolve().parents[1]
 BASELINE_SECRET = "whsec_" + "YmVuY2htYXJrLWJhc2VsaW5lLXNpZ25pbmcta2V5"
@@ -138,6 +140,8 @@ class Ingest:
     own_us: float
     baseline_own_us: float
     log_bytes_per_request: float
+    #: Each median's noise (:func:`benchmarks.noise.block_noise`), keyed like the fields above.
+    noise: dict[str, float | None] = field(default_factory=dict)
 
     @property
     def ratio(self) -> float:
@@ -209,7 +213,7 @@ def warm_ingest(requests: int) -> Ingest:
     os.environ["SWITCHBOARD_QUEUE_URL"] = rt.queue_url
     baseline_handler._secret.update({"secret": BASELINE_SECRET})
     responder = _SQSResponder()
-    figures: dict[str, float] = {}
+    figures: dict[str, list[float]] = {}
     log_bytes = 0.0
     try:
         for label, sqs in (("real", responder.client()), ("fake", install_sqs(counter))):
@@ -226,16 +230,28 @@ def warm_ingest(requests: int) -> Ingest:
                     dispatch(rt, event)
                     baseline_handler.handler(base_event, None)
                 start_bytes = sink.bytes
-                figures[label] = _cpu_per_call(lambda event=event: dispatch(rt, event), requests)
+                figures[label] = _cpu_per_call(functools.partial(dispatch, rt, event), requests)
                 if label == "real":
                     log_bytes = (sink.bytes - start_bytes) / requests
                 figures[f"{label}_baseline"] = _cpu_per_call(
-                    lambda base_event=base_event: baseline_handler.handler(base_event, None), requests
+                    functools.partial(baseline_handler.handler, base_event, None), requests
                 )
     finally:
         responder.close()
+    median = {label: statistics.median(samples) for label, samples in figures.items()}
+    names = {
+        "real": "median_us",
+        "real_baseline": "baseline_us",
+        "fake": "own_us",
+        "fake_baseline": "baseline_own_us",
+    }
     return Ingest(
-        figures["real"], figures["real_baseline"], figures["fake"], figures["fake_baseline"], log_bytes
+        median["real"],
+        median["real_baseline"],
+        median["fake"],
+        median["fake_baseline"],
+        log_bytes,
+        {names[label]: block_noise(samples) for label, samples in figures.items()},
     )
 
 
@@ -249,13 +265,14 @@ def _local_secret(trigger: WebhookTrigger) -> str:
     return str(trigger.secret.local["secret"])
 
 
-def _cpu_per_call(fn: Callable[[], Any], n: int) -> float:
+def _cpu_per_call(fn: Callable[[], Any], n: int) -> list[float]:
+    """The CPU (µs, this thread) of each of ``n`` calls, in order."""
     samples = []
     for _ in range(n):
         t = time.thread_time_ns()
         fn()
         samples.append((time.thread_time_ns() - t) / 1000)
-    return statistics.median(samples)
+    return samples
 
 
 # --- 3/4. worker overhead and batch concurrency ----------------------------------------------------------------
@@ -354,6 +371,8 @@ def _runtime(spec: IntegrationSpec, **overrides: Any) -> Any:
 class Worker:
     overhead_ms: float
     aws_calls_per_record: dict[str, float]
+    #: Relative spread of the per-record time over the batches.
+    noise: float | None = None
 
 
 def worker_overhead(batches: int) -> Worker:
@@ -375,7 +394,7 @@ def worker_overhead(batches: int) -> Worker:
             per_record.append((time.perf_counter() - started) * 1000 / 10)
             assert result == {"batchItemFailures": []}, result
     calls = {op: n / (batches * 10) for op, n in sorted(counter.calls.items())}
-    return Worker(statistics.median(per_record), calls)
+    return Worker(statistics.median(per_record), calls, relative_iqr(per_record))
 
 
 @dataclass
@@ -384,6 +403,8 @@ class Batch:
     sequential_ratio: float
     max_inflight: int
     cap: int
+    #: Relative spread of the ratio over the repeats (each repeat's batch over its single record).
+    noise: float | None = None
 
 
 def _sleep_record(record: Any) -> None:
@@ -418,7 +439,13 @@ def batch_concurrency(repeats: int) -> Batch:
             process_partial_response(event=event, record_handler=_sleep_record, processor=processor)
             sequential.append(time.perf_counter() - t)
     one = statistics.median(single)
-    return Batch(statistics.median(ours) / one, statistics.median(sequential) / one, _INFLIGHT["max"], cap)
+    return Batch(
+        statistics.median(ours) / one,
+        statistics.median(sequential) / one,
+        _INFLIGHT["max"],
+        cap,
+        relative_iqr([o / s for o, s in zip(ours, single, strict=True)]),
+    )
 
 
 # --- 5. peak memory ---------------------------------------------------------------------------------------------
