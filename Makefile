@@ -94,10 +94,18 @@ diff: env
 deploy: env
 	npx cdk deploy --all $(CDK_CONTEXT)
 
-## make bench: the performance figures against baselines measured in the same run (< 5 minutes); also
-## writes what each integration's events cost AWS, measured, to benchmarks/results/cost.json.
+## make bench: the performance figures, with their targets, against baselines measured in the same run
+## (< 5 minutes); exits 1 when a figure got worse than the recorded one by more than its measured noise.
+## make bench RECORD=1 records the run's figures in benchmarks/results/bench.json (without it they go to
+## .switchboard/bench/). Every full run also writes what each integration's events cost AWS, measured,
+## to benchmarks/results/cost.json.
 bench: env
-	$(PY) -m benchmarks
+	$(PY) -m benchmarks $(if $(RECORD),--record)
+
+## make perf-docs: docs/performance.md's figures block from the recorded benchmarks/results/bench.json.
+.PHONY: perf-docs
+perf-docs: env
+	$(PY) -m benchmarks.report
 
 ## make cost-docs: docs/cost.md from the dev stage's templates (synthesized here) and benchmarks/results/cost.json.
 .PHONY: cost-docs
