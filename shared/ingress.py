@@ -275,7 +275,7 @@ def _accept(
             extra={
                 "trigger": trigger.name,
                 "event_ids": ids,
-                "inbound": inbound.describe(trigger, request, payload),
+                "inbound": inbound.describe(trigger, request),
             },
         )
     for event_id in ids:

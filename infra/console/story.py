@@ -74,12 +74,10 @@ class Downstream:
 
 @dataclass(frozen=True)
 class Inbound:
-    """The webhook request as the ingress recorded it: ``(header, value)`` rows and the masked body."""
+    """The webhook request as the ingress recorded it: ``(header, value)`` rows (never the body:
+    :mod:`shared.inbound` says why)."""
 
     headers: list[tuple[str, str]]
-    body: str
-    #: The ingress cut the body at :data:`shared.inbound.BODY_LIMIT` characters.
-    truncated: bool
 
 
 @dataclass
@@ -215,13 +213,7 @@ def _inbound(line: logs.Line | None) -> Inbound | None:
         headers += [(str(k), str(redact_text(str(v)))) for k, v in ids.items()]
     verdict = str(kept.get("signature") or "verified")
     headers += [(str(h), f"{verdict} (value not kept)") for h in kept.get("signature_headers") or []]
-    text = str(kept.get("body") or "")
-    truncated = bool(kept.get("body_truncated"))
-    try:
-        body = json.dumps(mask_personal(json.loads(text)), indent=2, ensure_ascii=False)
-    except ValueError:  # cut in the middle: shown as text
-        body = str(redact_text(text))
-    return Inbound(headers, body, truncated)
+    return Inbound(headers)
 
 
 def _status(lines: list[logs.Line], letter: DeadLetter | None, record: LedgerRecord | None) -> str:
