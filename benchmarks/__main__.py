@@ -37,7 +37,7 @@ SCRATCH = harness.REPO / ".switchboard" / "bench"
 
 SIZES = {
     "full": {"cold": 11, "ingest": 5000, "worker": 300, "batch": 5, "cost": 120, "cold_imports": 3},
-    "tiny": {"cold": 3, "ingest": 200, "worker": 20, "batch": 2, "cost": 4, "cold_imports": 1},
+    "tiny": {"cold": 2, "ingest": 200, "worker": 20, "batch": 2, "cost": 4, "cold_imports": 1},
 }
 
 

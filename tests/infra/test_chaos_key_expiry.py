@@ -45,7 +45,7 @@ def _run(app: str, events: int, rate: float, settings: dict[str, dict[str, str]]
 
 
 def test_quickbooks_receipts_are_booked_once_by_the_ledgers_lookup_with_requestids_forgotten() -> None:
-    _run("quickbooks", events=20, rate=0.3, settings={})
+    _run("quickbooks", events=12, rate=0.3, settings={})
 
 
 def test_xero_documents_are_booked_once_by_the_ledgers_lookup_with_keys_forgotten(
@@ -54,4 +54,4 @@ def test_xero_documents_are_booked_once_by_the_ledgers_lookup_with_keys_forgotte
     # Xero allows 60 calls a minute per organisation; with four in ten answers late, the retries
     # would wait minutes on it. The limit is not what this test is about: lifted for its stand-ins.
     monkeypatch.setenv("SWITCHBOARD_SANDBOX_LIMITS", "off")
-    _run("xero", events=10, rate=0.4, settings={"pos_to_accounting": {"accounting_app": "xero"}})
+    _run("xero", events=6, rate=0.4, settings={"pos_to_accounting": {"accounting_app": "xero"}})
