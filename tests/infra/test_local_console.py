@@ -276,7 +276,11 @@ def test_the_make_command_of_the_hint_runs_the_switchboard_command_it_names() ->
         pytest.skip("make is not installed")
     make, named = re.fullmatch(r"every step: (make dev .+) \((switchboard dev .+)\)", HINTS[0]).groups()  # type: ignore[union-attr]
     ran = subprocess.run(
-        [*make.split(), "-n", "--no-print-directory", "PORT=8787"], cwd=REPO, capture_output=True, text=True, check=True
+        [*make.split(), "-n", "--no-print-directory", "PORT=8787"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.splitlines()[-1]
     assert ran.split() == [".venv/bin/switchboard", "dev", "--port", "8787", *named.split()[2:]]
 
