@@ -127,19 +127,17 @@ def _require(key: str) -> str:
 
 
 def reset_process_state() -> None:
-    """Forget every process-wide cache: boto3 clients, cached secrets, idempotency stores.
+    """Forget every process-wide cache: boto3 clients, cached secrets, loggers.
 
     Lambda never needs this. Tests do, and so does anything that points the same process at another
     AWS endpoint (a new moto server), because cached clients keep the endpoint they were made with.
     """
     from aws_lambda_powertools.utilities.parameters import base
 
-    from shared import ledger, observability
+    from shared import observability
 
     observability.forget_loggers()  # a cached logger keeps the stream or log file it was made with
     with _shared_lock:
         _shared_clients.clear()
     base.DEFAULT_PROVIDERS.clear()  # type: ignore[attr-defined]  # the provider holds its boto3 client
     base.clear_caches()  # type: ignore[no-untyped-call]
-    with ledger._stores_lock:
-        ledger._stores.clear()

@@ -63,7 +63,15 @@ _deserializer = TypeDeserializer()
 
 
 class ConditionFailed(Exception):
-    """A conditional write did not happen because its condition did not hold (nothing was written)."""
+    """A conditional write did not happen because its condition did not hold (nothing was written).
+
+    ``item`` is the item as it stood, when the write asked for it (``returns_on_failure``): the one
+    request that failed already read it, so the caller need not read it again.
+    """
+
+    def __init__(self, message: str, item: Item | None = None) -> None:
+        super().__init__(message)
+        self.item: Item = item or {}
 
 
 def is_condition_failure(exc: BaseException) -> bool:
@@ -128,13 +136,25 @@ class Table:
         condition: str | None = None,
         values: Mapping[str, Any] | None = None,
         names: Mapping[str, str] | None = None,
-    ) -> None:
-        """Write ``item`` (it holds its key); with ``condition`` only if that holds, else :class:`ConditionFailed`."""
-        self._call(
+        returns: Literal["NONE", "ALL_OLD"] = "NONE",
+        returns_on_failure: bool = False,
+    ) -> Item:
+        """Write ``item`` (it holds its key); with ``condition`` only if that holds, else :class:`ConditionFailed`.
+
+        ``returns="ALL_OLD"`` gives back the item the write replaced (empty: there was none), and
+        ``returns_on_failure`` puts the item that failed the condition on the :class:`ConditionFailed`
+        - both in the same request.
+        """
+        extra: dict[str, Any] = {"ReturnValues": returns} if returns != "NONE" else {}
+        if returns_on_failure:
+            extra["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        answer = self._call(
             self._client.put_item,
             Item=to_item(item),
+            **extra,
             **_conditional(condition=condition, values=values, names=names),
         )
+        return from_item(answer.get("Attributes") or {})
 
     def put_if_absent(self, item: Mapping[str, Any]) -> bool:
         """Write ``item`` unless an item with its key exists; whether it wrote."""
@@ -228,7 +248,10 @@ class Table:
             return operation(TableName=self.name, **request)
         except ClientError as exc:
             if is_condition_failure(exc):
-                raise ConditionFailed(f"{self.name}: {request.get('ConditionExpression')}") from exc
+                held: Mapping[str, Any] | None = exc.response.get("Item")  # type: ignore[assignment]
+                raise ConditionFailed(
+                    f"{self.name}: {request.get('ConditionExpression')}", from_item(held) if held else None
+                ) from exc
             raise
 
 

@@ -25,21 +25,20 @@ The lease and breaker prefixes are why no integration may be named ``oauth`` or 
 
 Which DynamoDB operations a function gets is read from code, not listed by hand: the operations the
 ledger door (:class:`shared.table.Table`) makes for each of its methods, read from its source
-(:func:`door_operations`); those of Powertools' idempotency persistence layer, which every function
-uses through :mod:`shared.ledger` (:func:`idempotency_operations`); and which door methods the
-function's bundled code calls (:func:`table_actions`). ``Scan`` is refused outright: a scan names no
+(:func:`door_operations`), and which door methods the function's bundled code calls
+(:func:`table_actions`) - every function's bundle holds :mod:`shared.ledger`, whose event leases and
+step records go through the door too. ``Scan`` is refused outright: a scan names no
 partition key, so ``dynamodb:LeadingKeys`` cannot scope it, and a function that could scan could read
 the whole table. Scans are operators' questions (``switchboard keys list``, ``switchboard trace``),
 asked with the operator's own credentials.
 
 The tests ask the same questions without synthesizing (``tests/infra/test_iam.py``), and check the
-readings of the source against what the door and Powertools call when they run.
+readings of the source against what the door calls when it runs.
 """
 
 from __future__ import annotations
 
 import ast
-import importlib.util
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
@@ -59,7 +58,6 @@ __all__ = [
     "bundle_files",
     "check_name",
     "door_operations",
-    "idempotency_operations",
     "ledger_key_patterns",
     "table_actions",
 ]
@@ -73,10 +71,9 @@ OAUTH_LEASE_PREFIX: Final = "oauth#"
 RESERVED_NAMES: Final = frozenset({OAUTH_LEASE_PREFIX.rstrip("#"), HEALTH_PREFIX.rstrip("#")})
 #: Operations that name no partition key: ``dynamodb:LeadingKeys`` cannot scope them.
 UNSCOPABLE_OPERATIONS: Final = frozenset({"Scan"})
-#: Where the ledger door and Powertools' DynamoDB persistence layer live.
+#: Where the ledger door lives.
 _DOOR: Final = Path("shared/table.py")
 _DOOR_CLASS: Final = "Table"
-_POWERTOOLS_LAYER: Final = "aws_lambda_powertools.utilities.idempotency.persistence.dynamodb"
 
 
 def check_name(spec: IntegrationSpec) -> None:
@@ -113,12 +110,12 @@ def breaker_keys(spec: IntegrationSpec) -> tuple[str, ...]:
 def table_actions(spec: IntegrationSpec, root: Path = ROOT) -> tuple[str, ...]:
     """The ``dynamodb:*`` actions ``spec``'s function needs, sorted.
 
-    Powertools' idempotency operations (every function keeps idempotency records), plus what each
-    ledger-door method that the bundled code calls makes. A call of a door method that cannot be
+    What each ledger-door method that the bundled code calls makes (every bundle holds
+    :mod:`shared.ledger`, so every function may take event leases and write step records). A call of a door method that cannot be
     scoped (a scan) fails synthesis, naming the file.
     """
     door = door_operations(root)
-    operations = set(idempotency_operations())
+    operations: set[str] = set()
     for path in bundle_files(spec.name, root):
         if path == _DOOR:  # its own calls are the client's (``self._client.scan``), read above
             continue
@@ -175,16 +172,6 @@ def door_operations(root: Path = ROOT) -> dict[str, frozenset[str]]:
         return found
 
     return {name: frozenset(_operations(closure(name))) for name in names if not name.startswith("_")}
-
-
-@cache
-def idempotency_operations() -> frozenset[str]:
-    """The DynamoDB operations of Powertools' idempotency persistence layer, read from its source."""
-    spec = importlib.util.find_spec(_POWERTOOLS_LAYER)
-    if spec is None or spec.origin is None:
-        raise RuntimeError(f"{_POWERTOOLS_LAYER} is not installed")
-    tree = ast.parse(Path(spec.origin).read_text(), filename=spec.origin)
-    return frozenset(_operations(_client_methods(tree, "client")))
 
 
 def _client_methods(node: ast.AST, attribute: str) -> set[str]:

@@ -78,6 +78,14 @@ def register(commands: Commands) -> None:
         "associations and search, the QuickBooks query, Xero's Reference filter) leave out a record "
         "for SECONDS of wall time after it was written (default 0: off)",
     )
+    chaos.add_argument(
+        "--keep-logs",
+        metavar="DIR",
+        default=None,
+        help="write the functions' log lines to DIR (one JSON-lines file per integration) and keep "
+        "them, to follow a dead letter or a doubled effect by its event id (default: a temporary "
+        "folder, removed)",
+    )
     chaos.add_argument("--json", action="store_true", help="print the result as one JSON object")
     chaos.set_defaults(func=_chaos)
 
@@ -133,6 +141,7 @@ def _chaos(args: argparse.Namespace) -> int:
         time_scale=args.time_scale,
         settings=settings,
         lag_s=lag,
+        logs_dir=args.keep_logs,
     )
     for name in config.integrations:
         integration(name)

@@ -321,10 +321,8 @@ def _downstream(target: Target, spec: IntegrationSpec, event_id: str) -> list[Do
             with aws_errors(target, f"reading table {target.table}"):
                 record = table.get(event_key(consumer.name, ident))
             if record is not None:
-                status = (
-                    "processed"
-                    if record.get("status") == "COMPLETED"
-                    else f"in progress ({record.get('status')})"
+                status = {"COMPLETED": "processed", "ATTEMPT_FAILED": "waiting for a retry"}.get(
+                    str(record.get("status")), f"in progress ({record.get('status')})"
                 )
                 found[(consumer.name, ident)] = Downstream(consumer.name, ident, status)
         try:

@@ -2,11 +2,12 @@
 
 Three sources, all keyed on the provider's event id:
 
-* the effects ledger (the DynamoDB table): Powertools writes one idempotency record per event and
-  one per side-effect step, with the key ``<prefix>#<md5 of json.dumps(event_id)>`` where the prefix
-  is ``<integration>#event`` or ``<integration>#step#<step>`` (:mod:`shared.ledger`). Records hold a
-  status (``COMPLETED``/``INPROGRESS``), the saved result and an expiry ``RETENTION_S`` after they
-  were written, which gives back when;
+* the effects ledger (the DynamoDB table): one record per event (its lease) and one per
+  side-effect step, in Powertools' idempotency shape, with the key ``<prefix>#<md5 of
+  json.dumps(event_id)>`` where the prefix is ``<integration>#event`` or ``<integration>#step#<step>``
+  (:mod:`shared.ledger`). Records hold a status (``COMPLETED``, ``INPROGRESS``, or
+  ``ATTEMPT_FAILED`` for an event waiting for its retry), the saved result and an expiry
+  ``RETENTION_S`` after they were written, which gives back when;
 * the dead-letter queues (is it there, and why);
 * the log lines that carry the id (``event_id``/``correlation_id``, or ``event_ids`` for the ingress
   "accepted" line): locally ``<log dir>/<integration>.jsonl``, deployed CloudWatch Logs

@@ -11,7 +11,7 @@ one.
   queue - only for a spec with a queued trigger;
 * secrets: ``GetSecretValue`` on each connection the spec declares, ``PutSecretValue`` on its OAuth
   2.0 ones; never an operator-only connection;
-* the ledger table: the DynamoDB operations of the ledger door and of Powertools' idempotency layer
+* the ledger table: the DynamoDB operations of the ledger door
   that the code makes (:mod:`infra.cdk.access` reads them from the source; the first tests here
   check that reading against what the code does when it runs), scoped to the spec's keys;
 * the bus if the spec emits; SES if it sends email, only with its From address.
@@ -33,8 +33,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
-from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyItemNotFoundError
 from botocore import xform_name
 
 from infra.cdk import access
@@ -332,20 +330,6 @@ def test_the_door_operations_read_from_source_are_what_each_method_calls() -> No
         client = RecordingClient()
         call(Table(client, "t"))
         assert read[method] == {_operation("dynamodb", c) for c in client.calls}, method
-
-
-def test_the_idempotency_operations_read_from_source_are_what_powertools_calls() -> None:
-    client = RecordingClient()
-    layer = DynamoDBPersistenceLayer(table_name="t", boto3_client=client)  # type: ignore[arg-type]
-    layer.configure(IdempotencyConfig(event_key_jmespath="id"), function_name="f")
-    data = {"id": "1"}
-    with pytest.warns(UserWarning, match="remaining time"):  # no Lambda context: fine here
-        layer.save_inprogress(data)
-    layer.save_success(data, {"ok": True})
-    layer.delete_record(data, RuntimeError("failed"))
-    with pytest.raises(IdempotencyItemNotFoundError):  # the recording client answers {}: no item
-        layer.get_record(data)
-    assert access.idempotency_operations() == {_operation("dynamodb", c) for c in client.calls}
 
 
 def _operation(service: str, method: str) -> str:

@@ -108,6 +108,10 @@ class ChaosConfig:
     #: integration -> settings fields laid over its ``settings.local.json`` for the run
     #: (``--setting pos_to_accounting.accounting_app=xero``): a deployment choice under chaos.
     settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: Where the functions' log lines are written (one JSON-lines file per integration) and left
+    #: after the run (``--keep-logs``), so a dead letter or a doubled effect can be followed by its
+    #: event id; ``None``: a temporary folder removed at the end.
+    logs_dir: str | None = None
 
     @property
     def scale(self) -> float:

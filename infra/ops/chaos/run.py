@@ -87,7 +87,7 @@ def run_chaos(
         reorder=config.reorder,
     )
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="switchboard-chaos-") as logs:
+    with _logs_dir(config) as logs:
         runtime = LocalRuntime(
             port=0,
             retry_scale=config.scale,
@@ -115,6 +115,17 @@ def run_chaos(
             trace.remove_sink(progress)
     report.elapsed_s = round(time.monotonic() - started, 1)
     return report
+
+
+@contextmanager
+def _logs_dir(config: ChaosConfig) -> Iterator[str]:
+    """The folder the functions log into: the one asked for (kept), else a temporary one."""
+    if config.logs_dir is not None:
+        os.makedirs(config.logs_dir, exist_ok=True)
+        yield config.logs_dir
+        return
+    with tempfile.TemporaryDirectory(prefix="switchboard-chaos-") as logs:
+        yield logs
 
 
 def configured(factories: Sequence[EventFactory], config: ChaosConfig) -> list[EventFactory]:
