@@ -133,9 +133,7 @@ def _handle_http(
         if isinstance(trigger, RouteTrigger):
             from shared.sync import call_route
 
-            metrics.add_metric(name="RouteRequests", unit="Count", value=1)
             return call_route(rt, trigger, request, found.path_params, logger=logger, metrics=metrics)
-        metrics.add_metric(name="Received", unit="Count", value=1)
         return _accept(rt, trigger, request, now, metrics)
     except IngressError as exc:
         metrics.add_metric(name="Rejected", unit="Count", value=1)
