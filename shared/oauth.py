@@ -66,6 +66,7 @@ from shared.errors import (
     TargetTimeout,
     TargetUnavailable,
 )
+from shared.observability import get_logger
 from shared.secrets import get_connection, put_connection
 from shared.table import ConditionFailed, ledger_table
 
@@ -239,7 +240,17 @@ def _exchange(
         _count("OAuthRefreshFailed")
         raise TargetUnavailable(f"{where}: unexpected {response.status_code} answer {error}".strip())
     updated = dict(credentials) | _token_fields(body)
-    _count("OAuthRefreshed")
+    # A log line, not a metric: a refresh is routine (about hourly per connection) and nothing alarms
+    # on it; a failed one has its own metric and alarm (OAuthRefreshFailed).
+    get_logger(rt.name).info(
+        "oauth refreshed",
+        extra={
+            "app": app.name,
+            "connection": connection.name,
+            "expires_at": updated["expires_at"],
+            "refresh_token_rotated": updated.get("refresh_token") != refresh_token,
+        },
+    )
     return updated
 
 

@@ -37,6 +37,13 @@ __all__ = ["get_many", "get_one"]
 
 Answer = tuple[int, Any, Mapping[str, str]]
 
+#: The sources counted as metrics: a container that read the table (another one asked the stock app)
+#: and a last known value served while the stock app is down. Answers from memory or from the stock
+#: app itself are the normal path: the ``sources`` field of the ``stock answered`` line says where
+#: each answer came from, and the function's own Invocations metric (free) counts the requests - a
+#: billed metric series of their own would only repeat that.
+COUNTED_SOURCES = frozenset({"table", "stale"})
+
 
 def get_one(ctx: RouteContext, request: WebhookRequest, params: Mapping[str, str]) -> Answer:
     """``GET /stock/{sku}``: one SKU's stock, 404 if the stock app's catalog has no live variation for it."""
@@ -124,7 +131,8 @@ def _cache_headers(settings: Settings, ages: Sequence[int], *, stale: bool) -> d
 
 def _log(ctx: RouteContext, route: str, access: Access, sources: Mapping[str, int], *, status: int) -> None:
     for source, n in sources.items():
-        ctx.metrics.add_metric(name=f"Stock{source.capitalize()}", unit="Count", value=n)
+        if source in COUNTED_SOURCES:
+            ctx.metrics.add_metric(name=f"Stock{source.capitalize()}", unit="Count", value=n)
     ctx.logger.info(
         "stock answered",
         extra={"route": route, "status": status, "via": access.via, "sources": dict(sources)},

@@ -128,6 +128,30 @@ def test_first_use_refreshes_and_writes_the_rotated_refresh_token_back(
     assert sandbox.oauth.refresh_calls == 1
 
 
+def test_a_refresh_is_a_log_line_not_a_metric(
+    runtime: Any, aws: Any, resources: LocalResources, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A routine refresh is logged (which connection, until when, whether the refresh token
+    rotated) and counted by no metric series: nothing alarms on it, and a failed refresh has its own
+    metric (``OAuthRefreshFailed``) and alarm."""
+    metrics = EphemeralMetrics(namespace="Switchboard")
+    token = current_metrics.set(metrics)
+    capsys.readouterr()
+    try:
+        access = oauth.access_token(runtime(), APP, CONNECTION)
+    finally:
+        current_metrics.reset(token)
+    assert metrics.metric_set == {}
+    out = capsys.readouterr().out
+    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    (refreshed,) = [line for line in lines if line.get("message") == "oauth refreshed"]
+    secret = stored(aws, resources)
+    assert refreshed["app"] == "ledgerly" and refreshed["connection"] == CONNECTION.name
+    assert refreshed["expires_at"] == secret["expires_at"]
+    assert refreshed["refresh_token_rotated"] is True
+    assert access not in out and secret["refresh_token"] not in out  # never a token
+
+
 def test_refreshes_ahead_of_expiry_and_the_old_refresh_token_is_spent(
     runtime: Any, sandbox: LedgerlySandbox, aws: Any, resources: LocalResources
 ) -> None:

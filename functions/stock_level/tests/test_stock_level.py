@@ -315,6 +315,36 @@ def test_a_broken_table_does_not_break_answers(make_runtime: Any, square: Square
     assert get(rt, "/stock/LOAF-RYE").status == 200
 
 
+def test_metrics_count_the_table_and_stale_answers_and_the_log_says_where_each_came_from(
+    rt: Runtime,
+    square: SquareSandbox,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Answers from memory and from Square are the normal path: no metric series of their own (the
+    function's Invocations counts the requests), only the ``sources`` field of the log line."""
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    capsys.readouterr()
+    get(rt, "/stock/LOAF-RYE")  # from Square
+    get(rt, "/stock/LOAF-RYE")  # from memory
+    clock.now += 95
+    add_fault(square, {"kind": "status", "status": 503, "count": 5})
+    assert get(rt, "/stock/LOAF-RYE").body["stale"] is True  # the last known value
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    answered = [line["sources"] for line in lines if line.get("message") == "stock answered"]
+    assert answered == [{"square": 1}, {"memory": 1}, {"stale": 1}]
+    emitted = {
+        metric["Name"]
+        for line in lines
+        if "_aws" in line
+        for directive in line["_aws"]["CloudWatchMetrics"]
+        for metric in directive["Metrics"]
+    }
+    assert "StockStale" in emitted
+    assert not emitted & {"StockMemory", "StockSquare", "RouteRequests"}
+
+
 # --- Square unavailable -------------------------------------------------------------------------
 
 
