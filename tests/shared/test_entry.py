@@ -1,0 +1,114 @@
+"""The Lambda entry point's cold path: the first invocation runs with the cyclic garbage collector
+paused and pydantic's plugin search off, then freezes the heap it built and resumes collecting.
+
+Each case runs in a fresh process, as Lambda runs a cold start: freezing the heap and switching the
+collector are process-wide, and the first invocation is only first once.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+from benchmarks.harness import REPO
+
+_ENV = {
+    "PATH": "/usr/bin:/bin",
+    "PYTHONPATH": str(REPO),
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+    "SWITCHBOARD_INTEGRATION": "website_to_crm",
+    "SWITCHBOARD_QUEUE_URL": "http://127.0.0.1:9/q",
+    "SWITCHBOARD_DLQ_URL": "http://127.0.0.1:9/dlq",
+    "SWITCHBOARD_TABLE": "t",
+}
+
+#: Two invocations through ``shared.entry.handler``, with ``dispatch`` replaced by one that records
+#: what the process looked like while it answered (or raises on the first call, with ``fail``).
+_CHILD = """
+import gc, json, os, sys
+import shared.entry as entry
+
+seen = []
+
+def fake_dispatch(rt, event, context=None):
+    seen.append({
+        "collecting": gc.isenabled(),
+        "frozen": gc.get_freeze_count(),
+        "plugins": os.environ.get("PYDANTIC_DISABLE_PLUGINS"),
+        "runtime": rt.name,
+    })
+    if sys.argv[1] == "fail" and len(seen) == 1:
+        raise RuntimeError("first answer failed")
+    return {"statusCode": 202}
+
+entry.dispatch = fake_dispatch
+before = {"collecting": gc.isenabled(), "frozen": gc.get_freeze_count()}
+errors = []
+for _ in range(2):
+    try:
+        entry.handler({}, None)
+    except RuntimeError as exc:
+        errors.append(str(exc))
+after = {"collecting": gc.isenabled(), "frozen": gc.get_freeze_count()}
+print(json.dumps({"before": before, "seen": seen, "after": after, "errors": errors}))
+"""
+
+
+def _run(mode: str, **env: str) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, mode],
+        env={**_ENV, **env},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def test_the_first_invocation_runs_without_the_collector_then_freezes_the_heap() -> None:
+    run = _run("ok")
+    assert run["before"] == {"collecting": True, "frozen": 0}
+    first, second = run["seen"]
+    assert first["collecting"] is False and first["frozen"] == 0
+    # What the cold start built is frozen; later invocations run with the collector, as before.
+    assert second["collecting"] is True and second["frozen"] > 10_000
+    assert run["after"]["collecting"] is True
+    assert first["runtime"] == second["runtime"] == "website_to_crm"
+
+
+def test_a_failed_first_invocation_still_resumes_the_collector() -> None:
+    run = _run("fail")
+    assert run["errors"] == ["first answer failed"]
+    first, second = run["seen"]
+    assert first["collecting"] is False
+    assert second["collecting"] is True
+    assert run["after"]["collecting"] is True
+
+
+def test_pydantic_plugins_are_not_searched_unless_the_environment_says() -> None:
+    assert _run("ok")["seen"][0]["plugins"] == "__all__"
+    assert _run("ok", PYDANTIC_DISABLE_PLUGINS="logfire")["seen"][0]["plugins"] == "logfire"
+
+
+def test_a_process_whose_collector_was_off_keeps_it_off() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", "import gc; gc.disable()\n" + _CHILD, "ok"],
+        env=_ENV,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    run = json.loads(done.stdout.strip().splitlines()[-1])
+    assert run["after"]["collecting"] is False
