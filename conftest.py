@@ -49,6 +49,9 @@ def _isolated_environment(
     # The stand-ins' Slack history does not lag unless a test gives it one: no retried post waits for
     # it (apps/slack/actions.py; tests of the wait unset this).
     monkeypatch.setenv("SWITCHBOARD_SLACK_HISTORY_LAG_S", "0")
+    # A read that failed is repeated within the call at once, not after a real pause
+    # (tests/shared/test_http.py tests the pauses).
+    monkeypatch.setattr("shared.http._FIRST_PAUSE_S", 0.0)
     reset_process_state()
     yield
     reset_process_state()

@@ -64,6 +64,7 @@ def api_client(rt: Runtime, app: App, connection: Connection) -> ApiClient:
                 transport=rt.http_transport,
                 observer=_observe,
                 on_unauthorized=on_unauthorized,
+                pause_scale=rt.retry_scale,
             )
             rt._clients[key] = client
     return client

@@ -10,6 +10,14 @@ here, so integrations never look at status codes to decide whether to retry:
 * 429 -> :class:`~shared.errors.RateLimited` carrying the app's ``Retry-After``;
 * any other 4xx -> :class:`~shared.errors.TargetRejected` with the target's error text, redacted.
 
+A request that is safe to repeat - a read (``GET``/``HEAD``), or one the app's client marks ``safe``
+(a search or a batch read sent as ``POST``, a write under the target's idempotency key) - is repeated
+up to :data:`SAFE_RETRIES` times within the attempt after a 5xx, a timeout or a lost connection, with
+a short jittered pause, as AWS's and Google's SDKs do: one flaky read otherwise fails the whole
+attempt and repeats every read before it. It stops as soon as the app's circuit is open (the health
+breaker, :mod:`shared.health`). Writes that are not safe to repeat are never repeated here; across
+attempts the ledger decides.
+
 A client is thread-safe and shared by all records of a batch (one connection pool per app and
 connection); a per-client semaphore keeps requests in flight within the app's concurrency cap.
 
@@ -23,6 +31,7 @@ without an idempotency key uses the same pair to find what an earlier, unrecorde
 from __future__ import annotations
 
 import email.utils
+import random
 import re
 import threading
 import time
@@ -44,6 +53,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EVENT_HEADER",
+    "SAFE_RETRIES",
     "STEP_HEADER",
     "ApiClient",
     "RequestObserver",
@@ -58,6 +68,12 @@ M = TypeVar("M", bound=BaseModel)
 RequestObserver = Callable[[str, str, str, int | None, float], None]
 
 _MAX_ERROR_TEXT = 500
+
+#: Repeats of a request that is safe to repeat, within one attempt (so at most 3 tries).
+SAFE_RETRIES = 2
+#: The pause before the first repeat, doubled for the next, with full jitter (times ``pause_scale``).
+_FIRST_PAUSE_S = 0.2
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 EVENT_HEADER = "x-switchboard-event"
 STEP_HEADER = "x-switchboard-step"
 
@@ -125,8 +141,12 @@ class ApiClient:
         transport: httpx.BaseTransport | None = None,
         observer: RequestObserver | None = None,
         on_unauthorized: Callable[[], None] | None = None,
+        pause_scale: float = 1.0,
     ) -> None:
         self.app = app
+        #: Share of real time the pauses between repeats of a safe request last (the runtime's
+        #: ``retry_scale``: compressed under chaos, 0 in tests that retry at once).
+        self._pause_scale = pause_scale
         #: OAuth 2.0: called on a 401, so that the next attempt refreshes the access token.
         self._on_unauthorized = on_unauthorized
         base_url = credentials.get("base_url") or app.base_url
@@ -162,15 +182,59 @@ class ApiClient:
         headers: Mapping[str, str] | None = None,
         template: str | None = None,
         ok: tuple[int, ...] = (),
+        safe: bool | None = None,
     ) -> httpx.Response:
         """Send one request; return the response if it is 2xx (or in ``ok``), else raise.
 
         ``template`` names the endpoint in metrics (``/crm/v3/objects/contacts/{id}``) so that ids
-        do not become metric dimensions.
+        do not become metric dimensions. ``safe`` says the request may be repeated after a 5xx or no
+        answer (default: only ``GET``/``HEAD``/``OPTIONS``).
         """
         stamp = current_work.get()
         if stamp is not None:
             headers = {**(headers or {}), **stamp.headers()}
+        repeats = SAFE_RETRIES if (method.upper() in _SAFE_METHODS if safe is None else safe) else 0
+        for tried in range(repeats + 1):
+            try:
+                response = self._send(method, path, json, params, headers, template)
+            except (TargetTimeout, TargetUnavailable):
+                if tried == repeats or not self._may_repeat(tried):
+                    raise
+                continue
+            if response.is_success or response.status_code in ok:
+                return response
+            if (
+                response.status_code < 500
+                or self._retry_after(response) is not None  # the target said when: the queue waits
+                or tried == repeats
+                or not self._may_repeat(tried)
+            ):
+                break
+        self._raise_for(response, method, template or path)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _may_repeat(self, tried: int) -> bool:
+        """Pause before repeating a safe request, unless the app's circuit opened meanwhile."""
+        from shared.health import current_health
+
+        guard = current_health.get()
+        if guard is not None and guard.blocked is not None and guard.blocked.app == self.app.name:
+            return False
+        pause = random.uniform(0, _FIRST_PAUSE_S * 2**tried) * self._pause_scale
+        if pause > 0:
+            time.sleep(pause)
+        return True
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        json: Any,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+        template: str | None,
+    ) -> httpx.Response:
+        """One request on the wire; no answer raises, any answer is returned (and observed)."""
         started = time.perf_counter()
         status: int | None = None
         try:
@@ -186,10 +250,7 @@ class ApiClient:
         finally:
             if self._observer is not None:
                 self._observer(self.app.name, method, template or path, status, time.perf_counter() - started)
-        if response.is_success or status in ok:
-            return response
-        self._raise_for(response, method, template or path)
-        raise AssertionError("unreachable")  # pragma: no cover
+        return response
 
     def parse(self, model: type[M], response: httpx.Response, where: str) -> M:
         """A 2xx body validated into ``model``.

@@ -99,6 +99,9 @@ class WorkContext:
         self.metrics = metrics
         self.attempt = attempt
         self.steps: list[tuple[str, bool]] = []
+        #: Steps this run completed for good (decisions that do not bind yet left out): an attempt
+        #: that completed one is progress, not a failure of the event (:func:`_progressed`).
+        self.progress: list[str] = []
 
     @property
     def event_id(self) -> str:
@@ -138,6 +141,8 @@ class WorkContext:
 
         result, ran = self.ledger.run_step(self.event_id, name, stamped, binding_after=binding_after)
         self.steps.append((name, ran))
+        if ran and not binding_after:
+            self.progress.append(name)
         trace.record(
             self.rt.name,
             self.event_id,
@@ -364,10 +369,11 @@ def _process_record(batch: _Batch, record: SQSRecord) -> str:
     with event_context(logger, event_id=correlation, correlation_id=correlation):
         waits = _waits_so_far(batch, record, receives)
         attempt = max(1, receives - waits)
+        progress: list[str] = []
         try:
             for envelope in decode(rt, record.body):
                 event_id = envelope.event_id
-                _run_envelope(batch, envelope, attempt)
+                _run_envelope(batch, envelope, attempt, progress)
             return "ok"
         except PermanentError as exc:
             _dead_letter_or_keep(batch, record, exc, attempt, event_id)
@@ -380,6 +386,9 @@ def _process_record(batch: _Batch, record: SQSRecord) -> str:
             if blocked is not None:
                 _dead_letter_or_keep(batch, record, exc, attempt, event_id, waited=waits)
                 return "dead-lettered"
+            if progress and isinstance(exc, RetryableError) and _within_horizon(rt, record):
+                _retry_after_progress(batch, record, exc, attempt, progress, event_id)
+                raise
             if attempt >= rt.spec.retry.max_attempts:
                 _dead_letter_or_keep(batch, record, exc, attempt, event_id, exhausted=True, waited=waits)
                 return "dead-lettered"
@@ -435,6 +444,36 @@ def _within_horizon(rt: Runtime, record: SQSRecord) -> bool:
     return age_s < rt.spec.retry.horizon_s * rt.retry_scale
 
 
+def _retry_after_progress(
+    batch: _Batch,
+    record: SQSRecord,
+    exc: RetryableError,
+    attempt: int,
+    progress: Sequence[str],
+    event_id: str | None,
+) -> None:
+    """Retry a record whose attempt failed after completing steps, without spending the attempt.
+
+    ``max_attempts`` tells poison - an event that fails where others succeed - from bad luck. An
+    attempt that completed a step got further than any before it, so it is not evidence of poison:
+    a flow of ten calls against a target failing one call in five would otherwise spend its attempts
+    on the calls before its first unfinished step and dead-letter good work. It is bounded: each such
+    attempt completes at least one step for good, an event has finitely many, and the retry horizon
+    still applies. It is counted as a wait (the attempt number stays), with the attempt's back-off.
+    """
+    rt, logger = batch.rt, batch.logger
+    try:
+        health.note_wait(rt, record.message_id, None, rt.spec.retry.retention_s)
+    except Exception as error:  # not counted: this receive will count as an attempt, as before
+        logger.warning("wait not counted", extra={"error": type(error).__name__})
+    delay = visibility_delay(rt.spec.retry, attempt, exc.retry_after, scale=rt.retry_scale)
+    _set_visibility(rt, record, delay, logger)
+    batch.metrics.add_metric(name="Retried", unit="Count", value=1)
+    reason = f"no attempt spent, steps completed ({', '.join(progress)}): {redact_text(str(exc))}"
+    logger.warning("retrying later", extra={"attempt": attempt, "delay_s": delay, "reason": reason})
+    trace.record(rt.name, event_id, "retry", attempt=attempt, delay_s=delay, reason=reason)
+
+
 def _wait(
     batch: _Batch,
     record: SQSRecord,
@@ -467,7 +506,7 @@ def _wait(
     trace.record(rt.name, event_id, "retry", attempt=count, delay_s=delay, reason=reason, waiting=True)
 
 
-def _run_envelope(batch: _Batch, envelope: Envelope, attempt: int) -> None:
+def _run_envelope(batch: _Batch, envelope: Envelope, attempt: int, progress: list[str]) -> None:
     rt, logger, metrics = batch.rt, batch.logger, batch.metrics
     try:
         data = rt.spec.input_model.model_validate(envelope.data)
@@ -475,6 +514,7 @@ def _run_envelope(batch: _Batch, envelope: Envelope, attempt: int) -> None:
         fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors())
         raise InvalidEvent(f"event data does not match {rt.spec.input_model.__name__}: {fields}") from exc
     ctx = WorkContext(rt, envelope, batch.ledger, logger, metrics, attempt)
+    ctx.progress = progress  # the caller's list: what completed is known when the attempt fails
     trace.record(rt.name, envelope.event_id, "processing", attempt=attempt, trigger=envelope.trigger)
     result, ran = batch.ledger.run_event(envelope.event_id, lambda: batch.worker(data, ctx))
     if ran:

@@ -127,7 +127,7 @@ class GoogleCalendarClient:
             "items": [{"id": calendar_id}],
         }
         try:
-            response = self._call("POST", path, path, json=body)
+            response = self._call("POST", path, path, json=body, safe=True)  # a query: a read
         except TargetRejected as exc:
             if exc.status == 403 and "insufficientPermissions" in str(exc):
                 raise TargetRejected(
@@ -164,13 +164,14 @@ class GoogleCalendarClient:
         *,
         json: Any = None,
         params: Mapping[str, str] | None = None,
+        safe: bool | None = None,
     ) -> httpx.Response:
         """One request; 403 is classified by its reason, 404/409/410 are handed back to the caller."""
         from shared.http import parse_retry_after
 
         handed_back = (403, 409) if method == "POST" else (403, 404, 410)
         response = self._api.request(
-            method, path, json=json, params=params, template=template, ok=handed_back
+            method, path, json=json, params=params, template=template, ok=handed_back, safe=safe
         )
         if response.status_code == 403:
             reason = error_reason(response.content) or ""

@@ -365,7 +365,12 @@ class HubSpotClient:
                 "inputs": [{"id": i} for i in ids[start : start + _READ_BATCH]],
             }
             response = self._api.request(
-                "POST", f"/crm/v3/objects/{kind}/batch/read", json=payload, ok=(207,), template=template
+                "POST",
+                f"/crm/v3/objects/{kind}/batch/read",
+                json=payload,
+                ok=(207,),
+                template=template,
+                safe=True,  # a read sent as POST
             )
             found += self._api.parse(ObjectBatch, response, template).results
         return found
@@ -450,7 +455,8 @@ class HubSpotClient:
         if after:
             payload["after"] = after
         path = "/crm/v3/objects/contacts/search"
-        return self._api.parse(ObjectPage, self._api.request("POST", path, json=payload), path)
+        response = self._api.request("POST", path, json=payload, safe=True)  # a search: a read
+        return self._api.parse(ObjectPage, response, path)
 
     @staticmethod
     def _read_params(properties: Sequence[str], associations: Sequence[str]) -> dict[str, str]:

@@ -276,6 +276,8 @@ class ShopifyClient:
             GRAPHQL_PATH,
             json={"query": query, "variables": dict(variables)},
             template=f"{GRAPHQL_PATH} {operation}",
+            # A query is a read; a mutation is repeated only by the next attempt, under its key.
+            safe=not query.lstrip().startswith("mutation"),
         )
         envelope = self._api.parse(Envelope, response, f"graphql {operation}")
         where = f"{APP.name} {operation}"

@@ -256,7 +256,7 @@ class SquareClient:
 
         def fetch(cursor: str | None) -> tuple[_P, str | None]:
             request = {**body, "cursor": cursor} if cursor else dict(body)
-            response = self._api.request("POST", path, json=request)
+            response = self._api.request("POST", path, json=request, safe=True)  # searches: reads
             page = self._api.parse(model, response, path)
             _raise_errors(page.errors, response.status_code, f"POST {path}")
             return page, page.cursor

@@ -30,7 +30,8 @@ Handler = Callable[[httpx.Request], httpx.Response]
 
 def client(handler: Handler, app: App = ACME, **credentials: str) -> ApiClient:
     creds = {"token": "tok-123", **credentials}
-    return ApiClient(app, creds, transport=httpx.MockTransport(handler))
+    # pause_scale 0: a safe request is repeated at once, not after a real pause.
+    return ApiClient(app, creds, transport=httpx.MockTransport(handler), pause_scale=0)
 
 
 def answer(status: int, body: Any = None, headers: dict[str, str] | None = None) -> Handler:
@@ -309,3 +310,102 @@ def test_requests_in_flight_never_exceed_the_apps_cap() -> None:
 
     assert statuses == [200] * 6
     assert state["max"] == ACME.max_concurrency == 2
+
+
+# --- a request that is safe to repeat, repeated within the call --------------------------------------
+
+
+def sequence(*handlers: Handler) -> tuple[Handler, list[httpx.Request]]:
+    """Answers with each handler in turn (the last one from then on), recording the requests."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return handlers[min(len(seen), len(handlers)) - 1](request)
+
+    return handler, seen
+
+
+def timeout(request: httpx.Request) -> httpx.Response:
+    raise httpx.ReadTimeout("read timed out", request=request)
+
+
+@pytest.mark.parametrize("first", [answer(503, "down"), timeout])
+def test_a_read_that_fails_once_is_repeated_within_the_call(first: Handler) -> None:
+    handler, seen = sequence(first, answer(200, {"id": 1}))
+    assert client(handler).request("GET", "/x").json() == {"id": 1}
+    assert len(seen) == 2
+
+
+def test_a_read_that_keeps_failing_is_tried_three_times_then_raises() -> None:
+    handler, seen = sequence(answer(503, "down"))
+    with pytest.raises(TargetUnavailable, match="503 down"):
+        client(handler).request("GET", "/x")
+    assert len(seen) == 3
+
+
+def test_a_write_is_not_repeated_unless_marked_safe() -> None:
+    handler, seen = sequence(answer(503, "down"), answer(200, {"ok": True}))
+    with pytest.raises(TargetUnavailable):
+        client(handler).request("POST", "/notes", json={})
+    assert len(seen) == 1
+    handler, seen = sequence(answer(503, "down"), answer(200, {"ok": True}))
+    assert client(handler).request("POST", "/search", json={}, safe=True).json() == {"ok": True}
+    assert len(seen) == 2
+    handler, seen = sequence(answer(503, "down"), answer(200, {"ok": True}))
+    with pytest.raises(TargetUnavailable):
+        client(handler).request("GET", "/x", safe=False)
+    assert len(seen) == 1
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        answer(503, "down", {"retry-after": "30"}),
+        answer(401, "expired"),
+        answer(429, "slow"),
+        answer(404, "no"),
+    ],
+)
+def test_an_answer_that_says_more_than_try_again_is_not_repeated(first: Handler) -> None:
+    handler, seen = sequence(first, answer(200, {}))
+    with pytest.raises((RetryableError, TargetRejected)):
+        client(handler).request("GET", "/x")
+    assert len(seen) == 1
+
+
+def test_repeats_stop_once_the_apps_circuit_is_open() -> None:
+    from shared.errors import CircuitOpen
+    from shared.health import current_health
+
+    class Guard:
+        blocked: CircuitOpen | None = None
+
+    guard = Guard()
+
+    def fail_and_open(request: httpx.Request) -> httpx.Response:
+        guard.blocked = CircuitOpen("acme unavailable", app="acme", since=None, waiting=0, retry_after=60)
+        return httpx.Response(503, text="down")
+
+    handler, seen = sequence(fail_and_open)
+    token = current_health.set(guard)  # type: ignore[arg-type]
+    try:
+        with pytest.raises(TargetUnavailable):
+            client(handler).request("GET", "/x")
+    finally:
+        current_health.reset(token)
+    assert len(seen) == 1
+
+
+def test_the_pauses_between_repeats_double_and_follow_the_scale(monkeypatch: pytest.MonkeyPatch) -> None:
+    import random
+
+    slept: list[float] = []
+    monkeypatch.setattr("shared.http._FIRST_PAUSE_S", 0.2)
+    monkeypatch.setattr(random, "uniform", lambda low, high: high)
+    monkeypatch.setattr(time, "sleep", slept.append)
+    handler, _ = sequence(answer(503, "down"))
+    api = ApiClient(ACME, {"token": "t"}, transport=httpx.MockTransport(handler), pause_scale=0.5)
+    with pytest.raises(TargetUnavailable):
+        api.request("GET", "/x")
+    assert slept == [0.1, 0.2]

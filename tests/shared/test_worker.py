@@ -191,6 +191,11 @@ def make_visible(rt: Runtime, messages: list[dict[str, Any]]) -> None:
         )
 
 
+def delete(rt: Runtime, messages: list[dict[str, Any]]) -> None:
+    for m in messages:
+        rt.aws("sqs").delete_message(QueueUrl=rt.queue_url, ReceiptHandle=m["ReceiptHandle"])
+
+
 def dead_letters(rt: Runtime) -> list[dict[str, Any]]:
     return receive(rt, rt.dlq_url)
 
@@ -568,6 +573,44 @@ def test_exhausted_retries_go_to_the_dlq(
     assert attrs["error"] == code
     assert attrs["attempts"] == "3"
     assert attrs["event_id"] == "evt-exhaust"
+
+
+def test_an_attempt_that_completed_a_step_spends_no_attempt(syn: Runtime, behave: Any) -> None:
+    """Five steps, each attempt completing one before the next fails: more than max_attempts (3)
+    receives, no dead letter; an attempt that completes nothing new still counts."""
+    done: list[str] = []
+    names = [f"s{i}" for i in range(5)]
+
+    def one_step_per_attempt(item: Item, ctx: WorkContext) -> str:
+        before = len(done)
+        for name in names:
+            ctx.step(name, lambda n=name: done.append(n) or n)  # type: ignore[func-returns-value]
+            if len(done) > before and name != names[-1]:
+                raise TargetUnavailable("hubspot GET /x: 503")
+        return "ok"
+
+    behave(one_step_per_attempt)
+    send_envelope(syn, "on_thing", "evt-progress", Item(name="x"))
+    for receive_count in range(1, 6):
+        messages = receive(syn, expect=1)
+        assert messages[0]["Attributes"]["ApproximateReceiveCount"] == str(receive_count)
+        result = run(syn, messages)
+        if receive_count < 5:
+            assert failures(result) == [messages[0]["MessageId"]]
+            make_visible(syn, messages)
+    assert result == {"batchItemFailures": []}
+    assert done == names
+    assert dead_letters(syn) == []
+    delete(syn, messages)  # the event source would: it went through
+
+    # No progress: the attempts count again, and the third dead-letters it.
+    behave(lambda item, ctx: (_ for _ in ()).throw(TargetUnavailable("hubspot GET /x: 503")))
+    send_envelope(syn, "on_thing", "evt-stuck", Item(name="x"))
+    for _ in range(3):
+        messages = receive(syn, expect=1)
+        run(syn, messages)
+        make_visible(syn, messages)
+    assert [dlq_attributes(m)["attempts"] for m in dead_letters(syn)] == ["3"]
 
 
 def test_unexpected_exception_is_retried_not_dropped(syn: Runtime, behave: Any, top_of_window: None) -> None:

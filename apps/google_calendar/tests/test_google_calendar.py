@@ -124,7 +124,8 @@ def test_403_is_classified_by_its_reason(client: GoogleCalendarClient, app: Goog
 
 
 def test_5xx_and_429_are_retryable(client: GoogleCalendarClient, app: GoogleCalendarSandbox) -> None:
-    app.handle(SandboxRequest("POST", "/_faults", body=_json({"kind": "status", "status": 503})))
+    # A read is repeated within the call (shared.http.SAFE_RETRIES): three 503s in a row fail it.
+    app.handle(SandboxRequest("POST", "/_faults", body=_json({"kind": "status", "status": 503, "count": 3})))
     with pytest.raises(TargetUnavailable):
         client.get_event("primary", google_calendar.event_id("k4"))
     app.handle(SandboxRequest("POST", "/_faults", body=_json({"kind": "rate_limit", "retry_after": 7})))

@@ -154,7 +154,8 @@ def test_a_rate_limit_carries_retry_after(
 
 
 def test_a_5xx_is_retryable(client: PeopleDataLabsClient, sandbox: PeopleDataLabsSandbox) -> None:
-    add_fault(sandbox, {"kind": "status", "status": 503})
+    # A read is repeated within the call (shared.http.SAFE_RETRIES): three 503s in a row fail it.
+    add_fault(sandbox, {"kind": "status", "status": 503, "count": 3})
     with pytest.raises(TargetUnavailable):
         client.enrich_company(website="okafor-events.example")
 

@@ -234,7 +234,7 @@ def test_a_wrong_token_is_refused_with_squares_text(sandbox: SquareSandbox) -> N
 
 def test_5xx_is_retryable_and_429_carries_retry_after(sandbox: SquareSandbox) -> None:
     client = make_client(sandbox)
-    add_fault(sandbox, {"kind": "status", "status": 503})
+    add_fault(sandbox, {"kind": "status", "status": 503, "count": 3})  # a search is tried 3 times
     with pytest.raises(TargetUnavailable):
         client.search_variations_by_sku(["LOAF-RYE"])
     add_fault(sandbox, {"kind": "rate_limit", "retry_after": 7})
@@ -435,7 +435,8 @@ def test_an_unknown_order_is_a_permanent_not_found(sandbox: SquareSandbox) -> No
 
 
 def test_payment_reads_are_retryable_on_5xx(sandbox: SquareSandbox) -> None:
-    add_fault(sandbox, {"kind": "status", "status": 503, "path": "/v2/payments"})
+    # A read is repeated within the call (shared.http.SAFE_RETRIES): three 503s in a row fail it.
+    add_fault(sandbox, {"kind": "status", "status": 503, "path": "/v2/payments", "count": 3})
     begin, end = london_day("2026-11-20")
     with pytest.raises(TargetUnavailable):
         list(make_client(sandbox).list_payments(begin_time=begin, end_time=end))

@@ -396,7 +396,7 @@ def test_several_skus_with_square_down_split_into_stale_and_unavailable(
 ) -> None:
     get(rt, "/stock/LOAF-RYE")
     clock.now += 60
-    add_fault(square, {"kind": "status", "status": 504, "count": 5})
+    add_fault(square, {"kind": "status", "status": 504, "count": 6})  # two reads, each tried 3 times
     answer = get(rt, "/stock", "skus=LOAF-RYE,CAKE-CHOC-8IN", SERVER)
     assert answer.status == 200
     assert [(i["sku"], i["stale"]) for i in answer.body["items"]] == [("LOAF-RYE", True)]
