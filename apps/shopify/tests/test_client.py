@@ -313,7 +313,9 @@ def test_http_errors_are_mapped_by_the_shared_client(sandbox: ShopifySandbox) ->
     assert refused.value.status == 401
     sandbox.handle(
         # A query is tried 3 times (shared.http.SAFE_RETRIES) before it fails.
-        SandboxRequest("POST", "/_faults", body=json.dumps({"kind": "status", "status": 503, "count": 3}).encode())
+        SandboxRequest(
+            "POST", "/_faults", body=json.dumps({"kind": "status", "status": 503, "count": 3}).encode()
+        )
     )
     with pytest.raises(TargetUnavailable, match="503"):
         client(sandbox).order(1)
