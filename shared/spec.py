@@ -398,7 +398,7 @@ class IntegrationSpec:
     def operator_connections(self) -> tuple[Connection, ...]:
         """Connections only the operator's commands use (``webhooks register``), not the function.
 
-        Their secrets exist on every stage like the others, but no function is granted them.
+        No stage keeps them in a secret: the command takes them from the environment or asks.
         """
         own = {c.name for c in self.all_connections}
         seen: dict[str, Connection] = {}

@@ -9,8 +9,9 @@
 * the alarm topic, encrypted with a customer-managed key: CloudWatch alarms cannot publish to a topic
   encrypted with the AWS-managed ``alias/aws/sns`` key, because its key policy cannot be edited to let
   ``cloudwatch.amazonaws.com`` use it; with an email subscription when context ``alarm_email`` is set;
-* one Secrets Manager secret per connection any spec declares (``switchboard/<stage>/<connection>``),
-  created with an empty placeholder value that the operator replaces.
+* one Secrets Manager secret per connection a function uses (``switchboard/<stage>/<connection>``),
+  created with an empty placeholder value that the operator replaces. The operator's own provider
+  keys (``switchboard webhooks register``'s) are kept nowhere: the command asks for them.
 
 Stateful resources live here and functions do not, so that redeploying or removing integrations never
 touches data, and so the values the integrations stack imports (bus, table, topic) never change.
@@ -58,16 +59,19 @@ class CoreResources:
 
 
 def connections_of(specs: Sequence[IntegrationSpec]) -> tuple[Connection, ...]:
-    """Every connection any spec declares, once, sorted by name - operator-only ones too (the
-    provider-API credentials ``switchboard webhooks register`` uses): their secrets exist on every
-    stage, though no function is granted them.
+    """Every connection a function of the specs uses, once, sorted by name: the stage's secrets.
+
+    Operator-only connections (the provider-API keys ``switchboard webhooks register`` uses once) get
+    no secret: no function may read one, and a key kept for a command run once a deployment is a
+    credential stored for nothing (and $0.40 a month) - the command takes it from the environment or
+    asks for it (:mod:`infra.ops.webhooks.store`).
 
     Two integrations may share a connection (one HubSpot app for several flows); they must then agree
     on what its secret holds, or one of them would read fields the other never asked the operator for.
     """
     seen: dict[str, Connection] = {}
     for spec in specs:
-        for conn in (*spec.all_connections, *spec.operator_connections):
+        for conn in spec.all_connections:
             known = seen.setdefault(conn.name, conn)
             if (known.app, known.fields, known.kind) != (conn.app, conn.fields, conn.kind):
                 raise ValueError(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
+from collections.abc import Callable
 
 from infra.cli.core import Commands, Parser, target, where
 
@@ -17,7 +19,9 @@ def register(commands: Commands) -> None:
         description=(
             "Create, list or remove the webhook subscriptions of an integration at its providers, through "
             "their APIs; the signing secret they return is stored in the trigger's signing connection. "
-            "For providers without such an API the manual steps are printed."
+            "For providers without such an API the manual steps are printed. The operator's provider keys "
+            "are not stored: they are read from STRIPE_API_KEY, CALENDLY_TOKEN (optional CALENDLY_SCOPE) "
+            "and CALCOM_API_KEY, or asked for when run in a terminal; Square's token is its connection's."
         ),
     )
     actions = hooks.add_subparsers(dest="action", required=True, parser_class=Parser)
@@ -47,12 +51,23 @@ def register(commands: Commands) -> None:
     ).set_defaults(func=_remove)
 
 
+def _ask() -> Callable[[str], str] | None:
+    """A hidden prompt for a provider key the environment does not hold, in a terminal only: piped
+    or scheduled, a missing key is an error naming the variable to set."""
+    return getpass.getpass if sys.stdin.isatty() else None
+
+
 def _register(args: argparse.Namespace) -> int:
     from infra.ops.target import integration
     from infra.ops.webhooks import register as register_hooks
 
     register_hooks(
-        target(args), integration(args.integration), sys.stdout, base_url=args.base_url, rotate=args.rotate
+        target(args),
+        integration(args.integration),
+        sys.stdout,
+        base_url=args.base_url,
+        rotate=args.rotate,
+        ask=_ask(),
     )
     return 0
 
@@ -61,7 +76,7 @@ def _list(args: argparse.Namespace) -> int:
     from infra.ops.target import integration
     from infra.ops.webhooks import show
 
-    show(target(args), integration(args.integration), sys.stdout, base_url=args.base_url)
+    show(target(args), integration(args.integration), sys.stdout, base_url=args.base_url, ask=_ask())
     return 0
 
 
@@ -69,5 +84,5 @@ def _remove(args: argparse.Namespace) -> int:
     from infra.ops.target import integration
     from infra.ops.webhooks import remove
 
-    remove(target(args), integration(args.integration), sys.stdout, base_url=args.base_url)
+    remove(target(args), integration(args.integration), sys.stdout, base_url=args.base_url, ask=_ask())
     return 0

@@ -1,10 +1,10 @@
 """The connections page: which fields each connection has (never a value), OAuth state, webhooks.
 
-Per connection (:func:`infra.ops.target.connections`: the specs' and the operator's), the secret is
-read once and reduced at once to *names*: the required and optional fields that are set or not. For an
-OAuth connection it adds when the stored access token stops being valid (``expires_at``), when the
-secret last changed (Secrets Manager's ``LastChangedDate``: the last refresh or connect), and whether
-an event was dead-lettered ``connection_revoked`` since. The fix is the doctor's own
+Per connection (:func:`infra.ops.target.connections`: the stored ones, which the functions use), the
+secret is read once and reduced at once to *names*: the required and optional fields that are set or
+not. For an OAuth connection it adds when the stored access token stops being valid (``expires_at``),
+when the secret last changed (Secrets Manager's ``LastChangedDate``: the last refresh or connect), and
+whether an event was dead-lettered ``connection_revoked`` since. The fix is the doctor's own
 (:mod:`infra.ops.doctor.connections`), so the page and ``switchboard doctor`` never advise differently.
 
 Webhook registrations are asked of the providers (:func:`infra.ops.webhooks.status`, as ``switchboard

@@ -135,7 +135,10 @@ def create_resources(
 def _create_connections(
     spec: IntegrationSpec, secrets: Any, prefix: str, sandbox_url: str, seen: set[str]
 ) -> None:
-    for connection in (*spec.all_connections, *spec.operator_connections):
+    """The secrets of the connections the spec's function uses, as a deployed stage has them: an
+    operator-only key (``webhooks register``'s) has none - locally that command uses the stand-in's
+    sample key (:func:`infra.ops.webhooks.store.credentials`)."""
+    for connection in spec.all_connections:
         if connection.name in seen:
             continue
         seen.add(connection.name)

@@ -23,7 +23,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from infra.ops.target import CliError, Target, aws_errors, connections
+from infra.ops.target import CliError, Target, aws_errors, connections, operator_connections, operator_env
 from shared.spec import Connection
 
 __all__ = [
@@ -63,6 +63,13 @@ def mask(value: Any) -> str:
 def _connection(name: str) -> tuple[Connection, list[str]]:
     known = connections()
     if name not in known:
+        operator = operator_connections().get(name)
+        if operator is not None:
+            variables = " / ".join(operator_env(operator, f) for f in operator.fields)
+            raise CliError(
+                f"{name} is not stored: no function uses it, and `switchboard webhooks register` takes it "
+                f"from {variables} or asks for it"
+            )
         raise CliError(f"no connection {name!r}; there are: {', '.join(known)}")
     return known[name]
 

@@ -38,6 +38,8 @@ __all__ = [
     "connections",
     "integration",
     "local_state",
+    "operator_connections",
+    "operator_env",
     "resolve",
 ]
 
@@ -298,13 +300,33 @@ def integration(name: str) -> IntegrationSpec:
 
 
 def connections() -> dict[str, tuple[Connection, list[str]]]:
-    """Every connection any spec declares -> (the connection, the integrations that use it).
+    """Every connection a function uses -> (the connection, the integrations that use it): the
+    stage's secrets.
 
-    Operator-only connections (``webhooks register``'s provider keys) are listed too: their secrets
-    exist on every stage and are set the same way.
+    Operator-only connections (``webhooks register``'s provider keys) have no secret: see
+    :func:`operator_connections`.
     """
     found: dict[str, tuple[Connection, list[str]]] = {}
     for spec in load_specs():
-        for conn in (*spec.all_connections, *spec.operator_connections):
+        for conn in spec.all_connections:
             found.setdefault(conn.name, (conn, []))[1].append(spec.name)
     return dict(sorted(found.items()))
+
+
+def operator_env(connection: Connection, field: str) -> str:
+    """The environment variable an operator-only field is taken from: ``STRIPE_API_KEY``."""
+    return f"{connection.name}_{field}".upper()
+
+
+def operator_connections() -> dict[str, Connection]:
+    """The provider-API keys only the operator's ``switchboard webhooks`` commands use (a webhook
+    trigger's ``registration`` that no function uses) -> the connection. No stage keeps them: the
+    command takes them from the environment or asks (:func:`infra.ops.webhooks.store.credentials`).
+    """
+    stored = connections()
+    return {
+        conn.name: conn
+        for spec in load_specs()
+        for conn in spec.operator_connections
+        if conn.name not in stored
+    }

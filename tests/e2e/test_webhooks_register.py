@@ -117,7 +117,11 @@ def test_cli_errors_are_one_line_with_the_fix(runtime: LocalRuntime, cli: Any) -
     assert done.returncode == 2 and done.stderr.startswith("switchboard: no integration 'no_such_thing'")
     done = cli("webhooks", "register", "stock_level")
     assert done.returncode == 2 and "has no webhook triggers" in done.stderr
-    ok(cli("secrets", "set", "stripe", "api_key=sk_test_revoked"))
+    # The operator's Stripe key is kept nowhere (locally register uses the stand-in's sample key).
+    done = cli("secrets", "set", "stripe", "api_key=sk_test_revoked")
+    assert done.returncode == 2 and "stripe is not stored" in done.stderr and "STRIPE_API_KEY" in done.stderr
+    assert len(done.stderr.splitlines()) == 1
+    ok(cli("secrets", "set", "square", "token=revoked"))
     done = cli("webhooks", "register", "pos_to_accounting")
-    assert done.returncode == 2 and "Stripe refused the stripe connection's credentials (401)" in done.stderr
-    assert "switchboard secrets set stripe api_key=-" in done.stderr and len(done.stderr.splitlines()) == 1
+    assert done.returncode == 2 and "Square refused the square connection's credentials (401)" in done.stderr
+    assert "switchboard secrets set square token=-" in done.stderr and len(done.stderr.splitlines()) == 1

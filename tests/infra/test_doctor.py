@@ -183,7 +183,7 @@ def test_a_half_deployed_stage_names_each_gap_with_its_fix(aws: None) -> None:
     client("sesv2").create_email_identity(EmailIdentity="reports@bramble-bakery.example")
     secrets = client("secretsmanager")
     secrets.put_secret_value(
-        SecretId="switchboard/prod/stripe", SecretString=json.dumps({"note": "created, never filled in"})
+        SecretId="switchboard/prod/square", SecretString=json.dumps({"note": "created, never filled in"})
     )
     sqs = client("sqs")
     dlq = sqs.get_queue_url(QueueName=naming.dlq_name("prod", "pos_to_accounting"))["QueueUrl"]
@@ -208,8 +208,8 @@ def test_a_half_deployed_stage_names_each_gap_with_its_fix(aws: None) -> None:
         out,
         "FAIL",
         "connections",
-        "stripe: api_key not set",
-        "switchboard secrets set stripe api_key=- --stage prod",
+        "square: token not set",
+        "switchboard secrets set square token=- --stage prod",
     )
     line(out, "warn", "email", "sandbox (request pending)", "request production access")
     line(out, "ok", "email", "daily_sales_report: sender reports@bramble-bakery.example")

@@ -107,3 +107,18 @@ def test_reveal_is_refused_on_a_deployed_stage(aws: boto3.session.Session, cli: 
     assert "sandbox-square-signature-key" not in done.stdout + done.stderr
     masked = cli("secrets", "show", "square_signing", "--stage", "prod", "--region", "us-east-1")
     assert masked.returncode == 0 and "sandbox-square" not in masked.stdout
+
+
+def test_an_operator_only_key_is_not_a_secret_and_the_error_says_where_it_comes_from(
+    aws: boto3.session.Session, cli: Any
+) -> None:
+    """No stage keeps Stripe's, Calendly's or Cal.com's key (only `webhooks register` uses them)."""
+    for args in (("set", "stripe", "api_key=-"), ("show", "calendly")):
+        done = cli("secrets", *args, "--stage", "prod", "--region", "us-east-1")
+        assert done.returncode == 2 and done.stderr.count("\n") == 1, done
+        name = args[1]
+        assert done.stderr.startswith(f"switchboard: {name} is not stored: no function uses it")
+        assert f"takes it from {name.upper()}_" in done.stderr
+    listed = cli("secrets", "list", "--stage", "prod", "--region", "us-east-1")
+    assert listed.returncode == 0
+    assert "switchboard/prod/stripe " not in listed.stdout and "switchboard/prod/square " in listed.stdout

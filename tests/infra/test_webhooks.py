@@ -1,7 +1,8 @@
 """``switchboard webhooks register|list|remove`` against the providers' stand-ins, in-process.
 
-AWS is moto (the stage ``test``'s secrets, as the specs declare them), the providers are the stand-ins
-answering through an httpx mock transport, and a delivery the stand-in makes goes through the real
+AWS is moto (the stage ``test``'s secrets, as the specs declare them; the operator-only provider keys,
+which no stage keeps, are in the environment as an operator would give them), the providers are the
+stand-ins answering through an httpx mock transport, and a delivery the stand-in makes goes through the real
 ingress path (``shared.entry.dispatch``) of a runtime on the same moto - so "accepted" is the verifier
 checking the provider's own signature against the secret ``register`` stored. The whole loop with a
 running local runtime and the CLI is in ``tests/e2e/test_webhooks_register.py``.
@@ -20,8 +21,9 @@ import httpx
 import pytest
 
 from infra.local.gateway import api_gateway_event
+from infra.local.resources import sandbox_secret_value
 from infra.ops import webhooks
-from infra.ops.target import CliError, Target
+from infra.ops.target import CliError, Target, operator_connections, operator_env
 from sandbox.base import SandboxApp, SandboxRequest, transport_for
 from sandbox.sender import Subscription
 from shared.entry import dispatch
@@ -32,6 +34,7 @@ from shared.subscriptions import label_for
 
 BASE = "https://hooks.bramble-bakery.example"
 REGION = "us-east-1"
+SANDBOX_URL = "http://sandbox.test/_sandbox"
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,18 @@ CASES = {
     "calendly": Case("booking_to_calendar", "calendly", _booking),
     "calcom": Case("booking_to_calendar", "calcom", _booking),
 }
+
+
+@pytest.fixture(autouse=True)
+def operator_keys(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The stand-ins' sample keys as the operator gives real ones: ``STRIPE_API_KEY``, and
+    ``STRIPE_BASE_URL`` pointing at the stand-in."""
+    given = {}
+    for conn in operator_connections().values():
+        for field, value in json.loads(sandbox_secret_value(dict(conn.local), SANDBOX_URL)).items():
+            given[operator_env(conn, field)] = value
+            monkeypatch.setenv(operator_env(conn, field), value)
+    return given
 
 
 @pytest.fixture
@@ -347,26 +362,70 @@ def test_square_subscription_at_an_older_url_is_replaced(
     assert secret_value(target, "square_signing")["notification_url"] == url_of(case)
 
 
-def test_without_provider_credentials_the_error_says_which_to_set(
-    target: Target, transport: httpx.MockTransport
+def test_no_stage_keeps_the_operator_only_keys(target: Target) -> None:
+    assert sorted(operator_connections()) == ["calcom", "calendly", "stripe"]
+    names = {s["Name"] for s in target.client("secretsmanager").list_secrets(MaxResults=100)["SecretList"]}
+    assert target.secret_name("square") in names  # the worker's token: register uses it too
+    assert not {target.secret_name(n) for n in operator_connections()} & names
+
+
+def test_without_the_operator_key_the_error_names_the_variable_to_set(
+    target: Target, transport: httpx.MockTransport, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    target.client("secretsmanager").put_secret_value(
-        SecretId=target.secret_name("stripe"),
-        SecretString=json.dumps({"base_url": "http://sandbox.test/_sandbox/stripe"}),
-    )
-    with pytest.raises(CliError, match=r"switchboard secrets set stripe api_key=- --stage test"):
+    monkeypatch.delenv("STRIPE_API_KEY")
+    with pytest.raises(CliError) as caught:
         run(webhooks.register, target, CASES["stripe"], transport)
+    message = str(caught.value)
+    assert "needs the stripe connection's api_key, which Switchboard does not store" in message
+    assert "set STRIPE_API_KEY" in message and "run the command in a terminal to be asked" in message
+    assert "secrets set" not in message
+
+
+def test_without_the_operator_key_a_terminal_is_asked_for_it(
+    target: Target,
+    transport: httpx.MockTransport,
+    sandboxes: dict[str, SandboxApp],
+    monkeypatch: pytest.MonkeyPatch,
+    operator_keys: dict[str, str],
+) -> None:
+    monkeypatch.delenv("CALENDLY_TOKEN")
+    asked: list[str] = []
+
+    def ask(prompt: str) -> str:
+        asked.append(prompt)
+        return operator_keys["CALENDLY_TOKEN"]
+
+    out = io.StringIO()
+    webhooks.register(
+        target, load_spec("booking_to_calendar"), out, base_url=BASE, transport=transport, ask=ask
+    )
+    assert asked == ["calendly.token (not stored; or set CALENDLY_TOKEN): "]
+    assert len(provider_subs(sandboxes["calendly"])) == 1
+    assert operator_keys["CALENDLY_TOKEN"] not in out.getvalue()  # never printed
+
+
+def test_a_square_token_is_still_its_connections_secret(
+    target: Target, transport: httpx.MockTransport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A provider key a function uses too (the worker's Square token) is the stage's secret, never an
+    environment variable."""
+    monkeypatch.setenv("SQUARE_TOKEN", "not-the-stored-token")
+    run(webhooks.register, target, CASES["square"], transport)
+    target.client("secretsmanager").put_secret_value(
+        SecretId=target.secret_name("square"), SecretString=json.dumps({"base_url": SANDBOX_URL + "/square"})
+    )
+    with pytest.raises(CliError, match=r"switchboard secrets set square token=- --stage test"):
+        run(webhooks.register, target, CASES["square"], transport)
 
 
 def test_credentials_the_provider_refuses_are_a_one_line_error(
-    target: Target, transport: httpx.MockTransport
+    target: Target, transport: httpx.MockTransport, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    value = secret_value(target, "calcom")
-    target.client("secretsmanager").put_secret_value(
-        SecretId=target.secret_name("calcom"),
-        SecretString=json.dumps({**value, "api_key": "cal_live_revoked"}),
-    )
-    with pytest.raises(CliError, match=r"Cal.com refused the calcom connection's credentials \(401\)"):
+    monkeypatch.setenv("CALCOM_API_KEY", "cal_live_revoked")
+    with pytest.raises(
+        CliError,
+        match=r"Cal.com refused the calcom connection's credentials \(401\); give them again: set CALCOM_API_KEY",
+    ):
         run(webhooks.register, target, CASES["calcom"], transport)
 
 
@@ -444,17 +503,13 @@ def test_list_follows_each_trigger_from_missing_to_current_and_back(
 
 
 def test_list_says_manual_for_providers_without_an_api_and_no_credentials_when_unset(
-    target: Target, transport: httpx.MockTransport
+    target: Target, transport: httpx.MockTransport, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert states(target, "website_to_crm", transport) == {"webhook": "manual", "tally": "manual"}
-    target.client("secretsmanager").put_secret_value(
-        SecretId=target.secret_name("calendly"), SecretString="{}"
-    )
+    monkeypatch.delenv("CALENDLY_TOKEN")
     rows = webhooks.status(target, load_spec("booking_to_calendar"), base_url=BASE, transport=transport)
     (calendly,) = [r for r in rows if r.trigger == "calendly"]
-    assert (
-        calendly.state == "no credentials" and "switchboard secrets set calendly token=-" in calendly.detail
-    )
+    assert calendly.state == "no credentials" and "set CALENDLY_TOKEN" in calendly.detail
 
 
 @pytest.mark.parametrize("app", sorted(CASES))
@@ -556,3 +611,14 @@ def test_on_a_stage_the_urls_come_from_its_stack_outputs(
     webhooks.register(target, load_spec("pos_to_accounting"), io.StringIO(), transport=transport)
     assert [s.url for s in provider_subs(sandboxes["square"])] == [outputs["PosToAccountingSquareUrl"]]
     assert [s.url for s in provider_subs(sandboxes["stripe"])] == [outputs["PosToAccountingStripeUrl"]]
+
+
+def test_the_help_names_the_variable_of_every_operator_key(capsys: pytest.CaptureFixture[str]) -> None:
+    from infra.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["webhooks", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    for conn in operator_connections().values():
+        for field in conn.fields:
+            assert operator_env(conn, field) in shown, conn.name

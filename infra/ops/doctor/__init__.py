@@ -6,8 +6,7 @@ The checks, in the order a first deployment meets them (each family is a module 
 bootstrap      CDK bootstrap in the account and region (:mod:`.deploy`)
 stacks         both stacks complete; one function per integration of the code, none extra
                (locally: the runtime serves every spec) (:mod:`.deploy`)
-connections    every connection's required fields set, operator connections included
-               (:mod:`.connections`)
+connections    every stored connection's required fields set (:mod:`.connections`)
 oauth          every OAuth connection refreshes at its provider (:mod:`.connections`)
 webhooks       every webhook registered at its provider, enabled, at the current URL
                (:mod:`.webhooks`)

@@ -1,8 +1,9 @@
 """Are the credentials there: every connection's required fields set, every OAuth connection able to
 refresh.
 
-The connections are the specs' (signing secrets, target credentials) and the operator's
-(``webhooks register``'s provider keys), as ``switchboard secrets list`` shows them. A field counts as
+The connections are those the functions use (signing secrets, target credentials), as ``switchboard
+secrets list`` shows them; the operator's own provider keys (``webhooks register``'s) are not stored,
+so there is nothing to check here - the ``webhooks`` check says when one is needed. A field counts as
 set when it is present and not empty; only field names are ever printed. The fix depends on where a
 value comes from: an OAuth connection's refresh token from ``switchboard connect`` (the owner's
 consent), a signing secret of a provider with a subscription API from ``switchboard webhooks
@@ -96,11 +97,7 @@ def check_connections(ctx: Context) -> list[Result]:
             continue
         missing = [f for f in conn.fields if not value.get(f)]
         if missing:
-            role = (
-                "the operator's `webhooks register`"
-                if conn not in _function_connections(ctx)
-                else ", ".join(used_by)
-            )
+            role = ", ".join(used_by)
             results.append(
                 Result(
                     "connections",
@@ -114,10 +111,6 @@ def check_connections(ctx: Context) -> list[Result]:
             Result("connections", "ok", f"all {len(known)} connections have their required fields set")
         )
     return results
-
-
-def _function_connections(ctx: Context) -> list[Connection]:
-    return [c for s in ctx.specs for c in s.all_connections]
 
 
 @contextmanager

@@ -15,6 +15,11 @@ deployment's URL for the trigger's event types, idempotently:
 4. Square's connection pins the registered URL (``notification_url``), which its signature covers;
 5. Switchboard's subscriptions for the same stage and trigger at an older URL are deleted last.
 
+The provider-API key comes from the registration connection's secret where a function uses it too
+(Square's token), else - an operator-only key no stage keeps - from the environment
+(``STRIPE_API_KEY``, ``CALENDLY_TOKEN``, ``CALCOM_API_KEY``) or a prompt in a terminal
+(:func:`infra.ops.webhooks.store.credentials`).
+
 For the other triggers (Tally, a HubSpot app's settings, a Standard Webhooks sender) it prints the
 steps to take by hand. ``list`` reports each trigger's state at the provider and ``remove`` deletes
 Switchboard's subscriptions of the integration (the current URL's, and those named for it).
@@ -31,7 +36,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from infra.ops.target import CliError, OperationFailed, Target
 from infra.ops.webhooks.plan import Hook, hooks_of, sharing, stage_flag
-from infra.ops.webhooks.store import SigningStore, credentials
+from infra.ops.webhooks.store import Ask, SigningStore, credentials, where_to_set
 from shared.errors import RetryableError, TargetRejected
 from shared.spec import IntegrationSpec
 from shared.subscriptions import Remote, SubscriptionApi, Unsupported
@@ -69,20 +74,22 @@ def _new_secret() -> str:
 
 
 @contextmanager
-def _provider(hook: Hook, target: Target, transport: httpx.BaseTransport | None) -> Iterator[SubscriptionApi]:
+def _provider(
+    hook: Hook, target: Target, transport: httpx.BaseTransport | None, ask: Ask | None = None
+) -> Iterator[SubscriptionApi]:
     """The provider's API with the registration connection, its refusals as one-line errors."""
     conn, flag = hook.trigger.registration, stage_flag(target)
     if conn is None:  # pragma: no cover - only hooks with has_api get here
         raise CliError(f"{hook.name} declares no registration connection")
-    api = hook.open(credentials(target, conn, flag, title=hook.app), transport)
+    api = hook.open(credentials(target, conn, flag, title=hook.app, ask=ask), transport)
     title = api.title
     try:
         yield api
     except TargetRejected as exc:
         if exc.status in (401, 403):
             raise CliError(
-                f"{title} refused the {conn.name} connection's credentials ({exc.status}); set them again: "
-                f"switchboard secrets set {conn.name} {' '.join(f + '=-' for f in conn.fields)}{flag}"
+                f"{title} refused the {conn.name} connection's credentials ({exc.status}); give them again: "
+                f"{where_to_set(conn, conn.fields, flag)}"
             ) from exc
         raise OperationFailed(f"{title} refused it: {exc.message}") from exc
     except RetryableError as exc:
@@ -196,7 +203,10 @@ def register(
     base_url: str | None = None,
     rotate: bool = False,
     transport: httpx.BaseTransport | None = None,
+    ask: Ask | None = None,
 ) -> None:
+    """Register each webhook trigger of ``spec`` (see the module docstring); ``ask`` prompts for an
+    operator-only provider key the environment does not hold (a terminal's ``getpass``)."""
     flag = stage_flag(target)
     kept: list[str] = []
     for hook in hooks_of(target, spec, base_url):
@@ -208,7 +218,7 @@ def register(
                 out.write(f"  {step}\n" if step.startswith("  ") else f"  {n}. {step}\n")
             continue
         store = SigningStore(target, hook.trigger.secret)
-        with _provider(hook, target, transport) as api:
+        with _provider(hook, target, transport, ask) as api:
             out.write(f"{hook.name}: {api.title} -> {hook.wanted.url}\n")
             if _register_one(hook, api, store, rotate=rotate, out=out):
                 kept.append(hook.trigger.secret.name)
@@ -225,8 +235,10 @@ def status(
     *,
     base_url: str | None = None,
     transport: httpx.BaseTransport | None = None,
+    ask: Ask | None = None,
 ) -> list[TriggerStatus]:
-    """Each webhook trigger's state at its provider (see :class:`TriggerStatus`)."""
+    """Each webhook trigger's state at its provider (see :class:`TriggerStatus`); without ``ask`` (the
+    doctor, the console) a provider key that is not at hand is the state ``no credentials``."""
     found: list[TriggerStatus] = []
     for hook in hooks_of(target, spec, base_url):
         base = (hook.spec.name, hook.trigger.name)
@@ -235,7 +247,7 @@ def status(
             found.append(TriggerStatus(*base, hook.app, hook.wanted.url, "manual", detail))
             continue
         try:
-            with _provider(hook, target, transport) as api:
+            with _provider(hook, target, transport, ask) as api:
                 here, elsewhere = _ours(hook, api.list())
                 title = api.title
         except CliError as exc:
@@ -268,8 +280,9 @@ def show(
     *,
     base_url: str | None = None,
     transport: httpx.BaseTransport | None = None,
+    ask: Ask | None = None,
 ) -> list[TriggerStatus]:
-    rows = status(target, spec, base_url=base_url, transport=transport)
+    rows = status(target, spec, base_url=base_url, transport=transport, ask=ask)
     width = max(len(f"{r.integration}.{r.trigger}") for r in rows)
     out.write(f"{'TRIGGER':<{width}}  {'PROVIDER':<10} {'STATE':<14} {'ENABLED':<7}  URL / EVENTS\n")
     for r in rows:
@@ -296,6 +309,7 @@ def remove(
     *,
     base_url: str | None = None,
     transport: httpx.BaseTransport | None = None,
+    ask: Ask | None = None,
 ) -> int:
     """Delete Switchboard's subscriptions of the integration; returns how many."""
     deleted = 0
@@ -305,7 +319,7 @@ def remove(
                 f"{hook.name}: {hook.app} has no API; delete the webhook to {hook.wanted.url} in its settings by hand\n"
             )
             continue
-        with _provider(hook, target, transport) as api:
+        with _provider(hook, target, transport, ask) as api:
             here, elsewhere = _ours(hook, api.list())
             for sub in here + elsewhere:
                 api.delete(sub)
