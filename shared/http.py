@@ -11,12 +11,13 @@ here, so integrations never look at status codes to decide whether to retry:
 * any other 4xx -> :class:`~shared.errors.TargetRejected` with the target's error text, redacted.
 
 A request that is safe to repeat - a read (``GET``/``HEAD``), or one the app's client marks ``safe``
-(a search or a batch read sent as ``POST``, a write under the target's idempotency key) - is repeated
+(a search or a batch read sent as ``POST``, a GraphQL query) - is repeated
 up to :data:`SAFE_RETRIES` times within the attempt after a 5xx, a timeout or a lost connection, with
 a short jittered pause, as AWS's and Google's SDKs do: one flaky read otherwise fails the whole
 attempt and repeats every read before it. It stops as soon as the app's circuit is open (the health
-breaker, :mod:`shared.health`). Writes that are not safe to repeat are never repeated here; across
-attempts the ledger decides.
+breaker, :mod:`shared.health`). Writes are never repeated here, not even under an idempotency key:
+whether a write whose answer was lost went through is the ledger's question, asked across attempts
+with the look-up of what an earlier attempt did, not left to how long a provider keeps its keys.
 
 A client is thread-safe and shared by all records of a batch (one connection pool per app and
 connection); a per-client semaphore keeps requests in flight within the app's concurrency cap.
