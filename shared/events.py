@@ -43,7 +43,7 @@ def derived_id(prefix: str, source_event_id: str) -> str:
 
 
 class LeadUtm(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="ignore", frozen=True)
 
     source: str | None = None
     medium: str | None = None
@@ -55,7 +55,7 @@ class LeadUtm(BaseModel):
 class LeadSnapshot(BaseModel):
     """Who wrote in, as website_to_crm validated it (its ``Lead`` model, dumped)."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="ignore", frozen=True)
 
     #: Required by website_to_crm today; optional here so a phone-only lead source can emit too.
     email: str | None = None
@@ -76,7 +76,7 @@ class LeadSnapshot(BaseModel):
 class LeadCreated(BaseModel):
     """``lead.created``: a lead is in the CRM (website_to_crm)."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="ignore", frozen=True)
 
     contact_id: str = Field(min_length=1, max_length=64)
     #: Whether this lead created the contact (False: an existing contact wrote again).
@@ -101,7 +101,7 @@ class ButtonClicked(BaseModel):
     id - one per message and button, so a double click or the chat app's retry is one event.
     """
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="ignore", frozen=True)
 
     #: The button's ``action_id``, as the flow that posted it named it.
     action_id: str = Field(min_length=1, max_length=255)

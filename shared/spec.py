@@ -56,7 +56,7 @@ DEFAULT_MAX_BODY_BYTES = 256 * 1024
 class NoSettings(BaseModel):
     """Settings model for an integration that has nothing to configure."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
 
 @dataclass(frozen=True)

@@ -107,7 +107,7 @@ def _zone(value: str) -> str:
 class Settings(BaseModel):
     """booking_to_calendar's configuration, per stage (CDK context ``settings.booking_to_calendar``)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     #: The Google calendar bookings go to: ``primary`` (the connected account's own) or a calendar id.
     calendar_id: str = Field(default="primary", min_length=1, max_length=300)

@@ -63,7 +63,7 @@ class ReportRequest(BaseModel):
 class Settings(BaseModel):
     """daily_sales_report's configuration, per stage (CDK context ``settings.daily_sales_report``)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     #: Who gets the email (the owner, a bookkeeper ...): one to ten addresses.
     report_to: tuple[str, ...] = Field(min_length=1, max_length=10)

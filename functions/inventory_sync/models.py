@@ -60,7 +60,7 @@ class SyncRequest(BaseModel):
 class Settings(BaseModel):
     """inventory_sync's configuration, per stage (CDK context ``settings.inventory_sync``)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     #: The Square location whose ``IN_STOCK`` count is kept in step (the shop's till).
     square_location_id: str = Field(pattern=r"^[A-Z0-9]{6,32}$")

@@ -87,7 +87,7 @@ class CompanySummary(BaseModel):
 class Settings(BaseModel):
     """lead_enrichment's configuration, per stage (CDK context ``settings.lead_enrichment``)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     #: Ask PDL for matches at least this likely (1-10); a weaker match is a free 404. ``None``: PDL's default.
     min_likelihood: int | None = Field(default=None, ge=1, le=10)

@@ -79,7 +79,7 @@ def _office_week() -> list[WorkingHours]:
 class Settings(BaseModel):
     """lead_followup's configuration, per stage (CDK context ``settings.lead_followup``)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     #: Leads scoring at least this are offered to the rep.
     min_score: int = Field(default=60, ge=0, le=100)

@@ -48,7 +48,7 @@ class Settings(BaseModel):
     not set is not offered.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     #: Sender of ``email.send`` (a verified SES identity; the function may send from it only).
     from_address: str | None = None

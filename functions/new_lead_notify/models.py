@@ -96,7 +96,7 @@ def _email_address(value: str, *, display_name: bool) -> str:
 class Settings(BaseModel):
     """new_lead_notify's configuration, per stage (CDK context ``settings.new_lead_notify``)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     #: Where announcements are emailed (a shared sales mailbox or a person).
     sales_inbox: str

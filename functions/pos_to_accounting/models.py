@@ -144,7 +144,7 @@ class Booking(BaseModel):
 class StripeTax(BaseModel):
     """Tax included in Stripe charges: the charge total includes ``rate_percent`` % tax."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     tax_code: QbId
     rate_percent: Decimal = Field(gt=0, le=100)
@@ -153,7 +153,7 @@ class StripeTax(BaseModel):
 class XeroStripeTax(BaseModel):
     """Tax included in Stripe charges, for Xero: the charge total includes ``rate_percent`` % tax."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     tax_type: XeroTaxType
     rate_percent: Decimal = Field(gt=0, le=100)
@@ -168,7 +168,7 @@ class XeroBooks(BaseModel):
     a refund a credit note paid out of it (:mod:`apps.xero.actions`). There is no payment method.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     #: The revenue account every line is booked to (``200`` Sales).
     sales_account: XeroCode
@@ -258,7 +258,7 @@ class Books:
 class Settings(BaseModel):
     """pos_to_accounting's configuration, per stage (CDK context ``settings.pos_to_accounting``)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     #: The books sales and refunds are booked in: QuickBooks Online (the top-level mapping) or Xero
     #: (the ``xero`` block). The flow calls ``provider("accounting.record_sale", accounting_app)``.

@@ -41,7 +41,7 @@ _ORIGIN: Final = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
 class Settings(BaseModel):
     """stock_level's configuration, per stage (CDK context ``settings.stock_level``)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     #: Which app holds the shop's catalogue and counts: ``square`` (the till's) or ``shopify`` (the web
     #: shop's). The answer comes from ``stock.get`` as that app performs it.

@@ -198,7 +198,7 @@ class LeadWebhook(BaseModel):
 class Settings(BaseModel):
     """website_to_crm's configuration, per stage (CDK context ``settings.website_to_crm``)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     #: Sites allowed to post the HTML form (scheme://host[:port]).
     allowed_origins: tuple[str, ...] = ()

@@ -12,6 +12,8 @@ import subprocess
 import sys
 from typing import Any
 
+import pytest
+
 from benchmarks.harness import REPO
 
 _ENV = {
@@ -112,3 +114,50 @@ def test_a_process_whose_collector_was_off_keeps_it_off() -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     run = json.loads(done.stdout.strip().splitlines()[-1])
     assert run["after"]["collecting"] is False
+
+
+_BUILT = """
+import json, sys
+from shared.registry import load_specs
+from shared import events
+
+specs = load_specs()
+unbuilt = {s.name: not s.settings.__pydantic_complete__ for s in specs}
+unbuilt_events = {m.__name__: not m.__pydantic_complete__ for m in (events.LeadUtm, events.LeadSnapshot,
+                  events.LeadCreated, events.ButtonClicked)}
+print(json.dumps({"settings": unbuilt, "events": unbuilt_events}))
+"""
+
+
+def test_loading_the_specs_builds_no_settings_or_bus_event_model() -> None:
+    """Settings are validated when first read (forms, routes, the worker) and bus events on the worker:
+    a webhook's cold start must not pay their schema builds (``defer_build``)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _BUILT],
+        env=_ENV,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    built = json.loads(done.stdout.strip().splitlines()[-1])
+    assert len(built["settings"]) >= 10
+    assert [name for name, unbuilt in built["settings"].items() if not unbuilt] == []
+    assert [name for name, unbuilt in built["events"].items() if not unbuilt] == []
+
+
+def test_a_deferred_settings_model_still_refuses_bad_settings_by_name() -> None:
+    from pydantic import ValidationError
+
+    from shared.errors import ConfigurationError
+    from shared.registry import load_spec
+    from shared.runtime import Runtime
+
+    spec = load_spec("website_to_crm")
+    rt = Runtime(spec=spec, stage="t", queue_url=None, dlq_url=None, table="t", bus="b", secret_prefix="p/")
+    rt.settings_json = json.dumps({"allowed_origins": ["https://shop.example"], "unknown": 1})
+    with pytest.raises(ConfigurationError, match="unknown") as caught:
+        rt.settings  # noqa: B018 - reading it validates
+    assert isinstance(caught.value.__cause__, ValidationError)
