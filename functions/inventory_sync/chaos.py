@@ -16,8 +16,10 @@ SKU to the same (as its first daily check would record it). Each sale must cause
 ``stock.sale_kept``: the observer :func:`stock_kept` counts one per sale when both sides end at
 ``START`` less every unit sold - and none if either side ends elsewhere (a sale lost or applied twice).
 
-Poison events are not made: no sale is refused for good by either stand-in, so a poison event of this
-integration could only be a payload refused at the ingress (a 400, never the DLQ the harness expects).
+Poison events are not made (``poisonable=False``): no sale is refused for good by either stand-in, so a
+poison event of this integration could only be a payload refused at the ingress (a 400, never the DLQ
+the harness expects). Before the factories said so, the plan marked 1 % of sales poison and a soak
+reported each as "poison missing" and its sale as an unexpected ``stock.sale_kept``.
 """
 
 from __future__ import annotations
@@ -213,6 +215,7 @@ def _factory(trigger: str) -> EventFactory:
         build=_build,
         effects=_effects,
         prepare=prepare,
+        poisonable=False,  # see the module docstring: no sale is refused for good
     )
 
 

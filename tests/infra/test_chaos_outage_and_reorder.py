@@ -196,3 +196,19 @@ def test_the_report_says_the_compression_the_outages_and_the_rates_allowed() -> 
     assert "redrives needed: 2, pressed: 0" in text
     assert "pos_to_accounting: target_unavailable 2" in text.split("why (redrives needed)", 1)[1]
     assert "rates each target allowed\n  quickbooks: enforced - ThrottleExceeded 500" in text
+
+
+def test_a_factory_that_cannot_make_poison_gets_none_and_the_rest_of_the_plan_stays() -> None:
+    import dataclasses
+
+    every = list(factories())
+    faults = parse_faults("dup=0.1,poison=0.2")
+    poisonable = [dataclasses.replace(f, poisonable=True) for f in every]
+    before = plan(ChaosConfig(events=300, seed=5, faults=faults), poisonable)[0]
+    assert any(p.poison and p.factory.integration == "inventory_sync" for p in before), "seed makes none"
+    after = plan(ChaosConfig(events=300, seed=5, faults=faults), every)[0]
+    assert not any(p.poison for p in after if p.factory.integration == "inventory_sync")
+    assert [
+        (p.index, p.factory.trigger, p.poison) for p in after if p.factory.integration != "inventory_sync"
+    ] == [(p.index, p.factory.trigger, p.poison) for p in before if p.factory.integration != "inventory_sync"]
+    assert all(not f.poisonable for f in every if f.integration == "inventory_sync")

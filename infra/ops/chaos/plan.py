@@ -40,7 +40,9 @@ def plan(config: ChaosConfig, factories: Sequence[EventFactory]) -> tuple[list[P
     Sequence factories (those with ``versions``) take part only under ``config.reorder``: an entity's
     versions are put in a random order, the first of them at the entity's place and the others a
     few to :data:`REORDER_SPREAD` deliveries later, and each is re-sent later with probability
-    :data:`REORDER_DUP`. Sequence events are never poison (their judge is the final state).
+    :data:`REORDER_DUP`. Sequence events are never poison (their judge is the final state), nor are a
+    factory's that cannot make one (``poisonable``); the draw is made anyway, so the rest of the plan
+    does not move.
     """
     rng = random.Random(config.seed)
     usable = [f for f in factories if f.versions is None or config.reorder]
@@ -48,7 +50,7 @@ def plan(config: ChaosConfig, factories: Sequence[EventFactory]) -> tuple[list[P
     for i in range(config.events):
         made = _choose(usable, rng)
         poison = rng.random() < config.rate("poison")
-        events.append(Planned(i, config.seed, made, poison and made.versions is None))
+        events.append(Planned(i, config.seed, made, poison and made.versions is None and made.poisonable))
     schedule: list[Delivery] = []
     later: dict[int, list[Delivery]] = {}
     for i, p in enumerate(events):

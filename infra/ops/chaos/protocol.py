@@ -88,6 +88,10 @@ class EventFactory:
     prepare: Callable[[ChaosRun, Sequence[Planned]], None] | None = None
     #: Which DLQ a poison event of this factory must end in (default: the integration's own).
     dlq: str | None = None
+    #: Whether the factory can make a poison event at all. One whose targets refuse nothing for good
+    #: (inventory_sync: a sale is a count either side takes) must say so, or the plan would expect
+    #: dead letters its events cannot produce and count their effects as unexpected.
+    poisonable: bool = True
     #: A *sequence* factory (``SEQUENCES`` of a ``chaos.py``): each event is one entity changed
     #: several times - ``versions(p)`` deliveries, each a distinct provider event, built in their
     #: true order by ``build_version(run, p, n)`` (``build`` is version 0). The plan delivers them
