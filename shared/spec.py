@@ -129,10 +129,15 @@ class RetryPolicy:
     max_delay_s: float = 900.0
     #: The longest gap between two waits the back-off makes (a target's ``Retry-After`` may ask more).
     max_wait_s: float = 900.0
-    #: How long after it was queued an event may still wait for its target (4 days).
-    horizon_s: float = 4 * 24 * 3600
-    #: How long the work queue keeps a message (6 days; the DLQ keeps 14 from the original enqueue).
-    retention_s: int = 6 * 24 * 3600
+    #: How long after it was queued an event may still wait for its target (5 days): the providers'
+    #: own re-send windows (Stripe about 3 days, Square 72 hours) and two days more, so that an event
+    #: queued shortly before a three-day outage still has time to get through the backlog after it.
+    #: (With 4 days, soaks dead-lettered events queued a simulated half-day before an outage while
+    #: the backlog after it drained.) The most that fits under SQS's 1,000 receives with waits up to
+    #: 15 minutes apart.
+    horizon_s: float = 5 * 24 * 3600
+    #: How long the work queue keeps a message (7 days; the DLQ keeps 14 from the original enqueue).
+    retention_s: int = 7 * 24 * 3600
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:

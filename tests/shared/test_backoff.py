@@ -137,10 +137,11 @@ def test_the_backstop_counts_every_attempt_and_every_wait_the_horizon_allows() -
     policy = RetryPolicy(max_attempts=2, base_delay_s=10, max_delay_s=60, max_wait_s=60, horizon_s=120)
     assert policy.max_waits == 6
     assert policy.max_receives == 2 + 6 + 1
-    # The defaults: 4 days of waits at most 15 minutes apart fit under SQS's 1,000 receives.
+    # The defaults: 5 days of waits at most 15 minutes apart fit under SQS's 1,000 receives.
     default = RetryPolicy()
-    assert default.horizon_s == 4 * 24 * 3600 > 3 * 24 * 3600  # past Stripe's ~3 days, Square's 72 h
-    assert 8 + 4 * 24 * 4 < default.max_receives <= SQS_MAX_RECEIVE_COUNT
+    assert default.horizon_s == 5 * 24 * 3600 > 3 * 24 * 3600  # past Stripe's ~3 days, Square's 72 h
+    assert 8 + 5 * 24 * 4 < default.max_receives <= SQS_MAX_RECEIVE_COUNT
+    assert RetryPolicy(max_attempts=12).max_receives <= SQS_MAX_RECEIVE_COUNT  # the most any spec asks
     assert sum(default.wait_window_s(n) / 2 for n in range(1, default.max_waits + 1)) >= default.horizon_s
 
 
@@ -149,7 +150,7 @@ def test_the_backstop_counts_every_attempt_and_every_wait_the_horizon_allows() -
     [
         ({"max_wait_s": 60, "horizon_s": 14 * 24 * 3600 - 1, "retention_s": 14 * 24 * 3600 - 1}, "outlast"),
         ({"horizon_s": 5 * 24 * 3600, "max_wait_s": 60}, "over SQS's maxReceiveCount limit of 1000"),
-        ({"horizon_s": 6 * 24 * 3600}, "raise retention_s or shorten horizon_s"),
+        ({"horizon_s": 7 * 24 * 3600 - 3600}, "raise retention_s or shorten horizon_s"),
         ({"retention_s": 14 * 24 * 3600}, "below the DLQ's 14 days"),
         ({"max_wait_s": 0}, "max_wait_s"),
         ({"horizon_s": -1}, "horizon_s must not be negative"),

@@ -91,7 +91,7 @@ class WaitLog:
 
 #: Simulated seconds between two outages: a day. Outages of different apps back to back would add up
 #: on a flow that calls both (new_lead_notify reads HubSpot, then posts to Slack): two three-day
-#: outages in a row are a six-day one for it, past the retry horizon (4 days) the spec promises.
+#: outages in a row are a six-day one for it, past the retry horizon (5 days) the spec promises.
 GAP_S: Final = 24 * 3600.0
 
 
