@@ -7,8 +7,10 @@ The runs themselves are in ``tests/e2e/test_chaos_outage.py`` and ``tests/e2e/te
 from __future__ import annotations
 
 import io
+import json
 import time
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +22,8 @@ from infra.ops.chaos.outage import GAP_S, Outages, WaitLog
 from infra.ops.chaos.report import ChaosReport, print_report
 from infra.ops.chaos.run import compression
 from infra.ops.target import CliError
+
+LOCAL = Path(__file__).resolve().parents[2] / "functions" / "lead_followup" / "settings.local.json"
 
 
 @pytest.mark.parametrize(
@@ -212,3 +216,20 @@ def test_a_factory_that_cannot_make_poison_gets_none_and_the_rest_of_the_plan_st
         (p.index, p.factory.trigger, p.poison) for p in after if p.factory.integration != "inventory_sync"
     ] == [(p.index, p.factory.trigger, p.poison) for p in before if p.factory.integration != "inventory_sync"]
     assert all(not f.poisonable for f in every if f.integration == "inventory_sync")
+
+
+def test_factories_settings_go_under_the_runs_own_and_are_valid_settings() -> None:
+    from functions.lead_followup.models import Settings as FollowupSettings
+    from infra.ops.chaos.run import with_factory_settings
+
+    every = list(factories())
+    config = ChaosConfig(
+        events=10, seed=1, faults={}, settings={"lead_followup": {"horizon_days": 30}, "x": {"y": 1}}
+    )
+    merged = with_factory_settings(every, config).settings
+    assert merged["lead_followup"] == {"horizon_days": 30, "buffer_minutes": 0, "meeting_minutes": 15}
+    assert merged["x"] == {"y": 1}
+    needed = {k: v for f in every for k, v in f.settings.get("lead_followup", {}).items()}
+    FollowupSettings.model_validate({**json.loads(LOCAL.read_text()), **needed})
+    plain = ChaosConfig(events=10, seed=1, faults={})
+    assert with_factory_settings([f for f in every if not f.settings], plain) is plain

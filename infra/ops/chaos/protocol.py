@@ -92,6 +92,10 @@ class EventFactory:
     #: (inventory_sync: a sale is a count either side takes) must say so, or the plan would expect
     #: dead letters its events cannot produce and count their effects as unexpected.
     poisonable: bool = True
+    #: Settings fields the factory's events need, per integration, laid over the local settings for
+    #: the run (under the run's own ``--setting``, which wins): e.g. a calendar with room for every
+    #: booking the run makes, where the local settings leave room for a demo's handful.
+    settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     #: A *sequence* factory (``SEQUENCES`` of a ``chaos.py``): each event is one entity changed
     #: several times - ``versions(p)`` deliveries, each a distinct provider event, built in their
     #: true order by ``build_version(run, p, n)`` (``build`` is version 0). The plan delivers them

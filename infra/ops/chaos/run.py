@@ -45,7 +45,15 @@ from shared.spec import WebhookTrigger
 if TYPE_CHECKING:
     from shared.spec import IntegrationSpec
 
-__all__ = ["configured", "deliver", "dlq_letters", "expire_keys", "lag_told", "run_chaos"]
+__all__ = [
+    "configured",
+    "deliver",
+    "dlq_letters",
+    "expire_keys",
+    "lag_told",
+    "run_chaos",
+    "with_factory_settings",
+]
 
 #: How often a provider tries one delivery that is not answered 2xx.
 ATTEMPTS = 5
@@ -75,6 +83,7 @@ def run_chaos(
         raise CliError(
             "no event factory for the integrations asked for; factories live in functions/<name>/chaos.py"
         )
+    config = with_factory_settings(wanted, config)
     wanted = configured(wanted, config)
     report = ChaosReport(
         events=config.events,
@@ -115,6 +124,21 @@ def run_chaos(
             trace.remove_sink(progress)
     report.elapsed_s = round(time.monotonic() - started, 1)
     return report
+
+
+def with_factory_settings(wanted: Sequence[EventFactory], config: ChaosConfig) -> ChaosConfig:
+    """``config`` with the settings its factories need laid under the run's own ``--setting``."""
+    import dataclasses
+
+    settings: dict[str, dict[str, Any]] = {}
+    for f in wanted:
+        for integration, fields in f.settings.items():
+            settings.setdefault(integration, {}).update(fields)
+    if not settings:
+        return config
+    for integration, fields in config.settings.items():
+        settings.setdefault(integration, {}).update(fields)
+    return dataclasses.replace(config, settings=settings)
 
 
 @contextmanager
