@@ -125,8 +125,22 @@ class _Unpublished(EphemeralMetrics):
         return None  # nothing kept, nothing to publish - and no "no metrics to publish" warning
 
 
+class _Published(EphemeralMetrics):
+    """A metric set published at its flush - and nothing at all when the invocation counted nothing.
+
+    No metric repeats another (each name is a billed series), so an invocation may have nothing to
+    count - a route answered from memory: Powertools would then warn "No application metrics to
+    publish" into the function's log.
+    """
+
+    def flush_metrics(self, raise_on_empty_metrics: bool = False) -> None:
+        if not self.metric_set and not raise_on_empty_metrics:
+            return None
+        super().flush_metrics(raise_on_empty_metrics)
+
+
 def new_metrics(integration: str) -> EphemeralMetrics:
     """A metric set for one invocation; flush it with ``flush_metrics()`` at the end."""
-    metrics = (_Unpublished if is_metrics_disabled() else EphemeralMetrics)(namespace=NAMESPACE)
+    metrics = (_Unpublished if is_metrics_disabled() else _Published)(namespace=NAMESPACE)
     metrics.add_dimension(name="integration", value=integration)
     return metrics

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+import warnings
 from typing import Any
 
 import pytest
@@ -99,3 +100,26 @@ def test_a_route_request_emits_no_route_requests_metric(make_runtime: Any, emitt
     names = emitted()
     assert "TargetLatency" in names  # it did publish: Square was asked
     assert "RouteRequests" not in names
+
+
+def test_a_request_that_counts_nothing_publishes_nothing_and_warns_of_nothing(
+    make_runtime: Any, emitted: Any
+) -> None:
+    """The second ask for a SKU is answered from memory: no metric to count, so no EMF line - and no
+    "No application metrics to publish" warning from Powertools in the function's log."""
+    rt: Runtime = make_runtime("stock_level")
+    event = api_gateway_event(
+        method="GET",
+        path="/stock/LOAF-RYE",
+        query="",
+        headers={"host": HOST, "origin": "https://www.bramble-bakery.example"},
+        body=b"",
+        route_key="GET /stock/{sku}",
+    )
+    assert dispatch(rt, event)["statusCode"] == 200
+    assert emitted()
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        assert dispatch(rt, event)["statusCode"] == 200
+    assert emitted() == set()
+    assert [str(w.message) for w in warned] == []
