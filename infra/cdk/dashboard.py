@@ -4,6 +4,10 @@ A row reads left to right the way an event travels: what came in and what became
 processed, retried, dead-lettered; requests to synchronous routes), what is waiting (queue and DLQ depth, age of the oldest message),
 how long the function takes (p50/p99), and how the target API behaves (latency p50/p99, 429s). The
 rows are built by :func:`integration_row` from an integration's resources; the stack only loops.
+
+Every custom metric name is a billed series, so the graphs read what a count already is rather than
+a series of its own: received is ``Accepted + Rejected`` (every request that reaches the ingress is
+one or the other), route requests the function's own ``AWS/Lambda`` ``Invocations`` (free).
 """
 
 from __future__ import annotations
@@ -21,7 +25,15 @@ from infra.cdk.config import StageConfig
 from infra.cdk.naming import dashboard_name
 from shared.spec import IntegrationSpec, RouteTrigger
 
-__all__ = ["ROUTE_ROW_WIDGETS", "ROW_WIDGETS", "SwitchboardDashboard", "dashboard_url", "integration_row"]
+__all__ = [
+    "ROUTE_ROW_WIDGETS",
+    "ROW_WIDGETS",
+    "SwitchboardDashboard",
+    "dashboard_url",
+    "integration_row",
+    "received",
+    "route_requests",
+]
 
 #: Titles of the graphs of one integration's row, in order (after its name).
 ROW_WIDGETS = (
@@ -50,14 +62,14 @@ def integration_row(
     name = spec.name
     sum_ = cloudwatch.Stats.SUM
     maximum = cloudwatch.Stats.MAXIMUM
-    events = [
-        switchboard_metric("Received", name, label="received"),
+    events: list[cloudwatch.IMetric] = [
+        received(name),
         switchboard_metric("Processed", name, label="processed"),
         switchboard_metric("Retried", name, label="retried"),
         switchboard_metric("DeadLettered", name, label="failed (DeadLettered)"),
     ]
     if any(isinstance(t, RouteTrigger) for t in spec.triggers):
-        events.append(switchboard_metric("RouteRequests", name, label="route requests"))
+        events.append(route_requests(spec, function))
     # Widths: header 3, events 5, queue graphs 3 + 3, duration 4, target 3 + 3 = 24; without the
     # queue graphs their 6 columns go to events (+2), duration (+2) and the target graphs (+1 each).
     wide = queues is None
@@ -130,6 +142,33 @@ def integration_row(
             statistic=sum_,
         ),
     ]
+
+
+def received(integration: str) -> cloudwatch.MathExpression:
+    """Requests received: each one the ingress takes is counted ``Accepted`` (per event queued) or
+    ``Rejected`` (refused, with its reason in the log), so their sum is what a ``Received`` series
+    of its own would repeat. A period with only one of them still counts (``FILL``)."""
+    return cloudwatch.MathExpression(
+        expression="FILL(accepted, 0) + FILL(rejected, 0)",
+        using_metrics={
+            "accepted": switchboard_metric("Accepted", integration),
+            "rejected": switchboard_metric("Rejected", integration),
+        },
+        label="received (accepted + rejected)",
+        period=PERIOD,
+    )
+
+
+def route_requests(spec: IntegrationSpec, function: lambda_.IFunction) -> cloudwatch.IMetric:
+    """Requests to the integration's synchronous routes: its function's invocations (a free metric).
+
+    A function that also works a queue is invoked for each batch too, and the label says so."""
+    only_routes = not spec.queued_triggers
+    return function.metric_invocations(
+        period=PERIOD,
+        statistic=cloudwatch.Stats.SUM,
+        label="route requests" if only_routes else "invocations (route requests + queue batches)",
+    )
 
 
 def dashboard_url(name: str) -> str:

@@ -1,8 +1,11 @@
 """What would lower a deployment's bill, each saving computed from the same model, and what it costs
 in safety: ``none`` (nothing a person or an alarm relies on is lost) or ``trade-off`` (named).
 
-The candidates are facts about the code (which metric series only repeat another or a free AWS metric,
-which secrets no function reads); the dollars come from the deployment as priced.
+The candidates are facts about what is deployed and measured (which metric series the bench saw that
+only repeat another or a free AWS metric, which secrets of the templates no function may read); the
+dollars come from the deployment as priced. A saving already made offers nothing: the code emits no
+repeating series and the stacks keep no unread secret since issue 18, so neither row appears for
+figures measured and templates synthesized from it.
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ from infra.cost.prices import FREE_TIER, price
 
 __all__ = ["REDUNDANT_SERIES", "Saving", "savings"]
 
-#: Metric series that repeat another series or a free AWS metric, and what the dashboard would read
-#: instead (a series nobody alarms on).
+#: Metric names that would only repeat another series or a free AWS metric, and what the dashboard
+#: reads instead (series nobody alarms on). The code emits none of them (tests/shared/
+#: test_ingress_metrics.py, test_oauth.py, functions/stock_level/tests); bench figures that list one
+#: were measured from older code, or from a regression - either way the row says what to drop.
 REDUNDANT_SERIES = {
     "Received": "Accepted + Rejected, which every request also emits",
     "RouteRequests": "the route function's own AWS/Lambda Invocations (free)",

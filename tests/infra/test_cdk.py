@@ -537,10 +537,25 @@ def test_dashboard_row(case: tuple[Synth, IntegrationSpec]) -> None:
         return out
 
     dims = ("integration", spec.name)
-    events = ["Received", "Processed", "Retried", "DeadLettered"]
+    (events,) = [w for w in row if w["properties"]["title"] == f"{spec.name}: events"]
+    drawn = events["properties"]["metrics"]
+    # Received is what Accepted + Rejected count (no series of its own: it would only repeat them).
+    assert drawn[0] == [
+        {"label": "received (accepted + rejected)", "expression": "FILL(accepted, 0) + FILL(rejected, 0)"}
+    ]
+    assert drawn[1:3] == [
+        ["Switchboard", name, *dims, {"id": name.lower(), "visible": False, "stat": "Sum"}]
+        for name in ("Accepted", "Rejected")
+    ]
+    counted = [("Switchboard", name, *dims, "Sum") for name in ("Processed", "Retried", "DeadLettered")]
     if any(isinstance(t, RouteTrigger) for t in spec.triggers):
-        events.append("RouteRequests")
-    assert series("events") == [("Switchboard", name, *dims, "Sum") for name in events]
+        # Route requests are the function's own invocations (free), with or without a queue's batches.
+        counted.append(("AWS/Lambda", "Invocations", "FunctionName", f"<{p.function}>", "Sum"))
+        label = (
+            "route requests" if not spec.queued_triggers else "invocations (route requests + queue batches)"
+        )
+        assert drawn[-1][-1]["label"] == label
+    assert series("events")[3:] == counted
     if p.queue is not None:
         assert series("queue depth") == [
             ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", f"<{p.queue}>", "Maximum"),
@@ -556,6 +571,27 @@ def test_dashboard_row(case: tuple[Synth, IntegrationSpec]) -> None:
         ("Switchboard", "TargetLatency", *dims, stat) for stat in ("p50", "p99")
     ]
     assert series("target 429s") == [("Switchboard", "TargetRateLimited", *dims, "Sum")]
+
+
+#: Metric names the runtime no longer emits, each a billed series that only repeated another (issue 18).
+NO_LONGER_EMITTED = {"Received", "RouteRequests", "OAuthRefreshed", "StockMemory", "StockSquare"}
+
+
+def test_no_alarm_or_graph_reads_a_metric_the_runtime_no_longer_emits(synthetic: Synth, real: Synth) -> None:
+    for synth in (synthetic, real):
+        read: set[str] = set()
+        for alarm in synth.resources("AWS::CloudWatch::Alarm").values():
+            props = alarm["Properties"]
+            read.add(props.get("MetricName", ""))
+            read.update(
+                m["MetricStat"]["Metric"]["MetricName"] for m in props.get("Metrics", []) if "MetricStat" in m
+            )
+        for widget in dashboard_body(synth)["widgets"]:
+            for m in widget["properties"].get("metrics", []):
+                if isinstance(m[0], str):
+                    read.add(m[1])
+        assert "Accepted" in read and "Processed" in read  # what was looked at is the whole set
+        assert read & NO_LONGER_EMITTED == set()
 
 
 def test_dashboard_shows_every_alarm_and_its_url_is_an_output(synthetic: Synth, real: Synth) -> None:
@@ -776,6 +812,18 @@ def test_core_stack(app: str, request: pytest.FixtureRequest) -> None:
         # wipe credentials the operator set. Required fields start missing, so the runtime fails closed.
         assert template == {}
         assert all(field in props["Description"] for field in conn.fields)
+    # Each secret is one some function's role may read: none is kept for the operator's commands alone
+    # (webhooks register's provider keys are asked for when it runs).
+    granted = secret_names(
+        [
+            p["Properties"]["PolicyDocument"]
+            for p in synth.resources("AWS::IAM::Policy", "integrations").values()
+        ]
+    )
+    assert granted == set(expected)
+    operator_only = {c.name for s in synth.specs for c in s.operator_connections} - set(expected)
+    if {s.name for s in synth.specs} == {s.name for s in load_specs()}:
+        assert operator_only == {"calcom", "calendly", "stripe"}
     # The function-only asset and the layer live with the functions, not in the core stack.
     assert not synth.resources("AWS::Lambda::LayerVersion", "core")
 

@@ -148,7 +148,7 @@ def _measured(name: str, **over: Any) -> dict[str, Any]:
         "ses_emails": 0.0,
         "target_calls": 2.0,
         "log_bytes": 1000.0,
-        "metric_series": ["Switchboard|integration=x|Processed", "Switchboard|integration=x|Received"],
+        "metric_series": ["Switchboard|integration=x|Processed", "Switchboard|integration=x|Accepted"],
         "cold_import_ms": {"ingress": 100.0, "worker": 300.0},
     }
     return {**figures, **over}
@@ -429,12 +429,37 @@ def test_savings_are_computed_from_the_same_model() -> None:
     found = {s.title: s for s in savings(d, stage, parse_bench(BENCH))}
     unread = found["Do not keep the 1 operator-only secrets (stripe)"]
     assert (unread.usd_per_month, unread.safety) == (pytest.approx(0.40), "none")
-    # "Received" repeats Accepted + Rejected: one series per integration, priced by hours with data
-    # (hook: 730 events, 1 - e^-1 of the hours; nightly: its 30.4 runs).
-    redundant = found["Stop emitting 1 metric names that repeat others (Received)"]
-    runs = model.schedule_runs_per_month("cron(0 2 * * ? *)", "Europe/Berlin")
-    expected = 0.30 * (model.metric_hours_fraction(730) + model.metric_hours_fraction(runs))
-    assert redundant.usd_per_month == pytest.approx(expected)
+    # Nothing measured repeats another series (Processed, Accepted): no such saving to offer.
+    assert not [t for t in found if t.startswith("Stop emitting")]
     # Trade-offs come after every saving that costs no safety.
     safeties = [s.safety for s in found.values()]
     assert safeties == sorted(safeties, key=lambda s: s != "none")
+
+    # Figures measured from code that still emitted "Received" (Accepted + Rejected again): one
+    # series per integration, priced by hours with data (hook: 730 events, 1 - e^-1 of the hours;
+    # nightly: its 30.4 runs).
+    older = {
+        **BENCH,
+        "integrations": [
+            {
+                **m,
+                "metric_series": [
+                    *m["metric_series"],
+                    f"Switchboard|integration={m['integration']}|Received",
+                ],
+            }
+            for m in BENCH["integrations"]
+        ],
+    }
+    d = model.deployment_cost(stage, parse_bench(older), 730)
+    found = {s.title: s for s in savings(d, stage, parse_bench(older))}
+    redundant = found["Stop emitting 1 metric names that repeat others (Received)"]
+    runs = model.schedule_runs_per_month("cron(0 2 * * ? *)", "Europe/Berlin")
+    expected = 0.30 * (model.metric_hours_fraction(730) + model.metric_hours_fraction(runs))
+    assert (redundant.usd_per_month, redundant.safety) == (pytest.approx(expected), "none")
+
+    # Every secret read by some function: no operator-only secret to drop.
+    read_all = inventory.inventory_from_templates("t", CORE, INTEGRATIONS)
+    read_all.read_secrets = read_all.secret_names
+    d = model.deployment_cost(read_all, parse_bench(BENCH), 730)
+    assert not [s for s in savings(d, read_all, parse_bench(BENCH)) if "operator-only" in s.title]
