@@ -463,3 +463,19 @@ def test_savings_are_computed_from_the_same_model() -> None:
     read_all.read_secrets = read_all.secret_names
     d = model.deployment_cost(read_all, parse_bench(BENCH), 730)
     assert not [s for s in savings(d, read_all, parse_bench(BENCH)) if "operator-only" in s.title]
+
+
+def test_the_committed_bench_measured_no_series_that_repeats_another() -> None:
+    """docs/cost.md offers no saving the code has made: the recorded figures (``make bench``) list
+    none of the metric names that only repeat another series."""
+    from infra.cost.measured import load_bench
+    from infra.cost.savings import REDUNDANT_SERIES
+
+    bench = load_bench()
+    repeating = {
+        (m.integration, s.rsplit("|", 1)[-1])
+        for m in bench.integrations.values()
+        for s in m.metric_series
+        if s.rsplit("|", 1)[-1] in REDUNDANT_SERIES
+    }
+    assert repeating == set()
