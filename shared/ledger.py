@@ -246,8 +246,9 @@ class Ledger:
     ) -> tuple[T, bool]:
         """Run one side effect once per event id; a completed step returns its saved result.
 
-        A step record is written once, when the step completed: one strongly consistent read and one
-        write per step, where a Powertools record would take two writes (in progress, then done).
+        A step record is written once, when the step completed: one write per step (a Powertools
+        record would take two: in progress, then done), and on a retry one strongly consistent read -
+        a first attempt reads nothing (:meth:`_step_record`).
         A step needs no lease of its own - steps only ever run inside their event's in-progress lease,
         so no two workers run the same event's steps at once.
 
