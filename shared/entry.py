@@ -12,6 +12,12 @@ service JSON, and every pass the collector makes over that heap is work the firs
 far is frozen (:func:`gc.freeze`: long-lived, never scanned again) and the collector resumes for
 what later invocations allocate.
 
+boto3 (every first answer needs it: the secret, the queue) is imported first, from the handler's own
+frame, before anything else: its import chain is the deepest of the cold start (``boto3`` ... ``urllib3``
+is 11 modules deep), and reached from inside the ingress's own imports, urllib3's regular expressions
+were parsed right at a boundary of CPython 3.11's frame stack chunks, where every call allocates a
+chunk and every return frees it (python/cpython#142183): ~5,000 mmap/munmap pairs, ~30-40 ms.
+
 Pydantic looks for plugins (the ``pydantic`` entry-point group) when it builds its first model, by
 reading the metadata of every installed distribution (~5 ms). Switchboard ships none, so the Lambda
 entry point tells pydantic so (``PYDANTIC_DISABLE_PLUGINS``) unless the environment already says.
@@ -40,6 +46,8 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     collecting = gc.isenabled()
     gc.disable()
     try:
+        import boto3  # noqa: F401 - imported shallow, see the module's docstring
+
         from shared.runtime import Runtime
 
         _runtime = Runtime.from_env()
