@@ -159,14 +159,12 @@ def ingress_world(*, per_trigger: bool = False, every_http: bool = False) -> Ite
             session.client("secretsmanager", endpoint_url=endpoint).create_secret(
                 Name="bench/baseline", SecretString=json.dumps({"secret": BASELINE_SECRET})
             )
-            secrets = session.client("secretsmanager", endpoint_url=endpoint)
+            parameters = session.client("ssm", endpoint_url=endpoint)
 
             def secret_of(name: str) -> str:
-                return str(
-                    json.loads(secrets.get_secret_value(SecretId=res.secret_prefix + name)["SecretString"])[
-                        "secret"
-                    ]
-                )
+                """A webhook's signing secret: an SSM parameter (:mod:`shared.store`)."""
+                found = parameters.get_parameter(Name=res.parameter_prefix + name, WithDecryption=True)
+                return str(json.loads(found["Parameter"]["Value"])["secret"])
 
             baseline_env = {
                 **env,

@@ -173,9 +173,12 @@ def pick_samples(spec: IntegrationSpec) -> tuple[list[Any], str]:
 
 def _secrets(spec: IntegrationSpec) -> dict[str, str]:
     from infra.local.resources import sandbox_secret_value
+    from shared import store
 
     return {
-        f"switchboard/bench/{c.name}": sandbox_secret_value(dict(c.local), SANDBOX)
+        store.stored_name(c, secret_prefix="switchboard/bench/", parameter_prefix="/switchboard/bench/"): (
+            sandbox_secret_value(dict(c.local), SANDBOX)
+        )
         for c in (*spec.all_connections, *spec.operator_connections)
     }
 
@@ -354,6 +357,7 @@ def _run(
             # sandboxes, so a later round does not meet the state an earlier one left.
             sandboxes = create_sandboxes()
             runtime_module._shared_clients["secretsmanager"].reset(secrets)
+            runtime_module._shared_clients["ssm"].reset(secrets)
             clear_caches()  # type: ignore[no-untyped-call]
             runtimes.append(_runtime(spec, http_transport=transport_for(sandboxes)))
             for sample in samples:

@@ -215,6 +215,21 @@ class FakeSecrets(_Fake):
         return {"Name": kw["SecretId"], "VersionId": "v-1"}
 
 
+class FakeSSM(_Fake):
+    """SSM ``GetParameter`` of the ``SecureString`` parameters (signing secrets, own keys), decrypted."""
+
+    def __init__(self, counter: CallCounter, values: dict[str, str]) -> None:
+        super().__init__(counter, "ssm")
+        self._values = dict(values)
+
+    def get_parameter(self, **kw: Any) -> dict[str, Any]:
+        self._count("GetParameter")
+        return {"Parameter": {"Name": kw["Name"], "Type": "SecureString", "Value": self._values[kw["Name"]]}}
+
+    def reset(self, values: dict[str, str]) -> None:
+        self._values = dict(values)
+
+
 class FakeSESv2(_Fake):
     """SES v2 ``SendEmail``: one billed message per call (recipients are counted by the caller)."""
 
@@ -227,9 +242,13 @@ class FakeSESv2(_Fake):
 
 
 def install(counter: CallCounter, secrets: dict[str, str]) -> None:
-    """Route Switchboard's boto3 clients and Powertools' secrets provider to the fakes."""
+    """Route Switchboard's boto3 clients and Powertools' secrets and SSM providers to the fakes.
+
+    ``secrets`` holds both stores' values by name: secret names, and parameter names (``/...``).
+    """
     from aws_lambda_powertools.utilities.parameters import base
     from aws_lambda_powertools.utilities.parameters.secrets import SecretsProvider
+    from aws_lambda_powertools.utilities.parameters.ssm import SSMProvider
 
     from shared import runtime
     from shared.runtime import reset_process_state
@@ -245,4 +264,7 @@ def install(counter: CallCounter, secrets: dict[str, str]) -> None:
     fake_secrets = FakeSecrets(counter, secrets)
     # The runtime's own client too: an OAuth refresh writes the rotated tokens back through it.
     runtime._shared_clients["secretsmanager"] = fake_secrets
-    base.DEFAULT_PROVIDERS["secrets"] = SecretsProvider(boto3_client=fake_secrets)  # type: ignore[arg-type]
+    base.DEFAULT_PROVIDERS["secrets"] = SecretsProvider(boto3_client=fake_secrets)  # type: ignore[attr-defined,arg-type]
+    fake_ssm = FakeSSM(counter, secrets)
+    runtime._shared_clients["ssm"] = fake_ssm
+    base.DEFAULT_PROVIDERS["ssm"] = SSMProvider(boto3_client=fake_ssm)  # type: ignore[attr-defined]

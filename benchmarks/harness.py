@@ -208,7 +208,8 @@ def warm_ingest(requests: int) -> Ingest:
     assert isinstance(trigger, WebhookTrigger)
     counter = CallCounter()
     secret_value = json.dumps({"secret": _local_secret(trigger)})
-    install(counter, {f"switchboard/bench/{trigger.secret.name}": secret_value})
+    # A signing secret is an SSM parameter (shared.store): the fake SSM answers for it.
+    install(counter, {f"/switchboard/bench/{trigger.secret.name}": secret_value})
     rt = _runtime(spec, queue_url="http://127.0.0.1/000000000000/bench")
     os.environ["SWITCHBOARD_QUEUE_URL"] = rt.queue_url
     baseline_handler._secret.update({"secret": BASELINE_SECRET})

@@ -416,24 +416,31 @@ def read_authorization(rt: Runtime, connection: Connection) -> Mapping[str, str]
     """The connection's secret as stored, read now, without requiring its fields.
 
     A connection being connected for the first time has its client but no refresh token yet, which
-    :func:`shared.secrets.get_connection` would call a missing secret.
+    :func:`shared.secrets.get_connection` would call a missing secret. Read from the connection's
+    store (:mod:`shared.store`): the connect links' state key is an SSM parameter.
     """
     import json
 
     from botocore.exceptions import ClientError
 
-    name = rt.secret_prefix + connection.name
+    from shared import store
+    from shared.secrets import stored_name
+
+    name = stored_name(rt, connection)
+    what = store.describe(connection, name)
     try:
-        raw = rt.aws("secretsmanager").get_secret_value(SecretId=name).get("SecretString") or "{}"
+        raw = store.read_value(rt.aws(store.service(connection)), connection, name)
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
-        raise MissingSecret(f"secret {name} could not be read ({code})") from exc
+        raise MissingSecret(f"{what} could not be read ({code})") from exc
+    if raw is None:
+        raise MissingSecret(f"{what} does not exist; set it with `{store.set_command(connection)}`")
     try:
         value = json.loads(raw)
     except ValueError:
         value = None
     if not isinstance(value, dict):
-        raise MissingSecret(f"secret {name} is not a JSON object")
+        raise MissingSecret(f"{what} is not a JSON object")
     return {str(k): str(v) for k, v in value.items() if v is not None}
 
 

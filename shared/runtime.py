@@ -39,6 +39,9 @@ class Runtime:
     bus: str
     secret_prefix: str
     settings_json: str = "{}"
+    #: Where the connections :mod:`shared.store` keeps in SSM Parameter Store live
+    #: (``/switchboard/<stage>/``); empty means the secret prefix with a leading slash.
+    parameter_prefix: str = ""
     #: Seconds a secret stays cached before Secrets Manager is asked again (rotation picks up after).
     secret_max_age_s: int = 300
     #: Multiplies retry back-off delays; the local runtime shrinks them so a demo drains in seconds.
@@ -64,10 +67,15 @@ class Runtime:
             table=_require("TABLE"),
             bus=os.environ.get(_ENV + "BUS", ""),
             secret_prefix=os.environ.get(_ENV + "SECRET_PREFIX", "switchboard/dev/"),
+            parameter_prefix=os.environ.get(_ENV + "PARAMETER_PREFIX", ""),
             settings_json=os.environ.get(_ENV + "SETTINGS", "{}"),
             secret_max_age_s=int(os.environ.get(_ENV + "SECRET_MAX_AGE", "300")),
             retry_scale=float(os.environ.get(_ENV + "RETRY_SCALE", "1")),
         )
+
+    def __post_init__(self) -> None:
+        if not self.parameter_prefix:
+            self.parameter_prefix = "/" + self.secret_prefix.lstrip("/")
 
     @property
     def name(self) -> str:

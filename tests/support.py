@@ -14,14 +14,32 @@ import httpx
 from infra.local.gateway import api_gateway_event
 from infra.local.poller import Poller
 from infra.local.samples import Sample, build_request
+from shared import store
 from shared.entry import dispatch
 from shared.runtime import Runtime
-from shared.secrets import signing_secrets
-from shared.spec import WebhookTrigger
+from shared.secrets import signing_secrets, stored_name
+from shared.spec import Connection, WebhookTrigger
 
 REGION = "us-east-1"
 REPO = Path(__file__).resolve().parents[1]
 HOST = "hooks.example.test"
+
+
+def store_value(rt: Runtime, connection: Connection, value: dict[str, Any] | str) -> None:
+    """Write ``connection``'s value where the runtime reads it (its store), leaving caches alone."""
+    import json
+
+    text = value if isinstance(value, str) else json.dumps(value)
+    store.write_value(rt.aws(store.service(connection)), connection, stored_name(rt, connection), text)
+
+
+def delete_value(rt: Runtime, connection: Connection) -> None:
+    """Remove ``connection``'s value from its store (the secret, or the parameter)."""
+    name = stored_name(rt, connection)
+    if store.store_of(connection) == "ssm":
+        rt.aws("ssm").delete_parameter(Name=name)
+    else:
+        rt.aws("secretsmanager").delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
 
 
 def send_sample(rt: Runtime, sample: Sample, *, host: str = HOST) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from shared.errors import ForbiddenOrigin, MissingSecret, SignatureError
-from shared.secrets import get_connection
+from shared.secrets import get_connection, stored_name
 from shared.spec import Connection
 
 if TYPE_CHECKING:
@@ -108,7 +108,7 @@ def _origin(request: WebhookRequest) -> str | None:
 def _key_matches(rt: Runtime, presented: str) -> bool:
     keys = [k.strip() for k in get_connection(rt, API_KEYS)["keys"].split(",") if k.strip()]
     if not keys:
-        raise MissingSecret(f"secret {rt.secret_prefix}{API_KEYS.name} holds no keys")
+        raise MissingSecret(f"parameter {stored_name(rt, API_KEYS)} holds no keys")
     wanted = presented.encode()
     # Every key is compared (no early exit), so timing does not tell which key came close.
     matches = [hmac.compare_digest(wanted, k.encode()) for k in keys]

@@ -32,6 +32,15 @@ partition key, so ``dynamodb:LeadingKeys`` cannot scope it, and a function that 
 the whole table. Scans are operators' questions (``switchboard keys list``, ``switchboard trace``),
 asked with the operator's own credentials.
 
+Which connections' values a function may read is derived from its spec as well, each in the store
+:mod:`shared.store` names by the connection's kind: ``secretsmanager:GetSecretValue`` on the secrets
+of its target credentials (:func:`secret_connections`), ``ssm:GetParameter`` on exactly the SSM
+parameters of its signing secrets and own keys (:func:`parameter_names`), and ``kms:Decrypt`` only
+through SSM (``kms:ViaService``) and only for those parameters (SSM puts the parameter's ARN in the
+encryption context, ``kms:EncryptionContext:PARAMETER_ARN``): the AWS-managed ``aws/ssm`` key's id is
+not known at synthesis, so the key resource is any key of the account, and the conditions are what
+scope it.
+
 The tests ask the same questions without synthesizing (``tests/infra/test_iam.py``), and check the
 readings of the source against what the door calls when it runs.
 """
@@ -44,14 +53,17 @@ from functools import cache
 from pathlib import Path
 from typing import Final
 
-from infra.cdk.naming import secret_name
+from infra.cdk.naming import parameter_name, secret_name
+from shared import store
 from shared.health import HEALTH_PREFIX, health_key
-from shared.spec import IntegrationSpec
+from shared.spec import Connection, IntegrationSpec
 
 __all__ = [
     "HEALTH_PREFIX",
+    "KMS_VIA_SERVICE",
     "LEADING_KEYS",
     "OAUTH_LEASE_PREFIX",
+    "PARAMETER_ARN_CONTEXT",
     "RESERVED_NAMES",
     "UNSCOPABLE_OPERATIONS",
     "breaker_keys",
@@ -59,6 +71,10 @@ __all__ = [
     "check_name",
     "door_operations",
     "ledger_key_patterns",
+    "parameter_connections",
+    "parameter_names",
+    "secret_connections",
+    "ssm_via",
     "table_actions",
 ]
 
@@ -71,6 +87,9 @@ OAUTH_LEASE_PREFIX: Final = "oauth#"
 RESERVED_NAMES: Final = frozenset({OAUTH_LEASE_PREFIX.rstrip("#"), HEALTH_PREFIX.rstrip("#")})
 #: Operations that name no partition key: ``dynamodb:LeadingKeys`` cannot scope them.
 UNSCOPABLE_OPERATIONS: Final = frozenset({"Scan"})
+#: The condition keys that scope ``kms:Decrypt`` of a ``SecureString`` to SSM and to one parameter.
+KMS_VIA_SERVICE: Final = "kms:ViaService"
+PARAMETER_ARN_CONTEXT: Final = "kms:EncryptionContext:PARAMETER_ARN"
 #: Where the ledger door lives.
 _DOOR: Final = Path("shared/table.py")
 _DOOR_CLASS: Final = "Table"
@@ -93,6 +112,26 @@ def ledger_key_patterns(spec: IntegrationSpec, stage: str) -> tuple[str, ...]:
             lease = f"{OAUTH_LEASE_PREFIX}{secret_name(stage, conn.name)}"
             patterns += [lease, f"{lease}#*"]
     return tuple(patterns) + breaker_keys(spec)
+
+
+def secret_connections(spec: IntegrationSpec) -> tuple[Connection, ...]:
+    """The connections of ``spec``'s function kept in Secrets Manager (its target credentials)."""
+    return tuple(c for c in spec.all_connections if store.store_of(c) == "secretsmanager")
+
+
+def parameter_connections(spec: IntegrationSpec) -> tuple[Connection, ...]:
+    """The connections of ``spec``'s function kept in SSM Parameter Store (signing secrets, own keys)."""
+    return tuple(c for c in spec.all_connections if store.store_of(c) == "ssm")
+
+
+def parameter_names(spec: IntegrationSpec, stage: str) -> tuple[str, ...]:
+    """The SSM parameters ``spec``'s function may read on ``stage`` (``/switchboard/<stage>/<name>``)."""
+    return tuple(parameter_name(stage, c.name) for c in parameter_connections(spec))
+
+
+def ssm_via(region: str) -> str:
+    """The ``kms:ViaService`` value of a decryption SSM asks for in ``region``."""
+    return f"ssm.{region}.amazonaws.com"
 
 
 def breaker_keys(spec: IntegrationSpec) -> tuple[str, ...]:

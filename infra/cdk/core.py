@@ -9,9 +9,13 @@
 * the alarm topic, encrypted with a customer-managed key: CloudWatch alarms cannot publish to a topic
   encrypted with the AWS-managed ``alias/aws/sns`` key, because its key policy cannot be edited to let
   ``cloudwatch.amazonaws.com`` use it; with an email subscription when context ``alarm_email`` is set;
-* one Secrets Manager secret per connection a function uses (``switchboard/<stage>/<connection>``),
-  created with an empty placeholder value that the operator replaces. The operator's own provider
-  keys (``switchboard webhooks register``'s) are kept nowhere: the command asks for them.
+* one Secrets Manager secret per target-credential connection a function uses
+  (``switchboard/<stage>/<connection>``), created with an empty placeholder value that the operator
+  replaces. Signing secrets and Switchboard's own keys are SSM ``SecureString`` parameters
+  (:mod:`shared.store`), which CloudFormation cannot create: the operator's ``switchboard secrets
+  set`` / ``webhooks register`` writes them, and each function is granted read on its own
+  (:mod:`infra.cdk.integration`). The operator's own provider keys (``switchboard webhooks
+  register``'s) are kept nowhere: the command asks for them.
 
 Stateful resources live here and functions do not, so that redeploying or removing integrations never
 touches data, and so the values the integrations stack imports (bus, table, topic) never change.
@@ -39,6 +43,7 @@ from constructs import Construct
 from infra.cdk import nag
 from infra.cdk.config import StageConfig
 from infra.cdk.naming import bus_name, pascal, resource_name, secret_name, table_name
+from shared import store
 from shared.spec import Connection, IntegrationSpec
 
 __all__ = ["CoreResources", "CoreStack", "connections_of"]
@@ -59,7 +64,7 @@ class CoreResources:
 
 
 def connections_of(specs: Sequence[IntegrationSpec]) -> tuple[Connection, ...]:
-    """Every connection a function of the specs uses, once, sorted by name: the stage's secrets.
+    """Every connection a function of the specs uses, once, sorted by name: the stage's stored values.
 
     Operator-only connections (the provider-API keys ``switchboard webhooks register`` uses once) get
     no secret: no function may read one, and a key kept for a command run once a deployment is a
@@ -155,7 +160,8 @@ class CoreStack(cdk.Stack):
 
         self.secrets: dict[str, secretsmanager.Secret] = {}
         for conn in connections_of(specs):
-            self.secrets[conn.name] = self._secret(conn)
+            if store.store_of(conn) == "secretsmanager":
+                self.secrets[conn.name] = self._secret(conn)
 
         self.resources = CoreResources(
             stage=config.stage, bus=self.bus, table=self.table, alarm_topic=self.alarm_topic

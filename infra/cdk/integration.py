@@ -52,6 +52,7 @@ from infra.cdk.naming import (
     dlq_name,
     function_name,
     log_group_name,
+    parameter_prefix,
     pascal,
     queue_name,
     resource_name,
@@ -415,6 +416,7 @@ class Integration(Construct):
             "SWITCHBOARD_TABLE": core.table.table_name,
             "SWITCHBOARD_BUS": core.bus.event_bus_name,
             "SWITCHBOARD_SECRET_PREFIX": secret_prefix(config.stage),
+            "SWITCHBOARD_PARAMETER_PREFIX": parameter_prefix(config.stage),
             "SWITCHBOARD_SETTINGS": self.settings_json,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": config.log_level,
@@ -433,10 +435,13 @@ class Integration(Construct):
           https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html), ``SendMessage``
           (ingress) and ``ChangeMessageVisibility`` (the back-off); on its DLQ ``SendMessage`` only
           (permanent failures go there at once, with a reason);
-        * ``secretsmanager:GetSecretValue`` on the secret of each connection it declares, and
-          ``PutSecretValue`` on those of its OAuth 2.0 connections (the refresh writes rotated tokens
-          back, the connect callback writes the first ones). Operator-only connections (webhook
-          registration) are never granted;
+        * ``secretsmanager:GetSecretValue`` on the secret of each target-credential connection it
+          declares, and ``PutSecretValue`` on those of its OAuth 2.0 connections (the refresh writes
+          rotated tokens back, the connect callback writes the first ones). Operator-only
+          connections (webhook registration) are never granted;
+        * ``ssm:GetParameter`` on exactly the SSM parameters of its signing secrets and own keys, and
+          ``kms:Decrypt`` only through SSM for those parameters (:mod:`infra.cdk.access`); never
+          ``PutParameter``: the operator writes them;
         * the ledger table's item operations its code makes, only on its own keys
           (``dynamodb:LeadingKeys``, :mod:`infra.cdk.access`);
         * ``events:PutEvents`` on the bus if it emits;
@@ -455,7 +460,7 @@ class Integration(Construct):
 
         read: list[str] = []
         write: list[str] = []
-        for conn in spec.all_connections:
+        for conn in access.secret_connections(spec):
             arn = self.secret_arn_pattern(conn.name)
             read.append(arn)
             if conn.kind == "oauth2":
@@ -468,6 +473,7 @@ class Integration(Construct):
             fn.add_to_role_policy(
                 iam.PolicyStatement(actions=["secretsmanager:PutSecretValue"], resources=write)
             )
+        self._grant_parameters()
         fn.add_to_role_policy(
             iam.PolicyStatement(
                 actions=list(access.table_actions(spec)),
@@ -483,6 +489,45 @@ class Integration(Construct):
         )
         if self.from_addresses:
             self._grant_ses()
+
+    def _grant_parameters(self) -> None:
+        """``ssm:GetParameter`` on exactly the function's own parameters, ``kms:Decrypt`` for them only.
+
+        The parameters' ``SecureString`` values are encrypted under the account's AWS-managed
+        ``aws/ssm`` key, whose id no template can name, so ``kms:Decrypt`` is granted on the account's
+        keys with two conditions: the call comes through SSM in this region (``kms:ViaService``), and
+        the encryption context names one of this function's parameters (SSM sets ``PARAMETER_ARN``).
+        """
+        stack = cdk.Stack.of(self)
+        arns = [self.parameter_arn(name) for name in access.parameter_names(self.spec, self.config.stage)]
+        if not arns:
+            return
+        self.function.add_to_role_policy(iam.PolicyStatement(actions=["ssm:GetParameter"], resources=arns))
+        keys = stack.format_arn(
+            service="kms", resource="key", resource_name="*", arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME
+        )
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["kms:Decrypt"],
+                resources=[keys],
+                conditions={
+                    "StringEquals": {
+                        access.KMS_VIA_SERVICE: access.ssm_via(stack.region),
+                        access.PARAMETER_ARN_CONTEXT: arns,
+                    }
+                },
+            )
+        )
+        nag.acknowledge(self.role, f"AwsSolutions-IAM5[Resource::{nag.KMS_ANY_KEY}]", nag.SSM_MANAGED_KEY)
+
+    def parameter_arn(self, name: str) -> str:
+        """ARN of the SSM parameter ``name`` (``/switchboard/<stage>/<connection>``; no suffix)."""
+        return cdk.Stack.of(self).format_arn(
+            service="ssm",
+            resource="parameter",
+            resource_name=name.lstrip("/"),
+            arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME,
+        )
 
     def _grant_ses(self) -> None:
         """``ses:SendEmail``/``ses:SendRawEmail`` on ``identity/*``, only with its own From address.

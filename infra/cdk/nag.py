@@ -14,12 +14,14 @@ from aws_cdk import Acknowledgment, Validations
 from constructs import IConstruct
 
 __all__ = [
+    "KMS_ANY_KEY",
     "PUBLIC_FORM",
     "PUBLIC_ROUTE",
     "PUBLIC_WEBHOOK",
     "SECRET_NOT_ROTATED",
     "SES_ANY_IDENTITY",
     "SES_IDENTITIES",
+    "SSM_MANAGED_KEY",
     "XRAY_WILDCARD",
     "acknowledge",
 ]
@@ -31,6 +33,14 @@ XRAY_WILDCARD = (
 )
 
 #: How cdk-nag names the resource ``arn:<partition>:ses:<region>:<account>:identity/*`` in a finding.
+KMS_ANY_KEY = "arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*"
+
+SSM_MANAGED_KEY = (
+    "SecureString parameters are encrypted under the AWS-managed aws/ssm key, whose key id no "
+    "template can name; kms:Decrypt is limited by kms:ViaService to SSM in this region and by "
+    "kms:EncryptionContext:PARAMETER_ARN to the function's own parameters."
+)
+
 SES_IDENTITIES = "arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/*"
 
 SES_ANY_IDENTITY = (

@@ -1,7 +1,8 @@
 """Names of deployed resources, in one place so the stacks, the CLI and the runbooks agree on them.
 
 Physical names are ``switchboard-<stage>-<integration>[-suffix]`` (SQS queues, functions, schedules)
-and ``switchboard/<stage>/<connection>`` (secrets): an operator can find everything of one stage, or of
+and ``switchboard/<stage>/<connection>`` (secrets; SSM parameters ``/switchboard/<stage>/<connection>``
+for the connections :mod:`shared.store` keeps there): an operator can find everything of one stage, or of
 one integration, by prefix. Construct ids and CloudFormation output keys must be alphanumeric, hence
 :func:`pascal`.
 
@@ -17,6 +18,7 @@ function               ``switchboard-<stage>-<integration>``, logs ``/aws/lambda
 table                  ``switchboard-<stage>-ledger``
 bus                    ``switchboard-<stage>``
 secret                 ``switchboard/<stage>/<connection>``
+parameter              ``/switchboard/<stage>/<connection>`` (signing secrets, own keys)
 dashboard              ``switchboard-<stage>``
 =====================  ==========================================
 """
@@ -32,6 +34,8 @@ __all__ = [
     "dlq_name",
     "function_name",
     "log_group_name",
+    "parameter_name",
+    "parameter_prefix",
     "pascal",
     "queue_name",
     "resource_name",
@@ -75,6 +79,16 @@ def secret_prefix(stage: str) -> str:
 
 def secret_name(stage: str, connection: str) -> str:
     return secret_prefix(stage) + connection
+
+
+def parameter_prefix(stage: str) -> str:
+    """What the runtime prepends to a connection name to find its SSM parameter
+    (``SWITCHBOARD_PARAMETER_PREFIX``). Parameter names with slashes must start with one."""
+    return f"/switchboard/{stage}/"
+
+
+def parameter_name(stage: str, connection: str) -> str:
+    return parameter_prefix(stage) + connection
 
 
 def stack_names(stage: str) -> tuple[str, str]:

@@ -1,7 +1,7 @@
 """The connections page: which fields each connection has (never a value), OAuth state, webhooks.
 
 Per connection (:func:`infra.ops.target.connections`: the stored ones, which the functions use), the
-secret is read once and reduced at once to *names*: the required and optional fields that are set or
+secret (or, for a signing secret or an own key, its SSM parameter: :mod:`shared.store`) is read once and reduced at once to *names*: the required and optional fields that are set or
 not. For an OAuth connection it adds when the stored access token stops being valid (``expires_at``),
 when the secret last changed (Secrets Manager's ``LastChangedDate``: the last refresh or connect), and
 whether an event was dead-lettered ``connection_revoked`` since. The fix is the doctor's own
@@ -63,7 +63,7 @@ def connection_views(target: Target, rows: list[EventRow]) -> list[ConnectionVie
     views = []
     for name, (conn, used_by) in connections().items():
         view = ConnectionView(
-            name, conn.app, connection_kind(conn), list(used_by), target.secret_name(name), exists=True
+            name, conn.app, connection_kind(conn), list(used_by), target.stored_name(conn), exists=True
         )
         try:
             value = read_secret(target, conn)

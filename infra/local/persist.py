@@ -297,7 +297,8 @@ def save(
         sandbox_url=runtime.sandbox_url,
         table=resources.table,
         items=_read_items(_client(runtime, "dynamodb"), resources.table),
-        secrets=_read_secrets(_client(runtime, "secretsmanager"), resources.secret_prefix),
+        secrets=_read_secrets(_client(runtime, "secretsmanager"), resources.secret_prefix)
+        | _read_parameters(_client(runtime, "ssm"), resources.parameter_prefix),
         queues=queues,
         standins=standins.capture(runtime.sandboxes),
         not_kept=not_kept,
@@ -326,7 +327,10 @@ def restore(snap: Snapshot, runtime: LocalRuntime) -> None:
             ) from exc
     standins.restore(runtime.sandboxes, snap.standins)
     _write_items(_client(runtime, "dynamodb"), snap.table, snap.items)
-    _write_secrets(_client(runtime, "secretsmanager"), snap.secrets, snap.sandbox_url, runtime.sandbox_url)
+    secrets = {k: v for k, v in snap.secrets.items() if not k.startswith("/")}
+    parameters = {k: v for k, v in snap.secrets.items() if k.startswith("/")}
+    _write_secrets(_client(runtime, "secretsmanager"), secrets, snap.sandbox_url, runtime.sandbox_url)
+    _write_parameters(_client(runtime, "ssm"), parameters, snap.sandbox_url, runtime.sandbox_url)
     for name, messages in snap.queues.items():
         _send_all(sqs, urls[name], messages)
 
@@ -380,6 +384,27 @@ def _write_secrets(client: Any, secrets: dict[str, str], old_url: str, new_url: 
             client.put_secret_value(SecretId=name, SecretString=value)
         except client.exceptions.ResourceNotFoundException:
             client.create_secret(Name=name, SecretString=value)
+
+
+def _read_parameters(client: Any, prefix: str) -> dict[str, str]:
+    """The stage's ``SecureString`` parameters (signing secrets, own keys), decrypted, by name.
+
+    Kept in the snapshot's ``secrets`` next to the secrets: a parameter's name starts with ``/``, a
+    secret's never does.
+    """
+    found: dict[str, str] = {}
+    paginator = client.get_paginator("get_parameters_by_path")
+    for page in paginator.paginate(Path=prefix.rstrip("/"), Recursive=True, WithDecryption=True):
+        for entry in page.get("Parameters", []):
+            found[str(entry["Name"])] = str(entry["Value"])
+    return dict(sorted(found.items()))
+
+
+def _write_parameters(client: Any, parameters: dict[str, str], old_url: str, new_url: str) -> None:
+    for name, saved in parameters.items():
+        client.put_parameter(
+            Name=name, Value=saved.replace(old_url, new_url), Type="SecureString", Overwrite=True
+        )
 
 
 def _read_queues(

@@ -2,7 +2,8 @@
 
 Names are the deployed ones, from the same functions (:mod:`infra.cdk.naming`, which imports no CDK):
 queues ``switchboard-<stage>-<integration>[-dlq]`` with dashes, table ``switchboard-<stage>-ledger``,
-bus ``switchboard-<stage>``, secrets ``switchboard/<stage>/<connection>`` - so the ``switchboard``
+bus ``switchboard-<stage>``, secrets ``switchboard/<stage>/<connection>`` and ``SecureString``
+parameters ``/switchboard/<stage>/<connection>`` (signing secrets, own keys: :mod:`shared.store`) - so the ``switchboard``
 commands that work against a deployed stage work locally too. Where moto differs from AWS (it never fires schedules; a
 schedule-only rule would receive every bus event) the local runtime does that part itself and no
 schedule rule is created here.
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra.cdk import naming
+from shared import store
 from shared.spec import SQS_MAX_RETENTION_S, BusTrigger, IntegrationSpec
 
 __all__ = ["LocalResources", "create_resources", "sandbox_secret_value", "sender_domain"]
@@ -31,6 +33,10 @@ class LocalResources:
     #: integration -> (queue url, dlq url), for the integrations with a queued trigger: as on AWS, a
     #: route-only integration has no queue (``infra/cdk/integration.py``).
     queues: dict[str, tuple[str, str]]
+
+    @property
+    def parameter_prefix(self) -> str:
+        return naming.parameter_prefix(self.stage)
 
     def queue_urls(self, integration: str) -> tuple[str | None, str | None]:
         """``(queue url, dlq url)`` of an integration, ``(None, None)`` if it has no queue."""
@@ -66,7 +72,7 @@ def create_resources(
     sqs = session.client("sqs")
     ddb = session.client("dynamodb")
     events = session.client("events")
-    secrets = session.client("secretsmanager")
+    clients = {name: session.client(name) for name in ("secretsmanager", "ssm")}
 
     table = naming.table_name(stage)
     ddb.create_table(
@@ -86,7 +92,7 @@ def create_resources(
     queues: dict[str, tuple[str, str]] = {}
     seen_secrets: set[str] = set()
     for spec in specs:
-        _create_connections(spec, secrets, prefix, sandbox_url, seen_secrets)
+        _create_connections(spec, clients, stage, sandbox_url, seen_secrets)
         domain = sender_domain(spec, (settings or {}).get(spec.name, "{}"))
         if domain:
             # SES refuses unverified senders; on AWS the operator verifies the domain (see README).
@@ -133,17 +139,23 @@ def create_resources(
 
 
 def _create_connections(
-    spec: IntegrationSpec, secrets: Any, prefix: str, sandbox_url: str, seen: set[str]
+    spec: IntegrationSpec, clients: Mapping[str, Any], stage: str, sandbox_url: str, seen: set[str]
 ) -> None:
-    """The secrets of the connections the spec's function uses, as a deployed stage has them: an
+    """The secrets and parameters of the connections the spec's function uses, as a deployed stage
+    has them (each in the store :mod:`shared.store` names, holding the stand-ins' sample values): an
     operator-only key (``webhooks register``'s) has none - locally that command uses the stand-in's
     sample key (:func:`infra.ops.webhooks.store.credentials`)."""
     for connection in spec.all_connections:
         if connection.name in seen:
             continue
         seen.add(connection.name)
-        secrets.create_secret(
-            Name=prefix + connection.name,
-            Description=connection.description,
-            SecretString=sandbox_secret_value(dict(connection.local), sandbox_url),
-        )
+        value = sandbox_secret_value(dict(connection.local), sandbox_url)
+        if store.store_of(connection) == "ssm":
+            name = naming.parameter_name(stage, connection.name)
+            store.write_value(clients["ssm"], connection, name, value)
+        else:
+            clients["secretsmanager"].create_secret(
+                Name=naming.secret_name(stage, connection.name),
+                Description=connection.description,
+                SecretString=value,
+            )

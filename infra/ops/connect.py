@@ -14,7 +14,6 @@ registered at the provider: a provider sends the owner back only to a URI regist
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from typing import TextIO
@@ -31,7 +30,7 @@ from functions.oauth_connect.link import (
     sign_state,
 )
 from functions.oauth_connect.providers import Provider, providers
-from infra.ops.secrets import read_secret
+from infra.ops.secrets import read_secret, write_secret
 from infra.ops.target import CliError, NotDeployed, Target, aws_errors
 from shared.spec import Connection
 from shared.table import Table
@@ -165,9 +164,5 @@ def _state_key(target: Target) -> str:
     if isinstance(key, str) and key:
         return key
     key = new_state_key()
-    name = target.secret_name(STATE_KEY.name)
-    with aws_errors(target, f"writing secret {name}"):
-        target.client("secretsmanager").put_secret_value(
-            SecretId=name, SecretString=json.dumps({**current, "state_key": key})
-        )
+    write_secret(target, STATE_KEY, {**current, "state_key": key})
     return key

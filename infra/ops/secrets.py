@@ -1,7 +1,10 @@
 """``switchboard secrets``: set and inspect a connection's secret, values masked.
 
-A connection's secret is one JSON object (``switchboard/<stage>/<connection>``) whose keys are the
-connection's declared ``fields`` (required) and ``optional`` fields. ``set`` merges ``key=value``
+A connection's secret is one JSON object whose keys are the connection's declared ``fields``
+(required) and ``optional`` fields, kept where :mod:`shared.store` says by the connection's kind:
+target credentials in Secrets Manager (``switchboard/<stage>/<connection>``), signing secrets and
+Switchboard's own keys in an SSM ``SecureString`` parameter (``/switchboard/<stage>/<connection>``,
+created by the first ``set``: CloudFormation cannot create one). ``set`` merges ``key=value``
 pairs into it and refuses keys the connection does not declare (a typo would otherwise be stored and
 silently ignored); ``key=-`` reads the value from the terminal (hidden) or standard input, so it stays
 out of the shell history; it says per field what happened (set, cleared, unchanged). ``show`` prints
@@ -23,7 +26,16 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from infra.ops.target import CliError, Target, aws_errors, connections, operator_connections, operator_env
+from infra.ops.target import (
+    CliError,
+    NotDeployed,
+    Target,
+    aws_errors,
+    connections,
+    operator_connections,
+    operator_env,
+)
+from shared import store
 from shared.spec import Connection
 
 __all__ = [
@@ -36,6 +48,7 @@ __all__ = [
     "read_secret",
     "set_secret",
     "show_secret",
+    "write_secret",
 ]
 
 #: What each kind ``secrets list`` shows means (printed under the list).
@@ -45,6 +58,9 @@ KINDS = {
     "signing": "verifies the app's webhooks",
     "own-key": "a key of Switchboard's own (API keys its callers present, the connect-link state key)",
 }
+
+#: How ``secrets list`` names each store.
+_STORE_LABEL: dict[store.Store, str] = {"secretsmanager": "secrets", "ssm": "ssm-parameter"}
 
 #: Values shorter than this are shown as ``***`` (their first characters would be most of them).
 _SHOW_PREFIX_FROM = 12
@@ -137,37 +153,50 @@ def _read_value(conn: Connection, key: str, stdin: TextIO | None) -> str:
     return line.rstrip("\r\n")
 
 
-def read_secret(target: Target, connection: Connection | str) -> dict[str, Any]:
-    """A connection's secret as its JSON object (by connection, or by the secret's full name).
+def read_secret(target: Target, connection: Connection) -> dict[str, Any]:
+    """A connection's secret as its JSON object, from its store.
 
     Every command that reads a connection's fields reads them here, so a secret that is not a JSON
-    object is the same one-line error that says how to mend it, wherever it is met.
+    object is the same one-line error that says how to mend it, wherever it is met. A parameter not
+    written yet reads as ``{}`` (every field "not set"): it is created by the first ``secrets set``.
+    A secret not there is the AWS error (the stack creates every secret).
     """
-    name = target.secret_name(connection.name) if isinstance(connection, Connection) else connection
-    with aws_errors(target, f"reading secret {name}"):
-        raw = target.client("secretsmanager").get_secret_value(SecretId=name).get("SecretString") or "{}"
+    name = target.stored_name(connection)
+    what = store.describe(connection, name)
+    with aws_errors(target, f"reading {what}"):
+        raw = store.read_value(target.store_client(connection), connection, name)
+    if raw is None and store.store_of(connection) == "ssm":
+        return {}
+    if raw is None:
+        raise NotDeployed(f"reading {what}: not found in {target.where} (the stack creates every secret)")
     try:
         value = json.loads(raw)
     except ValueError:
         value = None
     if not isinstance(value, dict):
-        raise CliError(f"secret {name} does not hold a JSON object; set every field again with `secrets set`")
+        raise CliError(f"{what} does not hold a JSON object; set every field again with `secrets set`")
     return value
+
+
+def write_secret(target: Target, connection: Connection, value: dict[str, Any]) -> None:
+    """Store ``value`` as the connection's secret, in its store (a parameter as a ``SecureString``)."""
+    name = target.stored_name(connection)
+    with aws_errors(target, f"writing {store.describe(connection, name)}"):
+        store.write_value(target.store_client(connection), connection, name, json.dumps(value))
 
 
 def set_secret(target: Target, connection: str, assignments: Sequence[str], out: TextIO) -> None:
     conn, used_by = _connection(connection)
     values = parse_assignments(conn, assignments)
-    name = target.secret_name(conn.name)
-    current = read_secret(target, name)
+    name = target.stored_name(conn)
+    current = read_secret(target, conn)
     merged = {**current, **values}
     for key, value in values.items():
         if not value:  # an empty optional field: remove it
             merged.pop(key, None)
     outcome = _outcome(current, values)
     if merged != current:
-        with aws_errors(target, f"writing secret {name}"):
-            target.client("secretsmanager").put_secret_value(SecretId=name, SecretString=json.dumps(merged))
+        write_secret(target, conn, merged)
     out.write(f"{name}: {outcome} (values not shown)\n")
     missing = [f for f in conn.fields if not merged.get(f)]
     if missing:
@@ -199,14 +228,19 @@ def _outcome(current: dict[str, Any], values: dict[str, str]) -> str:
 
 def show_secret(target: Target, connection: str, out: TextIO, *, reveal: bool = False) -> None:
     conn, used_by = _connection(connection)
-    name = target.secret_name(conn.name)
+    name = target.stored_name(conn)
     if reveal and not target.is_local:
+        read = (
+            f"aws ssm get-parameter --with-decryption --name {name}"
+            if store.store_of(conn) == "ssm"
+            else f"aws secretsmanager get-secret-value --secret-id {name}"
+        )
         raise CliError(
             f"--reveal works on the local runtime only, where values are the stand-ins' samples; on "
-            f"{target.where} they are real credentials: read one with `aws secretsmanager "
-            f"get-secret-value --secret-id {name}` (your IAM permission, recorded by CloudTrail)"
+            f"{target.where} they are real credentials: read one with `{read}` "
+            "(your IAM permission, recorded by CloudTrail)"
         )
-    value = read_secret(target, name)
+    value = read_secret(target, conn)
     samples = local_sample(target, conn) if reveal else {}
     out.write(f"{name}  ({conn.app}, {connection_kind(conn)}; used by {', '.join(used_by)})\n")
     width = max(len(k) for k in (*conn.fields, *conn.optional, *value))
@@ -247,12 +281,12 @@ def _shown(value: Any, sample: str | None, reveal: bool) -> str:
 
 def list_connections(target: Target, out: TextIO) -> None:
     known = connections()
-    width = max(len(target.secret_name(n)) for n in known)
-    out.write(f"{'SECRET':<{width}}  {'APP':<18} {'KIND':<8} USED BY\n")
-    for name, (conn, used_by) in known.items():
+    width = max(len(target.stored_name(conn)) for conn, _ in known.values())
+    out.write(f"{'SECRET':<{width}}  {'APP':<18} {'KIND':<8} {'STORE':<14} USED BY\n")
+    for conn, used_by in known.values():
         out.write(
-            f"{target.secret_name(name):<{width}}  {conn.app:<18} {connection_kind(conn):<8} "
-            f"{', '.join(used_by)}\n"
+            f"{target.stored_name(conn):<{width}}  {conn.app:<18} {connection_kind(conn):<8} "
+            f"{_STORE_LABEL[store.store_of(conn)]:<14} {', '.join(used_by)}\n"
         )
     out.write("KIND: " + "; ".join(f"{kind} = {meaning}" for kind, meaning in KINDS.items()) + "\n")
     out.write(

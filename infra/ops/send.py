@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from infra.ops.secrets import read_secret
 from infra.ops.target import CliError, Target, local_state, resolve
 from shared.spec import FormTrigger, IntegrationSpec, WebhookTrigger, accepted_status
 
@@ -211,12 +212,7 @@ def _signing_secret(trigger: WebhookTrigger, stage: str | None, state: dict[str,
     if not stage and not state:
         raise CliError("to sign for a deployed URL, say which stage holds the secret: --stage prod")
     target = resolve(stage)
-    name = (
-        str((state or {})["secret_prefix"]) + trigger.secret.name
-        if target.is_local
-        else target.secret_name(trigger.secret.name)
-    )
-    secret = _read_secret(target, name).get("secret")
+    secret = read_secret(target, trigger.secret).get("secret")
     return str(secret) if secret else None
 
 
@@ -261,14 +257,3 @@ def _earlier(
     if at >= math.floor(started):
         return None
     return Earlier(datetime.fromtimestamp(at, UTC), str(record.get("status", {}).get("S", "?")))
-
-
-def _read_secret(target: Target, name: str) -> dict[str, Any]:
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    try:
-        value = target.client("secretsmanager").get_secret_value(SecretId=name)["SecretString"]
-    except (ClientError, BotoCoreError) as exc:
-        raise CliError(f"cannot read secret {name}: {exc}") from exc
-    parsed: dict[str, Any] = json.loads(value)
-    return parsed

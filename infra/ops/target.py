@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from infra.cdk import naming
+from shared import store
 from shared.registry import load_specs
 from shared.spec import Connection, IntegrationSpec
 
@@ -123,6 +124,20 @@ class Target:
 
     def secret_name(self, connection: str) -> str:
         return naming.secret_name(self.stage, connection)
+
+    @property
+    def parameter_prefix(self) -> str:
+        return naming.parameter_prefix(self.stage)
+
+    def stored_name(self, connection: Connection) -> str:
+        """The connection's secret name or SSM parameter name (:mod:`shared.store` decides which)."""
+        return store.stored_name(
+            connection, secret_prefix=self.secret_prefix, parameter_prefix=self.parameter_prefix
+        )
+
+    def store_client(self, connection: Connection) -> Any:
+        """A client of the store that keeps ``connection``'s value."""
+        return self.client(store.service(connection))
 
     def queue_name(self, integration: str, *, dlq: bool = False) -> str:
         return (naming.dlq_name if dlq else naming.queue_name)(self.stage, integration)

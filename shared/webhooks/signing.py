@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Final
 
 from shared.errors import SignatureMismatch
-from shared.secrets import get_connection
+from shared.secrets import get_connection, stored_name
 
 if TYPE_CHECKING:
     from shared.runtime import Runtime
@@ -73,7 +73,7 @@ def verify_webhook(rt: Runtime, trigger: WebhookTrigger, request: WebhookRequest
     try:
         trigger.verifier.verify(pinned(request, value), _secrets(value), now)
     except SignatureMismatch:
-        if not _may_read_fresh(rt.secret_prefix + trigger.secret.name):
+        if not _may_read_fresh(stored_name(rt, trigger.secret)):
             raise
         fresh = get_connection(rt, trigger.secret, fresh=True)
         if _secrets(fresh) == _secrets(value) and fresh.get(PINNED_URL_FIELD) == value.get(PINNED_URL_FIELD):

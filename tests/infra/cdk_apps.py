@@ -365,6 +365,14 @@ def secret_names(value: Any) -> set[str]:
     return set(_SECRET.findall(json.dumps(value)))
 
 
+_PARAMETER = re.compile(r":parameter/switchboard/[a-z0-9]+/([A-Za-z0-9_.-]+)")
+
+
+def parameter_names(value: Any) -> set[str]:
+    """Connection names of the SSM parameters ``value`` (policies, templates) names."""
+    return set(_PARAMETER.findall(json.dumps(value)))
+
+
 def rendered(value: Any) -> str:
     """A CloudFormation string value with ``{"Ref": x}`` shown as ``{x}`` (``Fn::Join`` flattened)."""
     if isinstance(value, str):

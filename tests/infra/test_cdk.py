@@ -46,6 +46,7 @@ from infra.cdk.core import connections_of
 from infra.cdk.dashboard import ROUTE_ROW_WIDGETS, ROW_WIDGETS
 from infra.cdk.integration import sender_address
 from infra.cdk.naming import pascal, resource_name
+from shared import store
 from shared.registry import load_specs
 from shared.spec import (
     BusTrigger,
@@ -71,6 +72,7 @@ from tests.infra.cdk_apps import (
     inline_code,
     listify,
     origin_list,
+    parameter_names,
     parts,
     referenced_ids,
     rendered,
@@ -129,6 +131,7 @@ def test_function(case: tuple[Synth, IntegrationSpec]) -> None:
     assert "Table" in json.dumps(env["SWITCHBOARD_TABLE"])
     assert "Bus" in json.dumps(env["SWITCHBOARD_BUS"])
     assert env["SWITCHBOARD_SECRET_PREFIX"] == f"switchboard/{synth.stage}/"
+    assert env["SWITCHBOARD_PARAMETER_PREFIX"] == f"/switchboard/{synth.stage}/"
     # Powertools would add it to every metric as a second dimension, and the alarms would see nothing.
     assert "POWERTOOLS_SERVICE_NAME" not in env
     assert env["POWERTOOLS_METRICS_NAMESPACE"] == "Switchboard"
@@ -740,6 +743,7 @@ def test_integrations_cannot_reach_each_other(case: tuple[Synth, IntegrationSpec
         }
         # A connection two integrations share is theirs both; any other is out of reach.
         assert not secret_names(statements) & ({c.name for c in other_spec.all_connections} - own_secrets)
+        assert not parameter_names(statements) & ({c.name for c in other_spec.all_connections} - own_secrets)
         # Another integration's own keys (records, API keys, audit) match none of my patterns.
         for key in (f"{other_spec.name}#event#x", f"{other_spec.name}#audit#x", f"{other_spec.name}#"):
             assert not any(fnmatch.fnmatchcase(key, p) for p in patterns), (key, patterns)
@@ -800,7 +804,14 @@ def test_core_stack(app: str, request: pytest.FixtureRequest) -> None:
         },
     )
     secrets = synth.resources("AWS::SecretsManager::Secret", "core")
-    expected = {c.name: c for c in connections_of(synth.specs)}
+    every = connections_of(synth.specs)
+    # Target credentials are secrets; signing secrets and own keys are SSM parameters the operator
+    # writes (CloudFormation cannot create a SecureString), so the stack creates none of them.
+    expected = {c.name: c for c in every if store.store_of(c) == "secretsmanager"}
+    kept_in_ssm = {c.name for c in every if store.store_of(c) == "ssm"}
+    assert kept_in_ssm and all(c.kind in ("signing", "own-key") for c in every if c.name in kept_in_ssm)
+    assert not synth.resources("AWS::SSM::Parameter", "core")
+    assert not synth.resources("AWS::SSM::Parameter", "integrations")
     assert sorted(s["Properties"]["Name"] for s in secrets.values()) == sorted(
         f"switchboard/{synth.stage}/{n}" for n in expected
     )
@@ -821,6 +832,11 @@ def test_core_stack(app: str, request: pytest.FixtureRequest) -> None:
         ]
     )
     assert granted == set(expected)
+    policies = [
+        p["Properties"]["PolicyDocument"]
+        for p in synth.resources("AWS::IAM::Policy", "integrations").values()
+    ]
+    assert parameter_names(policies) == kept_in_ssm
     operator_only = {c.name for s in synth.specs for c in s.operator_connections} - set(expected)
     if {s.name for s in synth.specs} == {s.name for s in load_specs()}:
         assert operator_only == {"calcom", "calendly", "stripe"}
@@ -883,6 +899,7 @@ def test_prod_keeps_data_and_logs_longer(prod: Synth) -> None:
         assert fn["FunctionName"] == f"switchboard-prod-{spec.name.replace('_', '-')}"
         assert fn["Environment"]["Variables"]["POWERTOOLS_LOG_LEVEL"] == "INFO"
         assert fn["Environment"]["Variables"]["SWITCHBOARD_SECRET_PREFIX"] == "switchboard/prod/"
+        assert fn["Environment"]["Variables"]["SWITCHBOARD_PARAMETER_PREFIX"] == "/switchboard/prod/"
         assert prod.integrations["Resources"][p.log_group]["Properties"]["RetentionInDays"] == 90
         # The stage's own tracing choice ({"prod": "pass_through", ...} in its context).
         assert fn["TracingConfig"] == {"Mode": "PassThrough"}
@@ -926,6 +943,7 @@ def test_every_acknowledgment_answers_a_real_finding(tmp_path: Path, monkeypatch
         "AwsSolutions-APIG4",
         "AwsSolutions-IAM5[Resource::*]",
         f"AwsSolutions-IAM5[Resource::{nag.SES_IDENTITIES}]",
+        f"AwsSolutions-IAM5[Resource::{nag.KMS_ANY_KEY}]",  # aws/ssm's id: kms:Decrypt via SSM only
     }
 
 

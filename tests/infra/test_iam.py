@@ -39,6 +39,7 @@ from infra.cdk import access
 from infra.cdk.app import build_app
 from infra.cdk.integration import DLQ_ACTIONS, QUEUE_ACTIONS, SES_ACTIONS, from_addresses
 from infra.cdk.naming import secret_name
+from shared import store
 from shared.registry import load_specs
 from shared.spec import IntegrationSpec
 from shared.table import Table
@@ -83,6 +84,8 @@ def _resource(value: Any) -> str:
 
 def _condition(condition: dict[str, Any] | None) -> str:
     def sort(value: Any) -> Any:
+        if isinstance(value, dict) and ("Fn::Join" in value or "Ref" in value):
+            return rendered(value)  # an ARN or a service name built from the stack's region
         if isinstance(value, dict):
             return {k: sort(v) for k, v in value.items()}
         if isinstance(value, list):
@@ -142,6 +145,15 @@ def _sqs_operation_names() -> list[str]:
     return list(botocore.session.get_session().get_service_model("sqs").operation_names)
 
 
+#: ``kms:Decrypt``'s resource: the account's keys (``aws/ssm``'s id is unknown), scoped by conditions.
+KMS_KEYS = "arn:{AWS::Partition}:kms:{AWS::Region}:{AWS::AccountId}:key/*"
+
+
+def parameter_arn(stage: str, connection: str) -> str:
+    """The ARN of a connection's SSM parameter, as the roles name it (no wildcard: exactly one)."""
+    return f"arn:{{AWS::Partition}}:ssm:{{AWS::Region}}:{{AWS::AccountId}}:parameter/switchboard/{stage}/{connection}"
+
+
 def expected_grants(synth: Synth, spec: IntegrationSpec) -> set[Grant]:
     p = parts(synth, spec)
     none = _condition(None)
@@ -155,11 +167,26 @@ def expected_grants(synth: Synth, spec: IntegrationSpec) -> set[Grant]:
         calls = sqs_calls(spec)
         expected |= {(a, f"{p.queue}.Arn", none) for a in POLLER_ACTIONS | calls["queue_url"]}
         expected |= {(a, f"{p.dlq}.Arn", none) for a in calls["dlq_url"]}
+    parameters: list[str] = []
     for conn in spec.all_connections:
+        if store.store_of(conn) == "ssm":
+            parameters.append(parameter_arn(synth.stage, conn.name))
+            continue
         arn = f"arn:{{AWS::Partition}}:secretsmanager:{{AWS::Region}}:{{AWS::AccountId}}:secret:{secret_name(synth.stage, conn.name)}-??????"
         expected.add(("secretsmanager:GetSecretValue", arn, none))
         if conn.kind == "oauth2":
             expected.add(("secretsmanager:PutSecretValue", arn, none))
+    if parameters:
+        expected |= {("ssm:GetParameter", arn, none) for arn in parameters}
+        through_ssm = _condition(
+            {
+                "StringEquals": {
+                    "kms:ViaService": "ssm.{AWS::Region}.amazonaws.com",
+                    "kms:EncryptionContext:PARAMETER_ARN": parameters,
+                }
+            }
+        )
+        expected.add(("kms:Decrypt", KMS_KEYS, through_ssm))
     if spec.emits:
         expected.add(("events:PutEvents", _core_output(synth, "AWS::Events::EventBus"), none))
     scope = _condition(
@@ -197,6 +224,41 @@ def test_each_role_grants_exactly_what_its_spec_and_code_call_for(
     expected = expected_grants(synth, spec)
     assert sorted(granted - expected) == [], "granted but not called for"
     assert sorted(expected - granted) == [], "called for but not granted"
+
+
+def test_a_role_reads_exactly_its_own_parameters_and_no_other_functions(real: Synth) -> None:
+    """Signing secrets and own keys are SSM parameters: each role may read its own, none of another's,
+    may write none, and may decrypt only through SSM for those same parameters."""
+    every = {
+        parameter_arn(real.stage, c.name)
+        for s in load_specs()
+        for c in s.all_connections
+        if store.store_of(c) == "ssm"
+    }
+    assert len(every) >= 10  # the signing secrets, the stock API keys, the connect-link key
+    checked = 0
+    for spec in load_specs():
+        found = grants(role_statements(real, parts(real, spec).role))
+        own = {
+            parameter_arn(real.stage, n.removeprefix(f"/switchboard/{real.stage}/"))
+            for n in access.parameter_names(spec, real.stage)
+        }
+        readable = {r for a, r, _ in found if a == "ssm:GetParameter"}
+        assert readable == own, spec.name
+        assert not readable & (every - own), spec.name
+        assert not {a for a, _, _ in found if a.startswith("ssm:") and a != "ssm:GetParameter"}, spec.name
+        decrypt = [json.loads(c) for a, _, c in found if a == "kms:Decrypt"]
+        if own:
+            (condition,) = decrypt
+            assert condition["StringEquals"]["kms:ViaService"] == "ssm.{AWS::Region}.amazonaws.com"
+            assert set(condition["StringEquals"]["kms:EncryptionContext:PARAMETER_ARN"]) == own
+            checked += 1
+        else:
+            assert decrypt == [], spec.name
+        # A connection kept in SSM has no secret to read.
+        secrets = {r for a, r, _ in found if a.startswith("secretsmanager:")}
+        assert not any(f"/{c.name}-" in r for r in secrets for c in access.parameter_connections(spec))
+    assert checked >= 8
 
 
 class _RecordingSes:

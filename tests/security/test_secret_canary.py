@@ -38,8 +38,9 @@ from infra.local.runtime import LocalRuntime
 from infra.local.samples import load_samples
 from sandbox.base import SandboxRequest, SandboxResponse
 from sandbox.oauth import OAuthServer
-from shared import trace
+from shared import store, trace
 from shared.registry import load_specs
+from shared.secrets import stored_name
 
 pytestmark = pytest.mark.e2e
 
@@ -140,14 +141,14 @@ def runtime(
 
 
 def _set_canaries(rt: LocalRuntime, swapped: dict[str, str]) -> dict[str, str]:
-    """Every secret field of every connection -> a canary, in Secrets Manager and the sandboxes.
+    """Every secret field of every connection -> a canary, in its store and the sandboxes.
 
     ``swapped`` gets old value -> canary: a sample's caller holds the credential too (an API key).
     """
     from aws_lambda_powertools.utilities.parameters import base
 
     assert rt.resources is not None
-    sm = next(iter(rt.runtimes.values())).aws("secretsmanager")
+    first = next(iter(rt.runtimes.values()))
     canaries: dict[str, str] = {}
     done: set[str] = set()
     for spec in rt.specs:
@@ -155,8 +156,9 @@ def _set_canaries(rt: LocalRuntime, swapped: dict[str, str]) -> dict[str, str]:
             if conn.name in done:
                 continue
             done.add(conn.name)
-            name = rt.resources.secret_prefix + conn.name
-            value = json.loads(sm.get_secret_value(SecretId=name)["SecretString"])
+            name = stored_name(first, conn)
+            client = first.aws(store.service(conn))
+            value = json.loads(store.read_value(client, conn, name) or "{}")
             for field, old in list(value.items()):
                 if field in _NOT_SECRET or not _SECRET_FIELD.search(field) or not old:
                     continue
@@ -170,7 +172,7 @@ def _set_canaries(rt: LocalRuntime, swapped: dict[str, str]) -> dict[str, str]:
                     with sandbox.lock:
                         for part, canary in zip(parts, news, strict=True):
                             _swap(sandbox, part, canary)
-            sm.put_secret_value(SecretId=name, SecretString=json.dumps(value))
+            store.write_value(client, conn, name, json.dumps(value))
     base.clear_caches()  # type: ignore[no-untyped-call]
     time.sleep(2.1)  # the runtimes' own secret cache (2 s locally)
     rt._subscribe_senders()  # the providers' webhook subscriptions sign with the new secrets

@@ -29,6 +29,7 @@ from shared.registry import load_spec
 from shared.runtime import Runtime
 from shared.secrets import signing_secrets
 from shared.spec import DEFAULT_MAX_BODY_BYTES, FormTrigger, IntegrationSpec, WebhookTrigger
+from tests.support import delete_value, store_value
 
 NAME = "website_to_crm"
 HOST = "hooks.test"
@@ -377,10 +378,7 @@ def test_signature_under_the_previous_secret_is_accepted_during_rotation(rt: Run
     trigger = webhook_trigger(rt)
     old = signing_secrets(rt, trigger.secret)[0]
     new = "whsec_" + base64.b64encode(b"the brand new rotated secret").decode()
-    aws.client("secretsmanager").put_secret_value(
-        SecretId=rt.secret_prefix + trigger.secret.name,
-        SecretString=json.dumps({"secret": new, "previous_secret": old}),
-    )
+    store_value(rt, trigger.secret, {"secret": new, "previous_secret": old})
     body = json.dumps(LEAD).encode()
     assert post_webhook(rt, body, msg_id="msg_old", secret=old)["statusCode"] == 202
     assert post_webhook(rt, body, msg_id="msg_new", secret=new)["statusCode"] == 202
@@ -391,9 +389,7 @@ def test_deleted_signing_secret_fails_closed_with_500(rt: Runtime, aws: Any) -> 
     body = json.dumps(LEAD).encode()
     headers = signed_headers(rt, body)  # signed while the secret still existed
     trigger = webhook_trigger(rt)
-    aws.client("secretsmanager").delete_secret(
-        SecretId=rt.secret_prefix + trigger.secret.name, ForceDeleteWithoutRecovery=True
-    )
+    delete_value(rt, trigger.secret)
     result = assert_refused(rt, dispatch(rt, webhook_event(body, headers)), 500, "missing_secret")
     assert result == {
         "error": "missing_secret",
@@ -408,18 +404,14 @@ def test_empty_signing_secret_fails_closed_with_500(rt: Runtime, aws: Any, value
     body = json.dumps(LEAD).encode()
     headers = signed_headers(rt, body)
     trigger = webhook_trigger(rt)
-    aws.client("secretsmanager").put_secret_value(
-        SecretId=rt.secret_prefix + trigger.secret.name, SecretString=json.dumps(value)
-    )
+    store_value(rt, trigger.secret, value)
     assert_refused(rt, dispatch(rt, webhook_event(body, headers)), 500, "missing_secret")
 
 
 def test_unsigned_request_with_a_deleted_secret_is_still_500_not_401(rt: Runtime, aws: Any) -> None:
     # The secret is checked before the request: a missing secret never hides behind a 401.
     trigger = webhook_trigger(rt)
-    aws.client("secretsmanager").delete_secret(
-        SecretId=rt.secret_prefix + trigger.secret.name, ForceDeleteWithoutRecovery=True
-    )
+    delete_value(rt, trigger.secret)
     body = json.dumps(LEAD).encode()
     headers = {"host": HOST, "x-forwarded-proto": "http", "content-type": "application/json"}
     assert_refused(rt, dispatch(rt, webhook_event(body, headers)), 500, "missing_secret")
@@ -600,8 +592,9 @@ _COLD_START_SCRIPT = textwrap.dedent(
         queue = sqs.create_queue(QueueName="q")["QueueUrl"]
         dlq = sqs.create_queue(QueueName="q-dlq")["QueueUrl"]
         secret = "whsec_" + __import__("base64").b64encode(b"subprocess signing key").decode()
-        session.client("secretsmanager").create_secret(
-            Name="switchboard/t/website_to_crm_signing", SecretString=json.dumps({"secret": secret})
+        session.client("ssm").put_parameter(
+            Name="/switchboard/t/website_to_crm_signing", Value=json.dumps({"secret": secret}),
+            Type="SecureString",
         )
 
         from shared.entry import dispatch

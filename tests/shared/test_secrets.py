@@ -1,4 +1,5 @@
-"""Credentials from Secrets Manager (moto): absent, malformed or incomplete secrets, rotation, caching."""
+"""Connection values from their store (moto): Secrets Manager for credentials, SSM SecureString
+parameters for signing secrets; absent, malformed or incomplete values, rotation, caching."""
 
 from __future__ import annotations
 
@@ -52,10 +53,22 @@ def runtime(max_age: int = 0) -> Runtime:
 
 def store(secrets: Any, name: str, value: Any) -> None:
     text = value if isinstance(value, str) else json.dumps(value)
+    if name == SIGNING.name:  # kept in SSM, as shared.store decides by the kind
+        put_parameter(name, text)
+        return
     try:
         secrets.create_secret(Name=PREFIX + name, SecretString=text)
     except secrets.exceptions.ResourceExistsException:
         secrets.put_secret_value(SecretId=PREFIX + name, SecretString=text)
+
+
+def put_parameter(name: str, text: str) -> None:
+    boto3.client("ssm").put_parameter(
+        Name="/" + PREFIX + name, Value=text, Type="SecureString", Overwrite=True
+    )
+
+
+FIX = "set it with `switchboard secrets set acme token=- account=-`"
 
 
 def test_connection_is_returned_as_strings(secrets: Any) -> None:
@@ -67,6 +80,7 @@ def test_absent_secret_is_missing_secret(aws: Any) -> None:
     with pytest.raises(MissingSecret) as info:
         get_connection(runtime(), ACME)
     assert info.value.message.startswith("secret switchboard/test/acme could not be read (")
+    assert info.value.message.endswith(FIX)
     assert info.value.code == "missing_secret"
     assert isinstance(info.value, ConfigurationError)
 
@@ -76,7 +90,7 @@ def test_secret_that_is_not_a_json_object_is_missing_secret(secrets: Any, text: 
     store(secrets, "acme", text)
     with pytest.raises(MissingSecret) as info:
         get_connection(runtime(), ACME)
-    assert info.value.message == "secret switchboard/test/acme is not a JSON object"
+    assert info.value.message == f"secret switchboard/test/acme is not a JSON object; {FIX}"
     assert "hunter2" not in str(info.value)
 
 
@@ -96,7 +110,7 @@ def test_missing_field_names_the_field_not_the_value(
     store(secrets, "acme", value)
     with pytest.raises(MissingSecret) as info:
         get_connection(runtime(), ACME)
-    assert info.value.message == f"secret switchboard/test/acme has no value for {missing}"
+    assert info.value.message == f"secret switchboard/test/acme has no value for {missing}; {FIX}"
     assert "acct-9f8e7d" not in str(info.value)
     assert "tok-very-secret-value" not in str(info.value)
 
@@ -146,3 +160,48 @@ def test_max_age_zero_reads_every_time(secrets: Any) -> None:
     secrets.delete_secret(SecretId=PREFIX + "acme", ForceDeleteWithoutRecovery=True)
     with pytest.raises(MissingSecret):
         get_connection(rt, ACME)
+
+
+def test_signing_secret_is_read_from_its_ssm_parameter_decrypted(secrets: Any) -> None:
+    put_parameter("acme_signing", json.dumps({"secret": "whsec_in_ssm"}))
+    # A secret of the same name in Secrets Manager is not where a signing secret is kept.
+    secrets.create_secret(Name=PREFIX + "acme_signing", SecretString=json.dumps({"secret": "whsec_stale"}))
+    stored = boto3.client("ssm").get_parameter(Name="/switchboard/test/acme_signing")["Parameter"]
+    assert stored["Type"] == "SecureString"
+    assert stored["Value"] != json.dumps({"secret": "whsec_in_ssm"})  # encrypted at rest
+    assert signing_secrets(runtime(), SIGNING) == ["whsec_in_ssm"]
+
+
+def test_absent_parameter_names_it_and_the_command_that_sets_it(aws: Any) -> None:
+    with pytest.raises(MissingSecret) as info:
+        signing_secrets(runtime(), SIGNING)
+    assert info.value.message == (
+        "parameter /switchboard/test/acme_signing could not be read (ParameterNotFound); "
+        "set it with `switchboard secrets set acme_signing secret=-`"
+    )
+    assert info.value.status == 500
+
+
+def test_parameter_prefix_from_the_environment(aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SWITCHBOARD_INTEGRATION", SPEC.name)
+    monkeypatch.setenv("SWITCHBOARD_TABLE", "t")
+    monkeypatch.setenv("SWITCHBOARD_QUEUE_URL", "q")
+    monkeypatch.setenv("SWITCHBOARD_DLQ_URL", "d")
+    monkeypatch.setenv("SWITCHBOARD_SECRET_PREFIX", PREFIX)
+    monkeypatch.setenv("SWITCHBOARD_PARAMETER_PREFIX", "/elsewhere/test/")
+    boto3.client("ssm").put_parameter(
+        Name="/elsewhere/test/acme_signing", Value=json.dumps({"secret": "whsec_x"}), Type="SecureString"
+    )
+    rt = Runtime.from_env(SPEC)
+    rt.secret_max_age_s = 0
+    assert signing_secrets(rt, SIGNING) == ["whsec_x"]
+
+
+def test_parameter_is_cached_for_max_age_and_read_fresh_on_demand(aws: Any) -> None:
+    put_parameter("acme_signing", json.dumps({"secret": "whsec_first"}))
+    rt = runtime(max_age=300)
+    assert signing_secrets(rt, SIGNING) == ["whsec_first"]
+    put_parameter("acme_signing", json.dumps({"secret": "whsec_second", "previous_secret": "whsec_first"}))
+    assert signing_secrets(rt, SIGNING) == ["whsec_first"]  # cached
+    assert get_connection(rt, SIGNING, fresh=True)["secret"] == "whsec_second"
+    assert signing_secrets(rt, SIGNING) == ["whsec_second", "whsec_first"]

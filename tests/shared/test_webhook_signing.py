@@ -20,6 +20,7 @@ from shared.runtime import Runtime
 from shared.secrets import get_connection
 from shared.spec import WebhookTrigger
 from shared.webhooks import signing
+from tests.support import store_value
 
 REPO = Path(__file__).resolve().parents[2]
 PATH = "/hooks/pos_to_accounting/square"
@@ -47,9 +48,7 @@ def trigger(rt: Runtime) -> WebhookTrigger:
 
 
 def store(rt: Runtime, aws: Any, value: dict[str, str]) -> None:
-    aws.client("secretsmanager").put_secret_value(
-        SecretId=rt.secret_prefix + trigger(rt).secret.name, SecretString=json.dumps(value)
-    )
+    store_value(rt, trigger(rt).secret, value)
 
 
 def deliver(rt: Runtime, *, signed_url: str, key: str, host: str, proto: str = "https") -> int:

@@ -18,6 +18,7 @@ from shared.entry import dispatch
 from shared.errors import MissingSecret, SignatureMismatch, SignatureMissing
 from shared.spec import Accepted, IntegrationSpec, WebhookTrigger
 from shared.webhooks.base import WebhookRequest
+from tests.support import store_value
 
 KEY = "OSd0eLlVIY9ZhViEqlDUh4+6n6M+Lo+eDaEJheJ6OCCgWwIz2D3JIAU6jPMipHRbgKTLz2uJ+xiACXGDBLrgdA=="
 #: The example of ``xero-webhooks.yaml`` (``200WebhookDataReceivedOk``), byte for byte as a sender writes it.
@@ -122,9 +123,7 @@ def _post(rt: Any, body: bytes, signature: str) -> dict[str, Any]:
 
 def test_intent_to_receive_is_answered_200_or_401_with_an_empty_body(make_runtime: Any, aws: Any) -> None:
     rt = make_runtime("pos_to_accounting", spec=SPEC)
-    aws.client("secretsmanager").create_secret(
-        Name=rt.secret_prefix + SIGNING.name, SecretString=json.dumps({"secret": KEY})
-    )
+    store_value(rt, SIGNING, {"secret": KEY})
     body = json.dumps(INTENT_TO_RECEIVE).encode()
     good = _post(rt, body, xero_signature(body))
     assert (good["statusCode"], good["body"]) == (200, "")

@@ -15,6 +15,7 @@ import pytest
 
 from apps.square.standin import LOCATIONS, SquareSandbox
 from functions.stock_level import lookup
+from functions.stock_level.access import API_KEYS
 from functions.stock_level.cache import KEY_PREFIX
 from infra.local.gateway import api_gateway_event
 from infra.local.runtime import local_settings
@@ -23,6 +24,7 @@ from sandbox.base import SandboxRequest
 from shared.entry import dispatch
 from shared.registry import load_spec
 from shared.runtime import Runtime
+from tests.support import delete_value
 
 SPEC = load_spec("stock_level")
 SAMPLES = load_samples(SPEC)
@@ -454,9 +456,7 @@ def test_open_access_without_origin_when_the_settings_allow_it(make_runtime: Any
 
 
 def test_a_missing_key_secret_fails_closed_for_key_holders_only(rt: Runtime, aws: Any) -> None:
-    aws.client("secretsmanager").delete_secret(
-        SecretId=rt.secret_prefix + "stock_level_api_keys", ForceDeleteWithoutRecovery=True
-    )
+    delete_value(rt, API_KEYS)  # an SSM parameter (an own key): shared.store
     refused = get(rt, "/stock/LOAF-RYE", headers=SERVER)
     assert refused.status == 500 and refused.body["error"] == "missing_secret"
     assert get(rt, "/stock/LOAF-RYE", headers=BROWSER).status == 200

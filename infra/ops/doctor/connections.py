@@ -86,7 +86,7 @@ def check_connections(ctx: Context) -> list[Result]:
     results: list[Result] = []
     for name, (conn, used_by) in known.items():
         value = _stored(ctx, conn)
-        secret = ctx.target.secret_name(name)
+        secret = ctx.target.stored_name(conn)
         if value is None:
             fix = (
                 f"make deploy STAGE={ctx.target.stage} creates it"

@@ -16,13 +16,12 @@ on a connection that declares it (Square's). Values never reach the terminal or 
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from infra.ops.secrets import local_sample, read_secret
-from infra.ops.target import CliError, Target, aws_errors, operator_connections
+from infra.ops.secrets import local_sample, read_secret, write_secret
+from infra.ops.target import CliError, Target, operator_connections
 from infra.ops.target import operator_env as env_name
 from shared.spec import Connection
 from shared.webhooks.signing import PINNED_URL_FIELD
@@ -94,7 +93,7 @@ class SigningStore:
     def __init__(self, target: Target, connection: Connection) -> None:
         self.target = target
         self.connection = connection
-        self.name = target.secret_name(connection.name)
+        self.name = target.stored_name(connection)
 
     @property
     def pins_url(self) -> bool:
@@ -107,10 +106,7 @@ class SigningStore:
         return str(self.read().get("secret") or "")
 
     def _write(self, value: dict[str, Any]) -> None:
-        with aws_errors(self.target, f"writing secret {self.name}"):
-            self.target.client("secretsmanager").put_secret_value(
-                SecretId=self.name, SecretString=json.dumps(value)
-            )
+        write_secret(self.target, self.connection, value)
 
     def rotate_to(self, secret: str) -> bool:
         """Make ``secret`` current and keep the one it replaces as ``previous_secret``.
