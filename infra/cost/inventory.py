@@ -80,6 +80,10 @@ class StageInventory:
     #: Connection names of the stage's secrets, and those some function's role may read.
     secret_names: tuple[str, ...] = ()
     read_secrets: tuple[str, ...] = ()
+    #: Connection names of the SSM ``SecureString`` parameters some function's role may read (signing
+    #: secrets, own keys: :mod:`shared.store`). No template creates them - CloudFormation cannot
+    #: create a ``SecureString`` - so they are counted from the grants; standard tier, free.
+    parameter_names: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
 
 
@@ -266,12 +270,17 @@ def inventory_from_templates(
         for r in _resources(core, "AWS::SecretsManager::Secret").values()
     )
     granted = re.compile(rf":secret:{re.escape(prefix)}([A-Za-z0-9_.-]+)-\?{{6}}")
+    parameter = re.compile(rf":parameter/{re.escape(prefix)}([A-Za-z0-9_.-]+)")
     read: set[str] = set()
+    parameters: set[str] = set()
     for policy in _resources(integrations, "AWS::IAM::Policy").values():
         for statement in policy["Properties"].get("PolicyDocument", {}).get("Statement", []):
             actions = statement.get("Action", [])
-            if "secretsmanager:GetSecretValue" in (actions if isinstance(actions, list) else [actions]):
+            actions = actions if isinstance(actions, list) else [actions]
+            if "secretsmanager:GetSecretValue" in actions:
                 read.update(granted.findall(json.dumps(statement.get("Resource"))))
+            if "ssm:GetParameter" in actions:
+                parameters.update(parameter.findall(json.dumps(statement.get("Resource"))))
     return StageInventory(
         stage=stage,
         integrations=dict(sorted(found.items())),
@@ -294,6 +303,7 @@ def inventory_from_templates(
         bus_archives=len(_resources(core, "AWS::Events::Archive")),
         secret_names=tuple(secret_names),
         read_secrets=tuple(sorted(read)),
+        parameter_names=tuple(sorted(parameters)),
     )
 
 

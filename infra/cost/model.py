@@ -451,9 +451,15 @@ def deployment_cost(
         stage_items = [
             LineItem(
                 "secrets.secrets",
-                f"{stage.secrets} secrets (one per connection)",
+                f"{stage.secrets} secrets (one per target-credential connection)",
                 "fixed",
                 float(stage.secrets),
+            ),
+            LineItem(
+                "ssm.parameters",
+                f"{len(stage.parameter_names)} SSM SecureString parameters (signing secrets, own keys)",
+                "fixed",
+                float(len(stage.parameter_names)),
             ),
             LineItem(
                 "kms.keys",

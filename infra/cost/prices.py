@@ -112,6 +112,14 @@ PRICES: dict[str, Price] = {
             "https://aws.amazon.com/secrets-manager/pricing/",
         ),
         Price(
+            "ssm.parameters",
+            0.0,
+            1,
+            "standard parameter-month",
+            "standard tier (no charge to store; GetParameter at standard throughput is free)",
+            "https://aws.amazon.com/systems-manager/pricing/",
+        ),
+        Price(
             "secrets.api_calls",
             0.05,
             10_000,

@@ -9,7 +9,6 @@ the access token once, the cookie after that.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +25,7 @@ from infra.console.events import email_hash
 from infra.console.server import ConsoleServer
 from infra.local.runtime import LocalRuntime
 from infra.local.samples import EVENTS_DIR, build_request, load_sample
+from infra.ops.secrets import read_secret
 from infra.ops.target import Target, connections, resolve
 from shared.events import derived_id
 from shared.registry import load_spec
@@ -163,9 +163,8 @@ def _strings(value: Any) -> Iterator[str]:
 def canaries(target: Target) -> set[str]:
     """Every secret value the local runtime holds (its stand-ins' sample credentials and tokens)."""
     found: set[str] = set()
-    client = target.client("secretsmanager")
-    for name in connections():
-        value = json.loads(client.get_secret_value(SecretId=target.secret_name(name))["SecretString"])
+    for conn, _used_by in connections().values():
+        value = read_secret(target, conn)  # from its store: a secret, or an SSM parameter
         for key, field in value.items():
             if key in NOT_SECRET:
                 continue

@@ -203,8 +203,10 @@ def test_secrets_set_merges_and_show_masks_and_urls_and_names_are_local(
     assert current not in done and previous not in done and "set previous_secret, secret" in done
 
     rt = runtime.runtimes["website_to_crm"]
-    stored = json.loads(
-        rt.aws("secretsmanager").get_secret_value(SecretId=f"switchboard/local/{name}")["SecretString"]
+    stored = json.loads(  # a signing secret: an SSM SecureString parameter
+        rt.aws("ssm").get_parameter(Name=f"/switchboard/local/{name}", WithDecryption=True)["Parameter"][
+            "Value"
+        ]
     )
     assert stored == {"secret": current, "previous_secret": previous}
 
@@ -214,8 +216,10 @@ def test_secrets_set_merges_and_show_masks_and_urls_and_names_are_local(
     assert f"previous_secret  optional  whs…({len(previous)} chars)" in shown
 
     ok(run("secrets", "set", name, "previous_secret="))  # an empty optional field is removed
-    stored = json.loads(
-        rt.aws("secretsmanager").get_secret_value(SecretId=f"switchboard/local/{name}")["SecretString"]
+    stored = json.loads(  # a signing secret: an SSM SecureString parameter
+        rt.aws("ssm").get_parameter(Name=f"/switchboard/local/{name}", WithDecryption=True)["Parameter"][
+            "Value"
+        ]
     )
     assert stored == {"secret": current}
 

@@ -15,6 +15,7 @@ from infra.cdk.health_alarms import called_apps
 from infra.cost.inventory import inventory_from_templates
 from infra.cost.measured import BENCH_RESULTS, load_bench
 from infra.cost.model import ModelError, deployment_cost
+from shared import store
 from tests.infra.cdk_apps import Synth
 
 pytestmark = pytest.mark.cdk
@@ -37,7 +38,11 @@ def test_counts_every_integration_of_the_real_stage(real: Synth) -> None:
         assert found.alarms == len(kinds), spec.name
         assert found.alarm_metrics == len(kinds) + ("target-rate-limited" in kinds), spec.name
         assert len(found.schedules) == sum(1 for t in spec.triggers if type(t).__name__ == "ScheduleTrigger")
-    assert stage.secrets == len(connections_of(real.specs))
+    # Target credentials are billed secrets; signing secrets and own keys are free SSM parameters.
+    every = connections_of(real.specs)
+    assert stage.secrets == len([c for c in every if store.store_of(c) == "secretsmanager"])
+    assert set(stage.parameter_names) == {c.name for c in every if store.store_of(c) == "ssm"}
+    assert stage.secrets + len(stage.parameter_names) == len(every)
     assert (stage.kms_keys, stage.dashboards, stage.tables) == (1, 1, 1)
     assert stage.shared_alarms == stage.shared_alarm_metrics == len(called_apps(real.specs))
 

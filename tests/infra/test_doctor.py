@@ -32,6 +32,7 @@ from infra.ops.doctor.core import Check, Context, Result, run_checks
 from infra.ops.doctor.deploy import BOOTSTRAP, STACKS
 from infra.ops.doctor.ses import SES, address
 from infra.ops.target import Target, connections, resolve
+from shared import store
 from shared.registry import load_specs
 
 REGION = "eu-west-2"
@@ -107,8 +108,13 @@ def complete_stage() -> str:
         sqs.create_queue(QueueName=naming.dlq_name("prod", name))
     secrets = client("secretsmanager")
     for name, (conn, _) in connections().items():
-        value = {f: f"set-{f}" for f in conn.fields}
-        secrets.create_secret(Name=naming.secret_name("prod", name), SecretString=json.dumps(value))
+        value = json.dumps({f: f"set-{f}" for f in conn.fields})
+        if store.store_of(conn) == "ssm":  # a signing secret or own key: the operator's parameter
+            client("ssm").put_parameter(
+                Name=naming.parameter_name("prod", name), Value=value, Type="SecureString"
+            )
+        else:
+            secrets.create_secret(Name=naming.secret_name("prod", name), SecretString=value)
     client("sesv2").create_email_identity(EmailIdentity="bramble-bakery.example")
     return topic
 

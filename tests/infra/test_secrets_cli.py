@@ -20,7 +20,8 @@ from shared.spec import WebhookTrigger
 
 pytestmark = pytest.mark.e2e
 
-SQUARE = "switchboard/local/square_signing"
+#: A signing secret: an SSM SecureString parameter (shared.store), not a Secrets Manager secret.
+SQUARE = "/switchboard/local/square_signing"
 
 
 def ok(done: Any) -> str:
@@ -28,15 +29,17 @@ def ok(done: Any) -> str:
     return str(done.stdout)
 
 
-def stored(runtime: LocalRuntime, secret: str) -> dict[str, str]:
-    sm = runtime.runtimes["pos_to_accounting"].aws("secretsmanager")
-    value: dict[str, str] = json.loads(sm.get_secret_value(SecretId=secret)["SecretString"])
+def stored(runtime: LocalRuntime, parameter: str) -> dict[str, str]:
+    ssm = runtime.runtimes["pos_to_accounting"].aws("ssm")
+    found = ssm.get_parameter(Name=parameter, WithDecryption=True)["Parameter"]
+    assert found["Type"] == "SecureString"
+    value: dict[str, str] = json.loads(found["Value"])
     return value
 
 
-def versions(runtime: LocalRuntime, secret: str) -> int:
-    sm = runtime.runtimes["pos_to_accounting"].aws("secretsmanager")
-    return len(sm.list_secret_version_ids(SecretId=secret)["Versions"])
+def versions(runtime: LocalRuntime, parameter: str) -> int:
+    ssm = runtime.runtimes["pos_to_accounting"].aws("ssm")
+    return int(ssm.get_parameter(Name=parameter)["Parameter"]["Version"])
 
 
 def test_set_says_per_field_whether_it_set_cleared_or_left_it(runtime: LocalRuntime, cli: Any) -> None:
@@ -64,7 +67,9 @@ def test_list_gives_each_connection_the_kind_its_declarations_make_it(
     runtime: LocalRuntime, cli: Any
 ) -> None:
     listed = ok(cli("secrets", "list"))
-    rows = {ln.split()[0]: ln.split()[2] for ln in listed.splitlines() if ln.startswith("switchboard/")}
+    lines = [ln.split() for ln in listed.splitlines() if ln.lstrip("/").startswith("switchboard/")]
+    rows = {ln[0].removeprefix("/"): ln[2] for ln in lines}
+    stores = {ln[0].removeprefix("/"): (ln[0], ln[3]) for ln in lines}
     assert rows["switchboard/local/stock_level_api_keys"] == "own-key"  # API keys callers present
     assert rows["switchboard/local/square_signing"] == "signing"
     assert rows["switchboard/local/hubspot"] == "api" and rows["switchboard/local/quickbooks"] == "oauth2"
@@ -73,6 +78,14 @@ def test_list_gives_each_connection_the_kind_its_declarations_make_it(
         kind = rows[f"switchboard/local/{name}"]
         assert kind == connection_kind(conn)
         assert (kind == "signing") == (name in verifying), name  # signing means: verifies webhooks
+        # Verification keys are SSM parameters (named with a leading slash), credentials secrets.
+        in_ssm = kind in ("signing", "own-key")
+        expected = (
+            (f"/switchboard/local/{name}", "ssm-parameter")
+            if in_ssm
+            else (f"switchboard/local/{name}", "secrets")
+        )
+        assert stores[f"switchboard/local/{name}"] == expected, name
     assert "KIND: api = " in listed and "own-key = " in listed
 
 
@@ -96,14 +109,15 @@ def test_show_reveals_only_the_local_sample_values(runtime: LocalRuntime, cli: A
 
 
 def test_reveal_is_refused_on_a_deployed_stage(aws: boto3.session.Session, cli: Any) -> None:
-    aws.client("secretsmanager").create_secret(
-        Name="switchboard/prod/square_signing",
-        SecretString=json.dumps({"secret": "sandbox-square-signature-key"}),
+    aws.client("ssm").put_parameter(
+        Name="/switchboard/prod/square_signing",
+        Value=json.dumps({"secret": "sandbox-square-signature-key"}),
+        Type="SecureString",
     )
     done = cli("secrets", "show", "square_signing", "--reveal", "--stage", "prod", "--region", "us-east-1")
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done
     assert done.stderr.startswith("switchboard: --reveal works on the local runtime only")
-    assert "aws secretsmanager get-secret-value --secret-id switchboard/prod/square_signing" in done.stderr
+    assert "aws ssm get-parameter --with-decryption --name /switchboard/prod/square_signing" in done.stderr
     assert "sandbox-square-signature-key" not in done.stdout + done.stderr
     masked = cli("secrets", "show", "square_signing", "--stage", "prod", "--region", "us-east-1")
     assert masked.returncode == 0 and "sandbox-square" not in masked.stdout
@@ -122,3 +136,28 @@ def test_an_operator_only_key_is_not_a_secret_and_the_error_says_where_it_comes_
     listed = cli("secrets", "list", "--stage", "prod", "--region", "us-east-1")
     assert listed.returncode == 0
     assert "switchboard/prod/stripe " not in listed.stdout and "switchboard/prod/square " in listed.stdout
+
+
+def test_set_creates_a_signing_secrets_parameter_as_a_securestring_and_show_reads_it_back(
+    aws: boto3.session.Session, cli: Any
+) -> None:
+    """On a deployed stage the stack creates no parameter (CloudFormation cannot make a SecureString):
+    the first ``set`` does, encrypted; ``show`` reads it back masked; a second keeps the other fields."""
+    ssm = aws.client("ssm")
+    name = "/switchboard/prod/tally_signing"
+    shown = cli("secrets", "show", "tally_signing", "--stage", "prod", "--region", "us-east-1")
+    assert shown.returncode == 0 and "(not set)  <- the connection fails closed without it" in shown.stdout
+    key = "tally-signing-key-0123456789abcdef"
+    done = cli("secrets", "set", "tally_signing", f"secret={key}", "--stage", "prod", "--region", "us-east-1")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"{name}: set secret (values not shown)")
+    found = ssm.get_parameter(Name=name)["Parameter"]
+    # Encrypted: without WithDecryption the value is not the text (moto marks it with the key alias).
+    assert found["Type"] == "SecureString" and found["Value"] != json.dumps({"secret": key})
+    assert json.loads(ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]) == {
+        "secret": key
+    }
+    assert not aws.client("secretsmanager").list_secrets()["SecretList"]  # nothing in Secrets Manager
+    shown = cli("secrets", "show", "tally_signing", "--stage", "prod", "--region", "us-east-1")
+    assert shown.returncode == 0 and key not in shown.stdout + shown.stderr
+    assert shown.stdout.startswith(f"{name}  (tally, signing; ") and "tal…(34 chars)" in shown.stdout

@@ -23,7 +23,7 @@ import pytest
 from infra.local.gateway import api_gateway_event
 from infra.local.resources import sandbox_secret_value
 from infra.ops import webhooks
-from infra.ops.target import CliError, Target, operator_connections, operator_env
+from infra.ops.target import CliError, Target, connections, operator_connections, operator_env
 from sandbox.base import SandboxApp, SandboxRequest, transport_for
 from sandbox.sender import Subscription
 from shared.entry import dispatch
@@ -120,10 +120,13 @@ def url_of(case: Case, base: str = BASE) -> str:
 
 
 def secret_value(target: Target, connection: str) -> dict[str, str]:
-    raw = target.client("secretsmanager").get_secret_value(SecretId=target.secret_name(connection))[
-        "SecretString"
+    """A signing connection's stored value: its SSM SecureString parameter, decrypted."""
+    conn = connections()[connection][0]
+    found = target.client("ssm").get_parameter(Name=target.stored_name(conn), WithDecryption=True)[
+        "Parameter"
     ]
-    value: dict[str, str] = json.loads(raw)
+    assert found["Type"] == "SecureString"
+    value: dict[str, str] = json.loads(found["Value"])
     return value
 
 
@@ -303,8 +306,11 @@ def test_a_subscription_found_without_a_stored_secret_gets_a_new_key(
     target: Target, sandboxes: dict[str, SandboxApp], transport: httpx.MockTransport
 ) -> None:
     case, square = CASES["square"], sandboxes["square"]
-    target.client("secretsmanager").put_secret_value(
-        SecretId=target.secret_name("square_signing"), SecretString=json.dumps({})
+    target.client("ssm").put_parameter(
+        Name=target.parameter_prefix + "square_signing",
+        Value=json.dumps({}),
+        Type="SecureString",
+        Overwrite=True,
     )
     assert square.webhooks is not None
     square.webhooks.subscribe(url_of(case), "a key nobody copied", events=trigger_of(case).events)

@@ -479,3 +479,31 @@ def test_the_committed_bench_measured_no_series_that_repeats_another() -> None:
         if s.rsplit("|", 1)[-1] in REDUNDANT_SERIES
     }
     assert repeating == set()
+
+
+def test_ssm_parameters_are_counted_from_the_grants_and_priced_at_zero() -> None:
+    """Signing secrets and own keys are SSM SecureString parameters no template creates: counted from
+    the roles' ``ssm:GetParameter`` grants (each once), and free, where a secret is $0.40 a month."""
+
+    def param(name: str) -> dict[str, Any]:
+        return {
+            "Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, f":ssm:r:a:parameter/switchboard/t/{name}"]]
+        }
+
+    def policy(*names: str) -> dict[str, Any]:
+        statement = {"Action": "ssm:GetParameter", "Resource": [param(n) for n in names]}
+        return {"Type": "AWS::IAM::Policy", "Properties": {"PolicyDocument": {"Statement": [statement]}}}
+
+    integrations = {
+        "Resources": {
+            **INTEGRATIONS["Resources"],
+            "P": policy("stripe_signing"),
+            "Q": policy("stripe_signing", "tally_signing"),
+        }
+    }
+    stage = inventory.inventory_from_templates("t", CORE, integrations)
+    assert stage.parameter_names == ("stripe_signing", "tally_signing")
+    d = model.deployment_cost(stage, parse_bench(BENCH), 730)
+    (line,) = [i for i in d.stage_items if i.meter == "ssm.parameters"]
+    assert line.quantity == 2 and "2 SSM SecureString parameters" in line.label
+    assert line.usd_per_month(0) == 0.0

@@ -44,7 +44,7 @@ def connect(resources: LocalResources, sandboxes: dict[str, SandboxApp], make_ru
     stand-in's consent page; the callback's status, page and the secret afterwards."""
     rt = make_runtime("oauth_connect")
     target = Target(stage=resources.stage, region="us-east-1", endpoint="moto (in-process)", gateway=ORIGIN)
-    for service in ("secretsmanager", "dynamodb"):
+    for service in ("secretsmanager", "ssm", "dynamodb"):
         target._clients[service] = aws.client(service)
     secret_id = target.secret_name(xero.CONNECTION.name)
     secrets = aws.client("secretsmanager")

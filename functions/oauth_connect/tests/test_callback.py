@@ -27,7 +27,8 @@ from functions.oauth_connect.providers import providers
 from infra.local.gateway import api_gateway_event
 from infra.local.resources import LocalResources
 from infra.ops.connect import make_link
-from infra.ops.target import Target
+from infra.ops.secrets import read_secret, write_secret
+from infra.ops.target import Target, connections
 from sandbox.base import SandboxApp, transport_for
 from shared import oauth
 from shared.entry import dispatch
@@ -49,14 +50,11 @@ class World:
     aws: Any
 
     def secret(self, name: str) -> dict[str, str]:
-        raw = self.aws.client("secretsmanager").get_secret_value(SecretId=self.target.secret_name(name))
-        value: dict[str, str] = json.loads(raw["SecretString"])
-        return value
+        """The connection's stored value, from its store (the state key is an SSM parameter)."""
+        return dict(read_secret(self.target, connections()[name][0]))
 
     def set_secret(self, name: str, value: dict[str, str]) -> None:
-        self.aws.client("secretsmanager").put_secret_value(
-            SecretId=self.target.secret_name(name), SecretString=json.dumps(value)
-        )
+        write_secret(self.target, connections()[name][0], value)
 
     def link(self, app: str, **options: Any) -> str:
         return make_link(self.target, providers()[app], **options).url
@@ -102,7 +100,7 @@ def world(
 ) -> Iterator[World]:
     rt = make_runtime("oauth_connect")
     target = Target(stage=resources.stage, region="us-east-1", endpoint="moto (in-process)", gateway=ORIGIN)
-    for service in ("secretsmanager", "dynamodb"):
+    for service in ("secretsmanager", "ssm", "dynamodb"):
         target._clients[service] = aws.client(service)
     with httpx.Client(transport=transport_for(sandboxes), timeout=5) as browser:
         yield World(rt, target, sandboxes, browser, aws)
