@@ -12,8 +12,9 @@ flag away and the banner says which is in effect.
 The snapshot, ``.switchboard/state.snapshot`` beside ``local.json``, holds:
 
 * the embedded AWS, read through the AWS APIs (so it does not depend on moto's internals): every
-  item of the ledger table (idempotency records, effects, MCP keys), every secret of the stage
-  (current value; the sandbox URL in it follows the new port), and every message waiting in a queue
+  item of the ledger table (idempotency records, effects, MCP keys), every secret and every SSM
+  ``SecureString`` parameter (signing secrets, own keys) of the stage (current value; the sandbox URL
+  in it follows the new port), and every message waiting in a queue
   or a DLQ (body and attributes; its receive count starts again);
 * the stand-ins' data (:mod:`sandbox.snapshot`).
 

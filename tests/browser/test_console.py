@@ -283,15 +283,16 @@ def forge(stack: Stack) -> httpx.Response:
 
 
 def secrets_of(stack: Stack) -> dict[str, str]:
-    """Every secret field of every connection, as the runtime's Secrets Manager holds it."""
-    assert stack.runtime.resources is not None
-    sm = stack.target.client("secretsmanager")
+    """Every secret field of every connection, as the runtime's store holds it (a secret, or an SSM
+    SecureString parameter for a signing secret or own key)."""
+    from infra.ops.secrets import read_secret
+    from infra.ops.target import NotDeployed
+
     found: dict[str, str] = {}
     for conn in {c.name: c for s in load_specs() for c in s.all_connections}.values():
-        name = stack.runtime.resources.secret_prefix + conn.name
         try:
-            value: dict[str, Any] = json.loads(sm.get_secret_value(SecretId=name)["SecretString"])
-        except sm.exceptions.ResourceNotFoundException:
+            value: dict[str, Any] = read_secret(stack.target, conn)
+        except NotDeployed:
             continue
         for field, secret in value.items():
             if field in NOT_SECRET or not SECRET_FIELD.search(field) or not isinstance(secret, str):

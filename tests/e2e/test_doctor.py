@@ -61,12 +61,20 @@ def one(out: str, status: str, *needles: str) -> str:
 
 
 def secret_values(rt: LocalRuntime) -> set[str]:
+    """Every stored value: the secrets, and the SSM SecureString parameters (signing secrets, own keys)."""
     client = aws(rt, "secretsmanager")
-    values: set[str] = set()
+    raws: list[str] = []
     for page in client.get_paginator("list_secrets").paginate():
         for entry in page["SecretList"]:
-            raw = client.get_secret_value(SecretId=entry["ARN"])["SecretString"]
-            values |= {str(v) for v in json.loads(raw).values() if len(str(v)) >= 8 and "://" not in str(v)}
+            raws.append(client.get_secret_value(SecretId=entry["ARN"])["SecretString"])
+    ssm = aws(rt, "ssm")
+    for page in ssm.get_paginator("get_parameters_by_path").paginate(
+        Path="/switchboard/local", Recursive=True, WithDecryption=True
+    ):
+        raws.extend(p["Value"] for p in page["Parameters"])
+    values: set[str] = set()
+    for raw in raws:
+        values |= {str(v) for v in json.loads(raw).values() if len(str(v)) >= 8 and "://" not in str(v)}
     return values
 
 
@@ -169,12 +177,15 @@ def test_a_half_configured_runtime_names_each_missing_piece_with_its_fix(
 
 def test_a_pinned_notification_url_that_is_not_the_current_one_fails(runtime: LocalRuntime, cli: Any) -> None:
     assert cli("webhooks", "register", "pos_to_accounting").returncode == 0
-    secrets = aws(runtime, "secretsmanager")
-    name = "switchboard/local/square_signing"
-    value = json.loads(secrets.get_secret_value(SecretId=name)["SecretString"])
+    ssm = aws(runtime, "ssm")  # a signing secret: an SSM SecureString parameter
+    name = "/switchboard/local/square_signing"
+    value = json.loads(ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"])
     assert value["notification_url"].endswith("/hooks/pos_to_accounting/square")
-    secrets.put_secret_value(
-        SecretId=name, SecretString=json.dumps(value | {"notification_url": "https://old.example/hooks/x"})
+    ssm.put_parameter(
+        Name=name,
+        Value=json.dumps(value | {"notification_url": "https://old.example/hooks/x"}),
+        Type="SecureString",
+        Overwrite=True,
     )
     done = cli("doctor")
     assert done.returncode == 1

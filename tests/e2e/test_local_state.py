@@ -145,6 +145,14 @@ def test_keep_keeps_waiting_and_dead_lettered_messages_and_secrets_on_a_new_port
         assert value["base_url"].startswith(first.sandbox_url)
         value["token"] = "rotated-by-hand"
         secrets.put_secret_value(SecretId=name, SecretString=json.dumps(value))
+        # A signing secret is an SSM SecureString parameter: kept too.
+        ssm = boto3.client("ssm", endpoint_url=first.aws_endpoint, region_name="us-east-1")
+        ssm.put_parameter(
+            Name="/switchboard/local/tally_signing",
+            Value=json.dumps({"secret": "set-by-hand-signing-key"}),
+            Type="SecureString",
+            Overwrite=True,
+        )
         snap = persist.save(first, persist.SNAPSHOT_FILE)
     finally:
         first.stop()
@@ -167,6 +175,10 @@ def test_keep_keeps_waiting_and_dead_lettered_messages_and_secrets_on_a_new_port
         kept = json.loads(secrets.get_secret_value(SecretId="switchboard/local/hubspot")["SecretString"])
         assert kept["token"] == "rotated-by-hand"
         assert kept["base_url"].startswith(second.sandbox_url)  # follows the new port
+        ssm = boto3.client("ssm", endpoint_url=second.aws_endpoint, region_name="us-east-1")
+        signing = ssm.get_parameter(Name="/switchboard/local/tally_signing", WithDecryption=True)["Parameter"]
+        assert signing["Type"] == "SecureString"
+        assert json.loads(signing["Value"]) == {"secret": "set-by-hand-signing-key"}
     finally:
         second.stop()
 

@@ -30,10 +30,11 @@ def ok(done: subprocess.CompletedProcess[str]) -> str:
 
 
 def stored(rt: LocalRuntime, connection: str) -> dict[str, str]:
-    client = boto3.client("secretsmanager", endpoint_url=rt.aws_endpoint, region_name="us-east-1")
-    value: dict[str, str] = json.loads(
-        client.get_secret_value(SecretId=f"switchboard/local/{connection}")["SecretString"]
-    )
+    """A signing connection's value: its SSM SecureString parameter, decrypted."""
+    client = boto3.client("ssm", endpoint_url=rt.aws_endpoint, region_name="us-east-1")
+    found = client.get_parameter(Name=f"/switchboard/local/{connection}", WithDecryption=True)["Parameter"]
+    assert found["Type"] == "SecureString"
+    value: dict[str, str] = json.loads(found["Value"])
     return value
 
 

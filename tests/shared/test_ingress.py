@@ -385,6 +385,25 @@ def test_signature_under_the_previous_secret_is_accepted_during_rotation(rt: Run
     assert queue_depth(rt) == 2
 
 
+def test_the_signing_secret_is_verified_from_its_ssm_parameter(rt: Runtime, aws: Any) -> None:
+    """The webhook's signing secret is an SSM SecureString parameter (no Secrets Manager secret): a
+    delivery signed with the parameter's value is taken, one signed with anything else refused."""
+    trigger = webhook_trigger(rt)
+    name = f"/switchboard/{rt.stage}/{trigger.secret.name}"
+    key = "whsec_" + base64.b64encode(b"a key kept in parameter store").decode()
+    ssm = aws.client("ssm")
+    ssm.put_parameter(Name=name, Value=json.dumps({"secret": key}), Type="SecureString", Overwrite=True)
+    assert ssm.get_parameter(Name=name)["Parameter"]["Type"] == "SecureString"
+    sm = aws.client("secretsmanager")
+    with pytest.raises(sm.exceptions.ResourceNotFoundException):
+        sm.get_secret_value(SecretId=rt.secret_prefix + trigger.secret.name)
+    body = json.dumps(LEAD).encode()
+    other = "whsec_" + base64.b64encode(b"not the parameter's value").decode()
+    assert_refused(rt, post_webhook(rt, body, msg_id="msg_other", secret=other), 401, "invalid_signature")
+    assert post_webhook(rt, body, msg_id="msg_ssm", secret=key)["statusCode"] == 202
+    assert queue_depth(rt) == 1
+
+
 def test_deleted_signing_secret_fails_closed_with_500(rt: Runtime, aws: Any) -> None:
     body = json.dumps(LEAD).encode()
     headers = signed_headers(rt, body)  # signed while the secret still existed
