@@ -95,3 +95,15 @@ class Links:
         except Exception as exc:
             raise TargetUnavailable(f"booking links unavailable: {type(exc).__name__}") from exc
         return True
+
+    def claim(self, booking_key: str, link: Link, *, ends: datetime) -> Link | None:
+        """Store a booking's link unless it has one: ``None`` if stored, else the link in the way.
+
+        A change writes its own booking's link after its calendar write. Finding one there that it
+        did not write means another change of the chain came between its decision and this write
+        (the attempt that wrote the calendar died before its links were written): the caller must
+        not act on its decision as if nothing had happened.
+        """
+        if self.put(booking_key, link, ends=ends, only_new=True):
+            return None
+        return self.get(booking_key)

@@ -36,6 +36,9 @@ on the calendar - its own reschedule came first - deletes only the old booking's
 cancel tombstones the booking it replaced too. Emails follow: an invitation only for a live booking,
 a cancellation only for an invitation sent (or an event deleted), ``replaced`` to withdraw an
 invitation to an event a merge deleted - so the invitee's calendar ends like the business's.
+A window the leases cannot close: an attempt that ends after its calendar write, before its links,
+and another change of the chain that runs before its retry - the retry does what deciding now would
+do (:func:`_overtaken`).
 
 Why the checks on an existing event: an event already under the key is either this booking's (a retry
 after an answer got lost - carry on and send the email that is still owed), or it was moved on by a
@@ -135,12 +138,12 @@ def create(change: BookingChange, ctx: WorkContext) -> dict[str, Any]:
     event_id: str = inserted["event_id"]
     if inserted["state"] in ("deleted", "superseded"):
         return {"event_id": event_id, "state": inserted["state"]}
-    Links(ctx.rt).put(
-        key,
-        Link(event_id, resolved["sequence"], "active", inserted.get("ical_uid")),
-        ends=_end(change),
-        only_new=True,
+    found = Links(ctx.rt).claim(
+        key, Link(event_id, resolved["sequence"], "active", inserted.get("ical_uid")), ends=_end(change)
     )
+    if _overtaken(found, event_id):
+        assert found is not None  # _overtaken says so; for mypy
+        return _unmake(change, ctx, found, event_id)
     emailed = ctx.step(
         "email.confirmation",
         lambda: _email(ctx, change, "confirmation", "REQUEST", _uid(inserted), resolved["sequence"]),
@@ -176,7 +179,8 @@ def reschedule(change: BookingChange, ctx: WorkContext) -> dict[str, Any]:
             return {**chain, "outcome": "merged", "keep": own.event_id, "invited": invited, "fresh": False}
         if _dead(link):  # the replaced booking was cancelled (Cal.com "request reschedule"): start anew
             return {"event_id": None, "key": key, "sequence": 0, "fresh": True}
-        return {**chain, "fresh": False}
+        # Whether the invitee holds an invitation to the event this moves (:func:`_overtaken_move`).
+        return {**chain, "fresh": False, "invited": link is not None and link.status == "active"}
 
     # Taken again on a retry until a calendar write acted on it (the move, or the delete of a merge
     # or of a chain's end): another change of the chain processed meanwhile changes the answer.
@@ -203,7 +207,10 @@ def reschedule(change: BookingChange, ctx: WorkContext) -> dict[str, Any]:
     event_id: str = moved["event_id"]
     links = Links(ctx.rt)
     link = Link(event_id, resolved["sequence"], "active", moved.get("ical_uid"))
-    links.put(key, link, ends=_end(change), only_new=True)
+    found = links.claim(key, link, ends=_end(change))
+    if _overtaken(found, event_id):
+        assert found is not None  # _overtaken says so; for mypy
+        return _overtaken_move(change, ctx, resolved, moved, found)
     if not resolved["fresh"]:  # the replaced booking now lives on as this one
         links.put(previous, replace(link, status="moved", moved_to=key), ends=_end(change))
     emailed = ctx.step(
@@ -211,6 +218,70 @@ def reschedule(change: BookingChange, ctx: WorkContext) -> dict[str, Any]:
         lambda: _email(ctx, change, "rescheduled", "REQUEST", _uid(moved), resolved["sequence"]),
     )
     return {"event_id": event_id, "state": moved["state"], "email_message_id": emailed["message_id"]}
+
+
+def _overtaken(found: Link | None, event_id: str) -> bool:
+    """Whether the link found where a change meant to write its booking's own is another change's.
+
+    Under the leases nothing comes between a change's decision and its links - unless the attempt
+    that wrote the calendar ended before writing them (Lambda's timeout, the links write throttled,
+    another record's crash ending the invocation): its leases run out, another change of the chain
+    may move the booking on or cancel it, and the retry takes the saved decision (it binds once the
+    calendar write happened). A link an earlier attempt of this change wrote is ``active`` on the
+    same event.
+    """
+    return found is not None and not (found.status == "active" and found.event_id == event_id)
+
+
+def _unmake(change: BookingChange, ctx: WorkContext, found: Link, event_id: str) -> dict[str, Any]:
+    """A create overtaken after its insert: the booking lives on elsewhere, or was cancelled.
+
+    Its event stays only if a reschedule moved that very event on. Otherwise it goes (gone already
+    when the change that overtook it found it under the booking's key; deleting is then a no-op).
+    No confirmation either way: the invitee heard of the booking's later state from that change.
+    """
+    if found.status == "moved" and found.event_id == event_id:
+        return {"event_id": event_id, "state": "moved on before it was linked"}
+    settings: Settings = ctx.settings
+
+    def remove() -> dict[str, Any]:
+        cancelled = CANCEL_EVENT(ctx, calendar.CancelEvent(**_deployment(settings), event_id=event_id))
+        return {"event_id": event_id, "state": "deleted" if cancelled.deleted else "already gone"}
+
+    removed = ctx.step("calendar.delete", remove)
+    return {"event_id": event_id, "state": f"{found.status} before it was linked: {removed['state']}"}
+
+
+def _overtaken_move(
+    change: BookingChange,
+    ctx: WorkContext,
+    resolved: Mapping[str, Any],
+    moved: Mapping[str, Any],
+    found: Link,
+) -> dict[str, Any]:
+    """A reschedule overtaken after its calendar write: do what deciding now would have done.
+
+    The event it moved (or made) is the replaced booking's, and the new booking is no longer free:
+    cancelled, the chain ends (:func:`_end_chain` deletes that event - the cancel deleted it only if
+    it knew it, and withdrew the invitation only then); moved on by a later reschedule, that change's
+    event is the booking's (:func:`_merge` deletes this one). Left as it was, the moved event would
+    stay on the calendar beside the booking's real one, or after its cancel.
+    """
+    ours = str(moved["event_id"])
+    if resolved["fresh"]:
+        # Made under the new booking's own key, which a later reschedule moves on by that key.
+        return _unmake(change, ctx, found, ours)
+    chain = {
+        "event_id": ours,
+        "ical_uid": moved.get("ical_uid"),
+        "key": resolved["key"],
+        "sequence": resolved["sequence"],
+    }
+    invited = bool(resolved.get("invited"))
+    if found.status == "cancelled":
+        knew = found.event_id == ours
+        return _end_chain(change, ctx, {**chain, "gone": False, "invited": invited and not knew})
+    return _merge(change, ctx, {**chain, "keep": found.event_id, "invited": invited})
 
 
 def _end_chain(change: BookingChange, ctx: WorkContext, resolved: Mapping[str, Any]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ import json
 import random
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,10 +28,12 @@ import pytest
 from apps.calcom.standin import CalcomSandbox
 from apps.calendly.standin import CalendlySandbox
 from apps.google_calendar.standin import GoogleCalendarSandbox
+from functions.booking_to_calendar.links import Link, Links
 from functions.booking_to_calendar.worker import BOOKING_PROPERTY
 from infra.local.gateway import api_gateway_event
 from sandbox.base import SandboxApp
 from shared.entry import dispatch
+from shared.errors import TargetUnavailable
 from shared.ordering import EntityBusy, EntityVersions
 from shared.runtime import Runtime
 from shared.secrets import signing_secrets
@@ -395,3 +398,113 @@ def test_a_chain_end_whose_delete_failed_deletes_on_its_retry(
     deliver(rt, moved)
     drain(rt)
     judge(rt, google, hooks, "grace@example.org", None)
+
+
+# --- a decision overtaken between its calendar write and its links ------------------------------------
+
+
+@contextmanager
+def links_fail_once(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The next links write fails (DynamoDB throttled, or the attempt dies there): the attempt that has
+    just written the calendar ends before its links say so, and goes back to its queue."""
+    real = Links.put
+    failed: list[str] = []
+
+    def put(self: Links, booking_key: str, link: Link, **kwargs: Any) -> bool:
+        if not failed:
+            failed.append(booking_key)
+            raise TargetUnavailable("booking links unavailable: ProvisionedThroughputExceededException")
+        return real(self, booking_key, link, **kwargs)
+
+    monkeypatch.setattr(Links, "put", put)
+    try:
+        yield
+    finally:
+        monkeypatch.setattr(Links, "put", real)
+    assert failed, "no links write failed"
+
+
+def overtaken(
+    rt: Runtime, monkeypatch: pytest.MonkeyPatch, first: Captured, meanwhile: list[Captured]
+) -> None:
+    """``first`` writes the calendar and fails before its links; ``meanwhile`` are processed while it
+    waits out its back-off (its leases given back); then its retry, on its saved decision."""
+    with links_fail_once(monkeypatch):
+        deliver(rt, first)
+        assert poller(rt).poll_once() == 1
+    waiting = hold_next(rt)
+    for hook in meanwhile:
+        deliver(rt, hook)
+        assert poller(rt).poll_once() == 1
+    rt.aws("sqs").change_message_visibility(
+        QueueUrl=rt.queue_url, ReceiptHandle=waiting["ReceiptHandle"], VisibilityTimeout=0
+    )
+    drain(rt)
+
+
+def test_a_move_overtaken_by_the_next_move_leaves_one_event(
+    rt: Runtime,
+    google: GoogleCalendarSandbox,
+    sandboxes: dict[str, SandboxApp],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Booked, moved twice (Calendly). The first move moves the booked event and fails before its links;
+    the second, processed meanwhile, finds no event for the booking it replaces and makes one under that
+    booking's key. The first move's retry must not leave its moved event beside that one (it did: two
+    live events, issue 17's ``gcal.booking x2``)."""
+    hooks = calendly_life(rt, sandboxes, "ada@example.org", 2, False)
+    replay(rt, hooks, (0, 1))  # booked; the old invitee's "canceled (rescheduled)" is ignored
+    overtaken(rt, monkeypatch, hooks[2], [hooks[3], hooks[4]])
+    judge(rt, google, hooks, "ada@example.org", "20261216T163000Z")
+    replay(rt, hooks, (0, 2, 4))  # re-sent: duplicates, nothing changes
+    judge(rt, google, hooks, "ada@example.org", "20261216T163000Z")
+
+
+def test_a_move_overtaken_by_the_chains_cancel_leaves_no_event(
+    rt: Runtime,
+    google: GoogleCalendarSandbox,
+    sandboxes: dict[str, SandboxApp],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Booked, moved twice, cancelled (Calendly: the cancel names the second booking, not the first).
+    The first move moves the booked event and fails before its links; the cancel, processed meanwhile,
+    finds no event for the bookings it names. The first move's retry must end the chain: delete the
+    event it moved and withdraw the invitation the booking's confirmation sent (it kept the event
+    live after the cancel)."""
+    hooks = calendly_life(rt, sandboxes, "ada@example.org", 2, True)
+    replay(rt, hooks, (0, 1))
+    overtaken(rt, monkeypatch, hooks[2], [hooks[5]])
+    replay(rt, hooks, (3, 4))  # the second move, last: the chain it would move was cancelled
+    judge(rt, google, hooks, "ada@example.org", None)
+
+
+def test_a_move_overtaken_by_a_cancel_that_deleted_its_event_sends_nothing_more(
+    rt: Runtime,
+    google: GoogleCalendarSandbox,
+    sandboxes: dict[str, SandboxApp],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Booked, moved, cancelled (Cal.com: the cancel names the booking it replaced). The move fails
+    before its links; the cancel deletes the moved event and withdraws the invitation. The move's retry
+    must not send its "new time" invitation after that (it did: the invitee's calendar kept it)."""
+    hooks = calcom_life(rt, sandboxes, "grace@example.org", 1, True)
+    replay(rt, hooks, (0,))
+    overtaken(rt, monkeypatch, hooks[1], [hooks[2]])
+    judge(rt, google, hooks, "grace@example.org", None)
+
+
+def test_a_create_overtaken_by_its_cancel_sends_no_confirmation_after_it(
+    rt: Runtime,
+    google: GoogleCalendarSandbox,
+    sandboxes: dict[str, SandboxApp],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The create inserts its event and fails before its link; the cancel, processed meanwhile, deletes
+    the event and sends the cancellation. The create's retry must not confirm the booking after that
+    (it did: the invitee's calendar ended with the cancelled booking on it)."""
+    hooks = calcom_life(rt, sandboxes, "grace@example.org", 0, True)
+    overtaken(rt, monkeypatch, hooks[0], [hooks[1]])
+    assert business_calendar(google, booking_keys(hooks)) == []
+    methods = [ics_of(m)["METHOD"] for m in emails() if m["To"] == "grace@example.org"]
+    assert methods == ["CANCEL"]  # the cancel's, for the event it deleted; no invitation after it
+    assert not dlq_messages(rt)
