@@ -36,9 +36,10 @@ on the calendar - its own reschedule came first - deletes only the old booking's
 cancel tombstones the booking it replaced too. Emails follow: an invitation only for a live booking,
 a cancellation only for an invitation sent (or an event deleted), ``replaced`` to withdraw an
 invitation to an event a merge deleted - so the invitee's calendar ends like the business's.
-A window the leases cannot close: an attempt that ends after its calendar write, before its links,
-and another change of the chain that runs before its retry - the retry does what deciding now would
-do (:func:`_overtaken`).
+Two windows the leases cannot close, both after a calendar write: the attempt ends before its links
+are written and another change runs before its retry (:func:`_overtaken`: the retry does what
+deciding now would do), or an insert's answer is lost and the retry, deciding again, works on
+another event (:func:`_drop_orphan` deletes the one the lost insert made).
 
 Why the checks on an existing event: an event already under the key is either this booking's (a retry
 after an answer got lost - carry on and send the email that is still owed), or it was moved on by a
@@ -192,6 +193,7 @@ def reschedule(change: BookingChange, ctx: WorkContext) -> dict[str, Any]:
 
     def move() -> dict[str, Any]:
         if not resolved["fresh"]:
+            _drop_orphan(ctx, change, resolved)
             # Every detail is sent again with the new times (and status confirmed): the event shows
             # the booking as it is now, whatever the earlier revision said.
             where = {**_deployment(settings), **_which(resolved, key)}
@@ -284,6 +286,43 @@ def _overtaken_move(
     return _merge(change, ctx, {**chain, "keep": found.event_id, "invited": invited})
 
 
+def _orphan_possible(change: BookingChange, resolved: Mapping[str, Any]) -> bool:
+    """Whether an earlier run of this reschedule may have made an event the chain does not use.
+
+    While the replaced booking has no link, a reschedule makes its event under that booking's key
+    (:func:`reschedule`'s ``move``). If that insert's answer is lost - a timeout, a crash after the
+    target acted - the next run decides again; if meanwhile the replaced booking's own reschedule
+    moved the booked event and linked it, that run works on the linked event, and the one the lost
+    insert made stays beside it at the new time (issue 17: R7N240, ``gcal.booking x2``). Only then
+    does the replaced booking's link name another event than the one under its key.
+    """
+    linked = resolved.get("event_id")
+    previous = change.previous_key
+    return bool(previous and linked and linked != google_calendar.event_id(previous))
+
+
+def _drop_orphan(ctx: WorkContext, change: BookingChange, resolved: Mapping[str, Any]) -> str | None:
+    """Delete the event an earlier run made under the replaced booking's key (:func:`_orphan_possible`);
+    its id if there was one.
+
+    One read when an orphan is possible: the event under that key is this reschedule's only if it
+    carries this booking's key (every event a reschedule writes does) - then no invitation was sent
+    for it (the email comes after the links, which that run never wrote).
+    """
+    if not _orphan_possible(change, resolved) or change.previous_key is None:
+        return None
+    settings: Settings = ctx.settings
+    found = GET_EVENT(ctx, calendar.EventRef(calendar_id=settings.calendar_id, key=change.previous_key))
+    event = found.event
+    if event is None or event.status == "cancelled":
+        return None
+    theirs = event.private_properties.get(BOOKING_PROPERTY) != _key(change)
+    if theirs or event.event_id == resolved.get("keep"):
+        return None
+    CANCEL_EVENT(ctx, calendar.CancelEvent(**_deployment(settings), event_id=event.event_id))
+    return event.event_id
+
+
 def _end_chain(change: BookingChange, ctx: WorkContext, resolved: Mapping[str, Any]) -> dict[str, Any]:
     """A reschedule whose new booking is cancelled already: delete the replaced booking's event.
 
@@ -292,9 +331,12 @@ def _end_chain(change: BookingChange, ctx: WorkContext, resolved: Mapping[str, A
     """
     settings: Settings = ctx.settings
     if resolved["gone"]:
+        if _orphan_possible(change, resolved):
+            ctx.step("calendar.delete", lambda: {"orphan": _drop_orphan(ctx, change, resolved)})
         return {"event_id": resolved["event_id"], "state": "cancelled before it was moved"}
 
     def remove() -> dict[str, Any]:
+        _drop_orphan(ctx, change, resolved)
         which = _which(resolved, resolved["key"])
         cancelled = CANCEL_EVENT(ctx, calendar.CancelEvent(**_deployment(settings), **which))
         state = "deleted" if cancelled.deleted else "already gone"
@@ -323,6 +365,7 @@ def _merge(change: BookingChange, ctx: WorkContext, resolved: Mapping[str, Any])
     keep = resolved.get("keep")
 
     def remove() -> dict[str, Any]:
+        _drop_orphan(ctx, change, resolved)
         which = _which(resolved, previous)
         target = which.get("event_id") or google_calendar.event_id(which["key"])
         if keep and target == keep:  # the replaced booking's event is the one the new booking is on

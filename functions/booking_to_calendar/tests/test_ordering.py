@@ -31,14 +31,14 @@ from apps.google_calendar.standin import GoogleCalendarSandbox
 from functions.booking_to_calendar.links import Link, Links
 from functions.booking_to_calendar.worker import BOOKING_PROPERTY
 from infra.local.gateway import api_gateway_event
-from sandbox.base import SandboxApp
+from sandbox.base import SandboxApp, transport_for
 from shared.entry import dispatch
 from shared.errors import TargetUnavailable
 from shared.ordering import EntityBusy, EntityVersions
 from shared.runtime import Runtime
 from shared.secrets import signing_secrets
 from shared.spec import WebhookTrigger
-from tests.support import dlq_messages, drain, poller
+from tests.support import ShortReads, dlq_messages, drain, poller
 
 from .test_booking_to_calendar import HOST, SPEC, control, emails, ics_of
 
@@ -508,3 +508,59 @@ def test_a_create_overtaken_by_its_cancel_sends_no_confirmation_after_it(
     methods = [ics_of(m)["METHOD"] for m in emails() if m["To"] == "grace@example.org"]
     assert methods == ["CANCEL"]  # the cancel's, for the event it deleted; no invitation after it
     assert not dlq_messages(rt)
+
+
+# --- an insert whose answer was lost, then a decision taken again -----------------------------------------
+
+
+@pytest.fixture
+def short_reads(make_runtime: Any, sandboxes: dict[str, SandboxApp]) -> Runtime:
+    """A late answer (a ``slow`` fault served first) costs 0.2 s instead of the read timeout."""
+    made: Runtime = make_runtime(
+        "booking_to_calendar", retry_scale=0, http_transport=ShortReads(transport_for(sandboxes), 0.2)
+    )
+    return made
+
+
+def lost_insert(
+    rt: Runtime, google: GoogleCalendarSandbox, hooks: list[Captured], first: int, meanwhile: list[int]
+) -> None:
+    """``hooks[first]`` inserts an event and loses Google's answer; ``meanwhile`` are processed while it
+    waits out its back-off; then its retry, which decides again."""
+    late = {"kind": "slow", "delay_s": 0.5, "serve_first": True, "method": "POST", "path": "/events"}
+    control(google, "POST", "/_faults", late)
+    deliver(rt, hooks[first])
+    assert poller(rt).poll_once() == 1  # the insert's answer is lost: it waits for its retry
+    waiting = hold_next(rt)
+    assert len(business_calendar(google, booking_keys(hooks))) == 1  # yet Google made the event
+    for i in meanwhile:
+        deliver(rt, hooks[i])
+        assert poller(rt).poll_once() == 1
+    rt.aws("sqs").change_message_visibility(
+        QueueUrl=rt.queue_url, ReceiptHandle=waiting["ReceiptHandle"], VisibilityTimeout=0
+    )
+    drain(rt)
+
+
+def test_an_insert_whose_answer_was_lost_does_not_stay_beside_the_moved_event(
+    short_reads: Runtime, google: GoogleCalendarSandbox, sandboxes: dict[str, SandboxApp]
+) -> None:
+    """Booked, moved twice (Calendly); the second move comes first. Its replaced booking has no event
+    yet, so it inserts one under that booking's key - Google makes it, the answer is lost. Then the
+    create and the first move are processed (the booked event moved, the first move's booking linked
+    to it), and the second move's retry moves that linked event. The event the lost insert made must
+    go (it stayed, at the latest time: two live events, issue 17's R7N240 ``gcal.booking x2``)."""
+    hooks = calendly_life(short_reads, sandboxes, "ada@example.org", 2, False)
+    lost_insert(short_reads, google, hooks, 4, [0, 1, 2, 3])
+    judge(short_reads, google, hooks, "ada@example.org", "20261216T163000Z")
+
+
+def test_an_insert_whose_answer_was_lost_goes_with_the_chains_cancel(
+    short_reads: Runtime, google: GoogleCalendarSandbox, sandboxes: dict[str, SandboxApp]
+) -> None:
+    """As above, and the booking is cancelled before the second move's retry: the cancel deletes the
+    linked event it knows; the retry, finding the chain ended, must still delete the event its lost
+    insert made (it kept it: an event after the final cancel)."""
+    hooks = calendly_life(short_reads, sandboxes, "ada@example.org", 2, True)
+    lost_insert(short_reads, google, hooks, 4, [0, 1, 2, 3, 5])
+    judge(short_reads, google, hooks, "ada@example.org", None)
