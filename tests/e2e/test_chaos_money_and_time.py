@@ -36,9 +36,9 @@ pytestmark = pytest.mark.e2e
 INTEGRATIONS = ("pos_to_accounting", "booking_to_calendar")
 #: Crashes on Google only: a crashed pos_to_accounting batch waits out a 60 s visibility timeout,
 #: which would double the test's time (``switchboard chaos`` crashes QuickBooks calls too).
-#: 0.04, not 0.03: a full-suite run drew no Google crash at 0.03, and this run must show the
-#: client-chosen event id surviving one (0.05 made the run 40 % longer: each crash waits out a lease).
-FAULTS = "5xx=0.15,429=0.05,timeout=0.05,crash=0.04@google_calendar,dup=0.15,poison=0.06"
+#: 0.05: full-suite runs drew no Google crash at 0.03, and at 0.04 once reads were repeated within a
+#: call (fewer Google calls); this run must show the client-chosen event id surviving one.
+FAULTS = "5xx=0.15,429=0.05,timeout=0.05,crash=0.05@google_calendar,dup=0.15,poison=0.06"
 EVENTS, SEED = 100, 4
 
 
