@@ -36,20 +36,15 @@ def api_client(rt: Runtime, app: App, connection: Connection) -> ApiClient:
     Credentials come from Secrets Manager (cached); a rotated token makes a new client, so a rotation
     takes effect within the secret cache's max age without a restart. An OAuth 2.0 connection's
     bearer token comes from :func:`shared.oauth.access_token` (refreshed ahead of expiry, once for all
-    workers); a 401 makes the next call refresh.
+    workers); a 401 refreshes it and sends the request once more.
     """
     from shared.http import ApiClient
 
     credentials = get_connection(rt, connection)
-    on_unauthorized = None
+    tokens = None
     if connection.kind == "oauth2":
-        from shared import oauth
-
-        token = oauth.access_token(rt, app, connection)
-        credentials = {**credentials, "access_token": token}
-
-        def on_unauthorized() -> None:
-            oauth.forget_access_token(rt, connection, token)
+        tokens = _OAuthTokens(rt, app, connection)
+        credentials = {**credentials, "access_token": tokens.current()}
 
     prefix = f"api:{connection.name}:"
     key = prefix + str(hash(tuple(sorted(credentials.items()))))
@@ -63,11 +58,28 @@ def api_client(rt: Runtime, app: App, connection: Connection) -> ApiClient:
                 credentials,
                 transport=rt.http_transport,
                 observer=_observe,
-                on_unauthorized=on_unauthorized,
+                tokens=tokens,
                 pause_scale=rt.retry_scale,
             )
             rt._clients[key] = client
     return client
+
+
+class _OAuthTokens:
+    """:class:`shared.http.TokenSource` over :mod:`shared.oauth`'s single-flight refresh."""
+
+    def __init__(self, rt: Runtime, app: App, connection: Connection) -> None:
+        self._rt, self._app, self._connection = rt, app, connection
+
+    def refused(self, token: str) -> None:
+        from shared import oauth
+
+        oauth.forget_access_token(self._rt, self._connection, token)
+
+    def current(self) -> str:
+        from shared import oauth
+
+        return oauth.access_token(self._rt, self._app, self._connection)
 
 
 def _observe(app: str, method: str, path: str, status: int | None, seconds: float) -> None:

@@ -39,7 +39,7 @@ import time
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -58,6 +58,7 @@ __all__ = [
     "STEP_HEADER",
     "ApiClient",
     "RequestObserver",
+    "TokenSource",
     "WorkStamp",
     "current_work",
     "parse_retry_after",
@@ -67,6 +68,17 @@ M = TypeVar("M", bound=BaseModel)
 
 #: Called after every request with (app, method, path template, status or None, seconds).
 RequestObserver = Callable[[str, str, str, int | None, float], None]
+
+
+class TokenSource(Protocol):
+    """An OAuth 2.0 connection's access tokens, as a client needs them on a 401."""
+
+    def refused(self, token: str) -> None:
+        """The API refused ``token``: never hand it out again, whatever its stated expiry."""
+
+    def current(self) -> str:
+        """A token the API has not refused (refreshed if need be)."""
+
 
 _MAX_ERROR_TEXT = 500
 
@@ -141,15 +153,15 @@ class ApiClient:
         *,
         transport: httpx.BaseTransport | None = None,
         observer: RequestObserver | None = None,
-        on_unauthorized: Callable[[], None] | None = None,
+        tokens: TokenSource | None = None,
         pause_scale: float = 1.0,
     ) -> None:
         self.app = app
         #: Share of real time the pauses between repeats of a safe request last (the runtime's
         #: ``retry_scale``: compressed under chaos, 0 in tests that retry at once).
         self._pause_scale = pause_scale
-        #: OAuth 2.0: called on a 401, so that the next attempt refreshes the access token.
-        self._on_unauthorized = on_unauthorized
+        #: OAuth 2.0: where a refused access token is reported and a fresh one comes from.
+        self._tokens = tokens
         base_url = credentials.get("base_url") or app.base_url
         headers = {"user-agent": "switchboard/0.1", "accept": "application/json", **app.default_headers}
         if app.auth in ("bearer", "oauth2", "header"):
@@ -195,15 +207,28 @@ class ApiClient:
         if stamp is not None:
             headers = {**(headers or {}), **stamp.headers()}
         repeats = SAFE_RETRIES if (method.upper() in _SAFE_METHODS if safe is None else safe) else 0
-        for tried in range(repeats + 1):
+        renewed = False
+        tried = 0
+        while True:
             try:
                 response = self._send(method, path, json, params, headers, template)
             except (TargetTimeout, TargetUnavailable):
                 if tried == repeats or not self._may_repeat(tried):
                     raise
+                tried += 1
                 continue
             if response.is_success or response.status_code in ok:
                 return response
+            if response.status_code == 401 and self._tokens is not None:
+                sent = response.request.headers.get("authorization", "").removeprefix("Bearer ")
+                self._tokens.refused(sent)
+                if not renewed:
+                    # The token (revoked, or expired before its stated time) was refused before the
+                    # API acted on the request, so any method may be sent again - once, with a
+                    # refreshed token; a refresh the provider refuses raises ConnectionRevoked here.
+                    renewed = True
+                    headers = {**(headers or {}), "authorization": f"Bearer {self._tokens.current()}"}
+                    continue
             if (
                 response.status_code < 500
                 or self._retry_after(response) is not None  # the target said when: the queue waits
@@ -211,6 +236,7 @@ class ApiClient:
                 or not self._may_repeat(tried)
             ):
                 break
+            tried += 1
         self._raise_for(response, method, template or path)
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -276,11 +302,10 @@ class ApiClient:
     def _raise_for(self, response: httpx.Response, method: str, path: str) -> None:
         where = f"{self.app.name} {method} {path}"
         text = redact_text(response.text[:_MAX_ERROR_TEXT])
-        if response.status_code == 401 and self._on_unauthorized is not None:
-            # An access token can be revoked or expire early; a refresh decides whether the
-            # connection itself is gone (ConnectionRevoked) - so retry, do not dead-letter yet.
-            self._on_unauthorized()
-            raise TargetUnavailable(f"{where}: 401 access token refused; refreshing it for the next attempt")
+        if response.status_code == 401 and self._tokens is not None:
+            # Refused right after a refresh too: the provider's token store may lag its token
+            # endpoint, so the next attempt refreshes once more rather than dead-letter yet.
+            raise TargetUnavailable(f"{where}: 401 access token refused after a refresh")
         if response.status_code == 429:
             raise RateLimited(f"{where}: 429 rate limited", retry_after=self._retry_after(response))
         if response.status_code >= 500 or response.status_code in self.app.retryable_statuses:

@@ -34,8 +34,9 @@ rotating refresh token at the provider, and no client can get the new one back: 
 therefore waits longer than API calls (:data:`TOKEN_TIMEOUT`), and the loss is noted in the table so
 that the ``invalid_grant`` that follows says what happened instead of blaming the business owner.
 
-An access token the API refuses (401) is forgotten (:func:`forget_access_token`): the next attempt
-refreshes even if the stored expiry says the token is still good.
+An access token the API refuses (401) is forgotten (:func:`forget_access_token`) and the client
+refreshes at once and sends the request once more (a 401 means the API did not act on it), even if
+the stored expiry says the token is still good; refused again, the attempt ends retryable.
 
 Connecting (``switchboard connect <app>``, served by ``functions/oauth_connect``) uses the same token
 call for the ``authorization_code`` grant (:func:`exchange_code`) and stores what it got under the same

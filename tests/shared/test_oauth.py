@@ -46,6 +46,10 @@ class LedgerlySandbox(SandboxApp):
         self.oauth = OAuthServer("ledgerly", client_auth="basic", rotate=True)
         #: Runs before a token request is served (a test's way to act "elsewhere" meanwhile).
         self.before_token: Callable[[], None] | None = None
+        #: Every bearer token is refused (the provider's token store lagging its token endpoint).
+        self.refuse_all = False
+        #: Bodies of the POST /v1/things the API acted on.
+        self.things: list[bytes] = []
         super().__init__()
 
     def _token(self, req: SandboxRequest, params: dict[str, str]) -> SandboxResponse:
@@ -60,10 +64,15 @@ class LedgerlySandbox(SandboxApp):
         return (
             ("POST", "/oauth2/v1/tokens/bearer", self._token),
             ("GET", "/v1/ping", lambda req, _: SandboxResponse.json({"pong": True})),
+            ("POST", "/v1/things", self._create_thing),
         )
 
+    def _create_thing(self, req: SandboxRequest, _: dict[str, str]) -> SandboxResponse:
+        self.things.append(req.body)
+        return SandboxResponse.json({"id": len(self.things)}, 201)
+
     def authorize(self, req: SandboxRequest) -> SandboxResponse | None:
-        if req.path.startswith("/oauth2/") or self.oauth.bearer_ok(req):
+        if req.path.startswith("/oauth2/") or (self.oauth.bearer_ok(req) and not self.refuse_all):
             return None
         return SandboxResponse.json({"fault": "AuthenticationFailed"}, 401)
 
@@ -339,17 +348,48 @@ def test_tokens_that_could_not_be_stored_are_kept_and_stored_first_next_time(
     assert sandbox.oauth.refresh_calls == 1  # the spent refresh token was never used again
 
 
-def test_a_refused_access_token_is_refreshed_on_the_next_attempt(
+def test_a_refused_access_token_is_refreshed_and_the_request_sent_again_within_the_call(
     runtime: Any, sandbox: LedgerlySandbox
 ) -> None:
+    """A token revoked early costs one refresh, not an attempt (and, under an outage, not a queue wait)."""
     rt = runtime()
     assert api_client(rt, APP, CONNECTION).request("GET", "/v1/ping").json() == {"pong": True}
     sandbox.oauth.expire()  # revoked early, or expired before its stated time
 
-    with pytest.raises(TargetUnavailable, match="401"):
-        api_client(rt, APP, CONNECTION).request("GET", "/v1/ping")
     assert api_client(rt, APP, CONNECTION).request("GET", "/v1/ping").json() == {"pong": True}
     assert sandbox.oauth.refresh_calls == 2
+    # Another container holding the refused token in memory refreshes too, with the stored one.
+    assert api_client(runtime(), APP, CONNECTION).request("GET", "/v1/ping").json() == {"pong": True}
+
+
+def test_a_write_refused_for_its_token_is_sent_again_once(runtime: Any, sandbox: LedgerlySandbox) -> None:
+    """A 401 means the API did not act, so even a POST is sent again - exactly once."""
+    rt = runtime()
+    api_client(rt, APP, CONNECTION).request("GET", "/v1/ping")
+    sandbox.oauth.expire()
+
+    answer = api_client(rt, APP, CONNECTION).request("POST", "/v1/things", json={"name": "a"})
+    assert answer.json() == {"id": 1}
+    assert [json.loads(body) for body in sandbox.things] == [{"name": "a"}]
+    assert sandbox.oauth.refresh_calls == 2
+
+
+def test_a_token_refused_again_after_its_refresh_is_retried_by_the_next_attempt(
+    runtime: Any, sandbox: LedgerlySandbox
+) -> None:
+    """Refused twice in one call: retryable (the next attempt refreshes again), never a loop."""
+    rt = runtime()
+    api_client(rt, APP, CONNECTION).request("GET", "/v1/ping")
+    sandbox.refuse_all = True
+
+    with pytest.raises(TargetUnavailable, match="401 access token refused after a refresh"):
+        api_client(rt, APP, CONNECTION).request("POST", "/v1/things", json={"name": "a"})
+    assert sandbox.oauth.refresh_calls == 2  # one refresh per call: the 401 does not loop
+    assert sandbox.things == []
+
+    sandbox.refuse_all = False
+    assert api_client(rt, APP, CONNECTION).request("GET", "/v1/ping").json() == {"pong": True}
+    assert sandbox.oauth.refresh_calls == 3
 
 
 def test_sandbox_token_endpoint_checks_the_client_and_the_grant(sandbox: LedgerlySandbox) -> None:
