@@ -98,8 +98,9 @@ def test_outages_start_spread_over_the_deliveries_and_each_ends_after_its_wall_t
 
 def test_the_next_outage_starts_a_gap_after_the_last_one_ended() -> None:
     """Back to back, two outages on one flow's path are one longer outage for it (new_lead_notify
-    reads HubSpot, then posts to Slack): a simulated day between them by default."""
-    assert GAP_S == 24 * 3600
+    reads HubSpot, then posts to Slack): three simulated days between them by default, the retry
+    horizon less a three-day outage and a day more."""
+    assert GAP_S == 3 * 24 * 3600
     calls: list[tuple[str, bool, float]] = []
     outages = Outages(
         (Outage("hubspot", 100), Outage("slack", 100)),
