@@ -118,6 +118,26 @@ def test_bench_runs_at_tiny_size_reports_every_figure_and_writes_nothing(tmp_pat
     assert any("assumed to take" in note for note in tiny.notes)
 
 
+def test_peak_rss_is_the_childs_own_not_its_parents() -> None:
+    """A parent far bigger than a worker batch must not lend the child its high-water mark."""
+    child = """
+from benchmarks.harness import peak_rss_mb
+held = bytearray(400 * 1024 * 1024)
+for i in range(0, len(held), 4096):
+    held[i] = 1
+print(peak_rss_mb())
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", child],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    assert 20 < float(done.stdout.strip().splitlines()[-1]) < 400
+
+
 def test_tiny_cannot_record() -> None:
     with pytest.raises(SystemExit):
         bench_main.main(["--tiny", "--record"])
