@@ -172,7 +172,11 @@ class RecordHealth:
         waiting = sum(waiting_counts(item).values())
         rate = self._apps[app].rate_per_s if app in self._apps else 1.0
         until_probe = max(0.0, float(item.get("next_probe_at", now)) - now)
-        spread = random.uniform(0, waiting / rate)
+        # The spread is the app's rate limit turned into time, so it runs on the runtime's clock as
+        # the probe interval does: unscaled under chaos's compressed time, 300 waiting Slack events
+        # were spread over 300 wall seconds - most of the compressed retry horizon - and the last of
+        # them dead-lettered past it.
+        spread = random.uniform(0, waiting / rate) * self._rt.retry_scale
         title = self._apps[app].display_name if app in self._apps else app
         return CircuitOpen(
             f"{title} unavailable since {_when(since)}, {waiting} events waiting",

@@ -7,13 +7,17 @@ the other sees. Batches are really received from moto and run through ``shared.e
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
+import time
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
+from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict
 
 from infra.local.poller import sqs_event
@@ -21,6 +25,7 @@ from shared import health
 from shared.app import App
 from shared.entry import dispatch
 from shared.envelope import Envelope
+from shared.errors import CircuitOpen
 from shared.runtime import Runtime
 from shared.spec import Accepted, BusEvent, BusTrigger, IntegrationSpec, RetryPolicy
 from shared.table import ledger_table
@@ -407,3 +412,34 @@ def test_poison_that_crashes_every_receive_reaches_the_dlq_by_the_backstop(aws: 
         receives += 1
     assert receives == spec.retry.max_receives
     assert [m["Body"] for m in sqs.receive_message(QueueUrl=dlq).get("Messages", [])] == ["crash"]
+
+
+def test_the_spread_of_waiting_work_runs_on_the_runtimes_clock(make: Any, target: Target) -> None:
+    """Under compressed time (chaos), the drain spread is compressed like the probe interval.
+
+    400 events waiting for Acme (2 per second) spread over up to 200 s; at a retry scale of 1/100
+    that is 2 s of wall time, not 200 - unscaled it ate the compressed retry horizon and the last
+    of a Slack backlog dead-lettered.
+    """
+    rt = dataclasses.replace(make("health_a"), retry_scale=0.01)
+    next_probe = round(time.time() + 1000, 3)  # far off: every record waits, none probes
+    ledger_table(rt).update(
+        health.health_key("acme"),
+        "SET #s = :open, opened_at = :now, next_probe_at = :next, waiting_health_a = :w",
+        names={"#s": "state"},
+        values={
+            ":open": health.OPEN,
+            ":now": Decimal(str(round(time.time(), 3))),
+            ":next": Decimal(str(next_probe)),
+            ":w": 400,
+        },
+    )
+    spreads = []
+    for _ in range(20):
+        until_probe = next_probe - time.time()  # at least what the guard sees a moment later
+        with pytest.raises(CircuitOpen) as raised:
+            health.RecordHealth(rt, Logger(service="test")).admit(ACME)
+        assert raised.value.retry_after is not None
+        spreads.append(raised.value.retry_after - until_probe)
+    assert max(spreads) <= 400 / 2 * 0.01
+    assert max(spreads) > 0.5  # there is a spread (20 draws of up to 2 s), only scaled
