@@ -125,6 +125,29 @@ def cli(cwd: Path, *args: str, stdin: str | None = None) -> subprocess.Completed
     )
 
 
+def python_child(
+    code: str, *args: str, env: dict[str, str], cwd: Path | str = REPO, timeout: float = 60
+) -> Any:
+    """Run ``code`` in a fresh interpreter; what its last line printed, as JSON.
+
+    For what only a new process shows: a cold start's imports, the collector's state, module-level
+    caches. A child that fails fails the test with the end of its stderr.
+    """
+    import json
+
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 class ShortReads(httpx.BaseTransport):
     """The sandboxes' transport with the clients' read timeout cut short, as the chaos harness does.
 

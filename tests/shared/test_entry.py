@@ -8,13 +8,12 @@ collector are process-wide, and the first invocation is only first once.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from typing import Any
 
 import pytest
 
 from benchmarks.harness import REPO
+from tests.support import python_child
 
 _ENV = {
     "PATH": "/usr/bin:/bin",
@@ -63,17 +62,7 @@ print(json.dumps({"before": before, "seen": seen, "after": after, "errors": erro
 
 
 def _run(mode: str, **env: str) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, "-c", _CHILD, mode],
-        env={**_ENV, **env},
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = python_child(_CHILD, mode, env={**_ENV, **env})
     return result
 
 
@@ -109,17 +98,7 @@ def test_pydantic_plugins_are_not_searched_unless_the_environment_says() -> None
 
 
 def test_a_process_whose_collector_was_off_keeps_it_off() -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", "import gc; gc.disable()\n" + _CHILD, "ok"],
-        env=_ENV,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    run = json.loads(done.stdout.strip().splitlines()[-1])
+    run = python_child("import gc; gc.disable()\n" + _CHILD, "ok", env=_ENV)
     assert run["after"]["collecting"] is False
 
 
@@ -139,17 +118,7 @@ print(json.dumps({"settings": unbuilt, "events": unbuilt_events}))
 def test_loading_the_specs_builds_no_settings_or_bus_event_model() -> None:
     """Settings are validated when first read (forms, routes, the worker) and bus events on the worker:
     a webhook's cold start must not pay their schema builds (``defer_build``)."""
-    done = subprocess.run(
-        [sys.executable, "-c", _BUILT],
-        env=_ENV,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    built = json.loads(done.stdout.strip().splitlines()[-1])
+    built = python_child(_BUILT, env=_ENV)
     assert len(built["settings"]) >= 10
     assert [name for name, unbuilt in built["settings"].items() if not unbuilt] == []
     assert [name for name, unbuilt in built["events"].items() if not unbuilt] == []

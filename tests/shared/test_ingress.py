@@ -10,8 +10,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
-import subprocess
-import sys
 import textwrap
 import time
 import uuid
@@ -29,7 +27,7 @@ from shared.registry import load_spec
 from shared.runtime import Runtime
 from shared.secrets import signing_secrets
 from shared.spec import DEFAULT_MAX_BODY_BYTES, FormTrigger, IntegrationSpec, WebhookTrigger
-from tests.support import delete_value, store_value
+from tests.support import delete_value, python_child, store_value
 
 NAME = "website_to_crm"
 HOST = "hooks.test"
@@ -654,17 +652,7 @@ def test_ingress_path_does_not_import_the_worker_path() -> None:
         "PYTHONPATH": str(REPO),
     }
     script = _COLD_START_SCRIPT % {"lead": LEAD}
-    proc = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    outcome = json.loads(proc.stdout.strip().splitlines()[-1])
+    outcome = python_child(script, env=env)
     assert outcome == {"status": 202, "queued": 1, "imported": [], "entry": True}
 
 

@@ -10,14 +10,13 @@ moto server; then the process lists what it imported.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
 from benchmarks.cold_start import IngressChild, ingress_world
+from tests.support import python_child
 
 #: Modules of an app package that only the worker, the local runtime or the tests may load.
 WORKER_ONLY = ("models", "client", "actions", "standin", "chaos")
@@ -48,17 +47,9 @@ def _imported(child: IngressChild) -> list[str]:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "event.json"
         path.write_text(json.dumps(child.make_event()))
-        done = subprocess.run(
-            [sys.executable, "-c", _CHILD, str(path), str(child.accepted)],
-            env=child.env,
-            cwd=tmp,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
+        modules: list[str] = python_child(
+            _CHILD, str(path), str(child.accepted), env=child.env, cwd=tmp, timeout=120
         )
-    assert done.returncode == 0, done.stderr[-3000:]
-    modules: list[str] = json.loads(done.stdout.strip().splitlines()[-1])
     return modules
 
 

@@ -85,10 +85,9 @@ def test_a_refused_webhook_emits_rejected_and_no_received(make_runtime: Any, emi
     assert emitted() == {"Rejected", "SignatureRejected"}
 
 
-def test_a_route_request_emits_no_route_requests_metric(make_runtime: Any, emitted: Any) -> None:
-    """Its count is the function's own Invocations; the answer's own metrics stay."""
-    rt: Runtime = make_runtime("stock_level")
-    event = api_gateway_event(
+def _stock_request() -> dict[str, Any]:
+    """The shop's page asking stock_level for one SKU, as API Gateway delivers it."""
+    return api_gateway_event(
         method="GET",
         path="/stock/LOAF-RYE",
         query="",
@@ -96,6 +95,12 @@ def test_a_route_request_emits_no_route_requests_metric(make_runtime: Any, emitt
         body=b"",
         route_key="GET /stock/{sku}",
     )
+
+
+def test_a_route_request_emits_no_route_requests_metric(make_runtime: Any, emitted: Any) -> None:
+    """Its count is the function's own Invocations; the answer's own metrics stay."""
+    rt: Runtime = make_runtime("stock_level")
+    event = _stock_request()
     assert dispatch(rt, event)["statusCode"] == 200
     names = emitted()
     assert "TargetLatency" in names  # it did publish: Square was asked
@@ -108,14 +113,7 @@ def test_a_request_that_counts_nothing_publishes_nothing_and_warns_of_nothing(
     """The second ask for a SKU is answered from memory: no metric to count, so no EMF line - and no
     "No application metrics to publish" warning from Powertools in the function's log."""
     rt: Runtime = make_runtime("stock_level")
-    event = api_gateway_event(
-        method="GET",
-        path="/stock/LOAF-RYE",
-        query="",
-        headers={"host": HOST, "origin": "https://www.bramble-bakery.example"},
-        body=b"",
-        route_key="GET /stock/{sku}",
-    )
+    event = _stock_request()
     assert dispatch(rt, event)["statusCode"] == 200
     assert emitted()
     with warnings.catch_warnings(record=True) as warned:
