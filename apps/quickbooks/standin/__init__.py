@@ -84,7 +84,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, ClassVar, Final, Unpack
 
 from apps.quickbooks import LOCAL_REALM_ID, MAX_PRIVATE_NOTE, MAX_REQUEST_ID
-from apps.quickbooks.standin_query import (
+from apps.quickbooks.standin.query import (
     _ENTITIES,
     _ENTITY_OF_NAME,
     _fault,

@@ -1,4 +1,4 @@
-"""The QuickBooks stand-in's query language (:mod:`apps.quickbooks.standin`), in its own module.
+"""The QuickBooks stand-in's query language (:mod:`apps.quickbooks.standin`).
 
 ``GET /v3/company/{realmId}/query?query=...`` takes Intuit's select statement - ``SELECT * | count(*)
 FROM SalesReceipt | RefundReceipt [WHERE ...] [ORDERBY ...] [STARTPOSITION n] [MAXRESULTS n]`` - and
